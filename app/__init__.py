@@ -1,0 +1,1 @@
+"""The HTTP shell: create_app(), settings, database sessions, auth, errors, routers and the CLI."""

@@ -1,0 +1,74 @@
+"""Typed auth dependencies: who is calling, with which scopes."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import OAuth2PasswordBearer, SecurityScopes
+
+from app.db import SessionDep
+from app.security import InsufficientScope, NotAuthenticated, TokenIssuer
+from cooperative.accounts import service as accounts_service
+from cooperative.kernel.principal import SCOPE_DESCRIPTIONS, Principal, Scope, scopes_for
+
+TOKEN_URL = "/v1/auth/token"  # noqa: S105  (a path, not a secret)
+
+bearer = OAuth2PasswordBearer(
+    tokenUrl=TOKEN_URL,
+    scopes={str(scope): text for scope, text in SCOPE_DESCRIPTIONS.items()},
+    auto_error=False,
+)
+
+
+def token_issuer(request: Request) -> TokenIssuer:
+    issuer: TokenIssuer = request.app.state.tokens
+    return issuer
+
+
+async def _principal(
+    security_scopes: SecurityScopes,
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(bearer)],
+) -> Principal:
+    if not token:
+        raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
+    claimed = token_issuer(request).verify(token)
+    assert claimed.session_id is not None
+    roles = await accounts_service.active_roles(session, claimed.account_id, claimed.session_id)
+    principal = Principal(
+        account_id=claimed.account_id,
+        session_id=claimed.session_id,
+        roles=roles,
+        scopes=claimed.scopes & scopes_for(roles),
+    )
+    missing = sorted(set(security_scopes.scopes) - principal.scopes)
+    if missing:
+        raise InsufficientScope(
+            scopes=", ".join(missing),
+            headers={
+                "WWW-Authenticate": (
+                    f'Bearer error="insufficient_scope", scope="{" ".join(missing)}"'
+                )
+            },
+        )
+    return principal
+
+
+async def _optional_principal(
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(bearer)],
+) -> Principal | None:
+    if not token:
+        return None
+    return await _principal(SecurityScopes(), request, session, token)
+
+
+def require_scopes(*scopes: Scope) -> Principal:
+    """`Annotated[Principal, require_scopes(Scope.X)]`-style dependency for a route."""
+    return Security(_principal, scopes=[str(s) for s in scopes])  # type: ignore[no-any-return]
+
+
+CurrentPrincipal = Annotated[Principal, Security(_principal, scopes=[str(Scope.ME)])]
+OptionalPrincipal = Annotated[Principal | None, Depends(_optional_principal)]
+AdminPrincipal = Annotated[Principal, Security(_principal, scopes=[str(Scope.ADMIN)])]

@@ -1,0 +1,175 @@
+"""`tequio`: serve, migrate, demo, create-admin."""
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from app import logs
+from app.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            print(f"configuration error: {error['msg']}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = _settings()
+    logs.configure(settings.log_level, as_json=settings.log_json)
+    uvicorn.run(
+        "app.asgi:app",
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        access_log=False,
+        log_config=None,
+        server_header=False,
+    )
+
+
+def migrate(args: argparse.Namespace) -> None:
+    from app import migrate as migrations
+
+    settings = _settings()
+    if args.downgrade:
+        migrations.downgrade(settings.database_url, args.downgrade)
+    else:
+        migrations.upgrade(settings.database_url, args.revision)
+    print(f"database migrated ({args.downgrade or args.revision})")
+
+
+def demo(args: argparse.Namespace) -> None:
+    settings = _settings()
+    if settings.environment == "production":
+        print("refusing to seed demo logins in production", file=sys.stderr)
+        raise SystemExit(2)
+    if not settings.demo_data and args.if_empty:
+        return
+    asyncio.run(_demo(settings, if_empty=args.if_empty))
+
+
+async def _demo(settings: Settings, *, if_empty: bool) -> None:
+    from app import demo as demo_data
+    from app.db import create_engine, create_sessionmaker
+    from app.main import password_hasher
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            if if_empty and await demo_data.has_accounts(session):
+                print("demo data: the database already has accounts; nothing seeded")
+                return
+            results = await demo_data.seed(session, hasher=password_hasher(settings))
+            await session.commit()
+    finally:
+        await engine.dispose()
+    print(f"Demo cooperative — every demo login's password is: {demo_data.DEMO_PASSWORD}")
+    for person, created in results:
+        login = person.email or person.phone
+        state = "created" if created else "exists"
+        print(
+            f"  {person.role.value:<13} {login:<36} {person.display_name} — {person.note} [{state}]"
+        )
+
+
+def create_admin(args: argparse.Namespace) -> None:
+    settings = _settings()
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("passwords differ", file=sys.stderr)
+            raise SystemExit(2)
+    asyncio.run(_create_admin(settings, args, password))
+
+
+async def _create_admin(settings: Settings, args: argparse.Namespace, password: str) -> None:
+    from app.db import create_engine, create_sessionmaker
+    from app.main import password_hasher
+    from cooperative.accounts import service as accounts_service
+    from cooperative.accounts.schemas import AccountCreate
+    from cooperative.kernel.errors import TequioError
+    from cooperative.kernel.principal import Role
+
+    try:
+        data = AccountCreate(
+            email=args.email, phone=args.phone, password=password, display_name=args.name
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            print(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            existing = await accounts_service.find_by_identifier(
+                session, data.email or data.phone or ""
+            )
+            if existing is not None:
+                if Role.ADMIN.value not in existing.roles:
+                    existing.roles = [*existing.roles, Role.ADMIN.value]
+                account = existing
+                print(f"granted admin to the existing account {account.id}")
+            else:
+                try:
+                    account = await accounts_service.register(
+                        session,
+                        data,
+                        hasher=password_hasher(settings),
+                        min_password_length=settings.password_min_length,
+                        roles=(Role.ADMIN,),
+                    )
+                except TequioError as exc:
+                    print(str(exc), file=sys.stderr)
+                    raise SystemExit(2) from exc
+                print(f"created admin account {account.id}")
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="tequio", description="Tequio cooperative API")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("serve", help="serve the API with uvicorn")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int)
+    p.set_defaults(func=serve)
+
+    p = commands.add_parser("migrate", help="apply database migrations (default: to head)")
+    p.add_argument("revision", nargs="?", default="head")
+    p.add_argument("--downgrade", metavar="REVISION", help="downgrade instead, e.g. to 'base'")
+    p.set_defaults(func=migrate)
+
+    p = commands.add_parser("demo", help="seed the demo cooperative and print its logins")
+    p.add_argument("--if-empty", action="store_true", help="only when there are no accounts yet")
+    p.set_defaults(func=demo)
+
+    p = commands.add_parser("create-admin", help="create an admin account (or grant admin)")
+    contact = p.add_mutually_exclusive_group(required=True)
+    contact.add_argument("--email")
+    contact.add_argument("--phone")
+    p.add_argument("--name", default="Administrator")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.set_defaults(func=create_admin)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    args.func(args)

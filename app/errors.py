@@ -1,0 +1,209 @@
+"""Every error leaves as RFC 9457 `application/problem+json`, in English or Spanish."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.i18n import negotiate, validation_message
+from app.logs import request_id_var
+from cooperative.kernel.errors import Language, NotFound, TequioError, Text
+
+log = logging.getLogger("tequio.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="Where the problem is, e.g. `body.phone` or `query.cursor`.")
+    message: str
+    code: str = Field(description="A stable machine-readable code (pydantic's error type).")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(examples=["https://tequio.coop/problems/not-found"])
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+class ValidationFailed(TequioError):
+    status = 422
+    slug = "validation-error"
+    title = Text("Invalid request", "Solicitud no válida")
+    detail = Text(
+        "Some fields are missing or not valid; see `errors`.",
+        "Faltan campos o no son válidos; vea `errors`.",
+    )
+
+
+class MalformedBody(TequioError):
+    status = 400
+    slug = "malformed-body"
+    title = Text("Malformed body", "Cuerpo mal formado")
+    detail = Text(
+        "The request body could not be read as {expected}.",
+        "No se pudo leer el cuerpo de la solicitud como {expected}.",
+    )
+
+
+class UnsupportedMediaType(TequioError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = Text("Unsupported media type", "Tipo de contenido no admitido")
+    detail = Text("Send {expected}.", "Envíe {expected}.")
+
+
+class MethodNotAllowed(TequioError):
+    status = 405
+    slug = "method-not-allowed"
+    title = Text("Method not allowed", "Método no permitido")
+    detail = Text("This resource does not accept {method}.", "Este recurso no acepta {method}.")
+
+
+class PayloadTooLarge(TequioError):
+    status = 413
+    slug = "payload-too-large"
+    title = Text("Request too large", "Solicitud demasiado grande")
+    detail = Text(
+        "The body may be at most {limit} bytes.", "El cuerpo puede tener como máximo {limit} bytes."
+    )
+
+
+class NotReady(TequioError):
+    status = 503
+    slug = "not-ready"
+    title = Text("Not ready", "No está listo")
+    detail = Text(
+        "The service cannot reach its database right now.",
+        "El servicio no puede comunicarse con su base de datos en este momento.",
+    )
+
+
+class InternalError(TequioError):
+    status = 500
+    slug = "internal-error"
+    title = Text("Internal error", "Error interno")
+    detail = Text(
+        "Something went wrong on our side; it has been logged. Quote the request id if you "
+        "contact us.",
+        "Algo falló de nuestro lado y quedó registrado. Cite el identificador de la solicitud si "
+        "nos contacta.",
+    )
+
+
+class HTTPProblem(TequioError):
+    """Any other HTTP error the framework raises, kept with its own status."""
+
+    slug = "http-error"
+    title = Text("Request failed", "La solicitud falló")
+    detail = Text("{message}", "{message}")
+
+
+def language_of(request: Request) -> Language:
+    default: Language = request.app.state.settings.default_language
+    return negotiate(request.headers.get("accept-language"), default)
+
+
+def render(request: Request, error: TequioError, *, status: int | None = None) -> JSONResponse:
+    language = language_of(request)
+    body: dict[str, Any] = {
+        "type": error.type_uri(),
+        "title": error.title.render(language),
+        "status": status or error.status,
+        "detail": error.detail.render(language, error.params),
+        "instance": request.url.path,
+        "request_id": request_id_var.get(),
+    }
+    body.update(error.extensions)
+    headers = {"Content-Language": language, **error.headers}
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _on_tequio_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TequioError)
+    return render(request, exc)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return render(request, MalformedBody(expected="JSON"))
+    language = language_of(request)
+    fields = [
+        {
+            "field": _field(error.get("loc", ())),
+            "message": validation_message(dict(error), language),
+            "code": str(error.get("type", "invalid")),
+        }
+        for error in errors
+    ]
+    return render(request, ValidationFailed(extensions={"errors": fields}))
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        return render(request, NotFound(headers=headers))
+    if exc.status_code == 413:
+        return render(request, PayloadTooLarge(limit=request.app.state.settings.max_body_bytes))
+    if exc.status_code == 405:
+        return render(request, MethodNotAllowed(method=request.method, headers=headers))
+    return render(
+        request, HTTPProblem(message=str(exc.detail), headers=headers), status=exc.status_code
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return render(request, InternalError())
+
+
+async def render_too_large(request: Request, limit: int) -> JSONResponse:
+    return render(request, PayloadTooLarge(limit=limit))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(TequioError, _on_tequio_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entries documenting the problems an endpoint can return."""
+    descriptions = {
+        400: "Malformed request body.",
+        401: "Missing, invalid or expired credentials.",
+        403: "The token lacks a scope or the role this needs.",
+        404: "Not found, or not yours to see.",
+        409: "Conflicts with the current state.",
+        413: "Request body too large.",
+        415: "Unsupported content type.",
+        422: "Validation failed; `errors` lists the fields.",
+        429: "Too many attempts; wait `Retry-After` seconds.",
+        503: "Not ready: the database does not answer.",
+    }
+    return {
+        status: {
+            "model": Problem,
+            "description": descriptions.get(status, "Problem."),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,80 @@
+"""Choosing the answer's language from Accept-Language, and Spanish for validation messages."""
+
+from typing import Any
+
+from cooperative.kernel.errors import LANGUAGES, Language
+
+
+def negotiate(accept_language: str | None, default: Language) -> Language:
+    """The best of our languages for an Accept-Language header (`es-MX,es;q=0.9,en;q=0.8`)."""
+    if not accept_language:
+        return default
+    best: tuple[float, Language] | None = None
+    for position, part in enumerate(accept_language.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if primary == "*":
+            primary = default
+        if primary in LANGUAGES and quality > 0:
+            # equal quality: the earlier tag wins
+            score = quality - position * 1e-6
+            if best is None or score > best[0]:
+                best = (score, primary)
+    return best[1] if best else default
+
+
+# Pydantic error types with their Spanish wording; `{…}` are filled from the error's context.
+_SPANISH: dict[str, str] = {
+    "missing": "Este campo es obligatorio.",
+    "extra_forbidden": "Este campo no está permitido.",
+    "string_type": "Debe ser un texto.",
+    "string_too_short": "Debe tener al menos {min_length} caracteres.",
+    "string_too_long": "Debe tener como máximo {max_length} caracteres.",
+    "string_pattern_mismatch": "No tiene el formato esperado.",
+    "int_type": "Debe ser un número entero.",
+    "int_parsing": "Debe ser un número entero.",
+    "float_parsing": "Debe ser un número.",
+    "bool_parsing": "Debe ser verdadero o falso.",
+    "bool_type": "Debe ser verdadero o falso.",
+    "greater_than": "Debe ser mayor que {gt}.",
+    "greater_than_equal": "Debe ser mayor o igual que {ge}.",
+    "less_than": "Debe ser menor que {lt}.",
+    "less_than_equal": "Debe ser menor o igual que {le}.",
+    "literal_error": "Debe ser uno de: {expected}.",
+    "enum": "Debe ser uno de: {expected}.",
+    "uuid_parsing": "Debe ser un identificador UUID.",
+    "uuid_type": "Debe ser un identificador UUID.",
+    "datetime_parsing": "Debe ser una fecha y hora RFC 3339 con zona horaria.",
+    "datetime_from_date_parsing": "Debe ser una fecha y hora RFC 3339 con zona horaria.",
+    "timezone_aware": "La fecha y hora debe llevar zona horaria.",
+    "date_parsing": "Debe ser una fecha AAAA-MM-DD.",
+    "json_invalid": "El cuerpo no es JSON válido.",
+    "model_attributes_type": "Debe ser un objeto JSON.",
+    "dict_type": "Debe ser un objeto JSON.",
+    "list_type": "Debe ser una lista.",
+    "too_short": "Debe tener al menos {min_length} elementos.",
+    "too_long": "Debe tener como máximo {max_length} elementos.",
+    "value_error": "Valor no válido.",
+    "phone_e164": "El teléfono debe ir en formato internacional E.164, p. ej. +52 55 1234 5678.",
+    "contact_required": "Indique un correo o un número de teléfono.",
+    "blank": "No debe estar vacío.",
+    "email": "No es un correo electrónico válido.",
+}
+
+
+def validation_message(error: dict[str, Any], language: Language) -> str:
+    if language == "es":
+        template = _SPANISH.get(str(error.get("type")))
+        if template is not None:
+            try:
+                return template.format(**(error.get("ctx") or {}))
+            except (KeyError, IndexError):
+                return template
+    message = str(error.get("msg", "Invalid value."))
+    return message.removeprefix("Value error, ")

@@ -1,0 +1,166 @@
+"""create_app(): the one place the HTTP shell is assembled."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app import errors
+from app.db import create_engine, create_sessionmaker
+from app.errors import PROBLEM_JSON, Problem
+from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from app.routers import auth, health, me
+from app.security import TokenIssuer
+from app.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+
+DESCRIPTION = """
+**Tequio** is the API of a healthcare platform cooperative for Mexico and the US–Mexico border,
+owned by its patients and its doctors.
+
+* Sign up with an email **or a phone number**; sign in at `POST /v1/auth/token` (the
+  **Authorize** button here uses it). Access tokens last 15 minutes; refresh tokens rotate.
+* Every error is an RFC 9457 `application/problem+json` document with a stable `type` URI.
+  Send `Accept-Language: es` (or `en`) to choose the language of `title` and `detail`.
+* Lists are cursor-paginated; datetimes are RFC 3339 with offsets.
+"""
+
+TAGS = [
+    {"name": "auth", "description": "Sign-up, sign-in, refresh and sign-out."},
+    {"name": "accounts", "description": "Your own account."},
+    {"name": "health", "description": "Liveness and readiness probes."},
+]
+
+
+def password_hasher(settings: Settings) -> PasswordHash:
+    return PasswordHash(
+        (
+            Argon2Hasher(
+                time_cost=settings.argon2_time_cost,
+                memory_cost=settings.argon2_memory_kib,
+                parallelism=settings.argon2_parallelism,
+            ),
+        )
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+) -> FastAPI:
+    """Build the application. Tests pass their own engine or sessionmaker; the server does not."""
+    settings = settings or Settings()
+    engine = engine or create_engine(settings)
+    owns_engine = sessionmaker is None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Tequio API",
+        version=version("tequio"),
+        summary="Membership, governance, booking and video consults for a healthcare cooperative.",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker or create_sessionmaker(engine)
+    app.state.tokens = TokenIssuer(settings)
+    app.state.password_hasher = password_hasher(settings)
+
+    errors.install(app)
+    for router in (auth.router, me.router, health.router):
+        app.include_router(router)
+    _install_docs(app)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", "Accept-Language", "Idempotency-Key"],
+            expose_headers=["X-Request-ID", "Retry-After", "Content-Language"],
+        )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        render_too_large=errors.render_too_large,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI served from our own files: the docs page loads nothing from other hosts."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Tequio API — docs",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+            swagger_ui_parameters={"persistAuthorization": False, "tryItOutEnabled": True},
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> dict[str, str]:
+        return {"name": "Tequio API", "docs": "/docs", "openapi": "/openapi.json"}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+            Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        _problems_only_as_problem_json(schema)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _problems_only_as_problem_json(schema: dict[str, Any]) -> None:
+    """Problem responses are documented as `application/problem+json` only, as they are sent."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if code[0] in "45" and PROBLEM_JSON in content:
+                    content.pop("application/json", None)

@@ -1,0 +1,112 @@
+"""Pure ASGI middleware: request ids with an access log, and the request-body size limit."""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import HTTPException
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.logs import request_id_var
+
+access_log = logging.getLogger("tequio.access")
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    """Takes a well-formed `X-Request-ID` or makes one, returns it, and logs one line per request.
+
+    The line has the method, the path without its query string, the status and the duration:
+    no query, header, body or client address (they may carry tokens or reveal a patient).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope.get("method", "WS"),
+                    "path": scope.get("path"),
+                    "route": getattr(route, "path", None),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            decoded: str = value.decode("latin-1")
+            return decoded
+    return None
+
+
+TooLargeRenderer = Callable[[Request, int], Awaitable[Any]]
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over `max_bytes` with 413, by Content-Length up front or while streaming.
+
+    A streamed body that passes the limit raises a 413 HTTPException from `receive`, which the
+    framework re-raises and the error handlers render like any other problem.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, render_too_large: TooLargeRenderer) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.render_too_large = render_too_large
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            response = await self.render_too_large(Request(scope), self.max_bytes)
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> MutableMapping[str, Any]:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise HTTPException(status_code=413)
+            return message
+
+        await self.app(scope, limited_receive, send)

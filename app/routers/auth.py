@@ -1,0 +1,212 @@
+"""Sign-up, sign-in, token refresh and sign-out."""
+
+import json
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, status
+from fastapi.exceptions import RequestValidationError
+from pwdlib import PasswordHash
+from pydantic import ValidationError
+
+from app.auth import OptionalPrincipal, token_issuer
+from app.db import SessionDep
+from app.errors import MalformedBody, UnsupportedMediaType, problem_responses
+from app.security import NotAuthenticated
+from app.settings import Settings
+from cooperative.accounts import rules as account_rules
+from cooperative.accounts import service as accounts_service
+from cooperative.accounts.models import Account
+from cooperative.accounts.schemas import (
+    AccountCreate,
+    AccountPublic,
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    TokenResponse,
+)
+from cooperative.kernel.principal import scopes_for
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _hasher(request: Request) -> PasswordHash:
+    hasher: PasswordHash = request.app.state.password_hasher
+    return hasher
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    summary="Sign up",
+    responses=problem_responses(400, 409, 413, 422),
+)
+async def register(
+    request: Request, session: SessionDep, data: Annotated[AccountCreate, Body()]
+) -> AccountPublic:
+    """Create an account with an email or a phone number (E.164) and a password.
+
+    Nothing else is asked: no identity document, no immigration status. The new account is a
+    patient account; doctor, clinic staff and admin roles are granted by the cooperative.
+    """
+    settings = _settings(request)
+    account = await accounts_service.register(
+        session,
+        data,
+        hasher=_hasher(request),
+        min_password_length=settings.password_min_length,
+    )
+    return AccountPublic.model_validate(account, from_attributes=True)
+
+
+_LOGIN_SCHEMA = LoginRequest.model_json_schema()
+
+
+async def _login_form(request: Request) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded" or content_type == "multipart/form-data":
+        form = await request.form()
+        return {key: value for key, value in form.items() if isinstance(value, str) and value}
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            payload = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise MalformedBody(expected="JSON") from exc
+        if not isinstance(payload, dict):
+            raise MalformedBody(expected="a JSON object")
+        return payload
+    raise UnsupportedMediaType(expected="application/json or application/x-www-form-urlencoded")
+
+
+def _validated(model: type[LoginRequest] | type[RefreshRequest], payload: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        raise RequestValidationError(errors) from exc
+
+
+async def _token_response(
+    request: Request, issued: accounts_service.IssuedRefresh, requested: str | None
+) -> TokenResponse:
+    settings = _settings(request)
+    account: Account = issued.account
+    roles = frozenset(account.roles)
+    scopes = scopes_for(roles, requested.split() if requested else None)
+    access = token_issuer(request).issue(
+        account_id=account.id, session_id=issued.session_id, roles=roles, scopes=scopes
+    )
+    return TokenResponse(
+        access_token=access,
+        expires_in=settings.access_token_minutes * 60,
+        refresh_token=issued.token,
+        refresh_token_expires_in=settings.refresh_token_days * 86400,
+        scope=" ".join(sorted(scopes)),
+    )
+
+
+@router.post(
+    "/token",
+    summary="Sign in (OAuth2 password grant) or refresh",
+    responses=problem_responses(400, 401, 413, 415, 422, 429),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _LOGIN_SCHEMA},
+                "application/x-www-form-urlencoded": {"schema": _LOGIN_SCHEMA},
+            },
+        }
+    },
+)
+async def token(request: Request, session: SessionDep) -> TokenResponse:
+    """Exchange an email or phone number and password for an access and a refresh token.
+
+    Accepts a JSON body or the OAuth2 form (so the docs' **Authorize** button works); with the
+    form, `grant_type=refresh_token` and `refresh_token` refresh instead. `scope` may narrow the
+    token to fewer scopes than the account's roles grant.
+
+    Repeated failures slow sign-in down for that account and for the client address: after a few,
+    each further attempt must wait twice as long as the last (429 with `Retry-After`).
+    """
+    payload = await _login_form(request)
+    if payload.get("grant_type") == "refresh_token":
+        refresh = _validated(RefreshRequest, {"refresh_token": payload.get("refresh_token")})
+        return await _refresh(request, session, refresh)
+    data: LoginRequest = _validated(LoginRequest, payload)
+    settings = _settings(request)
+    secret = settings.secret_key.get_secret_value().encode()
+    identifier = data.username.strip().lower()
+    address = request.client.host if request.client else "unknown"
+    account = await accounts_service.authenticate(
+        session,
+        data.username,
+        data.password.get_secret_value(),
+        hasher=_hasher(request),
+        account_throttle=accounts_service.ThrottleRule(
+            account_rules.throttle_key("account", identifier, secret), settings.account_backoff
+        ),
+        address_throttle=accounts_service.ThrottleRule(
+            account_rules.throttle_key("address", address, secret), settings.address_backoff
+        ),
+    )
+    issued = await accounts_service.start_session(
+        session, account, ttl=timedelta(days=settings.refresh_token_days)
+    )
+    return await _token_response(request, issued, data.scope)
+
+
+async def _refresh(request: Request, session: SessionDep, data: RefreshRequest) -> TokenResponse:
+    issued = await accounts_service.rotate_refresh(
+        session,
+        data.refresh_token.get_secret_value(),
+        ttl=timedelta(days=_settings(request).refresh_token_days),
+    )
+    return await _token_response(request, issued, None)
+
+
+@router.post(
+    "/refresh",
+    summary="Rotate a refresh token",
+    responses=problem_responses(400, 401, 413, 422),
+)
+async def refresh(request: Request, session: SessionDep, data: RefreshRequest) -> TokenResponse:
+    """Spend a refresh token for a new access token and a new refresh token.
+
+    Each refresh token works once. Presenting one that was already used ends the whole sign-in
+    session (every token descended from the same login), because it may have been stolen.
+    """
+    return await _refresh(request, session, data)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Sign out",
+    responses=problem_responses(400, 401, 422),
+)
+async def logout(
+    session: SessionDep, principal: OptionalPrincipal, data: LogoutRequest | None = None
+) -> None:
+    """End the sign-in session of the bearer token, or of the refresh token in the body.
+
+    Its refresh tokens stop working, and so do its access tokens, at once.
+    """
+    session_ids = set()
+    if principal is not None and principal.session_id is not None:
+        session_ids.add(principal.session_id)
+    if data is not None and data.refresh_token is not None:
+        found = await accounts_service.session_of_refresh_token(
+            session, data.refresh_token.get_secret_value()
+        )
+        if found is not None:
+            session_ids.add(found)
+    if not session_ids:
+        raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
+    for session_id in session_ids:
+        await accounts_service.revoke_session(session, session_id, reason="logout")

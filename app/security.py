@@ -1,0 +1,111 @@
+"""Access tokens: JWTs signed and verified with one explicitly named algorithm."""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from jose import jwt
+
+from app.settings import Settings
+from cooperative.kernel.errors import TequioError, Text
+from cooperative.kernel.principal import Principal
+from cooperative.kernel.types import utcnow
+
+
+class NotAuthenticated(TequioError):
+    status = 401
+    slug = "not-authenticated"
+    title = Text("Sign-in required", "Se requiere iniciar sesión")
+    detail = Text(
+        "Send an access token: `Authorization: Bearer <token>`.",
+        "Envíe un token de acceso: `Authorization: Bearer <token>`.",
+    )
+
+
+class InvalidToken(TequioError):
+    status = 401
+    slug = "invalid-token"
+    title = Text("Invalid access token", "Token de acceso no válido")
+    detail = Text(
+        "The access token is expired, malformed or not ours. Refresh it or sign in again.",
+        "El token de acceso venció, está mal formado o no es nuestro. Renuévelo o inicie sesión.",
+    )
+
+
+class InsufficientScope(TequioError):
+    status = 403
+    slug = "insufficient-scope"
+    title = Text("Not allowed", "No permitido")
+    detail = Text(
+        "This needs the scope(s): {scopes}.",
+        "Esto requiere el/los permiso(s): {scopes}.",
+    )
+
+
+_REQUIRED_CLAIMS = {
+    "require_exp": True,
+    "require_iat": True,
+    "require_sub": True,
+    "require_jti": True,
+    "require_aud": True,
+    "require_iss": True,
+    "leeway": 30,
+}
+
+
+class TokenIssuer:
+    """Mints and checks access tokens; `algorithms` is always the single configured one."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.algorithm = settings.jwt_algorithm
+        self.signing_key = settings.signing_key
+        self.verifying_key = settings.verifying_key
+        self.issuer = settings.jwt_issuer
+        self.audience = settings.jwt_audience
+        self.lifetime = timedelta(minutes=settings.access_token_minutes)
+
+    def issue(
+        self,
+        *,
+        account_id: uuid.UUID,
+        session_id: uuid.UUID,
+        roles: frozenset[str],
+        scopes: frozenset[str],
+        now: datetime | None = None,
+    ) -> str:
+        issued = now or utcnow()
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": str(account_id),
+            "sid": str(session_id),
+            "iat": int(issued.timestamp()),
+            "exp": int((issued + self.lifetime).timestamp()),
+            "jti": uuid.uuid4().hex,
+            "roles": sorted(roles),
+            "scope": " ".join(sorted(scopes)),
+        }
+        token: str = jwt.encode(claims, self.signing_key, algorithm=self.algorithm)
+        return token
+
+    def verify(self, token: str) -> Principal:
+        """The principal a valid token names; InvalidToken for anything else, whatever the cause."""
+        try:
+            claims = jwt.decode(
+                token,
+                self.verifying_key,
+                algorithms=[self.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                options=_REQUIRED_CLAIMS,
+            )
+            return Principal(
+                account_id=uuid.UUID(claims["sub"]),
+                session_id=uuid.UUID(claims["sid"]),
+                roles=frozenset(str(r) for r in claims.get("roles", [])),
+                scopes=frozenset(str(claims.get("scope", "")).split()),
+            )
+        except Exception as exc:  # python-jose raises several types; all mean "not valid"
+            raise InvalidToken(
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            ) from exc

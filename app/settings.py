@@ -1,0 +1,136 @@
+"""All configuration, read from `TEQUIO_*` environment variables (or a `.env` file)."""
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from cooperative.accounts.rules import BackoffPolicy
+from cooperative.kernel.errors import Language
+
+DEVELOPMENT_SECRET = "tequio-development-secret-do-not-use-in-production"  # noqa: S105
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TEQUIO_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies trusted for X-Forwarded-For (the client address used for throttling).",
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./tequio.db"
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=30, gt=0)
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_private_key: SecretStr | None = Field(default=None, description="PEM, for RS256.")
+    jwt_public_key: str | None = Field(default=None, description="PEM, for RS256.")
+    jwt_private_key_file: Path | None = None
+    jwt_public_key_file: Path | None = None
+    jwt_issuer: str = "tequio"
+    jwt_audience: str = "tequio-api"
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+
+    password_min_length: int = Field(default=10, ge=8, le=64)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    login_free_attempts: int = Field(default=5, ge=1)
+    login_address_free_attempts: int = Field(
+        default=50, ge=1, description="Higher than per account: a clinic's patients share one IP."
+    )
+    login_backoff_base_seconds: float = Field(default=1.0, gt=0)
+    login_backoff_max_seconds: float = Field(default=900.0, gt=0)
+
+    cors_origins: CommaList = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    default_language: Language = "es"
+
+    redis_url: str | None = None
+    turn_secret: SecretStr | None = None
+    turn_urls: CommaList = Field(default_factory=list)
+    stun_urls: CommaList = Field(default_factory=list)
+    turn_credential_seconds: int = Field(default=3600, ge=60)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+    demo_data: bool = Field(default=True, description="Seed the demo cooperative on `make run`.")
+
+    @field_validator("cors_origins", "turn_urls", "stun_urls", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _safe_outside_development(self) -> Self:
+        if self.environment == "production":
+            secret = self.secret_key.get_secret_value()
+            if secret == DEVELOPMENT_SECRET or len(secret) < 32:
+                raise ValueError(
+                    "TEQUIO_SECRET_KEY must be set to a random value of 32+ characters in "
+                    "production, e.g. the output of "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+                )
+        if self.jwt_algorithm == "RS256" and not (
+            (self.jwt_private_key or self.jwt_private_key_file)
+            and (self.jwt_public_key or self.jwt_public_key_file)
+        ):
+            raise ValueError("RS256 needs TEQUIO_JWT_PRIVATE_KEY and TEQUIO_JWT_PUBLIC_KEY (PEM)")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @cached_property
+    def signing_key(self) -> str:
+        if self.jwt_algorithm == "HS256":
+            return self.secret_key.get_secret_value()
+        if self.jwt_private_key_file:
+            return self.jwt_private_key_file.read_text()
+        assert self.jwt_private_key is not None
+        return self.jwt_private_key.get_secret_value()
+
+    @cached_property
+    def verifying_key(self) -> str:
+        if self.jwt_algorithm == "HS256":
+            return self.secret_key.get_secret_value()
+        if self.jwt_public_key_file:
+            return self.jwt_public_key_file.read_text()
+        assert self.jwt_public_key is not None
+        return self.jwt_public_key
+
+    @property
+    def account_backoff(self) -> BackoffPolicy:
+        return BackoffPolicy(
+            free_attempts=self.login_free_attempts,
+            base_seconds=self.login_backoff_base_seconds,
+            cap_seconds=self.login_backoff_max_seconds,
+            window_seconds=max(self.login_backoff_max_seconds, 900.0),
+        )
+
+    @property
+    def address_backoff(self) -> BackoffPolicy:
+        return BackoffPolicy(
+            free_attempts=self.login_address_free_attempts,
+            base_seconds=self.login_backoff_base_seconds,
+            cap_seconds=self.login_backoff_max_seconds,
+            window_seconds=max(self.login_backoff_max_seconds, 900.0),
+        )

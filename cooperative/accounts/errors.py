@@ -1,0 +1,77 @@
+from typing import ClassVar
+
+from cooperative.kernel.errors import TequioError, Text
+
+
+class AccountExists(TequioError):
+    status = 409
+    slug = "account-exists"
+    title = Text("Account already exists", "La cuenta ya existe")
+    detail = Text(
+        "An account with this {field} already exists. Sign in instead.",
+        "Ya existe una cuenta con este {field}. Inicie sesión.",
+    )
+
+
+class WeakPassword(TequioError):
+    status = 422
+    slug = "weak-password"
+    title = Text("Password too weak", "Contraseña demasiado débil")
+    detail = Text("{reason_en}", "{reason_es}")
+
+
+class InvalidCredentials(TequioError):
+    """Failed logins are recorded for throttling, so this error keeps the transaction's changes."""
+
+    status = 401
+    slug = "invalid-credentials"
+    title = Text("Invalid credentials", "Credenciales no válidas")
+    detail = Text(
+        "The account or password is not correct.",
+        "La cuenta o la contraseña no son correctas.",
+    )
+    persist_changes: ClassVar[bool] = True
+
+
+class TooManyAttempts(TequioError):
+    status = 429
+    slug = "too-many-attempts"
+    title = Text("Too many attempts", "Demasiados intentos")
+    detail = Text(
+        "Too many failed sign-ins. Try again in {retry_after} seconds.",
+        "Demasiados intentos fallidos. Intente de nuevo en {retry_after} segundos.",
+    )
+
+
+class InvalidRefreshToken(TequioError):
+    status = 401
+    slug = "invalid-refresh-token"
+    title = Text("Invalid refresh token", "Token de renovación no válido")
+    detail = Text(
+        "This refresh token is unknown, expired or revoked. Sign in again.",
+        "Este token de renovación es desconocido, venció o fue revocado. Inicie sesión de nuevo.",
+    )
+
+
+class RefreshTokenReused(InvalidRefreshToken):
+    """A used refresh token came back, perhaps stolen: its family is revoked, and that is kept."""
+
+    slug = "refresh-token-reused"
+    title = Text("Refresh token reused", "Token de renovación reutilizado")
+    detail = Text(
+        "This refresh token was already used. For your safety this sign-in was ended everywhere; "
+        "sign in again.",
+        "Este token de renovación ya se usó. Por su seguridad se cerró esta sesión en todos lados; "
+        "inicie sesión de nuevo.",
+    )
+    persist_changes: ClassVar[bool] = True
+
+
+class SessionEnded(TequioError):
+    status = 401
+    slug = "session-ended"
+    title = Text("Session ended", "Sesión terminada")
+    detail = Text(
+        "This sign-in has ended or the account is disabled. Sign in again.",
+        "Esta sesión terminó o la cuenta está desactivada. Inicie sesión de nuevo.",
+    )

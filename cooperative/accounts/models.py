@@ -1,0 +1,60 @@
+"""What is stored about accounts and their sign-in sessions. Never a token or password in clear."""
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel
+
+from cooperative.kernel import tables  # noqa: F401  (naming convention before any table)
+from cooperative.kernel.types import UTCDateTime, utcnow
+
+
+class Account(SQLModel, table=True):
+    __table_args__ = (
+        sa.CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="has_contact"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str | None = Field(default=None, max_length=254, unique=True)
+    phone: str | None = Field(default=None, max_length=16, unique=True)
+    display_name: str = Field(max_length=120)
+    password_hash: str = Field(max_length=255)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    preferred_language: str = Field(default="es", max_length=8)
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AuthSession(SQLModel, table=True):
+    """A sign-in: the family of refresh tokens rotated from one login. Revoking it ends them all."""
+
+    __tablename__ = "auth_session"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_reason: str | None = Field(default=None, max_length=32)
+
+
+class RefreshToken(SQLModel, table=True):
+    __tablename__ = "refresh_token"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    session_id: uuid.UUID = Field(foreign_key="auth_session.id", ondelete="CASCADE", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Recent failed logins per key: a keyed hash of an identifier or an address, never either."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    last_failure_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,121 @@
+"""What crosses the API about accounts and tokens."""
+
+import uuid
+from datetime import datetime
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
+from pydantic import model_validator as model_check
+
+from cooperative.accounts import rules
+
+LanguageCode = Literal["es", "en"]
+
+
+class AccountCreate(BaseModel):
+    """Sign up with an email, a phone number, or both. Nothing else about you is asked."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "phone": "+52 951 123 4567",
+                    "password": "maíz azul de oaxaca",
+                    "display_name": "Rosa Martínez",
+                    "preferred_language": "es",
+                },
+                {
+                    "email": "lupe@example.org",
+                    "password": "correct horse battery",
+                    "display_name": "Lupe",
+                },
+            ]
+        },
+    )
+
+    email: EmailStr | None = Field(default=None, max_length=254)
+    phone: str | None = Field(
+        default=None, max_length=32, description="E.164 with country code, e.g. `+52 55 1234 5678`."
+    )
+    password: SecretStr = Field(description="At least 10 characters; common passwords refused.")
+    display_name: str = Field(min_length=1, max_length=120, description="How we address you.")
+    preferred_language: LanguageCode = "es"
+
+    @field_validator("email")
+    @classmethod
+    def _lower_email(cls, value: str | None) -> str | None:
+        return rules.normalize_email(value) if value else None
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        return rules.normalize_phone(value) if value else None
+
+    @field_validator("display_name")
+    @classmethod
+    def _strip_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("display name must not be blank")
+        return value.strip()
+
+    @model_check(mode="after")
+    def _needs_contact(self) -> Self:
+        if self.email is None and self.phone is None:
+            raise ValueError("give an email or a phone number")
+        return self
+
+
+class AccountPublic(BaseModel):
+    id: uuid.UUID
+    email: str | None
+    phone: str | None
+    display_name: str
+    roles: list[str]
+    preferred_language: str
+    created_at: datetime
+
+
+class MePublic(AccountPublic):
+    scopes: list[str] = Field(description="The scopes of the token used for this request.")
+
+
+class LoginRequest(BaseModel):
+    """Sign in. `username` is the email or the phone number the account was registered with."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"username": "+52 951 123 4567", "password": "maíz azul de oaxaca"}]
+        },
+    )
+
+    grant_type: Literal["password"] | None = None
+    username: str = Field(min_length=1, max_length=254)
+    password: SecretStr = Field(min_length=1, max_length=rules.MAX_PASSWORD_LENGTH)
+    scope: str | None = Field(
+        default=None, max_length=1000, description="Space-separated scopes; default: all granted."
+    )
+    client_id: str | None = Field(default=None, max_length=200)
+    client_secret: SecretStr | None = Field(default=None, max_length=200)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_in: int = Field(description="Seconds the access token stays valid.")
+    refresh_token: str = Field(description="Opaque; valid once. Store it safely.")
+    refresh_token_expires_in: int
+    scope: str
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: SecretStr = Field(min_length=1, max_length=200)
+
+
+class LogoutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: SecretStr | None = Field(default=None, max_length=200)

@@ -1,0 +1,296 @@
+"""Account use cases over an AsyncSession: they flush, never commit."""
+
+import asyncio
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pwdlib import PasswordHash
+from sqlalchemy import case, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.accounts import rules
+from cooperative.accounts.errors import (
+    AccountExists,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    RefreshTokenReused,
+    SessionEnded,
+    TooManyAttempts,
+    WeakPassword,
+)
+from cooperative.accounts.models import Account, AuthSession, LoginThrottle, RefreshToken
+from cooperative.accounts.schemas import AccountCreate
+from cooperative.kernel.principal import Role
+from cooperative.kernel.types import utcnow
+
+
+async def register(
+    session: AsyncSession,
+    data: AccountCreate,
+    *,
+    hasher: PasswordHash,
+    min_password_length: int,
+    roles: tuple[Role, ...] = (Role.PATIENT,),
+) -> Account:
+    """Create an account. Self sign-up gets the patient role; an admin grants the others."""
+    password = data.password.get_secret_value()
+    contacts = tuple(c for c in (data.email, data.phone) if c)
+    problem = rules.password_problem(password, min_length=min_password_length, identifiers=contacts)
+    if problem:
+        raise WeakPassword(
+            reason_en=problem.en, reason_es=problem.es, extensions={"reason": problem.code}
+        )
+    for field, value in (("email", data.email), ("phone", data.phone)):
+        if value and await _find_by(session, field, value):
+            raise AccountExists(field=field)
+    account = Account(
+        email=data.email,
+        phone=data.phone,
+        display_name=data.display_name,
+        password_hash=await asyncio.to_thread(hasher.hash, password),
+        roles=[role.value for role in roles],
+        preferred_language=data.preferred_language,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(account)
+    except IntegrityError as exc:  # a concurrent sign-up with the same contact won the race
+        raise AccountExists(field="email" if data.email else "phone") from exc
+    return account
+
+
+async def _find_by(session: AsyncSession, field: str, value: str) -> Account | None:
+    column = col(Account.email) if field == "email" else col(Account.phone)
+    return (await session.execute(select(Account).where(column == value))).scalar_one_or_none()
+
+
+async def find_by_identifier(session: AsyncSession, identifier: str) -> Account | None:
+    """The account signed up with this email or phone number, or None."""
+    if rules.looks_like_email(identifier):
+        return await _find_by(session, "email", rules.normalize_email(identifier))
+    try:
+        phone = rules.normalize_phone(identifier)
+    except ValueError:
+        return None
+    return await _find_by(session, "phone", phone)
+
+
+async def get(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
+    return await session.get(Account, account_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleRule:
+    """One throttle key (already hashed) and the back-off it follows."""
+
+    key: str
+    policy: rules.BackoffPolicy
+
+
+async def _throttle_wait(
+    session: AsyncSession, throttles: list[ThrottleRule], now: datetime
+) -> float:
+    keys = [t.key for t in throttles]
+    rows = (
+        (await session.execute(select(LoginThrottle).where(col(LoginThrottle.key).in_(keys))))
+        .scalars()
+        .all()
+    )
+    by_key = {row.key: row for row in rows}
+    waits = [
+        rules.retry_after(by_key[t.key].failures, by_key[t.key].last_failure_at, now, t.policy)
+        for t in throttles
+        if t.key in by_key
+    ]
+    return max(waits, default=0.0)
+
+
+async def _record_failure(session: AsyncSession, throttle: ThrottleRule, now: datetime) -> None:
+    """Count a failure atomically (concurrent failures all count) and forget stale ones."""
+    stale = now - timedelta(seconds=throttle.policy.window_seconds)
+    bump = (
+        update(LoginThrottle)
+        .where(col(LoginThrottle.key) == throttle.key)
+        .values(
+            failures=case(
+                (col(LoginThrottle.last_failure_at) < stale, 1),
+                else_=LoginThrottle.failures + 1,
+            ),
+            last_failure_at=now,
+        )
+    )
+    for _ in range(2):
+        if _rowcount(await session.execute(bump)):
+            return
+        try:
+            async with session.begin_nested():
+                session.add(LoginThrottle(key=throttle.key, failures=1, last_failure_at=now))
+            return
+        except IntegrityError:
+            continue  # another request inserted the row first: bump it instead
+
+
+async def _clear(session: AsyncSession, throttle: ThrottleRule) -> None:
+    row = await session.get(LoginThrottle, throttle.key)
+    if row is not None:
+        await session.delete(row)
+
+
+def _rowcount(result: object) -> int:
+    """Rows an UPDATE matched (the typed Result does not declare it; CursorResult has it)."""
+    count: int = getattr(result, "rowcount", 0)
+    return count
+
+
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+async def authenticate(
+    session: AsyncSession,
+    identifier: str,
+    password: str,
+    *,
+    hasher: PasswordHash,
+    account_throttle: ThrottleRule,
+    address_throttle: ThrottleRule,
+) -> Account:
+    """The account these credentials open, or an error that says only that they do not.
+
+    Throttled callers are refused before any password check. An unknown account costs the same
+    password-hash verification as a wrong password, so timing does not tell whether it exists.
+    """
+    now = utcnow()
+    wait = await _throttle_wait(session, [account_throttle, address_throttle], now)
+    if wait > 0:
+        seconds = max(1, int(wait + 0.999))
+        raise TooManyAttempts(retry_after=seconds, headers={"Retry-After": str(seconds)})
+    account = await find_by_identifier(session, identifier)
+    if account is None:
+        dummy = _DUMMY_HASHES.get(id(hasher))
+        if dummy is None:
+            dummy = _DUMMY_HASHES[id(hasher)] = hasher.hash(secrets.token_urlsafe(16))
+        await asyncio.to_thread(hasher.verify, password, dummy)
+        valid = False
+    else:
+        valid, new_hash = await asyncio.to_thread(
+            hasher.verify_and_update, password, account.password_hash
+        )
+        if valid and new_hash:
+            account.password_hash = new_hash
+    if not valid or account is None or not account.is_active:
+        await _record_failure(session, account_throttle, now)
+        await _record_failure(session, address_throttle, now)
+        raise InvalidCredentials()
+    await _clear(session, account_throttle)
+    return account
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedRefresh:
+    account: Account
+    session_id: uuid.UUID
+    token: str
+
+
+async def _issue_token(
+    session: AsyncSession, auth_session_id: uuid.UUID, now: datetime, ttl: timedelta
+) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(
+        RefreshToken(
+            session_id=auth_session_id,
+            token_hash=rules.hash_refresh_token(token),
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def start_session(
+    session: AsyncSession, account: Account, *, ttl: timedelta
+) -> IssuedRefresh:
+    """Begin a sign-in session with its first refresh token."""
+    now = utcnow()
+    auth_session = AuthSession(account_id=account.id, created_at=now)
+    session.add(auth_session)
+    await session.flush()
+    token = await _issue_token(session, auth_session.id, now, ttl)
+    return IssuedRefresh(account=account, session_id=auth_session.id, token=token)
+
+
+async def rotate_refresh(session: AsyncSession, token: str, *, ttl: timedelta) -> IssuedRefresh:
+    """Spend a refresh token for a new one in the same session.
+
+    A token spent before (a replay, perhaps by a thief) revokes the whole session, and the
+    revocation is kept although the request fails. Of concurrent uses of one token, exactly one
+    wins: the spend is a conditional UPDATE, and the losers count as reuse.
+    """
+    now = utcnow()
+    row = (
+        await session.execute(
+            select(RefreshToken, AuthSession, Account)
+            .join(AuthSession, col(RefreshToken.session_id) == col(AuthSession.id))
+            .join(Account, col(AuthSession.account_id) == col(Account.id))
+            .where(col(RefreshToken.token_hash) == rules.hash_refresh_token(token))
+        )
+    ).one_or_none()
+    if row is None:
+        raise InvalidRefreshToken()
+    stored, auth_session, account = row.tuple()
+    if auth_session.revoked_at is not None or not account.is_active or stored.expires_at <= now:
+        raise InvalidRefreshToken()
+    spent = await session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.id) == stored.id, col(RefreshToken.used_at).is_(None))
+        .values(used_at=now)
+    )
+    if _rowcount(spent) != 1:
+        await revoke_session(session, auth_session.id, reason="reuse")
+        raise RefreshTokenReused()
+    new_token = await _issue_token(session, auth_session.id, now, ttl)
+    return IssuedRefresh(account=account, session_id=auth_session.id, token=new_token)
+
+
+async def revoke_session(session: AsyncSession, session_id: uuid.UUID, *, reason: str) -> None:
+    await session.execute(
+        update(AuthSession)
+        .where(col(AuthSession.id) == session_id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+
+
+async def session_of_refresh_token(session: AsyncSession, token: str) -> uuid.UUID | None:
+    stored = (
+        await session.execute(
+            select(col(RefreshToken.session_id)).where(
+                col(RefreshToken.token_hash) == rules.hash_refresh_token(token)
+            )
+        )
+    ).scalar_one_or_none()
+    return stored
+
+
+async def active_roles(
+    session: AsyncSession, account_id: uuid.UUID, session_id: uuid.UUID
+) -> frozenset[str]:
+    """The account's current roles, if its sign-in session is still open and the account active.
+
+    Checked on every authenticated request, so logout, a detected token theft or a disabled
+    account take effect at once rather than when the access token expires.
+    """
+    row = (
+        await session.execute(
+            select(col(Account.roles), col(Account.is_active), col(AuthSession.revoked_at))
+            .join(AuthSession, col(AuthSession.account_id) == col(Account.id))
+            .where(col(AuthSession.id) == session_id, col(Account.id) == account_id)
+        )
+    ).one_or_none()
+    if row is None or not row.is_active or row.revoked_at is not None:
+        raise SessionEnded()
+    return frozenset(row.roles)
