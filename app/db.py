@@ -62,9 +62,10 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-async def ping(engine: AsyncEngine) -> None:
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
+async def ping(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Open a session the way a request does and run a trivial query."""
+    async with sessionmaker() as session:
+        await session.execute(text("SELECT 1"))
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -160,6 +160,9 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(exc.headers or {})
     if exc.status_code == 404:
         return render(request, NotFound(headers=headers))
+    if exc.status_code == 400:  # the framework could not parse the body
+        form = "form" in request.headers.get("content-type", "")
+        return render(request, MalformedBody(expected="form data" if form else "JSON"))
     if exc.status_code == 413:
         return render(request, PayloadTooLarge(limit=request.app.state.settings.max_body_bytes))
     if exc.status_code == 405:

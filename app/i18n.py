@@ -69,8 +69,11 @@ _SPANISH: dict[str, str] = {
 
 
 def validation_message(error: dict[str, Any], language: Language) -> str:
+    kind = str(error.get("type"))
+    if kind == "value_error" and "email address" in str(error.get("msg")):
+        kind = "email"
     if language == "es":
-        template = _SPANISH.get(str(error.get("type")))
+        template = _SPANISH.get(kind)
         if template is not None:
             try:
                 return template.format(**(error.get("ctx") or {}))

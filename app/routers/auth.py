@@ -4,7 +4,7 @@ import json
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, status
+from fastapi import APIRouter, Body, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pwdlib import PasswordHash
 from pydantic import ValidationError
@@ -92,9 +92,13 @@ def _validated(model: type[LoginRequest] | type[RefreshRequest], payload: dict[s
 
 
 async def _token_response(
-    request: Request, issued: accounts_service.IssuedRefresh, requested: str | None
+    request: Request,
+    response: Response,
+    issued: accounts_service.IssuedRefresh,
+    requested: str | None,
 ) -> TokenResponse:
     settings = _settings(request)
+    response.headers["Cache-Control"] = "no-store"  # RFC 6749 §5.1: tokens are never cached
     account: Account = issued.account
     roles = frozenset(account.roles)
     scopes = scopes_for(roles, requested.split() if requested else None)
@@ -124,7 +128,7 @@ async def _token_response(
         }
     },
 )
-async def token(request: Request, session: SessionDep) -> TokenResponse:
+async def token(request: Request, response: Response, session: SessionDep) -> TokenResponse:
     """Exchange an email or phone number and password for an access and a refresh token.
 
     Accepts a JSON body or the OAuth2 form (so the docs' **Authorize** button works); with the
@@ -137,7 +141,7 @@ async def token(request: Request, session: SessionDep) -> TokenResponse:
     payload = await _login_form(request)
     if payload.get("grant_type") == "refresh_token":
         refresh = _validated(RefreshRequest, {"refresh_token": payload.get("refresh_token")})
-        return await _refresh(request, session, refresh)
+        return await _refresh(request, response, session, refresh)
     data: LoginRequest = _validated(LoginRequest, payload)
     settings = _settings(request)
     secret = settings.secret_key.get_secret_value().encode()
@@ -158,16 +162,18 @@ async def token(request: Request, session: SessionDep) -> TokenResponse:
     issued = await accounts_service.start_session(
         session, account, ttl=timedelta(days=settings.refresh_token_days)
     )
-    return await _token_response(request, issued, data.scope)
+    return await _token_response(request, response, issued, data.scope)
 
 
-async def _refresh(request: Request, session: SessionDep, data: RefreshRequest) -> TokenResponse:
+async def _refresh(
+    request: Request, response: Response, session: SessionDep, data: RefreshRequest
+) -> TokenResponse:
     issued = await accounts_service.rotate_refresh(
         session,
         data.refresh_token.get_secret_value(),
         ttl=timedelta(days=_settings(request).refresh_token_days),
     )
-    return await _token_response(request, issued, None)
+    return await _token_response(request, response, issued, None)
 
 
 @router.post(
@@ -175,13 +181,15 @@ async def _refresh(request: Request, session: SessionDep, data: RefreshRequest) 
     summary="Rotate a refresh token",
     responses=problem_responses(400, 401, 413, 422),
 )
-async def refresh(request: Request, session: SessionDep, data: RefreshRequest) -> TokenResponse:
+async def refresh(
+    request: Request, response: Response, session: SessionDep, data: RefreshRequest
+) -> TokenResponse:
     """Spend a refresh token for a new access token and a new refresh token.
 
     Each refresh token works once. Presenting one that was already used ends the whole sign-in
     session (every token descended from the same login), because it may have been stolen.
     """
-    return await _refresh(request, session, data)
+    return await _refresh(request, response, session, data)
 
 
 @router.post(

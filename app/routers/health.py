@@ -26,7 +26,7 @@ async def ready(request: Request) -> Health:
     """Ready when the database answers within two seconds; 503 otherwise."""
     try:
         async with asyncio.timeout(2):
-            await ping(request.app.state.engine)
+            await ping(request.app.state.sessionmaker)
     except Exception as exc:
         raise NotReady() from exc
     return Health(status="ok")

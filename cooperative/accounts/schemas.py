@@ -6,6 +6,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
 from pydantic import model_validator as model_check
+from pydantic_core import PydanticCustomError
 
 from cooperative.accounts import rules
 
@@ -50,19 +51,24 @@ class AccountCreate(BaseModel):
     @field_validator("phone")
     @classmethod
     def _e164(cls, value: str | None) -> str | None:
-        return rules.normalize_phone(value) if value else None
+        if not value:
+            return None
+        try:
+            return rules.normalize_phone(value)
+        except ValueError as exc:
+            raise PydanticCustomError("phone_e164", str(exc)) from exc
 
     @field_validator("display_name")
     @classmethod
     def _strip_name(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("display name must not be blank")
+            raise PydanticCustomError("blank", "display name must not be blank")
         return value.strip()
 
     @model_check(mode="after")
     def _needs_contact(self) -> Self:
         if self.email is None and self.phone is None:
-            raise ValueError("give an email or a phone number")
+            raise PydanticCustomError("contact_required", "give an email or a phone number")
         return self
 
 

@@ -242,7 +242,7 @@ async def rotate_refresh(session: AsyncSession, token: str, *, ttl: timedelta) -
     ).one_or_none()
     if row is None:
         raise InvalidRefreshToken()
-    stored, auth_session, account = row.tuple()
+    stored, auth_session, account = row
     if auth_session.revoked_at is not None or not account.is_active or stored.expires_at <= now:
         raise InvalidRefreshToken()
     spent = await session.execute(

@@ -1,0 +1,261 @@
+"""Sign-up, sign-in by email and by phone, refresh rotation, reuse detection, sign-out, /v1/me."""
+
+import asyncio
+
+import httpx
+import pytest
+
+from tests.factories import (
+    PASSWORD,
+    bearer,
+    login,
+    register,
+    signed_up,
+    unique_email,
+    unique_phone,
+)
+
+
+async def test_sign_up_with_email_then_sign_in_and_see_myself(client: httpx.AsyncClient) -> None:
+    email = unique_email()
+    account = await register(client, email=email.upper(), display_name="Lupe García")
+    assert account["email"] == email
+    assert account["phone"] is None
+    assert account["roles"] == ["patient"]
+    assert "password" not in account and "password_hash" not in account
+
+    tokens = await login(client, email)
+    assert tokens["token_type"] == "bearer"
+    assert tokens["expires_in"] == 15 * 60
+
+    me = await client.get("/v1/me", headers=bearer(tokens))
+    assert me.status_code == 200
+    assert me.json()["id"] == account["id"]
+    assert me.json()["display_name"] == "Lupe García"
+    assert "appointments:write" in me.json()["scopes"]
+    assert "admin" not in me.json()["scopes"]
+
+
+async def test_sign_up_with_phone_only_and_sign_in_with_any_spelling(
+    client: httpx.AsyncClient,
+) -> None:
+    account = await register(client, phone="+52 (951) 555-0101")
+    assert account["phone"] == "+529515550101"
+    assert account["email"] is None
+
+    for spelling in ("+529515550101", "+52 951 555 0101", "0052 951 555 0101"):
+        tokens = await login(client, spelling)
+        me = await client.get("/v1/me", headers=bearer(tokens))
+        assert me.json()["phone"] == "+529515550101"
+
+
+async def test_oauth2_password_form_signs_in_like_the_docs_authorize_button(
+    client: httpx.AsyncClient,
+) -> None:
+    account = await register(client)
+    response = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": account["email"], "password": PASSWORD},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    me = await client.get("/v1/me", headers=bearer(response.json()))
+    assert me.json()["email"] == account["email"]
+
+
+async def test_a_token_can_be_narrowed_to_fewer_scopes(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    narrowed = await login(client, account["email"], scope="appointments:read admin")
+    assert narrowed["scope"] == "appointments:read"  # admin was not granted, so not given
+    response = await client.get("/v1/me", headers=bearer(narrowed))
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("/insufficient-scope")
+
+
+async def test_the_same_email_or_phone_cannot_sign_up_twice(client: httpx.AsyncClient) -> None:
+    email, phone = unique_email(), unique_phone()
+    await register(client, email=email, phone=phone)
+    for body in ({"email": email.upper()}, {"phone": phone}):
+        response = await client.post(
+            "/v1/auth/register",
+            json={**body, "password": PASSWORD, "display_name": "Otra persona"},
+            headers={"Accept-Language": "es-MX"},
+        )
+        assert response.status_code == 409
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"] == "https://tequio.coop/problems/account-exists"
+        assert "Ya existe una cuenta" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("corta", "too-short"),
+        ("1234567890", "common"),
+        ("Contraseña123", "common"),
+        ("aaaaaaaaaaaa", "common"),
+        ("x" * 129, "too-long"),
+    ],
+)
+async def test_weak_passwords_are_refused_and_nothing_is_created(
+    client: httpx.AsyncClient, password: str, reason: str
+) -> None:
+    email = unique_email()
+    response = await client.post(
+        "/v1/auth/register",
+        json={"email": email, "password": password, "display_name": "Rosa"},
+        headers={"Accept-Language": "en"},
+    )
+    assert response.status_code == 422
+    assert response.json()["type"].endswith("/weak-password")
+    assert response.json()["reason"] == reason
+    # nothing was created: the email is still free
+    await register(client, email=email)
+
+
+async def test_password_may_not_contain_the_phone_number(client: httpx.AsyncClient) -> None:
+    phone = unique_phone()
+    response = await client.post(
+        "/v1/auth/register",
+        json={"phone": phone, "password": f"mi numero {phone[1:]}", "display_name": "Rosa"},
+    )
+    assert response.status_code == 422
+    assert response.json()["reason"] == "contains-contact"
+
+
+async def test_sign_in_with_a_wrong_password_or_unknown_account_says_only_that(
+    client: httpx.AsyncClient,
+) -> None:
+    account = await register(client)
+    wrong = await client.post(
+        "/v1/auth/token", json={"username": account["email"], "password": "not the password"}
+    )
+    unknown = await client.post(
+        "/v1/auth/token", json={"username": "nadie@example.org", "password": "not the password"}
+    )
+    for response in (wrong, unknown):
+        assert response.status_code == 401
+        assert response.json()["type"].endswith("/invalid-credentials")
+    assert wrong.json()["detail"] == unknown.json()["detail"]
+
+
+async def test_refresh_rotates_and_the_old_token_stops_working(client: httpx.AsyncClient) -> None:
+    _, first = await signed_up(client)
+    response = await client.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert response.status_code == 200
+    second = response.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert (await client.get("/v1/me", headers=bearer(second))).status_code == 200
+
+    third = await client.post("/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert third.status_code == 200
+
+
+async def test_refresh_through_the_oauth2_token_endpoint(client: httpx.AsyncClient) -> None:
+    _, tokens = await signed_up(client)
+    response = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
+    assert response.status_code == 200
+    assert response.json()["refresh_token"] != tokens["refresh_token"]
+
+
+async def test_reusing_a_spent_refresh_token_ends_the_whole_session(
+    client: httpx.AsyncClient,
+) -> None:
+    account, stolen = await signed_up(client)
+    rotated = (
+        await client.post("/v1/auth/refresh", json={"refresh_token": stolen["refresh_token"]})
+    ).json()
+
+    replay = await client.post("/v1/auth/refresh", json={"refresh_token": stolen["refresh_token"]})
+    assert replay.status_code == 401
+    assert replay.json()["type"].endswith("/refresh-token-reused")
+
+    # the legitimate holder's newer tokens die with the family, access token included
+    after = await client.post("/v1/auth/refresh", json={"refresh_token": rotated["refresh_token"]})
+    assert after.status_code == 401
+    me = await client.get("/v1/me", headers=bearer(rotated))
+    assert me.status_code == 401
+    assert me.json()["type"].endswith("/session-ended")
+
+    # other sign-ins of the same account are untouched
+    other = await login(client, account["email"])
+    assert (await client.get("/v1/me", headers=bearer(other))).status_code == 200
+
+
+async def test_unknown_refresh_token_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/auth/refresh", json={"refresh_token": "no-such-token"})
+    assert response.status_code == 401
+    assert response.json()["type"].endswith("/invalid-refresh-token")
+
+
+async def test_logout_ends_access_and_refresh_tokens(client: httpx.AsyncClient) -> None:
+    account, tokens = await signed_up(client)
+    other_device = await login(client, account["email"])
+
+    response = await client.post("/v1/auth/logout", headers=bearer(tokens))
+    assert response.status_code == 204
+    assert (await client.get("/v1/me", headers=bearer(tokens))).status_code == 401
+    again = await client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert again.status_code == 401
+    # signing out on one phone does not sign out the clinic's tablet
+    assert (await client.get("/v1/me", headers=bearer(other_device))).status_code == 200
+
+
+async def test_logout_with_only_the_refresh_token(client: httpx.AsyncClient) -> None:
+    _, tokens = await signed_up(client)
+    response = await client.post("/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+    assert response.status_code == 204
+    assert (await client.get("/v1/me", headers=bearer(tokens))).status_code == 401
+
+
+async def test_logout_without_any_token_is_401(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/auth/logout")
+    assert response.status_code == 401
+    assert response.json()["type"].endswith("/not-authenticated")
+
+
+async def test_me_without_a_token_is_401_problem(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_concurrent_refreshes_with_one_token_let_exactly_one_through(
+    live_client: httpx.AsyncClient,
+) -> None:
+    """A flaky link may send a refresh twice at once: one wins, the replay ends the session."""
+    _, tokens = await signed_up(live_client)
+    responses = await asyncio.gather(
+        *(
+            live_client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+            for _ in range(6)
+        )
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 401, 401, 401, 401, 401]
+    winner = next(r.json() for r in responses if r.status_code == 200)
+    assert (await live_client.get("/v1/me", headers=bearer(winner))).status_code == 401
+
+
+async def test_concurrent_sign_ups_with_one_email_create_one_account(
+    live_client: httpx.AsyncClient,
+) -> None:
+    email = unique_email()
+    responses = await asyncio.gather(
+        *(
+            live_client.post(
+                "/v1/auth/register",
+                json={"email": email, "password": PASSWORD, "display_name": f"Rosa {n}"},
+            )
+            for n in range(5)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409, 409]
+    tokens = await login(live_client, email)
+    me = (await live_client.get("/v1/me", headers=bearer(tokens))).json()
+    created = next(r.json() for r in responses if r.status_code == 201)
+    assert me["id"] == created["id"]

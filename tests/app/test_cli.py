@@ -1,0 +1,77 @@
+"""The `tequio` command: migrate, demo (once, and never in production), create-admin."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEQUIO = str(Path(sys.executable).parent / "tequio")
+
+
+def _run(
+    tmp_path: Path, *args: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "TEQUIO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "TEQUIO_ARGON2_MEMORY_KIB": "1024",
+        "TEQUIO_ARGON2_TIME_COST": "1",
+        **env,
+    }
+    return subprocess.run(
+        [TEQUIO, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_migrate_demo_and_create_admin(tmp_path: Path) -> None:
+    assert _run(tmp_path, "migrate").returncode == 0
+
+    first = _run(tmp_path, "demo", "--if-empty")
+    assert first.returncode == 0, first.stderr
+    assert "tequio-demo-2026" in first.stdout
+    for login in ("admin@demo.tequio.coop", "+529511000001", "+529511000002"):
+        assert login in first.stdout
+    assert "clinic_staff" in first.stdout and "doctor" in first.stdout
+
+    second = _run(tmp_path, "demo", "--if-empty")
+    assert second.returncode == 0
+    assert "nothing seeded" in second.stdout
+
+    weak = _run(
+        tmp_path, "create-admin", "--email", "ops@example.org", "--password-stdin", stdin="123\n"
+    )
+    assert weak.returncode == 2
+    made = _run(
+        tmp_path,
+        "create-admin",
+        "--email",
+        "ops@example.org",
+        "--password-stdin",
+        stdin="una contraseña larga y rara\n",
+    )
+    assert made.returncode == 0, made.stderr
+    assert "created admin account" in made.stdout
+
+
+@pytest.mark.slow
+def test_demo_is_refused_in_production(tmp_path: Path) -> None:
+    refused = _run(tmp_path, "demo", TEQUIO_ENVIRONMENT="production", TEQUIO_SECRET_KEY="s" * 48)
+    assert refused.returncode == 2
+    assert "production" in refused.stderr
+
+
+@pytest.mark.slow
+def test_production_refuses_to_start_with_the_development_secret(tmp_path: Path) -> None:
+    refused = _run(tmp_path, "migrate", TEQUIO_ENVIRONMENT="production")
+    assert refused.returncode == 2
+    assert "TEQUIO_SECRET_KEY" in refused.stderr

@@ -1,0 +1,140 @@
+"""Every error is an RFC 9457 problem in English or Spanish; bad input never causes a 500."""
+
+import json
+
+import httpx
+import pytest
+
+from tests.factories import PASSWORD, register, unique_email
+
+
+@pytest.mark.parametrize(
+    ("accept", "title"),
+    [
+        ("es", "No encontrado"),
+        ("es-MX,es;q=0.9,en;q=0.8", "No encontrado"),
+        ("en-US,en;q=0.9", "Not found"),
+        ("fr-FR, en;q=0.5", "Not found"),
+        ("en;q=0.2, es;q=0.8", "No encontrado"),
+    ],
+)
+async def test_problem_language_follows_accept_language(
+    client: httpx.AsyncClient, accept: str, title: str
+) -> None:
+    response = await client.get("/v1/nothing-here", headers={"Accept-Language": accept})
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["title"] == title
+    assert body["type"] == "https://tequio.coop/problems/not-found"
+    assert body["status"] == 404
+    assert body["instance"] == "/v1/nothing-here"
+    assert response.headers["content-language"] == ("es" if title == "No encontrado" else "en")
+
+
+async def test_without_accept_language_the_default_is_spanish(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/nothing-here")
+    assert response.json()["title"] == "No encontrado"
+
+
+async def test_wrong_method_is_a_405_problem(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/v1/me", headers={"Accept-Language": "en"})
+    assert response.status_code == 405
+    assert response.json()["type"].endswith("/method-not-allowed")
+    assert "DELETE" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{", b'{"email": "a@b.org", "password": }', b"\xff\xfe\x00", b"[1, 2"],
+)
+async def test_malformed_json_is_a_400_problem(client: httpx.AsyncClient, body: bytes) -> None:
+    for path in ("/v1/auth/register", "/v1/auth/token", "/v1/auth/refresh"):
+        response = await client.post(
+            path, content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["type"].endswith("/malformed-body")
+
+
+async def test_validation_errors_name_the_fields_in_spanish(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/v1/auth/register",
+        json={"email": "not-an-email", "phone": "5512345678", "password": 12, "nickname": "x"},
+        headers={"Accept-Language": "es"},
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["type"] == "https://tequio.coop/problems/validation-error"
+    assert body["title"] == "Solicitud no válida"
+    fields = {error["field"]: error for error in body["errors"]}
+    assert {"body.email", "body.phone", "body.password", "body.display_name", "body.nickname"} <= (
+        fields.keys()
+    )
+    assert fields["body.display_name"]["message"] == "Este campo es obligatorio."
+    assert fields["body.nickname"]["message"] == "Este campo no está permitido."
+    assert "E.164" in fields["body.phone"]["message"]
+
+
+async def test_validation_errors_in_english(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/v1/auth/register",
+        json={"password": PASSWORD, "display_name": "Rosa"},
+        headers={"Accept-Language": "en"},
+    )
+    assert response.status_code == 422
+    messages = [error["message"] for error in response.json()["errors"]]
+    assert any("email or a phone number" in message for message in messages)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [[], "text", 42, None, {"email": ["a@b.org"]}, {"display_name": {"x": 1}}],
+)
+async def test_wrong_shapes_are_422_never_500(client: httpx.AsyncClient, body: object) -> None:
+    raw, headers = json.dumps(body), {"Content-Type": "application/json"}
+    response = await client.post("/v1/auth/register", content=raw, headers=headers)
+    assert response.status_code == 422
+    response = await client.post("/v1/auth/token", content=raw, headers=headers)
+    assert response.status_code in (400, 422)
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_sign_in_with_an_unsupported_content_type_is_415(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/v1/auth/token", content=b"username=x", headers={"Content-Type": "text/plain"}
+    )
+    assert response.status_code == 415
+    assert response.json()["type"].endswith("/unsupported-media-type")
+
+
+async def test_oversize_body_is_413_and_creates_nothing(client: httpx.AsyncClient) -> None:
+    email = unique_email()
+    huge = {"email": email, "password": PASSWORD, "display_name": "x" * 2_000_000}
+    response = await client.post("/v1/auth/register", json=huge)
+    assert response.status_code == 413
+    assert response.json()["type"].endswith("/payload-too-large")
+    await register(client, email=email)  # the email is still free
+
+
+async def test_oversize_streamed_body_without_length_is_413(client: httpx.AsyncClient) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(40):
+            yield b"x" * 65536
+
+    response = await client.post(
+        "/v1/auth/register", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["type"].endswith("/payload-too-large")
+
+
+async def test_request_id_is_returned_and_a_safe_one_is_kept(client: httpx.AsyncClient) -> None:
+    made = await client.get("/healthz/live")
+    assert len(made.headers["x-request-id"]) == 32
+    kept = await client.get("/healthz/live", headers={"X-Request-ID": "clinic-42.abc"})
+    assert kept.headers["x-request-id"] == "clinic-42.abc"
+    unsafe = await client.get("/healthz/live", headers={"X-Request-ID": "a b<script>"})
+    assert unsafe.headers["x-request-id"] != "a b<script>"
+    problem = await client.get("/nope", headers={"X-Request-ID": "trace-1"})
+    assert problem.json()["request_id"] == "trace-1"

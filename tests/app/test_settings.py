@@ -1,0 +1,38 @@
+"""Settings refuse unsafe production configurations and read the environment."""
+
+import pytest
+from pydantic import ValidationError
+
+from app.settings import DEVELOPMENT_SECRET, Settings
+
+
+def test_the_development_secret_is_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEQUIO_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="TEQUIO_SECRET_KEY"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    monkeypatch.setenv("TEQUIO_SECRET_KEY", "short")
+    with pytest.raises(ValidationError, match="TEQUIO_SECRET_KEY"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    monkeypatch.setenv("TEQUIO_SECRET_KEY", "k" * 48)
+    assert Settings(_env_file=None).environment == "production"  # type: ignore[call-arg]
+
+
+def test_development_may_use_the_development_secret() -> None:
+    settings = Settings(_env_file=None, environment="development")  # type: ignore[call-arg]
+    assert settings.secret_key.get_secret_value() == DEVELOPMENT_SECRET
+
+
+def test_rs256_needs_a_key_pair() -> None:
+    with pytest.raises(ValidationError, match="RS256"):
+        Settings(_env_file=None, jwt_algorithm="RS256")  # type: ignore[call-arg]
+
+
+def test_lists_come_comma_separated_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEQUIO_CORS_ORIGINS", "https://app.tequio.coop, https://clinica.example")
+    monkeypatch.setenv("TEQUIO_TURN_URLS", "turn:turn.tequio.coop:3478?transport=udp")
+    monkeypatch.setenv("TEQUIO_PORT", "8123")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.cors_origins == ["https://app.tequio.coop", "https://clinica.example"]
+    assert settings.turn_urls == ["turn:turn.tequio.coop:3478?transport=udp"]
+    assert settings.port == 8123
+    assert settings.stun_urls == []  # never a public STUN server by default

@@ -1,0 +1,210 @@
+"""Test set-up: the suite runs once per database backend, each migrated once with Alembic.
+
+SQLite always; PostgreSQL too when TEQUIO_TEST_DATABASE_URL is set or one answers on
+127.0.0.1:5432 (database `test`). With CI=true a missing PostgreSQL is an error, not a skip.
+Each test runs inside a transaction that is rolled back (requests commit to savepoints); tests of
+races use `live_client`, whose requests commit for real, and the tables are emptied afterwards.
+"""
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.db import create_engine, create_sessionmaker
+from app.main import create_app
+from app.migrate import upgrade_on
+from app.models import metadata
+from app.settings import Settings
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+DEFAULT_PG_URL = "postgresql+asyncpg://root@127.0.0.1:5432/test"
+TEST_ADDRESS = "203.0.113.7"
+
+
+def _postgres_url() -> str | None:
+    explicit = os.environ.get("TEQUIO_TEST_DATABASE_URL")
+    if explicit:
+        return explicit
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return DEFAULT_PG_URL
+    except OSError:
+        return None
+
+
+POSTGRES_URL = _postgres_url()
+BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+_USED_BACKENDS: set[str] = set()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if IN_CI and POSTGRES_URL is None:
+        raise pytest.UsageError(
+            "CI=true but PostgreSQL does not answer on 127.0.0.1:5432 and "
+            "TEQUIO_TEST_DATABASE_URL is not set: the PostgreSQL run is required in CI."
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database backends: {', '.join(BACKENDS)}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    used = ", ".join(b for b in BACKENDS if b in _USED_BACKENDS) or "none"
+    terminalreporter.write_line(f"database backends run: {used}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("database")
+        if backend == "sqlite" and item.get_closest_marker("postgresql_only"):
+            item.add_marker(pytest.mark.skip(reason="PostgreSQL only"))
+        if backend == "postgresql" and item.get_closest_marker("sqlite_only"):
+            item.add_marker(pytest.mark.skip(reason="SQLite only"))
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings for tests: a cheap argon2 so the suite stays fast; everything else as shipped."""
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
+        "argon2_parallelism": 1,
+        "log_json": False,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class Database:
+    backend: str
+    url: str
+    engine: AsyncEngine
+
+
+async def _create_pg_database(base_url: str, prefix: str) -> str:
+    """A fresh, empty PostgreSQL database next to `base_url`; returns its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def _drop_pg_database(base_url: str, url: str) -> None:
+    name = make_url(url).database
+    admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+async def empty_database_url(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Callable[[str], Any]]:
+    """A factory of fresh empty databases per backend, dropped at the end of the run."""
+    created: list[str] = []
+
+    async def make(backend: str) -> str:
+        _USED_BACKENDS.add(backend)
+        if backend == "sqlite":
+            path = tmp_path_factory.mktemp("db") / "tequio.db"
+            return f"sqlite+aiosqlite:///{path}"
+        assert POSTGRES_URL is not None
+        url = await _create_pg_database(POSTGRES_URL, "tequio_test")
+        created.append(url)
+        return url
+
+    yield make
+    for url in created:
+        await _drop_pg_database(POSTGRES_URL or "", url)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database(
+    request: pytest.FixtureRequest, empty_database_url: Callable[[str], Any]
+) -> AsyncIterator[Database]:
+    """The backend's database, migrated once with Alembic (not create_all)."""
+    backend: str = request.param
+    _USED_BACKENDS.add(backend)
+    url = await empty_database_url(backend)
+    engine = create_engine(make_settings(url))
+    async with engine.connect() as connection:
+        await connection.run_sync(upgrade_on)
+        await connection.commit()
+    yield Database(backend, url, engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sessionmaker(database: Database) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions that share one outer transaction, rolled back after the test."""
+    async with database.engine.connect() as connection:
+        transaction = await connection.begin()
+        yield async_sessionmaker(
+            bind=connection,
+            expire_on_commit=False,
+            autoflush=False,
+            join_transaction_mode="create_savepoint",
+        )
+        await transaction.rollback()
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    return make_settings(database.url)
+
+
+def _client(app: Any) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(TEST_ADDRESS, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://tequio.test")
+
+
+@pytest.fixture
+async def client(
+    database: Database, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, engine=database.engine, sessionmaker=sessionmaker)
+    async with _client(app) as http:
+        yield http
+
+
+async def _empty_tables(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            await connection.execute(table.delete())
+
+
+@pytest.fixture
+async def live_client(database: Database, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """Every request in its own real transaction, as in production, for concurrency tests."""
+    app = create_app(
+        settings, engine=database.engine, sessionmaker=create_sessionmaker(database.engine)
+    )
+    try:
+        async with _client(app) as http:
+            yield http
+    finally:
+        await _empty_tables(database.engine)
+
+
+ROOT = Path(__file__).resolve().parents[1]

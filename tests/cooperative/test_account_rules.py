@@ -1,0 +1,81 @@
+"""Pure account rules: phone numbers, the password policy, the login back-off."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cooperative.accounts import rules
+from cooperative.kernel.principal import Role, Scope, scopes_for
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("+52 55 1234 5678", "+525512345678"),
+        ("+1 (619) 555-0100", "+16195550100"),
+        ("0052 951 123 4567", "+529511234567"),
+        ("+52.951.123.4567", "+529511234567"),
+    ],
+)
+def test_phone_numbers_normalize_to_e164(raw: str, e164: str) -> None:
+    assert rules.normalize_phone(raw) == e164
+
+
+@pytest.mark.parametrize("raw", ["5512345678", "+0 55 1234 5678", "+52", "+52abc12345678", ""])
+def test_phone_numbers_without_country_code_are_refused(raw: str) -> None:
+    with pytest.raises(ValueError, match=r"E\.164"):
+        rules.normalize_phone(raw)
+
+
+def test_password_policy() -> None:
+    assert rules.password_problem("maiz azul de oaxaca", min_length=10) is None
+    assert rules.password_problem("short", min_length=10).code == "too-short"  # type: ignore[union-attr]
+    assert rules.password_problem("PASSWORD123", min_length=10).code == "common"  # type: ignore[union-attr]
+    assert rules.password_problem("abababababab", min_length=10).code == "common"  # type: ignore[union-attr]
+    problem = rules.password_problem(
+        "rosa.martinez2026", min_length=10, identifiers=("rosa.martinez@example.org",)
+    )
+    assert problem is not None and problem.code == "contains-contact"
+
+
+def test_the_shipped_common_password_list_is_loaded() -> None:
+    common = rules.common_passwords()
+    assert len(common) > 100
+    assert {"contraseña123", "1234567890", "password123"} <= common
+
+
+POLICY = rules.BackoffPolicy(free_attempts=5, base_seconds=1, cap_seconds=900, window_seconds=900)
+
+
+@given(st.integers(min_value=0, max_value=10_000))
+def test_lockout_never_shrinks_as_failures_grow_and_is_capped(failures: int) -> None:
+    now, nxt = rules.lockout_seconds(failures, POLICY), rules.lockout_seconds(failures + 1, POLICY)
+    assert 0 <= now <= nxt <= POLICY.cap_seconds
+    if failures < POLICY.free_attempts:
+        assert now == 0
+
+
+def test_lockout_doubles_after_the_free_attempts() -> None:
+    assert [rules.lockout_seconds(n, POLICY) for n in range(4, 10)] == [0, 1, 2, 4, 8, 16]
+
+
+def test_old_failures_are_forgotten() -> None:
+    last = datetime(2026, 1, 1, tzinfo=UTC)
+    assert rules.retry_after(9, last, last + timedelta(seconds=10), POLICY) == 6.0
+    assert rules.retry_after(30, last, last + timedelta(seconds=901), POLICY) == 0.0
+
+
+def test_throttle_keys_hide_the_identifier() -> None:
+    key = rules.throttle_key("account", "rosa@example.org", b"secret")
+    assert "rosa" not in key and len(key) == 64
+    assert key != rules.throttle_key("account", "rosa@example.org", b"other secret")
+
+
+def test_scopes_follow_roles_and_can_only_narrow() -> None:
+    assert str(Scope.ADMIN) not in scopes_for([Role.PATIENT])
+    assert str(Scope.PATIENTS_REGISTER) in scopes_for([Role.CLINIC_STAFF])
+    assert scopes_for([Role.ADMIN]) == {str(s) for s in Scope}
+    assert scopes_for([Role.PATIENT], ["me", "admin"]) == {"me"}
+    assert scopes_for(["no-such-role"]) == frozenset()

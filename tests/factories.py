@@ -1,0 +1,89 @@
+"""Plain async helpers that make the people and tokens a test needs."""
+
+import itertools
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.main import password_hasher
+from app.settings import Settings
+from cooperative.accounts import service as accounts_service
+from cooperative.accounts.schemas import AccountCreate
+from cooperative.kernel.principal import Role
+
+PASSWORD = "maiz azul de oaxaca"
+_numbers = itertools.count(1)
+
+
+def unique_email() -> str:
+    return f"persona{next(_numbers)}@example.org"
+
+
+def unique_phone() -> str:
+    return f"+52951{next(_numbers):07d}"
+
+
+async def register(
+    client: httpx.AsyncClient,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    password: str = PASSWORD,
+    display_name: str = "Rosa Martínez",
+    **extra: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"password": password, "display_name": display_name, **extra}
+    if email is None and phone is None:
+        email = unique_email()
+    if email is not None:
+        body["email"] = email
+    if phone is not None:
+        body["phone"] = phone
+    response = await client.post("/v1/auth/register", json=body)
+    assert response.status_code == 201, response.text
+    account: dict[str, Any] = response.json()
+    return account
+
+
+async def login(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD, **extra: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/auth/token", json={"username": username, "password": password, **extra}
+    )
+    assert response.status_code == 200, response.text
+    tokens: dict[str, Any] = response.json()
+    return tokens
+
+
+async def signed_up(
+    client: httpx.AsyncClient, **fields: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new patient account and a fresh token pair for it."""
+    account = await register(client, **fields)
+    tokens = await login(client, account["email"] or account["phone"])
+    return account, tokens
+
+
+async def account_with_role(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, role: Role
+) -> str:
+    """An account holding `role` (which self sign-up cannot grant); returns its login email."""
+    email = unique_email()
+    async with sessionmaker() as session:
+        await accounts_service.register(
+            session,
+            AccountCreate.model_validate(
+                {"email": email, "password": PASSWORD, "display_name": f"Test {role.value}"}
+            ),
+            hasher=password_hasher(settings),
+            min_password_length=settings.password_min_length,
+            roles=(role,),
+        )
+        await session.commit()
+    return email
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}

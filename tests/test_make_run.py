@@ -1,0 +1,136 @@
+"""`make run` on this checkout: it migrates, seeds the demo, and serves the API and its docs.
+
+The browser test drives the docs page in Chromium like a newcomer would: Authorize with a demo
+login, then call /v1/me, and no request may leave this machine.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import IN_CI, ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    workdir = tmp_path_factory.mktemp("make-run")
+    port = _free_port()
+    log = workdir / "make-run.log"
+    env = {
+        **os.environ,
+        "TEQUIO_PORT": str(port),
+        "TEQUIO_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'tequio.db'}",
+    }
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            ["make", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/healthz/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        else:
+            pytest.fail("make run did not become ready:\n" + log.read_text())
+        yield base, log
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_make_run_serves_health_docs_and_the_demo(served: tuple[str, Path]) -> None:
+    base, log = served
+    assert httpx.get(f"{base}/healthz/ready").json() == {"status": "ok"}
+    docs = httpx.get(f"{base}/docs")
+    assert docs.status_code == 200 and "swagger-ui" in docs.text
+    assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "Tequio API"
+    assert "tequio-demo-2026" in log.read_text()  # the demo logins were printed
+    token = httpx.post(
+        f"{base}/v1/auth/token",
+        data={"username": "+52 951 100 0002", "password": "tequio-demo-2026"},
+    )
+    assert token.status_code == 200
+    me = httpx.get(
+        f"{base}/v1/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+    )
+    assert me.json()["display_name"] == "Rosa Martínez"
+
+
+@pytest.mark.slow
+async def test_docs_authorize_and_try_me_in_chromium(served: tuple[str, Path]) -> None:
+    if not os.path.exists(CHROMIUM):
+        if IN_CI:
+            pytest.fail("CI=true: the browser test needs Debian's chromium at /usr/bin/chromium")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    base, _ = served
+    requested: list[str] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            page = await browser.new_page()
+            page.on("request", lambda request: requested.append(request.url))
+            await page.goto(f"{base}/docs")
+            await page.get_by_text("Tequio API", exact=False).first.wait_for(timeout=30_000)
+
+            await page.get_by_role("button", name="Authorize").first.click()
+            await page.locator("#oauth_username").fill("admin@demo.tequio.coop")
+            await page.locator("#oauth_password").fill("tequio-demo-2026")
+            await page.locator(".auth-btn-wrapper button.authorize").click()
+            dialog = page.locator(".auth-btn-wrapper").first
+            signed_in = dialog.get_by_role("button", name="Remove authorization")  # "Logout"
+            await signed_in.wait_for(timeout=15_000)
+            await dialog.locator("button.btn-done").click()
+
+            operation = page.locator("#operations-accounts-me_v1_me_get")
+            await operation.locator(".opblock-summary").click()
+            await operation.get_by_role("button", name="Execute").click()
+            status = operation.locator(".live-responses-table .response .response-col_status")
+            await status.first.wait_for(timeout=15_000)
+            assert (await status.first.inner_text()).strip() == "200"
+            body = await operation.locator(".live-responses-table .microlight").first.inner_text()
+            assert "Admin Tequio" in body
+        finally:
+            await browser.close()
+    foreign = [url for url in requested if not url.startswith(base)]
+    assert foreign == []
