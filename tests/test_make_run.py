@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import IN_CI, ROOT
 
 CHROMIUM = "/usr/bin/chromium"
+HAVE_CHROMIUM = os.path.exists(CHROMIUM)
 
 
 def _free_port() -> int:
@@ -86,7 +87,7 @@ def test_make_run_serves_health_docs_and_the_demo(served: tuple[str, Path]) -> N
 
 @pytest.mark.slow
 async def test_docs_authorize_and_try_me_in_chromium(served: tuple[str, Path]) -> None:
-    if not os.path.exists(CHROMIUM):
+    if not HAVE_CHROMIUM:
         if IN_CI:
             pytest.fail("CI=true: the browser test needs Debian's chromium at /usr/bin/chromium")
         pytest.skip("chromium is not installed (apt-get install chromium)")
