@@ -20,7 +20,7 @@ class JSONFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = request_id_var.get()
+        request_id = getattr(record, "request_id", None) or request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
         entry.update(
@@ -29,6 +29,16 @@ class JSONFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+# Loggers that print SQL parameters (emails, password hashes, health data) at DEBUG or INFO.
+_DATA_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg")
+
+
+def silence_data_loggers() -> None:
+    """Keep drivers from logging query parameters, whatever level the root logger is at."""
+    for name in _DATA_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def configure(level: str = "INFO", *, as_json: bool = True) -> None:
@@ -40,6 +50,7 @@ def configure(level: str = "INFO", *, as_json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    silence_data_loggers()
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

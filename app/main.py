@@ -16,9 +16,9 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app import errors
+from app import errors, logs
 from app.db import create_engine, create_sessionmaker
-from app.errors import PROBLEM_JSON, Problem
+from app.errors import PROBLEM_JSON
 from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.routers import auth, health, me
 from app.security import TokenIssuer
@@ -64,6 +64,7 @@ def create_app(
 ) -> FastAPI:
     """Build the application. Tests pass their own engine or sessionmaker; the server does not."""
     settings = settings or Settings()
+    logs.silence_data_loggers()
     engine = engine or create_engine(settings)
     owns_engine = sessionmaker is None
 
@@ -94,6 +95,12 @@ def create_app(
         app.include_router(router)
     _install_docs(app)
 
+    _install_middleware(app, settings)
+    return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    """Outermost last: request ids wrap everything, then the body limit, then CORS."""
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -108,7 +115,6 @@ def create_app(
         render_too_large=errors.render_too_large,
     )
     app.add_middleware(RequestIdMiddleware)
-    return app
 
 
 def _install_docs(app: FastAPI) -> None:
@@ -145,9 +151,6 @@ def _install_docs(app: FastAPI) -> None:
             description=app.description,
             routes=app.routes,
             tags=app.openapi_tags,
-        )
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
-            Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         )
         _problems_only_as_problem_json(schema)
         app.openapi_schema = schema

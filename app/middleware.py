@@ -56,6 +56,7 @@ class RequestIdMiddleware:
             access_log.info(
                 "request",
                 extra={
+                    "request_id": request_id,
                     "method": scope.get("method", "WS"),
                     "path": scope.get("path"),
                     "route": getattr(route, "path", None),

@@ -81,14 +81,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Self:
-        if self.environment == "production":
-            secret = self.secret_key.get_secret_value()
-            if secret == DEVELOPMENT_SECRET or len(secret) < 32:
-                raise ValueError(
-                    "TEQUIO_SECRET_KEY must be set to a random value of 32+ characters in "
-                    "production, e.g. the output of "
-                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
-                )
+        secret = self.secret_key.get_secret_value()
+        if self.environment != "development" and secret == DEVELOPMENT_SECRET:
+            raise ValueError(
+                f"TEQUIO_SECRET_KEY must be set outside development ({self.environment}): "
+                "a random value of 32+ characters, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        if self.environment == "production" and len(secret) < 32:
+            raise ValueError("TEQUIO_SECRET_KEY must have 32 or more characters in production")
         if self.jwt_algorithm == "RS256" and not (
             (self.jwt_private_key or self.jwt_private_key_file)
             and (self.jwt_public_key or self.jwt_public_key_file)
@@ -104,34 +105,35 @@ class Settings(BaseSettings):
     def signing_key(self) -> str:
         if self.jwt_algorithm == "HS256":
             return self.secret_key.get_secret_value()
-        if self.jwt_private_key_file:
-            return self.jwt_private_key_file.read_text()
-        assert self.jwt_private_key is not None
-        return self.jwt_private_key.get_secret_value()
+        key = self.jwt_private_key.get_secret_value() if self.jwt_private_key else None
+        return _pem(self.jwt_private_key_file, key)
 
     @cached_property
     def verifying_key(self) -> str:
         if self.jwt_algorithm == "HS256":
             return self.secret_key.get_secret_value()
-        if self.jwt_public_key_file:
-            return self.jwt_public_key_file.read_text()
-        assert self.jwt_public_key is not None
-        return self.jwt_public_key
+        return _pem(self.jwt_public_key_file, self.jwt_public_key)
+
+    def _backoff(self, free_attempts: int) -> BackoffPolicy:
+        return BackoffPolicy(
+            free_attempts=free_attempts,
+            base_seconds=self.login_backoff_base_seconds,
+            cap_seconds=self.login_backoff_max_seconds,
+            window_seconds=max(self.login_backoff_max_seconds, 900.0),
+        )
 
     @property
     def account_backoff(self) -> BackoffPolicy:
-        return BackoffPolicy(
-            free_attempts=self.login_free_attempts,
-            base_seconds=self.login_backoff_base_seconds,
-            cap_seconds=self.login_backoff_max_seconds,
-            window_seconds=max(self.login_backoff_max_seconds, 900.0),
-        )
+        return self._backoff(self.login_free_attempts)
 
     @property
     def address_backoff(self) -> BackoffPolicy:
-        return BackoffPolicy(
-            free_attempts=self.login_address_free_attempts,
-            base_seconds=self.login_backoff_base_seconds,
-            cap_seconds=self.login_backoff_max_seconds,
-            window_seconds=max(self.login_backoff_max_seconds, 900.0),
-        )
+        return self._backoff(self.login_address_free_attempts)
+
+
+def _pem(path: Path | None, value: str | None) -> str:
+    """A PEM key from its file when one is named, else from the variable itself."""
+    if path is not None:
+        return path.read_text()
+    assert value is not None, "checked by the RS256 validator"
+    return value

@@ -29,7 +29,12 @@ def _rate(count: int, seconds: float) -> str:
 async def run() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-        settings = Settings(_env_file=None, environment="test", database_url=url)  # type: ignore[call-arg]
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            environment="test",
+            database_url=url,
+            secret_key="benchmark-secret-key-long-enough-for-hs256",
+        )
         engine = create_engine(settings)
         async with engine.connect() as connection:
             await connection.run_sync(upgrade_on)

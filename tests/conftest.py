@@ -82,6 +82,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     """Settings for tests: a cheap argon2 so the suite stays fast; everything else as shipped."""
     values: dict[str, Any] = {
         "environment": "test",
+        "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
         "database_url": database_url,
         "argon2_time_cost": 1,
         "argon2_memory_kib": 1024,

@@ -145,7 +145,7 @@ async def token(request: Request, response: Response, session: SessionDep) -> To
     data: LoginRequest = _validated(LoginRequest, payload)
     settings = _settings(request)
     secret = settings.secret_key.get_secret_value().encode()
-    identifier = data.username.strip().lower()
+    identifier = account_rules.canonical_identifier(data.username)
     address = request.client.host if request.client else "unknown"
     account = await accounts_service.authenticate(
         session,

@@ -12,7 +12,7 @@ from cooperative.kernel.errors import NotFound
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
 
-@router.get("/me", summary="Who am I", responses=problem_responses(401, 403))
+@router.get("/me", summary="Who am I", responses=problem_responses(401, 403, 404))
 async def me(session: SessionDep, principal: CurrentPrincipal) -> MePublic:
     """The account behind the access token, with the scopes this token carries."""
     account = await accounts_service.get(session, principal.account_id)

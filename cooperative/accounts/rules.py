@@ -36,6 +36,16 @@ def looks_like_email(identifier: str) -> bool:
     return "@" in identifier
 
 
+def canonical_identifier(identifier: str) -> str:
+    """One spelling per sign-in name, so `+52 951…` and `0052951…` count as the same account."""
+    if looks_like_email(identifier):
+        return normalize_email(identifier)
+    try:
+        return normalize_phone(identifier)
+    except ValueError:
+        return identifier.strip().lower()
+
+
 @cache
 def common_passwords() -> frozenset[str]:
     """Passwords that appear at the top of public breach lists, in English and Spanish."""

@@ -70,13 +70,12 @@ async def _find_by(session: AsyncSession, field: str, value: str) -> Account | N
 
 async def find_by_identifier(session: AsyncSession, identifier: str) -> Account | None:
     """The account signed up with this email or phone number, or None."""
-    if rules.looks_like_email(identifier):
-        return await _find_by(session, "email", rules.normalize_email(identifier))
-    try:
-        phone = rules.normalize_phone(identifier)
-    except ValueError:
-        return None
-    return await _find_by(session, "phone", phone)
+    canonical = rules.canonical_identifier(identifier)
+    if rules.looks_like_email(canonical):
+        return await _find_by(session, "email", canonical)
+    if canonical.startswith("+"):
+        return await _find_by(session, "phone", canonical)
+    return None
 
 
 async def get(session: AsyncSession, account_id: uuid.UUID) -> Account | None:

@@ -9,7 +9,7 @@ DOCUMENTED_PROBLEMS = {
     ("/v1/auth/token", "post"): {"400", "401", "413", "415", "422", "429"},
     ("/v1/auth/refresh", "post"): {"400", "401", "422"},
     ("/v1/auth/logout", "post"): {"401", "422"},
-    ("/v1/me", "get"): {"401", "403"},
+    ("/v1/me", "get"): {"401", "403", "404"},
     ("/healthz/ready", "get"): {"503"},
 }
 

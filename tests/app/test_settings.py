@@ -17,6 +17,11 @@ def test_the_development_secret_is_refused_in_production(monkeypatch: pytest.Mon
     assert Settings(_env_file=None).environment == "production"  # type: ignore[call-arg]
 
 
+def test_the_development_secret_is_refused_in_tests_too() -> None:
+    with pytest.raises(ValidationError, match="outside development"):
+        Settings(_env_file=None, environment="test")  # type: ignore[call-arg]
+
+
 def test_development_may_use_the_development_secret() -> None:
     settings = Settings(_env_file=None, environment="development")  # type: ignore[call-arg]
     assert settings.secret_key.get_secret_value() == DEVELOPMENT_SECRET
@@ -25,6 +30,8 @@ def test_development_may_use_the_development_secret() -> None:
 def test_rs256_needs_a_key_pair() -> None:
     with pytest.raises(ValidationError, match="RS256"):
         Settings(_env_file=None, jwt_algorithm="RS256")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="RS256"):
+        Settings(_env_file=None, jwt_algorithm="RS256", jwt_public_key="x")  # type: ignore[call-arg]
 
 
 def test_lists_come_comma_separated_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

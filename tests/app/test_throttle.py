@@ -77,6 +77,15 @@ async def test_back_off_doubles_with_each_further_failure(client_with: ClientFac
     assert (await _attempt(client, account["email"], PASSWORD)).headers["retry-after"] == "2"
 
 
+async def test_respelling_a_phone_number_does_not_escape_the_throttle(
+    client_with: ClientFactory,
+) -> None:
+    client = client_with(login_free_attempts=3)
+    for spelling in ("+52 951 555 0199", "+529515550199", "0052-951-555-0199"):
+        assert (await _attempt(client, spelling, "wrong password!")).status_code == 401
+    assert (await _attempt(client, "+52 (951) 555 0199", "wrong password!")).status_code == 429
+
+
 async def test_unknown_accounts_are_throttled_like_known_ones(client_with: ClientFactory) -> None:
     client = client_with(login_free_attempts=2)
     for _ in range(2):
