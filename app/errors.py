@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.i18n import negotiate, validation_message
-from app.logs import request_id_var
+from cooperative.kernel.context import request_id_var
 from cooperative.kernel.errors import Language, NotFound, TequioError, Text
 
 log = logging.getLogger("tequio.errors")

@@ -20,7 +20,7 @@ from app import errors, logs
 from app.db import create_engine, create_sessionmaker
 from app.errors import PROBLEM_JSON
 from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from app.routers import auth, health, me
+from app.routers import auth, bylaws, dues, health, households, me, members, payments
 from app.security import TokenIssuer
 from app.settings import Settings
 
@@ -39,7 +39,12 @@ owned by its patients and its doctors.
 
 TAGS = [
     {"name": "auth", "description": "Sign-up, sign-in, refresh and sign-out."},
-    {"name": "accounts", "description": "Your own account."},
+    {"name": "accounts", "description": "Your own account, who read your data, export, erasure."},
+    {"name": "bylaws", "description": "The cooperative's bylaws, versioned: every number is data."},
+    {"name": "members", "description": "Member-owners: applications, standing, capital accounts."},
+    {"name": "households", "description": "Coverage, income attestations, sliding-scale fees."},
+    {"name": "dues", "description": "Dues and share-instalment invoices."},
+    {"name": "payments", "description": "Payments, safe to retry with an Idempotency-Key."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
@@ -91,8 +96,8 @@ def create_app(
     app.state.password_hasher = password_hasher(settings)
 
     errors.install(app)
-    for router in (auth.router, me.router, health.router):
-        app.include_router(router)
+    for module in (auth, me, bylaws, members, households, dues, payments, health):
+        app.include_router(module.router)
     _install_docs(app)
 
     _install_middleware(app, settings)
@@ -160,10 +165,16 @@ def _install_docs(app: FastAPI) -> None:
 
 
 def _problems_only_as_problem_json(schema: dict[str, Any]) -> None:
-    """Problem responses are documented as `application/problem+json` only, as they are sent."""
+    """Every 4xx/5xx is documented as the `application/problem+json` it is sent as, including
+    the 422 FastAPI adds by itself for any route with parameters."""
+    problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             for code, response in operation.get("responses", {}).items():
-                content = response.get("content", {})
-                if code[0] in "45" and PROBLEM_JSON in content:
-                    content.pop("application/json", None)
+                if code[0] in "45":
+                    response["content"] = problem
+                    if code == "422":
+                        response["description"] = "Validation failed; `errors` lists the fields."
+    components = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)

@@ -11,7 +11,7 @@ from fastapi import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.logs import request_id_var
+from cooperative.kernel.context import request_id_var
 
 access_log = logging.getLogger("tequio.access")
 

@@ -3,6 +3,7 @@
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -61,6 +62,10 @@ class Settings(BaseSettings):
     cors_origins: CommaList = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     default_language: Language = "es"
+    timezone: str = Field(
+        default="America/Mexico_City",
+        description="The cooperative's IANA time zone: what `today` means for dues and fees.",
+    )
 
     redis_url: str | None = None
     turn_secret: SecretStr | None = None
@@ -77,6 +82,15 @@ class Settings(BaseSettings):
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
     @model_validator(mode="after")

@@ -1,13 +1,20 @@
 """The signed-in account."""
 
-from fastapi import APIRouter
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from app.auth import CurrentPrincipal
 from app.db import SessionDep
 from app.errors import problem_responses
+from app.pagination import CursorParam, LimitParam, Page
 from cooperative.accounts import service as accounts_service
 from cooperative.accounts.schemas import AccountPublic, MePublic
 from cooperative.kernel.errors import NotFound
+from cooperative.privacy import arco, audit
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -20,3 +27,69 @@ async def me(session: SessionDep, principal: CurrentPrincipal) -> MePublic:
         raise NotFound()
     public = AccountPublic.model_validate(account, from_attributes=True)
     return MePublic(**public.model_dump(), scopes=sorted(principal.scopes))
+
+
+class AccessLogEntryPublic(BaseModel):
+    at: datetime
+    accessor_account_id: uuid.UUID | None
+    accessor_role: str
+    resource: str = Field(examples=["household:2b1f4c9e-…"])
+    action: str
+
+
+@router.get(
+    "/me/access-log",
+    summary="Who read my data",
+    responses=problem_responses(400, 401, 403),
+)
+async def access_log(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[AccessLogEntryPublic]:
+    """Every read of your personal or health data by someone other than you, newest first."""
+    rows, next_cursor = await audit.access_log(
+        session, principal.account_id, cursor=cursor, limit=limit
+    )
+    return Page(
+        items=[AccessLogEntryPublic.model_validate(r, from_attributes=True) for r in rows],
+        next_cursor=next_cursor,
+    )
+
+
+@router.get("/me/export", summary="Export my data", responses=problem_responses(401, 403))
+async def export(session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Everything Tequio holds about you, as JSON (your ARCO right of access)."""
+    return await arco.export(session, principal.account_id)
+
+
+class ErasureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: SecretStr = Field(min_length=1, max_length=128, description="To confirm it is you.")
+
+
+class ErasureReport(BaseModel):
+    erased: list[str]
+    kept: list[str] = Field(description="What the law requires us to keep, de-identified.")
+
+
+@router.post(
+    "/me/erasure",
+    summary="Erase my data",
+    responses=problem_responses(401, 403, 422),
+)
+async def erase(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, data: ErasureRequest
+) -> ErasureReport:
+    """Erase your personal data (your ARCO right of cancellation). Financial and governance
+    records the cooperative must keep are kept, no longer linked to your name. You are signed
+    out everywhere and cannot sign in again with this account."""
+    report = await arco.erase(
+        session,
+        principal.account_id,
+        password=data.password.get_secret_value(),
+        hasher=request.app.state.password_hasher,
+    )
+    return ErasureReport(**report)

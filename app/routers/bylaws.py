@@ -1,0 +1,93 @@
+"""The cooperative's bylaws: the version in force, and every version ever adopted."""
+
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+
+from app.auth import AdminPrincipal
+from app.context import LawDep
+from app.db import SessionDep
+from app.errors import problem_responses
+from app.pagination import CursorParam, LimitParam, Page
+from cooperative.bylaws import service as bylaws_service
+from cooperative.bylaws.defaults import default_bylaws
+from cooperative.bylaws.models import BylawsVersion
+from cooperative.bylaws.schema import Bylaws
+
+router = APIRouter(prefix="/v1/bylaws", tags=["bylaws"])
+
+
+class BylawsVersionSummary(BaseModel):
+    number: int
+    effective_from: datetime
+    adopted_by: str = Field(description="`install` (the first version) or `governance`.")
+    proposal_id: uuid.UUID | None
+    digest: str
+    note: str | None
+    created_at: datetime
+
+
+class BylawsVersionPublic(BylawsVersionSummary):
+    document: Bylaws
+
+
+class BylawsInstall(BaseModel):
+    document: Bylaws | None = Field(
+        default=None, description="The bylaws to install; the shipped default when omitted."
+    )
+    note: str | None = Field(default=None, max_length=500)
+
+
+def _summary(version: BylawsVersion) -> BylawsVersionSummary:
+    return BylawsVersionSummary.model_validate(version, from_attributes=True)
+
+
+def _public(version: BylawsVersion) -> BylawsVersionPublic:
+    return BylawsVersionPublic(
+        **_summary(version).model_dump(), document=bylaws_service.parsed(version)
+    )
+
+
+@router.get("", summary="The bylaws in force", responses=problem_responses(409))
+async def current(session: SessionDep, law: LawDep) -> BylawsVersionPublic:
+    """The bylaws version in force now, with its number: every figure Tequio computes names it.
+
+    Public: the bylaws of a cooperative are open to anyone who may join it.
+    """
+    return _public(await bylaws_service.version(session, law.number))
+
+
+@router.get("/versions", summary="Every bylaws version", responses=problem_responses(400))
+async def versions(
+    session: SessionDep, cursor: CursorParam = None, limit: LimitParam = 50
+) -> Page[BylawsVersionSummary]:
+    """All versions, oldest first: the install, then each amendment a governance vote adopted."""
+    rows, next_cursor = await bylaws_service.versions(session, cursor=cursor, limit=limit)
+    return Page(items=[_summary(v) for v in rows], next_cursor=next_cursor)
+
+
+@router.get("/versions/{number}", summary="One bylaws version", responses=problem_responses(404))
+async def version(session: SessionDep, number: int) -> BylawsVersionPublic:
+    """A version's full document, so that any past computation can be reproduced."""
+    return _public(await bylaws_service.version(session, number))
+
+
+@router.post(
+    "/versions",
+    status_code=status.HTTP_201_CREATED,
+    summary="Install the first bylaws (admin)",
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def install(
+    session: SessionDep, principal: AdminPrincipal, data: BylawsInstall
+) -> BylawsVersionPublic:
+    """Install version 1 on a new cooperative, the shipped default unless a document is given.
+
+    Only once: every later version is adopted by a governance vote (409 otherwise).
+    """
+    row = await bylaws_service.install(
+        session, data.document or default_bylaws(), account_id=principal.account_id, note=data.note
+    )
+    return _public(row)

@@ -1,0 +1,68 @@
+"""Dues invoices and dues runs."""
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from app.auth import AdminPrincipal, require_scopes
+from app.context import LawDep
+from app.db import SessionDep
+from app.errors import problem_responses
+from app.pagination import CursorParam, LimitParam, Page
+from cooperative.dues import service as dues_service
+from cooperative.dues.models import Invoice
+from cooperative.dues.schemas import DuesRunCreate, DuesRunPublic, InvoicePublic
+from cooperative.kernel.principal import Principal, Scope
+from cooperative.membership import billing
+
+router = APIRouter(prefix="/v1/dues", tags=["dues"])
+
+Reader = Annotated[Principal, require_scopes(Scope.MEMBERSHIP_READ)]
+
+
+def invoice_public(invoice: Invoice) -> InvoicePublic:
+    return InvoicePublic.model_validate(
+        {**invoice.model_dump(), "outstanding_minor": invoice.amount_minor - invoice.paid_minor}
+    )
+
+
+@router.get("", summary="Invoices", responses=problem_responses(400, 401, 403))
+async def list_invoices(
+    session: SessionDep,
+    principal: Reader,
+    household_id: Annotated[uuid.UUID | None, Query()] = None,
+    kind: Annotated[Literal["dues", "share"] | None, Query()] = None,
+    period: Annotated[str | None, Query(max_length=16)] = None,
+    unpaid: Annotated[bool, Query(description="Only invoices not fully paid.")] = False,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[InvoicePublic]:
+    """Dues of the households you live in or sponsor and your share instalments; all for admins."""
+    households, members = await billing.visible_scope(session, principal)
+    rows, next_cursor = await dues_service.list_invoices(
+        session,
+        households=households,
+        members=members,
+        household_id=household_id,
+        kind=kind,
+        period=period,
+        unpaid_only=unpaid,
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[invoice_public(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/runs",
+    summary="Issue a period's dues (admin)",
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def run(
+    session: SessionDep, principal: AdminPrincipal, law: LawDep, data: DuesRunCreate
+) -> DuesRunPublic:
+    """Invoice every household with an active member for `period` (`YYYY-MM`), priced by its fee
+    class on the period's first day. Idempotent: running a period again issues nothing new."""
+    result = await billing.generate_dues(session, data.period, law)
+    return DuesRunPublic.model_validate(result, from_attributes=True)

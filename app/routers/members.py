@@ -1,0 +1,130 @@
+"""Member-owners: applying, the roll, decisions on memberships, capital accounts."""
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, status
+
+from app.auth import require_scopes
+from app.context import LawDep, TodayDep
+from app.db import SessionDep
+from app.errors import problem_responses
+from app.pagination import CursorParam, LimitParam, Page
+from cooperative.dues import service as dues_service
+from cooperative.dues.schemas import CapitalAccountPublic
+from cooperative.kernel.errors import NotFound
+from cooperative.kernel.principal import Principal, Scope
+from cooperative.membership import service as membership_service
+from cooperative.membership.schemas import MemberApply, MemberDecision, MemberPublic
+
+router = APIRouter(prefix="/v1/members", tags=["members"])
+
+Reader = Annotated[Principal, require_scopes(Scope.MEMBERSHIP_READ)]
+Writer = Annotated[Principal, require_scopes(Scope.MEMBERSHIP_WRITE)]
+Action = Literal["approve", "reject", "suspend", "reinstate", "withdraw"]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Apply for membership",
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def apply(
+    session: SessionDep, principal: Writer, law: LawDep, today: TodayDep, data: MemberApply
+) -> MemberPublic:
+    """Apply to become a member-owner of a class (`patient`, or `doctor` for the cooperative's
+    doctors) and subscribe its share, at once or in instalments. An admin then decides.
+
+    Only a name is needed. A CURP (checked) or a matrícula consular number are optional; Tequio
+    never asks for immigration status or a US Social Security number.
+    """
+    return await membership_service.apply(session, principal, data, law, today=today)
+
+
+@router.get("", summary="Members", responses=problem_responses(400, 401, 403))
+async def list_members(
+    session: SessionDep,
+    principal: Reader,
+    law: LawDep,
+    today: TodayDep,
+    status_: Annotated[str | None, Query(alias="status", max_length=16)] = None,
+    member_class: Annotated[str | None, Query(max_length=32)] = None,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[MemberPublic]:
+    """The roll for admins (filter by `status`, `member_class`); your own membership otherwise."""
+    items, next_cursor = await membership_service.list_members(
+        session,
+        principal,
+        law,
+        status=status_,
+        member_class=member_class,
+        cursor=cursor,
+        limit=limit,
+        today=today,
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{member_id}", summary="A member", responses=problem_responses(401, 403, 404))
+async def get_member(
+    session: SessionDep, principal: Reader, law: LawDep, today: TodayDep, member_id: uuid.UUID
+) -> MemberPublic:
+    """A membership with its effective status and whether it is in good standing: active, with
+    no dues or share instalment unpaid past the bylaws' grace period. Yours, or any for admins."""
+    member = await membership_service.visible_member(session, principal, member_id)
+    return await membership_service.view(session, member, law, today=today)
+
+
+@router.post(
+    "/{member_id}/{action}",
+    summary="Decide on a membership",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def decide(
+    session: SessionDep,
+    principal: Writer,
+    law: LawDep,
+    today: TodayDep,
+    member_id: uuid.UUID,
+    action: Action,
+    data: MemberDecision | None = None,
+) -> MemberPublic:
+    """`approve` (issues the share instalments), `reject` (with a reason), `suspend` (with a
+    reason), `reinstate`: admins only. `withdraw`: the member themselves, or an admin."""
+    return await membership_service.decide(
+        session,
+        principal,
+        member_id,
+        action,
+        reason=data.reason if data else None,
+        law=law,
+        today=today,
+    )
+
+
+@router.get(
+    "/{member_id}/capital-account",
+    summary="A member's capital account",
+    responses=problem_responses(401, 403, 404),
+)
+async def capital_account(
+    session: SessionDep, principal: Reader, member_id: uuid.UUID, today: TodayDep
+) -> CapitalAccountPublic:
+    """Share capital subscribed and paid (retained patronage refunds will join it)."""
+    member = await membership_service.visible_member(session, principal, member_id)
+    subscription = await dues_service.share_subscription(session, member.id)
+    if subscription is None:
+        raise NotFound()
+    balance = await dues_service.balance(
+        session, dues_service.Target(member_id=member.id), today=today
+    )
+    return CapitalAccountPublic(
+        member_id=member.id,
+        currency=subscription.currency,
+        share_subscribed_minor=subscription.amount_minor,
+        share_paid_minor=balance.paid_minor,
+        share_outstanding_minor=subscription.amount_minor - balance.paid_minor,
+        instalments=subscription.instalments,
+    )

@@ -1,0 +1,1 @@
+"""The bylaws module: the cooperative's rules as versioned, validated data."""

@@ -1,0 +1,169 @@
+"""Bylaws versions: install the first, adopt later ones, find the one in force."""
+
+import hashlib
+import json
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.bylaws.errors import BylawsAlreadyInstalled, BylawsNotInstalled
+from cooperative.bylaws.models import BylawsVersion
+from cooperative.bylaws.schema import Bylaws
+from cooperative.kernel.errors import NotFound
+from cooperative.kernel.pagination import paginate
+from cooperative.kernel.types import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class InForce:
+    """A bylaws document with the version number every computation from it must record."""
+
+    number: int
+    bylaws: Bylaws
+
+
+_PARSED: OrderedDict[tuple[int, str], Bylaws] = OrderedDict()
+
+
+def parsed(version: BylawsVersion) -> Bylaws:
+    """The validated document of a stored version (cached: versions never change)."""
+    key = (version.number, version.digest)
+    document = _PARSED.get(key)
+    if document is None:
+        document = Bylaws.model_validate(version.document)
+        _PARSED[key] = document
+        while len(_PARSED) > 32:
+            _PARSED.popitem(last=False)
+    return document
+
+
+def digest(document: Bylaws) -> str:
+    canonical = json.dumps(document.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def in_force(session: AsyncSession, at: datetime | None = None) -> InForce:
+    """The version in force at `at` (now by default): the latest whose effective date has come."""
+    moment = at or utcnow()
+    version = (
+        await session.execute(
+            select(BylawsVersion)
+            .where(col(BylawsVersion.effective_from) <= moment)
+            .order_by(col(BylawsVersion.effective_from).desc(), col(BylawsVersion.number).desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if version is None:
+        raise BylawsNotInstalled()
+    return InForce(version.number, parsed(version))
+
+
+async def version(session: AsyncSession, number: int) -> BylawsVersion:
+    found = await session.get(BylawsVersion, number)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+async def by_number(session: AsyncSession, number: int) -> InForce:
+    return InForce(number, parsed(await version(session, number)))
+
+
+async def versions(
+    session: AsyncSession, *, cursor: str | None, limit: int | None
+) -> tuple[list[BylawsVersion], str | None]:
+    return await paginate(
+        session,
+        select(BylawsVersion),
+        time_column=col(BylawsVersion.created_at),
+        id_column=col(BylawsVersion.number),
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+async def _add(
+    session: AsyncSession,
+    document: Bylaws,
+    *,
+    number: int,
+    effective_from: datetime,
+    adopted_by: str,
+    account_id: uuid.UUID | None,
+    proposal_id: uuid.UUID | None = None,
+    note: str | None = None,
+) -> BylawsVersion:
+    row = BylawsVersion(
+        number=number,
+        effective_from=effective_from,
+        document=document.model_dump(mode="json"),
+        digest=digest(document),
+        adopted_by=adopted_by,
+        adopted_by_account_id=account_id,
+        proposal_id=proposal_id,
+        note=note,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError as exc:
+        raise BylawsAlreadyInstalled() from exc
+    return row
+
+
+async def install(
+    session: AsyncSession,
+    document: Bylaws,
+    *,
+    account_id: uuid.UUID | None,
+    effective_from: datetime | None = None,
+    note: str | None = None,
+) -> BylawsVersion:
+    """Install version 1. Only once: every later version comes from a governance vote."""
+    existing = (await session.execute(select(func.count()).select_from(BylawsVersion))).scalar_one()
+    if existing:
+        raise BylawsAlreadyInstalled()
+    return await _add(
+        session,
+        document,
+        number=1,
+        effective_from=effective_from or utcnow(),
+        adopted_by="install",
+        account_id=account_id,
+        note=note,
+    )
+
+
+async def adopt(
+    session: AsyncSession,
+    document: Bylaws,
+    *,
+    proposal_id: uuid.UUID,
+    effective_from: datetime,
+    note: str | None = None,
+) -> BylawsVersion:
+    """A new version adopted by a passed governance proposal, in force from `effective_from`."""
+    latest = (await session.execute(select(func.max(BylawsVersion.number)))).scalar_one()
+    if latest is None:
+        raise BylawsNotInstalled()
+    return await _add(
+        session,
+        document,
+        number=latest + 1,
+        effective_from=effective_from,
+        adopted_by="governance",
+        account_id=None,
+        proposal_id=proposal_id,
+        note=note,
+    )
+
+
+def document_json(version: BylawsVersion) -> dict[str, Any]:
+    return dict(version.document)

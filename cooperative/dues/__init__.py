@@ -1,0 +1,1 @@
+"""Dues and fees: the sliding scale, dues invoices, share instalments, payments and balances."""

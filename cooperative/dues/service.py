@@ -1,0 +1,418 @@
+"""Invoices, payments and balances. Knows households and members only by id."""
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.dues import rules
+from cooperative.dues.errors import ExchangeRateRequired, IdempotencyKeyReused, UnneededExchangeRate
+from cooperative.dues.models import Invoice, Payment, PaymentAllocation, ShareSubscription
+from cooperative.kernel.money import convert
+from cooperative.kernel.pagination import paginate
+from cooperative.membership.rules import Debt
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a payment or a balance is about: a household's dues or a member's share."""
+
+    household_id: uuid.UUID | None = None
+    member_id: uuid.UUID | None = None
+
+    def where(self, household_column: Any, member_column: Any) -> Any:
+        if self.household_id is not None:
+            return household_column == self.household_id
+        return member_column == self.member_id
+
+
+async def subscribe_share(
+    session: AsyncSession,
+    *,
+    member_id: uuid.UUID,
+    amount_minor: int,
+    currency: str,
+    instalments: int,
+    bylaws_version: int,
+) -> ShareSubscription:
+    subscription = ShareSubscription(
+        member_id=member_id,
+        amount_minor=amount_minor,
+        currency=currency,
+        instalments=instalments,
+        bylaws_version=bylaws_version,
+    )
+    session.add(subscription)
+    await session.flush()
+    return subscription
+
+
+def instalment_amounts(total_minor: int, instalments: int) -> list[int]:
+    """Equal instalments summing exactly to the total; the first ones carry the remainder."""
+    base, extra = divmod(total_minor, instalments)
+    return [base + (1 if i < extra else 0) for i in range(instalments)]
+
+
+async def issue_share_instalments(
+    session: AsyncSession,
+    subscription: ShareSubscription,
+    *,
+    first_due: date,
+    period_months: int,
+) -> list[Invoice]:
+    """One invoice per instalment, a dues period apart, from `first_due`."""
+    invoices = []
+    amounts = instalment_amounts(subscription.amount_minor, subscription.instalments)
+    for index, amount in enumerate(amounts):
+        number = f"{index + 1}/{subscription.instalments}"
+        invoice = Invoice(
+            kind="share",
+            dedupe_key=f"share:{subscription.member_id}:{number}",
+            member_id=subscription.member_id,
+            period=number,
+            amount_minor=amount,
+            currency=subscription.currency,
+            bylaws_version=subscription.bylaws_version,
+            due_on=rules.add_months(first_due, index * period_months),
+        )
+        session.add(invoice)
+        invoices.append(invoice)
+    await session.flush()
+    await _apply_credit(session, Target(member_id=subscription.member_id))
+    return invoices
+
+
+async def issue_dues(
+    session: AsyncSession,
+    *,
+    household_id: uuid.UUID,
+    period: str,
+    amount_minor: int,
+    currency: str,
+    fee_class: str,
+    bylaws_version: int,
+    due_on: date,
+) -> bool:
+    """The household's dues invoice for `period`; False (and nothing new) if it already exists."""
+    key = f"dues:{household_id}:{period}"
+    if (
+        await session.execute(select(col(Invoice.id)).where(col(Invoice.dedupe_key) == key))
+    ).first():
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(
+                Invoice(
+                    kind="dues",
+                    dedupe_key=key,
+                    household_id=household_id,
+                    period=period,
+                    amount_minor=amount_minor,
+                    currency=currency,
+                    fee_class=fee_class,
+                    bylaws_version=bylaws_version,
+                    due_on=due_on,
+                )
+            )
+    except IntegrityError:  # a concurrent run issued it first
+        return False
+    await _apply_credit(session, Target(household_id=household_id))
+    return True
+
+
+async def _open_invoices(session: AsyncSession, target: Target) -> list[Invoice]:
+    statement = (
+        select(Invoice)
+        .where(
+            target.where(col(Invoice.household_id), col(Invoice.member_id)),
+            col(Invoice.paid_minor) < col(Invoice.amount_minor),
+        )
+        .with_for_update()
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def _allocate(
+    session: AsyncSession, payment: Payment, amount_minor: int, invoices: list[Invoice]
+) -> int:
+    """Spread `amount_minor` of `payment` over the invoices, oldest first; returns what is left."""
+    by_id = {str(invoice.id): invoice for invoice in invoices}
+    items = [rules.OpenItem(str(i.id), i.due_on, i.amount_minor - i.paid_minor) for i in invoices]
+    parts, left = rules.settle(amount_minor, items)
+    for invoice_id, amount in parts:
+        by_id[invoice_id].paid_minor += amount
+        session.add(
+            PaymentAllocation(
+                payment_id=payment.id, invoice_id=uuid.UUID(invoice_id), amount_minor=amount
+            )
+        )
+    return left
+
+
+async def _apply_credit(session: AsyncSession, target: Target) -> None:
+    """Earlier over-payments settle newly issued invoices."""
+    credits = list(
+        (
+            await session.execute(
+                select(Payment)
+                .where(target.where(col(Payment.household_id), col(Payment.member_id)))
+                .where(col(Payment.credit_minor) > 0)
+                .order_by(col(Payment.received_at), col(Payment.id))
+                .with_for_update()
+            )
+        ).scalars()
+    )
+    if not credits:
+        return
+    invoices = await _open_invoices(session, target)
+    for payment in credits:
+        payment.credit_minor = await _allocate(session, payment, payment.credit_minor, invoices)
+    await session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    target: Target
+    target_currency: str
+    amount_minor: int
+    currency: str
+    exchange_rate: Decimal | None
+    method: str | None
+    reference: str | None
+
+    def digest(self) -> str:
+        canonical = json.dumps(
+            [
+                str(self.target.household_id),
+                str(self.target.member_id),
+                self.amount_minor,
+                self.currency,
+                str(self.exchange_rate),
+                self.method,
+                self.reference,
+            ]
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def _replay(session: AsyncSession, payer: uuid.UUID, key: str, digest: str) -> Payment | None:
+    existing = (
+        await session.execute(
+            select(Payment).where(
+                col(Payment.payer_account_id) == payer, col(Payment.idempotency_key) == key
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None and existing.request_digest != digest:
+        raise IdempotencyKeyReused()
+    return existing
+
+
+async def record_payment(
+    session: AsyncSession, payer: uuid.UUID, request: PaymentRequest, idempotency_key: str | None
+) -> tuple[Payment, bool]:
+    """Record a payment and settle what the target owes; returns it and whether it is a replay.
+
+    With an Idempotency-Key, a retry (even one racing the first) returns the first payment and
+    records nothing: the key is unique per payer in the database.
+    """
+    if request.currency == request.target_currency:
+        if request.exchange_rate is not None:
+            raise UnneededExchangeRate(target=request.target_currency)
+        settled = request.amount_minor
+    elif request.exchange_rate is None:
+        raise ExchangeRateRequired(target=request.target_currency, paid=request.currency)
+    else:
+        settled = convert(
+            request.amount_minor, request.currency, request.target_currency, request.exchange_rate
+        )
+    digest = request.digest()
+    if idempotency_key and (replay := await _replay(session, payer, idempotency_key, digest)):
+        return replay, True
+    payment = Payment(
+        payer_account_id=payer,
+        household_id=request.target.household_id,
+        member_id=request.target.member_id,
+        amount_minor=request.amount_minor,
+        currency=request.currency,
+        exchange_rate=str(request.exchange_rate) if request.exchange_rate is not None else None,
+        settled_minor=settled,
+        settled_currency=request.target_currency,
+        method=request.method,
+        reference=request.reference,
+        idempotency_key=idempotency_key,
+        request_digest=digest,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(payment)
+    except IntegrityError:
+        assert idempotency_key is not None  # only the idempotency key can collide
+        replay = await _replay(session, payer, idempotency_key, digest)
+        assert replay is not None
+        return replay, True
+    invoices = await _open_invoices(session, request.target)
+    payment.credit_minor = await _allocate(session, payment, settled, invoices)
+    await session.flush()
+    return payment, False
+
+
+async def allocations(session: AsyncSession, payment_id: uuid.UUID) -> list[PaymentAllocation]:
+    statement = (
+        select(PaymentAllocation)
+        .where(col(PaymentAllocation.payment_id) == payment_id)
+        .order_by(col(PaymentAllocation.created_at), col(PaymentAllocation.id))
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def debts(
+    session: AsyncSession, *, member_id: uuid.UUID, household_id: uuid.UUID | None
+) -> list[Debt]:
+    """What a member owes for good standing: their share instalments and their household's dues."""
+    conditions = [col(Invoice.member_id) == member_id]
+    if household_id is not None:
+        conditions.append(col(Invoice.household_id) == household_id)
+    rows = await session.execute(
+        select(col(Invoice.due_on), col(Invoice.amount_minor) - col(Invoice.paid_minor)).where(
+            or_(*conditions)
+        )
+    )
+    return [Debt(due_on=due, outstanding_minor=left) for due, left in rows.tuples()]
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    currency: str | None
+    invoiced_minor: int
+    paid_minor: int
+    outstanding_minor: int
+    overdue_minor: int
+    credit_minor: int
+
+
+async def balance(session: AsyncSession, target: Target, *, today: date) -> Balance:
+    invoice_filter = target.where(col(Invoice.household_id), col(Invoice.member_id))
+    invoiced, paid, overdue, currency = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(Invoice.amount_minor), 0),
+                func.coalesce(func.sum(Invoice.paid_minor), 0),
+                func.coalesce(
+                    func.sum(Invoice.amount_minor - Invoice.paid_minor).filter(
+                        col(Invoice.due_on) < today
+                    ),
+                    0,
+                ),
+                func.max(Invoice.currency),
+            ).where(invoice_filter)
+        )
+    ).one()
+    credit = (
+        await session.execute(
+            select(func.coalesce(func.sum(Payment.credit_minor), 0)).where(
+                target.where(col(Payment.household_id), col(Payment.member_id))
+            )
+        )
+    ).scalar_one()
+    return Balance(currency, invoiced, paid, invoiced - paid, overdue, credit)
+
+
+def _visible(
+    statement: Select[Any],
+    model: Any,
+    households: set[uuid.UUID] | None,
+    members: set[uuid.UUID] | None,
+) -> Select[Any]:
+    """Restrict to the households and members a caller may see (None: everything, for admins)."""
+    if households is None and members is None:
+        return statement
+    return statement.where(
+        or_(
+            col(model.household_id).in_(households or set()),
+            col(model.member_id).in_(members or set()),
+        )
+    )
+
+
+async def list_invoices(
+    session: AsyncSession,
+    *,
+    households: set[uuid.UUID] | None,
+    members: set[uuid.UUID] | None,
+    household_id: uuid.UUID | None,
+    kind: str | None,
+    period: str | None,
+    unpaid_only: bool,
+    cursor: str | None,
+    limit: int | None,
+) -> tuple[list[Invoice], str | None]:
+    statement = _visible(select(Invoice), Invoice, households, members)
+    if household_id is not None:
+        statement = statement.where(col(Invoice.household_id) == household_id)
+    if kind is not None:
+        statement = statement.where(col(Invoice.kind) == kind)
+    if period is not None:
+        statement = statement.where(col(Invoice.period) == period)
+    if unpaid_only:
+        statement = statement.where(col(Invoice.paid_minor) < col(Invoice.amount_minor))
+    return await paginate(
+        session,
+        statement,
+        time_column=col(Invoice.issued_at),
+        id_column=col(Invoice.id),
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+async def list_payments(
+    session: AsyncSession,
+    *,
+    households: set[uuid.UUID] | None,
+    members: set[uuid.UUID] | None,
+    payer: uuid.UUID | None,
+    household_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int | None,
+) -> tuple[list[Payment], str | None]:
+    statement = select(Payment)
+    if households is not None or members is not None:
+        visible = or_(
+            col(Payment.household_id).in_(households or set()),
+            col(Payment.member_id).in_(members or set()),
+            col(Payment.payer_account_id) == payer,
+        )
+        statement = statement.where(visible)
+    if household_id is not None:
+        statement = statement.where(col(Payment.household_id) == household_id)
+    return await paginate(
+        session,
+        statement,
+        time_column=col(Payment.received_at),
+        id_column=col(Payment.id),
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+async def get_payment(session: AsyncSession, payment_id: uuid.UUID) -> Payment | None:
+    return await session.get(Payment, payment_id)
+
+
+async def share_subscription(
+    session: AsyncSession, member_id: uuid.UUID
+) -> ShareSubscription | None:
+    return (
+        await session.execute(
+            select(ShareSubscription).where(col(ShareSubscription.member_id) == member_id)
+        )
+    ).scalar_one_or_none()

@@ -1,0 +1,1 @@
+"""Member-owners and households: applications, standing, identity, dependents, income."""

@@ -1,0 +1,168 @@
+"""Billing members and households: dues runs, payments, balances, capital accounts.
+
+The dues domain knows invoices and payments by id; this module knows who may see and pay what.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.bylaws.service import InForce
+from cooperative.dues import service as dues_service
+from cooperative.dues.errors import InvalidPeriod
+from cooperative.dues.models import Payment
+from cooperative.kernel.errors import NotFound
+from cooperative.kernel.principal import Principal
+from cooperative.membership import households
+from cooperative.membership.models import Household, HouseholdMember, Member
+from cooperative.membership.rules import MemberStatus
+from cooperative.membership.service import member_of, visible_member
+
+
+def period_start(period: str, months: int) -> date:
+    """`2026-07` -> 2026-07-01, if a dues period starts then (periods start from January)."""
+    try:
+        year, month = (int(part) for part in period.split("-"))
+        start = date(year, month, 1)
+    except ValueError as exc:
+        raise InvalidPeriod(months=months, period=period) from exc
+    if len(period) != 7 or (month - 1) % months:
+        raise InvalidPeriod(months=months, period=period)
+    return start
+
+
+@dataclass(frozen=True, slots=True)
+class DuesRun:
+    period: str
+    created: int
+    already_issued: int
+    bylaws_version: int
+
+
+async def generate_dues(session: AsyncSession, period: str, law: InForce) -> DuesRun:
+    """Issue every covered household's dues for `period`, priced by its fee class on the period's
+    first day. Running it again for the same period issues nothing new."""
+    dues = law.bylaws.dues
+    start = period_start(period, dues.period_months)
+    rows = await session.execute(
+        select(Household)
+        .join(HouseholdMember, col(HouseholdMember.household_id) == col(Household.id))
+        .join(Member, col(Member.id) == col(HouseholdMember.member_id))
+        .where(col(Member.status) == MemberStatus.ACTIVE)
+        .distinct()
+        .order_by(col(Household.created_at), col(Household.id))
+    )
+    created = existing = 0
+    for household in rows.scalars():
+        assessment, _ = await households.assess(session, household, law, on=start)
+        made = await dues_service.issue_dues(
+            session,
+            household_id=household.id,
+            period=period,
+            amount_minor=assessment.fee_class.dues[household.currency],  # type: ignore[index]
+            currency=household.currency,
+            fee_class=assessment.fee_class.code,
+            bylaws_version=law.number,
+            due_on=start + timedelta(days=dues.due_days),
+        )
+        created, existing = (created + 1, existing) if made else (created, existing + 1)
+    return DuesRun(period, created, existing, law.number)
+
+
+async def _target(
+    session: AsyncSession,
+    principal: Principal,
+    household_id: uuid.UUID | None,
+    member_id: uuid.UUID | None,
+) -> tuple[dues_service.Target, str]:
+    """What a payment or balance is for, and its currency, if the caller may see it."""
+    if household_id is not None:
+        household = await households.visible(session, principal, household_id, resource="balance")
+        return dues_service.Target(household_id=household.id), household.currency
+    assert member_id is not None
+    member = await visible_member(session, principal, member_id)
+    subscription = await dues_service.share_subscription(session, member.id)
+    if subscription is None:
+        raise NotFound()
+    return dues_service.Target(member_id=member.id), subscription.currency
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentInput:
+    household_id: uuid.UUID | None
+    member_id: uuid.UUID | None
+    amount_minor: int
+    currency: str
+    exchange_rate: Decimal | None
+    method: str | None
+    reference: str | None
+
+
+async def pay(
+    session: AsyncSession, principal: Principal, data: PaymentInput, idempotency_key: str | None
+) -> tuple[Payment, bool]:
+    """Pay a household's dues (its members, its sponsor, an admin) or a member's share."""
+    target, currency = await _target(session, principal, data.household_id, data.member_id)
+    if target.household_id is not None:
+        # serialize payments to one household so two never settle the same invoice twice
+        await session.execute(
+            select(col(Household.id))
+            .where(col(Household.id) == target.household_id)
+            .with_for_update()
+        )
+    request = dues_service.PaymentRequest(
+        target=target,
+        target_currency=currency,
+        amount_minor=data.amount_minor,
+        currency=data.currency,
+        exchange_rate=data.exchange_rate,
+        method=data.method,
+        reference=data.reference,
+    )
+    return await dues_service.record_payment(
+        session, principal.account_id, request, idempotency_key
+    )
+
+
+async def balance(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    household_id: uuid.UUID | None = None,
+    member_id: uuid.UUID | None = None,
+    today: date,
+) -> dues_service.Balance:
+    target, _ = await _target(session, principal, household_id, member_id)
+    return await dues_service.balance(session, target, today=today)
+
+
+async def visible_scope(
+    session: AsyncSession, principal: Principal
+) -> tuple[set[uuid.UUID] | None, set[uuid.UUID] | None]:
+    """The households and members whose invoices the caller may list (None, None: all)."""
+    household_ids = await households.visible_ids(session, principal)
+    if household_ids is None:
+        return None, None
+    member = await member_of(session, principal.account_id)
+    return household_ids, ({member.id} if member else set())
+
+
+async def visible_payment(
+    session: AsyncSession, principal: Principal, payment_id: uuid.UUID
+) -> Payment:
+    payment = await dues_service.get_payment(session, payment_id)
+    if payment is None:
+        raise NotFound()
+    if principal.is_admin or payment.payer_account_id == principal.account_id:
+        return payment
+    household_ids, member_ids = await visible_scope(session, principal)
+    if payment.household_id in (household_ids or set()) or payment.member_id in (
+        member_ids or set()
+    ):
+        return payment
+    raise NotFound()

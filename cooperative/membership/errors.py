@@ -1,0 +1,81 @@
+from cooperative.kernel.errors import TequioError, Text
+
+
+class AlreadyMember(TequioError):
+    status = 409
+    slug = "already-member"
+    title = Text("Already a member", "Ya es socio/a")
+    detail = Text(
+        "This account already has a membership ({status}).",
+        "Esta cuenta ya tiene una membresía ({status}).",
+    )
+
+
+class UnknownMemberClass(TequioError):
+    status = 422
+    slug = "unknown-member-class"
+    title = Text("Unknown member class", "Clase de socio desconocida")
+    detail = Text(
+        "The bylaws have no member class `{member_class}`; they have: {known}.",
+        "Los estatutos no tienen la clase `{member_class}`; tienen: {known}.",
+    )
+
+
+class TooManyInstalments(TequioError):
+    status = 422
+    slug = "too-many-instalments"
+    title = Text("Too many instalments", "Demasiados pagos parciales")
+    detail = Text(
+        "The share of this class may be paid in at most {max} instalments.",
+        "La aportación de esta clase puede pagarse en máximo {max} pagos.",
+    )
+
+
+class InvalidTransition(TequioError):
+    status = 409
+    slug = "invalid-membership-transition"
+    title = Text("Not possible in this state", "No es posible en este estado")
+    detail = Text(
+        "A membership that is {status} cannot be {action}.",
+        "Una membresía en estado {status} no se puede {action}.",
+    )
+
+
+class ReasonRequired(TequioError):
+    status = 422
+    slug = "reason-required"
+    title = Text("A reason is required", "Se requiere un motivo")
+    detail = Text(
+        "Say why: the member is told the reason.",
+        "Indique el motivo: se le comunica a la persona.",
+    )
+
+
+class NotAMember(TequioError):
+    status = 409
+    slug = "not-a-member"
+    title = Text("Membership needed", "Se necesita membresía")
+    detail = Text(
+        "Apply for membership first (POST /v1/members).",
+        "Primero solicite la membresía (POST /v1/members).",
+    )
+
+
+class AlreadyInHousehold(TequioError):
+    status = 409
+    slug = "already-in-household"
+    title = Text("Already in a household", "Ya pertenece a un hogar")
+    detail = Text(
+        "A member is covered by one household at a time; leave the other first.",
+        "Una persona socia pertenece a un solo hogar a la vez; primero deje el otro.",
+    )
+
+
+class CurrencyMismatch(TequioError):
+    status = 422
+    slug = "currency-mismatch"
+    title = Text("Wrong currency", "Moneda equivocada")
+    detail = Text(
+        "This household's income is declared in {expected}.",
+        "Los ingresos de este hogar se declaran en {expected}.",
+    )

@@ -1,0 +1,402 @@
+"""Households: the unit of coverage, their dependents, income attestations and fee class."""
+
+import uuid
+from datetime import date
+from fractions import Fraction
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.bylaws.service import InForce
+from cooperative.dues import rules as dues_rules
+from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.money import format_minor
+from cooperative.kernel.pagination import paginate
+from cooperative.kernel.principal import Principal
+from cooperative.membership import rules
+from cooperative.membership.errors import AlreadyInHousehold, CurrencyMismatch, NotAMember
+from cooperative.membership.models import (
+    Dependent,
+    Household,
+    HouseholdMember,
+    IncomeAttestation,
+    Member,
+)
+from cooperative.membership.schemas import (
+    Amount,
+    AttestationCreate,
+    DependentCreate,
+    DependentPublic,
+    FeeClassPublic,
+    FeeExplanation,
+    HouseholdCreate,
+    HouseholdPublic,
+    HouseholdUpdate,
+)
+from cooperative.membership.service import household_of, member_of
+from cooperative.privacy import audit
+
+CURRENCY_OF_COUNTRY = {"MX": "MXN", "US": "USD"}
+
+
+async def create(session: AsyncSession, principal: Principal, data: HouseholdCreate) -> Household:
+    """Create a household you live in (`covered`) or one you pay for from elsewhere (`sponsor`)."""
+    member = await member_of(session, principal.account_id)
+    if member is None:
+        raise NotAMember()
+    if data.role == "covered" and await household_of(session, member.id) is not None:
+        raise AlreadyInHousehold()
+    household = Household(
+        name=data.name,
+        country=data.country,
+        subdivision=data.subdivision,
+        municipality=data.municipality,
+        area=data.area,
+        currency=CURRENCY_OF_COUNTRY[data.country],
+        sponsor_member_id=member.id if data.role == "sponsor" else None,
+        created_by=principal.account_id,
+    )
+    session.add(household)
+    await session.flush()
+    if data.role == "covered":
+        await _join(session, household.id, member.id)
+    return household
+
+
+async def _join(session: AsyncSession, household_id: uuid.UUID, member_id: uuid.UUID) -> None:
+    try:
+        async with session.begin_nested():
+            session.add(HouseholdMember(household_id=household_id, member_id=member_id))
+    except IntegrityError as exc:
+        raise AlreadyInHousehold() from exc
+
+
+async def _covered_accounts(session: AsyncSession, household_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await session.execute(
+        select(col(Member.account_id))
+        .join(HouseholdMember, col(HouseholdMember.member_id) == col(Member.id))
+        .where(col(HouseholdMember.household_id) == household_id)
+    )
+    return list(rows.scalars())
+
+
+async def managers(session: AsyncSession, household: Household) -> set[uuid.UUID]:
+    """Accounts that may see and manage a household: its covered members and its sponsor."""
+    accounts = set(await _covered_accounts(session, household.id))
+    if household.sponsor_member_id is not None:
+        sponsor = await session.get(Member, household.sponsor_member_id)
+        if sponsor is not None:
+            accounts.add(sponsor.account_id)
+    return accounts
+
+
+async def visible(
+    session: AsyncSession, principal: Principal, household_id: uuid.UUID, *, resource: str
+) -> Household:
+    """The household if the caller manages it or is an admin, logging who read whose data."""
+    household = await session.get(Household, household_id)
+    if household is None:
+        raise NotFound()
+    if not principal.is_admin and principal.account_id not in await managers(session, household):
+        raise NotFound()
+    subjects = await _covered_accounts(session, household.id)
+    await audit.record_access(session, subjects, principal, resource=f"{resource}:{household.id}")
+    return household
+
+
+async def visible_ids(session: AsyncSession, principal: Principal) -> set[uuid.UUID] | None:
+    """Ids of the households the caller manages; None for admins, who see all."""
+    if principal.is_admin:
+        return None
+    member = await member_of(session, principal.account_id)
+    if member is None:
+        return set()
+    covered = await household_of(session, member.id)
+    sponsored = await session.execute(
+        select(col(Household.id)).where(col(Household.sponsor_member_id) == member.id)
+    )
+    return set(sponsored.scalars()) | ({covered} if covered else set())
+
+
+async def public(session: AsyncSession, household: Household) -> HouseholdPublic:
+    members = await session.execute(
+        select(col(HouseholdMember.member_id)).where(
+            col(HouseholdMember.household_id) == household.id
+        )
+    )
+    dependents = await session.execute(
+        select(Dependent)
+        .where(col(Dependent.household_id) == household.id)
+        .order_by(col(Dependent.created_at), col(Dependent.id))
+    )
+    return HouseholdPublic(
+        id=household.id,
+        name=household.name,
+        country=household.country,
+        subdivision=household.subdivision,
+        municipality=household.municipality,
+        area=household.area,
+        currency=household.currency,
+        sponsor_member_id=household.sponsor_member_id,
+        member_ids=sorted(members.scalars()),
+        dependents=[
+            DependentPublic.model_validate(d, from_attributes=True) for d in dependents.scalars()
+        ],
+        created_at=household.created_at,
+    )
+
+
+async def list_visible(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    country: str | None,
+    cursor: str | None,
+    limit: int | None,
+) -> tuple[list[HouseholdPublic], str | None]:
+    statement = select(Household)
+    ids = await visible_ids(session, principal)
+    if ids is not None:
+        statement = statement.where(col(Household.id).in_(ids))
+    if country is not None:
+        statement = statement.where(col(Household.country) == country)
+    rows, next_cursor = await paginate(
+        session,
+        statement,
+        time_column=col(Household.created_at),
+        id_column=col(Household.id),
+        cursor=cursor,
+        limit=limit,
+    )
+    for household in rows:
+        subjects = await _covered_accounts(session, household.id)
+        await audit.record_access(
+            session, subjects, principal, resource=f"household:{household.id}"
+        )
+    return [await public(session, h) for h in rows], next_cursor
+
+
+async def update(
+    session: AsyncSession, principal: Principal, household_id: uuid.UUID, data: HouseholdUpdate
+) -> Household:
+    household = await visible(session, principal, household_id, resource="household")
+    for field, value in data.model_dump(exclude_none=True).items():
+        setattr(household, field, value)
+    await session.flush()
+    return household
+
+
+async def add_member(
+    session: AsyncSession, principal: Principal, household_id: uuid.UUID, member_id: uuid.UUID
+) -> Household:
+    """Cover another member: an admin may add anyone; a household's managers may add themselves
+    or a member who is not yet covered anywhere."""
+    household = await visible(session, principal, household_id, resource="household")
+    member = await session.get(Member, member_id)
+    if member is None:
+        raise NotFound()
+    await _join(session, household.id, member.id)
+    return household
+
+
+async def add_dependent(
+    session: AsyncSession, principal: Principal, household_id: uuid.UUID, data: DependentCreate
+) -> Dependent:
+    await visible(session, principal, household_id, resource="household")
+    dependent = Dependent(household_id=household_id, **data.model_dump())
+    session.add(dependent)
+    await session.flush()
+    return dependent
+
+
+async def remove_dependent(
+    session: AsyncSession, principal: Principal, household_id: uuid.UUID, dependent_id: uuid.UUID
+) -> None:
+    await visible(session, principal, household_id, resource="household")
+    dependent = await session.get(Dependent, dependent_id)
+    if dependent is None or dependent.household_id != household_id:
+        raise NotFound()
+    await session.delete(dependent)
+    await session.flush()
+
+
+async def attest(
+    session: AsyncSession,
+    principal: Principal,
+    household_id: uuid.UUID,
+    data: AttestationCreate,
+    law: InForce,
+    *,
+    today: date,
+) -> IncomeAttestation:
+    """Record the household's declared income and size, valid for the bylaws' period."""
+    household = await visible(session, principal, household_id, resource="household")
+    if principal.account_id not in await managers(session, household) and not principal.is_admin:
+        raise Forbidden(reason="only the household attests its income")
+    if data.currency != household.currency:
+        raise CurrencyMismatch(expected=household.currency)
+    effective = data.effective_on or today
+    months = law.bylaws.sliding_scale.attestation_valid_months
+    attestation = IncomeAttestation(
+        household_id=household.id,
+        income_minor=data.income_minor,
+        currency=data.currency,
+        period=data.period,
+        household_size=data.household_size,
+        effective_on=effective,
+        expires_on=dues_rules.add_months(effective, months),
+        attested_by=principal.account_id,
+    )
+    session.add(attestation)
+    await session.flush()
+    return attestation
+
+
+async def latest_attestation(
+    session: AsyncSession, household_id: uuid.UUID, *, on: date
+) -> IncomeAttestation | None:
+    """The newest attestation already in effect on `on` (it may have expired; assess says so)."""
+    return (
+        await session.execute(
+            select(IncomeAttestation)
+            .where(
+                col(IncomeAttestation.household_id) == household_id,
+                col(IncomeAttestation.effective_on) <= on,
+            )
+            .order_by(
+                col(IncomeAttestation.effective_on).desc(),
+                col(IncomeAttestation.created_at).desc(),
+            )
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+def income_of(household: Household, attestation: IncomeAttestation) -> dues_rules.HouseholdIncome:
+    return dues_rules.HouseholdIncome(
+        country="US" if household.country == "US" else "MX",
+        size=attestation.household_size,
+        income_minor=attestation.income_minor,
+        period="annual" if attestation.period == "annual" else "monthly",
+        area="rural" if household.area == "rural" else "urban",
+        us_region=rules.us_region(household.subdivision),  # type: ignore[arg-type]
+    )
+
+
+async def assess(
+    session: AsyncSession, household: Household, law: InForce, *, on: date
+) -> tuple[dues_rules.Assessment, IncomeAttestation | None]:
+    attestation = await latest_attestation(session, household.id, on=on)
+    income = income_of(household, attestation) if attestation else None
+    assessment = dues_rules.assess(
+        income,
+        expires_on=attestation.expires_on if attestation else None,
+        scale=law.bylaws.sliding_scale,
+        lines=law.bylaws.poverty_lines,
+        on=on,
+    )
+    return assessment, attestation
+
+
+def _amount(amount_minor: int, currency: str) -> Amount:
+    return Amount(
+        amount_minor=amount_minor, currency=currency, formatted=format_minor(amount_minor, currency)
+    )
+
+
+def _percent(value: Fraction) -> str:
+    hundredths = round(value * 100)
+    return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+def _summary(
+    assessment: dues_rules.Assessment, attestation: IncomeAttestation | None
+) -> dict[str, str]:
+    code = assessment.fee_class.code
+    if assessment.basis == "none":
+        return {
+            "en": f"No income has been attested, so the full-price class {code} applies.",
+            "es": f"No se ha declarado el ingreso; aplica la clase {code} de precio completo.",
+        }
+    if assessment.basis == "expired":
+        until = attestation.expires_on.isoformat() if attestation else "?"
+        return {
+            "en": f"The income attestation expired on {until}; class {code} (full price) applies "
+            "until the household attests again.",
+            "es": f"La declaración de ingresos venció el {until}; aplica la clase {code} (precio "
+            "completo) hasta que el hogar declare de nuevo.",
+        }
+    comparison = assessment.comparison
+    assert comparison is not None
+    percent = _percent(comparison.percent)
+    return {
+        "en": f"Household income is {percent}% of the poverty line ({comparison.table}): "
+        f"class {code}.",
+        "es": f"El ingreso del hogar es {percent}% de la línea de pobreza ({comparison.table}): "
+        f"clase {code}.",
+    }
+
+
+async def fee_class(
+    session: AsyncSession,
+    principal: Principal,
+    household_id: uuid.UUID,
+    law: InForce,
+    *,
+    today: date,
+) -> FeeClassPublic:
+    """The household's sliding-scale class today, with the dues, the consult fee and why."""
+    household = await visible(session, principal, household_id, resource="fee-class")
+    assessment, attestation = await assess(session, household, law, on=today)
+    fee = assessment.fee_class
+    currency = household.currency
+    explanation = None
+    if assessment.comparison is not None and attestation is not None:
+        comparison = assessment.comparison
+        explanation = FeeExplanation(
+            table=comparison.table,
+            source=comparison.source,
+            table_effective=comparison.effective,
+            poverty_line=_amount(comparison.line_minor, comparison.currency),
+            period=comparison.period,
+            household_size=attestation.household_size,
+            income=_amount(attestation.income_minor, attestation.currency),
+            percent_of_poverty_line=_percent(comparison.percent),
+            percent_exact=f"{comparison.percent.numerator}/{comparison.percent.denominator}",
+        )
+    return FeeClassPublic(
+        household_id=household.id,
+        code=fee.code,
+        label=fee.label.model_dump(),
+        nominal=fee.nominal,
+        basis=assessment.basis,
+        dues=_amount(fee.dues[currency], currency),  # type: ignore[index]
+        consult_fee=_amount(fee.consult_fee[currency], currency),  # type: ignore[index]
+        explanation=explanation,
+        attestation_expires_on=attestation.expires_on if attestation else None,
+        summary=_summary(assessment, attestation),
+        bylaws_version=law.number,
+        computed_on=today,
+    )
+
+
+async def attestations(
+    session: AsyncSession,
+    principal: Principal,
+    household_id: uuid.UUID,
+    *,
+    cursor: str | None,
+    limit: int | None,
+) -> tuple[list[IncomeAttestation], str | None]:
+    await visible(session, principal, household_id, resource="attestations")
+    return await paginate(
+        session,
+        select(IncomeAttestation).where(col(IncomeAttestation.household_id) == household_id),
+        time_column=col(IncomeAttestation.created_at),
+        id_column=col(IncomeAttestation.id),
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+    )

@@ -1,0 +1,227 @@
+"""Member-owners: applying, decisions, standing. Households live in households.py."""
+
+import uuid
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.bylaws.service import InForce
+from cooperative.dues import service as dues_service
+from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.pagination import paginate
+from cooperative.kernel.principal import Principal, Role
+from cooperative.kernel.types import utcnow
+from cooperative.membership import rules
+from cooperative.membership.errors import (
+    AlreadyMember,
+    InvalidTransition,
+    ReasonRequired,
+    TooManyInstalments,
+    UnknownMemberClass,
+)
+from cooperative.membership.models import HouseholdMember, Member
+from cooperative.membership.rules import MemberStatus
+from cooperative.membership.schemas import MemberApply, MemberPublic
+from cooperative.privacy import audit
+
+
+async def member_of(session: AsyncSession, account_id: uuid.UUID) -> Member | None:
+    return (
+        await session.execute(select(Member).where(col(Member.account_id) == account_id))
+    ).scalar_one_or_none()
+
+
+async def household_of(session: AsyncSession, member_id: uuid.UUID) -> uuid.UUID | None:
+    return (
+        await session.execute(
+            select(col(HouseholdMember.household_id)).where(
+                col(HouseholdMember.member_id) == member_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+def _share_currency(law: InForce, member_class: str, preferred: str) -> str:
+    prices = law.bylaws.member_classes[member_class].share_price
+    return preferred if preferred in prices else sorted(prices)[0]
+
+
+async def apply(
+    session: AsyncSession, principal: Principal, data: MemberApply, law: InForce, *, today: date
+) -> MemberPublic:
+    """Apply for membership of a class and subscribe its share (paid at once or in instalments)."""
+    member_class = law.bylaws.member_classes.get(data.member_class)
+    if member_class is None:
+        raise UnknownMemberClass(
+            member_class=data.member_class, known=", ".join(sorted(law.bylaws.member_classes))
+        )
+    if data.member_class == "doctor" and not principal.has_role(Role.DOCTOR):
+        raise Forbidden(reason="doctor-owners are practising doctors of the cooperative")
+    if data.share_instalments > member_class.max_share_instalments:
+        raise TooManyInstalments(max=member_class.max_share_instalments)
+    existing = await member_of(session, principal.account_id)
+    if existing is not None:
+        raise AlreadyMember(status=existing.status)
+    member = Member(
+        account_id=principal.account_id,
+        member_class=data.member_class,
+        status=MemberStatus.APPLICANT,
+        full_name=data.full_name,
+        curp=data.curp,
+        matricula_consular=data.matricula_consular,
+        bylaws_version=law.number,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(member)
+    except IntegrityError as exc:  # a concurrent application, or a CURP already registered
+        raise AlreadyMember(status="applicant") from exc
+    share_currency = _share_currency(law, data.member_class, data.share_currency)
+    await dues_service.subscribe_share(
+        session,
+        member_id=member.id,
+        amount_minor=member_class.share_price[share_currency],  # type: ignore[index]
+        currency=share_currency,
+        instalments=data.share_instalments,
+        bylaws_version=law.number,
+    )
+    return await view(session, member, law, today=today)
+
+
+async def view(session: AsyncSession, member: Member, law: InForce, *, today: date) -> MemberPublic:
+    household_id = await household_of(session, member.id)
+    debts = await dues_service.debts(session, member_id=member.id, household_id=household_id)
+    grace = law.bylaws.dues.grace_days
+    status = rules.effective_status(
+        MemberStatus(member.status), debts, today=today, grace_days=grace
+    )
+    return MemberPublic(
+        id=member.id,
+        account_id=member.account_id,
+        member_class=member.member_class,
+        status=status.value,
+        in_good_standing=status == MemberStatus.ACTIVE,
+        full_name=member.full_name,
+        curp=member.curp,
+        matricula_consular=member.matricula_consular,
+        household_id=household_id,
+        bylaws_version=member.bylaws_version,
+        applied_at=member.applied_at,
+        decided_at=member.decided_at,
+        status_reason=member.status_reason,
+    )
+
+
+async def visible_member(
+    session: AsyncSession, principal: Principal, member_id: uuid.UUID
+) -> Member:
+    """The member, if the caller is that member or an admin (logged); 404 for anyone else."""
+    member = await session.get(Member, member_id)
+    if member is None or (member.account_id != principal.account_id and not principal.is_admin):
+        raise NotFound()
+    await audit.record_access(
+        session, [member.account_id], principal, resource=f"member:{member.id}"
+    )
+    return member
+
+
+async def list_members(
+    session: AsyncSession,
+    principal: Principal,
+    law: InForce,
+    *,
+    status: str | None,
+    member_class: str | None,
+    cursor: str | None,
+    limit: int | None,
+    today: date,
+) -> tuple[list[MemberPublic], str | None]:
+    """Admins see the roll; anyone else sees only their own membership."""
+    statement = select(Member)
+    if not principal.is_admin:
+        statement = statement.where(col(Member.account_id) == principal.account_id)
+    if status is not None:
+        statement = statement.where(col(Member.status) == status)
+    if member_class is not None:
+        statement = statement.where(col(Member.member_class) == member_class)
+    members, next_cursor = await paginate(
+        session,
+        statement,
+        time_column=col(Member.created_at),
+        id_column=col(Member.id),
+        cursor=cursor,
+        limit=limit,
+    )
+    await audit.record_access(
+        session, [m.account_id for m in members], principal, resource="members:list"
+    )
+    return [await view(session, m, law, today=today) for m in members], next_cursor
+
+
+# action -> (states it may start from, state it leads to, whether a reason is required)
+_TRANSITIONS: dict[str, tuple[set[MemberStatus], MemberStatus, bool]] = {
+    "approve": ({MemberStatus.APPLICANT}, MemberStatus.ACTIVE, False),
+    "reject": ({MemberStatus.APPLICANT}, MemberStatus.REJECTED, True),
+    "suspend": ({MemberStatus.ACTIVE}, MemberStatus.SUSPENDED, True),
+    "reinstate": ({MemberStatus.SUSPENDED}, MemberStatus.ACTIVE, False),
+    "withdraw": (
+        {MemberStatus.APPLICANT, MemberStatus.ACTIVE, MemberStatus.SUSPENDED},
+        MemberStatus.WITHDRAWN,
+        False,
+    ),
+}
+
+
+async def decide(
+    session: AsyncSession,
+    principal: Principal,
+    member_id: uuid.UUID,
+    action: str,
+    *,
+    reason: str | None,
+    law: InForce,
+    today: date,
+) -> MemberPublic:
+    """Change a membership's state. Admins decide; a member may only withdraw themselves."""
+    member = await visible_member(session, principal, member_id)
+    if not principal.is_admin and action != "withdraw":
+        raise Forbidden(reason="only an admin decides on memberships")
+    allowed_from, to, needs_reason = _TRANSITIONS[action]
+    if MemberStatus(member.status) not in allowed_from:
+        raise InvalidTransition(status=member.status, action=action)
+    if needs_reason and not (reason and reason.strip()):
+        raise ReasonRequired()
+    member.status = to
+    member.status_reason = reason
+    member.status_changed_at = utcnow()
+    if action in ("approve", "reject"):
+        member.decided_at = member.status_changed_at
+        member.decided_by = principal.account_id
+    if action == "approve":
+        subscription = await dues_service.share_subscription(session, member.id)
+        assert subscription is not None, "every application subscribes a share"
+        await dues_service.issue_share_instalments(
+            session,
+            subscription,
+            first_due=today + _first_due(law),
+            period_months=law.bylaws.dues.period_months,
+        )
+    await session.flush()
+    return await view(session, member, law, today=today)
+
+
+def _first_due(law: InForce) -> timedelta:
+    return timedelta(days=law.bylaws.dues.due_days)
+
+
+async def in_good_standing(
+    session: AsyncSession, account_id: uuid.UUID, law: InForce, *, today: date
+) -> bool:
+    """The predicate booking and voting use: an active member with nothing overdue past grace."""
+    member = await member_of(session, account_id)
+    if member is None:
+        return False
+    return (await view(session, member, law, today=today)).in_good_standing

@@ -1,0 +1,203 @@
+"""ARCO rights: a member's export of everything held about them, and erasure of what may go.
+
+Erasure de-identifies rather than deletes what the cooperative must keep (invoices, payments,
+share capital, governance records): they stay, linked to an account that no longer names anyone.
+"""
+
+import asyncio
+import secrets
+import uuid
+from typing import Any
+
+from pwdlib import PasswordHash
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.accounts.errors import InvalidCredentials
+from cooperative.accounts.models import Account, AuthSession, RefreshToken
+from cooperative.dues.models import Invoice, Payment, ShareSubscription
+from cooperative.kernel.types import utcnow
+from cooperative.membership.models import (
+    Dependent,
+    Household,
+    HouseholdMember,
+    IncomeAttestation,
+    Member,
+)
+from cooperative.membership.rules import MemberStatus
+from cooperative.privacy.models import AccessLogEntry
+
+ERASED_NAME = "[erased]"
+
+
+def _row(model: Any, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+    return {
+        key: value for key, value in model.model_dump(mode="json").items() if key not in exclude
+    }
+
+
+async def _all(session: AsyncSession, statement: Any) -> list[Any]:
+    return list((await session.execute(statement)).scalars())
+
+
+async def export(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]:
+    """Everything Tequio holds about this account, as plain JSON (never a secret or a hash)."""
+    account = await session.get(Account, account_id)
+    assert account is not None
+    member = (
+        await session.execute(select(Member).where(col(Member.account_id) == account_id))
+    ).scalar_one_or_none()
+    household_ids: list[uuid.UUID] = []
+    if member is not None:
+        household_ids = await _all(
+            session,
+            select(col(HouseholdMember.household_id)).where(
+                col(HouseholdMember.member_id) == member.id
+            ),
+        )
+        household_ids += await _all(
+            session, select(col(Household.id)).where(col(Household.sponsor_member_id) == member.id)
+        )
+    member_id = member.id if member else None
+    return {
+        "account": _row(account, exclude=frozenset({"password_hash"})),
+        "sign_in_sessions": [
+            _row(s)
+            for s in await _all(
+                session, select(AuthSession).where(col(AuthSession.account_id) == account_id)
+            )
+        ],
+        "membership": _row(member) if member else None,
+        "share_subscription": [
+            _row(s)
+            for s in await _all(
+                session,
+                select(ShareSubscription).where(col(ShareSubscription.member_id) == member_id),
+            )
+        ],
+        "households": [
+            _row(h)
+            for h in await _all(
+                session, select(Household).where(col(Household.id).in_(household_ids))
+            )
+        ],
+        "dependents": [
+            _row(d)
+            for d in await _all(
+                session, select(Dependent).where(col(Dependent.household_id).in_(household_ids))
+            )
+        ],
+        "income_attestations": [
+            _row(a)
+            for a in await _all(
+                session,
+                select(IncomeAttestation).where(
+                    col(IncomeAttestation.household_id).in_(household_ids)
+                ),
+            )
+        ],
+        "invoices": [
+            _row(i)
+            for i in await _all(
+                session,
+                select(Invoice).where(
+                    or_(
+                        col(Invoice.member_id) == member_id,
+                        col(Invoice.household_id).in_(household_ids),
+                    )
+                ),
+            )
+        ],
+        "payments": [
+            _row(p, exclude=frozenset({"request_digest"}))
+            for p in await _all(
+                session, select(Payment).where(col(Payment.payer_account_id) == account_id)
+            )
+        ],
+        "access_log": [
+            _row(e)
+            for e in await _all(
+                session,
+                select(AccessLogEntry).where(col(AccessLogEntry.subject_account_id) == account_id),
+            )
+        ],
+    }
+
+
+async def erase(
+    session: AsyncSession, account_id: uuid.UUID, *, password: str, hasher: PasswordHash
+) -> dict[str, list[str]]:
+    """Erase what the law lets us erase; de-identify what must be kept. Needs the password."""
+    account = await session.get(Account, account_id)
+    assert account is not None
+    if not await asyncio.to_thread(hasher.verify, password, account.password_hash):
+        raise InvalidCredentials()
+    erased = ["name, email and phone number", "password", "sign-in sessions"]
+    account.email = f"erased-{account.id.hex}@erased.invalid"
+    account.phone = None
+    account.display_name = ERASED_NAME
+    account.password_hash = hasher.hash(secrets.token_urlsafe(32))
+    account.is_active = False
+    account.roles = []
+    account.updated_at = utcnow()
+    sessions = select(col(AuthSession.id)).where(col(AuthSession.account_id) == account_id)
+    await session.execute(delete(RefreshToken).where(col(RefreshToken.session_id).in_(sessions)))
+    await session.execute(
+        update(AuthSession)
+        .where(col(AuthSession.account_id) == account_id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow(), revoked_reason="erased")
+    )
+    member = (
+        await session.execute(select(Member).where(col(Member.account_id) == account_id))
+    ).scalar_one_or_none()
+    if member is not None:
+        erased += await _erase_member(session, member)
+    await session.flush()
+    kept = [
+        "invoices, payments and share capital (accounting law), now linked to an anonymous account",
+        "the record that a membership existed and its dates (cooperative register)",
+        "the access log of reads of your data (accountability)",
+    ]
+    return {"erased": erased, "kept": kept}
+
+
+async def _erase_member(session: AsyncSession, member: Member) -> list[str]:
+    erased = ["full name, CURP and consular ID"]
+    member.full_name = ERASED_NAME
+    member.curp = None
+    member.matricula_consular = None
+    if member.status in (MemberStatus.APPLICANT, MemberStatus.ACTIVE, MemberStatus.SUSPENDED):
+        member.status = MemberStatus.WITHDRAWN
+        member.status_changed_at = utcnow()
+    member.status_reason = "erased at the member's request"
+    covered = await _all(
+        session,
+        select(col(HouseholdMember.household_id)).where(
+            col(HouseholdMember.member_id) == member.id
+        ),
+    )
+    await session.execute(
+        delete(HouseholdMember).where(col(HouseholdMember.member_id) == member.id)
+    )
+    await session.execute(
+        update(Household)
+        .where(col(Household.sponsor_member_id) == member.id)
+        .values(sponsor_member_id=None)
+    )
+    for household_id in covered:
+        others = await _all(
+            session,
+            select(col(HouseholdMember.member_id)).where(
+                col(HouseholdMember.household_id) == household_id
+            ),
+        )
+        if not others:  # nobody else lives there: the family's personal data goes too
+            await session.execute(
+                delete(Dependent).where(col(Dependent.household_id) == household_id)
+            )
+            await session.execute(
+                delete(IncomeAttestation).where(col(IncomeAttestation.household_id) == household_id)
+            )
+            erased.append("your household's dependents and income declarations")
+    return erased

@@ -1,0 +1,58 @@
+"""Audit of reads of personal data; the access log a member can read about themselves."""
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.kernel.context import request_id_var
+from cooperative.kernel.pagination import paginate
+from cooperative.kernel.principal import Principal
+from cooperative.privacy.models import AccessLogEntry
+
+
+def _role(principal: Principal) -> str:
+    for role in ("admin", "clinic_staff", "doctor", "patient"):
+        if role in principal.roles:
+            return role
+    return "other"
+
+
+async def record_access(
+    session: AsyncSession,
+    subjects: Iterable[uuid.UUID],
+    accessor: Principal,
+    *,
+    resource: str,
+    action: str = "read",
+) -> None:
+    """Log a read of these accounts' data by `accessor`; reading your own is not logged."""
+    for subject in set(subjects) - {accessor.account_id}:
+        session.add(
+            AccessLogEntry(
+                subject_account_id=subject,
+                accessor_account_id=accessor.account_id,
+                accessor_role=_role(accessor),
+                resource=resource,
+                action=action,
+                request_id=request_id_var.get(),
+            )
+        )
+    await session.flush()
+
+
+async def access_log(
+    session: AsyncSession, account_id: uuid.UUID, *, cursor: str | None, limit: int | None
+) -> tuple[list[AccessLogEntry], str | None]:
+    """Who read this account's data and when, newest first."""
+    return await paginate(
+        session,
+        select(AccessLogEntry).where(col(AccessLogEntry.subject_account_id) == account_id),
+        time_column=col(AccessLogEntry.at),
+        id_column=col(AccessLogEntry.id),
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+    )
