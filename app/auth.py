@@ -54,21 +54,10 @@ async def _principal(
     return principal
 
 
-async def _optional_principal(
-    request: Request,
-    session: SessionDep,
-    token: Annotated[str | None, Depends(bearer)],
-) -> Principal | None:
-    if not token:
-        return None
-    return await _principal(SecurityScopes(), request, session, token)
-
-
 def require_scopes(*scopes: Scope) -> Principal:
     """`Annotated[Principal, require_scopes(Scope.X)]`-style dependency for a route."""
     return Security(_principal, scopes=[str(s) for s in scopes])  # type: ignore[no-any-return]
 
 
 CurrentPrincipal = Annotated[Principal, Security(_principal, scopes=[str(Scope.ME)])]
-OptionalPrincipal = Annotated[Principal | None, Depends(_optional_principal)]
 AdminPrincipal = Annotated[Principal, Security(_principal, scopes=[str(Scope.ADMIN)])]

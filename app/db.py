@@ -26,7 +26,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     the busy timeout instead of failing, and savepoints behave. PostgreSQL gets a sized pool.
     """
     if settings.is_sqlite:
-        engine = create_async_engine(settings.database_url)
+        engine = create_async_engine(settings.database_url, hide_parameters=True)
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
     return create_async_engine(
@@ -36,6 +36,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_pre_ping=True,
         pool_recycle=1800,
+        hide_parameters=True,  # errors must not log emails, hashes or health data
     )
 
 

@@ -56,6 +56,16 @@ class MalformedBody(TequioError):
     )
 
 
+class MalformedRequest(TequioError):
+    status = 400
+    slug = "malformed-request"
+    title = Text("Malformed request", "Solicitud mal formada")
+    detail = Text(
+        "The address contains characters that are not allowed.",
+        "La dirección contiene caracteres no permitidos.",
+    )
+
+
 class UnsupportedMediaType(TequioError):
     status = 415
     slug = "unsupported-media-type"
@@ -177,8 +187,8 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return render(request, InternalError())
 
 
-async def render_too_large(request: Request, limit: int) -> JSONResponse:
-    return render(request, PayloadTooLarge(limit=limit))
+async def render_problem(request: Request, error: TequioError) -> JSONResponse:
+    return render(request, error)
 
 
 def install(app: FastAPI) -> None:

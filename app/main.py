@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app import errors, logs
 from app.db import create_engine, create_sessionmaker
 from app.errors import PROBLEM_JSON
-from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from app.middleware import RequestGuardMiddleware, RequestIdMiddleware
 from app.routers import auth, bylaws, dues, health, households, me, members, payments
 from app.security import TokenIssuer
 from app.settings import Settings
@@ -105,7 +105,7 @@ def create_app(
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    """Outermost last: request ids wrap everything, then the body limit, then CORS."""
+    """Outermost last: request ids wrap everything, then the request guard, then CORS."""
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -115,9 +115,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
             expose_headers=["X-Request-ID", "Retry-After", "Content-Language"],
         )
     app.add_middleware(
-        BodyLimitMiddleware,
-        max_bytes=settings.max_body_bytes,
-        render_too_large=errors.render_too_large,
+        RequestGuardMiddleware, max_bytes=settings.max_body_bytes, render=errors.render_problem
     )
     app.add_middleware(RequestIdMiddleware)
 

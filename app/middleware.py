@@ -11,7 +11,9 @@ from fastapi import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import MalformedRequest, PayloadTooLarge
 from cooperative.kernel.context import request_id_var
+from cooperative.kernel.errors import TequioError
 
 access_log = logging.getLogger("tequio.access")
 
@@ -75,28 +77,37 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-TooLargeRenderer = Callable[[Request, int], Awaitable[Any]]
+ProblemRenderer = Callable[[Request, TequioError], Awaitable[Any]]
 
 
-class BodyLimitMiddleware:
-    """Refuses bodies over `max_bytes` with 413, by Content-Length up front or while streaming.
+class RequestGuardMiddleware:
+    """Refuses, before any route runs: bodies over `max_bytes` (413, by Content-Length up front
+    or while streaming) and NUL bytes in the path or query (400; no database stores them).
 
     A streamed body that passes the limit raises a 413 HTTPException from `receive`, which the
     framework re-raises and the error handlers render like any other problem.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, render_too_large: TooLargeRenderer) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, render: ProblemRenderer) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.render_too_large = render_too_large
+        self.render = render
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = _header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            response = await self.render_too_large(Request(scope), self.max_bytes)
+        problem: TequioError | None = None
+        if declared is not None and (
+            not (declared.isascii() and declared.isdigit()) or int(declared) > self.max_bytes
+        ):
+            problem = PayloadTooLarge(limit=self.max_bytes)
+        target = scope.get("query_string", b"") + scope.get("raw_path", b"")
+        if b"%00" in target or b"\x00" in target or "\x00" in scope.get("path", ""):
+            problem = MalformedRequest()
+        if problem is not None:
+            response = await self.render(Request(scope), problem)
             await response(scope, receive, send)
             return
         seen = 0

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from cooperative.accounts.rules import BackoffPolicy
+from cooperative.accounts.rules import BackoffPolicy, ThrottleRule, throttle_key
 from cooperative.kernel.errors import Language
 
 DEVELOPMENT_SECRET = "tequio-development-secret-do-not-use-in-production"  # noqa: S105
@@ -52,9 +52,17 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=19456, ge=8)
     argon2_parallelism: int = Field(default=1, ge=1)
 
-    login_free_attempts: int = Field(default=5, ge=1)
+    login_free_attempts: int = Field(
+        default=5, ge=1, description="Failed sign-ins to one account from one address."
+    )
+    login_account_free_attempts: int = Field(
+        default=50,
+        ge=1,
+        description="To one account from all addresses: high, so a stranger who knows a "
+        "patient's phone number cannot easily lock the patient out.",
+    )
     login_address_free_attempts: int = Field(
-        default=50, ge=1, description="Higher than per account: a clinic's patients share one IP."
+        default=50, ge=1, description="From one address to any account: a clinic shares one IP."
     )
     login_backoff_base_seconds: float = Field(default=1.0, gt=0)
     login_backoff_max_seconds: float = Field(default=900.0, gt=0)
@@ -136,13 +144,26 @@ class Settings(BaseSettings):
             window_seconds=max(self.login_backoff_max_seconds, 900.0),
         )
 
-    @property
-    def account_backoff(self) -> BackoffPolicy:
-        return self._backoff(self.login_free_attempts)
-
-    @property
-    def address_backoff(self) -> BackoffPolicy:
-        return self._backoff(self.login_address_free_attempts)
+    def login_throttles(self, identifier: str, address: str) -> list[ThrottleRule]:
+        """The throttle keys of a sign-in: account+address, account, address (keyed hashes)."""
+        secret = self.secret_key.get_secret_value().encode()
+        return [
+            ThrottleRule(
+                throttle_key("account-address", f"{identifier}\n{address}", secret),
+                self._backoff(self.login_free_attempts),
+                cleared_by_success=True,
+            ),
+            ThrottleRule(
+                throttle_key("account", identifier, secret),
+                self._backoff(self.login_account_free_attempts),
+                cleared_by_success=True,
+            ),
+            ThrottleRule(
+                throttle_key("address", address, secret),
+                self._backoff(self.login_address_free_attempts),
+                cleared_by_success=False,
+            ),
+        ]
 
 
 def _pem(path: Path | None, value: str | None) -> str:

@@ -196,16 +196,32 @@ async def _empty_tables(engine: AsyncEngine) -> None:
 
 
 @pytest.fixture
-async def live_client(database: Database, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """Every request in its own real transaction, as in production, for concurrency tests."""
-    app = create_app(
-        settings, engine=database.engine, sessionmaker=create_sessionmaker(database.engine)
-    )
+async def live_client_with(database: Database) -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
+    """Clients whose requests each commit for real, as in production, for concurrency tests;
+    settings may be changed per client. The tables are emptied afterwards."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(address: str = TEST_ADDRESS, **overrides: Any) -> httpx.AsyncClient:
+        settings = make_settings(database.url, **overrides)
+        app = create_app(
+            settings, engine=database.engine, sessionmaker=create_sessionmaker(database.engine)
+        )
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        client = httpx.AsyncClient(transport=transport, base_url="http://tequio.test")
+        clients.append(client)
+        return client
+
     try:
-        async with _client(app) as http:
-            yield http
+        yield make
     finally:
+        for client in clients:
+            await client.aclose()
         await _empty_tables(database.engine)
+
+
+@pytest.fixture
+def live_client(live_client_with: Callable[..., httpx.AsyncClient]) -> httpx.AsyncClient:
+    return live_client_with()
 
 
 ROOT = Path(__file__).resolve().parents[1]

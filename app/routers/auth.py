@@ -1,18 +1,19 @@
 """Sign-up, sign-in, token refresh and sign-out."""
 
 import json
+import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pwdlib import PasswordHash
 from pydantic import ValidationError
 
-from app.auth import OptionalPrincipal, token_issuer
+from app.auth import bearer, token_issuer
 from app.db import SessionDep
 from app.errors import MalformedBody, UnsupportedMediaType, problem_responses
-from app.security import NotAuthenticated
+from app.security import InvalidToken, NotAuthenticated
 from app.settings import Settings
 from cooperative.accounts import rules as account_rules
 from cooperative.accounts import service as accounts_service
@@ -75,7 +76,7 @@ async def _login_form(request: Request) -> dict[str, Any]:
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
             payload = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting
             raise MalformedBody(expected="JSON") from exc
         if not isinstance(payload, dict):
             raise MalformedBody(expected="a JSON object")
@@ -95,13 +96,12 @@ async def _token_response(
     request: Request,
     response: Response,
     issued: accounts_service.IssuedRefresh,
-    requested: str | None,
 ) -> TokenResponse:
     settings = _settings(request)
     response.headers["Cache-Control"] = "no-store"  # RFC 6749 §5.1: tokens are never cached
     account: Account = issued.account
     roles = frozenset(account.roles)
-    scopes = scopes_for(roles, requested.split() if requested else None)
+    scopes = scopes_for(roles, issued.scope.split() if issued.scope is not None else None)
     access = token_issuer(request).issue(
         account_id=account.id, session_id=issued.session_id, roles=roles, scopes=scopes
     )
@@ -144,25 +144,24 @@ async def token(request: Request, response: Response, session: SessionDep) -> To
         return await _refresh(request, response, session, refresh)
     data: LoginRequest = _validated(LoginRequest, payload)
     settings = _settings(request)
-    secret = settings.secret_key.get_secret_value().encode()
     identifier = account_rules.canonical_identifier(data.username)
     address = request.client.host if request.client else "unknown"
-    account = await accounts_service.authenticate(
-        session,
-        data.username,
-        data.password.get_secret_value(),
-        hasher=_hasher(request),
-        account_throttle=accounts_service.ThrottleRule(
-            account_rules.throttle_key("account", identifier, secret), settings.account_backoff
-        ),
-        address_throttle=accounts_service.ThrottleRule(
-            account_rules.throttle_key("address", address, secret), settings.address_backoff
-        ),
+    attempt = await accounts_service.begin_attempt(
+        session, data.username, settings.login_throttles(identifier, address)
+    )
+    # Commit the charge before the slow hash: concurrent guesses all count, and no lock or
+    # SQLite write transaction is held while argon2 runs.
+    await session.commit()
+    valid, new_hash = await accounts_service.check_password(
+        attempt, data.password.get_secret_value(), hasher=_hasher(request)
+    )
+    account = await accounts_service.finish_attempt(
+        session, attempt, valid=valid, new_hash=new_hash
     )
     issued = await accounts_service.start_session(
-        session, account, ttl=timedelta(days=settings.refresh_token_days)
+        session, account, ttl=timedelta(days=settings.refresh_token_days), scope=data.scope
     )
-    return await _token_response(request, response, issued, data.scope)
+    return await _token_response(request, response, issued)
 
 
 async def _refresh(
@@ -173,7 +172,7 @@ async def _refresh(
         data.refresh_token.get_secret_value(),
         ttl=timedelta(days=_settings(request).refresh_token_days),
     )
-    return await _token_response(request, response, issued, None)
+    return await _token_response(request, response, issued)
 
 
 @router.post(
@@ -199,21 +198,32 @@ async def refresh(
     responses=problem_responses(400, 401, 422),
 )
 async def logout(
-    session: SessionDep, principal: OptionalPrincipal, data: LogoutRequest | None = None
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(bearer)],
+    data: LogoutRequest | None = None,
 ) -> None:
-    """End the sign-in session of the bearer token, or of the refresh token in the body.
+    """End the sign-in session of the refresh token in the body, or of the bearer token.
 
-    Its refresh tokens stop working, and so do its access tokens, at once.
+    Its refresh tokens stop working, and so do its access tokens, at once. An expired access
+    token does not stop a sign-out with the refresh token (a phone back online after an hour).
     """
-    session_ids = set()
-    if principal is not None and principal.session_id is not None:
-        session_ids.add(principal.session_id)
+    session_ids: set[uuid.UUID] = set()
     if data is not None and data.refresh_token is not None:
         found = await accounts_service.session_of_refresh_token(
             session, data.refresh_token.get_secret_value()
         )
         if found is not None:
             session_ids.add(found)
+    if token:
+        try:
+            claimed = token_issuer(request).verify(token)
+        except InvalidToken:
+            if not session_ids:
+                raise
+        else:
+            assert claimed.session_id is not None
+            session_ids.add(claimed.session_id)
     if not session_ids:
         raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
     for session_id in session_ids:

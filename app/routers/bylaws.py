@@ -15,6 +15,7 @@ from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.defaults import default_bylaws
 from cooperative.bylaws.models import BylawsVersion
 from cooperative.bylaws.schema import Bylaws
+from cooperative.kernel.schemas import InputModel
 
 router = APIRouter(prefix="/v1/bylaws", tags=["bylaws"])
 
@@ -33,7 +34,7 @@ class BylawsVersionPublic(BylawsVersionSummary):
     document: Bylaws
 
 
-class BylawsInstall(BaseModel):
+class BylawsInstall(InputModel):
     document: Bylaws | None = Field(
         default=None, description="The bylaws to install; the shipped default when omitted."
     )

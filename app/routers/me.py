@@ -14,6 +14,7 @@ from app.pagination import CursorParam, LimitParam, Page
 from cooperative.accounts import service as accounts_service
 from cooperative.accounts.schemas import AccountPublic, MePublic
 from cooperative.kernel.errors import NotFound
+from cooperative.kernel.schemas import InputModel
 from cooperative.privacy import arco, audit
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
@@ -64,7 +65,7 @@ async def export(session: SessionDep, principal: CurrentPrincipal) -> dict[str, 
     return await arco.export(session, principal.account_id)
 
 
-class ErasureRequest(BaseModel):
+class ErasureRequest(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     password: SecretStr = Field(min_length=1, max_length=128, description="To confirm it is you.")

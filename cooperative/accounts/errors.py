@@ -21,8 +21,6 @@ class WeakPassword(TequioError):
 
 
 class InvalidCredentials(TequioError):
-    """Failed logins are recorded for throttling, so this error keeps the transaction's changes."""
-
     status = 401
     slug = "invalid-credentials"
     title = Text("Invalid credentials", "Credenciales no válidas")
@@ -30,7 +28,6 @@ class InvalidCredentials(TequioError):
         "The account or password is not correct.",
         "La cuenta o la contraseña no son correctas.",
     )
-    persist_changes: ClassVar[bool] = True
 
 
 class TooManyAttempts(TequioError):

@@ -35,6 +35,9 @@ class AuthSession(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    scope: str | None = Field(
+        default=None, max_length=1000, description="Scopes asked for at sign-in; None: all granted."
+    )
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_reason: str | None = Field(default=None, max_length=32)
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from importlib.resources import files
 
-_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 _PHONE_DECORATION = re.compile(r"[\s().\-]")
 
 MAX_PASSWORD_LENGTH = 128
@@ -107,6 +107,16 @@ class BackoffPolicy:
     base_seconds: float
     cap_seconds: float
     window_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleRule:
+    """One throttle key (already hashed), the back-off it follows, and what success does to it:
+    a key about the account is cleared, a key about an address only gets its charge back."""
+
+    key: str
+    policy: BackoffPolicy
+    cleared_by_success: bool
 
 
 def lockout_seconds(failures: int, policy: BackoffPolicy) -> float:

@@ -9,11 +9,12 @@ from pydantic import model_validator as model_check
 from pydantic_core import PydanticCustomError
 
 from cooperative.accounts import rules
+from cooperative.kernel.schemas import InputModel
 
 LanguageCode = Literal["es", "en"]
 
 
-class AccountCreate(BaseModel):
+class AccountCreate(InputModel):
     """Sign up with an email, a phone number, or both. Nothing else about you is asked."""
 
     model_config = ConfigDict(
@@ -86,7 +87,7 @@ class MePublic(AccountPublic):
     scopes: list[str] = Field(description="The scopes of the token used for this request.")
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(InputModel):
     """Sign in. `username` is the email or the phone number the account was registered with."""
 
     model_config = ConfigDict(
@@ -115,13 +116,13 @@ class TokenResponse(BaseModel):
     scope: str
 
 
-class RefreshRequest(BaseModel):
+class RefreshRequest(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     refresh_token: SecretStr = Field(min_length=1, max_length=200)
 
 
-class LogoutRequest(BaseModel):
+class LogoutRequest(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     refresh_token: SecretStr | None = Field(default=None, max_length=200)

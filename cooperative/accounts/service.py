@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -23,6 +23,7 @@ from cooperative.accounts.errors import (
     WeakPassword,
 )
 from cooperative.accounts.models import Account, AuthSession, LoginThrottle, RefreshToken
+from cooperative.accounts.rules import ThrottleRule
 from cooperative.accounts.schemas import AccountCreate
 from cooperative.kernel.principal import Role
 from cooperative.kernel.types import utcnow
@@ -44,6 +45,8 @@ async def register(
         raise WeakPassword(
             reason_en=problem.en, reason_es=problem.es, extensions={"reason": problem.code}
         )
+    # hash before the first query, so the slow part holds no database transaction open
+    password_hash = await asyncio.to_thread(hasher.hash, password)
     for field, value in (("email", data.email), ("phone", data.phone)):
         if value and await _find_by(session, field, value):
             raise AccountExists(field=field)
@@ -51,7 +54,7 @@ async def register(
         email=data.email,
         phone=data.phone,
         display_name=data.display_name,
-        password_hash=await asyncio.to_thread(hasher.hash, password),
+        password_hash=password_hash,
         roles=[role.value for role in roles],
         preferred_language=data.preferred_language,
     )
@@ -83,108 +86,101 @@ async def get(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
 
 
 @dataclass(frozen=True, slots=True)
-class ThrottleRule:
-    """One throttle key (already hashed) and the back-off it follows."""
+class Attempt:
+    """A sign-in attempt already charged to its throttles, waiting for the password check."""
 
-    key: str
-    policy: rules.BackoffPolicy
+    account_id: uuid.UUID | None
+    password_hash: str | None
+    throttles: tuple[ThrottleRule, ...]
 
 
-async def _throttle_wait(
+async def _locked_rows(
     session: AsyncSession, throttles: list[ThrottleRule], now: datetime
-) -> float:
-    keys = [t.key for t in throttles]
-    rows = (
-        (await session.execute(select(LoginThrottle).where(col(LoginThrottle.key).in_(keys))))
-        .scalars()
-        .all()
-    )
-    by_key = {row.key: row for row in rows}
-    waits = [
-        rules.retry_after(by_key[t.key].failures, by_key[t.key].last_failure_at, now, t.policy)
-        for t in throttles
-        if t.key in by_key
-    ]
-    return max(waits, default=0.0)
-
-
-async def _record_failure(session: AsyncSession, throttle: ThrottleRule, now: datetime) -> None:
-    """Count a failure atomically (concurrent failures all count) and forget stale ones."""
-    stale = now - timedelta(seconds=throttle.policy.window_seconds)
-    bump = (
-        update(LoginThrottle)
-        .where(col(LoginThrottle.key) == throttle.key)
-        .values(
-            failures=case(
-                (col(LoginThrottle.last_failure_at) < stale, 1),
-                else_=LoginThrottle.failures + 1,
-            ),
-            last_failure_at=now,
-        )
-    )
-    for _ in range(2):
-        if _rowcount(await session.execute(bump)):
-            return
+) -> dict[str, LoginThrottle]:
+    """The throttle rows, created if missing and locked (in key order, so never a deadlock)."""
+    keys = sorted(t.key for t in throttles)
+    for key in keys:
         try:
             async with session.begin_nested():
-                session.add(LoginThrottle(key=throttle.key, failures=1, last_failure_at=now))
-            return
+                session.add(LoginThrottle(key=key, failures=0, last_failure_at=now))
         except IntegrityError:
-            continue  # another request inserted the row first: bump it instead
+            pass  # it exists
+    rows = await session.execute(
+        select(LoginThrottle)
+        .where(col(LoginThrottle.key).in_(keys))
+        .order_by(col(LoginThrottle.key))
+        .with_for_update()
+    )
+    return {row.key: row for row in rows.scalars()}
 
 
-async def _clear(session: AsyncSession, throttle: ThrottleRule) -> None:
-    row = await session.get(LoginThrottle, throttle.key)
-    if row is not None:
-        await session.delete(row)
-
-
-def _rowcount(result: object) -> int:
-    """Rows an UPDATE matched (the typed Result does not declare it; CursorResult has it)."""
-    count: int = getattr(result, "rowcount", 0)
-    return count
+async def begin_attempt(
+    session: AsyncSession, identifier: str, throttles: list[ThrottleRule]
+) -> Attempt:
+    """Refuse a throttled caller, else charge the attempt as a failure before the password is
+    checked. The caller commits the charge first, so concurrent guesses all count and no lock is
+    held during the slow hash; a success gives the charge back (`finish_attempt`)."""
+    now = utcnow()
+    rows = await _locked_rows(session, throttles, now)
+    wait = max(
+        rules.retry_after(rows[t.key].failures, rows[t.key].last_failure_at, now, t.policy)
+        for t in throttles
+    )
+    if wait > 0:
+        seconds = max(1, int(wait + 0.999))
+        raise TooManyAttempts(retry_after=seconds, headers={"Retry-After": str(seconds)})
+    for throttle in throttles:
+        row = rows[throttle.key]
+        stale = now - row.last_failure_at > timedelta(seconds=throttle.policy.window_seconds)
+        row.failures = 1 if stale else row.failures + 1
+        row.last_failure_at = now
+    account = await find_by_identifier(session, identifier)
+    await session.flush()
+    return Attempt(
+        account_id=account.id if account and account.is_active else None,
+        password_hash=account.password_hash if account and account.is_active else None,
+        throttles=tuple(throttles),
+    )
 
 
 _DUMMY_HASHES: dict[int, str] = {}
 
 
-async def authenticate(
-    session: AsyncSession,
-    identifier: str,
-    password: str,
-    *,
-    hasher: PasswordHash,
-    account_throttle: ThrottleRule,
-    address_throttle: ThrottleRule,
-) -> Account:
-    """The account these credentials open, or an error that says only that they do not.
-
-    Throttled callers are refused before any password check. An unknown account costs the same
-    password-hash verification as a wrong password, so timing does not tell whether it exists.
-    """
-    now = utcnow()
-    wait = await _throttle_wait(session, [account_throttle, address_throttle], now)
-    if wait > 0:
-        seconds = max(1, int(wait + 0.999))
-        raise TooManyAttempts(retry_after=seconds, headers={"Retry-After": str(seconds)})
-    account = await find_by_identifier(session, identifier)
-    if account is None:
+async def check_password(
+    attempt: Attempt, password: str, *, hasher: PasswordHash
+) -> tuple[bool, str | None]:
+    """Verify off the event loop; an unknown account costs the same as a wrong password."""
+    if attempt.password_hash is None:
         dummy = _DUMMY_HASHES.get(id(hasher))
         if dummy is None:
             dummy = _DUMMY_HASHES[id(hasher)] = hasher.hash(secrets.token_urlsafe(16))
         await asyncio.to_thread(hasher.verify, password, dummy)
-        valid = False
-    else:
-        valid, new_hash = await asyncio.to_thread(
-            hasher.verify_and_update, password, account.password_hash
-        )
-        if valid and new_hash:
-            account.password_hash = new_hash
+        return False, None
+    return await asyncio.to_thread(hasher.verify_and_update, password, attempt.password_hash)
+
+
+async def finish_attempt(
+    session: AsyncSession, attempt: Attempt, *, valid: bool, new_hash: str | None
+) -> Account:
+    """The signed-in account with its throttle charge given back, or InvalidCredentials."""
+    account = await get(session, attempt.account_id) if attempt.account_id else None
     if not valid or account is None or not account.is_active:
-        await _record_failure(session, account_throttle, now)
-        await _record_failure(session, address_throttle, now)
         raise InvalidCredentials()
-    await _clear(session, account_throttle)
+    if new_hash:
+        account.password_hash = new_hash
+    rows = await session.execute(
+        select(LoginThrottle)
+        .where(col(LoginThrottle.key).in_([t.key for t in attempt.throttles]))
+        .order_by(col(LoginThrottle.key))
+        .with_for_update()
+    )
+    cleared = {t.key for t in attempt.throttles if t.cleared_by_success}
+    for row in rows.scalars():
+        if row.key in cleared:
+            await session.delete(row)
+        else:
+            row.failures = max(0, row.failures - 1)
+    await session.flush()
     return account
 
 
@@ -193,6 +189,7 @@ class IssuedRefresh:
     account: Account
     session_id: uuid.UUID
     token: str
+    scope: str | None
 
 
 async def _issue_token(
@@ -212,15 +209,18 @@ async def _issue_token(
 
 
 async def start_session(
-    session: AsyncSession, account: Account, *, ttl: timedelta
+    session: AsyncSession, account: Account, *, ttl: timedelta, scope: str | None = None
 ) -> IssuedRefresh:
-    """Begin a sign-in session with its first refresh token."""
+    """Begin a sign-in session with its first refresh token; `scope` is what the client asked
+    for, and every refresh of this session keeps to it (RFC 6749 §6)."""
     now = utcnow()
-    auth_session = AuthSession(account_id=account.id, created_at=now)
+    auth_session = AuthSession(account_id=account.id, created_at=now, scope=scope)
     session.add(auth_session)
     await session.flush()
     token = await _issue_token(session, auth_session.id, now, ttl)
-    return IssuedRefresh(account=account, session_id=auth_session.id, token=token)
+    return IssuedRefresh(
+        account=account, session_id=auth_session.id, token=token, scope=auth_session.scope
+    )
 
 
 async def rotate_refresh(session: AsyncSession, token: str, *, ttl: timedelta) -> IssuedRefresh:
@@ -253,7 +253,15 @@ async def rotate_refresh(session: AsyncSession, token: str, *, ttl: timedelta) -
         await revoke_session(session, auth_session.id, reason="reuse")
         raise RefreshTokenReused()
     new_token = await _issue_token(session, auth_session.id, now, ttl)
-    return IssuedRefresh(account=account, session_id=auth_session.id, token=new_token)
+    return IssuedRefresh(
+        account=account, session_id=auth_session.id, token=new_token, scope=auth_session.scope
+    )
+
+
+def _rowcount(result: object) -> int:
+    """Rows an UPDATE matched (the typed Result does not declare it; CursorResult has it)."""
+    count: int = getattr(result, "rowcount", 0)
+    return count
 
 
 async def revoke_session(session: AsyncSession, session_id: uuid.UUID, *, reason: str) -> None:

@@ -9,9 +9,10 @@ import tomllib
 from datetime import date
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from cooperative.kernel.money import Currency
+from cooperative.kernel.schemas import InputModel
 
 Percent = Annotated[int, Field(ge=0, le=1000)]
 BasisPoints = Annotated[int, Field(ge=0, le=10_000)]
@@ -19,7 +20,7 @@ Minor = Annotated[int, Field(ge=0)]
 UsRegion = Literal["48", "AK", "HI"]
 
 
-class _Strict(BaseModel):
+class _Strict(InputModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

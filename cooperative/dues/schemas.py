@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from cooperative.kernel.money import Currency
+from cooperative.kernel.schemas import InputModel
 
 
 class InvoicePublic(BaseModel):
@@ -27,7 +28,7 @@ class InvoicePublic(BaseModel):
     issued_at: datetime
 
 
-class PaymentCreate(BaseModel):
+class PaymentCreate(InputModel):
     """Pay a household's dues (`household_id`) or a member's share (`member_id`).
 
     A payment in another currency than the one owed must give the `exchange_rate` used (units of
@@ -108,10 +109,10 @@ class CapitalAccountPublic(BaseModel):
     )
 
 
-class DuesRunCreate(BaseModel):
+class DuesRunCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
-    period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-12"])
+    period: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$", examples=["2026-12"])
 
 
 class DuesRunPublic(BaseModel):

@@ -8,13 +8,13 @@ from enum import StrEnum
 
 _CURP = re.compile(
     r"^[A-Z][AEIOUX][A-Z]{2}"  # initials
-    r"\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"  # date of birth YYMMDD
+    r"[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])"  # date of birth YYMMDD
     r"[HMX]"  # sex as registered (X since 2022)
     r"(AS|BC|BS|CC|CL|CM|CS|CH|DF|DG|GT|GR|HG|JC|MC|MN|MS|NT|NL|OC|PL|QT|QR|SP|SL|SR|TC|TS|TL"
     r"|VZ|YN|ZS|NE)"  # state of birth, NE = born abroad
     r"[B-DF-HJ-NP-TV-Z]{3}"  # inner consonants
     r"[0-9A-Z]"  # homonym differentiator: digit if born before 2000, letter after
-    r"\d$"  # check digit
+    r"[0-9]$"  # check digit
 )
 _CURP_ALPHABET = "0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ"
 

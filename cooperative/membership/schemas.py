@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from cooperative.kernel.money import Currency
+from cooperative.kernel.schemas import InputModel
 from cooperative.membership import rules
 
 
@@ -20,7 +21,7 @@ def _curp(value: str | None) -> str | None:
         raise PydanticCustomError("curp", str(exc)) from exc
 
 
-class MemberApply(BaseModel):
+class MemberApply(InputModel):
     """Apply to become a member-owner. Only a name is required; a CURP or a consular ID is optional.
 
     Tequio never asks for immigration status or a US Social Security number.
@@ -69,13 +70,13 @@ class MemberPublic(BaseModel):
     status_reason: str | None
 
 
-class MemberDecision(BaseModel):
+class MemberDecision(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(default=None, max_length=500)
 
 
-class HouseholdCreate(BaseModel):
+class HouseholdCreate(InputModel):
     """A household is the unit of coverage. `role: sponsor` creates one you pay for but do not
     live in (for example, your family in Mexico while you work in the US)."""
 
@@ -111,7 +112,7 @@ class HouseholdCreate(BaseModel):
         return self
 
 
-class HouseholdUpdate(BaseModel):
+class HouseholdUpdate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
@@ -119,7 +120,7 @@ class HouseholdUpdate(BaseModel):
     area: Literal["urban", "rural"] | None = None
 
 
-class DependentCreate(BaseModel):
+class DependentCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     full_name: str = Field(min_length=1, max_length=200)
@@ -152,13 +153,13 @@ class HouseholdPublic(BaseModel):
     created_at: datetime
 
 
-class MemberAdd(BaseModel):
+class MemberAdd(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     member_id: uuid.UUID
 
 
-class AttestationCreate(BaseModel):
+class AttestationCreate(InputModel):
     """Household income and size, as you declare them. Nothing else (no assets) is asked.
 
     US households usually declare annual income in USD; Mexican households monthly income in MXN.

@@ -1,10 +1,19 @@
 """Sign-up, sign-in by email and by phone, refresh rotation, reuse detection, sign-out, /v1/me."""
 
 import asyncio
+import time
+from datetime import timedelta
 
 import httpx
 import pytest
+from jose import jwt
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
+from app.settings import Settings
+from cooperative.accounts.models import Account, RefreshToken
+from cooperative.kernel.types import utcnow
 from tests.factories import (
     PASSWORD,
     bearer,
@@ -259,3 +268,65 @@ async def test_concurrent_sign_ups_with_one_email_create_one_account(
     me = (await live_client.get("/v1/me", headers=bearer(tokens))).json()
     created = next(r.json() for r in responses if r.status_code == 201)
     assert me["id"] == created["id"]
+
+
+async def test_refresh_keeps_a_narrowed_scope(client: httpx.AsyncClient) -> None:
+    """RFC 6749 §6: a refreshed token never carries more than the sign-in asked for."""
+    account = await register(client)
+    narrowed = await login(client, account["email"], scope="me appointments:read")
+    refreshed = (
+        await client.post("/v1/auth/refresh", json={"refresh_token": narrowed["refresh_token"]})
+    ).json()
+    assert refreshed["scope"] == "appointments:read me"
+
+
+async def test_logout_with_an_expired_access_token_still_ends_the_session(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """A phone back online after an hour signs out with its refresh token."""
+    _, tokens = await signed_up(client)
+    claims = jwt.get_unverified_claims(tokens["access_token"])
+    claims["exp"] = int(time.time()) - 3600
+    expired = jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm="HS256")
+    response = await client.post(
+        "/v1/auth/logout",
+        json={"refresh_token": tokens["refresh_token"]},
+        headers={"Authorization": f"Bearer {expired}"},
+    )
+    assert response.status_code == 204
+    again = await client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert again.status_code == 401
+
+
+async def test_a_disabled_account_cannot_sign_in_and_its_tokens_stop(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    account, tokens = await signed_up(client)
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Account).where(col(Account.email) == account["email"]).values(is_active=False)
+        )
+        await session.commit()
+    assert (await client.get("/v1/me", headers=bearer(tokens))).status_code == 401
+    refused = await client.post(
+        "/v1/auth/token", json={"username": account["email"], "password": PASSWORD}
+    )
+    assert refused.status_code == 401
+    refresh = await client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert refresh.status_code == 401
+
+
+async def test_an_expired_refresh_token_is_refused(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    _, tokens = await signed_up(client)
+    async with sessionmaker() as session:
+        await session.execute(
+            update(RefreshToken).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        await session.commit()
+    response = await client.post(
+        "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    assert response.status_code == 401
+    assert response.json()["type"].endswith("/invalid-refresh-token")

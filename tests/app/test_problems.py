@@ -138,3 +138,48 @@ async def test_request_id_is_returned_and_a_safe_one_is_kept(client: httpx.Async
     assert unsafe.headers["x-request-id"] != "a b<script>"
     problem = await client.get("/nope", headers={"X-Request-ID": "trace-1"})
     assert problem.json()["request_id"] == "trace-1"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"[" * 100_000, b'{"username": ' + b"9" * 5000 + b', "password": "x"}'],
+)
+async def test_absurd_json_is_400_not_500(client: httpx.AsyncClient, raw: bytes) -> None:
+    for path in ("/v1/auth/token", "/v1/auth/register"):
+        response = await client.post(
+            path, content=raw, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code in (400, 422), (path, response.status_code)
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/v1/auth/register",
+            '{"email": "a@example.org", "password": "abc\\ud800defghijk", "display_name": "Rosa"}',
+        ),
+        (
+            "/v1/auth/register",
+            '{"email": "a@example.org", "password": "larga y rara 123", '
+            '"display_name": "Ro\\u0000sa"}',
+        ),
+        ("/v1/auth/token", '{"username": "a\\u0000@example.org", "password": "x"}'),
+        ("/v1/auth/token", '{"username": "a@example.org", "password": "\\udfff"}'),
+        ("/v1/auth/refresh", '{"refresh_token": "\\ud800"}'),
+    ],
+)
+async def test_control_characters_and_lone_surrogates_are_refused(
+    client: httpx.AsyncClient, path: str, body: str
+) -> None:
+    """PostgreSQL refuses NUL and UTF-8 cannot encode a lone surrogate: 422, never 500."""
+    response = await client.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert any(e["code"] == "control_character" for e in response.json()["errors"])
+
+
+async def test_nul_in_the_query_string_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/bylaws/versions?cursor=a%00b")
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("/malformed-request")

@@ -59,11 +59,35 @@ async def test_account_is_slowed_after_repeated_failures_then_recovers(
     assert locked.headers["retry-after"] == "1"
     assert "Intente de nuevo en 1 segundos" in locked.json()["detail"]
 
-    # the same account from another address is throttled too: it is the account under attack
+    # from another address the patient still gets in: guessing from one place cannot lock
+    # the patient out everywhere
     elsewhere = client_with(address="198.51.100.99", login_free_attempts=3)
-    assert (await _attempt(elsewhere, account["email"], PASSWORD)).status_code == 429
+    assert (await _attempt(elsewhere, account["email"], PASSWORD)).status_code == 200
 
     await asyncio.sleep(1.1)
+    assert (await _attempt(client, account["email"], PASSWORD)).status_code == 200
+
+
+async def test_guesses_from_many_addresses_still_slow_the_account_down(
+    client_with: ClientFactory,
+) -> None:
+    first = client_with(address="198.51.100.1", login_account_free_attempts=4)
+    account = await register(first)
+    for n in range(4):
+        guesser = client_with(address=f"198.51.100.{10 + n}", login_account_free_attempts=4)
+        assert (await _attempt(guesser, account["email"], "wrong password!")).status_code == 401
+    another = client_with(address="198.51.100.77", login_account_free_attempts=4)
+    assert (await _attempt(another, account["email"], PASSWORD)).status_code == 429
+
+
+async def test_a_successful_sign_in_forgives_earlier_failures(client_with: ClientFactory) -> None:
+    client = client_with(login_free_attempts=3)
+    account = await register(client)
+    for _ in range(2):
+        assert (await _attempt(client, account["email"], "wrong password!")).status_code == 401
+    assert (await _attempt(client, account["email"], PASSWORD)).status_code == 200
+    for _ in range(2):  # without the reset the third failure in a row would already lock
+        assert (await _attempt(client, account["email"], "wrong password!")).status_code == 401
     assert (await _attempt(client, account["email"], PASSWORD)).status_code == 200
 
 
@@ -138,3 +162,18 @@ async def test_unknown_account_costs_the_same_password_check_as_a_wrong_password
     await _attempt(client, "nobody-" + email, "wrong password!")
     unknown_account = CountingHash.verifications
     assert wrong_password == unknown_account == 1
+
+
+async def test_concurrent_guesses_cannot_outrun_the_throttle(
+    live_client_with: Callable[..., httpx.AsyncClient],
+) -> None:
+    """Twenty guesses sent at once: each is charged before its password is checked, so only the
+    free attempts are ever checked, on PostgreSQL as on SQLite."""
+    client = live_client_with(login_free_attempts=3)
+    account = await register(client)
+    responses = await asyncio.gather(
+        *(_attempt(client, account["email"], f"wrong password {n}") for n in range(20))
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(401) == 3
+    assert statuses.count(429) == 17
