@@ -10,6 +10,8 @@ from app.main import password_hasher
 from app.settings import Settings
 from cooperative.accounts import service as accounts_service
 from cooperative.accounts.schemas import AccountCreate
+from cooperative.bylaws import service as bylaws_service
+from cooperative.bylaws.defaults import default_bylaws
 from cooperative.kernel.principal import Role
 
 PASSWORD = "maiz azul de oaxaca"
@@ -87,3 +89,82 @@ async def account_with_role(
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def install_bylaws(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """The shipped default bylaws, as version 1 (what an admin does on a new cooperative)."""
+    async with sessionmaker() as session:
+        await bylaws_service.install(session, default_bylaws(), account_id=None)
+        await session.commit()
+
+
+async def admin_tokens(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> dict[str, Any]:
+    email = await account_with_role(sessionmaker, settings, Role.ADMIN)
+    return await login(client, email)
+
+
+async def apply(client: httpx.AsyncClient, tokens: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    body = {"member_class": "patient", "full_name": "Rosa Martínez López", **fields}
+    response = await client.post("/v1/members", json=body, headers=bearer(tokens))
+    assert response.status_code == 201, response.text
+    member: dict[str, Any] = response.json()
+    return member
+
+
+async def decide(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    member_id: str,
+    action: str = "approve",
+    reason: str | None = None,
+) -> httpx.Response:
+    body = {"reason": reason} if reason else None
+    return await client.post(f"/v1/members/{member_id}/{action}", json=body, headers=bearer(admin))
+
+
+async def active_member(
+    client: httpx.AsyncClient, admin: dict[str, Any], **fields: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A patient-owner whose membership an admin approved, and their tokens."""
+    _, tokens = await signed_up(client)
+    member = await apply(client, tokens, **fields)
+    approved = await decide(client, admin, member["id"])
+    assert approved.status_code == 200, approved.text
+    return approved.json(), tokens
+
+
+async def household(
+    client: httpx.AsyncClient, tokens: dict[str, Any], **fields: Any
+) -> dict[str, Any]:
+    body = {
+        "name": "Familia Martínez",
+        "country": "MX",
+        "subdivision": "MX-OAX",
+        "municipality": "San Miguel Tlacotepec",
+        "area": "rural",
+        **fields,
+    }
+    response = await client.post("/v1/households", json=body, headers=bearer(tokens))
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def attest(
+    client: httpx.AsyncClient, tokens: dict[str, Any], household_id: str, **fields: Any
+) -> dict[str, Any]:
+    body = {
+        "income_minor": 0,
+        "currency": "MXN",
+        "period": "monthly",
+        "household_size": 4,
+        **fields,
+    }
+    response = await client.post(
+        f"/v1/households/{household_id}/attestations", json=body, headers=bearer(tokens)
+    )
+    assert response.status_code == 201, response.text
+    attestation: dict[str, Any] = response.json()
+    return attestation

@@ -286,7 +286,7 @@ async def debts(
             or_(*conditions)
         )
     )
-    return [Debt(due_on=due, outstanding_minor=left) for due, left in rows.tuples()]
+    return [Debt(due_on=due, outstanding_minor=left) for due, left in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,207 @@
+"""Dues runs, payments in either currency, credits, balances, and retries that never pay twice."""
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.settings import Settings
+from tests.factories import (
+    active_member,
+    admin_tokens,
+    attest,
+    bearer,
+    household,
+    install_bylaws,
+    signed_up,
+)
+
+
+@pytest.fixture(autouse=True)
+async def _bylaws(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await install_bylaws(sessionmaker)
+
+
+@pytest.fixture
+async def admin(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> dict[str, Any]:
+    return await admin_tokens(client, sessionmaker, settings)
+
+
+async def _run(client: httpx.AsyncClient, admin: dict[str, Any], period: str) -> httpx.Response:
+    return await client.post("/v1/dues/runs", json={"period": period}, headers=bearer(admin))
+
+
+async def _dues(client: httpx.AsyncClient, tokens: dict[str, Any], household_id: str) -> list[Any]:
+    query = f"/v1/dues?kind=dues&household_id={household_id}"
+    items: list[Any] = (await client.get(query, headers=bearer(tokens))).json()["items"]
+    return items
+
+
+async def test_a_dues_run_prices_each_household_by_its_class_and_runs_once(
+    client: httpx.AsyncClient, admin: dict[str, Any]
+) -> None:
+    _, poor_tokens = await active_member(client, admin)
+    poor = await household(client, poor_tokens)
+    await attest(client, poor_tokens, poor["id"], income_minor=100, household_size=3)
+    _, us_tokens = await active_member(client, admin)
+    us = await household(
+        client, us_tokens, country="US", subdivision="TX", municipality="El Paso", area="urban"
+    )
+
+    first = await _run(client, admin, "2026-12")
+    assert first.status_code == 200
+    assert first.json()["created"] >= 2
+    assert first.json()["bylaws_version"] == 1
+    second = await _run(client, admin, "2026-12")
+    assert second.json()["created"] == 0
+    assert second.json()["already_issued"] == first.json()["created"]
+
+    [poor_dues] = await _dues(client, poor_tokens, poor["id"])
+    assert (poor_dues["fee_class"], poor_dues["amount_minor"], poor_dues["currency"]) == (
+        "A",
+        2000,
+        "MXN",
+    )
+    assert poor_dues["due_on"] == "2026-12-16"
+    [us_dues] = await _dues(client, us_tokens, us["id"])  # no attestation: full price, in USD
+    assert (us_dues["fee_class"], us_dues["amount_minor"], us_dues["currency"]) == (
+        "E",
+        2000,
+        "USD",
+    )
+    # neither can see the other's invoices
+    assert await _dues(client, poor_tokens, us["id"]) == []
+
+
+@pytest.mark.parametrize("period", ["2026-13", "2026-00", "26-12", "2026-1"])
+async def test_a_dues_run_refuses_a_bad_period(
+    client: httpx.AsyncClient, admin: dict[str, Any], period: str
+) -> None:
+    response = await _run(client, admin, period)
+    assert response.status_code == 422
+
+
+async def test_only_admins_run_dues(client: httpx.AsyncClient) -> None:
+    _, tokens = await signed_up(client)
+    response = await client.post(
+        "/v1/dues/runs", json={"period": "2026-12"}, headers=bearer(tokens)
+    )
+    assert response.status_code == 403
+
+
+async def test_pay_dues_in_pesos_and_overpay_into_a_credit_that_settles_the_next_month(
+    client: httpx.AsyncClient, admin: dict[str, Any]
+) -> None:
+    _, tokens = await active_member(client, admin)
+    home = await household(client, tokens)
+    await attest(client, tokens, home["id"], income_minor=100, household_size=2)
+    await _run(client, admin, "2026-12")  # priced on Dec 1, when the attestation is in effect
+    paid = await client.post(
+        "/v1/payments",
+        json={
+            "household_id": home["id"],
+            "amount_minor": 5000,
+            "currency": "MXN",
+            "method": "cash",
+        },
+        headers=bearer(tokens),
+    )
+    assert paid.status_code == 201
+    assert paid.json()["settled_minor"] == 5000
+    assert [a["amount_minor"] for a in paid.json()["allocations"]] == [2000]
+    assert paid.json()["credit_minor"] == 3000
+    balance = (
+        await client.get(f"/v1/households/{home['id']}/balance", headers=bearer(tokens))
+    ).json()
+    assert balance == {
+        "currency": "MXN",
+        "invoiced_minor": 2000,
+        "paid_minor": 2000,
+        "outstanding_minor": 0,
+        "overdue_minor": 0,
+        "credit_minor": 3000,
+    }
+    await _run(client, admin, "2027-01")
+    january = [i for i in await _dues(client, tokens, home["id"]) if i["period"] == "2027-01"]
+    assert january[0]["paid_minor"] == 2000  # settled from the credit
+    balance = (
+        await client.get(f"/v1/households/{home['id']}/balance", headers=bearer(tokens))
+    ).json()
+    assert balance["credit_minor"] == 1000
+
+
+async def test_a_sponsor_pays_pesos_dues_in_dollars_at_a_stated_rate(
+    client: httpx.AsyncClient, admin: dict[str, Any]
+) -> None:
+    _, sponsor = await active_member(client, admin, full_name="Juan García")
+    family = await household(
+        client, sponsor, role="sponsor", subdivision="MIC", area="urban", municipality="Morelia"
+    )
+    body = {"household_id": family["id"], "amount_minor": 1000, "currency": "USD"}
+    missing = await client.post("/v1/payments", json=body, headers=bearer(sponsor))
+    assert missing.status_code == 422
+    assert missing.json()["type"].endswith("/exchange-rate-required")
+    assert (await client.get("/v1/payments", headers=bearer(sponsor))).json()["items"] == []
+
+    paid = await client.post(
+        "/v1/payments", json={**body, "exchange_rate": "17.255"}, headers=bearer(sponsor)
+    )
+    assert paid.status_code == 201
+    payment = paid.json()
+    # USD 10.00 at 17.255 = MXN 172.55: both amounts and the rate are recorded
+    assert (payment["amount_minor"], payment["currency"]) == (1000, "USD")
+    assert (payment["settled_minor"], payment["settled_currency"]) == (17255, "MXN")
+    assert payment["exchange_rate"] == "17.255"
+    same_currency_rate = await client.post(
+        "/v1/payments",
+        json={**body, "currency": "MXN", "exchange_rate": "1"},
+        headers=bearer(sponsor),
+    )
+    assert same_currency_rate.status_code == 422
+
+
+async def test_strangers_cannot_pay_into_or_read_someone_elses_household(
+    client: httpx.AsyncClient, admin: dict[str, Any]
+) -> None:
+    _, tokens = await active_member(client, admin)
+    home = await household(client, tokens)
+    _, stranger = await active_member(client, admin)
+    response = await client.post(
+        "/v1/payments",
+        json={"household_id": home["id"], "amount_minor": 100, "currency": "MXN"},
+        headers=bearer(stranger),
+    )
+    assert response.status_code == 404
+    mine = await client.post(
+        "/v1/payments",
+        json={"household_id": home["id"], "amount_minor": 100, "currency": "MXN"},
+        headers=bearer(tokens),
+    )
+    assert (
+        await client.get(f"/v1/payments/{mine.json()['id']}", headers=bearer(stranger))
+    ).status_code == 404
+    assert (
+        await client.get(f"/v1/payments/{mine.json()['id']}", headers=bearer(admin))
+    ).status_code == 200
+
+
+async def test_a_retried_payment_with_the_same_key_records_once(
+    client: httpx.AsyncClient, admin: dict[str, Any]
+) -> None:
+    _, tokens = await active_member(client, admin)
+    home = await household(client, tokens)
+    body = {"household_id": home["id"], "amount_minor": 2500, "currency": "MXN"}
+    headers = {**bearer(tokens), "Idempotency-Key": "pago-2026-11-rosa"}
+    first = await client.post("/v1/payments", json=body, headers=headers)
+    retry = await client.post("/v1/payments", json=body, headers=headers)
+    assert (first.status_code, retry.status_code) == (201, 200)
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.json() == first.json()
+    payments = (await client.get("/v1/payments", headers=bearer(tokens))).json()["items"]
+    assert len(payments) == 1
+    reused = await client.post("/v1/payments", json={**body, "amount_minor": 1}, headers=headers)
+    assert reused.status_code == 422
+    assert reused.json()["type"].endswith("/idempotency-key-reused")
