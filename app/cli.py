@@ -5,11 +5,15 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from app import logs
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from cooperative.bylaws.schema import Bylaws
 
 
 def _settings() -> Settings:
@@ -141,6 +145,45 @@ async def _create_admin(settings: Settings, args: argparse.Namespace, password: 
         await engine.dispose()
 
 
+def bylaws_install(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from cooperative.bylaws.defaults import default_bylaws
+    from cooperative.bylaws.schema import Bylaws, parse_toml
+
+    settings = _settings()
+    try:
+        if args.file is None:
+            document = default_bylaws()
+        elif args.file.endswith(".json"):
+            document = Bylaws.model_validate_json(Path(args.file).read_text("utf-8"))
+        else:
+            document = parse_toml(Path(args.file).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"cannot use {args.file}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    asyncio.run(_bylaws_install(settings, document))
+
+
+async def _bylaws_install(settings: Settings, document: "Bylaws") -> None:
+    from app.db import create_engine, create_sessionmaker
+    from cooperative.bylaws import service as bylaws_service
+    from cooperative.kernel.errors import TequioError
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            try:
+                version = await bylaws_service.install(session, document, account_id=None)
+            except TequioError as exc:
+                print(str(exc), file=sys.stderr)
+                raise SystemExit(2) from exc
+            await session.commit()
+    finally:
+        await engine.dispose()
+    print(f"bylaws version {version.number} installed ({version.digest[:12]})")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="tequio", description="Tequio cooperative API")
     commands = root.add_subparsers(dest="command", required=True)
@@ -167,6 +210,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="Administrator")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.set_defaults(func=create_admin)
+    p = commands.add_parser("bylaws", help="the cooperative's bylaws")
+    bylaws_commands = p.add_subparsers(dest="bylaws_command", required=True)
+    p = bylaws_commands.add_parser("install", help="install version 1 (default: the shipped one)")
+    p.add_argument("--file", help="a bylaws document, TOML or JSON")
+    p.set_defaults(func=bylaws_install)
     return root
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+import app.models  # noqa: F401  (every table registered before any session flushes)
 from app.settings import Settings
 from cooperative.kernel.errors import TequioError
 

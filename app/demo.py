@@ -1,9 +1,11 @@
-"""A small demo cooperative for `make run`: doctors, a rural clinic's staff, patients, an admin.
+"""A small demo cooperative for `make run`: doctors, a rural clinic's staff, patients, an admin,
+with the default bylaws, memberships and households.
 
 Demo logins use one published password, so the demo refuses to run in production.
 """
 
 from dataclasses import dataclass
+from datetime import date
 
 from pwdlib import PasswordHash
 from sqlalchemy import func, select
@@ -13,7 +15,17 @@ from cooperative.accounts import service as accounts_service
 from cooperative.accounts.errors import AccountExists
 from cooperative.accounts.models import Account
 from cooperative.accounts.schemas import AccountCreate
-from cooperative.kernel.principal import Role
+from cooperative.bylaws import service as bylaws_service
+from cooperative.bylaws.defaults import default_bylaws
+from cooperative.kernel.principal import Principal, Role, scopes_for
+from cooperative.membership import households
+from cooperative.membership import service as membership_service
+from cooperative.membership.schemas import (
+    AttestationCreate,
+    DependentCreate,
+    HouseholdCreate,
+    MemberApply,
+)
 
 DEMO_PASSWORD = "tequio-demo-2026"  # noqa: S105  (published on purpose: demo data only)
 
@@ -81,8 +93,14 @@ async def has_accounts(session: AsyncSession) -> bool:
 
 
 async def seed(session: AsyncSession, *, hasher: PasswordHash) -> list[tuple[DemoPerson, bool]]:
-    """Create the demo people that do not exist yet; returns each with whether it was created."""
+    """Create the demo people that do not exist yet; returns each with whether it was created.
+
+    On a new cooperative it also installs the default bylaws and makes the patients and doctors
+    member-owners with households: a rural family in Oaxaca, a migrant in Los Angeles who
+    sponsors his family in Michoacán.
+    """
     results: list[tuple[DemoPerson, bool]] = []
+    accounts: dict[str, Account] = {}
     for person in DEMO_PEOPLE:
         data = AccountCreate.model_validate(
             {
@@ -94,10 +112,102 @@ async def seed(session: AsyncSession, *, hasher: PasswordHash) -> list[tuple[Dem
             }
         )
         try:
-            await accounts_service.register(
+            account = await accounts_service.register(
                 session, data, hasher=hasher, min_password_length=8, roles=(person.role,)
             )
+            accounts[person.display_name] = account
             results.append((person, True))
         except AccountExists:
             results.append((person, False))
+    if len(accounts) == len(DEMO_PEOPLE):
+        await _seed_cooperative(session, accounts)
     return results
+
+
+def _principal(account: Account) -> Principal:
+    roles = frozenset(account.roles)
+    return Principal(account_id=account.id, roles=roles, scopes=scopes_for(roles))
+
+
+async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account]) -> None:
+    admin = _principal(accounts["Admin Tequio"])
+    await bylaws_service.install(
+        session, default_bylaws(), account_id=admin.account_id, note="demo cooperative"
+    )
+    law = await bylaws_service.in_force(session)
+    today = date.today()
+    members = {}
+    for name, account in accounts.items():
+        if not {Role.PATIENT.value, Role.DOCTOR.value} & set(account.roles):
+            continue
+        member_class = "doctor" if Role.DOCTOR.value in account.roles else "patient"
+        applied = await membership_service.apply(
+            session,
+            _principal(account),
+            MemberApply(member_class=member_class, full_name=name, share_instalments=5),
+            law,
+            today=today,
+        )
+        await membership_service.decide(
+            session, admin, applied.id, "approve", reason=None, law=law, today=today
+        )
+        members[name] = applied.id
+    rosa = _principal(accounts["Rosa Martínez"])
+    rural = await households.create(
+        session,
+        rosa,
+        HouseholdCreate(
+            name="Familia Martínez",
+            country="MX",
+            subdivision="OAX",
+            municipality="San Miguel Tlacotepec",
+            area="rural",
+        ),
+    )
+    await households.attest(
+        session,
+        rosa,
+        rural.id,
+        AttestationCreate(income_minor=900000, currency="MXN", period="monthly", household_size=4),
+        law,
+        today=today,
+    )
+    juan = _principal(accounts["Juan García"])
+    await households.create(
+        session,
+        juan,
+        HouseholdCreate(
+            name="Juan García",
+            country="US",
+            subdivision="CA",
+            municipality="Los Angeles",
+            area="urban",
+        ),
+    )
+    family = await households.create(
+        session,
+        juan,
+        HouseholdCreate(
+            name="Familia García",
+            country="MX",
+            subdivision="MIC",
+            municipality="Morelia",
+            area="urban",
+            role="sponsor",
+        ),
+    )
+    await households.add_member(session, juan, family.id, members["Lupe García"])
+    await households.add_dependent(
+        session,
+        juan,
+        family.id,
+        DependentCreate(full_name="Sofía García", birth_year=2018, relationship="hija"),
+    )
+    await households.attest(
+        session,
+        juan,
+        family.id,
+        AttestationCreate(income_minor=1200000, currency="MXN", period="monthly", household_size=3),
+        law,
+        today=today,
+    )

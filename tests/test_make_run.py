@@ -79,10 +79,16 @@ def test_make_run_serves_health_docs_and_the_demo(served: tuple[str, Path]) -> N
         data={"username": "+52 951 100 0002", "password": "tequio-demo-2026"},
     )
     assert token.status_code == 200
-    me = httpx.get(
-        f"{base}/v1/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
-    )
+    rosa = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    me = httpx.get(f"{base}/v1/me", headers=rosa)
     assert me.json()["display_name"] == "Rosa Martínez"
+    # the demo cooperative: bylaws in force, Rosa an owner with a rural household in Oaxaca
+    assert httpx.get(f"{base}/v1/bylaws").json()["number"] == 1
+    [home] = httpx.get(f"{base}/v1/households", headers=rosa).json()["items"]
+    assert home["subdivision"] == "MX-OAX"
+    fee = httpx.get(f"{base}/v1/households/{home['id']}/fee-class", headers=rosa).json()
+    assert fee["code"] == "A"
+    assert fee["explanation"]["table"] == "INEGI 2026-01, rural"
 
 
 @pytest.mark.slow

@@ -11,9 +11,10 @@ from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from cooperative.dues import service as dues_service
-from cooperative.dues.schemas import CapitalAccountPublic
+from cooperative.dues.schemas import BalancePublic, CapitalAccountPublic
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal, Scope
+from cooperative.membership import billing
 from cooperative.membership import service as membership_service
 from cooperative.membership.schemas import MemberApply, MemberDecision, MemberPublic
 
@@ -128,3 +129,15 @@ async def capital_account(
         share_outstanding_minor=subscription.amount_minor - balance.paid_minor,
         instalments=subscription.instalments,
     )
+
+
+@router.get(
+    "/{member_id}/balance", summary="A member's balance", responses=problem_responses(401, 403, 404)
+)
+async def balance(
+    session: SessionDep, principal: Reader, member_id: uuid.UUID, today: TodayDep
+) -> BalancePublic:
+    """What the member owes for their share: invoiced, paid, outstanding, overdue, credit.
+    Household dues are on the household's balance."""
+    result = await billing.balance(session, principal, member_id=member_id, today=today)
+    return BalancePublic.model_validate(result, from_attributes=True)

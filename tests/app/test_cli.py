@@ -75,3 +75,17 @@ def test_production_refuses_to_start_with_the_development_secret(tmp_path: Path)
     refused = _run(tmp_path, "migrate", TEQUIO_ENVIRONMENT="production")
     assert refused.returncode == 2
     assert "TEQUIO_SECRET_KEY" in refused.stderr
+
+
+@pytest.mark.slow
+def test_bylaws_install_once_from_a_file(tmp_path: Path) -> None:
+    assert _run(tmp_path, "migrate").returncode == 0
+    broken = tmp_path / "broken.toml"
+    broken.write_text('title = "x"\n')
+    refused = _run(tmp_path, "bylaws", "install", "--file", str(broken))
+    assert refused.returncode == 2
+    installed = _run(tmp_path, "bylaws", "install")
+    assert installed.returncode == 0, installed.stderr
+    assert "version 1 installed" in installed.stdout
+    again = _run(tmp_path, "bylaws", "install")
+    assert again.returncode == 2

@@ -158,6 +158,8 @@ async def test_unpaid_dues_past_grace_lapse_a_member_and_paying_restores(
     assert paid.status_code == 201
     assert paid.json()["allocations"] == [{"invoice_id": str(first), "amount_minor": 50000}]
     restored = (await client.get(f"/v1/members/{member['id']}", headers=bearer(tokens))).json()
+    balance = await client.get(f"/v1/members/{member['id']}/balance", headers=bearer(tokens))
+    assert (balance.json()["paid_minor"], balance.json()["overdue_minor"]) == (50000, 0)
     assert restored["status"] == "active"
     assert restored["in_good_standing"] is True
 
