@@ -224,4 +224,22 @@ def live_client(live_client_with: Callable[..., httpx.AsyncClient]) -> httpx.Asy
     return live_client_with()
 
 
+@pytest.fixture
+async def bylaws_installed(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """The shipped default bylaws as version 1; use with `pytest.mark.usefixtures`."""
+    from tests.factories import install_bylaws
+
+    await install_bylaws(sessionmaker)
+
+
+@pytest.fixture
+async def admin(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> dict[str, Any]:
+    """Tokens of a signed-in admin."""
+    from tests.factories import admin_tokens
+
+    return await admin_tokens(client, sessionmaker, settings)
+
+
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,30 +4,16 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.settings import Settings
 from tests.factories import (
     active_member,
-    admin_tokens,
     attest,
     bearer,
     household,
-    install_bylaws,
     signed_up,
 )
 
-
-@pytest.fixture(autouse=True)
-async def _bylaws(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    await install_bylaws(sessionmaker)
-
-
-@pytest.fixture
-async def admin(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
-) -> dict[str, object]:
-    return await admin_tokens(client, sessionmaker, settings)
+pytestmark = pytest.mark.usefixtures("bylaws_installed")
 
 
 async def test_a_rural_household_at_the_poverty_line_pays_the_nominal_class(

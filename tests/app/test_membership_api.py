@@ -19,15 +19,11 @@ from tests.factories import (
     apply,
     bearer,
     decide,
-    install_bylaws,
     login,
     signed_up,
 )
 
-
-@pytest.fixture(autouse=True)
-async def _bylaws(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    await install_bylaws(sessionmaker)
+pytestmark = pytest.mark.usefixtures("bylaws_installed")
 
 
 async def test_apply_then_approval_makes_an_owner_in_good_standing(

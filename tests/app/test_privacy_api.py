@@ -19,13 +19,9 @@ from tests.factories import (
     attest,
     bearer,
     household,
-    install_bylaws,
 )
 
-
-@pytest.fixture(autouse=True)
-async def _bylaws(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    await install_bylaws(sessionmaker)
+pytestmark = pytest.mark.usefixtures("bylaws_installed")
 
 
 async def _rosa_with_everything(
