@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
-from cooperative.kernel.money import Currency
+from cooperative.kernel.money import CURRENCIES, Currency
 from cooperative.kernel.schemas import InputModel
 
 Percent = Annotated[int, Field(ge=0, le=1000)]
@@ -161,6 +161,27 @@ class Bylaws(_Strict):
     dues: Dues
     governance: Governance
     surplus: Waterfall
+
+    @model_validator(mode="after")
+    def _priced_in_every_currency(self) -> Self:
+        """Households pay in MXN or USD, so every price must exist in both."""
+        prices: list[tuple[str, dict[Currency, int]]] = [
+            ("non_members.consult_fee", self.non_members.consult_fee),
+            *(
+                (f"member_classes.{k}.share_price", v.share_price)
+                for k, v in self.member_classes.items()
+            ),
+            *((f"fee class {c.code} dues", c.dues) for c in self.sliding_scale.classes),
+            *(
+                (f"fee class {c.code} consult_fee", c.consult_fee)
+                for c in self.sliding_scale.classes
+            ),
+        ]
+        for where, amounts in prices:
+            missing = set(CURRENCIES) - set(amounts)
+            if missing:
+                raise ValueError(f"{where} has no price in {', '.join(sorted(missing))}")
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

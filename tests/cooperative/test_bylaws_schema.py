@@ -238,3 +238,10 @@ def test_invalid_bylaws_are_refused(edit: Callable[[dict[str, Any]], None], mess
     edit(doc)
     with pytest.raises(ValidationError, match=message):
         Bylaws.model_validate(doc)
+
+
+def test_every_price_must_exist_in_both_currencies() -> None:
+    document = default_bylaws().model_dump(mode="json")
+    del document["sliding_scale"]["classes"][2]["dues"]["USD"]
+    with pytest.raises(ValidationError, match="fee class C dues has no price in USD"):
+        Bylaws.model_validate(document)
