@@ -197,6 +197,7 @@ async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account])
         ),
     )
     await households.add_member(session, juan, family.id, members["Lupe García"])
+    await households.accept(session, _principal(accounts["Lupe García"]), family.id)
     await households.add_dependent(
         session,
         juan,

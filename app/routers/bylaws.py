@@ -2,8 +2,10 @@
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, status
+from fastapi import Path as FastAPIPath
 from pydantic import BaseModel, Field
 
 from app.auth import AdminPrincipal
@@ -70,7 +72,9 @@ async def versions(
 
 
 @router.get("/versions/{number}", summary="One bylaws version", responses=problem_responses(404))
-async def version(session: SessionDep, number: int) -> BylawsVersionPublic:
+async def version(
+    session: SessionDep, number: Annotated[int, FastAPIPath(ge=1, le=2_147_483_647)]
+) -> BylawsVersionPublic:
     """A version's full document, so that any past computation can be reproduced."""
     return _public(await bylaws_service.version(session, number))
 

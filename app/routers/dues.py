@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from app.auth import AdminPrincipal, require_scopes
-from app.context import LawDep
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
@@ -59,10 +58,10 @@ async def list_invoices(
     summary="Issue a period's dues (admin)",
     responses=problem_responses(401, 403, 409, 422),
 )
-async def run(
-    session: SessionDep, principal: AdminPrincipal, law: LawDep, data: DuesRunCreate
-) -> DuesRunPublic:
-    """Invoice every household with an active member for `period` (`YYYY-MM`), priced by its fee
-    class on the period's first day. Idempotent: running a period again issues nothing new."""
-    result = await billing.generate_dues(session, data.period, law)
+async def run(session: SessionDep, principal: AdminPrincipal, data: DuesRunCreate) -> DuesRunPublic:
+    """Invoice every household covering or sponsored by an active member for `period`
+    (`YYYY-MM`), priced by its fee class on the period's first day under the bylaws then in
+    force. Idempotent: running a period again issues nothing new. Households that cannot be
+    priced (no poverty line in force then) are listed in `skipped`."""
+    result = await billing.generate_dues(session, data.period)
     return DuesRunPublic.model_validate(result, from_attributes=True)

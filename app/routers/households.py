@@ -64,8 +64,10 @@ async def list_households(
 async def get_household(
     session: SessionDep, principal: Reader, household_id: uuid.UUID
 ) -> HouseholdPublic:
-    """A household you live in or sponsor (404 for anyone else's)."""
-    household = await households.visible(session, principal, household_id, resource="household")
+    """A household you live in or sponsor, or are invited to (404 for anyone else's)."""
+    household = await households.visible(
+        session, principal, household_id, resource="household", invited_may_see=True
+    )
     return await households.public(session, household)
 
 
@@ -86,9 +88,37 @@ async def update(
 async def add_member(
     session: SessionDep, principal: Writer, household_id: uuid.UUID, data: MemberAdd
 ) -> HouseholdPublic:
-    """Add a member-owner to the household (a member is covered by one household at a time)."""
+    """Invite a member-owner to the household; they are covered once they accept. An admin's
+    addition takes effect at once. A member is covered by one household at a time."""
     household = await households.add_member(session, principal, household_id, data.member_id)
     return await households.public(session, household)
+
+
+@router.post(
+    "/{household_id}/members/accept",
+    summary="Accept an invitation",
+    responses=problem_responses(401, 403, 404),
+)
+async def accept(
+    session: SessionDep, principal: Writer, household_id: uuid.UUID
+) -> HouseholdPublic:
+    """Accept the household's invitation: from now on it covers you."""
+    household = await households.accept(session, principal, household_id)
+    return await households.public(session, household)
+
+
+@router.delete(
+    "/{household_id}/members/{member_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Leave a household",
+    responses=problem_responses(401, 403, 404),
+)
+async def leave(
+    session: SessionDep, principal: Writer, household_id: uuid.UUID, member_id: uuid.UUID
+) -> None:
+    """Leave the household, or decline its invitation (yourself only; an admin may remove anyone).
+    What it owes stays with the household."""
+    await households.leave(session, principal, household_id, member_id)
 
 
 @router.post(

@@ -4,6 +4,7 @@ import uuid
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 from cooperative.kernel import tables  # noqa: F401
@@ -15,7 +16,7 @@ class ShareSubscription(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     member_id: uuid.UUID = Field(foreign_key="member.id", unique=True)
-    amount_minor: int
+    amount_minor: int = Field(sa_type=BigInteger)
     currency: str = Field(max_length=3)
     instalments: int
     bylaws_version: int = Field(foreign_key="bylaws_version.number")
@@ -33,8 +34,8 @@ class Invoice(SQLModel, table=True):
     household_id: uuid.UUID | None = Field(default=None, foreign_key="household.id", index=True)
     member_id: uuid.UUID | None = Field(default=None, foreign_key="member.id", index=True)
     period: str = Field(max_length=16)
-    amount_minor: int = Field(ge=0)
-    paid_minor: int = Field(default=0, ge=0)
+    amount_minor: int = Field(ge=0, sa_type=BigInteger)
+    paid_minor: int = Field(default=0, ge=0, sa_type=BigInteger)
     currency: str = Field(max_length=3)
     fee_class: str | None = Field(default=None, max_length=8)
     bylaws_version: int = Field(foreign_key="bylaws_version.number")
@@ -51,14 +52,16 @@ class Payment(SQLModel, table=True):
     payer_account_id: uuid.UUID = Field(foreign_key="account.id", index=True)
     household_id: uuid.UUID | None = Field(default=None, foreign_key="household.id", index=True)
     member_id: uuid.UUID | None = Field(default=None, foreign_key="member.id", index=True)
-    amount_minor: int = Field(gt=0)
+    amount_minor: int = Field(gt=0, sa_type=BigInteger)
     currency: str = Field(max_length=3)
     exchange_rate: str | None = Field(
         default=None, max_length=32, description="Target units per paid unit, as a decimal string."
     )
-    settled_minor: int = Field(description="The amount in the target's currency.")
+    settled_minor: int = Field(sa_type=BigInteger, description="In the target's currency.")
     settled_currency: str = Field(max_length=3)
-    credit_minor: int = Field(default=0, ge=0, description="What no invoice has absorbed yet.")
+    credit_minor: int = Field(
+        default=0, ge=0, sa_type=BigInteger, description="What no invoice has absorbed yet."
+    )
     method: str | None = Field(default=None, max_length=32)
     reference: str | None = Field(default=None, max_length=120)
     idempotency_key: str | None = Field(default=None, max_length=200)
@@ -72,5 +75,5 @@ class PaymentAllocation(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     payment_id: uuid.UUID = Field(foreign_key="payment.id", index=True)
     invoice_id: uuid.UUID = Field(foreign_key="invoice.id", index=True)
-    amount_minor: int = Field(gt=0)
+    amount_minor: int = Field(gt=0, sa_type=BigInteger)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -55,7 +55,9 @@ class PaymentCreate(InputModel):
     member_id: uuid.UUID | None = None
     amount_minor: int = Field(gt=0, le=10**12)
     currency: Currency
-    exchange_rate: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=8)
+    exchange_rate: Decimal | None = Field(
+        default=None, gt=0, le=100_000, max_digits=18, decimal_places=8
+    )
     method: Literal["cash", "card", "transfer", "remittance", "other"] | None = None
     reference: str | None = Field(default=None, max_length=120)
 
@@ -120,3 +122,4 @@ class DuesRunPublic(BaseModel):
     created: int
     already_issued: int
     bylaws_version: int
+    skipped: list[uuid.UUID] = Field(description="Households that could not be priced.")

@@ -4,7 +4,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, tuple_
@@ -43,10 +43,10 @@ class Cursor:
             padded = token + "=" * (-len(token) % 4)
             moment, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
             when = datetime.fromisoformat(moment)
-            if when.tzinfo is None:
-                raise ValueError("naive")
+            if when.tzinfo is None or not 1970 <= when.astimezone(UTC).year <= 9000:
+                raise ValueError("not a time any list holds")
             return cls(when, str(ident))
-        except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (ValueError, TypeError, OverflowError, UnicodeDecodeError) as exc:
             raise InvalidCursor() from exc
 
 
@@ -92,6 +92,11 @@ def _typed(column: Any, value: str) -> Any:
     """The cursor's id as the column's Python type (a UUID, an int), or InvalidCursor."""
     try:
         python_type = column.type.python_type
-        return python_type(value) if python_type in (uuid.UUID, int) else value
-    except (ValueError, TypeError, NotImplementedError) as exc:
+        if python_type is int:
+            number = int(value)
+            if not 0 <= number <= 2_147_483_647:
+                raise ValueError("out of range")
+            return number
+        return python_type(value) if python_type is uuid.UUID else value
+    except (ValueError, TypeError, NotImplementedError, OverflowError) as exc:
         raise InvalidCursor() from exc

@@ -95,4 +95,6 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
-        return self.has_role(Role.ADMIN)
+        """An admin account using a token that carries the admin scope: an admin who signed a
+        third-party app in with fewer scopes has given that app no admin powers."""
+        return self.has_role(Role.ADMIN) and Scope.ADMIN.value in self.scopes

@@ -5,17 +5,19 @@ The dues domain knows invoices and payments by id; this module knows who may see
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.bylaws.service import InForce
+from cooperative.bylaws import service as bylaws_service
+from cooperative.bylaws.errors import BylawsNotInstalled
 from cooperative.dues import service as dues_service
 from cooperative.dues.errors import InvalidPeriod
 from cooperative.dues.models import Payment
+from cooperative.dues.rules import NoPovertyLine
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal
 from cooperative.membership import households
@@ -42,24 +44,48 @@ class DuesRun:
     created: int
     already_issued: int
     bylaws_version: int
+    skipped: list[uuid.UUID]  # households that could not be priced (no poverty line then)
 
 
-async def generate_dues(session: AsyncSession, period: str, law: InForce) -> DuesRun:
-    """Issue every covered household's dues for `period`, priced by its fee class on the period's
-    first day. Running it again for the same period issues nothing new."""
-    dues = law.bylaws.dues
-    start = period_start(period, dues.period_months)
+async def _billable(session: AsyncSession) -> list[Household]:
+    """Households covering an active member, or sponsored by one (a migrant's family of
+    dependents is billed to its sponsor)."""
+    active = select(col(Member.id)).where(col(Member.status) == MemberStatus.ACTIVE)
+    covering_active = select(col(HouseholdMember.household_id)).where(
+        col(HouseholdMember.member_id).in_(active), col(HouseholdMember.accepted_at).is_not(None)
+    )
     rows = await session.execute(
         select(Household)
-        .join(HouseholdMember, col(HouseholdMember.household_id) == col(Household.id))
-        .join(Member, col(Member.id) == col(HouseholdMember.member_id))
-        .where(col(Member.status) == MemberStatus.ACTIVE)
-        .distinct()
+        .where(
+            or_(
+                col(Household.id).in_(covering_active),
+                col(Household.sponsor_member_id).in_(active),
+            )
+        )
         .order_by(col(Household.created_at), col(Household.id))
     )
+    return list(rows.scalars())
+
+
+async def generate_dues(session: AsyncSession, period: str) -> DuesRun:
+    """Issue every billable household's dues for `period`, priced by its fee class under the
+    bylaws in force on the period's first day (the first bylaws, for a period that began before
+    they were installed). Running it again for a period issues nothing new; a household that
+    cannot be priced is skipped and named, never the whole run."""
+    start = period_start(period, 1)
+    try:
+        law = await bylaws_service.in_force(session, datetime.combine(start, time(), UTC))
+    except BylawsNotInstalled:
+        law = await bylaws_service.in_force(session)
+    period_start(period, law.bylaws.dues.period_months)
     created = existing = 0
-    for household in rows.scalars():
-        assessment, _ = await households.assess(session, household, law, on=start)
+    skipped: list[uuid.UUID] = []
+    for household in await _billable(session):
+        try:
+            assessment, _ = await households.assess(session, household, law, on=start)
+        except NoPovertyLine:
+            skipped.append(household.id)
+            continue
         made = await dues_service.issue_dues(
             session,
             household_id=household.id,
@@ -68,10 +94,10 @@ async def generate_dues(session: AsyncSession, period: str, law: InForce) -> Due
             currency=household.currency,
             fee_class=assessment.fee_class.code,
             bylaws_version=law.number,
-            due_on=start + timedelta(days=dues.due_days),
+            due_on=start + timedelta(days=law.bylaws.dues.due_days),
         )
         created, existing = (created + 1, existing) if made else (created, existing + 1)
-    return DuesRun(period, created, existing, law.number)
+    return DuesRun(period, created, existing, law.number, skipped)
 
 
 async def _target(

@@ -79,3 +79,15 @@ class CurrencyMismatch(TequioError):
         "This household's income is declared in {expected}.",
         "Los ingresos de este hogar se declaran en {expected}.",
     )
+
+
+class AttestationDate(TequioError):
+    status = 422
+    slug = "attestation-date"
+    title = Text("Attestation date out of range", "Fecha de declaración fuera de rango")
+    detail = Text(
+        "An income attestation takes effect between {earliest} and today ({today}): not in the "
+        "future, and not before the period it would still be valid for.",
+        "Una declaración de ingresos rige entre el {earliest} y hoy ({today}): no en el futuro, "
+        "ni antes del periodo en que aún sería válida.",
+    )

@@ -15,8 +15,14 @@ from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.money import format_minor
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal
+from cooperative.kernel.types import utcnow
 from cooperative.membership import rules
-from cooperative.membership.errors import AlreadyInHousehold, CurrencyMismatch, NotAMember
+from cooperative.membership.errors import (
+    AlreadyInHousehold,
+    AttestationDate,
+    CurrencyMismatch,
+    NotAMember,
+)
 from cooperative.membership.models import (
     Dependent,
     Household,
@@ -61,30 +67,45 @@ async def create(session: AsyncSession, principal: Principal, data: HouseholdCre
     session.add(household)
     await session.flush()
     if data.role == "covered":
-        await _join(session, household.id, member.id)
+        await _join(session, household.id, member.id, accepted=True)
     return household
 
 
-async def _join(session: AsyncSession, household_id: uuid.UUID, member_id: uuid.UUID) -> None:
+async def _join(
+    session: AsyncSession, household_id: uuid.UUID, member_id: uuid.UUID, *, accepted: bool
+) -> None:
     try:
         async with session.begin_nested():
-            session.add(HouseholdMember(household_id=household_id, member_id=member_id))
+            session.add(
+                HouseholdMember(
+                    household_id=household_id,
+                    member_id=member_id,
+                    accepted_at=utcnow() if accepted else None,
+                )
+            )
     except IntegrityError as exc:
         raise AlreadyInHousehold() from exc
 
 
-async def _covered_accounts(session: AsyncSession, household_id: uuid.UUID) -> list[uuid.UUID]:
+async def _accounts(
+    session: AsyncSession, household_id: uuid.UUID, *, accepted: bool = True
+) -> list[uuid.UUID]:
+    """Accounts of the members covered by the household, or of those invited (not accepted)."""
+    acceptance = col(HouseholdMember.accepted_at)
     rows = await session.execute(
         select(col(Member.account_id))
         .join(HouseholdMember, col(HouseholdMember.member_id) == col(Member.id))
-        .where(col(HouseholdMember.household_id) == household_id)
+        .where(
+            col(HouseholdMember.household_id) == household_id,
+            acceptance.is_not(None) if accepted else acceptance.is_(None),
+        )
     )
     return list(rows.scalars())
 
 
 async def managers(session: AsyncSession, household: Household) -> set[uuid.UUID]:
     """Accounts that may see and manage a household: its covered members and its sponsor."""
-    accounts = set(await _covered_accounts(session, household.id))
+    accounts = set(await _accounts(session, household.id))
     if household.sponsor_member_id is not None:
         sponsor = await session.get(Member, household.sponsor_member_id)
         if sponsor is not None:
@@ -93,15 +114,24 @@ async def managers(session: AsyncSession, household: Household) -> set[uuid.UUID
 
 
 async def visible(
-    session: AsyncSession, principal: Principal, household_id: uuid.UUID, *, resource: str
+    session: AsyncSession,
+    principal: Principal,
+    household_id: uuid.UUID,
+    *,
+    resource: str,
+    invited_may_see: bool = False,
 ) -> Household:
-    """The household if the caller manages it or is an admin, logging who read whose data."""
+    """The household if the caller manages it or is an admin, logging who read whose data.
+    With `invited_may_see`, a member invited to it may look before accepting."""
     household = await session.get(Household, household_id)
     if household is None:
         raise NotFound()
-    if not principal.is_admin and principal.account_id not in await managers(session, household):
+    allowed = principal.is_admin or principal.account_id in await managers(session, household)
+    if not allowed and invited_may_see:
+        allowed = principal.account_id in await _accounts(session, household.id, accepted=False)
+    if not allowed:
         raise NotFound()
-    subjects = await _covered_accounts(session, household.id)
+    subjects = await _accounts(session, household.id)
     await audit.record_access(session, subjects, principal, resource=f"{resource}:{household.id}")
     return household
 
@@ -121,11 +151,15 @@ async def visible_ids(session: AsyncSession, principal: Principal) -> set[uuid.U
 
 
 async def public(session: AsyncSession, household: Household) -> HouseholdPublic:
-    members = await session.execute(
-        select(col(HouseholdMember.member_id)).where(
-            col(HouseholdMember.household_id) == household.id
+    links = (
+        await session.execute(
+            select(HouseholdMember).where(col(HouseholdMember.household_id) == household.id)
         )
-    )
+    ).scalars()
+    covered: list[uuid.UUID] = []
+    invited: list[uuid.UUID] = []
+    for link in links:
+        (covered if link.accepted_at is not None else invited).append(link.member_id)
     dependents = await session.execute(
         select(Dependent)
         .where(col(Dependent.household_id) == household.id)
@@ -140,7 +174,8 @@ async def public(session: AsyncSession, household: Household) -> HouseholdPublic
         area=household.area,
         currency=household.currency,
         sponsor_member_id=household.sponsor_member_id,
-        member_ids=sorted(members.scalars()),
+        member_ids=sorted(covered),
+        invited_member_ids=sorted(invited),
         dependents=[
             DependentPublic.model_validate(d, from_attributes=True) for d in dependents.scalars()
         ],
@@ -171,7 +206,7 @@ async def list_visible(
         limit=limit,
     )
     for household in rows:
-        subjects = await _covered_accounts(session, household.id)
+        subjects = await _accounts(session, household.id)
         await audit.record_access(
             session, subjects, principal, resource=f"household:{household.id}"
         )
@@ -191,14 +226,48 @@ async def update(
 async def add_member(
     session: AsyncSession, principal: Principal, household_id: uuid.UUID, member_id: uuid.UUID
 ) -> Household:
-    """Cover another member: an admin may add anyone; a household's managers may add themselves
-    or a member who is not yet covered anywhere."""
+    """Cover another member. An admin's addition takes effect at once; a household's own
+    invitation waits for the invited member to accept, so nobody is moved without consent."""
     household = await visible(session, principal, household_id, resource="household")
     member = await session.get(Member, member_id)
     if member is None:
         raise NotFound()
-    await _join(session, household.id, member.id)
+    await _join(session, household.id, member.id, accepted=principal.is_admin)
     return household
+
+
+async def _own_link(
+    session: AsyncSession, principal: Principal, household_id: uuid.UUID, member_id: uuid.UUID
+) -> HouseholdMember:
+    link = await session.get(HouseholdMember, (household_id, member_id))
+    member = await session.get(Member, member_id)
+    if link is None or member is None:
+        raise NotFound()
+    if member.account_id != principal.account_id and not principal.is_admin:
+        raise NotFound()
+    return link
+
+
+async def accept(session: AsyncSession, principal: Principal, household_id: uuid.UUID) -> Household:
+    """The invited member accepts: from now on the household covers them."""
+    member = await member_of(session, principal.account_id)
+    if member is None:
+        raise NotFound()
+    link = await _own_link(session, principal, household_id, member.id)
+    link.accepted_at = link.accepted_at or utcnow()
+    await session.flush()
+    household = await session.get(Household, household_id)
+    assert household is not None
+    return household
+
+
+async def leave(
+    session: AsyncSession, principal: Principal, household_id: uuid.UUID, member_id: uuid.UUID
+) -> None:
+    """A member leaves a household or declines its invitation (an admin may remove anyone)."""
+    link = await _own_link(session, principal, household_id, member_id)
+    await session.delete(link)
+    await session.flush()
 
 
 async def add_dependent(
@@ -239,6 +308,9 @@ async def attest(
         raise CurrencyMismatch(expected=household.currency)
     effective = data.effective_on or today
     months = law.bylaws.sliding_scale.attestation_valid_months
+    earliest = dues_rules.add_months(today, -months)
+    if not earliest <= effective <= today:
+        raise AttestationDate(earliest=earliest.isoformat(), today=today.isoformat())
     attestation = IncomeAttestation(
         household_id=household.id,
         income_minor=data.income_minor,

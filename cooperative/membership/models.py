@@ -44,7 +44,7 @@ class Household(SQLModel, table=True):
 
 
 class HouseholdMember(SQLModel, table=True):
-    """A member covered by a household; a member is covered by one household at most."""
+    """A member covered by a household (once they accept); one household per member at most."""
 
     __tablename__ = "household_member"
 
@@ -55,6 +55,11 @@ class HouseholdMember(SQLModel, table=True):
         foreign_key="member.id", ondelete="CASCADE", primary_key=True, unique=True
     )
     joined_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    accepted_at: datetime | None = Field(
+        default=None,
+        sa_type=UTCDateTime,
+        description="When the member accepted; until then an invitation that covers nothing.",
+    )
 
 
 class Dependent(SQLModel, table=True):
@@ -77,7 +82,7 @@ class IncomeAttestation(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     household_id: uuid.UUID = Field(foreign_key="household.id", ondelete="CASCADE", index=True)
-    income_minor: int = Field(ge=0)
+    income_minor: int = Field(ge=0, sa_type=sa.BigInteger)
     currency: str = Field(max_length=3)
     period: str = Field(max_length=8, description="annual or monthly")
     household_size: int

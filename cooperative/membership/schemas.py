@@ -148,7 +148,8 @@ class HouseholdPublic(BaseModel):
     area: str
     currency: str
     sponsor_member_id: uuid.UUID | None
-    member_ids: list[uuid.UUID]
+    member_ids: list[uuid.UUID] = Field(description="Member-owners the household covers.")
+    invited_member_ids: list[uuid.UUID] = Field(description="Invited, not yet accepted.")
     dependents: list[DependentPublic]
     created_at: datetime
 

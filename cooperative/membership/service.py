@@ -35,10 +35,12 @@ async def member_of(session: AsyncSession, account_id: uuid.UUID) -> Member | No
 
 
 async def household_of(session: AsyncSession, member_id: uuid.UUID) -> uuid.UUID | None:
+    """The household covering the member (an invitation not yet accepted covers nothing)."""
     return (
         await session.execute(
             select(col(HouseholdMember.household_id)).where(
-                col(HouseholdMember.member_id) == member_id
+                col(HouseholdMember.member_id) == member_id,
+                col(HouseholdMember.accepted_at).is_not(None),
             )
         )
     ).scalar_one_or_none()
@@ -116,10 +118,11 @@ async def view(session: AsyncSession, member: Member, law: InForce, *, today: da
 
 
 async def visible_member(
-    session: AsyncSession, principal: Principal, member_id: uuid.UUID
+    session: AsyncSession, principal: Principal, member_id: uuid.UUID, *, lock: bool = False
 ) -> Member:
-    """The member, if the caller is that member or an admin (logged); 404 for anyone else."""
-    member = await session.get(Member, member_id)
+    """The member, if the caller is that member or an admin (logged); 404 for anyone else.
+    `lock` holds the row until the transaction ends, for decisions that must not interleave."""
+    member = await session.get(Member, member_id, with_for_update=lock)
     if member is None or (member.account_id != principal.account_id and not principal.is_admin):
         raise NotFound()
     await audit.record_access(
@@ -143,8 +146,13 @@ async def list_members(
     statement = select(Member)
     if not principal.is_admin:
         statement = statement.where(col(Member.account_id) == principal.account_id)
+    derived = status in (MemberStatus.ACTIVE, MemberStatus.LAPSED)
     if status is not None:
-        statement = statement.where(col(Member.status) == status)
+        # "lapsed" is derived from what is overdue, never stored: read the recorded-active
+        # members and keep those whose effective status matches (a page may then hold fewer).
+        statement = statement.where(
+            col(Member.status) == (MemberStatus.ACTIVE if derived else status)
+        )
     if member_class is not None:
         statement = statement.where(col(Member.member_class) == member_class)
     members, next_cursor = await paginate(
@@ -158,7 +166,10 @@ async def list_members(
     await audit.record_access(
         session, [m.account_id for m in members], principal, resource="members:list"
     )
-    return [await view(session, m, law, today=today) for m in members], next_cursor
+    views = [await view(session, m, law, today=today) for m in members]
+    if derived:
+        views = [v for v in views if v.status == status]
+    return views, next_cursor
 
 
 # action -> (states it may start from, state it leads to, whether a reason is required)
@@ -186,7 +197,7 @@ async def decide(
     today: date,
 ) -> MemberPublic:
     """Change a membership's state. Admins decide; a member may only withdraw themselves."""
-    member = await visible_member(session, principal, member_id)
+    member = await visible_member(session, principal, member_id, lock=True)
     if not principal.is_admin and action != "withdraw":
         raise Forbidden(reason="only an admin decides on memberships")
     allowed_from, to, needs_reason = _TRANSITIONS[action]

@@ -17,6 +17,7 @@ from sqlmodel import col
 from cooperative.accounts.errors import InvalidCredentials
 from cooperative.accounts.models import Account, AuthSession, RefreshToken
 from cooperative.dues.models import Invoice, Payment, ShareSubscription
+from cooperative.kernel.principal import Principal
 from cooperative.kernel.types import utcnow
 from cooperative.membership.models import (
     Dependent,
@@ -26,6 +27,7 @@ from cooperative.membership.models import (
     Member,
 )
 from cooperative.membership.rules import MemberStatus
+from cooperative.privacy import audit
 from cooperative.privacy.models import AccessLogEntry
 
 ERASED_NAME = "[erased]"
@@ -60,6 +62,20 @@ async def export(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]
             session, select(col(Household.id)).where(col(Household.sponsor_member_id) == member.id)
         )
     member_id = member.id if member else None
+    co_members = await _all(
+        session,
+        select(col(Member.account_id))
+        .join(HouseholdMember, col(HouseholdMember.member_id) == col(Member.id))
+        .where(col(HouseholdMember.household_id).in_(household_ids)),
+    )
+    # the export shows the household's income and dependents: the others covered by it see
+    # in their access log that this member read them
+    await audit.record_access(
+        session,
+        co_members,
+        Principal(account_id=account_id, roles=frozenset(account.roles), scopes=frozenset()),
+        resource="export",
+    )
     return {
         "account": _row(account, exclude=frozenset({"password_hash"})),
         "sign_in_sessions": [

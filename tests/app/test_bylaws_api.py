@@ -83,3 +83,15 @@ async def test_an_adopted_amendment_takes_effect_on_its_date_and_old_versions_st
     assert versions[1]["adopted_by"] == "governance"
     second = (await client.get("/v1/bylaws/versions/2")).json()
     assert second["document"]["title"] == "Amended bylaws"
+
+
+async def test_absurd_version_numbers_and_cursors_are_4xx(client: httpx.AsyncClient) -> None:
+    for number in ("99999999999999999999", "2147483648", "0", "-1"):
+        response = await client.get(f"/v1/bylaws/versions/{number}")
+        assert response.status_code == 422, number
+    for cursor in (
+        "WyIwMDAxLTAxLTAxVDAwOjAwOjAwKzAxOjAwIiwgIjEiXQ",
+        "WyIyMDI2LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwgIjk5OTk5OTk5OTk5OTk5Il0",
+    ):
+        response = await client.get(f"/v1/bylaws/versions?cursor={cursor}")
+        assert response.status_code == 400, cursor

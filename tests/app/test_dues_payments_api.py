@@ -191,3 +191,47 @@ async def test_a_retried_payment_with_the_same_key_records_once(
     reused = await client.post("/v1/payments", json={**body, "amount_minor": 1}, headers=headers)
     assert reused.status_code == 422
     assert reused.json()["type"].endswith("/idempotency-key-reused")
+
+
+async def test_a_sponsored_household_of_dependents_is_billed(
+    client: httpx.AsyncClient, admin: dict[str, Any]
+) -> None:
+    _, sponsor = await active_member(client, admin)
+    family = await household(
+        client, sponsor, role="sponsor", area="urban", subdivision="MIC", municipality="Morelia"
+    )
+    await client.post(
+        f"/v1/households/{family['id']}/dependents",
+        json={"full_name": "Abuela García"},
+        headers=bearer(sponsor),
+    )
+    await _run(client, admin, "2026-12")
+    [dues] = await _dues(client, sponsor, family["id"])
+    assert (dues["fee_class"], dues["currency"]) == ("E", "MXN")
+
+
+async def test_large_but_valid_amounts_are_kept_exactly(
+    client: httpx.AsyncClient, admin: dict[str, Any]
+) -> None:
+    """A clinic's yearly transfer fits: amounts are 64-bit, not 32-bit, on PostgreSQL too."""
+    _, tokens = await active_member(client, admin)
+    home = await household(client, tokens)
+    big = 10**12
+    paid = await client.post(
+        "/v1/payments",
+        json={"household_id": home["id"], "amount_minor": big, "currency": "MXN"},
+        headers=bearer(tokens),
+    )
+    assert paid.status_code == 201
+    assert paid.json()["credit_minor"] == big
+    rate = await client.post(
+        "/v1/payments",
+        json={
+            "household_id": home["id"],
+            "amount_minor": 100,
+            "currency": "USD",
+            "exchange_rate": "9999999999.5",
+        },
+        headers=bearer(tokens),
+    )
+    assert rate.status_code == 422

@@ -1,10 +1,15 @@
 """Households, dependents, income attestations and the sliding-scale fee class through the API."""
 
+import uuid
 from datetime import date, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
+from cooperative.membership.models import IncomeAttestation
 from tests.factories import (
     active_member,
     attest,
@@ -75,7 +80,9 @@ async def test_a_us_household_in_alaska_uses_the_alaska_guideline(
 
 
 async def test_without_a_valid_attestation_the_full_price_applies_and_says_why(
-    client: httpx.AsyncClient, admin: dict[str, object]
+    client: httpx.AsyncClient,
+    admin: dict[str, object],
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     _, tokens = await active_member(client, admin)
     home = await household(client, tokens)
@@ -84,14 +91,44 @@ async def test_without_a_valid_attestation_the_full_price_applies_and_says_why(
     ).json()
     assert (fee["code"], fee["basis"], fee["explanation"]) == ("E", "none", None)
 
-    thirteen_months_ago = (date.today() - timedelta(days=400)).isoformat()
-    await attest(client, tokens, home["id"], income_minor=0, effective_on=thirteen_months_ago)
+    attestation = await attest(client, tokens, home["id"], income_minor=0)
+    async with sessionmaker() as session:  # thirteen months pass
+        await session.execute(
+            update(IncomeAttestation)
+            .where(col(IncomeAttestation.id) == uuid.UUID(attestation["id"]))
+            .values(
+                effective_on=date.today() - timedelta(days=400),
+                expires_on=date.today() - timedelta(days=35),
+            )
+        )
+        await session.commit()
     fee = (
         await client.get(f"/v1/households/{home['id']}/fee-class", headers=bearer(tokens))
     ).json()
     assert (fee["code"], fee["basis"]) == ("E", "expired")
     assert "venció" in fee["summary"]["es"]
     assert fee["attestation_expires_on"] < date.today().isoformat()
+
+
+@pytest.mark.parametrize("days", [-2, 400])
+async def test_attestations_cannot_be_post_dated_or_backdated_past_their_validity(
+    client: httpx.AsyncClient, admin: dict[str, object], days: int
+) -> None:
+    _, tokens = await active_member(client, admin)
+    home = await household(client, tokens)
+    response = await client.post(
+        f"/v1/households/{home['id']}/attestations",
+        json={
+            "income_minor": 100,
+            "currency": "MXN",
+            "period": "monthly",
+            "household_size": 2,
+            "effective_on": (date.today() - timedelta(days=days)).isoformat(),
+        },
+        headers=bearer(tokens),
+    )
+    assert response.status_code == 422
+    assert response.json()["type"].endswith("/attestation-date")
 
 
 async def test_income_in_the_wrong_currency_is_refused(
@@ -137,12 +174,25 @@ async def test_a_migrant_sponsors_a_household_in_mexico_that_strangers_cannot_se
     assert {h["id"] for h in mine} == {family["id"], own["id"]}
 
     lupe, lupe_tokens = await active_member(client, admin, full_name="Lupe García")
-    added = await client.post(
+    invited = await client.post(
         f"/v1/households/{family['id']}/members",
         json={"member_id": lupe["id"]},
         headers=bearer(sponsor_tokens),
     )
-    assert added.json()["member_ids"] == [lupe["id"]]
+    assert (invited.json()["member_ids"], invited.json()["invited_member_ids"]) == (
+        [],
+        [lupe["id"]],
+    )
+    # Lupe may look before she accepts; until then the household does not cover her
+    seen = await client.get(f"/v1/households/{family['id']}", headers=bearer(lupe_tokens))
+    assert seen.status_code == 200
+    assert (await client.get(f"/v1/members/{lupe['id']}", headers=bearer(lupe_tokens))).json()[
+        "household_id"
+    ] is None
+    accepted = await client.post(
+        f"/v1/households/{family['id']}/members/accept", headers=bearer(lupe_tokens)
+    )
+    assert accepted.json()["member_ids"] == [lupe["id"]]
     child = await client.post(
         f"/v1/households/{family['id']}/dependents",
         json={"full_name": "Sofía García", "birth_year": 2019, "relationship": "hija"},
@@ -162,6 +212,33 @@ async def test_a_migrant_sponsors_a_household_in_mexico_that_strangers_cannot_se
     await client.get(f"/v1/households/{family['id']}", headers=bearer(sponsor_tokens))
     log = (await client.get("/v1/me/access-log", headers=bearer(lupe_tokens))).json()["items"]
     assert f"household:{family['id']}" in {e["resource"] for e in log}
+
+
+async def test_nobody_is_moved_into_a_household_without_consent(
+    client: httpx.AsyncClient, admin: dict[str, object]
+) -> None:
+    _, mallory = await active_member(client, admin)
+    trap = await household(client, mallory)
+    victim, victim_tokens = await active_member(client, admin)
+    await client.post(
+        f"/v1/households/{trap['id']}/members",
+        json={"member_id": victim["id"]},
+        headers=bearer(mallory),
+    )
+    await client.post("/v1/dues/runs", json={"period": "2026-12"}, headers=bearer(admin))
+    me = (await client.get(f"/v1/members/{victim['id']}", headers=bearer(victim_tokens))).json()
+    assert (me["household_id"], me["in_good_standing"]) == (None, True)
+    declined = await client.delete(
+        f"/v1/households/{trap['id']}/members/{victim['id']}", headers=bearer(victim_tokens)
+    )
+    assert declined.status_code == 204
+    own = await household(client, victim_tokens)  # free to create her own
+    assert own["member_ids"] == [victim["id"]]
+    # and the household's other member cannot remove her from her own household
+    removed = await client.delete(
+        f"/v1/households/{own['id']}/members/{victim['id']}", headers=bearer(mallory)
+    )
+    assert removed.status_code == 404
 
 
 async def test_a_member_is_covered_by_one_household(

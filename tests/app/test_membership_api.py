@@ -204,3 +204,34 @@ async def test_member_lists_paginate_with_cursors(
     bad = await client.get("/v1/members?cursor=not-a-cursor", headers=bearer(admin))
     assert bad.status_code == 400
     assert bad.json()["type"].endswith("/invalid-cursor")
+
+
+async def test_an_admin_token_without_the_admin_scope_has_no_admin_powers(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """An admin who signs a third-party app in with membership scopes only gives it no more."""
+    email = await account_with_role(sessionmaker, settings, Role.ADMIN)
+    narrowed = await login(client, email, scope="membership:read membership:write")
+    _, tokens = await signed_up(client)
+    member = await apply(client, tokens)
+    assert (await decide(client, narrowed, member["id"])).status_code == 404
+    roll = (await client.get("/v1/members", headers=bearer(narrowed))).json()["items"]
+    assert roll == []
+
+
+async def test_the_status_filter_finds_lapsed_members(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    admin = await admin_tokens(client, sessionmaker, settings)
+    member, _ = await active_member(client, admin)
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Invoice)
+            .where(col(Invoice.member_id) == uuid.UUID(member["id"]))
+            .values(due_on=date.today() - timedelta(days=100))
+        )
+        await session.commit()
+    lapsed = (await client.get("/v1/members?status=lapsed", headers=bearer(admin))).json()
+    active = (await client.get("/v1/members?status=active", headers=bearer(admin))).json()
+    assert member["id"] in {m["id"] for m in lapsed["items"]}
+    assert member["id"] not in {m["id"] for m in active["items"]}

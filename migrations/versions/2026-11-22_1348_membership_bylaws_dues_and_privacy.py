@@ -1,8 +1,8 @@
 """membership bylaws dues and privacy
 
-Revision ID: 58f287cb6218
+Revision ID: 6c86fedc2360
 Revises: 6290dc716323
-Create Date: 2026-11-22 13:28:07.318457+00:00
+Create Date: 2026-11-22 13:48:18.293780+00:00
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "58f287cb6218"
+revision: str = "6c86fedc2360"
 down_revision: str | None = "6290dc716323"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -138,7 +138,7 @@ def upgrade() -> None:
         "share_subscription",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("member_id", sa.Uuid(), nullable=False),
-        sa.Column("amount_minor", sa.Integer(), nullable=False),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
         sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
         sa.Column("instalments", sa.Integer(), nullable=False),
         sa.Column("bylaws_version", sa.Integer(), nullable=False),
@@ -182,6 +182,7 @@ def upgrade() -> None:
         sa.Column("household_id", sa.Uuid(), nullable=False),
         sa.Column("member_id", sa.Uuid(), nullable=False),
         sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["household_id"],
             ["household.id"],
@@ -201,7 +202,7 @@ def upgrade() -> None:
         "income_attestation",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("household_id", sa.Uuid(), nullable=False),
-        sa.Column("income_minor", sa.Integer(), nullable=False),
+        sa.Column("income_minor", sa.BigInteger(), nullable=False),
         sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
         sa.Column("period", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column("household_size", sa.Integer(), nullable=False),
@@ -240,8 +241,8 @@ def upgrade() -> None:
         sa.Column("household_id", sa.Uuid(), nullable=True),
         sa.Column("member_id", sa.Uuid(), nullable=True),
         sa.Column("period", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("amount_minor", sa.Integer(), nullable=False),
-        sa.Column("paid_minor", sa.Integer(), nullable=False),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
+        sa.Column("paid_minor", sa.BigInteger(), nullable=False),
         sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
         sa.Column("fee_class", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
         sa.Column("bylaws_version", sa.Integer(), nullable=False),
@@ -273,12 +274,12 @@ def upgrade() -> None:
         sa.Column("payer_account_id", sa.Uuid(), nullable=False),
         sa.Column("household_id", sa.Uuid(), nullable=True),
         sa.Column("member_id", sa.Uuid(), nullable=True),
-        sa.Column("amount_minor", sa.Integer(), nullable=False),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
         sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
         sa.Column("exchange_rate", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("settled_minor", sa.Integer(), nullable=False),
+        sa.Column("settled_minor", sa.BigInteger(), nullable=False),
         sa.Column("settled_currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
-        sa.Column("credit_minor", sa.Integer(), nullable=False),
+        sa.Column("credit_minor", sa.BigInteger(), nullable=False),
         sa.Column("method", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("reference", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
         sa.Column("idempotency_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
@@ -309,7 +310,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("payment_id", sa.Uuid(), nullable=False),
         sa.Column("invoice_id", sa.Uuid(), nullable=False),
-        sa.Column("amount_minor", sa.Integer(), nullable=False),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["invoice_id"], ["invoice.id"], name=op.f("fk_payment_allocation_invoice_id_invoice")
