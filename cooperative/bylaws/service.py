@@ -6,7 +6,6 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -70,10 +69,6 @@ async def version(session: AsyncSession, number: int) -> BylawsVersion:
     if found is None:
         raise NotFound()
     return found
-
-
-async def by_number(session: AsyncSession, number: int) -> InForce:
-    return InForce(number, parsed(await version(session, number)))
 
 
 async def versions(
@@ -163,7 +158,3 @@ async def adopt(
         proposal_id=proposal_id,
         note=note,
     )
-
-
-def document_json(version: BylawsVersion) -> dict[str, Any]:
-    return dict(version.document)
