@@ -56,6 +56,13 @@ class MalformedBody(TequioError):
     )
 
 
+class InvalidParameter(TequioError):
+    status = 422
+    slug = "invalid-parameter"
+    title = Text("Invalid parameter", "Parámetro no válido")
+    detail = Text("`{name}` is not valid: {reason}", "`{name}` no es válido: {reason}")
+
+
 class MalformedRequest(TequioError):
     status = 400
     slug = "malformed-request"

@@ -20,7 +20,19 @@ from app import errors, logs
 from app.db import create_engine, create_sessionmaker
 from app.errors import PROBLEM_JSON
 from app.middleware import RequestGuardMiddleware, RequestIdMiddleware
-from app.routers import auth, bylaws, dues, health, households, me, members, payments
+from app.routers import (
+    appointments,
+    auth,
+    bylaws,
+    clinics,
+    dues,
+    health,
+    households,
+    me,
+    members,
+    payments,
+    practitioners,
+)
 from app.security import TokenIssuer
 from app.settings import Settings
 
@@ -45,6 +57,9 @@ TAGS = [
     {"name": "households", "description": "Coverage, income attestations, sliding-scale fees."},
     {"name": "dues", "description": "Dues and share-instalment invoices."},
     {"name": "payments", "description": "Payments, safe to retry with an Idempotency-Key."},
+    {"name": "practitioners", "description": "Doctors: licences, availability, time off."},
+    {"name": "clinics", "description": "Clinics, their staff and registered patients."},
+    {"name": "appointments", "description": "Slot search and race-free booking of consults."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
@@ -96,7 +111,10 @@ def create_app(
     app.state.password_hasher = password_hasher(settings)
 
     errors.install(app)
-    for module in (auth, me, bylaws, members, households, dues, payments, health):
+    for module in (
+        auth, me, bylaws, members, households, dues, payments, practitioners, clinics,
+        appointments, health,
+    ):  # fmt: skip
         app.include_router(module.router)
     _install_docs(app)
 

@@ -12,22 +12,41 @@ from cooperative.membership.models import (
     Member,
 )
 from cooperative.privacy.models import AccessLogEntry
+from telehealth.clinics.models import Clinic, ClinicPatient, ClinicStaff
+from telehealth.practitioners.models import (
+    AvailabilityWindow,
+    ExtraWindow,
+    Licence,
+    Practitioner,
+    TimeOff,
+)
+from telehealth.scheduling.models import Appointment, AppointmentEvent
 
 __all__ = [
     "AccessLogEntry",
     "Account",
+    "Appointment",
+    "AppointmentEvent",
     "AuthSession",
+    "AvailabilityWindow",
     "BylawsVersion",
+    "Clinic",
+    "ClinicPatient",
+    "ClinicStaff",
     "Dependent",
+    "ExtraWindow",
     "Household",
     "HouseholdMember",
     "IncomeAttestation",
     "Invoice",
+    "Licence",
     "LoginThrottle",
     "Member",
     "Payment",
     "PaymentAllocation",
+    "Practitioner",
     "RefreshToken",
     "ShareSubscription",
+    "TimeOff",
     "metadata",
 ]

@@ -168,3 +168,86 @@ async def attest(
     assert response.status_code == 201, response.text
     attestation: dict[str, Any] = response.json()
     return attestation
+
+
+ALL_WEEK = [{"weekday": day, "start": "08:00", "end": "20:00"} for day in range(7)]
+
+
+async def practitioner(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    timezone: str = "America/Mexico_City",
+    licences: tuple[tuple[str, str], ...] = (("MX", "2030-12-31"),),
+    specialties: tuple[str, ...] = ("family_medicine",),
+    languages: tuple[str, ...] = ("es",),
+    windows: list[dict[str, Any]] | None = None,
+    min_notice_minutes: int = 60,
+    horizon_days: int = 30,
+    slot_minutes: int = 30,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A doctor with a practitioner profile, availability and licences; and the doctor's tokens."""
+    email = await account_with_role(sessionmaker, settings, Role.DOCTOR)
+    doctor = await login(client, email)
+    account = (await client.get("/v1/me", headers=bearer(doctor))).json()
+    created = await client.post(
+        "/v1/practitioners",
+        json={
+            "account_id": account["id"],
+            "display_name": f"Dra. {email.split('@')[0]}",
+            "specialties": list(specialties),
+            "languages": list(languages),
+            "timezone": timezone,
+        },
+        headers=bearer(admin),
+    )
+    assert created.status_code == 201, created.text
+    profile: dict[str, Any] = created.json()
+    availability = await client.put(
+        f"/v1/practitioners/{profile['id']}/availability",
+        json={
+            "windows": windows if windows is not None else ALL_WEEK,
+            "slot_minutes": slot_minutes,
+            "min_notice_minutes": min_notice_minutes,
+            "horizon_days": horizon_days,
+        },
+        headers=bearer(doctor),
+    )
+    assert availability.status_code == 200, availability.text
+    for jurisdiction, expires_on in licences:
+        added = await client.post(
+            f"/v1/practitioners/{profile['id']}/licences",
+            json={"jurisdiction": jurisdiction, "number": "1234567", "expires_on": expires_on},
+            headers=bearer(admin),
+        )
+        assert added.status_code == 201, added.text
+    return added.json() if licences else availability.json(), doctor
+
+
+async def open_slots(
+    client: httpx.AsyncClient, tokens: dict[str, Any], **query: Any
+) -> list[dict[str, Any]]:
+    params = {"limit": 200, **query}
+    response = await client.get("/v1/slots", params=params, headers=bearer(tokens))
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def book(
+    client: httpx.AsyncClient,
+    tokens: dict[str, Any],
+    practitioner_id: str,
+    start: str,
+    **fields: Any,
+) -> httpx.Response:
+    body = {
+        "practitioner_id": practitioner_id,
+        "start": start,
+        "patient_jurisdiction": "MX-OAX",
+        "reason": "dolor de cabeza",
+        **fields,
+    }
+    return await client.post("/v1/appointments", json=body, headers=bearer(tokens))

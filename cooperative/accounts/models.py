@@ -22,6 +22,7 @@ class Account(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     preferred_language: str = Field(default="es", max_length=8)
+    timezone: str | None = Field(default=None, max_length=64, description="IANA, for display.")
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

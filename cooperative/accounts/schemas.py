@@ -3,6 +3,7 @@
 import uuid
 from datetime import datetime
 from typing import Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
 from pydantic import model_validator as model_check
@@ -43,6 +44,20 @@ class AccountCreate(InputModel):
     password: SecretStr = Field(description="At least 10 characters; common passwords refused.")
     display_name: str = Field(min_length=1, max_length=120, description="How we address you.")
     preferred_language: LanguageCode = "es"
+    timezone: str | None = Field(
+        default=None, max_length=64, description="IANA time zone for showing times, optional."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise PydanticCustomError("timezone", f"unknown IANA time zone {value!r}") from exc
+        return value
 
     @field_validator("email")
     @classmethod
@@ -80,6 +95,7 @@ class AccountPublic(BaseModel):
     display_name: str
     roles: list[str]
     preferred_language: str
+    timezone: str | None = None
     created_at: datetime
 
 

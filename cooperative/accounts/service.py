@@ -57,6 +57,7 @@ async def register(
         password_hash=password_hash,
         roles=[role.value for role in roles],
         preferred_language=data.preferred_language,
+        timezone=data.timezone,
     )
     try:
         async with session.begin_nested():

@@ -109,6 +109,12 @@ class Dues(_Strict):
     grace_days: int = Field(ge=0, le=365, description="Days past due before a membership lapses.")
 
 
+class Scheduling(_Strict):
+    late_cancellation_hours: int = Field(
+        default=24, ge=0, le=24 * 14, description="A cancellation this close to the start is late."
+    )
+
+
 Method = Literal["majority", "instant_runoff", "stv", "approval"]
 
 
@@ -159,6 +165,7 @@ class Bylaws(_Strict):
     sliding_scale: SlidingScale
     poverty_lines: PovertyLines
     dues: Dues
+    scheduling: Scheduling = Scheduling()
     governance: Governance
     surplus: Waterfall
 

@@ -1,4 +1,11 @@
-from cooperative.kernel.errors import TequioError, Text
+from cooperative.kernel.errors import IdempotencyKeyReused, TequioError, Text
+
+__all__ = [
+    "ExchangeRateRequired",
+    "IdempotencyKeyReused",
+    "InvalidPeriod",
+    "UnneededExchangeRate",
+]
 
 
 class ExchangeRateRequired(TequioError):
@@ -20,16 +27,6 @@ class UnneededExchangeRate(TequioError):
     detail = Text(
         "The payment is in {target}, the currency owed; leave out `exchange_rate`.",
         "El pago es en {target}, la moneda adeudada; omita `exchange_rate`.",
-    )
-
-
-class IdempotencyKeyReused(TequioError):
-    status = 422
-    slug = "idempotency-key-reused"
-    title = Text("Idempotency key reused", "Clave de idempotencia reutilizada")
-    detail = Text(
-        "This Idempotency-Key was already used for a different payment; use a new key.",
-        "Esta Idempotency-Key ya se usó para otro pago; use una clave nueva.",
     )
 
 

@@ -81,3 +81,13 @@ class Conflict(TequioError):
         "The request conflicts with the current state.",
         "La solicitud está en conflicto con el estado actual.",
     )
+
+
+class IdempotencyKeyReused(TequioError):
+    status = 422
+    slug = "idempotency-key-reused"
+    title = Text("Idempotency key reused", "Clave de idempotencia reutilizada")
+    detail = Text(
+        "This Idempotency-Key was already used for a different request; use a new key.",
+        "Esta Idempotency-Key ya se usó para otra solicitud; use una clave nueva.",
+    )

@@ -1,0 +1,326 @@
+"""Slot search and appointments: book, reschedule, cancel, record what happened, calendar."""
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+
+from app.auth import require_scopes
+from app.context import LawDep, TodayDep
+from app.db import SessionDep
+from app.errors import InvalidParameter, problem_responses
+from app.pagination import CursorParam, LimitParam, Page
+from cooperative.accounts import service as accounts_service
+from cooperative.kernel.errors import TequioError, Text
+from cooperative.kernel.pagination import Cursor
+from cooperative.kernel.principal import Principal, Scope
+from cooperative.kernel.types import utcnow
+from telehealth.practitioners import rules
+from telehealth.practitioners import service as practitioners
+from telehealth.practitioners.models import Practitioner
+from telehealth.scheduling import ics
+from telehealth.scheduling import service as scheduling
+from telehealth.scheduling.models import Appointment
+from telehealth.scheduling.schemas import (
+    AppointmentCreate,
+    AppointmentPublic,
+    CancelIn,
+    EventPublic,
+    FeePublic,
+    PractitionerSummary,
+    RescheduleIn,
+    SlotPublic,
+    StatusIn,
+)
+
+router = APIRouter(tags=["appointments"])
+
+Reader = Annotated[Principal, require_scopes(Scope.APPOINTMENTS_READ)]
+Writer = Annotated[Principal, require_scopes(Scope.APPOINTMENTS_WRITE)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$"),
+]
+MAX_SEARCH_DAYS = 31
+
+
+class RangeTooLong(TequioError):
+    status = 422
+    slug = "range-too-long"
+    title = Text("Date range too long", "Rango de fechas demasiado largo")
+    detail = Text(
+        "Search at most {days} days at a time.", "Busque como máximo {days} días a la vez."
+    )
+
+
+def _summary(practitioner: Practitioner) -> PractitionerSummary:
+    return PractitionerSummary.model_validate(practitioner, from_attributes=True)
+
+
+async def _zone(request: Request, session: SessionDep, principal: Principal) -> str:
+    account = await accounts_service.get(session, principal.account_id)
+    default: str = request.app.state.settings.timezone
+    return (account.timezone if account else None) or default
+
+
+@router.get("/v1/slots", summary="Search open slots", responses=problem_responses(400, 401, 422))
+async def search_slots(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    today: TodayDep,
+    specialty: Annotated[str | None, Query(max_length=40)] = None,
+    language: Annotated[str | None, Query(max_length=16, examples=["nah"])] = None,
+    jurisdiction: Annotated[
+        str | None,
+        Query(
+            max_length=8,
+            description="The patient's location at visit time: only doctors "
+            "licensed there are shown (MX, MX-BCN, US-CA…).",
+        ),
+    ] = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: Annotated[date | None, Query()] = None,
+    timezone: Annotated[
+        str | None, Query(max_length=64, description="IANA zone for the answer; default yours.")
+    ] = None,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[SlotPublic]:
+    """Open slots across the cooperative's doctors, soonest first, by specialty, language, the
+    patient's jurisdiction and dates (7 days from today by default, 31 at most). Times come in
+    the zone asked for, with the same instant in the doctor's own zone."""
+    try:
+        zone = ZoneInfo(rules.valid_timezone(timezone or await _zone(request, session, principal)))
+    except ValueError as exc:
+        raise InvalidParameter(name="timezone", reason=str(exc)) from exc
+    try:
+        visit = rules.normalize_visit_jurisdiction(jurisdiction) if jurisdiction else None
+    except ValueError as exc:
+        raise InvalidParameter(name="jurisdiction", reason=str(exc)) from exc
+    first = from_ or today
+    last = to or first + timedelta(days=6)
+    if last < first or (last - first).days >= MAX_SEARCH_DAYS:
+        raise RangeTooLong(days=MAX_SEARCH_DAYS)
+    after = Cursor.decode(cursor)
+    found = await practitioners.search(
+        session,
+        specialty=specialty,
+        language=language,
+        jurisdiction=visit,
+        first_day=first,
+        last_day=last,
+        now=utcnow(),
+        after=(after.after_time, after.after_id) if after else None,
+        limit=limit,
+    )
+    page, more = found[:limit], len(found) > limit
+    items = [
+        SlotPublic(
+            start=f.start.astimezone(zone),
+            end=f.end.astimezone(zone),
+            practitioner_start=f.start.astimezone(ZoneInfo(f.practitioner.timezone)),
+            practitioner=_summary(f.practitioner),
+        )
+        for f in page
+    ]
+    next_cursor = Cursor(page[-1].start, str(page[-1].practitioner.id)).encode() if more else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+async def _public(
+    session: SessionDep,
+    appointment: Appointment,
+    cache: dict[uuid.UUID, Practitioner] | None = None,
+) -> AppointmentPublic:
+    cache = {} if cache is None else cache
+    practitioner = cache.get(appointment.practitioner_id)
+    if practitioner is None:
+        practitioner = cache[appointment.practitioner_id] = await practitioners.get(
+            session, appointment.practitioner_id
+        )
+    fields = appointment.model_dump(
+        exclude={"fee_minor", "fee_currency", "fee_class", "fee_explanation", "bylaws_version"}
+    )
+    fields["start"], fields["end"] = (
+        appointment.start.astimezone(UTC),
+        appointment.end.astimezone(UTC),
+    )
+    return AppointmentPublic(
+        **fields,
+        practitioner=_summary(practitioner),
+        practitioner_start=appointment.start.astimezone(ZoneInfo(practitioner.timezone)),
+        fee=FeePublic(
+            amount_minor=appointment.fee_minor,
+            currency=appointment.fee_currency,
+            fee_class=appointment.fee_class,
+            explanation=appointment.fee_explanation,
+            bylaws_version=appointment.bylaws_version,
+        ),
+    )
+
+
+@router.post(
+    "/v1/appointments",
+    status_code=status.HTTP_201_CREATED,
+    summary="Book a consult",
+    responses={
+        200: {"description": "A retry: the appointment first booked with this Idempotency-Key."},
+        **problem_responses(401, 403, 404, 409, 422),
+    },
+)
+async def book(
+    session: SessionDep,
+    principal: Writer,
+    law: LawDep,
+    today: TodayDep,
+    response: Response,
+    data: AppointmentCreate,
+    idempotency_key: IdempotencyKey = None,
+) -> AppointmentPublic:
+    """Book an open slot. Each refusal has its own problem type: `not-a-slot`, `too-soon`,
+    `beyond-horizon`, `slot-unavailable`, `slot-taken` (409: someone else got it first — of any
+    number of simultaneous requests exactly one succeeds), `not-licensed` (the doctor may not see
+    a patient where the patient will be), `not-in-good-standing`, `members-only`.
+
+    The consult fee is fixed now from the patient's sliding-scale class (or the non-member price)
+    and stored with its explanation and the bylaws version. Send an `Idempotency-Key` so that a
+    retry from a flaky link never books twice."""
+    appointment, replayed = await scheduling.book(
+        session, principal, data, law, idempotency_key=idempotency_key, today=today
+    )
+    if replayed:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"
+    return await _public(session, appointment)
+
+
+@router.get("/v1/appointments", summary="Appointments", responses=problem_responses(400, 401, 403))
+async def list_appointments(
+    session: SessionDep,
+    principal: Reader,
+    status_: Annotated[
+        Literal["booked", "arrived", "fulfilled", "cancelled", "noshow", "entered-in-error"] | None,
+        Query(alias="status"),
+    ] = None,
+    starts_after: Annotated[datetime | None, Query()] = None,
+    starts_before: Annotated[datetime | None, Query()] = None,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[AppointmentPublic]:
+    """Yours as patient or booker, your schedule as a doctor, your clinic's as its staff; all for
+    admins. By start time."""
+    rows, next_cursor = await scheduling.list_visible(
+        session,
+        principal,
+        status=status_,
+        starts_after=starts_after,
+        starts_before=starts_before,
+        cursor=cursor,
+        limit=limit,
+    )
+    cache: dict[uuid.UUID, Practitioner] = {}
+    return Page(items=[await _public(session, r, cache) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/v1/appointments/{appointment_id}",
+    summary="An appointment",
+    responses=problem_responses(401, 403, 404),
+)
+async def get_appointment(
+    session: SessionDep, principal: Reader, appointment_id: uuid.UUID
+) -> AppointmentPublic:
+    """One you take part in (404 for anyone else's)."""
+    return await _public(session, await scheduling.visible(session, principal, appointment_id))
+
+
+@router.post(
+    "/v1/appointments/{appointment_id}/cancel",
+    summary="Cancel",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def cancel(
+    session: SessionDep, principal: Writer, law: LawDep, appointment_id: uuid.UUID, data: CancelIn
+) -> AppointmentPublic:
+    """Cancel with a reason; within the bylaws' window before the start it is marked late."""
+    appointment = await scheduling.cancel(
+        session, principal, appointment_id, reason=data.reason, law=law
+    )
+    return await _public(session, appointment)
+
+
+@router.post(
+    "/v1/appointments/{appointment_id}/reschedule",
+    summary="Reschedule",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def reschedule(
+    session: SessionDep, principal: Writer, appointment_id: uuid.UUID, data: RescheduleIn
+) -> AppointmentPublic:
+    """Move to another open slot of the same doctor: the new time is taken and the old freed
+    together, or nothing changes."""
+    appointment = await scheduling.reschedule(session, principal, appointment_id, data.start)
+    return await _public(session, appointment)
+
+
+@router.post(
+    "/v1/appointments/{appointment_id}/status",
+    summary="Record what happened",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def set_status(
+    session: SessionDep, principal: Reader, appointment_id: uuid.UUID, data: StatusIn
+) -> AppointmentPublic:
+    """The doctor marks `arrived`, `fulfilled` or `noshow`; an admin may mark `entered-in-error`."""
+    appointment = await scheduling.set_status(
+        session, principal, appointment_id, status=data.status, reason=data.reason
+    )
+    return await _public(session, appointment)
+
+
+@router.get(
+    "/v1/appointments/{appointment_id}/events",
+    summary="What happened to an appointment",
+    responses=problem_responses(401, 403, 404),
+)
+async def events(
+    session: SessionDep, principal: Reader, appointment_id: uuid.UUID
+) -> list[EventPublic]:
+    """Booked, rescheduled, cancelled, needs-reschedule, status changes — oldest first."""
+    appointment = await scheduling.visible(session, principal, appointment_id)
+    return [
+        EventPublic.model_validate(e, from_attributes=True)
+        for e in await scheduling.events(session, appointment.id)
+    ]
+
+
+@router.get(
+    "/v1/appointments/{appointment_id}/calendar.ics",
+    summary="Add to a calendar",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/calendar": {}}, "description": "An iCalendar event."},
+        **problem_responses(401, 403, 404),
+    },
+)
+async def calendar(session: SessionDep, principal: Reader, appointment_id: uuid.UUID) -> Response:
+    """An iCalendar (RFC 5545) event for a phone's calendar. It holds no health data."""
+    appointment = await scheduling.visible(session, principal, appointment_id)
+    practitioner = await practitioners.get(session, appointment.practitioner_id)
+    body = ics.event(
+        uid=f"{appointment.id}@tequio.coop",
+        start=appointment.start,
+        end=appointment.end,
+        summary=f"Consulta Tequio — {practitioner.display_name}",
+        description="Consulta por video. Entre desde la app de Tequio a la hora de la cita.",
+        cancelled=appointment.status in ("cancelled", "entered-in-error"),
+        stamp=appointment.updated_at,
+    )
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="tequio-{appointment.id}.ics"'},
+    )

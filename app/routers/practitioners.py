@@ -1,0 +1,123 @@
+"""Practitioners: profiles, licences, availability, time off."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, status
+
+from app.auth import AdminPrincipal, require_scopes
+from app.db import SessionDep
+from app.errors import problem_responses
+from app.pagination import CursorParam, LimitParam, Page
+from cooperative.kernel.principal import Principal, Scope
+from telehealth.practitioners import rules
+from telehealth.practitioners import service as practitioners
+from telehealth.practitioners.schemas import (
+    AvailabilityIn,
+    ExtraWindowIn,
+    LicenceIn,
+    PractitionerCreate,
+    PractitionerPublic,
+    TimeOffIn,
+    TimeOffPublic,
+)
+
+router = APIRouter(prefix="/v1/practitioners", tags=["practitioners"])
+
+Anyone = Annotated[Principal, require_scopes(Scope.ME)]
+Scheduler = Annotated[Principal, require_scopes(Scope.SCHEDULE_WRITE)]
+
+
+@router.get("/specialties", summary="Specialty codes")
+async def specialties() -> dict[str, dict[str, str]]:
+    """The documented specialty codes, with English and Spanish names."""
+    return {code: {"en": en, "es": es} for code, (en, es) in rules.SPECIALTIES.items()}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a practitioner profile (admin)",
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create(
+    session: SessionDep, principal: AdminPrincipal, data: PractitionerCreate
+) -> PractitionerPublic:
+    """Give a doctor account its practitioner profile: specialties, languages (BCP 47, including
+    Indigenous languages such as `nah`, `yua`, `mix`, `zap`) and IANA time zone."""
+    return await practitioners.public(session, await practitioners.create(session, data))
+
+
+@router.get("", summary="Practitioners", responses=problem_responses(400, 401))
+async def list_practitioners(
+    session: SessionDep, principal: Anyone, cursor: CursorParam = None, limit: LimitParam = 50
+) -> Page[PractitionerPublic]:
+    """The cooperative's practitioners with their licences and weekly availability."""
+    rows, next_cursor = await practitioners.list_active(session, cursor=cursor, limit=limit)
+    return Page(
+        items=[await practitioners.public(session, p) for p in rows], next_cursor=next_cursor
+    )
+
+
+@router.get("/{practitioner_id}", summary="A practitioner", responses=problem_responses(401, 404))
+async def get_practitioner(
+    session: SessionDep, principal: Anyone, practitioner_id: uuid.UUID
+) -> PractitionerPublic:
+    """A practitioner's profile, licences and availability."""
+    return await practitioners.public(session, await practitioners.get(session, practitioner_id))
+
+
+@router.put(
+    "/{practitioner_id}/availability",
+    summary="Set weekly availability",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def set_availability(
+    session: SessionDep, principal: Scheduler, practitioner_id: uuid.UUID, data: AvailabilityIn
+) -> PractitionerPublic:
+    """Weekly windows in the doctor's local time, slot length, buffer, minimum notice and booking
+    horizon (the doctor or an admin). Bookings already made are kept."""
+    practitioner = await practitioners.set_availability(session, principal, practitioner_id, data)
+    return await practitioners.public(session, practitioner)
+
+
+@router.post(
+    "/{practitioner_id}/licences",
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a licence (admin)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def add_licence(
+    session: SessionDep, principal: Scheduler, practitioner_id: uuid.UUID, data: LicenceIn
+) -> PractitionerPublic:
+    """A Mexican cédula profesional (`MX`) or a US state licence (`US-CA`), with its expiry."""
+    practitioner = await practitioners.add_licence(session, principal, practitioner_id, data)
+    return await practitioners.public(session, practitioner)
+
+
+@router.post(
+    "/{practitioner_id}/extra-windows",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add availability on one date",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def add_extra(
+    session: SessionDep, principal: Scheduler, practitioner_id: uuid.UUID, data: ExtraWindowIn
+) -> PractitionerPublic:
+    """An exception to the weekly rules that adds a window on one local date."""
+    practitioner = await practitioners.add_extra(session, principal, practitioner_id, data)
+    return await practitioners.public(session, practitioner)
+
+
+@router.post(
+    "/{practitioner_id}/time-off",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add time off",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def add_time_off(
+    session: SessionDep, principal: Scheduler, practitioner_id: uuid.UUID, data: TimeOffIn
+) -> TimeOffPublic:
+    """No slots are offered inside time off. Bookings already inside it are not deleted: they
+    are marked as needing a reschedule, and an event tells the patient."""
+    return await practitioners.add_time_off(session, principal, practitioner_id, data)

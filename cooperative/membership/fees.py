@@ -1,0 +1,104 @@
+"""The consult fee a patient pays, fixed at booking from the sliding scale (or the non-member
+price), with the explanation and bylaws version to store beside it."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cooperative.bylaws.service import InForce
+from cooperative.kernel.errors import TequioError, Text
+from cooperative.membership import households
+from cooperative.membership.models import Household
+from cooperative.membership.rules import MemberStatus
+from cooperative.membership.service import household_of, member_of, view
+
+
+class NotInGoodStanding(TequioError):
+    status = 409
+    slug = "not-in-good-standing"
+    title = Text("Membership not in good standing", "Membresía sin estar al corriente")
+    detail = Text(
+        "The patient's membership is {status}. Paying what is overdue restores it at once.",
+        "La membresía de la persona está en estado {status}. Al pagar lo vencido se restablece "
+        "de inmediato.",
+    )
+
+
+class MembersOnly(TequioError):
+    status = 403
+    slug = "members-only"
+    title = Text("Members only", "Solo para socios")
+    detail = Text(
+        "The bylaws let only member-owners book consults; apply for membership first.",
+        "Los estatutos solo permiten reservar a socios; primero solicite la membresía.",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultFee:
+    amount_minor: int
+    currency: str
+    fee_class: str  # a sliding-scale class code, or "non-member"
+    explanation: dict[str, Any]
+    bylaws_version: int
+
+
+_NOT_YET_OR_NO_LONGER = {MemberStatus.APPLICANT, MemberStatus.REJECTED, MemberStatus.WITHDRAWN}
+
+
+async def consult_fee(
+    session: AsyncSession,
+    patient_account_id: uuid.UUID,
+    law: InForce,
+    *,
+    today: date,
+    jurisdiction: str,
+) -> ConsultFee:
+    """A member in good standing pays their household's class fee; a non-member the bylaws'
+    non-member price if the bylaws let non-members book; a lapsed or suspended member is told why
+    they cannot book until they are in good standing again."""
+    member = await member_of(session, patient_account_id)
+    if member is None or MemberStatus(member.status) in _NOT_YET_OR_NO_LONGER:
+        if not law.bylaws.non_members.may_book:
+            raise MembersOnly()
+        currency = "USD" if jurisdiction.startswith("US") else "MXN"
+        return ConsultFee(
+            amount_minor=law.bylaws.non_members.consult_fee[currency],  # type: ignore[index]
+            currency=currency,
+            fee_class="non-member",
+            explanation={"basis": "non-member", "summary": "non-member price (bylaws)"},
+            bylaws_version=law.number,
+        )
+    standing = await view(session, member, law, today=today)
+    if not standing.in_good_standing:
+        raise NotInGoodStanding(status=standing.status)
+    household_id = await household_of(session, member.id)
+    household = await session.get(Household, household_id) if household_id else None
+    if household is None:  # a member with no household yet pays full price in their currency
+        currency = "USD" if jurisdiction.startswith("US") else "MXN"
+        fee_class = law.bylaws.sliding_scale.full_price
+        return ConsultFee(
+            amount_minor=fee_class.consult_fee[currency],  # type: ignore[index]
+            currency=currency,
+            fee_class=fee_class.code,
+            explanation={"basis": "none", "summary": "no household yet: full price"},
+            bylaws_version=law.number,
+        )
+    assessment, _ = await households.assess(session, household, law, on=today)
+    explanation: dict[str, Any] = {"basis": assessment.basis, "household_id": str(household.id)}
+    if assessment.comparison is not None:
+        explanation |= {
+            "table": assessment.comparison.table,
+            "poverty_line_minor": assessment.comparison.line_minor,
+            "percent_exact": str(assessment.comparison.percent),
+        }
+    return ConsultFee(
+        amount_minor=assessment.fee_class.consult_fee[household.currency],  # type: ignore[index]
+        currency=household.currency,
+        fee_class=assessment.fee_class.code,
+        explanation=explanation,
+        bylaws_version=law.number,
+    )

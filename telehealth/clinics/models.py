@@ -1,0 +1,35 @@
+import uuid
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from cooperative.kernel import tables  # noqa: F401
+from cooperative.kernel.types import UTCDateTime, utcnow
+
+
+class Clinic(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=120)
+    jurisdiction: str = Field(max_length=8, description="MX-OAX, US-CA…")
+    municipality: str = Field(max_length=120)
+    rural: bool = False
+    timezone: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class ClinicStaff(SQLModel, table=True):
+    __tablename__ = "clinic_staff"
+
+    clinic_id: uuid.UUID = Field(foreign_key="clinic.id", ondelete="CASCADE", primary_key=True)
+    account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", primary_key=True)
+
+
+class ClinicPatient(SQLModel, table=True):
+    """A patient registered with a clinic, whose staff may then book for them."""
+
+    __tablename__ = "clinic_patient"
+
+    clinic_id: uuid.UUID = Field(foreign_key="clinic.id", ondelete="CASCADE", primary_key=True)
+    account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", primary_key=True)
+    registered_by: uuid.UUID | None = Field(default=None, foreign_key="account.id")
+    registered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

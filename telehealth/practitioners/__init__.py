@@ -1,0 +1,1 @@
+"""Practitioners: doctor-members with specialties, languages, licences and a time zone."""

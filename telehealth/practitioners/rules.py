@@ -1,0 +1,86 @@
+"""Pure rules: specialty codes, language tags, jurisdictions and licence validity."""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cooperative.membership.rules import MX_STATES, US_STATES
+
+# The documented specialty codes (with English and Spanish names for clients to show).
+SPECIALTIES: dict[str, tuple[str, str]] = {
+    "family_medicine": ("Family medicine", "Medicina familiar"),
+    "internal_medicine": ("Internal medicine", "Medicina interna"),
+    "pediatrics": ("Pediatrics", "Pediatría"),
+    "gynecology": ("Gynecology and obstetrics", "Ginecología y obstetricia"),
+    "cardiology": ("Cardiology", "Cardiología"),
+    "endocrinology": ("Endocrinology (diabetes)", "Endocrinología (diabetes)"),
+    "dermatology": ("Dermatology", "Dermatología"),
+    "psychiatry": ("Psychiatry", "Psiquiatría"),
+    "psychology": ("Psychology", "Psicología"),
+    "nutrition": ("Nutrition", "Nutrición"),
+    "neurology": ("Neurology", "Neurología"),
+    "ophthalmology": ("Ophthalmology", "Oftalmología"),
+}
+
+# BCP 47: a primary language (2–3 letters: es, en, nah, yua, mix, zap…) and optional subtags.
+_BCP47 = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def normalize_language(tag: str) -> str:
+    head, *rest = tag.strip().split("-")
+    candidate = "-".join([head.lower(), *rest])
+    if not _BCP47.match(candidate):
+        raise ValueError(f"{tag!r} is not a BCP 47 language tag (es, en, nah, es-MX…)")
+    return candidate
+
+
+def primary_language(tag: str) -> str:
+    return tag.split("-")[0].lower()
+
+
+def valid_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+    return name
+
+
+def normalize_licence_jurisdiction(code: str) -> str:
+    """Licences: `MX` (a cédula profesional is national) or a US state, `US-CA`."""
+    clean = code.strip().upper()
+    if clean == "MX":
+        return clean
+    if clean.startswith("US-") and clean[3:] in US_STATES:
+        return clean
+    raise ValueError("a licence is for MX or a US state such as US-CA")
+
+
+def normalize_visit_jurisdiction(code: str) -> str:
+    """Where the patient is at visit time: `MX`, a Mexican state (`MX-BCN`) or a US state."""
+    clean = code.strip().upper()
+    if clean == "MX" or (clean.startswith("MX-") and clean[3:] in MX_STATES):
+        return clean
+    if clean.startswith("US-") and clean[3:] in US_STATES:
+        return clean
+    raise ValueError("give MX, a Mexican state (MX-BCN) or a US state (US-CA)")
+
+
+def licence_needed(visit_jurisdiction: str) -> str:
+    """The licence a visit needs: Mexico licenses nationally, the US state by state."""
+    return "MX" if visit_jurisdiction.startswith("MX") else visit_jurisdiction
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceFact:
+    jurisdiction: str
+    expires_on: date
+
+
+def licensed_for(licences: Iterable[LicenceFact], visit_jurisdiction: str, on: date) -> bool:
+    """Whether a valid licence covers a patient in `visit_jurisdiction` on `on` (the expiry date
+    itself still counts)."""
+    needed = licence_needed(visit_jurisdiction)
+    return any(lic.jurisdiction == needed and on <= lic.expires_on for lic in licences)

@@ -1,0 +1,349 @@
+"""Practitioners, their availability, licences and time off; slot search across them."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.accounts import service as accounts_service
+from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.pagination import paginate
+from cooperative.kernel.principal import Principal, Role
+from cooperative.kernel.types import utcnow
+from telehealth.practitioners import rules
+from telehealth.practitioners.errors import AlreadyPractitioner, NotADoctor
+from telehealth.practitioners.models import (
+    AvailabilityWindow,
+    ExtraWindow,
+    Licence,
+    Practitioner,
+    TimeOff,
+)
+from telehealth.practitioners.schemas import (
+    AvailabilityIn,
+    ExtraWindowIn,
+    LicenceIn,
+    LicencePublic,
+    PractitionerCreate,
+    PractitionerPublic,
+    TimeOffIn,
+    TimeOffPublic,
+    WindowPublic,
+)
+from telehealth.scheduling import rules as slots
+from telehealth.scheduling.models import HOLDING, Appointment, AppointmentEvent
+
+
+async def create(session: AsyncSession, data: PractitionerCreate) -> Practitioner:
+    account = await accounts_service.get(session, data.account_id)
+    if account is None or Role.DOCTOR.value not in account.roles:
+        raise NotADoctor()
+    practitioner = Practitioner(**data.model_dump())
+    try:
+        async with session.begin_nested():
+            session.add(practitioner)
+    except IntegrityError as exc:
+        raise AlreadyPractitioner() from exc
+    return practitioner
+
+
+async def get(
+    session: AsyncSession, practitioner_id: uuid.UUID, *, lock: bool = False
+) -> Practitioner:
+    practitioner = await session.get(Practitioner, practitioner_id, with_for_update=lock)
+    if practitioner is None or not practitioner.active:
+        raise NotFound()
+    return practitioner
+
+
+async def of_account(session: AsyncSession, account_id: uuid.UUID) -> Practitioner | None:
+    return (
+        await session.execute(
+            select(Practitioner).where(col(Practitioner.account_id) == account_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def list_active(
+    session: AsyncSession, *, cursor: str | None, limit: int | None
+) -> tuple[list[Practitioner], str | None]:
+    return await paginate(
+        session,
+        select(Practitioner).where(col(Practitioner.active)),
+        time_column=col(Practitioner.created_at),
+        id_column=col(Practitioner.id),
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+async def managed(
+    session: AsyncSession, principal: Principal, practitioner_id: uuid.UUID
+) -> Practitioner:
+    """The practitioner, if the caller is that doctor or an admin."""
+    practitioner = await get(session, practitioner_id)
+    if practitioner.account_id != principal.account_id and not principal.is_admin:
+        raise Forbidden(reason="only the doctor or an admin manages this schedule")
+    return practitioner
+
+
+async def licences(session: AsyncSession, practitioner_id: uuid.UUID) -> list[Licence]:
+    rows = await session.execute(
+        select(Licence)
+        .where(col(Licence.practitioner_id) == practitioner_id)
+        .order_by(col(Licence.jurisdiction), col(Licence.expires_on))
+    )
+    return list(rows.scalars())
+
+
+async def _windows(session: AsyncSession, practitioner_id: uuid.UUID) -> list[AvailabilityWindow]:
+    rows = await session.execute(
+        select(AvailabilityWindow)
+        .where(col(AvailabilityWindow.practitioner_id) == practitioner_id)
+        .order_by(col(AvailabilityWindow.weekday), col(AvailabilityWindow.start))
+    )
+    return list(rows.scalars())
+
+
+async def public(session: AsyncSession, practitioner: Practitioner) -> PractitionerPublic:
+    return PractitionerPublic(
+        id=practitioner.id,
+        display_name=practitioner.display_name,
+        specialties=practitioner.specialties,
+        languages=practitioner.languages,
+        timezone=practitioner.timezone,
+        slot_minutes=practitioner.slot_minutes,
+        buffer_minutes=practitioner.buffer_minutes,
+        min_notice_minutes=practitioner.min_notice_minutes,
+        horizon_days=practitioner.horizon_days,
+        licences=[
+            LicencePublic(
+                jurisdiction=lic.jurisdiction, number=lic.number, expires_on=lic.expires_on
+            )
+            for lic in await licences(session, practitioner.id)
+        ],
+        windows=[
+            WindowPublic(weekday=w.weekday, start=w.start, end=w.end)
+            for w in await _windows(session, practitioner.id)
+        ],
+    )
+
+
+async def set_availability(
+    session: AsyncSession, principal: Principal, practitioner_id: uuid.UUID, data: AvailabilityIn
+) -> Practitioner:
+    """Replace the weekly windows and slot settings. Existing bookings are kept."""
+    practitioner = await managed(session, principal, practitioner_id)
+    await session.execute(
+        delete(AvailabilityWindow).where(col(AvailabilityWindow.practitioner_id) == practitioner.id)
+    )
+    for window in data.windows:
+        session.add(AvailabilityWindow(practitioner_id=practitioner.id, **window.model_dump()))
+    for field in ("slot_minutes", "buffer_minutes", "min_notice_minutes", "horizon_days"):
+        setattr(practitioner, field, getattr(data, field))
+    await session.flush()
+    return practitioner
+
+
+async def add_licence(
+    session: AsyncSession, principal: Principal, practitioner_id: uuid.UUID, data: LicenceIn
+) -> Practitioner:
+    """Licences are recorded by an admin, who checks the document."""
+    if not principal.is_admin:
+        raise Forbidden(reason="an admin records licences after checking them")
+    practitioner = await get(session, practitioner_id)
+    session.add(Licence(practitioner_id=practitioner.id, **data.model_dump()))
+    await session.flush()
+    return practitioner
+
+
+async def add_extra(
+    session: AsyncSession, principal: Principal, practitioner_id: uuid.UUID, data: ExtraWindowIn
+) -> Practitioner:
+    practitioner = await managed(session, principal, practitioner_id)
+    session.add(ExtraWindow(practitioner_id=practitioner.id, **data.model_dump()))
+    await session.flush()
+    return practitioner
+
+
+async def add_time_off(
+    session: AsyncSession, principal: Principal, practitioner_id: uuid.UUID, data: TimeOffIn
+) -> TimeOffPublic:
+    """Time off never deletes bookings inside it: they are marked as needing a reschedule, and an
+    event tells the patient."""
+    practitioner = await managed(session, principal, practitioner_id)
+    time_off = TimeOff(practitioner_id=practitioner.id, **data.model_dump())
+    session.add(time_off)
+    affected = await session.execute(
+        select(Appointment).where(
+            col(Appointment.practitioner_id) == practitioner.id,
+            col(Appointment.status).in_(HOLDING),
+            col(Appointment.start) < data.end,
+            col(Appointment.end) > data.start,
+        )
+    )
+    ids = []
+    for appointment in affected.scalars():
+        appointment.needs_reschedule = True
+        appointment.updated_at = utcnow()
+        session.add(
+            AppointmentEvent(
+                appointment_id=appointment.id,
+                type="needs-reschedule",
+                actor_account_id=principal.account_id,
+                payload={"reason": "practitioner time off", "time_off_id": str(time_off.id)},
+            )
+        )
+        ids.append(appointment.id)
+    await session.flush()
+    return TimeOffPublic(
+        id=time_off.id,
+        start=time_off.start,
+        end=time_off.end,
+        reason=time_off.reason,
+        appointments_to_reschedule=ids,
+    )
+
+
+def _schedule_of(
+    practitioner: Practitioner,
+    windows: list[AvailabilityWindow],
+    extras: list[ExtraWindow],
+    time_off: list[TimeOff],
+) -> slots.Schedule:
+    return slots.Schedule(
+        timezone=practitioner.timezone,
+        windows=tuple(slots.WeeklyWindow(w.weekday, w.start, w.end) for w in windows),
+        slot_minutes=practitioner.slot_minutes,
+        buffer_minutes=practitioner.buffer_minutes,
+        min_notice_minutes=practitioner.min_notice_minutes,
+        horizon_days=practitioner.horizon_days,
+        extra=tuple(slots.DatedWindow(e.day, e.start, e.end) for e in extras),
+        time_off=tuple(slots.Interval(t.start, t.end) for t in time_off),
+    )
+
+
+async def schedule(session: AsyncSession, practitioner: Practitioner) -> slots.Schedule:
+    """The practitioner's rules as the pure slot generator takes them."""
+    ids = [practitioner.id]
+    return _schedule_of(
+        practitioner,
+        (await _grouped(session, AvailabilityWindow, ids))[practitioner.id],
+        (await _grouped(session, ExtraWindow, ids))[practitioner.id],
+        (await _grouped(session, TimeOff, ids))[practitioner.id],
+    )
+
+
+async def busy(
+    session: AsyncSession,
+    practitioner_id: uuid.UUID,
+    *,
+    start: datetime,
+    end: datetime,
+    excluding: uuid.UUID | None = None,
+) -> list[slots.Interval]:
+    """Spans the practitioner's live appointments hold between `start` and `end`."""
+    statement = select(col(Appointment.start), col(Appointment.end)).where(
+        col(Appointment.practitioner_id) == practitioner_id,
+        col(Appointment.status).in_(HOLDING),
+        col(Appointment.start) < end,
+        col(Appointment.end) > start,
+    )
+    if excluding is not None:
+        statement = statement.where(col(Appointment.id) != excluding)
+    return [slots.Interval(s, e) for s, e in await session.execute(statement)]
+
+
+@dataclass(frozen=True, slots=True)
+class FoundSlot:
+    start: datetime
+    end: datetime
+    practitioner: Practitioner
+
+
+_Row = TypeVar("_Row", AvailabilityWindow, ExtraWindow, TimeOff, Licence)
+
+
+async def _grouped(
+    session: AsyncSession, model: type[_Row], ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[_Row]]:
+    """Rows of `model` for several practitioners in one query, by practitioner."""
+    rows = await session.execute(select(model).where(col(model.practitioner_id).in_(ids)))
+    grouped: dict[uuid.UUID, list[_Row]] = {i: [] for i in ids}
+    for row in rows.scalars():
+        grouped[row.practitioner_id].append(row)
+    return grouped
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    specialty: str | None,
+    language: str | None,
+    jurisdiction: str | None,
+    first_day: date,
+    last_day: date,
+    now: datetime,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[FoundSlot]:
+    """Open slots across practitioners, soonest first (ties by practitioner), after a cursor.
+
+    Everything is read in a fixed number of queries, whatever the number of practitioners."""
+    candidates = list(
+        (await session.execute(select(Practitioner).where(col(Practitioner.active)))).scalars()
+    )
+    if specialty:
+        candidates = [p for p in candidates if specialty in p.specialties]
+    if language:
+        wanted = rules.primary_language(language)
+        candidates = [
+            p for p in candidates if wanted in {rules.primary_language(t) for t in p.languages}
+        ]
+    ids = [p.id for p in candidates]
+    windows = await _grouped(session, AvailabilityWindow, ids)
+    extras = await _grouped(session, ExtraWindow, ids)
+    time_off = await _grouped(session, TimeOff, ids)
+    licence_rows = await _grouped(session, Licence, ids)
+    span_start = datetime.combine(first_day, datetime.min.time(), UTC) - timedelta(days=1)
+    span_end = datetime.combine(last_day, datetime.min.time(), UTC) + timedelta(days=2)
+    taken: dict[uuid.UUID, list[slots.Interval]] = {i: [] for i in ids}
+    appointments = await session.execute(
+        select(
+            col(Appointment.practitioner_id), col(Appointment.start), col(Appointment.end)
+        ).where(
+            col(Appointment.practitioner_id).in_(ids),
+            col(Appointment.status).in_(HOLDING),
+            col(Appointment.start) < span_end,
+            col(Appointment.end) > span_start,
+        )
+    )
+    for practitioner_id, start, end in appointments:
+        taken[practitioner_id].append(slots.Interval(start, end))
+    found: list[FoundSlot] = []
+    for practitioner in candidates:
+        facts = [
+            rules.LicenceFact(x.jurisdiction, x.expires_on) for x in licence_rows[practitioner.id]
+        ]
+        plan = _schedule_of(
+            practitioner,
+            windows[practitioner.id],
+            extras[practitioner.id],
+            time_off[practitioner.id],
+        )
+        for slot in slots.generate_slots(
+            plan, first_day=first_day, last_day=last_day, now=now, busy=taken[practitioner.id]
+        ):
+            if after is not None and (slot.start, str(practitioner.id)) <= after:
+                continue
+            local_day = slots.to_local(slot.start, practitioner.timezone).date()
+            if jurisdiction and not rules.licensed_for(facts, jurisdiction, local_day):
+                continue
+            found.append(FoundSlot(slot.start, slot.end, practitioner))
+    found.sort(key=lambda f: (f.start, str(f.practitioner.id)))
+    return found[: limit + 1]

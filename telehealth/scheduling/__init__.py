@@ -1,0 +1,1 @@
+"""Scheduling: availability, slots, and race-free booking of appointments."""

@@ -1,0 +1,75 @@
+"""Appointments and their event log. Statuses follow FHIR Appointment.status."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel
+
+from cooperative.kernel import tables  # noqa: F401
+from cooperative.kernel.types import UTCDateTime, utcnow
+
+# Statuses that hold the practitioner's time (FHIR: booked, arrived, fulfilled).
+HOLDING = ("booked", "arrived", "fulfilled")
+
+
+class Appointment(SQLModel, table=True):
+    __table_args__ = (
+        # The database itself refuses a second live booking of one practitioner at one start,
+        # on SQLite and PostgreSQL alike; overlaps at other starts are refused inside a
+        # transaction serialized per practitioner (see service.book).
+        sa.Index(
+            "uq_appointment_live_start",
+            "practitioner_id",
+            "start",
+            unique=True,
+            sqlite_where=sa.text("status IN ('booked', 'arrived', 'fulfilled')"),
+            postgresql_where=sa.text("status IN ('booked', 'arrived', 'fulfilled')"),
+        ),
+        sa.UniqueConstraint("booked_by", "idempotency_key", name="uq_appointment_idempotency"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    practitioner_id: uuid.UUID = Field(foreign_key="practitioner.id", index=True)
+    patient_account_id: uuid.UUID = Field(foreign_key="account.id", index=True)
+    dependent_id: uuid.UUID | None = Field(
+        default=None, foreign_key="dependent.id", ondelete="SET NULL"
+    )
+    booked_by: uuid.UUID = Field(foreign_key="account.id")
+    clinic_id: uuid.UUID | None = Field(default=None, foreign_key="clinic.id", index=True)
+    start: datetime = Field(sa_type=UTCDateTime)
+    end: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(max_length=16, default="booked")
+    patient_jurisdiction: str = Field(max_length=8)
+    reason: str | None = Field(default=None, max_length=500)
+    referral_reason: str | None = Field(default=None, max_length=1000)
+    preferred_language: str = Field(max_length=16)
+    interpreter_needed: bool = False
+    fee_minor: int = Field(sa_type=sa.BigInteger)
+    fee_currency: str = Field(max_length=3)
+    fee_class: str = Field(max_length=16)
+    fee_explanation: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    bylaws_version: int = Field(foreign_key="bylaws_version.number")
+    needs_reschedule: bool = False
+    late_cancellation: bool = False
+    status_reason: str | None = Field(default=None, max_length=500)
+    status_changed_by: uuid.UUID | None = None
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    request_digest: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AppointmentEvent(SQLModel, table=True):
+    """What happened to an appointment, written in the same transaction; reminders and webhooks
+    read from here."""
+
+    __tablename__ = "appointment_event"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    appointment_id: uuid.UUID = Field(foreign_key="appointment.id", index=True)
+    type: str = Field(max_length=32)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor_account_id: uuid.UUID | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

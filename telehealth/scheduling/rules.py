@@ -1,0 +1,254 @@
+"""Slots from a practitioner's availability rules: pure functions, correct across DST changes.
+
+A practitioner states availability in local wall time (weekly windows, and dated windows that add
+availability on one date) and takes time off as absolute spans. Slots are laid out in four steps:
+
+1. Resolve. On each local date, each window's start and end become absolute instants in the
+   schedule's time zone, read as zoneinfo reads a wall time with ``fold=0``:
+   - an ambiguous time (the hour repeated when clocks fall back) is its FIRST occurrence: 01:30 on
+     2026-11-01 in Los Angeles is 01:30 PDT (-07:00), not the later 01:30 PST;
+   - a non-existent time (the hour skipped when clocks spring forward) is moved forward by the
+     gap: 02:30 on 2026-03-08 in Los Angeles is 03:30 PDT.
+   A window whose resolved end is not after its resolved start offers nothing that day; this only
+   happens when its start falls in a spring-forward gap and its end shortly after (02:30-03:00).
+2. Merge. A day's resolved spans (weekly and dated windows together) that overlap or touch become
+   one run, so no slot is offered twice and 09:00-10:00 plus 10:00-11:00 is simply 09:00-11:00.
+3. Lay out. In each run, slots are laid out in ABSOLUTE time from the run's start, one every
+   ``slot_minutes + buffer_minutes``, while a slot still ends within the run. Every slot lasts
+   exactly ``slot_minutes``, also on a night the clocks change, so no slot appears twice or
+   vanishes: a window 01:00-04:00 holds two hours of slots on the spring-forward night and a
+   window 00:00-03:00 four hours on the fall-back night.
+4. Filter. A laid-out slot is offered unless it starts before ``now + min_notice_minutes`` or at
+   or after ``now + horizon_days``, overlaps time off, or overlaps a busy interval widened by
+   ``buffer_minutes`` on each side (so a consult keeps its gap from every busy time).
+
+Intervals are half-open: a slot that ends when time off begins does not overlap it. Slots are in
+UTC; `to_local` shows them in anyone's zone.
+"""
+
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+SlotProblem = Literal["not-a-slot", "too-soon", "beyond-horizon", "unavailable"]
+
+_Span = tuple[datetime, datetime]
+_ZERO = timedelta(0)
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyWindow:
+    """Availability every week on `weekday` (0 = Monday … 6 = Sunday), in local wall time."""
+
+    weekday: int
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.weekday <= 6:
+            raise ValueError("weekday must be 0 (Monday) to 6 (Sunday)")
+        _check_wall_times(self.start, self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class DatedWindow:
+    """Availability added on one local date, on top of the weekly windows."""
+
+    day: date
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        _check_wall_times(self.start, self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """An absolute, half-open span between two timezone-aware datetimes (in any zones)."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if _utc(self.start) >= _utc(self.end):
+            raise ValueError("an interval must end after it starts")
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A practitioner's availability rules; `timezone` is the IANA zone of the windows."""
+
+    timezone: str
+    windows: tuple[WeeklyWindow, ...]
+    slot_minutes: int
+    buffer_minutes: int = 0
+    min_notice_minutes: int = 0
+    horizon_days: int = 60
+    extra: tuple[DatedWindow, ...] = ()
+    time_off: tuple[Interval, ...] = ()
+
+    def __post_init__(self) -> None:
+        _zone(self.timezone)
+        if self.slot_minutes <= 0:
+            raise ValueError("slot_minutes must be positive")
+        if min(self.buffer_minutes, self.min_notice_minutes, self.horizon_days) < 0:
+            raise ValueError("buffer_minutes, min_notice_minutes and horizon_days must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """An offered consult: UTC instants exactly `slot_minutes` apart."""
+
+    start: datetime
+    end: datetime
+
+
+def generate_slots(
+    schedule: Schedule,
+    *,
+    first_day: date,
+    last_day: date,
+    now: datetime,
+    busy: Sequence[Interval] = (),
+) -> list[Slot]:
+    """The open slots whose start falls on a local date (in the schedule's zone) from `first_day`
+    to `last_day` inclusive, sorted by start and never overlapping; see the module docstring."""
+    now = _utc(now)
+    zone = _zone(schedule.timezone)
+    earliest = now + timedelta(minutes=schedule.min_notice_minutes)
+    latest = now + timedelta(days=schedule.horizon_days)
+    # Only the days that can hold an offered slot are laid out, whatever range was asked for.
+    low = max(first_day, earliest.astimezone(zone).date() - timedelta(days=1))
+    high = min(last_day, latest.astimezone(zone).date() + timedelta(days=1))
+    if low > high:
+        return []
+    length = timedelta(minutes=schedule.slot_minutes)
+    blocked = _blocked(schedule, busy)
+    return [
+        Slot(start, start + length)
+        for start in _laid_out(schedule, _runs(schedule, low, high))
+        if first_day <= start.astimezone(zone).date() <= last_day
+        and _problem(schedule, start, now, blocked) is None
+    ]
+
+
+def check_start(
+    schedule: Schedule, start: datetime, *, now: datetime, busy: Sequence[Interval] = ()
+) -> SlotProblem | None:
+    """None if a slot starting at the instant `start` (in any zone) is offered; otherwise why not.
+
+    The checks run in order: "not-a-slot" (no window lays out a slot at that instant), "too-soon",
+    "beyond-horizon", "unavailable" (time off, or a busy interval widened by the buffer). It agrees
+    with `generate_slots`: every slot that offers passes here.
+    """
+    start = _utc(start)
+    day = to_local(start, schedule.timezone).date()
+    if not _is_laid_out(schedule, start, _runs(schedule, day, day)):
+        return "not-a-slot"
+    return _problem(schedule, start, _utc(now), _blocked(schedule, busy))
+
+
+def to_local(moment: datetime, timezone: str) -> datetime:
+    """The same instant as an aware datetime in `timezone`, with that zone's offset on that day."""
+    return _utc(moment).astimezone(_zone(timezone))
+
+
+def _check_wall_times(start: time, end: time) -> None:
+    if start.tzinfo is not None or end.tzinfo is not None:
+        raise ValueError("window times are local wall times, without a time zone")
+    if start >= end:
+        raise ValueError("a window must end after it starts, on the same day")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone: {name!r}") from exc
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{moment.isoformat()} has no time zone; instants must be aware")
+    return moment.astimezone(UTC)
+
+
+def _resolve(day: date, wall: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, wall, tzinfo=zone).replace(fold=0).astimezone(UTC)
+
+
+def _spans_on(schedule: Schedule, zone: ZoneInfo, day: date) -> Iterator[_Span]:
+    walls = [(w.start, w.end) for w in schedule.windows if w.weekday == day.weekday()]
+    walls += [(x.start, x.end) for x in schedule.extra if x.day == day]
+    for start, end in walls:
+        span = (_resolve(day, start, zone), _resolve(day, end, zone))
+        if span[0] < span[1]:
+            yield span
+
+
+def _merged(spans: Iterable[_Span]) -> list[_Span]:
+    """Sorted, disjoint spans covering the same instants; overlapping or touching spans join."""
+    runs: list[_Span] = []
+    for start, end in sorted(spans):
+        if runs and start <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], max(runs[-1][1], end))
+        else:
+            runs.append((start, end))
+    return runs
+
+
+def _runs(schedule: Schedule, first_day: date, last_day: date) -> list[_Span]:
+    """The merged windows of the local dates from `first_day` to `last_day`, plus a day either
+    side, so that a zone whose clocks change around midnight cannot lose a slot at the edge."""
+    zone = _zone(schedule.timezone)
+    count = (last_day - first_day).days + 3
+    days = (first_day + timedelta(days=offset - 1) for offset in range(count))
+    return _merged(span for day in days for span in _spans_on(schedule, zone, day))
+
+
+def _laid_out(schedule: Schedule, runs: list[_Span]) -> Iterator[datetime]:
+    length = timedelta(minutes=schedule.slot_minutes)
+    step = length + timedelta(minutes=schedule.buffer_minutes)
+    for run_start, run_end in runs:
+        start = run_start
+        while start + length <= run_end:
+            yield start
+            start += step
+
+
+def _is_laid_out(schedule: Schedule, start: datetime, runs: list[_Span]) -> bool:
+    length = timedelta(minutes=schedule.slot_minutes)
+    step = length + timedelta(minutes=schedule.buffer_minutes)
+    return any(
+        run_start <= start and start + length <= run_end and (start - run_start) % step == _ZERO
+        for run_start, run_end in runs
+    )
+
+
+def _blocked(schedule: Schedule, busy: Sequence[Interval]) -> list[_Span]:
+    """Time off and the busy intervals widened by the buffer, merged into disjoint spans."""
+    pad = timedelta(minutes=schedule.buffer_minutes)
+    spans = [(_utc(off.start), _utc(off.end)) for off in schedule.time_off]
+    spans += [(_utc(taken.start) - pad, _utc(taken.end) + pad) for taken in busy]
+    return _merged(spans)
+
+
+def _overlaps(start: datetime, end: datetime, blocked: list[_Span]) -> bool:
+    first_ending_after = bisect_right(blocked, start, key=lambda span: span[1])
+    return first_ending_after < len(blocked) and blocked[first_ending_after][0] < end
+
+
+def _problem(
+    schedule: Schedule, start: datetime, now: datetime, blocked: list[_Span]
+) -> SlotProblem | None:
+    """Why the laid-out slot starting at `start` is not offered, or None if it is."""
+    if start < now + timedelta(minutes=schedule.min_notice_minutes):
+        return "too-soon"
+    if start >= now + timedelta(days=schedule.horizon_days):
+        return "beyond-horizon"
+    if _overlaps(start, start + timedelta(minutes=schedule.slot_minutes), blocked):
+        return "unavailable"
+    return None

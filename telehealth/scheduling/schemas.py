@@ -1,0 +1,133 @@
+import uuid
+from datetime import datetime
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from cooperative.kernel.schemas import InputModel
+from telehealth.practitioners import rules
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise PydanticCustomError("timezone_aware", "give the time with its UTC offset")
+    return value
+
+
+class AppointmentCreate(InputModel):
+    """Book a consult. Patients book for themselves (or a dependent of their household); clinic
+    staff book for patients registered with their clinic, giving the clinic and the referral."""
+
+    practitioner_id: uuid.UUID
+    start: datetime = Field(description="A slot's start, RFC 3339 with offset.")
+    patient_jurisdiction: str = Field(
+        max_length=8,
+        description="Where the patient will be during the consult: MX, MX-BCN, US-CA…",
+        examples=["MX-OAX"],
+    )
+    reason: str | None = Field(default=None, max_length=500)
+    preferred_language: str = Field(default="es", max_length=16, examples=["es", "nah"])
+    interpreter_needed: bool = False
+    patient_account_id: uuid.UUID | None = Field(
+        default=None, description="For clinic staff and admins: whom the consult is for."
+    )
+    dependent_id: uuid.UUID | None = Field(
+        default=None, description="A dependent of the household."
+    )
+    clinic_id: uuid.UUID | None = None
+    referral_reason: str | None = Field(default=None, max_length=1000)
+
+    _aware_start = field_validator("start")(_aware)
+
+    @field_validator("patient_jurisdiction")
+    @classmethod
+    def _jurisdiction(cls, value: str) -> str:
+        try:
+            return rules.normalize_visit_jurisdiction(value)
+        except ValueError as exc:
+            raise PydanticCustomError("jurisdiction", str(exc)) from exc
+
+    @field_validator("preferred_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        try:
+            return rules.normalize_language(value)
+        except ValueError as exc:
+            raise PydanticCustomError("language", str(exc)) from exc
+
+    @model_validator(mode="after")
+    def _referral(self) -> Self:
+        if self.clinic_id is not None and not (self.referral_reason or "").strip():
+            raise PydanticCustomError(
+                "referral_required", "a clinic-assisted consult carries its referral reason"
+            )
+        return self
+
+
+class CancelIn(InputModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RescheduleIn(InputModel):
+    start: datetime
+
+    _aware_start = field_validator("start")(_aware)
+
+
+class StatusIn(InputModel):
+    status: Literal["arrived", "fulfilled", "noshow", "entered-in-error"]
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class PractitionerSummary(BaseModel):
+    id: uuid.UUID
+    display_name: str
+    specialties: list[str]
+    languages: list[str]
+    timezone: str
+
+
+class SlotPublic(BaseModel):
+    start: datetime = Field(description="In the time zone asked for.")
+    end: datetime
+    practitioner_start: datetime = Field(description="The same instant in the doctor's time zone.")
+    practitioner: PractitionerSummary
+
+
+class FeePublic(BaseModel):
+    amount_minor: int
+    currency: str
+    fee_class: str
+    explanation: dict[str, Any]
+    bylaws_version: int
+
+
+class AppointmentPublic(BaseModel):
+    id: uuid.UUID
+    practitioner: PractitionerSummary
+    patient_account_id: uuid.UUID
+    dependent_id: uuid.UUID | None
+    booked_by: uuid.UUID
+    clinic_id: uuid.UUID | None
+    start: datetime
+    end: datetime
+    practitioner_start: datetime = Field(description="The start in the doctor's time zone.")
+    status: str = Field(description="FHIR: booked, arrived, fulfilled, cancelled, noshow…")
+    patient_jurisdiction: str
+    reason: str | None
+    referral_reason: str | None
+    preferred_language: str
+    interpreter_needed: bool
+    fee: FeePublic
+    needs_reschedule: bool
+    late_cancellation: bool
+    status_reason: str | None
+    created_at: datetime
+
+
+class EventPublic(BaseModel):
+    type: str
+    at: datetime
+    actor_account_id: uuid.UUID | None
+    payload: dict[str, Any]

@@ -1,0 +1,476 @@
+"""Booking consults through the API: slots, checks, fees, roles, changes, calendar, events."""
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from app.settings import Settings
+from cooperative.dues.models import Invoice
+from cooperative.kernel.principal import Role
+from tests.factories import (
+    account_with_role,
+    active_member,
+    attest,
+    bearer,
+    book,
+    household,
+    login,
+    open_slots,
+    practitioner,
+    signed_up,
+)
+
+pytestmark = pytest.mark.usefixtures("bylaws_installed")
+
+
+@pytest.fixture
+async def doctor(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    return await practitioner(client, admin, sessionmaker, settings)
+
+
+def _tomorrow() -> str:
+    return (date.today() + timedelta(days=2)).isoformat()
+
+
+async def _first_slot(client: httpx.AsyncClient, tokens: dict[str, Any], doctor_id: str) -> str:
+    slots = [
+        s
+        for s in await open_slots(client, tokens, **{"from": _tomorrow()})
+        if s["practitioner"]["id"] == doctor_id
+    ]
+    assert slots, "the doctor must have open slots"
+    start: str = slots[0]["start"]
+    return start
+
+
+async def test_a_non_member_books_at_the_non_member_price_and_the_slot_is_gone(
+    client: httpx.AsyncClient, doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    profile, _ = doctor
+    _, patient = await signed_up(client)
+    start = await _first_slot(client, patient, profile["id"])
+    booked = await book(client, patient, profile["id"], start)
+    assert booked.status_code == 201, booked.text
+    appointment = booked.json()
+    assert appointment["status"] == "booked"
+    assert appointment["fee"] == {
+        "amount_minor": 60000,
+        "currency": "MXN",
+        "fee_class": "non-member",
+        "explanation": {"basis": "non-member", "summary": "non-member price (bylaws)"},
+        "bylaws_version": 1,
+    }
+    assert datetime.fromisoformat(appointment["start"]) == datetime.fromisoformat(start)
+    remaining = [s["start"] for s in await open_slots(client, patient, **{"from": _tomorrow()})]
+    assert start not in remaining
+    again = await book(client, patient, profile["id"], start)
+    assert again.status_code == 409
+    assert again.json()["type"].endswith("/slot-taken")
+
+
+async def test_a_member_pays_the_sliding_scale_fee_fixed_at_booking(
+    client: httpx.AsyncClient, admin: dict[str, Any], doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    profile, _ = doctor
+    _, patient = await active_member(client, admin)
+    home = await household(client, patient)
+    await attest(client, patient, home["id"], income_minor=100, household_size=3)
+    start = await _first_slot(client, patient, profile["id"])
+    booked = (await book(client, patient, profile["id"], start)).json()
+    assert (booked["fee"]["amount_minor"], booked["fee"]["fee_class"]) == (3000, "A")
+    assert booked["fee"]["explanation"]["table"] == "INEGI 2026-01, rural"
+    assert booked["fee"]["bylaws_version"] == 1
+
+
+async def test_a_lapsed_member_is_told_to_pay_first(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    doctor: tuple[dict[str, Any], dict[str, Any]],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    profile, _ = doctor
+    member, patient = await active_member(client, admin)
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Invoice)
+            .where(col(Invoice.member_id) == uuid.UUID(member["id"]))
+            .values(due_on=date.today() - timedelta(days=100))
+        )
+        await session.commit()
+    start = await _first_slot(client, patient, profile["id"])
+    refused = await book(
+        client,
+        patient,
+        profile["id"],
+        start,
+    )
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/not-in-good-standing")
+
+
+@pytest.mark.parametrize(
+    ("shift", "problem"),
+    [(timedelta(minutes=7), "not-a-slot"), (timedelta(days=40), "beyond-horizon")],
+)
+async def test_times_the_schedule_does_not_offer_are_refused(
+    client: httpx.AsyncClient,
+    doctor: tuple[dict[str, Any], dict[str, Any]],
+    shift: timedelta,
+    problem: str,
+) -> None:
+    profile, _ = doctor
+    _, patient = await signed_up(client)
+    start = datetime.fromisoformat(await _first_slot(client, patient, profile["id"])) + shift
+    response = await book(client, patient, profile["id"], start.isoformat())
+    assert response.status_code == 422
+    assert response.json()["type"].endswith(f"/{problem}")
+
+
+async def test_minimum_notice_is_enforced(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    profile, _ = await practitioner(
+        client, admin, sessionmaker, settings, min_notice_minutes=60 * 24 * 5
+    )
+    _, patient = await signed_up(client)
+    # 10:00 in Mexico City two days from now is a slot of the rules, but inside five days' notice
+    day = date.today() + timedelta(days=2)
+    start = datetime.combine(day, time(10), ZoneInfo("America/Mexico_City")).isoformat()
+    response = await book(client, patient, profile["id"], start)
+    assert response.status_code == 422
+    assert response.json()["type"].endswith("/too-soon")
+    assert "7200 minutos" in response.json()["detail"]  # Spanish by default
+    slots = [
+        s for s in await open_slots(client, patient) if s["practitioner"]["id"] == profile["id"]
+    ]
+    first = min(datetime.fromisoformat(s["start"]) for s in slots)
+    assert first - datetime.now().astimezone() >= timedelta(days=5)
+
+
+async def test_a_doctor_licensed_only_in_mexico_cannot_see_a_patient_in_california(
+    client: httpx.AsyncClient, doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    profile, _ = doctor
+    _, patient = await signed_up(client)
+    start = await _first_slot(client, patient, profile["id"])
+    refused = await book(client, patient, profile["id"], start, patient_jurisdiction="US-CA")
+    assert refused.status_code == 422
+    assert refused.json()["type"].endswith("/not-licensed")
+    assert "US-CA" in refused.json()["detail"]
+    californian = await open_slots(client, patient, jurisdiction="US-CA")
+    assert profile["id"] not in {s["practitioner"]["id"] for s in californian}
+
+
+async def test_an_expired_licence_does_not_count(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    profile, _ = await practitioner(
+        client, admin, sessionmaker, settings, licences=(("US-CA", "2025-12-31"),)
+    )
+    _, patient = await signed_up(client)
+    start = await _first_slot(client, patient, profile["id"])
+    refused = await book(client, patient, profile["id"], start, patient_jurisdiction="US-CA")
+    assert refused.json()["type"].endswith("/not-licensed")
+
+
+async def test_search_by_specialty_and_language_in_the_patients_time_zone(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    nahuatl, _ = await practitioner(
+        client, admin, sessionmaker, settings, specialties=("pediatrics",), languages=("es", "nah")
+    )
+    await practitioner(client, admin, sessionmaker, settings, specialties=("cardiology",))
+    _, patient = await signed_up(client)
+    found = await open_slots(
+        client,
+        patient,
+        specialty="pediatrics",
+        language="nah",
+        timezone="America/Tijuana",
+        **{"from": _tomorrow()},
+    )
+    assert {s["practitioner"]["id"] for s in found} == {nahuatl["id"]}
+    slot = found[0]
+    in_tijuana = datetime.fromisoformat(slot["start"])
+    in_mexico_city = datetime.fromisoformat(slot["practitioner_start"])
+    assert in_tijuana == in_mexico_city  # the same instant, shown in two zones
+    # Mexico City is UTC-6 all year; Tijuana UTC-8 in winter and UTC-7 in summer
+    assert in_mexico_city.utcoffset() == timedelta(hours=-6)
+    assert in_tijuana.utcoffset() in (timedelta(hours=-8), timedelta(hours=-7))
+    assert in_tijuana.hour != in_mexico_city.hour
+
+
+async def test_clinic_staff_book_for_their_registered_patients_only(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    doctor: tuple[dict[str, Any], dict[str, Any]],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    profile, _ = doctor
+    clinics = []
+    for name in ("Clínica San Miguel", "Clínica Ejutla"):
+        made = await client.post(
+            "/v1/clinics",
+            json={
+                "name": name,
+                "jurisdiction": "MX-OAX",
+                "municipality": name,
+                "rural": True,
+                "timezone": "America/Mexico_City",
+            },
+            headers=bearer(admin),
+        )
+        clinics.append(made.json())
+    staff_email = await account_with_role(sessionmaker, settings, Role.CLINIC_STAFF)
+    staff = await login(client, staff_email)
+    staff_id = (await client.get("/v1/me", headers=bearer(staff))).json()["id"]
+    added = await client.post(
+        f"/v1/clinics/{clinics[0]['id']}/staff",
+        json={"account_id": staff_id},
+        headers=bearer(admin),
+    )
+    assert added.status_code == 204
+    rosa, _ = await signed_up(client)
+    juan, _ = await signed_up(client)
+    registered = await client.post(
+        f"/v1/clinics/{clinics[0]['id']}/patients",
+        json={"username": rosa["email"]},
+        headers=bearer(staff),
+    )
+    assert registered.status_code == 201
+    start = await _first_slot(client, staff, profile["id"])
+    for_rosa = await book(
+        client,
+        staff,
+        profile["id"],
+        start,
+        patient_account_id=rosa["id"],
+        clinic_id=clinics[0]["id"],
+        referral_reason="Sospecha de diabetes; glucosa 180 mg/dL",
+        preferred_language="es",
+        interpreter_needed=True,
+    )
+    assert for_rosa.status_code == 201, for_rosa.text
+    assert for_rosa.json()["clinic_id"] == clinics[0]["id"]
+    assert for_rosa.json()["interpreter_needed"] is True
+    # a patient registered with no clinic of theirs, or their clinic given for another clinic
+    later = (datetime.fromisoformat(start) + timedelta(hours=1)).isoformat()
+    for body in (
+        {"patient_account_id": juan["id"], "clinic_id": clinics[0]["id"]},
+        {"patient_account_id": rosa["id"], "clinic_id": clinics[1]["id"]},
+    ):
+        refused = await book(client, staff, profile["id"], later, referral_reason="x", **body)
+        assert refused.status_code == 404, body
+    missing_referral = await book(
+        client,
+        staff,
+        profile["id"],
+        later,
+        patient_account_id=rosa["id"],
+        clinic_id=clinics[0]["id"],
+    )
+    assert missing_referral.status_code == 422
+
+
+async def test_patients_book_for_themselves_and_their_dependents_only(
+    client: httpx.AsyncClient, admin: dict[str, Any], doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    profile, _ = doctor
+    _, parent = await active_member(client, admin)
+    home = await household(client, parent)
+    child = (
+        await client.post(
+            f"/v1/households/{home['id']}/dependents",
+            json={"full_name": "Sofía"},
+            headers=bearer(parent),
+        )
+    ).json()
+    start = await _first_slot(client, parent, profile["id"])
+    for_child = await book(client, parent, profile["id"], start, dependent_id=child["id"])
+    assert for_child.status_code == 201
+    _, stranger = await signed_up(client)
+    later = (datetime.fromisoformat(start) + timedelta(hours=1)).isoformat()
+    me = (await client.get("/v1/me", headers=bearer(parent))).json()
+    assert (
+        await book(client, stranger, profile["id"], later, dependent_id=child["id"])
+    ).status_code == 404
+    assert (
+        await book(client, stranger, profile["id"], later, patient_account_id=me["id"])
+    ).status_code == 404
+
+
+async def test_an_idempotent_retry_returns_the_first_booking(
+    client: httpx.AsyncClient, doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    profile, _ = doctor
+    _, patient = await signed_up(client)
+    start = await _first_slot(client, patient, profile["id"])
+    body = {"practitioner_id": profile["id"], "start": start, "patient_jurisdiction": "MX"}
+    headers = {**bearer(patient), "Idempotency-Key": "consulta-rosa-1"}
+    first = await client.post("/v1/appointments", json=body, headers=headers)
+    retry = await client.post("/v1/appointments", json=body, headers=headers)
+    assert (first.status_code, retry.status_code) == (201, 200)
+    assert retry.json()["id"] == first.json()["id"]
+    listed = (await client.get("/v1/appointments", headers=bearer(patient))).json()["items"]
+    assert len(listed) == 1
+
+
+async def test_reschedule_is_atomic_and_cancellation_may_be_late(
+    client: httpx.AsyncClient, doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    profile, _ = doctor
+    _, patient = await signed_up(client)
+    _, rival = await signed_up(client)
+    slots = [
+        s["start"]
+        for s in await open_slots(client, patient, **{"from": _tomorrow()})
+        if s["practitioner"]["id"] == profile["id"]
+    ]
+    mine = (await book(client, patient, profile["id"], slots[0])).json()
+    await book(client, rival, profile["id"], slots[1])
+    clash = await client.post(
+        f"/v1/appointments/{mine['id']}/reschedule",
+        json={"start": slots[1]},
+        headers=bearer(patient),
+    )
+    assert clash.status_code == 409
+    unchanged = (await client.get(f"/v1/appointments/{mine['id']}", headers=bearer(patient))).json()
+    assert unchanged["start"] == mine["start"]
+    moved = await client.post(
+        f"/v1/appointments/{mine['id']}/reschedule",
+        json={"start": slots[2]},
+        headers=bearer(patient),
+    )
+    assert moved.status_code == 200
+    free_again = [s["start"] for s in await open_slots(client, patient, **{"from": _tomorrow()})]
+    assert slots[0] in free_again and slots[2] not in free_again
+    cancelled = await client.post(
+        f"/v1/appointments/{mine['id']}/cancel",
+        json={"reason": "Ya me siento mejor"},
+        headers=bearer(patient),
+    )
+    assert cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["late_cancellation"] is False  # two days ahead, the window is 24 h
+    events = (
+        await client.get(f"/v1/appointments/{mine['id']}/events", headers=bearer(patient))
+    ).json()
+    assert [e["type"] for e in events] == ["booked", "rescheduled", "cancelled"]
+
+
+async def test_the_doctor_records_what_happened_and_others_cannot(
+    client: httpx.AsyncClient, admin: dict[str, Any], doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    profile, doctor_tokens = doctor
+    _, patient = await signed_up(client)
+    start = await _first_slot(client, patient, profile["id"])
+    appointment = (await book(client, patient, profile["id"], start)).json()
+    path = f"/v1/appointments/{appointment['id']}/status"
+    assert (
+        await client.post(path, json={"status": "fulfilled"}, headers=bearer(patient))
+    ).status_code == 403
+    arrived = await client.post(path, json={"status": "arrived"}, headers=bearer(doctor_tokens))
+    assert arrived.json()["status"] == "arrived"
+    done = await client.post(path, json={"status": "fulfilled"}, headers=bearer(doctor_tokens))
+    assert done.json()["status"] == "fulfilled"
+    assert (
+        await client.post(path, json={"status": "noshow"}, headers=bearer(doctor_tokens))
+    ).status_code == 409
+    assert (
+        await client.post(path, json={"status": "entered-in-error"}, headers=bearer(doctor_tokens))
+    ).status_code == 403
+    fixed = await client.post(path, json={"status": "entered-in-error"}, headers=bearer(admin))
+    assert fixed.json()["status"] == "entered-in-error"
+    schedule = (await client.get("/v1/appointments", headers=bearer(doctor_tokens))).json()["items"]
+    assert [a["id"] for a in schedule] == [appointment["id"]]
+
+
+async def test_another_persons_appointment_is_404_everywhere(
+    client: httpx.AsyncClient, doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    profile, _ = doctor
+    _, patient = await signed_up(client)
+    _, stranger = await signed_up(client)
+    start = await _first_slot(client, patient, profile["id"])
+    appointment = (await book(client, patient, profile["id"], start)).json()
+    base = f"/v1/appointments/{appointment['id']}"
+    for method, path, body in (
+        ("GET", base, None),
+        ("GET", f"{base}/calendar.ics", None),
+        ("GET", f"{base}/events", None),
+        ("POST", f"{base}/cancel", {"reason": "x"}),
+        ("POST", f"{base}/reschedule", {"start": start}),
+    ):
+        response = await client.request(method, path, json=body, headers=bearer(stranger))
+        assert response.status_code == 404, path
+    assert (await client.get("/v1/appointments", headers=bearer(stranger))).json()["items"] == []
+
+
+async def test_the_calendar_event_has_the_time_and_no_health_data(
+    client: httpx.AsyncClient, doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    profile, _ = doctor
+    _, patient = await signed_up(client)
+    start = await _first_slot(client, patient, profile["id"])
+    appointment = (await book(client, patient, profile["id"], start)).json()
+    response = await client.get(
+        f"/v1/appointments/{appointment['id']}/calendar.ics", headers=bearer(patient)
+    )
+    assert response.headers["content-type"].startswith("text/calendar")
+    text = response.text
+    assert text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")
+    utc_start = datetime.fromisoformat(start).astimezone(UTC)
+    assert f"DTSTART:{utc_start:%Y%m%dT%H%M%SZ}\r\n" in text
+    assert f"DTEND:{utc_start + timedelta(minutes=30):%Y%m%dT%H%M%SZ}\r\n" in text
+    assert "STATUS:CONFIRMED" in text
+    assert "dolor de cabeza" not in text  # the reason is health data
+
+
+async def test_time_off_over_a_booking_keeps_it_and_flags_a_reschedule(
+    client: httpx.AsyncClient, doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    profile, doctor_tokens = doctor
+    _, patient = await signed_up(client)
+    start = await _first_slot(client, patient, profile["id"])
+    appointment = (await book(client, patient, profile["id"], start)).json()
+    begin = datetime.fromisoformat(start) - timedelta(hours=1)
+    off = await client.post(
+        f"/v1/practitioners/{profile['id']}/time-off",
+        json={
+            "start": begin.isoformat(),
+            "end": (begin + timedelta(hours=4)).isoformat(),
+            "reason": "congreso",
+        },
+        headers=bearer(doctor_tokens),
+    )
+    assert off.status_code == 201
+    assert off.json()["appointments_to_reschedule"] == [appointment["id"]]
+    kept = (
+        await client.get(f"/v1/appointments/{appointment['id']}", headers=bearer(patient))
+    ).json()
+    assert (kept["status"], kept["needs_reschedule"]) == ("booked", True)
+    events = (
+        await client.get(f"/v1/appointments/{appointment['id']}/events", headers=bearer(patient))
+    ).json()
+    assert events[-1]["type"] == "needs-reschedule"

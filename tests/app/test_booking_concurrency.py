@@ -1,0 +1,65 @@
+"""Fifty patients try the same slot at once: exactly one gets it, on SQLite and PostgreSQL; and an
+idempotent retry racing its original books once."""
+
+import asyncio
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import httpx
+
+from app.db import create_sessionmaker
+from cooperative.kernel.principal import Role
+from tests.conftest import Database
+from tests.factories import (
+    account_with_role,
+    bearer,
+    book,
+    install_bylaws,
+    login,
+    open_slots,
+    practitioner,
+    signed_up,
+)
+
+
+async def _world(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> tuple[httpx.AsyncClient, str, str]:
+    client = live_client_with()
+    committed = create_sessionmaker(database.engine)
+    await install_bylaws(committed)
+    settings = client._transport.app.state.settings  # type: ignore[attr-defined]
+    admin = await login(client, await account_with_role(committed, settings, Role.ADMIN))
+    profile, _ = await practitioner(client, admin, committed, settings)
+    _, anyone = await signed_up(client)
+    start = (
+        await open_slots(client, anyone, **{"from": (date.today() + timedelta(days=2)).isoformat()})
+    )[0]["start"]
+    return client, profile["id"], start
+
+
+async def test_fifty_concurrent_bookings_of_one_slot_make_one_appointment(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    client, doctor_id, start = await _world(live_client_with, database)
+    patients = [(await signed_up(client))[1] for _ in range(50)]
+    responses = await asyncio.gather(*(book(client, p, doctor_id, start) for p in patients))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 49, statuses
+    assert all(r.json()["type"].endswith("/slot-taken") for r in responses if r.status_code == 409)
+
+
+async def test_an_idempotent_retry_racing_its_original_books_once(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    client, doctor_id, start = await _world(live_client_with, database)
+    _, patient = await signed_up(client)
+    body = {"practitioner_id": doctor_id, "start": start, "patient_jurisdiction": "MX"}
+    headers = {**bearer(patient), "Idempotency-Key": "la-misma-consulta"}
+    responses = await asyncio.gather(
+        *(client.post("/v1/appointments", json=body, headers=headers) for _ in range(5))
+    )
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    mine = (await client.get("/v1/appointments", headers=bearer(patient))).json()["items"]
+    assert len(mine) == 1
