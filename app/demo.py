@@ -1,11 +1,11 @@
 """A small demo cooperative for `make run`: doctors, a rural clinic's staff, patients, an admin,
-with the default bylaws, memberships and households.
+with the default bylaws, memberships, households, the doctors' hours and licences, and the clinic.
 
 Demo logins use one published password, so the demo refuses to run in production.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 
 from pwdlib import PasswordHash
 from sqlalchemy import func, select
@@ -25,6 +25,15 @@ from cooperative.membership.schemas import (
     DependentCreate,
     HouseholdCreate,
     MemberApply,
+)
+from telehealth.clinics import service as clinics
+from telehealth.clinics.schemas import ClinicCreate
+from telehealth.practitioners import service as practitioners
+from telehealth.practitioners.schemas import (
+    AvailabilityIn,
+    LicenceIn,
+    PractitionerCreate,
+    WindowIn,
 )
 
 DEMO_PASSWORD = "tequio-demo-2026"  # noqa: S105  (published on purpose: demo data only)
@@ -212,3 +221,67 @@ async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account])
         law,
         today=today,
     )
+    await _seed_telehealth(session, accounts, admin)
+
+
+# (time zone, specialties, languages, licences with their expiry year)
+DEMO_PRACTITIONERS: dict[str, tuple[str, list[str], list[str], list[tuple[str, int]]]] = {
+    "Dra. Ana López": ("America/Mexico_City", ["cardiology"], ["es", "nah"], [("MX", 2031)]),
+    "Dr. Miguel Hernández": (
+        "America/Tijuana",
+        ["pediatrics"],
+        ["es", "en"],
+        [("MX", 2030), ("US-CA", 2027)],
+    ),
+    "Dr. Sarah Ortiz": (
+        "America/Los_Angeles",
+        ["family_medicine"],
+        ["en", "es"],
+        [("US-CA", 2028)],
+    ),
+}
+
+
+async def _seed_telehealth(
+    session: AsyncSession, accounts: dict[str, Account], admin: Principal
+) -> None:
+    """The doctors' profiles and weekday hours, and the rural clinic with its nurse and Rosa."""
+    for name, (zone, specialties, languages, licences) in DEMO_PRACTITIONERS.items():
+        doctor = _principal(accounts[name])
+        profile = await practitioners.create(
+            session,
+            PractitionerCreate(
+                account_id=doctor.account_id,
+                display_name=name,
+                specialties=specialties,
+                languages=languages,
+                timezone=zone,
+            ),
+        )
+        hours = [WindowIn(weekday=d, start=time(9), end=time(14)) for d in range(5)]
+        hours += [WindowIn(weekday=d, start=time(16), end=time(19)) for d in range(4)]
+        await practitioners.set_availability(
+            session, doctor, profile.id, AvailabilityIn(windows=hours, min_notice_minutes=60)
+        )
+        for jurisdiction, year in licences:
+            await practitioners.add_licence(
+                session,
+                admin,
+                profile.id,
+                LicenceIn(
+                    jurisdiction=jurisdiction, number="DEMO-0000", expires_on=date(year, 12, 31)
+                ),
+            )
+    clinic = await clinics.create(
+        session,
+        ClinicCreate(
+            name="Clínica Rural San Miguel",
+            jurisdiction="MX-OAX",
+            municipality="San Miguel Tlacotepec",
+            rural=True,
+            timezone="America/Mexico_City",
+        ),
+    )
+    await clinics.add_staff(session, clinic.id, accounts["Juana Pérez"].id)
+    nurse = _principal(accounts["Juana Pérez"])
+    await clinics.register_patient(session, nurse, clinic.id, "+529511000002")
