@@ -285,3 +285,4 @@ async def _seed_telehealth(
     await clinics.add_staff(session, clinic.id, accounts["Juana Pérez"].id)
     nurse = _principal(accounts["Juana Pérez"])
     await clinics.register_patient(session, nurse, clinic.id, "+529511000002")
+    await clinics.accept_registration(session, _principal(accounts["Rosa Martínez"]), clinic.id)

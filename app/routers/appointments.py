@@ -1,11 +1,12 @@
 """Slot search and appointments: book, reschedule, cancel, record what happened, calendar."""
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
+from pydantic import AwareDatetime
 
 from app.auth import require_scopes
 from app.context import LawDep, TodayDep
@@ -16,7 +17,7 @@ from cooperative.accounts import service as accounts_service
 from cooperative.kernel.errors import TequioError, Text
 from cooperative.kernel.pagination import Cursor
 from cooperative.kernel.principal import Principal, Scope
-from cooperative.kernel.types import utcnow
+from cooperative.kernel.types import sane_moment, utcnow
 from telehealth.practitioners import rules
 from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.models import Practitioner
@@ -101,6 +102,8 @@ async def search_slots(
     except ValueError as exc:
         raise InvalidParameter(name="jurisdiction", reason=str(exc)) from exc
     first = from_ or today
+    if not today - timedelta(days=1) <= first <= today + timedelta(days=400):
+        raise InvalidParameter(name="from", reason="search from today, up to 400 days ahead")
     last = to or first + timedelta(days=6)
     if last < first or (last - first).days >= MAX_SEARCH_DAYS:
         raise RangeTooLong(days=MAX_SEARCH_DAYS)
@@ -112,6 +115,7 @@ async def search_slots(
         jurisdiction=visit,
         first_day=first,
         last_day=last,
+        zone=zone,
         now=utcnow(),
         after=(after.after_time, after.after_id) if after else None,
         limit=limit,
@@ -205,13 +209,19 @@ async def list_appointments(
         Literal["booked", "arrived", "fulfilled", "cancelled", "noshow", "entered-in-error"] | None,
         Query(alias="status"),
     ] = None,
-    starts_after: Annotated[datetime | None, Query()] = None,
-    starts_before: Annotated[datetime | None, Query()] = None,
+    starts_after: Annotated[AwareDatetime | None, Query()] = None,
+    starts_before: Annotated[AwareDatetime | None, Query()] = None,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
 ) -> Page[AppointmentPublic]:
     """Yours as patient or booker, your schedule as a doctor, your clinic's as its staff; all for
     admins. By start time."""
+    for name, moment in (("starts_after", starts_after), ("starts_before", starts_before)):
+        try:
+            if moment is not None:
+                sane_moment(moment)
+        except ValueError as exc:
+            raise InvalidParameter(name=name, reason=str(exc)) from exc
     rows, next_cursor = await scheduling.list_visible(
         session,
         principal,
@@ -272,7 +282,7 @@ async def reschedule(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def set_status(
-    session: SessionDep, principal: Reader, appointment_id: uuid.UUID, data: StatusIn
+    session: SessionDep, principal: Writer, appointment_id: uuid.UUID, data: StatusIn
 ) -> AppointmentPublic:
     """The doctor marks `arrived`, `fulfilled` or `noshow`; an admin may mark `entered-in-error`."""
     appointment = await scheduling.set_status(
@@ -318,6 +328,11 @@ async def calendar(session: SessionDep, principal: Reader, appointment_id: uuid.
         description="Consulta por video. Entre desde la app de Tequio a la hora de la cita.",
         cancelled=appointment.status in ("cancelled", "entered-in-error"),
         stamp=appointment.updated_at,
+        sequence=sum(
+            1
+            for e in await scheduling.events(session, appointment.id)
+            if e.type in ("rescheduled", "cancelled")
+        ),
     )
     return Response(
         body,

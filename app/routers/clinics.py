@@ -72,6 +72,19 @@ async def add_staff(
 async def register_patient(
     session: SessionDep, principal: Staff, clinic_id: uuid.UUID, data: PatientRegister
 ) -> ClinicPatientPublic:
-    """The clinic's staff register a patient by the email or phone they signed up with; from
-    then on they may book consults for that patient."""
+    """The clinic's staff register a patient by the email or phone they signed up with; once the
+    patient accepts, they may book consults for that patient."""
     return await clinics.register_patient(session, principal, clinic_id, data.username)
+
+
+@router.post(
+    "/{clinic_id}/patients/accept",
+    summary="Accept a clinic's registration",
+    responses=problem_responses(401, 403, 404),
+)
+async def accept_registration(
+    session: SessionDep, principal: Anyone, clinic_id: uuid.UUID
+) -> ClinicPatientPublic:
+    """You accept that this clinic's staff book consults for you (on your phone, or on the
+    clinic's tablet when you sign in there)."""
+    return await clinics.accept_registration(session, principal, clinic_id)

@@ -55,7 +55,7 @@ class AccountCreate(InputModel):
             return None
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise PydanticCustomError("timezone", f"unknown IANA time zone {value!r}") from exc
         return value
 

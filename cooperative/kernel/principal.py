@@ -56,6 +56,7 @@ SCOPES_BY_ROLE: dict[Role, frozenset[Scope]] = {
     Role.DOCTOR: frozenset(
         _COMMON
         | {
+            Scope.APPOINTMENTS_WRITE,
             Scope.SCHEDULE_WRITE,
             Scope.MEMBERSHIP_READ,
             Scope.MEMBERSHIP_WRITE,

@@ -30,3 +30,17 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def sane_moment(value: datetime) -> datetime:
+    """A datetime a client may send: with its UTC offset, and between 1970 and 9000 (anything
+    else is a typo or an attack, and would overflow date arithmetic)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("give the time with its UTC offset, e.g. 2026-11-24T10:00:00-06:00")
+    try:
+        year = value.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not 1970 <= year <= 9000:
+        raise ValueError("the time must fall between the years 1970 and 9000")
+    return value

@@ -25,7 +25,8 @@ class ClinicStaff(SQLModel, table=True):
 
 
 class ClinicPatient(SQLModel, table=True):
-    """A patient registered with a clinic, whose staff may then book for them."""
+    """A patient registered with a clinic, whose staff may then book for them once the patient
+    has accepted (nobody is signed up to a clinic without consent)."""
 
     __tablename__ = "clinic_patient"
 
@@ -33,3 +34,4 @@ class ClinicPatient(SQLModel, table=True):
     account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", primary_key=True)
     registered_by: uuid.UUID | None = Field(default=None, foreign_key="account.id")
     registered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -57,3 +57,4 @@ class ClinicPatientPublic(BaseModel):
     account_id: uuid.UUID
     display_name: str
     registered_at: datetime
+    accepted: bool = Field(description="Staff may book for the patient once they accept.")

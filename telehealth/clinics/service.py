@@ -11,6 +11,7 @@ from cooperative.accounts import service as accounts_service
 from cooperative.kernel.errors import Conflict, Forbidden, NotFound
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Role
+from cooperative.kernel.types import utcnow
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicStaff
 from telehealth.clinics.schemas import ClinicCreate, ClinicPatientPublic
 
@@ -29,7 +30,9 @@ async def is_staff(session: AsyncSession, clinic_id: uuid.UUID, account_id: uuid
 async def is_registered(
     session: AsyncSession, clinic_id: uuid.UUID, patient_account_id: uuid.UUID
 ) -> bool:
-    return await session.get(ClinicPatient, (clinic_id, patient_account_id)) is not None
+    """Registered and accepted by the patient."""
+    link = await session.get(ClinicPatient, (clinic_id, patient_account_id))
+    return link is not None and link.accepted_at is not None
 
 
 async def visible(session: AsyncSession, principal: Principal, clinic_id: uuid.UUID) -> Clinic:
@@ -78,8 +81,8 @@ async def add_staff(session: AsyncSession, clinic_id: uuid.UUID, account_id: uui
 async def register_patient(
     session: AsyncSession, principal: Principal, clinic_id: uuid.UUID, username: str
 ) -> ClinicPatientPublic:
-    """The clinic's staff register a patient (by the email or phone they signed up with), so they
-    may book consults for them."""
+    """The clinic's staff register a patient (by the email or phone they signed up with); once the
+    patient accepts (`accept_registration`, e.g. on the clinic's tablet) staff may book for them."""
     clinic = await visible(session, principal, clinic_id)
     account = await accounts_service.find_by_identifier(session, username)
     if account is None or not account.is_active:
@@ -96,4 +99,24 @@ async def register_patient(
         account_id=account.id,
         display_name=account.display_name,
         registered_at=link.registered_at,
+        accepted=link.accepted_at is not None,
+    )
+
+
+async def accept_registration(
+    session: AsyncSession, principal: Principal, clinic_id: uuid.UUID
+) -> ClinicPatientPublic:
+    """The patient accepts the clinic's registration: its staff may now book for them."""
+    link = await session.get(ClinicPatient, (clinic_id, principal.account_id))
+    account = await accounts_service.get(session, principal.account_id)
+    if link is None or account is None:
+        raise NotFound()
+    link.accepted_at = link.accepted_at or utcnow()
+    await session.flush()
+    return ClinicPatientPublic(
+        clinic_id=clinic_id,
+        account_id=account.id,
+        display_name=account.display_name,
+        registered_at=link.registered_at,
+        accepted=True,
     )

@@ -3,7 +3,7 @@
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cooperative.membership.rules import MX_STATES, US_STATES
@@ -43,7 +43,7 @@ def primary_language(tag: str) -> str:
 def valid_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"unknown IANA time zone {name!r}") from exc
     return name
 
@@ -84,3 +84,41 @@ def licensed_for(licences: Iterable[LicenceFact], visit_jurisdiction: str, on: d
     itself still counts)."""
     needed = licence_needed(visit_jurisdiction)
     return any(lic.jurisdiction == needed and on <= lic.expires_on for lic in licences)
+
+
+# The time zone that decides "which day" in a jurisdiction, for licence validity: for a US state
+# its main (most populous) zone, for Mexico the state's zone, and for Mexico as a whole the
+# easternmost (Quintana Roo), so that a licence is never used after its last day anywhere.
+_MX_ZONES = {
+    "BCN": "America/Tijuana",
+    "BCS": "America/Mazatlan",
+    "SON": "America/Hermosillo",
+    "SIN": "America/Mazatlan",
+    "NAY": "America/Mazatlan",
+    "CHH": "America/Chihuahua",
+    "ROO": "America/Cancun",
+}
+_US_ZONE_STATES = {
+    "America/New_York": "CT DE DC FL GA IN KY ME MD MA MI NH NJ NY NC OH PA RI SC VT VA WV",
+    "America/Chicago": "AL AR IL IA KS LA MN MS MO NE ND OK SD TN TX WI",
+    "America/Denver": "CO ID MT NM UT WY",
+    "America/Phoenix": "AZ",
+    "America/Los_Angeles": "CA NV OR WA",
+    "America/Anchorage": "AK",
+    "Pacific/Honolulu": "HI",
+}
+_US_ZONES = {state: zone for zone, states in _US_ZONE_STATES.items() for state in states.split()}
+
+
+def zone_of(jurisdiction: str) -> str:
+    if jurisdiction == "MX":
+        return "America/Cancun"
+    country, _, state = jurisdiction.partition("-")
+    if country == "MX":
+        return _MX_ZONES.get(state, "America/Mexico_City")
+    return _US_ZONES[state]
+
+
+def date_in(jurisdiction: str, moment: datetime) -> date:
+    """The calendar date in the patient's jurisdiction at `moment`: the day a licence must cover."""
+    return moment.astimezone(ZoneInfo(zone_of(jurisdiction))).date()

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from cooperative.kernel.schemas import InputModel
+from cooperative.kernel.types import sane_moment
 from telehealth.practitioners import rules
 
 
@@ -100,8 +101,11 @@ class TimeOffIn(InputModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise PydanticCustomError("timezone_aware", "give times with their UTC offset")
+        try:
+            sane_moment(self.start)
+            sane_moment(self.end)
+        except ValueError as exc:
+            raise PydanticCustomError("moment", str(exc)) from exc
         if self.end <= self.start:
             raise PydanticCustomError("window", "time off ends after it starts")
         return self

@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -85,8 +86,9 @@ async def list_active(
 async def managed(
     session: AsyncSession, principal: Principal, practitioner_id: uuid.UUID
 ) -> Practitioner:
-    """The practitioner, if the caller is that doctor or an admin."""
-    practitioner = await get(session, practitioner_id)
+    """The practitioner, if the caller is that doctor or an admin, locked for the rest of the
+    transaction: changes to a schedule queue with the bookings against it."""
+    practitioner = await get(session, practitioner_id, lock=True)
     if practitioner.account_id != principal.account_id and not principal.is_admin:
         raise Forbidden(reason="only the doctor or an admin manages this schedule")
     return practitioner
@@ -288,6 +290,7 @@ async def search(
     jurisdiction: str | None,
     first_day: date,
     last_day: date,
+    zone: ZoneInfo,
     now: datetime,
     after: tuple[datetime, str] | None,
     limit: int,
@@ -310,8 +313,8 @@ async def search(
     extras = await _grouped(session, ExtraWindow, ids)
     time_off = await _grouped(session, TimeOff, ids)
     licence_rows = await _grouped(session, Licence, ids)
-    span_start = datetime.combine(first_day, datetime.min.time(), UTC) - timedelta(days=1)
-    span_end = datetime.combine(last_day, datetime.min.time(), UTC) + timedelta(days=2)
+    span_start = datetime.combine(first_day, datetime.min.time(), UTC) - timedelta(days=2)
+    span_end = datetime.combine(last_day, datetime.min.time(), UTC) + timedelta(days=3)
     taken: dict[uuid.UUID, list[slots.Interval]] = {i: [] for i in ids}
     appointments = await session.execute(
         select(
@@ -336,13 +339,22 @@ async def search(
             extras[practitioner.id],
             time_off[practitioner.id],
         )
+        # the dates are the caller's (in `zone`): ask the doctor's calendar for a day more on
+        # each side, then keep the slots whose start falls on the asked dates in `zone`
         for slot in slots.generate_slots(
-            plan, first_day=first_day, last_day=last_day, now=now, busy=taken[practitioner.id]
+            plan,
+            first_day=first_day - timedelta(days=1),
+            last_day=last_day + timedelta(days=1),
+            now=now,
+            busy=taken[practitioner.id],
         ):
+            if not first_day <= slot.start.astimezone(zone).date() <= last_day:
+                continue
             if after is not None and (slot.start, str(practitioner.id)) <= after:
                 continue
-            local_day = slots.to_local(slot.start, practitioner.timezone).date()
-            if jurisdiction and not rules.licensed_for(facts, jurisdiction, local_day):
+            if jurisdiction and not rules.licensed_for(
+                facts, jurisdiction, rules.date_in(jurisdiction, slot.start)
+            ):
                 continue
             found.append(FoundSlot(slot.start, slot.end, practitioner))
     found.sort(key=lambda f: (f.start, str(f.practitioner.id)))

@@ -75,3 +75,13 @@ class InvalidAppointmentTransition(TequioError):
         "An appointment that is {status} cannot become {target}.",
         "Una cita en estado {status} no puede pasar a {target}.",
     )
+
+
+class TooEarly(TequioError):
+    status = 409
+    slug = "too-early"
+    title = Text("Too early", "Demasiado pronto")
+    detail = Text(
+        "The consult starts at {start}; it cannot be marked {status} yet.",
+        "La consulta empieza a las {start}; todavía no se puede marcar como {status}.",
+    )

@@ -38,7 +38,10 @@ def event(
     description: str,
     cancelled: bool,
     stamp: datetime,
+    sequence: int,
 ) -> str:
+    """`sequence` grows with every change (reschedule, cancellation), so calendars update the
+    event they already hold instead of keeping the old time."""
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -48,6 +51,7 @@ def event(
         "BEGIN:VEVENT",
         f"UID:{uid}",
         f"DTSTAMP:{_utc(stamp)}",
+        f"SEQUENCE:{sequence}",
         f"DTSTART:{_utc(start)}",
         f"DTEND:{_utc(end)}",
         f"SUMMARY:{_text(summary)}",

@@ -6,13 +6,15 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from cooperative.kernel.schemas import InputModel
+from cooperative.kernel.types import sane_moment
 from telehealth.practitioners import rules
 
 
 def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise PydanticCustomError("timezone_aware", "give the time with its UTC offset")
-    return value
+    try:
+        return sane_moment(value)
+    except ValueError as exc:
+        raise PydanticCustomError("moment", str(exc)) from exc
 
 
 class AppointmentCreate(InputModel):

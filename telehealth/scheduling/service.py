@@ -38,6 +38,7 @@ from telehealth.scheduling.errors import (
     NotLicensed,
     SlotTaken,
     SlotUnavailable,
+    TooEarly,
     TooSoon,
 )
 from telehealth.scheduling.models import Appointment, AppointmentEvent
@@ -111,7 +112,7 @@ async def _check_time(
 async def _check_licence(
     session: AsyncSession, practitioner: Practitioner, start: datetime, jurisdiction: str
 ) -> None:
-    day = slots.to_local(start, practitioner.timezone).date()
+    day = practitioner_rules.date_in(jurisdiction, start)
     facts = [
         practitioner_rules.LicenceFact(lic.jurisdiction, lic.expires_on)
         for lic in await practitioners.licences(session, practitioner.id)
@@ -210,7 +211,13 @@ async def book(
     try:
         async with session.begin_nested():
             session.add(appointment)
-    except IntegrityError as exc:  # the database's own guard: the slot went meanwhile
+    except IntegrityError as exc:
+        # the same key raced in with another request, or the database's own guard: the slot
+        # went meanwhile
+        if idempotency_key and (
+            earlier := await _replay(session, principal.account_id, idempotency_key, digest)
+        ):
+            return earlier, True
         raise SlotTaken() from exc
     _event(session, appointment, "booked", principal.account_id, start=data.start.isoformat())
     await session.flush()
@@ -298,6 +305,8 @@ async def reschedule(
         raise InvalidAppointmentTransition(status=appointment.status, target="rescheduled")
     practitioner = await _locked_practitioner(session, appointment.practitioner_id)
     await session.refresh(appointment, with_for_update=True)
+    if appointment.status != "booked":  # it changed while we waited for the lock
+        raise InvalidAppointmentTransition(status=appointment.status, target="rescheduled")
     end = await _check_time(session, practitioner, start, now=utcnow(), excluding=appointment.id)
     await _check_licence(session, practitioner, start, appointment.patient_jurisdiction)
     previous = appointment.start
@@ -320,6 +329,9 @@ async def reschedule(
     await session.flush()
     return appointment
 
+
+# A patient may be marked arrived this long before the start (the waiting room opens early).
+ARRIVAL_WINDOW = timedelta(hours=1)
 
 # target status -> statuses it may follow
 _STATUS_FROM: dict[str, set[str]] = {
@@ -347,6 +359,10 @@ async def set_status(
         raise Forbidden(reason="the doctor of this consult records what happened")
     if appointment.status not in _STATUS_FROM[status]:
         raise InvalidAppointmentTransition(status=appointment.status, target=status)
+    now = utcnow()
+    opens = appointment.start - (ARRIVAL_WINDOW if status == "arrived" else timedelta(0))
+    if status != "entered-in-error" and now < opens:
+        raise TooEarly(status=status, start=appointment.start.isoformat())
     appointment.status = status
     appointment.status_reason = reason
     appointment.status_changed_by = principal.account_id

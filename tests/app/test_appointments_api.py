@@ -14,6 +14,8 @@ from sqlmodel import col
 from app.settings import Settings
 from cooperative.dues.models import Invoice
 from cooperative.kernel.principal import Role
+from cooperative.kernel.types import utcnow
+from telehealth.scheduling.models import Appointment
 from tests.factories import (
     account_with_role,
     active_member,
@@ -38,6 +40,11 @@ async def doctor(
     settings: Settings,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     return await practitioner(client, admin, sessionmaker, settings)
+
+
+async def _email(client: httpx.AsyncClient, tokens: dict[str, Any]) -> str:
+    email: str = (await client.get("/v1/me", headers=bearer(tokens))).json()["email"]
+    return email
 
 
 def _tomorrow() -> str:
@@ -252,7 +259,7 @@ async def test_clinic_staff_book_for_their_registered_patients_only(
         headers=bearer(admin),
     )
     assert added.status_code == 204
-    rosa, _ = await signed_up(client)
+    rosa, rosa_tokens = await signed_up(client)
     juan, _ = await signed_up(client)
     registered = await client.post(
         f"/v1/clinics/{clinics[0]['id']}/patients",
@@ -260,7 +267,22 @@ async def test_clinic_staff_book_for_their_registered_patients_only(
         headers=bearer(staff),
     )
     assert registered.status_code == 201
+    assert registered.json()["accepted"] is False
     start = await _first_slot(client, staff, profile["id"])
+    before_consent = await book(
+        client,
+        staff,
+        profile["id"],
+        start,
+        patient_account_id=rosa["id"],
+        clinic_id=clinics[0]["id"],
+        referral_reason="x",
+    )
+    assert before_consent.status_code == 404  # nobody is booked through a clinic without consent
+    accepted = await client.post(
+        f"/v1/clinics/{clinics[0]['id']}/patients/accept", headers=bearer(rosa_tokens)
+    )
+    assert accepted.json()["accepted"] is True
     for_rosa = await book(
         client,
         staff,
@@ -380,13 +402,30 @@ async def test_reschedule_is_atomic_and_cancellation_may_be_late(
 
 
 async def test_the_doctor_records_what_happened_and_others_cannot(
-    client: httpx.AsyncClient, admin: dict[str, Any], doctor: tuple[dict[str, Any], dict[str, Any]]
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    doctor: tuple[dict[str, Any], dict[str, Any]],
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     profile, doctor_tokens = doctor
     _, patient = await signed_up(client)
     start = await _first_slot(client, patient, profile["id"])
     appointment = (await book(client, patient, profile["id"], start)).json()
     path = f"/v1/appointments/{appointment['id']}/status"
+    early = await client.post(path, json={"status": "fulfilled"}, headers=bearer(doctor_tokens))
+    assert early.status_code == 409  # not before the consult
+    assert early.json()["type"].endswith("/too-early")
+    async with sessionmaker() as session:  # the consult's time comes
+        await session.execute(
+            update(Appointment)
+            .where(col(Appointment.id) == uuid.UUID(appointment["id"]))
+            .values(start=utcnow() - timedelta(minutes=5), end=utcnow() + timedelta(minutes=25))
+        )
+        await session.commit()
+    narrowed = await login(client, await _email(client, doctor_tokens), scope="appointments:read")
+    assert (
+        await client.post(path, json={"status": "noshow"}, headers=bearer(narrowed))
+    ).status_code == 403
     assert (
         await client.post(path, json={"status": "fulfilled"}, headers=bearer(patient))
     ).status_code == 403
@@ -474,3 +513,98 @@ async def test_time_off_over_a_booking_keeps_it_and_flags_a_reschedule(
         await client.get(f"/v1/appointments/{appointment['id']}/events", headers=bearer(patient))
     ).json()
     assert events[-1]["type"] == "needs-reschedule"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/v1/slots?from=9999-12-30", None),
+        ("GET", "/v1/slots?from=0001-01-01", None),
+        ("GET", "/v1/slots?timezone=America", None),
+        ("GET", "/v1/slots?jurisdiction=XX", None),
+        ("GET", "/v1/appointments?starts_after=2026-01-01T00:00:00", None),
+        ("GET", "/v1/appointments?starts_after=9999-12-31T23:00:00-05:00", None),
+        ("POST", "/v1/appointments", {"start": "9999-12-31T23:00:00-05:00"}),
+        ("POST", "/v1/appointments", {"start": "2026-12-01T10:00:00"}),
+        ("POST", "/v1/appointments", {"start": "0001-01-01T00:30:00Z"}),
+    ],
+)
+async def test_odd_times_and_places_are_4xx_problems(
+    client: httpx.AsyncClient,
+    doctor: tuple[dict[str, Any], dict[str, Any]],
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+) -> None:
+    profile, _ = doctor
+    _, patient = await signed_up(client)
+    if body is not None:
+        body = {"practitioner_id": profile["id"], "patient_jurisdiction": "MX", **body}
+    response = await client.request(method, path, json=body, headers=bearer(patient))
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_slot_dates_are_the_callers_dates(
+    client: httpx.AsyncClient, doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    _, patient = await signed_up(client)
+    day = date.today() + timedelta(days=3)
+    found = await open_slots(
+        client,
+        patient,
+        timezone="Europe/Madrid",
+        **{"from": day.isoformat(), "to": day.isoformat()},
+    )
+    assert found
+    assert {datetime.fromisoformat(s["start"]).date() for s in found} == {day}
+    assert {datetime.fromisoformat(s["start"]).utcoffset() for s in found} == {timedelta(hours=1)}
+
+
+async def test_the_doctor_may_cancel_and_a_cancelled_consult_cannot_move(
+    client: httpx.AsyncClient, doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    profile, doctor_tokens = doctor
+    _, patient = await signed_up(client)
+    slots = [
+        s["start"]
+        for s in await open_slots(client, patient, **{"from": _tomorrow()})
+        if s["practitioner"]["id"] == profile["id"]
+    ]
+    appointment = (await book(client, patient, profile["id"], slots[0])).json()
+    cancelled = await client.post(
+        f"/v1/appointments/{appointment['id']}/cancel",
+        json={"reason": "Emergencia en hospital"},
+        headers=bearer(doctor_tokens),
+    )
+    assert cancelled.status_code == 200
+    moved = await client.post(
+        f"/v1/appointments/{appointment['id']}/reschedule",
+        json={"start": slots[1]},
+        headers=bearer(patient),
+    )
+    assert moved.status_code == 409
+
+
+async def test_a_rescheduled_consult_updates_the_phone_calendar(
+    client: httpx.AsyncClient, doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    profile, _ = doctor
+    _, patient = await signed_up(client)
+    slots = [
+        s["start"]
+        for s in await open_slots(client, patient, **{"from": _tomorrow()})
+        if s["practitioner"]["id"] == profile["id"]
+    ]
+    appointment = (await book(client, patient, profile["id"], slots[0])).json()
+    path = f"/v1/appointments/{appointment['id']}/calendar.ics"
+    assert "SEQUENCE:0\r\n" in (await client.get(path, headers=bearer(patient))).text
+    await client.post(
+        f"/v1/appointments/{appointment['id']}/reschedule",
+        json={"start": slots[1]},
+        headers=bearer(patient),
+    )
+    moved = (await client.get(path, headers=bearer(patient))).text
+    assert "SEQUENCE:1\r\n" in moved
+    new_start = datetime.fromisoformat(slots[1]).astimezone(UTC)
+    assert f"DTSTART:{new_start:%Y%m%dT%H%M%SZ}" in moved

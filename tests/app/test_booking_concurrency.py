@@ -3,7 +3,7 @@ idempotent retry racing its original books once."""
 
 import asyncio
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
 
@@ -63,3 +63,61 @@ async def test_an_idempotent_retry_racing_its_original_books_once(
     assert len({r.json()["id"] for r in responses}) == 1
     mine = (await client.get("/v1/appointments", headers=bearer(patient))).json()["items"]
     assert len(mine) == 1
+
+
+async def test_reschedules_racing_cancellations_never_move_a_cancelled_consult(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    client, doctor_id, _ = await _world(live_client_with, database)
+    _, patient = await signed_up(client)
+    later = (date.today() + timedelta(days=2)).isoformat()
+    starts = [
+        s["start"]
+        for s in await open_slots(client, patient, **{"from": later})
+        if s["practitioner"]["id"] == doctor_id
+    ]
+    for round_ in range(5):
+        appointment = (await book(client, patient, doctor_id, starts[2 * round_])).json()
+        base = f"/v1/appointments/{appointment['id']}"
+        await asyncio.gather(
+            client.post(f"{base}/cancel", json={"reason": "x"}, headers=bearer(patient)),
+            client.post(
+                f"{base}/reschedule",
+                json={"start": starts[2 * round_ + 1]},
+                headers=bearer(patient),
+            ),
+        )
+        events = [
+            e["type"] for e in (await client.get(f"{base}/events", headers=bearer(patient))).json()
+        ]
+        assert events in (["booked", "cancelled"], ["booked", "rescheduled", "cancelled"]), events
+
+
+async def test_time_off_racing_bookings_flags_every_booking_inside_it(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    client, doctor_id, _ = await _world(live_client_with, database)
+    patients = [(await signed_up(client))[1] for _ in range(6)]
+    later = (date.today() + timedelta(days=2)).isoformat()
+    starts = [
+        s["start"]
+        for s in await open_slots(client, patients[0], **{"from": later})
+        if s["practitioner"]["id"] == doctor_id
+    ][:6]
+    committed = create_sessionmaker(database.engine)
+    settings = client._transport.app.state.settings  # type: ignore[attr-defined]
+    admin = await login(client, await account_with_role(committed, settings, Role.ADMIN))
+    off = {
+        "start": starts[0],
+        "end": (datetime.fromisoformat(starts[-1]) + timedelta(hours=1)).isoformat(),
+    }
+    results = await asyncio.gather(
+        *(book(client, p, doctor_id, s) for p, s in zip(patients, starts, strict=True)),
+        client.post(f"/v1/practitioners/{doctor_id}/time-off", json=off, headers=bearer(admin)),
+    )
+    booked = [r.json() for r in results[:-1] if r.status_code == 201]
+    for appointment in booked:
+        seen = (
+            await client.get(f"/v1/appointments/{appointment['id']}", headers=bearer(admin))
+        ).json()
+        assert seen["needs_reschedule"] is True, "a booking inside time off must be flagged"
