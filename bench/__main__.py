@@ -2,7 +2,7 @@
 
 import asyncio
 
-from bench import auth, fee_classes
+from bench import auth, booking_load, fee_classes, slot_search
 
 
 def main() -> None:
@@ -10,6 +10,10 @@ def main() -> None:
     asyncio.run(auth.run())
     print("\n== sliding-scale fee classes")
     fee_classes.run()
+    print("\n== slot search, 500 practitioners x 14 days")
+    slot_search.run()
+    print("\n== booking under 64 concurrent clients (PostgreSQL)")
+    booking_load.run()
 
 
 if __name__ == "__main__":

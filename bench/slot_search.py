@@ -8,10 +8,11 @@ languages es, en and nah, and a few thousand booked appointments over the next 1
 Prints, for GET /v1/slots through the whole ASGI stack (a signed-in patient's bearer token, 14
 days from tomorrow, limit=200) with no filter, a specialty, language=nah and jurisdiction=US-CA:
 p50/p95/p99 over 30 requests each (after one warm-up request), the items on the first page,
-whether there is a next page, and how many open slots matched in all. Then the same unfiltered
-search through the service alone (database and slot rules, no HTTP) and the pure
-`generate_slots` over all 500 schedules × 14 days, so the shares of the slot rules, the database
-and the framework show. Nothing here asserts a time.
+whether there is a next page, and how many open slots matched in all (counted through the
+service). For the unfiltered requests, the time inside the service's search and, within it, in
+`generate_slots` is measured during the same requests, which splits a request between the slot
+rules, the queries and loop around them, and the framework. Last, the pure `generate_slots`
+over all 500 schedules × 14 days without HTTP. Nothing here asserts a time.
 """
 
 import asyncio
@@ -21,9 +22,14 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, date, datetime, time as wall, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as wall
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -49,7 +55,7 @@ PRACTITIONERS = 500
 APPOINTMENTS = 3_000
 DAYS = 14
 REQUESTS = 30
-PURE_ROUNDS = 5
+PURE_ROUNDS = 3
 COOPERATIVE_ZONE = "America/Mexico_City"
 ZONES = ("America/Mexico_City", "America/Tijuana", "America/Los_Angeles")
 SPECIALTY = "pediatrics"
@@ -183,11 +189,45 @@ async def _seed(
     return schedules, busy
 
 
+@dataclass
+class Split:
+    """Milliseconds spent inside the service's search and, within it, in the pure slot rules."""
+
+    search: float = 0.0
+    rules: float = 0.0
+
+
+@contextmanager
+def _measured(split: Split) -> Iterator[None]:
+    """Times `practitioners.search` and the `generate_slots` calls it makes, inside requests."""
+    search, generate = practitioners.search, slots.generate_slots
+
+    async def timed_search(*args: Any, **kwargs: Any) -> list[practitioners.FoundSlot]:
+        started = time.perf_counter()
+        try:
+            return await search(*args, **kwargs)
+        finally:
+            split.search += (time.perf_counter() - started) * 1000
+
+    def timed_generate(*args: Any, **kwargs: Any) -> list[slots.Slot]:
+        started = time.perf_counter()
+        try:
+            return generate(*args, **kwargs)
+        finally:
+            split.rules += (time.perf_counter() - started) * 1000
+
+    with (
+        patch.object(practitioners, "search", timed_search),
+        patch.object(slots, "generate_slots", timed_generate),
+    ):
+        yield
+
+
 async def _run() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             environment="test",
             database_url=url,
             secret_key="benchmark-secret-key-long-enough-for-hs256",
@@ -214,14 +254,19 @@ async def _run() -> None:
         )
         print(f"search: {tomorrow} to {last} ({DAYS} days), limit=200, zone {COOPERATIVE_ZONE}")
 
-        filters: list[tuple[str, dict[str, Any]]] = [
+        filters: list[tuple[str, dict[str, str]]] = [
             ("no filter", {}),
             (f"specialty={SPECIALTY}", {"specialty": SPECIALTY}),
             ("language=nah", {"language": "nah"}),
             ("jurisdiction=US-CA", {"jurisdiction": "US-CA"}),
         ]
-        base = {"from": tomorrow.isoformat(), "to": last.isoformat(), "limit": 200}
-        http_p50: dict[str, float] = {}
+        base: dict[str, str | int] = {
+            "from": tomorrow.isoformat(),
+            "to": last.isoformat(),
+            "limit": 200,
+        }
+        totals: list[float] = []
+        splits: list[Split] = []
         app = create_app(settings, engine=engine)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
@@ -245,10 +290,16 @@ async def _run() -> None:
                 first_page.raise_for_status()
                 timings = []
                 for _ in range(REQUESTS):
-                    started = time.perf_counter()
-                    response = await client.get("/v1/slots", params=params, headers=headers)
-                    timings.append((time.perf_counter() - started) * 1000)
+                    split = Split()
+                    with _measured(split):
+                        started = time.perf_counter()
+                        response = await client.get("/v1/slots", params=params, headers=headers)
+                        timings.append((time.perf_counter() - started) * 1000)
                     response.raise_for_status()
+                    if not extra:
+                        splits.append(split)
+                if not extra:
+                    totals = timings
                 async with sessionmaker() as session:
                     matched = await practitioners.search(
                         session,
@@ -257,36 +308,18 @@ async def _run() -> None:
                         jurisdiction=extra.get("jurisdiction"),
                         first_day=tomorrow,
                         last_day=last,
+                        zone=ZoneInfo(COOPERATIVE_ZONE),
                         now=utcnow(),
                         after=None,
                         limit=10**7,
                     )
                 p50, p95, p99 = _percentiles(timings)
-                http_p50[label] = p50
                 body = first_page.json()
                 more = "yes" if body["next_cursor"] else "no"
                 print(
                     f"  {label:<40} {p50:8.1f} {p95:8.1f} {p99:8.1f}   {len(body['items']):4d}"
                     f"  {more:<4} {len(matched):9,}"
                 )
-
-        service_timings = []
-        for _ in range(REQUESTS):
-            async with sessionmaker() as session:
-                started = time.perf_counter()
-                await practitioners.search(
-                    session,
-                    specialty=None,
-                    language=None,
-                    jurisdiction=None,
-                    first_day=tomorrow,
-                    last_day=last,
-                    now=utcnow(),
-                    after=None,
-                    limit=200,
-                )
-                service_timings.append((time.perf_counter() - started) * 1000)
-        service_p50 = statistics.median(service_timings)
 
         pure_timings = []
         generated = 0
@@ -302,24 +335,28 @@ async def _run() -> None:
                 for key, schedule in schedules.items()
             )
             pure_timings.append((time.perf_counter() - started) * 1000)
-        pure_p50 = statistics.median(pure_timings)
 
-        total = http_p50["no filter"]
-        print("where the unfiltered search's time goes (medians):")
-        print(f"  GET /v1/slots through the ASGI app:   {total:8.1f} ms")
+        total = sum(totals)
+        search = sum(split.search for split in splits)
+        rules = sum(split.rules for split in splits)
+        print(f"where an unfiltered request's time goes (the same {REQUESTS} requests, summed):")
         print(
-            f"  service search only (DB + rules):     {service_p50:8.1f} ms "
-            f"(p50 of {REQUESTS}; no HTTP, auth or serialization)"
+            f"  slot rules (generate_slots inside the search): {rules / total:4.0%}  "
+            f"({rules / REQUESTS:7.1f} ms a request)"
         )
         print(
-            f"  pure generate_slots, {len(schedules)} × {DAYS} days: {pure_p50:8.1f} ms "
-            f"(median of {PURE_ROUNDS}; {generated:,} open slots, "
-            f"{pure_p50 / max(generated, 1) * 1000:.1f} µs each)"
+            f"  queries and the search loop around the rules:  {(search - rules) / total:4.0%}  "
+            f"({(search - rules) / REQUESTS:7.1f} ms a request)"
         )
         print(
-            f"  shares: slot rules {pure_p50 / total:.0%}, database + search loop "
-            f"{(service_p50 - pure_p50) / total:.0%}, "
-            f"framework (auth, validation, JSON) {(total - service_p50) / total:.0%}"
+            f"  framework (auth, validation, JSON, ASGI):      {(total - search) / total:4.0%}  "
+            f"({(total - search) / REQUESTS:7.1f} ms a request)"
+        )
+        pure = min(pure_timings)
+        print(
+            f"pure generate_slots, {len(schedules)} schedules × {DAYS} days, no HTTP: "
+            f"{pure:.1f} ms (best of {PURE_ROUNDS}; {generated:,} open slots, "
+            f"{pure / max(generated, 1) * 1000:.1f} µs each)"
         )
         await engine.dispose()
 

@@ -131,9 +131,10 @@ def retry_after(
     failures: int, last_failure_at: datetime, now: datetime, policy: BackoffPolicy
 ) -> float:
     """Seconds the caller must still wait, 0 when an attempt is allowed now."""
-    if now - last_failure_at > timedelta(seconds=policy.window_seconds):
+    lockout = lockout_seconds(failures, policy)
+    if lockout == 0 or now - last_failure_at > timedelta(seconds=policy.window_seconds):
         return 0.0
-    unlock = last_failure_at + timedelta(seconds=lockout_seconds(failures, policy))
+    unlock = last_failure_at + timedelta(seconds=lockout)
     return max(0.0, (unlock - now).total_seconds())
 
 

@@ -111,6 +111,7 @@ async def _locked_rows(
         .where(col(LoginThrottle.key).in_(keys))
         .order_by(col(LoginThrottle.key))
         .with_for_update()
+        .execution_options(populate_existing=True)  # the values as committed, not as loaded
     )
     return {row.key: row for row in rows.scalars()}
 
@@ -121,8 +122,8 @@ async def begin_attempt(
     """Refuse a throttled caller, else charge the attempt as a failure before the password is
     checked. The caller commits the charge first, so concurrent guesses all count and no lock is
     held during the slow hash; a success gives the charge back (`finish_attempt`)."""
-    now = utcnow()
-    rows = await _locked_rows(session, throttles, now)
+    rows = await _locked_rows(session, throttles, utcnow())
+    now = utcnow()  # after the lock: a concurrent attempt may have been charged meanwhile
     wait = max(
         rules.retry_after(rows[t.key].failures, rows[t.key].last_failure_at, now, t.policy)
         for t in throttles
@@ -174,6 +175,7 @@ async def finish_attempt(
         .where(col(LoginThrottle.key).in_([t.key for t in attempt.throttles]))
         .order_by(col(LoginThrottle.key))
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     cleared = {t.key for t in attempt.throttles if t.cleared_by_success}
     for row in rows.scalars():

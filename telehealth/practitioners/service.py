@@ -1,5 +1,7 @@
 """Practitioners, their availability, licences and time off; slot search across them."""
 
+import heapq
+import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -328,17 +330,22 @@ async def search(
     )
     for practitioner_id, start, end in appointments:
         taken[practitioner_id].append(slots.Interval(start, end))
-    found: list[FoundSlot] = []
+    needed = rules.licence_needed(jurisdiction) if jurisdiction else None
+    per_practitioner: list[list[FoundSlot]] = []
     for practitioner in candidates:
         facts = [
             rules.LicenceFact(x.jurisdiction, x.expires_on) for x in licence_rows[practitioner.id]
         ]
+        if needed and not any(fact.jurisdiction == needed for fact in facts):
+            continue  # never licensed there: no need to lay out a single slot
         plan = _schedule_of(
             practitioner,
             windows[practitioner.id],
             extras[practitioner.id],
             time_off[practitioner.id],
         )
+        key = str(practitioner.id)
+        mine: list[FoundSlot] = []
         # the dates are the caller's (in `zone`): ask the doctor's calendar for a day more on
         # each side, then keep the slots whose start falls on the asked dates in `zone`
         for slot in slots.generate_slots(
@@ -350,12 +357,15 @@ async def search(
         ):
             if not first_day <= slot.start.astimezone(zone).date() <= last_day:
                 continue
-            if after is not None and (slot.start, str(practitioner.id)) <= after:
+            if after is not None and (slot.start, key) <= after:
                 continue
             if jurisdiction and not rules.licensed_for(
                 facts, jurisdiction, rules.date_in(jurisdiction, slot.start)
             ):
                 continue
-            found.append(FoundSlot(slot.start, slot.end, practitioner))
-    found.sort(key=lambda f: (f.start, str(f.practitioner.id)))
-    return found[: limit + 1]
+            mine.append(FoundSlot(slot.start, slot.end, practitioner))
+            if len(mine) > limit:  # each doctor's slots come sorted: more cannot make the page
+                break
+        per_practitioner.append(mine)
+    merged = heapq.merge(*per_practitioner, key=lambda f: (f.start, str(f.practitioner.id)))
+    return list(itertools.islice(merged, limit + 1))

@@ -177,3 +177,15 @@ async def test_concurrent_guesses_cannot_outrun_the_throttle(
     statuses = sorted(r.status_code for r in responses)
     assert statuses.count(401) == 3
     assert statuses.count(429) == 17
+
+
+async def test_simultaneous_correct_sign_ins_from_one_clinic_all_get_in(
+    live_client_with: Callable[..., httpx.AsyncClient],
+) -> None:
+    """A clinic's patients share one address and often sign in at the same moment."""
+    client = live_client_with()
+    accounts = [await register(client) for _ in range(12)]
+    responses = await asyncio.gather(
+        *(_attempt(client, account["email"], PASSWORD) for account in accounts)
+    )
+    assert [r.status_code for r in responses] == [200] * 12
