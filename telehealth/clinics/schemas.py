@@ -1,35 +1,18 @@
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field
 
 from cooperative.kernel.schemas import InputModel
-from telehealth.practitioners import rules
+from telehealth.practitioners.fields import TimeZoneName, VisitJurisdiction
 
 
 class ClinicCreate(InputModel):
     name: str = Field(min_length=1, max_length=120)
-    jurisdiction: str = Field(max_length=8, examples=["MX-OAX"])
+    jurisdiction: VisitJurisdiction
     municipality: str = Field(min_length=1, max_length=120)
     rural: bool = False
-    timezone: str = Field(max_length=64, examples=["America/Mexico_City"])
-
-    @field_validator("jurisdiction")
-    @classmethod
-    def _jurisdiction(cls, value: str) -> str:
-        try:
-            return rules.normalize_visit_jurisdiction(value)
-        except ValueError as exc:
-            raise PydanticCustomError("jurisdiction", str(exc)) from exc
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            return rules.valid_timezone(value)
-        except ValueError as exc:
-            raise PydanticCustomError("timezone", str(exc)) from exc
+    timezone: TimeZoneName
 
 
 class ClinicPublic(BaseModel):

@@ -8,6 +8,7 @@ from pydantic_core import PydanticCustomError
 from cooperative.kernel.schemas import InputModel
 from cooperative.kernel.types import sane_moment
 from telehealth.practitioners import rules
+from telehealth.practitioners.fields import LanguageTag, LicenceJurisdiction, TimeZoneName
 
 
 class PractitionerCreate(InputModel):
@@ -16,8 +17,8 @@ class PractitionerCreate(InputModel):
     account_id: uuid.UUID
     display_name: str = Field(min_length=1, max_length=120)
     specialties: list[str] = Field(min_length=1, max_length=10)
-    languages: list[str] = Field(min_length=1, max_length=10, examples=[["es", "nah"]])
-    timezone: str = Field(max_length=64, examples=["America/Mexico_City"])
+    languages: list[LanguageTag] = Field(min_length=1, max_length=10)
+    timezone: TimeZoneName
 
     @field_validator("specialties")
     @classmethod
@@ -28,22 +29,6 @@ class PractitionerCreate(InputModel):
                 "specialty", "unknown specialty codes: {codes}", {"codes": ", ".join(unknown)}
             )
         return value
-
-    @field_validator("languages")
-    @classmethod
-    def _tags(cls, value: list[str]) -> list[str]:
-        try:
-            return [rules.normalize_language(tag) for tag in value]
-        except ValueError as exc:
-            raise PydanticCustomError("language", str(exc)) from exc
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            return rules.valid_timezone(value)
-        except ValueError as exc:
-            raise PydanticCustomError("timezone", str(exc)) from exc
 
 
 class WindowIn(InputModel):
@@ -69,17 +54,9 @@ class AvailabilityIn(InputModel):
 
 
 class LicenceIn(InputModel):
-    jurisdiction: str = Field(max_length=8, examples=["MX", "US-CA"])
+    jurisdiction: LicenceJurisdiction
     number: str = Field(min_length=1, max_length=40)
     expires_on: date
-
-    @field_validator("jurisdiction")
-    @classmethod
-    def _jurisdiction(cls, value: str) -> str:
-        try:
-            return rules.normalize_licence_jurisdiction(value)
-        except ValueError as exc:
-            raise PydanticCustomError("jurisdiction", str(exc)) from exc
 
 
 class ExtraWindowIn(InputModel):

@@ -7,7 +7,7 @@ from pydantic_core import PydanticCustomError
 
 from cooperative.kernel.schemas import InputModel
 from cooperative.kernel.types import sane_moment
-from telehealth.practitioners import rules
+from telehealth.practitioners.fields import LanguageTag, VisitJurisdiction
 
 
 def _aware(value: datetime) -> datetime:
@@ -23,13 +23,11 @@ class AppointmentCreate(InputModel):
 
     practitioner_id: uuid.UUID
     start: datetime = Field(description="A slot's start, RFC 3339 with offset.")
-    patient_jurisdiction: str = Field(
-        max_length=8,
-        description="Where the patient will be during the consult: MX, MX-BCN, US-CA…",
-        examples=["MX-OAX"],
+    patient_jurisdiction: VisitJurisdiction = Field(
+        description="Where the patient will be during the consult: MX, MX-BCN, US-CA…"
     )
     reason: str | None = Field(default=None, max_length=500)
-    preferred_language: str = Field(default="es", max_length=16, examples=["es", "nah"])
+    preferred_language: LanguageTag = "es"
     interpreter_needed: bool = False
     patient_account_id: uuid.UUID | None = Field(
         default=None, description="For clinic staff and admins: whom the consult is for."
@@ -41,22 +39,6 @@ class AppointmentCreate(InputModel):
     referral_reason: str | None = Field(default=None, max_length=1000)
 
     _aware_start = field_validator("start")(_aware)
-
-    @field_validator("patient_jurisdiction")
-    @classmethod
-    def _jurisdiction(cls, value: str) -> str:
-        try:
-            return rules.normalize_visit_jurisdiction(value)
-        except ValueError as exc:
-            raise PydanticCustomError("jurisdiction", str(exc)) from exc
-
-    @field_validator("preferred_language")
-    @classmethod
-    def _language(cls, value: str) -> str:
-        try:
-            return rules.normalize_language(value)
-        except ValueError as exc:
-            raise PydanticCustomError("language", str(exc)) from exc
 
     @model_validator(mode="after")
     def _referral(self) -> Self:
