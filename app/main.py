@@ -17,6 +17,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import errors, logs
+from app.broker import create_broker
 from app.db import create_engine, create_sessionmaker
 from app.errors import PROBLEM_JSON
 from app.middleware import RequestGuardMiddleware, RequestIdMiddleware
@@ -25,6 +26,7 @@ from app.routers import (
     auth,
     bylaws,
     clinics,
+    consults,
     dues,
     health,
     households,
@@ -60,6 +62,7 @@ TAGS = [
     {"name": "practitioners", "description": "Doctors: licences, availability, time off."},
     {"name": "clinics", "description": "Clinics, their staff and registered patients."},
     {"name": "appointments", "description": "Slot search and race-free booking of consults."},
+    {"name": "consults", "description": "Video consult rooms: join, waiting room, signaling."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
@@ -88,9 +91,12 @@ def create_app(
     engine = engine or create_engine(settings)
     owns_engine = sessionmaker is None
 
+    broker = create_broker(settings.redis_url)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await broker.close()
         if owns_engine:
             await engine.dispose()
 
@@ -109,11 +115,12 @@ def create_app(
     app.state.sessionmaker = sessionmaker or create_sessionmaker(engine)
     app.state.tokens = TokenIssuer(settings)
     app.state.password_hasher = password_hasher(settings)
+    app.state.broker = broker
 
     errors.install(app)
     for module in (
         auth, me, bylaws, members, households, dues, payments, practitioners, clinics,
-        appointments, health,
+        appointments, consults, health,
     ):  # fmt: skip
         app.include_router(module.router)
     _install_docs(app)

@@ -13,6 +13,7 @@ from cooperative.membership.models import (
 )
 from cooperative.privacy.models import AccessLogEntry
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicStaff
+from telehealth.consults.models import ConsultParticipant, SignalMemo
 from telehealth.practitioners.models import (
     AvailabilityWindow,
     ExtraWindow,
@@ -33,6 +34,7 @@ __all__ = [
     "Clinic",
     "ClinicPatient",
     "ClinicStaff",
+    "ConsultParticipant",
     "Dependent",
     "ExtraWindow",
     "Household",
@@ -47,6 +49,7 @@ __all__ = [
     "Practitioner",
     "RefreshToken",
     "ShareSubscription",
+    "SignalMemo",
     "TimeOff",
     "metadata",
 ]

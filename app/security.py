@@ -1,6 +1,7 @@
 """Access tokens: JWTs signed and verified with one explicitly named algorithm."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -109,3 +110,56 @@ class TokenIssuer:
             raise InvalidToken(
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
             ) from exc
+
+
+CONSULT_AUDIENCE = "tequio-consult"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultClaims:
+    account_id: uuid.UUID
+    appointment_id: uuid.UUID
+    role: str
+
+
+def issue_consult_token(
+    issuer: TokenIssuer,
+    *,
+    account_id: uuid.UUID,
+    appointment_id: uuid.UUID,
+    role: str,
+    minutes: int,
+) -> str:
+    """A short-lived token for one consult's signaling socket, useless anywhere else."""
+    now = utcnow()
+    claims: dict[str, Any] = {
+        "iss": issuer.issuer,
+        "aud": CONSULT_AUDIENCE,
+        "sub": str(account_id),
+        "apt": str(appointment_id),
+        "role": role,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=minutes)).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    token: str = jwt.encode(claims, issuer.signing_key, algorithm=issuer.algorithm)
+    return token
+
+
+def verify_consult_token(issuer: TokenIssuer, token: str) -> ConsultClaims | None:
+    try:
+        claims = jwt.decode(
+            token,
+            issuer.verifying_key,
+            algorithms=[issuer.algorithm],
+            audience=CONSULT_AUDIENCE,
+            issuer=issuer.issuer,
+            options=_REQUIRED_CLAIMS,
+        )
+        return ConsultClaims(
+            account_id=uuid.UUID(claims["sub"]),
+            appointment_id=uuid.UUID(claims["apt"]),
+            role=str(claims["role"]),
+        )
+    except Exception:  # any failure means "not a valid consult token"
+        return None

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     turn_urls: CommaList = Field(default_factory=list)
     stun_urls: CommaList = Field(default_factory=list)
     turn_credential_seconds: int = Field(default=3600, ge=60)
+    consult_opens_minutes_before: int = Field(default=15, ge=0, le=24 * 60)
+    consult_closes_minutes_after: int = Field(default=30, ge=0, le=24 * 60)
+    consult_token_minutes: int = Field(default=10, ge=1, le=120)
+    signal_max_message_bytes: int = Field(default=65_536, ge=1024)
+    signal_messages_per_second: float = Field(default=20, gt=0)
+    signal_burst: int = Field(default=60, ge=1)
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -1,0 +1,336 @@
+"""Consult rooms: join (consult token, ICE servers), the waiting room, the signaling socket."""
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from pydantic import TypeAdapter, ValidationError
+
+from app.auth import require_scopes, token_issuer
+from app.broker import Broker
+from app.db import SessionDep
+from app.errors import problem_responses
+from app.security import issue_consult_token, verify_consult_token
+from app.settings import Settings
+from cooperative.kernel.principal import Principal, Scope
+from cooperative.kernel.types import utcnow
+from telehealth.consults import rules
+from telehealth.consults import service as consults
+from telehealth.consults.models import ConsultParticipant
+from telehealth.consults.schemas import (
+    Admit,
+    AdmitIn,
+    Answer,
+    Chat,
+    ClientMessage,
+    IceServer,
+    InterpreterInvite,
+    JoinPublic,
+    Media,
+    Offer,
+    ParticipantPublic,
+    Ping,
+)
+
+router = APIRouter(tags=["consults"])
+
+Joiner = Annotated[Principal, require_scopes(Scope.CONSULTS_JOIN)]
+MESSAGES: TypeAdapter[Any] = TypeAdapter(ClientMessage)
+
+
+def _window(settings: Settings) -> rules.RoomWindow:
+    return rules.RoomWindow(
+        opens_before=timedelta(minutes=settings.consult_opens_minutes_before),
+        closes_after=timedelta(minutes=settings.consult_closes_minutes_after),
+    )
+
+
+def ice_servers(settings: Settings, participant: str) -> list[IceServer]:
+    """TURN with time-limited credentials and STUN, only as configured: never a public default."""
+    servers = [IceServer(urls=settings.stun_urls)] if settings.stun_urls else []
+    if settings.turn_urls and settings.turn_secret is not None:
+        expires = int(time.time()) + settings.turn_credential_seconds
+        username, password = rules.turn_credentials(
+            settings.turn_secret.get_secret_value().encode(), participant, expires
+        )
+        servers.append(IceServer(urls=settings.turn_urls, username=username, credential=password))
+    return servers
+
+
+def _participant(p: Any) -> ParticipantPublic:
+    return ParticipantPublic(
+        account_id=p.account_id, role=p.role, admitted=p.admitted_at is not None, present=p.present
+    )
+
+
+@router.post(
+    "/v1/appointments/{appointment_id}/consult/join",
+    summary="Join the consult",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def join(
+    request: Request, session: SessionDep, principal: Joiner, appointment_id: uuid.UUID
+) -> JoinPublic:
+    """Enter the consult's room (it opens shortly before the start and closes after the end).
+    Returns a short-lived token for the signaling socket and the ICE servers to use. The doctor
+    is in at once; the patient, the clinic and an interpreter wait until the doctor admits them."""
+    settings: Settings = request.app.state.settings
+    window = _window(settings)
+    participant, appointment = await consults.join(
+        session, principal, appointment_id, window=window
+    )
+    token = issue_consult_token(
+        token_issuer(request),
+        account_id=principal.account_id,
+        appointment_id=appointment.id,
+        role=participant.role,
+        minutes=settings.consult_token_minutes,
+    )
+    return JoinPublic(
+        consult_token=token,
+        expires_in=settings.consult_token_minutes * 60,
+        signal_url=f"/v1/consults/{appointment.id}/signal",
+        role=participant.role,
+        admitted=participant.admitted_at is not None,
+        ice_servers=ice_servers(settings, str(principal.account_id)),
+        room_closes_at=appointment.end + window.closes_after,
+    )
+
+
+@router.get(
+    "/v1/appointments/{appointment_id}/consult/participants",
+    summary="Who is in the room and who waits",
+    responses=problem_responses(401, 403, 404),
+)
+async def participants(
+    session: SessionDep, principal: Joiner, appointment_id: uuid.UUID
+) -> list[ParticipantPublic]:
+    """The doctor sees who waits to be admitted."""
+    return [
+        _participant(p) for p in await consults.waiting_room(session, principal, appointment_id)
+    ]
+
+
+@router.post(
+    "/v1/appointments/{appointment_id}/consult/admit",
+    summary="Admit a participant (doctor)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def admit(
+    request: Request,
+    session: SessionDep,
+    principal: Joiner,
+    appointment_id: uuid.UUID,
+    data: AdmitIn,
+) -> ParticipantPublic:
+    """Let someone in from the waiting room; they are told over the signaling socket."""
+    participant = await consults.admit(session, principal, appointment_id, data.account_id)
+    await session.commit()
+    broker: Broker = request.app.state.broker
+    await broker.publish(
+        str(appointment_id),
+        {
+            "type": "presence",
+            "event": "admitted",
+            "account_id": str(data.account_id),
+            "role": participant.role,
+            "from": str(principal.account_id),
+        },
+    )
+    return _participant(participant)
+
+
+@router.post(
+    "/v1/appointments/{appointment_id}/consult/interpreters",
+    summary="Invite an interpreter (doctor or admin)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def invite_interpreter(
+    session: SessionDep, principal: Joiner, appointment_id: uuid.UUID, data: InterpreterInvite
+) -> ParticipantPublic:
+    """The interpreter may then join like any participant (and waits to be admitted)."""
+    return _participant(
+        await consults.invite_interpreter(session, principal, appointment_id, data.account_id)
+    )
+
+
+# WebSocket close codes (4000–4999 are the application's): why a socket was refused or ended.
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class SignalConnection:
+    """One participant's signaling socket: validates what they send, forwards it to the room's
+    broker, and delivers the room's events addressed to them."""
+
+    def __init__(self, websocket: WebSocket, appointment_id: uuid.UUID, me: uuid.UUID, role: str):
+        self.websocket = websocket
+        self.room = str(appointment_id)
+        self.appointment_id = appointment_id
+        self.me = me
+        self.role = role
+        state = websocket.app.state
+        self.settings: Settings = state.settings
+        self.sessionmaker = state.sessionmaker
+        self.broker: Broker = state.broker
+        self.bucket = rules.TokenBucket(
+            rate=self.settings.signal_messages_per_second,
+            burst=self.settings.signal_burst,
+            tokens=self.settings.signal_burst,
+            last=time.monotonic(),
+        )
+
+    async def error(self, code: str, message: str) -> None:
+        await self.websocket.send_json({"type": "error", "code": code, "message": message})
+
+    async def publish(self, message: dict[str, Any]) -> None:
+        await self.broker.publish(self.room, {**message, "from": str(self.me)})
+
+    async def welcome(self) -> bool:
+        async with self.sessionmaker() as session:
+            await consults.set_present(session, self.appointment_id, self.me, True)
+            everyone = await consults.participants(session, self.appointment_id)
+            memos = await consults.replay(session, self.appointment_id, self.me)
+            await session.commit()
+        mine = next((p for p in everyone if p.account_id == self.me), None)
+        admitted = mine is not None and mine.admitted_at is not None
+        await self.websocket.send_json(
+            {
+                "type": "welcome",
+                "you": str(self.me),
+                "role": self.role,
+                "admitted": admitted,
+                "participants": [_participant(p).model_dump(mode="json") for p in everyone],
+                "replay": [{**m.payload, "from": str(m.from_account_id)} for m in memos],
+            }
+        )
+        event = "join" if admitted else "waiting"
+        await self.publish({"type": "presence", "event": event, "role": self.role})
+        return admitted
+
+    async def deliver(self, messages: Any) -> None:
+        async for message in messages:
+            if message.get("from") == str(self.me):
+                continue
+            if message.get("to") not in (None, str(self.me)):
+                continue
+            await self.websocket.send_json(message)
+
+    async def handle(self, raw: str) -> None:
+        if len(raw.encode()) > self.settings.signal_max_message_bytes:
+            await self.error("too-large", "message too large")
+            return
+        if not self.bucket.allow(time.monotonic()):
+            await self.error("rate-limited", "too many messages; slow down")
+            return
+        try:
+            message = MESSAGES.validate_python(json.loads(raw))
+        except (ValueError, ValidationError) as exc:
+            detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else "not JSON"
+            await self.error("invalid-message", detail)
+            return
+        await self.dispatch(message)
+
+    async def dispatch(self, message: Any) -> None:
+        if isinstance(message, Ping):
+            await self.websocket.send_json({"type": "pong"})
+            return
+        if isinstance(message, Admit):
+            await self.admit(message.account_id)
+            return
+        async with self.sessionmaker() as session:
+            me = await consults.may_connect(
+                session, self.appointment_id, self.me, window=_window(self.settings), now=utcnow()
+            )
+            admitted = me is not None and me.admitted_at is not None
+            if admitted and isinstance(message, Offer | Answer):
+                await consults.remember(
+                    session,
+                    self.appointment_id,
+                    to=message.to,
+                    sender=self.me,
+                    kind=message.type,
+                    payload=message.model_dump(mode="json"),
+                )
+            await session.commit()
+        if me is None:
+            await self.websocket.close(code=CLOSE_FORBIDDEN)
+            return
+        if not admitted and not isinstance(message, Media | Chat):
+            await self.error("not-admitted", "wait for the doctor to admit you")
+            return
+        await self.publish(message.model_dump(mode="json"))
+
+    async def admit(self, account_id: uuid.UUID) -> None:
+        if self.role != "doctor":
+            await self.error("forbidden", "only the doctor admits participants")
+            return
+        async with self.sessionmaker() as session:
+            participant = await session.get(ConsultParticipant, (self.appointment_id, account_id))
+            if participant is None:
+                await self.error("unknown-participant", "nobody by that id is waiting")
+                return
+            participant.admitted_at = participant.admitted_at or utcnow()
+            await session.commit()
+        await self.publish(
+            {
+                "type": "presence",
+                "event": "admitted",
+                "account_id": str(account_id),
+                "role": participant.role,
+            }
+        )
+
+    async def leave(self) -> None:
+        async with self.sessionmaker() as session:
+            await consults.set_present(session, self.appointment_id, self.me, False)
+            await session.commit()
+        with contextlib.suppress(Exception):
+            await self.publish({"type": "presence", "event": "leave", "role": self.role})
+
+
+@router.websocket("/v1/consults/{appointment_id}/signal")
+async def signal(
+    websocket: WebSocket,
+    appointment_id: uuid.UUID,
+    token: Annotated[str, Query(max_length=4000)] = "",
+) -> None:
+    """The consult's signaling socket (`?token=` from join). See the message schema in
+    telehealth/consults/schemas.py: offers, answers and ICE candidates go to one participant;
+    media state and chat to everyone; a reconnecting participant gets the room back."""
+    state = websocket.app.state
+    claims = verify_consult_token(state.tokens, token)
+    if claims is None or claims.appointment_id != appointment_id:
+        await websocket.close(code=CLOSE_UNAUTHORIZED)
+        return
+    async with state.sessionmaker() as session:
+        allowed = await consults.may_connect(
+            session,
+            appointment_id,
+            claims.account_id,
+            window=_window(state.settings),
+            now=utcnow(),
+        )
+    if allowed is None:
+        await websocket.close(code=CLOSE_FORBIDDEN)
+        return
+    await websocket.accept()
+    connection = SignalConnection(websocket, appointment_id, claims.account_id, allowed.role)
+    async with connection.broker.subscribe(connection.room) as messages:
+        forward = asyncio.create_task(connection.deliver(messages))
+        try:
+            await connection.welcome()
+            while True:
+                await connection.handle(await websocket.receive_text())
+        except WebSocketDisconnect:
+            pass
+        finally:
+            forward.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await forward
+            await connection.leave()

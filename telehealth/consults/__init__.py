@@ -1,0 +1,1 @@
+"""Consults: the video room of an appointment — participants, waiting room, signaling, TURN."""

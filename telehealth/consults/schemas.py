@@ -1,0 +1,101 @@
+"""The consult API and the signaling protocol (JSON over the WebSocket), documented by these models.
+
+Client to server: `offer`, `answer`, `candidate`, `ice-restart` (each `to` one participant),
+`media` (muted / audio-only state), `chat`, `admit` (the doctor lets someone in), `ping`.
+Server to client: `welcome` (room state and the offers/answers to replay), `presence` (join,
+leave, waiting, admitted), the forwarded messages with `from`, `pong`, and `error`.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from cooperative.kernel.schemas import InputModel
+
+
+class IceServer(BaseModel):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class JoinPublic(BaseModel):
+    consult_token: str = Field(description="For the signaling WebSocket: `?token=…`.")
+    expires_in: int
+    signal_url: str
+    role: str
+    admitted: bool = Field(description="False while waiting for the doctor to admit you.")
+    ice_servers: list[IceServer] = Field(
+        description="TURN with short-lived credentials and STUN, as configured; empty if none."
+    )
+    room_closes_at: datetime
+
+
+class ParticipantPublic(BaseModel):
+    account_id: uuid.UUID
+    role: str
+    admitted: bool
+    present: bool
+
+
+class InterpreterInvite(InputModel):
+    account_id: uuid.UUID
+
+
+class AdmitIn(InputModel):
+    account_id: uuid.UUID
+
+
+class _Message(InputModel):
+    pass
+
+
+class Offer(_Message):
+    type: Literal["offer"]
+    to: uuid.UUID
+    sdp: str = Field(max_length=30_000)
+
+
+class Answer(_Message):
+    type: Literal["answer"]
+    to: uuid.UUID
+    sdp: str = Field(max_length=30_000)
+
+
+class Candidate(_Message):
+    type: Literal["candidate"]
+    to: uuid.UUID
+    candidate: dict[str, Any] = Field(description="RTCIceCandidateInit; null candidate = done.")
+
+
+class IceRestart(_Message):
+    type: Literal["ice-restart"]
+    to: uuid.UUID
+
+
+class Media(_Message):
+    type: Literal["media"]
+    muted: bool = False
+    audio_only: bool = False
+
+
+class Chat(_Message):
+    type: Literal["chat"]
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class Admit(_Message):
+    type: Literal["admit"]
+    account_id: uuid.UUID
+
+
+class Ping(_Message):
+    type: Literal["ping"]
+
+
+ClientMessage = Annotated[
+    Offer | Answer | Candidate | IceRestart | Media | Chat | Admit | Ping,
+    Field(discriminator="type"),
+]

@@ -1,0 +1,220 @@
+"""Who may enter a consult's room, the waiting room, and what a reconnecting participant gets.
+
+Everything here is in the database, so every worker sees the same room."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.principal import Principal
+from cooperative.kernel.types import utcnow
+from telehealth.clinics.models import ClinicStaff
+from telehealth.consults import rules
+from telehealth.consults.errors import NotAConsult, RoomNotOpen
+from telehealth.consults.models import ConsultParticipant, SignalMemo
+from telehealth.practitioners.models import Practitioner
+from telehealth.scheduling.models import Appointment
+
+LIVE = ("booked", "arrived")
+
+
+async def roles_in(session: AsyncSession, appointment: Appointment) -> dict[uuid.UUID, str]:
+    """Everyone who takes part: the patient (the responsible member, for a dependent), the
+    doctor, the clinic's staff for clinic-assisted consults, and invited interpreters."""
+    roles: dict[uuid.UUID, str] = {
+        appointment.patient_account_id: "guardian" if appointment.dependent_id else "patient"
+    }
+    practitioner = await session.get(Practitioner, appointment.practitioner_id)
+    if practitioner is not None:
+        roles[practitioner.account_id] = "doctor"
+    if appointment.clinic_id is not None:
+        staff = await session.execute(
+            select(col(ClinicStaff.account_id)).where(
+                col(ClinicStaff.clinic_id) == appointment.clinic_id
+            )
+        )
+        for account_id in staff.scalars():
+            roles.setdefault(account_id, "clinic")
+    invited = await session.execute(
+        select(ConsultParticipant).where(
+            col(ConsultParticipant.appointment_id) == appointment.id,
+            col(ConsultParticipant.role) == "interpreter",
+        )
+    )
+    for participant in invited.scalars():
+        roles.setdefault(participant.account_id, "interpreter")
+    return roles
+
+
+async def _room(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
+) -> tuple[Appointment, str]:
+    appointment = await session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound()
+    role = (await roles_in(session, appointment)).get(principal.account_id)
+    if role is None:
+        raise NotFound()
+    return appointment, role
+
+
+async def join(
+    session: AsyncSession,
+    principal: Principal,
+    appointment_id: uuid.UUID,
+    *,
+    window: rules.RoomWindow,
+) -> tuple[ConsultParticipant, Appointment]:
+    """Enter the room: the doctor is in at once; everyone else waits to be admitted."""
+    appointment, role = await _room(session, principal, appointment_id)
+    if appointment.status not in LIVE:
+        raise NotAConsult(status=appointment.status)
+    if rules.room_state(appointment.start, appointment.end, utcnow(), window) != "open":
+        raise RoomNotOpen(
+            opens=int(window.opens_before.total_seconds() // 60),
+            closes=int(window.closes_after.total_seconds() // 60),
+        )
+    participant = await session.get(ConsultParticipant, (appointment.id, principal.account_id))
+    if participant is None:
+        participant = ConsultParticipant(
+            appointment_id=appointment.id, account_id=principal.account_id, role=role
+        )
+        session.add(participant)
+    participant.role = role
+    if role == "doctor" and participant.admitted_at is None:
+        participant.admitted_at = utcnow()
+    await session.flush()
+    return participant, appointment
+
+
+async def _doctor_or_admin(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
+) -> Appointment:
+    appointment, role = await _room(session, principal, appointment_id)
+    if role != "doctor" and not principal.is_admin:
+        raise Forbidden(reason="the doctor admits participants and invites interpreters")
+    return appointment
+
+
+async def admit(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID, account_id: uuid.UUID
+) -> ConsultParticipant:
+    await _doctor_or_admin(session, principal, appointment_id)
+    participant = await session.get(ConsultParticipant, (appointment_id, account_id))
+    if participant is None:
+        raise NotFound()
+    participant.admitted_at = participant.admitted_at or utcnow()
+    await session.flush()
+    return participant
+
+
+async def invite_interpreter(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID, account_id: uuid.UUID
+) -> ConsultParticipant:
+    appointment = await _doctor_or_admin(session, principal, appointment_id)
+    participant = await session.get(ConsultParticipant, (appointment.id, account_id))
+    if participant is None:
+        participant = ConsultParticipant(
+            appointment_id=appointment.id,
+            account_id=account_id,
+            role="interpreter",
+            invited_by=principal.account_id,
+        )
+        session.add(participant)
+        await session.flush()
+    return participant
+
+
+async def participants(
+    session: AsyncSession, appointment_id: uuid.UUID
+) -> list[ConsultParticipant]:
+    rows = await session.execute(
+        select(ConsultParticipant)
+        .where(col(ConsultParticipant.appointment_id) == appointment_id)
+        .order_by(col(ConsultParticipant.created_at))
+    )
+    return list(rows.scalars())
+
+
+async def waiting_room(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
+) -> list[ConsultParticipant]:
+    """Who is in the room and who waits (for the doctor; anyone in it sees the same list)."""
+    await _room(session, principal, appointment_id)
+    return await participants(session, appointment_id)
+
+
+async def may_connect(
+    session: AsyncSession,
+    appointment_id: uuid.UUID,
+    account_id: uuid.UUID,
+    *,
+    window: rules.RoomWindow,
+    now: datetime,
+) -> ConsultParticipant | None:
+    """The participant, if they joined, still take part, and the room is open now."""
+    appointment = await session.get(Appointment, appointment_id)
+    if appointment is None or appointment.status not in LIVE:
+        return None
+    if rules.room_state(appointment.start, appointment.end, now, window) != "open":
+        return None
+    if account_id not in await roles_in(session, appointment):
+        return None
+    return await session.get(ConsultParticipant, (appointment_id, account_id))
+
+
+async def set_present(
+    session: AsyncSession, appointment_id: uuid.UUID, account_id: uuid.UUID, present: bool
+) -> None:
+    participant = await session.get(ConsultParticipant, (appointment_id, account_id))
+    if participant is not None:
+        participant.present = present
+        await session.flush()
+
+
+async def remember(
+    session: AsyncSession,
+    appointment_id: uuid.UUID,
+    *,
+    to: uuid.UUID,
+    sender: uuid.UUID,
+    kind: str,
+    payload: dict[str, Any],
+) -> None:
+    """Keep the latest offer or answer from `sender` to `to`, for a reconnect."""
+    await session.execute(
+        delete(SignalMemo).where(
+            col(SignalMemo.appointment_id) == appointment_id,
+            col(SignalMemo.to_account_id) == to,
+            col(SignalMemo.from_account_id) == sender,
+            col(SignalMemo.kind) == kind,
+        )
+    )
+    session.add(
+        SignalMemo(
+            appointment_id=appointment_id,
+            to_account_id=to,
+            from_account_id=sender,
+            kind=kind,
+            payload=payload,
+        )
+    )
+    await session.flush()
+
+
+async def replay(
+    session: AsyncSession, appointment_id: uuid.UUID, to: uuid.UUID
+) -> list[SignalMemo]:
+    rows = await session.execute(
+        select(SignalMemo)
+        .where(
+            col(SignalMemo.appointment_id) == appointment_id, col(SignalMemo.to_account_id) == to
+        )
+        .order_by(col(SignalMemo.at))
+    )
+    return list(rows.scalars())
