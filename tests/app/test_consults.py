@@ -1,145 +1,28 @@
 """Consult rooms through a real server: join, waiting room, signaling, reconnects, auth failures."""
 
 import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
 import json
-import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import update
 from sqlmodel import col
-from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from app.db import create_sessionmaker
-from app.main import create_app
-from cooperative.kernel.principal import Role
 from cooperative.kernel.types import utcnow
 from telehealth.scheduling.models import Appointment
-from tests.conftest import Database, _empty_tables, make_settings
-from tests.factories import (
-    account_with_role,
-    bearer,
-    book,
-    install_bylaws,
-    login,
-    open_slots,
-    practitioner,
-    signed_up,
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-async def server(database: Database) -> AsyncIterator[Callable[..., Any]]:
-    """Real uvicorn servers on this test's event loop, on committed data; emptied afterwards."""
-    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
-
-    async def start(**overrides: Any) -> str:
-        settings = make_settings(database.url, **overrides)
-        app = create_app(
-            settings, engine=database.engine, sessionmaker=create_sessionmaker(database.engine)
-        )
-        port = _free_port()
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-        )
-        instance = uvicorn.Server(config)
-        task = asyncio.create_task(instance.serve())
-        for _ in range(500):  # up to 10 s
-            if instance.started:
-                break
-            await asyncio.sleep(0.02)
-        servers.append((instance, task))
-        return f"127.0.0.1:{port}"
-
-    try:
-        yield start
-    finally:
-        for instance, task in servers:
-            instance.should_exit = True
-            await task
-        await _empty_tables(database.engine)
-
-
-async def _consult(
-    http: httpx.AsyncClient, database: Database, *, starts_in: timedelta = timedelta(minutes=5)
-) -> dict[str, Any]:
-    """A booked consult starting soon: the doctor, the patient and their tokens."""
-    committed = create_sessionmaker(database.engine)
-    await install_bylaws(committed)
-    settings = make_settings(database.url)
-    admin = await login(http, await account_with_role(committed, settings, Role.ADMIN))
-    profile, doctor = await practitioner(http, admin, committed, settings)
-    patient_account, patient = await signed_up(http)
-    slots = await open_slots(
-        http, patient, **{"from": (date.today() + timedelta(days=2)).isoformat()}
-    )
-    booked = (await book(http, patient, profile["id"], slots[0]["start"])).json()
-    async with committed() as session:  # the consult's day comes
-        start = utcnow() + starts_in
-        await session.execute(
-            update(Appointment)
-            .where(col(Appointment.id) == uuid.UUID(booked["id"]))
-            .values(start=start, end=start + timedelta(minutes=30))
-        )
-        await session.commit()
-    me = lambda tokens: http.get("/v1/me", headers=bearer(tokens))  # noqa: E731
-    return {
-        "id": booked["id"],
-        "doctor": doctor,
-        "doctor_id": (await me(doctor)).json()["id"],
-        "patient": patient,
-        "patient_id": patient_account["id"],
-        "admin": admin,
-    }
-
-
-async def _join(http: httpx.AsyncClient, consult: dict[str, Any], who: str) -> dict[str, Any]:
-    response = await http.post(
-        f"/v1/appointments/{consult['id']}/consult/join", headers=bearer(consult[who])
-    )
-    assert response.status_code == 200, response.text
-    joined: dict[str, Any] = response.json()
-    return joined
-
-
-async def _socket(host: str, consult_id: str, token: str) -> ClientConnection:
-    return await connect(f"ws://{host}/v1/consults/{consult_id}/signal?token={token}")
-
-
-async def _next(ws: ClientConnection, kind: str) -> dict[str, Any]:
-    """The next message of `kind`, skipping others (within five seconds)."""
-    async with asyncio.timeout(5):
-        while True:
-            message: dict[str, Any] = json.loads(await ws.recv())
-            if message["type"] == kind:
-                return message
-
-
-@pytest.fixture
-async def http_to(database: Database) -> AsyncIterator[Callable[[str], httpx.AsyncClient]]:
-    clients: list[httpx.AsyncClient] = []
-
-    def make(host: str) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(base_url=f"http://{host}", timeout=30)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.aclose()
+from tests.conftest import Database
+from tests.consult_support import consult_soon, join_consult, next_of_type, open_signal
+from tests.factories import bearer, signed_up
 
 
 async def test_join_gives_a_token_and_no_public_ice_servers(
@@ -147,9 +30,9 @@ async def test_join_gives_a_token_and_no_public_ice_servers(
 ) -> None:
     host = await server()
     http = http_to(host)
-    consult = await _consult(http, database)
-    patient = await _join(http, consult, "patient")
-    doctor = await _join(http, consult, "doctor")
+    consult = await consult_soon(http, database)
+    patient = await join_consult(http, consult, "patient")
+    doctor = await join_consult(http, consult, "doctor")
     assert (patient["role"], patient["admitted"]) == ("patient", False)
     assert (doctor["role"], doctor["admitted"]) == ("doctor", True)
     assert patient["ice_servers"] == []  # nothing configured: never a public STUN server
@@ -163,14 +46,10 @@ async def test_join_gives_a_token_and_no_public_ice_servers(
 async def test_turn_credentials_follow_coturns_shared_secret_scheme(
     server: Callable[..., Any], http_to: Callable[[str], httpx.AsyncClient], database: Database
 ) -> None:
-    import base64
-    import hashlib
-    import hmac
-
     host = await server(turn_secret="coturn-static-auth-secret", turn_urls="turn:127.0.0.1:3478")
     http = http_to(host)
-    consult = await _consult(http, database)
-    joined = await _join(http, consult, "patient")
+    consult = await consult_soon(http, database)
+    joined = await join_consult(http, consult, "patient")
     [turn] = joined["ice_servers"]
     assert turn["urls"] == ["turn:127.0.0.1:3478"]
     expiry, participant = turn["username"].split(":")
@@ -184,7 +63,7 @@ async def test_a_room_is_closed_long_before_and_after_the_consult(
 ) -> None:
     host = await server()
     http = http_to(host)
-    consult = await _consult(http, database, starts_in=timedelta(hours=3))
+    consult = await consult_soon(http, database, starts_in=timedelta(hours=3))
     response = await http.post(
         f"/v1/appointments/{consult['id']}/consult/join", headers=bearer(consult["patient"])
     )
@@ -197,38 +76,38 @@ async def test_waiting_room_admission_signaling_and_chat(
 ) -> None:
     host = await server()
     http = http_to(host)
-    consult = await _consult(http, database)
-    doctor_ws = await _socket(
-        host, consult["id"], (await _join(http, consult, "doctor"))["consult_token"]
+    consult = await consult_soon(http, database)
+    doctor_ws = await open_signal(
+        host, consult["id"], (await join_consult(http, consult, "doctor"))["consult_token"]
     )
-    welcome = await _next(doctor_ws, "welcome")
+    welcome = await next_of_type(doctor_ws, "welcome")
     assert welcome["admitted"] is True
-    patient_ws = await _socket(
-        host, consult["id"], (await _join(http, consult, "patient"))["consult_token"]
+    patient_ws = await open_signal(
+        host, consult["id"], (await join_consult(http, consult, "patient"))["consult_token"]
     )
-    assert (await _next(patient_ws, "welcome"))["admitted"] is False
-    waiting = await _next(doctor_ws, "presence")
+    assert (await next_of_type(patient_ws, "welcome"))["admitted"] is False
+    waiting = await next_of_type(doctor_ws, "presence")
     assert (waiting["event"], waiting["from"]) == ("waiting", consult["patient_id"])
 
     # before admission the patient cannot send an offer
     await patient_ws.send(json.dumps({"type": "offer", "to": consult["doctor_id"], "sdp": "v=0"}))
-    assert (await _next(patient_ws, "error"))["code"] == "not-admitted"
+    assert (await next_of_type(patient_ws, "error"))["code"] == "not-admitted"
 
     await doctor_ws.send(json.dumps({"type": "admit", "account_id": consult["patient_id"]}))
-    admitted = await _next(patient_ws, "presence")
+    admitted = await next_of_type(patient_ws, "presence")
     assert (admitted["event"], admitted["account_id"]) == ("admitted", consult["patient_id"])
 
     await doctor_ws.send(
         json.dumps({"type": "offer", "to": consult["patient_id"], "sdp": "v=0 o=d"})
     )
-    offer = await _next(patient_ws, "offer")
+    offer = await next_of_type(patient_ws, "offer")
     assert (offer["sdp"], offer["from"]) == ("v=0 o=d", consult["doctor_id"])
     await patient_ws.send(
         json.dumps({"type": "answer", "to": consult["doctor_id"], "sdp": "v=0 o=p"})
     )
-    assert (await _next(doctor_ws, "answer"))["sdp"] == "v=0 o=p"
+    assert (await next_of_type(doctor_ws, "answer"))["sdp"] == "v=0 o=p"
     await patient_ws.send(json.dumps({"type": "chat", "text": "¿Me escucha, doctora?"}))
-    assert (await _next(doctor_ws, "chat"))["text"] == "¿Me escucha, doctora?"
+    assert (await next_of_type(doctor_ws, "chat"))["text"] == "¿Me escucha, doctora?"
 
     # invalid and oversize messages get an error and the socket stays open
     for bad in (
@@ -237,17 +116,17 @@ async def test_waiting_room_admission_signaling_and_chat(
         json.dumps({"type": "chat", "text": "x" * 70_000}),
     ):
         await patient_ws.send(bad)
-        assert (await _next(patient_ws, "error"))["code"] in ("invalid-message", "too-large")
+        assert (await next_of_type(patient_ws, "error"))["code"] in ("invalid-message", "too-large")
     await patient_ws.send(json.dumps({"type": "ping"}))
-    await _next(patient_ws, "pong")
+    await next_of_type(patient_ws, "pong")
 
     # a reconnecting patient gets the room back, with the doctor's latest offer to replay
     await patient_ws.close()
-    assert (await _next(doctor_ws, "presence"))["event"] == "leave"
-    again = await _socket(
-        host, consult["id"], (await _join(http, consult, "patient"))["consult_token"]
+    assert (await next_of_type(doctor_ws, "presence"))["event"] == "leave"
+    again = await open_signal(
+        host, consult["id"], (await join_consult(http, consult, "patient"))["consult_token"]
     )
-    back = await _next(again, "welcome")
+    back = await next_of_type(again, "welcome")
     assert back["admitted"] is True
     assert [m["sdp"] for m in back["replay"] if m["type"] == "offer"] == ["v=0 o=d"]
     present = {p["account_id"] for p in back["participants"] if p["present"]}
@@ -261,15 +140,17 @@ async def test_a_flood_is_rate_limited_without_closing_the_socket(
 ) -> None:
     host = await server(signal_burst=5, signal_messages_per_second=1)
     http = http_to(host)
-    consult = await _consult(http, database)
-    ws = await _socket(host, consult["id"], (await _join(http, consult, "doctor"))["consult_token"])
-    await _next(ws, "welcome")
+    consult = await consult_soon(http, database)
+    ws = await open_signal(
+        host, consult["id"], (await join_consult(http, consult, "doctor"))["consult_token"]
+    )
+    await next_of_type(ws, "welcome")
     for _ in range(20):
         await ws.send(json.dumps({"type": "ping"}))
-    assert (await _next(ws, "error"))["code"] == "rate-limited"
+    assert (await next_of_type(ws, "error"))["code"] == "rate-limited"
     await asyncio.sleep(1.1)
     await ws.send(json.dumps({"type": "ping"}))
-    await _next(ws, "pong")
+    await next_of_type(ws, "pong")
     await ws.close()
 
 
@@ -282,8 +163,8 @@ async def test_sockets_refuse_bad_tokens_and_closed_rooms(
 ) -> None:
     host = await server()
     http = http_to(host)
-    consult = await _consult(http, database)
-    token = (await _join(http, consult, "patient"))["consult_token"]
+    consult = await consult_soon(http, database)
+    token = (await join_consult(http, consult, "patient"))["consult_token"]
     target = consult["id"]
     if case == "garbage":
         token = "not-a-token"
@@ -299,5 +180,95 @@ async def test_sockets_refuse_bad_tokens_and_closed_rooms(
             )
             await session.commit()
     with pytest.raises(InvalidStatus) as refused:
-        await _socket(host, target, token)
+        await open_signal(host, target, token)
     assert refused.value.response.status_code == 403  # closed before the handshake completes
+
+
+async def _media_counter(track: Any, counts: dict[str, int]) -> None:
+    with contextlib.suppress(Exception):
+        while True:
+            await track.recv()
+            counts[track.kind] = counts.get(track.kind, 0) + 1
+
+
+async def test_two_aiortc_peers_exchange_audio_video_and_data_through_the_api(
+    server: Callable[..., Any], http_to: Callable[[str], httpx.AsyncClient], database: Database
+) -> None:
+    """A doctor and a patient, each a real WebRTC peer, signal through the API's socket and then
+    receive each other's audio and video frames and data-channel messages."""
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+    from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
+    host = await server()
+    http = http_to(host)
+    consult = await consult_soon(http, database)
+    doctor_token = (await join_consult(http, consult, "doctor"))["consult_token"]
+    patient_token = (await join_consult(http, consult, "patient"))["consult_token"]
+    doctor_ws = await open_signal(host, consult["id"], doctor_token)
+    patient_ws = await open_signal(host, consult["id"], patient_token)
+    await next_of_type(doctor_ws, "welcome")
+    await next_of_type(patient_ws, "welcome")
+    await doctor_ws.send(json.dumps({"type": "admit", "account_id": consult["patient_id"]}))
+    await next_of_type(patient_ws, "presence")
+
+    doctor_pc, patient_pc = RTCPeerConnection(), RTCPeerConnection()
+    received: dict[str, dict[str, int]] = {"doctor": {}, "patient": {}}
+    messages: dict[str, list[str]] = {"doctor": [], "patient": []}
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        for name, pc in (("doctor", doctor_pc), ("patient", patient_pc)):
+            pc.addTrack(AudioStreamTrack())
+            pc.addTrack(VideoStreamTrack())
+            pc.on(
+                "track",
+                lambda track, n=name: tasks.append(
+                    asyncio.create_task(_media_counter(track, received[n]))
+                ),
+            )
+        channel = doctor_pc.createDataChannel("chat")
+        channel.on("message", lambda m: messages["doctor"].append(m))
+
+        @patient_pc.on("datachannel")
+        def _on_channel(incoming: Any) -> None:
+            incoming.on("message", lambda m: (messages["patient"].append(m), incoming.send("pong")))
+
+        await doctor_pc.setLocalDescription(await doctor_pc.createOffer())
+        offer_out = {
+            "type": "offer",
+            "to": consult["patient_id"],
+            "sdp": doctor_pc.localDescription.sdp,
+        }
+        await doctor_ws.send(json.dumps(offer_out))
+        offer = await next_of_type(patient_ws, "offer")
+        await patient_pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+        await patient_pc.setLocalDescription(await patient_pc.createAnswer())
+        answer_out = {
+            "type": "answer",
+            "to": consult["doctor_id"],
+            "sdp": patient_pc.localDescription.sdp,
+        }
+        await patient_ws.send(json.dumps(answer_out))
+        answer = await next_of_type(doctor_ws, "answer")
+        await doctor_pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+
+        opened = asyncio.Event()
+        channel.on("open", opened.set)
+        async with asyncio.timeout(30):
+            if channel.readyState != "open":
+                await opened.wait()
+        channel.send("ping")
+        for _ in range(300):  # up to 30 s for frames and the reply to flow
+            if messages["doctor"] and all(
+                received[p].get(k, 0) >= 10 for p in received for k in ("audio", "video")
+            ):
+                break
+            await asyncio.sleep(0.1)
+        assert messages == {"doctor": ["pong"], "patient": ["ping"]}
+        assert all(received[p].get(k, 0) >= 10 for p in received for k in ("audio", "video"))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await doctor_pc.close()
+        await patient_pc.close()
+        await doctor_ws.close()
+        await patient_ws.close()

@@ -1,0 +1,102 @@
+"""Two server processes with Redis: a doctor on one and a patient on the other reach each other."""
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+
+from tests.conftest import IN_CI, Database, _empty_tables, make_settings
+from tests.consult_support import consult_soon, free_port, join_consult, next_of_type, open_signal
+
+REDIS = "redis://127.0.0.1:6379/0"
+TEQUIO = os.path.join(os.path.dirname(sys.executable), "tequio")
+
+
+def _redis_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _spawn(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([TEQUIO, "serve"], env=env, start_new_session=True)
+
+
+@pytest.fixture
+async def two_workers(database: Database) -> AsyncIterator[list[str]]:
+    if not _redis_answers():
+        if IN_CI:
+            pytest.fail("CI=true: the multi-worker test needs Redis on 127.0.0.1:6379")
+        pytest.skip("Redis does not answer on 127.0.0.1:6379")
+    settings = make_settings(database.url)
+    processes, hosts = [], []
+    for _ in range(2):
+        port = free_port()
+        env = {
+            **os.environ,
+            "TEQUIO_DATABASE_URL": database.url,
+            "TEQUIO_ENVIRONMENT": "test",
+            "TEQUIO_SECRET_KEY": settings.secret_key.get_secret_value(),
+            "TEQUIO_REDIS_URL": REDIS,
+            "TEQUIO_PORT": str(port),
+            "TEQUIO_ARGON2_MEMORY_KIB": "1024",
+            "TEQUIO_ARGON2_TIME_COST": "1",
+            "TEQUIO_LOG_LEVEL": "WARNING",
+        }
+        processes.append(_spawn(env))
+        hosts.append(f"127.0.0.1:{port}")
+    try:
+        async with httpx.AsyncClient(timeout=2) as probe:
+            for host in hosts:
+                for _ in range(150):
+                    try:
+                        if (await probe.get(f"http://{host}/healthz/ready")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.1)
+        yield hosts
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        await _empty_tables(database.engine)
+
+
+@pytest.mark.slow
+async def test_participants_on_two_workers_reach_each_other_through_redis(
+    two_workers: list[str],
+    http_to: Callable[[str], httpx.AsyncClient],
+    database: Database,
+) -> None:
+    first, second = two_workers
+    consult = await consult_soon(http_to(first), database)
+    doctor_ws = await open_signal(
+        first,
+        consult["id"],
+        (await join_consult(http_to(first), consult, "doctor"))["consult_token"],
+    )
+    await next_of_type(doctor_ws, "welcome")
+    patient_ws = await open_signal(
+        second,
+        consult["id"],
+        (await join_consult(http_to(second), consult, "patient"))["consult_token"],
+    )
+    await next_of_type(patient_ws, "welcome")
+    waiting = await next_of_type(doctor_ws, "presence")  # crossed from the second worker
+    assert waiting["from"] == consult["patient_id"]
+    await doctor_ws.send(json.dumps({"type": "admit", "account_id": consult["patient_id"]}))
+    assert (await next_of_type(patient_ws, "presence"))["event"] == "admitted"
+    await patient_ws.send(json.dumps({"type": "chat", "text": "hola desde el otro worker"}))
+    assert (await next_of_type(doctor_ws, "chat"))["text"] == "hola desde el otro worker"
+    await doctor_ws.close()
+    await patient_ws.close()

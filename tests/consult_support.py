@@ -1,0 +1,144 @@
+"""Shared by the consult tests: real servers on the test's loop, a consult starting soon, and
+signaling-socket helpers."""
+
+import asyncio
+import json
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import update
+from sqlmodel import col
+from websockets.asyncio.client import ClientConnection, connect
+
+from app.db import create_sessionmaker
+from app.main import create_app
+from cooperative.kernel.principal import Role
+from cooperative.kernel.types import utcnow
+from telehealth.scheduling.models import Appointment
+from tests.conftest import Database, _empty_tables, make_settings
+from tests.factories import (
+    account_with_role,
+    bearer,
+    book,
+    install_bylaws,
+    login,
+    open_slots,
+    practitioner,
+    signed_up,
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def server(database: Database) -> AsyncIterator[Callable[..., Any]]:
+    """Real uvicorn servers on this test's event loop, on committed data; emptied afterwards."""
+    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+
+    async def start(**overrides: Any) -> str:
+        settings = make_settings(database.url, **overrides)
+        app = create_app(
+            settings, engine=database.engine, sessionmaker=create_sessionmaker(database.engine)
+        )
+        port = free_port()
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
+        instance = uvicorn.Server(config)
+        task = asyncio.create_task(instance.serve())
+        for _ in range(500):  # up to 10 s
+            if instance.started:
+                break
+            await asyncio.sleep(0.02)
+        servers.append((instance, task))
+        return f"127.0.0.1:{port}"
+
+    try:
+        yield start
+    finally:
+        for instance, task in servers:
+            instance.should_exit = True
+            await task
+        await _empty_tables(database.engine)
+
+
+async def consult_soon(
+    http: httpx.AsyncClient, database: Database, *, starts_in: timedelta = timedelta(minutes=5)
+) -> dict[str, Any]:
+    """A booked consult starting soon: the doctor, the patient and their tokens."""
+    committed = create_sessionmaker(database.engine)
+    await install_bylaws(committed)
+    settings = make_settings(database.url)
+    admin = await login(http, await account_with_role(committed, settings, Role.ADMIN))
+    profile, doctor = await practitioner(http, admin, committed, settings)
+    patient_account, patient = await signed_up(http)
+    slots = await open_slots(
+        http, patient, **{"from": (date.today() + timedelta(days=2)).isoformat()}
+    )
+    booked = (await book(http, patient, profile["id"], slots[0]["start"])).json()
+    async with committed() as session:  # the consult's day comes
+        start = utcnow() + starts_in
+        await session.execute(
+            update(Appointment)
+            .where(col(Appointment.id) == uuid.UUID(booked["id"]))
+            .values(start=start, end=start + timedelta(minutes=30))
+        )
+        await session.commit()
+    me = lambda tokens: http.get("/v1/me", headers=bearer(tokens))  # noqa: E731
+    return {
+        "id": booked["id"],
+        "doctor": doctor,
+        "doctor_id": (await me(doctor)).json()["id"],
+        "patient": patient,
+        "patient_id": patient_account["id"],
+        "admin": admin,
+    }
+
+
+async def join_consult(
+    http: httpx.AsyncClient, consult: dict[str, Any], who: str
+) -> dict[str, Any]:
+    response = await http.post(
+        f"/v1/appointments/{consult['id']}/consult/join", headers=bearer(consult[who])
+    )
+    assert response.status_code == 200, response.text
+    joined: dict[str, Any] = response.json()
+    return joined
+
+
+async def open_signal(host: str, consult_id: str, token: str) -> ClientConnection:
+    return await connect(f"ws://{host}/v1/consults/{consult_id}/signal?token={token}")
+
+
+async def next_of_type(ws: ClientConnection, kind: str) -> dict[str, Any]:
+    """The next message of `kind`, skipping others (within five seconds)."""
+    async with asyncio.timeout(5):
+        while True:
+            message: dict[str, Any] = json.loads(await ws.recv())
+            if message["type"] == kind:
+                return message
+
+
+@pytest.fixture
+async def http_to(database: Database) -> AsyncIterator[Callable[[str], httpx.AsyncClient]]:
+    clients: list[httpx.AsyncClient] = []
+
+    def make(host: str) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(base_url=f"http://{host}", timeout=30)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
