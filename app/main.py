@@ -1,5 +1,6 @@
 """create_app(): the one place the HTTP shell is assembled."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -93,9 +94,13 @@ def create_app(
 
     broker = create_broker(settings.redis_url)
 
+    background: set[asyncio.Task[None]] = set()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        for task in list(background):
+            task.cancel()
         await broker.close()
         if owns_engine:
             await engine.dispose()
@@ -116,6 +121,7 @@ def create_app(
     app.state.tokens = TokenIssuer(settings)
     app.state.password_hasher = password_hasher(settings)
     app.state.broker = broker
+    app.state.background = background  # tasks outliving their request (pre-call checks)
 
     errors.install(app)
     for module in (

@@ -13,7 +13,7 @@ from cooperative.membership.models import (
 )
 from cooperative.privacy.models import AccessLogEntry
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicStaff
-from telehealth.consults.models import ConsultParticipant, SignalMemo
+from telehealth.consults.models import ConsultParticipant, PrecheckResult, SignalMemo
 from telehealth.practitioners.models import (
     AvailabilityWindow,
     ExtraWindow,
@@ -47,6 +47,7 @@ __all__ = [
     "Payment",
     "PaymentAllocation",
     "Practitioner",
+    "PrecheckResult",
     "RefreshToken",
     "ShareSubscription",
     "SignalMemo",

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     signal_max_message_bytes: int = Field(default=65_536, ge=1024)
     signal_messages_per_second: float = Field(default=20, gt=0)
     signal_burst: int = Field(default=60, ge=1)
+    precheck_seconds: float = Field(default=10, gt=0, le=120)
 
     log_level: str = "INFO"
     log_json: bool = True

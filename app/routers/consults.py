@@ -10,18 +10,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
+from sqlmodel import col, select
 
 from app.auth import require_scopes, token_issuer
 from app.broker import Broker
 from app.db import SessionDep
 from app.errors import problem_responses
+from app.pagination import CursorParam, LimitParam, Page
 from app.security import issue_consult_token, verify_consult_token
 from app.settings import Settings
+from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.kernel.types import utcnow
+from telehealth.clinics import service as clinics_service
 from telehealth.consults import rules
 from telehealth.consults import service as consults
-from telehealth.consults.models import ConsultParticipant
+from telehealth.consults.models import ConsultParticipant, PrecheckResult
+from telehealth.consults.precheck import Precheck
 from telehealth.consults.schemas import (
     Admit,
     AdmitIn,
@@ -35,6 +40,9 @@ from telehealth.consults.schemas import (
     Offer,
     ParticipantPublic,
     Ping,
+    PrecheckAnswer,
+    PrecheckOffer,
+    PrecheckResultPublic,
 )
 
 router = APIRouter(tags=["consults"])
@@ -156,6 +164,83 @@ async def invite_interpreter(
     """The interpreter may then join like any participant (and waits to be admitted)."""
     return _participant(
         await consults.invite_interpreter(session, principal, appointment_id, data.account_id)
+    )
+
+
+@router.post(
+    "/v1/consults/precheck",
+    summary="Pre-call network check",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def precheck(
+    request: Request, session: SessionDep, principal: Joiner, data: PrecheckOffer
+) -> PrecheckAnswer:
+    """Send an SDP offer with your camera, microphone and a data channel: the server answers with
+    a peer that echoes your audio and video back and reports each second over the data channel the
+    round-trip time, packet loss, jitter, received bitrate and whether the path is relayed. The last
+    report is stored (for the clinic, with `clinic_id`), so a clinic can see its link over time."""
+    settings: Settings = request.app.state.settings
+    if data.clinic_id is not None:
+        await clinics_service.visible(session, principal, data.clinic_id)
+    sessionmaker = request.app.state.sessionmaker
+
+    async def store(result: rules.LinkQuality, relayed: bool | None) -> None:
+        async with sessionmaker() as own:  # background work: its own session
+            own.add(
+                PrecheckResult(
+                    account_id=principal.account_id,
+                    clinic_id=data.clinic_id,
+                    round_trip_ms=result.round_trip_ms,
+                    packet_loss_pct=result.packet_loss_pct,
+                    jitter_ms=result.jitter_ms,
+                    received_kbps=result.received_kbps,
+                    relayed=relayed,
+                    video_ok=result.video_ok,
+                )
+            )
+            await own.commit()
+
+    servers = [s.model_dump(exclude_none=True) for s in ice_servers(settings, "precheck")]
+    check = Precheck(servers, settings.precheck_seconds, store)
+    answer = await check.answer(data.sdp)
+    running: set[asyncio.Task[None]] = request.app.state.background
+    task = asyncio.create_task(check.run())
+    running.add(task)
+    task.add_done_callback(running.discard)
+    return PrecheckAnswer(id=check.id, sdp=answer, seconds=settings.precheck_seconds)
+
+
+@router.get(
+    "/v1/consults/precheck/results",
+    summary="Pre-call check history",
+    responses=problem_responses(400, 401, 403, 404),
+)
+async def precheck_results(
+    session: SessionDep,
+    principal: Joiner,
+    clinic_id: Annotated[uuid.UUID | None, Query()] = None,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[PrecheckResultPublic]:
+    """Yours, or with `clinic_id` the clinic's (its staff and admins), newest first."""
+    statement = select(PrecheckResult)
+    if clinic_id is not None:
+        await clinics_service.visible(session, principal, clinic_id)
+        statement = statement.where(col(PrecheckResult.clinic_id) == clinic_id)
+    else:
+        statement = statement.where(col(PrecheckResult.account_id) == principal.account_id)
+    rows, next_cursor = await paginate(
+        session,
+        statement,
+        time_column=col(PrecheckResult.created_at),
+        id_column=col(PrecheckResult.id),
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+    )
+    return Page(
+        items=[PrecheckResultPublic.model_validate(r, from_attributes=True) for r in rows],
+        next_cursor=next_cursor,
     )
 
 

@@ -19,3 +19,13 @@ class NotAConsult(TequioError):
         "An appointment that is {status} has no consult room.",
         "Una cita en estado {status} no tiene sala de consulta.",
     )
+
+
+class InvalidOffer(TequioError):
+    status = 422
+    slug = "invalid-offer"
+    title = Text("Invalid SDP offer", "Oferta SDP no válida")
+    detail = Text(
+        "The offer is not a WebRTC SDP offer with audio or video.",
+        "La oferta no es una oferta SDP de WebRTC con audio o video.",
+    )

@@ -37,3 +37,20 @@ class SignalMemo(SQLModel, table=True):
     kind: str = Field(max_length=8, primary_key=True)
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PrecheckResult(SQLModel, table=True):
+    """What a pre-call check measured, kept so a clinic can see whether its link holds video."""
+
+    __tablename__ = "precheck_result"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    account_id: uuid.UUID = Field(foreign_key="account.id", index=True)
+    clinic_id: uuid.UUID | None = Field(default=None, foreign_key="clinic.id", index=True)
+    round_trip_ms: float | None = None
+    packet_loss_pct: float | None = None
+    jitter_ms: float | None = None
+    received_kbps: float | None = None
+    relayed: bool | None = None
+    video_ok: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

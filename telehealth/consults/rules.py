@@ -46,3 +46,47 @@ class TokenBucket:
             self.tokens -= 1
             return True
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSample:
+    """Counters read from a peer connection at one moment."""
+
+    at: float  # seconds, monotonic
+    bytes_received: int
+    packets_received: int
+    packets_lost: int
+    jitter_ms: float | None
+    round_trip_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkQuality:
+    round_trip_ms: float | None
+    packet_loss_pct: float | None
+    jitter_ms: float | None
+    received_kbps: float | None
+    video_ok: bool
+
+
+# What a consult needs for video to hold, roughly (a 640x480 stream at a modest bitrate).
+VIDEO_MIN_KBPS = 150.0
+VIDEO_MAX_LOSS_PCT = 5.0
+VIDEO_MAX_RTT_MS = 400.0
+
+
+def quality(first: LinkSample, last: LinkSample) -> LinkQuality:
+    """The link between two samples: bitrate from the bytes received, loss from the packets."""
+    seconds = last.at - first.at
+    kbps = (
+        (last.bytes_received - first.bytes_received) * 8 / 1000 / seconds if seconds > 0 else None
+    )
+    packets = last.packets_received + last.packets_lost
+    loss = 100.0 * last.packets_lost / packets if packets > 0 else None
+    video_ok = (
+        kbps is not None
+        and kbps >= VIDEO_MIN_KBPS
+        and (loss is None or loss <= VIDEO_MAX_LOSS_PCT)
+        and (last.round_trip_ms is None or last.round_trip_ms <= VIDEO_MAX_RTT_MS)
+    )
+    return LinkQuality(last.round_trip_ms, loss, last.jitter_ms, kbps, video_ok)

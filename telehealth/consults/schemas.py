@@ -99,3 +99,30 @@ ClientMessage = Annotated[
     Offer | Answer | Candidate | IceRestart | Media | Chat | Admit | Ping,
     Field(discriminator="type"),
 ]
+
+
+class PrecheckOffer(InputModel):
+    """An SDP offer with the caller's camera and microphone (and a data channel for the report)."""
+
+    sdp: str = Field(max_length=30_000)
+    clinic_id: uuid.UUID | None = Field(
+        default=None, description="Checking a clinic's link: the result is kept for the clinic."
+    )
+
+
+class PrecheckAnswer(BaseModel):
+    id: uuid.UUID
+    sdp: str
+    seconds: float = Field(description="How long the echo runs before the result is stored.")
+
+
+class PrecheckResultPublic(BaseModel):
+    id: uuid.UUID
+    clinic_id: uuid.UUID | None
+    round_trip_ms: float | None
+    packet_loss_pct: float | None
+    jitter_ms: float | None
+    received_kbps: float | None
+    relayed: bool | None
+    video_ok: bool
+    created_at: datetime
