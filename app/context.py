@@ -4,7 +4,7 @@ from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request, Response, status
 
 from app.db import SessionDep
 from cooperative.bylaws import service as bylaws_service
@@ -21,3 +21,21 @@ def _today(request: Request) -> date:
 
 LawDep = Annotated[InForce, Depends(_bylaws_in_force)]
 TodayDep = Annotated[date, Depends(_today)]
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any unique string; a retry with the same key returns the first result.",
+    ),
+]
+
+
+def mark_replayed(response: Response, replayed: bool) -> None:
+    """A retry answers 200 with the first result, and says so."""
+    if replayed:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"

@@ -5,11 +5,11 @@ from datetime import UTC, date, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime
 
 from app.auth import require_scopes
-from app.context import LawDep, TodayDep
+from app.context import IdempotencyKey, LawDep, TodayDep, mark_replayed
 from app.db import SessionDep
 from app.errors import InvalidParameter, problem_responses
 from app.pagination import CursorParam, LimitParam, Page
@@ -40,10 +40,6 @@ router = APIRouter(tags=["appointments"])
 
 Reader = Annotated[Principal, require_scopes(Scope.APPOINTMENTS_READ)]
 Writer = Annotated[Principal, require_scopes(Scope.APPOINTMENTS_WRITE)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$"),
-]
 MAX_SEARCH_DAYS = 31
 
 
@@ -195,9 +191,7 @@ async def book(
     appointment, replayed = await scheduling.book(
         session, principal, data, law, idempotency_key=idempotency_key, today=today
     )
-    if replayed:
-        response.status_code = status.HTTP_200_OK
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(response, replayed)
     return await _public(session, appointment)
 
 

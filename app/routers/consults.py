@@ -25,7 +25,7 @@ from cooperative.kernel.types import utcnow
 from telehealth.clinics import service as clinics_service
 from telehealth.consults import rules
 from telehealth.consults import service as consults
-from telehealth.consults.models import ConsultParticipant, PrecheckResult
+from telehealth.consults.models import PrecheckResult
 from telehealth.consults.precheck import Precheck
 from telehealth.consults.schemas import (
     Admit,
@@ -356,12 +356,11 @@ class SignalConnection:
             await self.error("forbidden", "only the doctor admits participants")
             return
         async with self.sessionmaker() as session:
-            participant = await session.get(ConsultParticipant, (self.appointment_id, account_id))
-            if participant is None:
-                await self.error("unknown-participant", "nobody by that id is waiting")
-                return
-            participant.admitted_at = participant.admitted_at or utcnow()
+            participant = await consults.let_in(session, self.appointment_id, account_id)
             await session.commit()
+        if participant is None:
+            await self.error("unknown-participant", "nobody by that id is waiting")
+            return
         await self.publish(
             {
                 "type": "presence",

@@ -3,9 +3,10 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.auth import require_scopes
+from app.context import IdempotencyKey, mark_replayed
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
@@ -19,15 +20,6 @@ router = APIRouter(prefix="/v1/payments", tags=["payments"])
 
 Reader = Annotated[Principal, require_scopes(Scope.MEMBERSHIP_READ)]
 Writer = Annotated[Principal, require_scopes(Scope.MEMBERSHIP_WRITE)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        pattern=r"^[\x21-\x7e]+$",
-        description="Any unique string; a retry with the same key returns the first payment.",
-    ),
-]
 
 
 async def payment_public(session: SessionDep, payment: Payment) -> PaymentPublic:
@@ -69,9 +61,7 @@ async def pay(
         billing.PaymentInput(**data.model_dump()),
         idempotency_key,
     )
-    if replayed:
-        response.status_code = status.HTTP_200_OK
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(response, replayed)
     return await payment_public(session, payment)
 
 

@@ -105,11 +105,20 @@ async def admit(
     session: AsyncSession, principal: Principal, appointment_id: uuid.UUID, account_id: uuid.UUID
 ) -> ConsultParticipant:
     await _doctor_or_admin(session, principal, appointment_id)
-    participant = await session.get(ConsultParticipant, (appointment_id, account_id))
+    participant = await let_in(session, appointment_id, account_id)
     if participant is None:
         raise NotFound()
-    participant.admitted_at = participant.admitted_at or utcnow()
-    await session.flush()
+    return participant
+
+
+async def let_in(
+    session: AsyncSession, appointment_id: uuid.UUID, account_id: uuid.UUID
+) -> ConsultParticipant | None:
+    """Admit someone who joined (the caller has checked it is the doctor's decision)."""
+    participant = await session.get(ConsultParticipant, (appointment_id, account_id))
+    if participant is not None:
+        participant.admitted_at = participant.admitted_at or utcnow()
+        await session.flush()
     return participant
 
 

@@ -51,15 +51,18 @@ def _tomorrow() -> str:
     return (date.today() + timedelta(days=2)).isoformat()
 
 
+async def _doctor_slots(
+    client: httpx.AsyncClient, tokens: dict[str, Any], doctor_id: str
+) -> list[str]:
+    """The doctor's open slot starts from the day after tomorrow, soonest first."""
+    found = await open_slots(client, tokens, **{"from": _tomorrow()})
+    return [s["start"] for s in found if s["practitioner"]["id"] == doctor_id]
+
+
 async def _first_slot(client: httpx.AsyncClient, tokens: dict[str, Any], doctor_id: str) -> str:
-    slots = [
-        s
-        for s in await open_slots(client, tokens, **{"from": _tomorrow()})
-        if s["practitioner"]["id"] == doctor_id
-    ]
+    slots = await _doctor_slots(client, tokens, doctor_id)
     assert slots, "the doctor must have open slots"
-    start: str = slots[0]["start"]
-    return start
+    return slots[0]
 
 
 async def test_a_non_member_books_at_the_non_member_price_and_the_slot_is_gone(
@@ -365,11 +368,7 @@ async def test_reschedule_is_atomic_and_cancellation_may_be_late(
     profile, _ = doctor
     _, patient = await signed_up(client)
     _, rival = await signed_up(client)
-    slots = [
-        s["start"]
-        for s in await open_slots(client, patient, **{"from": _tomorrow()})
-        if s["practitioner"]["id"] == profile["id"]
-    ]
+    slots = await _doctor_slots(client, patient, profile["id"])
     mine = (await book(client, patient, profile["id"], slots[0])).json()
     await book(client, rival, profile["id"], slots[1])
     clash = await client.post(
@@ -566,11 +565,7 @@ async def test_the_doctor_may_cancel_and_a_cancelled_consult_cannot_move(
 ) -> None:
     profile, doctor_tokens = doctor
     _, patient = await signed_up(client)
-    slots = [
-        s["start"]
-        for s in await open_slots(client, patient, **{"from": _tomorrow()})
-        if s["practitioner"]["id"] == profile["id"]
-    ]
+    slots = await _doctor_slots(client, patient, profile["id"])
     appointment = (await book(client, patient, profile["id"], slots[0])).json()
     cancelled = await client.post(
         f"/v1/appointments/{appointment['id']}/cancel",
@@ -591,11 +586,7 @@ async def test_a_rescheduled_consult_updates_the_phone_calendar(
 ) -> None:
     profile, _ = doctor
     _, patient = await signed_up(client)
-    slots = [
-        s["start"]
-        for s in await open_slots(client, patient, **{"from": _tomorrow()})
-        if s["practitioner"]["id"] == profile["id"]
-    ]
+    slots = await _doctor_slots(client, patient, profile["id"])
     appointment = (await book(client, patient, profile["id"], slots[0])).json()
     path = f"/v1/appointments/{appointment['id']}/calendar.ics"
     assert "SEQUENCE:0\r\n" in (await client.get(path, headers=bearer(patient))).text
