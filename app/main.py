@@ -22,11 +22,13 @@ from app.broker import create_broker
 from app.db import create_engine, create_sessionmaker
 from app.errors import PROBLEM_JSON
 from app.middleware import RequestGuardMiddleware, RequestIdMiddleware
+from app.relays import RelayHub, relay_ice_servers
 from app.routers import (
     appointments,
     auth,
     bylaws,
     clinics,
+    consult_media,
     consults,
     dues,
     health,
@@ -93,6 +95,8 @@ def create_app(
     owns_engine = sessionmaker is None
 
     broker = create_broker(settings.redis_url)
+    sessions = sessionmaker or create_sessionmaker(engine)
+    relays = RelayHub(settings, broker, sessions, relay_ice_servers(settings))
 
     background: set[asyncio.Task[None]] = set()
 
@@ -101,6 +105,7 @@ def create_app(
         yield
         for task in list(background):
             task.cancel()
+        await relays.close()
         await broker.close()
         if owns_engine:
             await engine.dispose()
@@ -117,16 +122,17 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = sessionmaker or create_sessionmaker(engine)
+    app.state.sessionmaker = sessions
     app.state.tokens = TokenIssuer(settings)
     app.state.password_hasher = password_hasher(settings)
     app.state.broker = broker
+    app.state.relays = relays  # the consult relays this worker hosts
     app.state.background = background  # tasks outliving their request (pre-call checks)
 
     errors.install(app)
     for module in (
         auth, me, bylaws, members, households, dues, payments, practitioners, clinics,
-        appointments, consults, health,
+        appointments, consults, consult_media, health,
     ):  # fmt: skip
         app.include_router(module.router)
     _install_docs(app)

@@ -1,5 +1,6 @@
 """All configuration, read from `TEQUIO_*` environment variables (or a `.env` file)."""
 
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal, Self
@@ -10,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cooperative.accounts.rules import BackoffPolicy, ThrottleRule, throttle_key
 from cooperative.kernel.errors import Language
+from telehealth.consults.rules import RoomWindow
 
 DEVELOPMENT_SECRET = "tequio-development-secret-do-not-use-in-production"  # noqa: S105
 
@@ -87,6 +89,14 @@ class Settings(BaseSettings):
     signal_messages_per_second: float = Field(default=20, gt=0)
     signal_burst: int = Field(default=60, ge=1)
     precheck_seconds: float = Field(default=10, gt=0, le=120)
+    relay_video_max_width: int = Field(default=640, ge=16, le=3840)
+    relay_video_max_height: int = Field(default=480, ge=16, le=2160)
+    relay_video_max_fps: float = Field(default=15, gt=0, le=60)
+    relay_heartbeat_seconds: float = Field(default=5, gt=0, le=300)
+    recordings_dir: Path = Field(
+        default=Path("./recordings"),
+        description="Where consult recordings are written; shared storage across hosts.",
+    )
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -125,6 +135,14 @@ class Settings(BaseSettings):
         ):
             raise ValueError("RS256 needs TEQUIO_JWT_PRIVATE_KEY and TEQUIO_JWT_PUBLIC_KEY (PEM)")
         return self
+
+    @property
+    def consult_window(self) -> RoomWindow:
+        """When a consult's room is open, around the appointment."""
+        return RoomWindow(
+            opens_before=timedelta(minutes=self.consult_opens_minutes_before),
+            closes_after=timedelta(minutes=self.consult_closes_minutes_after),
+        )
 
     @property
     def is_sqlite(self) -> bool:

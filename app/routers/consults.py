@@ -5,7 +5,6 @@ import contextlib
 import json
 import time
 import uuid
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
@@ -17,23 +16,24 @@ from app.broker import Broker
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
+from app.relays import RelayHub, ice_servers
 from app.security import issue_consult_token, verify_consult_token
 from app.settings import Settings
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.kernel.types import utcnow
 from telehealth.clinics import service as clinics_service
-from telehealth.consults import rules
+from telehealth.consults import media_service, rules
 from telehealth.consults import service as consults
 from telehealth.consults.models import PrecheckResult
 from telehealth.consults.precheck import Precheck
+from telehealth.consults.relay import RELAY
 from telehealth.consults.schemas import (
     Admit,
     AdmitIn,
     Answer,
     Chat,
     ClientMessage,
-    IceServer,
     InterpreterInvite,
     JoinPublic,
     Media,
@@ -49,25 +49,6 @@ router = APIRouter(tags=["consults"])
 
 Joiner = Annotated[Principal, require_scopes(Scope.CONSULTS_JOIN)]
 MESSAGES: TypeAdapter[Any] = TypeAdapter(ClientMessage)
-
-
-def _window(settings: Settings) -> rules.RoomWindow:
-    return rules.RoomWindow(
-        opens_before=timedelta(minutes=settings.consult_opens_minutes_before),
-        closes_after=timedelta(minutes=settings.consult_closes_minutes_after),
-    )
-
-
-def ice_servers(settings: Settings, participant: str) -> list[IceServer]:
-    """TURN with time-limited credentials and STUN, only as configured: never a public default."""
-    servers = [IceServer(urls=settings.stun_urls)] if settings.stun_urls else []
-    if settings.turn_urls and settings.turn_secret is not None:
-        expires = int(time.time()) + settings.turn_credential_seconds
-        username, password = rules.turn_credentials(
-            settings.turn_secret.get_secret_value().encode(), participant, expires
-        )
-        servers.append(IceServer(urls=settings.turn_urls, username=username, credential=password))
-    return servers
 
 
 def _participant(p: Any) -> ParticipantPublic:
@@ -88,7 +69,7 @@ async def join(
     Returns a short-lived token for the signaling socket and the ICE servers to use. The doctor
     is in at once; the patient, the clinic and an interpreter wait until the doctor admits them."""
     settings: Settings = request.app.state.settings
-    window = _window(settings)
+    window = settings.consult_window
     participant, appointment = await consults.join(
         session, principal, appointment_id, window=window
     )
@@ -281,6 +262,7 @@ class SignalConnection:
             await consults.set_present(session, self.appointment_id, self.me, True)
             everyone = await consults.participants(session, self.appointment_id)
             memos = await consults.replay(session, self.appointment_id, self.me)
+            mode, recording = await media_service.media_state(session, self.appointment_id)
             await session.commit()
         mine = next((p for p in everyone if p.account_id == self.me), None)
         admitted = mine is not None and mine.admitted_at is not None
@@ -292,6 +274,8 @@ class SignalConnection:
                 "admitted": admitted,
                 "participants": [_participant(p).model_dump(mode="json") for p in everyone],
                 "replay": [{**m.payload, "from": str(m.from_account_id)} for m in memos],
+                "mode": mode,
+                "recording": recording,
             }
         )
         event = "join" if admitted else "waiting"
@@ -330,10 +314,18 @@ class SignalConnection:
             return
         async with self.sessionmaker() as session:
             me = await consults.may_connect(
-                session, self.appointment_id, self.me, window=_window(self.settings), now=utcnow()
+                session,
+                self.appointment_id,
+                self.me,
+                window=self.settings.consult_window,
+                now=utcnow(),
             )
             admitted = me is not None and me.admitted_at is not None
-            if admitted and isinstance(message, Offer | Answer):
+            if (
+                admitted
+                and isinstance(message, Offer | Answer)
+                and isinstance(message.to, uuid.UUID)
+            ):
                 await consults.remember(
                     session,
                     self.appointment_id,
@@ -349,6 +341,11 @@ class SignalConnection:
         if not admitted and not isinstance(message, Media | Chat):
             await self.error("not-admitted", "wait for the doctor to admit you")
             return
+        if getattr(message, "to", None) == RELAY:
+            hub: RelayHub = self.websocket.app.state.relays
+            if await hub.ensure(self.appointment_id) == "off":  # takes over a dead relay
+                await self.error("not-relay-mode", "the consult is not using the server relay")
+                return
         await self.publish(message.model_dump(mode="json"))
 
     async def admit(self, account_id: uuid.UUID) -> None:
@@ -397,7 +394,7 @@ async def signal(
             session,
             appointment_id,
             claims.account_id,
-            window=_window(state.settings),
+            window=state.settings.consult_window,
             now=utcnow(),
         )
     if allowed is None:

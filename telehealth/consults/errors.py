@@ -29,3 +29,15 @@ class InvalidOffer(TequioError):
         "The offer is not a WebRTC SDP offer with audio or video.",
         "La oferta no es una oferta SDP de WebRTC con audio o video.",
     )
+
+
+class RecordingNeedsConsent(TequioError):
+    status = 409
+    slug = "recording-needs-consent"
+    title = Text("Everyone must consent to recording", "Todos deben consentir la grabación")
+    detail = Text(
+        "{count} participant(s) in the consult have not consented to being recorded "
+        "(`missing` lists them).",
+        "{count} participante(s) de la consulta no han consentido la grabación "
+        "(`missing` los enumera).",
+    )

@@ -2,6 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from cooperative.kernel import tables  # noqa: F401
@@ -54,3 +55,57 @@ class PrecheckResult(SQLModel, table=True):
     relayed: bool | None = None
     video_ok: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class ConsultRoom(SQLModel, table=True):
+    """A consult's media mode, which worker hosts its server relay, and the recording request."""
+
+    __tablename__ = "consult_room"
+
+    appointment_id: uuid.UUID = Field(
+        foreign_key="appointment.id", ondelete="CASCADE", primary_key=True
+    )
+    mode: str = Field(default="p2p", max_length=8, description="p2p or relay")
+    relay_owner: str | None = Field(default=None, max_length=120)
+    relay_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    recording_requested_by: uuid.UUID | None = None
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RecordingConsent(SQLModel, table=True):
+    """One participant's consent to being recorded: when given and, if so, when withdrawn.
+    Giving it again after a withdrawal adds a new row, so the history stays."""
+
+    __tablename__ = "recording_consent"
+    __table_args__ = (
+        # one standing consent per participant, even when two requests give it at once
+        sa.Index(
+            "uq_recording_consent_standing",
+            "appointment_id",
+            "account_id",
+            unique=True,
+            sqlite_where=sa.text("withdrawn_at IS NULL"),
+            postgresql_where=sa.text("withdrawn_at IS NULL"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    appointment_id: uuid.UUID = Field(foreign_key="appointment.id", ondelete="CASCADE", index=True)
+    account_id: uuid.UUID = Field(foreign_key="account.id")
+    given_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ConsultRecording(SQLModel, table=True):
+    """A recorded segment: a new one starts whenever the people in the room change."""
+
+    __tablename__ = "consult_recording"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    appointment_id: uuid.UUID = Field(foreign_key="appointment.id", ondelete="CASCADE", index=True)
+    file_name: str = Field(max_length=200)
+    participants: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    stop_reason: str | None = Field(default=None, max_length=32)
+    size_bytes: int | None = Field(default=None, sa_type=sa.BigInteger)

@@ -90,3 +90,33 @@ def quality(first: LinkSample, last: LinkSample) -> LinkQuality:
         and (last.round_trip_ms is None or last.round_trip_ms <= VIDEO_MAX_RTT_MS)
     )
     return LinkQuality(last.round_trip_ms, loss, last.jitter_ms, kbps, video_ok)
+
+
+def may_record(present: set[str], consenting: set[str]) -> bool:
+    """Recording runs only while everyone present has consented (and someone is there)."""
+    return bool(present) and present <= consenting
+
+
+def capped_size(width: int, height: int, max_width: int, max_height: int) -> tuple[int, int]:
+    """The largest size within the cap with the frame's aspect ratio, in even numbers (what
+    4:2:0 video encoders need); a frame within the cap keeps its size."""
+    if width <= max_width and height <= max_height:
+        return width, height
+    scale = min(max_width / width, max_height / height)
+    return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
+
+
+@dataclass
+class FrameRateCap:
+    """Lets through at most `fps` frames a second: a frame passes when a whole frame interval
+    has gone by since the last one that passed, measured on the media's own clock."""
+
+    fps: float
+    last: float | None = None
+
+    def passes(self, at_seconds: float) -> bool:
+        interval = 1 / self.fps
+        if self.last is not None and at_seconds - self.last < interval * 0.95:
+            return False
+        self.last = at_seconds
+        return True

@@ -1,9 +1,15 @@
 """The consult API and the signaling protocol (JSON over the WebSocket), documented by these models.
 
-Client to server: `offer`, `answer`, `candidate`, `ice-restart` (each `to` one participant),
-`media` (muted / audio-only state), `chat`, `admit` (the doctor lets someone in), `ping`.
-Server to client: `welcome` (room state and the offers/answers to replay), `presence` (join,
-leave, waiting, admitted), the forwarded messages with `from`, `pong`, and `error`.
+Client to server: `offer`, `answer`, `candidate`, `ice-restart` (each `to` one participant, or
+`to: "relay"` for the server's relay peer in relay mode), `media` (muted / audio-only state),
+`chat`, `admit` (the doctor lets someone in), `ping`.
+Server to client: `welcome` (room state, media `mode`, whether a `recording` is requested, and the
+offers/answers to replay), `presence` (join, leave, waiting, admitted), the forwarded messages
+with `from`, `pong`, `error`; and the room's media events: `mode` (p2p or relay), `consent`
+(`account_id`, `recording`), `recording-request` (`active`), `recording` (`state` started or
+stopped, `reason`, `recording_id`). In relay mode the relay (`from: "relay"`) answers a
+participant's offer and later renegotiates with its own `offer`, whose `tracks` maps each
+transceiver `mid` to the `account_id` and `kind` of the media it carries.
 """
 
 import uuid
@@ -52,27 +58,33 @@ class _Message(InputModel):
     pass
 
 
+Recipient = Annotated[
+    uuid.UUID | Literal["relay"],
+    Field(description='A participant\'s account id, or "relay" for the server relay.'),
+]
+
+
 class Offer(_Message):
     type: Literal["offer"]
-    to: uuid.UUID
+    to: Recipient
     sdp: str = Field(max_length=30_000)
 
 
 class Answer(_Message):
     type: Literal["answer"]
-    to: uuid.UUID
+    to: Recipient
     sdp: str = Field(max_length=30_000)
 
 
 class Candidate(_Message):
     type: Literal["candidate"]
-    to: uuid.UUID
+    to: Recipient
     candidate: dict[str, Any] = Field(description="RTCIceCandidateInit; null candidate = done.")
 
 
 class IceRestart(_Message):
     type: Literal["ice-restart"]
-    to: uuid.UUID
+    to: Recipient
 
 
 class Media(_Message):
@@ -126,3 +138,41 @@ class PrecheckResultPublic(BaseModel):
     relayed: bool | None
     video_ok: bool
     created_at: datetime
+
+
+class ModeIn(InputModel):
+    mode: Literal["p2p", "relay"] = Field(
+        description="`relay`: every participant sends to and receives from the server's relay "
+        "peer (for when peer-to-peer fails); `p2p`: media flows between the participants."
+    )
+
+
+class RoomPublic(BaseModel):
+    mode: Literal["p2p", "relay"]
+    recording_requested: bool = Field(
+        description="The doctor asked to record; it runs while everyone present consents."
+    )
+
+
+class ConsentIn(InputModel):
+    recording: bool = Field(description="True to consent to being recorded, false to withdraw.")
+
+
+class ConsentPublic(BaseModel):
+    account_id: uuid.UUID
+    given_at: datetime
+    withdrawn_at: datetime | None
+
+
+class RecordingIn(InputModel):
+    action: Literal["start", "stop"]
+
+
+class RecordingPublic(BaseModel):
+    id: uuid.UUID
+    participants: list[uuid.UUID]
+    started_at: datetime
+    stopped_at: datetime | None
+    stop_reason: str | None
+    size_bytes: int | None
+    download_url: str | None = Field(description="Once the segment is finished.")

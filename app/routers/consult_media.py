@@ -1,0 +1,219 @@
+"""A consult's media: the server relay, consent to recording, and the recordings."""
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+
+from app.broker import Broker
+from app.db import SessionDep
+from app.errors import problem_responses
+from app.relays import RelayHub
+from app.routers.consults import Joiner
+from app.settings import Settings
+from cooperative.kernel.errors import NotFound
+from telehealth.consults import media_service
+from telehealth.consults.models import ConsultRecording, ConsultRoom, RecordingConsent
+from telehealth.consults.schemas import (
+    ConsentIn,
+    ConsentPublic,
+    ModeIn,
+    RecordingIn,
+    RecordingPublic,
+    RoomPublic,
+)
+
+router = APIRouter(tags=["consults"])
+
+
+def _room(state: ConsultRoom) -> RoomPublic:
+    return RoomPublic(
+        mode="relay" if state.mode == "relay" else "p2p",
+        recording_requested=state.recording_requested_by is not None,
+    )
+
+
+def _consent(consent: RecordingConsent) -> ConsentPublic:
+    return ConsentPublic.model_validate(consent, from_attributes=True)
+
+
+def _recording(appointment_id: uuid.UUID, segment: ConsultRecording) -> RecordingPublic:
+    url = f"/v1/appointments/{appointment_id}/consult/recordings/{segment.id}/file"
+    return RecordingPublic(
+        id=segment.id,
+        participants=[uuid.UUID(p) for p in segment.participants],
+        started_at=segment.started_at,
+        stopped_at=segment.stopped_at,
+        stop_reason=segment.stop_reason,
+        size_bytes=segment.size_bytes,
+        download_url=url if segment.stopped_at is not None else None,
+    )
+
+
+async def _announce(
+    request: Request, appointment_id: uuid.UUID, message: dict[str, object]
+) -> None:
+    broker: Broker = request.app.state.broker
+    await broker.publish(str(appointment_id), message)
+
+
+@router.put(
+    "/v1/appointments/{appointment_id}/consult/mode",
+    summary="Switch between peer-to-peer and the server relay",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def set_mode(
+    request: Request,
+    session: SessionDep,
+    principal: Joiner,
+    appointment_id: uuid.UUID,
+    data: ModeIn,
+) -> RoomPublic:
+    """`relay`: each participant connects to the server's aiortc peer, which forwards the others'
+    audio and video (video capped in size and frame rate), for when peer-to-peer fails or a
+    participant is on audio only. Any admitted participant may ask for it; only the doctor goes
+    back to `p2p`. Everyone is told with a `mode` event on the signaling socket."""
+    settings: Settings = request.app.state.settings
+    state = await media_service.set_mode(
+        session, principal, appointment_id, data.mode, window=settings.consult_window
+    )
+    await session.commit()
+    if state.mode == "relay":
+        hub: RelayHub = request.app.state.relays
+        await hub.ensure(appointment_id)
+    await _announce(
+        request,
+        appointment_id,
+        {"type": "mode", "mode": state.mode, "by": str(principal.account_id)},
+    )
+    return _room(state)
+
+
+@router.put(
+    "/v1/appointments/{appointment_id}/consult/consent",
+    summary="Consent to recording, or withdraw it",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def consent(
+    request: Request,
+    session: SessionDep,
+    principal: Joiner,
+    appointment_id: uuid.UUID,
+    data: ConsentIn,
+) -> list[ConsentPublic]:
+    """Each participant decides for themselves, before or during the consult. A withdrawal
+    stops a running recording at once. Returns the consult's consent history."""
+    await media_service.give_consent(session, principal, appointment_id, data.recording)
+    history = await media_service.consents(session, principal, appointment_id)
+    await session.commit()
+    await _announce(
+        request,
+        appointment_id,
+        {
+            "type": "consent",
+            "account_id": str(principal.account_id),
+            "recording": data.recording,
+            "by": str(principal.account_id),
+        },
+    )
+    return [_consent(c) for c in history]
+
+
+@router.get(
+    "/v1/appointments/{appointment_id}/consult/consents",
+    summary="Who consented to recording, and when",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def consents(
+    session: SessionDep, principal: Joiner, appointment_id: uuid.UUID
+) -> list[ConsentPublic]:
+    """Every consent given and withdrawn in this consult (who, when, withdrawn when)."""
+    return [_consent(c) for c in await media_service.consents(session, principal, appointment_id)]
+
+
+@router.post(
+    "/v1/appointments/{appointment_id}/consult/recording",
+    summary="Start or stop recording (doctor)",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def recording(
+    request: Request,
+    session: SessionDep,
+    principal: Joiner,
+    appointment_id: uuid.UUID,
+    data: RecordingIn,
+) -> RoomPublic:
+    """Recording runs on the server relay (the consult moves to it) with aiortc's MediaRecorder,
+    and only while every participant present has consented: starting without everyone's consent
+    is refused with `recording-needs-consent`, and a withdrawal stops it at once."""
+    settings: Settings = request.app.state.settings
+    state, switched = await media_service.request_recording(
+        session, principal, appointment_id, data.action == "start", window=settings.consult_window
+    )
+    await session.commit()
+    if state.mode == "relay":
+        hub: RelayHub = request.app.state.relays
+        await hub.ensure(appointment_id)
+        if switched:
+            await _announce(
+                request,
+                appointment_id,
+                {"type": "mode", "mode": "relay", "by": str(principal.account_id)},
+            )
+    await _announce(
+        request,
+        appointment_id,
+        {
+            "type": "recording-request",
+            "active": state.recording_requested_by is not None,
+            "by": str(principal.account_id),
+        },
+    )
+    return _room(state)
+
+
+@router.get(
+    "/v1/appointments/{appointment_id}/consult/recordings",
+    summary="The consult's recordings (patient and doctor)",
+    responses=problem_responses(401, 403, 404),
+)
+async def recordings(
+    session: SessionDep, principal: Joiner, appointment_id: uuid.UUID
+) -> list[RecordingPublic]:
+    """Only the patient (or the responsible member, for a dependent) and the doctor see them."""
+    return [
+        _recording(appointment_id, r)
+        for r in await media_service.recordings(session, principal, appointment_id)
+    ]
+
+
+@router.get(
+    "/v1/appointments/{appointment_id}/consult/recordings/{recording_id}/file",
+    summary="Download a recording (patient and doctor)",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"video/x-matroska": {}}, "description": "The Matroska file."},
+        **problem_responses(401, 403, 404),
+    },
+)
+async def recording_file(
+    request: Request,
+    session: SessionDep,
+    principal: Joiner,
+    appointment_id: uuid.UUID,
+    recording_id: uuid.UUID,
+) -> FileResponse:
+    """A finished segment as a Matroska file (audio and video of everyone in it). The read is
+    recorded in the patient's access log."""
+    settings: Settings = request.app.state.settings
+    segment = await media_service.recording(session, principal, appointment_id, recording_id)
+    path = settings.recordings_dir / segment.file_name
+    if not path.is_file():
+        raise NotFound()
+    await session.commit()
+    return FileResponse(
+        path,
+        media_type="video/x-matroska",
+        filename=f"consult-{segment.started_at:%Y%m%d-%H%M%S}.mkv",
+        headers={"Cache-Control": "no-store"},
+    )

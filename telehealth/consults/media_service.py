@@ -1,0 +1,328 @@
+"""Use cases for a consult's media: relay mode and which worker hosts the relay, consent to
+recording, and the recordings themselves (readable by the patient and the doctor only)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.principal import Principal
+from cooperative.kernel.types import utcnow
+from cooperative.privacy import audit
+from telehealth.consults import rules
+from telehealth.consults.errors import NotAConsult, RecordingNeedsConsent, RoomNotOpen
+from telehealth.consults.models import (
+    ConsultParticipant,
+    ConsultRecording,
+    ConsultRoom,
+    RecordingConsent,
+)
+from telehealth.consults.service import LIVE, participants, roles_in
+from telehealth.scheduling.models import Appointment
+
+READERS = ("patient", "guardian", "doctor")  # who may read a recording
+Claim = Literal["mine", "other", "off"]
+
+
+async def room(session: AsyncSession, appointment_id: uuid.UUID) -> ConsultRoom:
+    """The room's media state, locked for this transaction (created on first use)."""
+    statement = (
+        select(ConsultRoom)
+        .where(col(ConsultRoom.appointment_id) == appointment_id)
+        .with_for_update()
+    )
+    found = (await session.execute(statement)).scalar_one_or_none()
+    if found is not None:
+        return found
+    try:
+        async with session.begin_nested():
+            created = ConsultRoom(appointment_id=appointment_id)
+            session.add(created)
+        return created
+    except IntegrityError:  # created by a concurrent request: take theirs
+        return (await session.execute(statement)).scalar_one()
+
+
+async def _open_appointment(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
+) -> tuple[Appointment, str]:
+    appointment = await session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound()
+    role = (await roles_in(session, appointment)).get(principal.account_id)
+    if role is None:
+        raise NotFound()
+    if appointment.status not in LIVE:
+        raise NotAConsult(status=appointment.status)
+    return appointment, role
+
+
+def _require_open(appointment: Appointment, window: rules.RoomWindow) -> None:
+    if rules.room_state(appointment.start, appointment.end, utcnow(), window) != "open":
+        raise RoomNotOpen(
+            opens=int(window.opens_before.total_seconds() // 60),
+            closes=int(window.closes_after.total_seconds() // 60),
+        )
+
+
+async def _admitted(
+    session: AsyncSession,
+    principal: Principal,
+    appointment_id: uuid.UUID,
+    window: rules.RoomWindow,
+) -> tuple[Appointment, str]:
+    appointment, role = await _open_appointment(session, principal, appointment_id)
+    _require_open(appointment, window)
+    me = await session.get(ConsultParticipant, (appointment_id, principal.account_id))
+    if me is None or me.admitted_at is None:
+        raise Forbidden(reason="join the consult and be admitted first")
+    return appointment, role
+
+
+async def set_mode(
+    session: AsyncSession,
+    principal: Principal,
+    appointment_id: uuid.UUID,
+    mode: str,
+    *,
+    window: rules.RoomWindow,
+) -> ConsultRoom:
+    """Anyone admitted may move the consult to the server relay (their link may need it); only
+    the doctor moves it back to peer-to-peer, which also ends a recording request."""
+    _, role = await _admitted(session, principal, appointment_id, window)
+    state = await room(session, appointment_id)
+    if mode == "p2p" and role != "doctor":
+        raise Forbidden(reason="the doctor decides to leave the server relay")
+    if state.mode != mode:
+        state.mode = mode
+        state.updated_at = utcnow()
+    if mode == "p2p":
+        state.recording_requested_by = None
+        state.relay_owner = state.relay_seen_at = None
+    await session.flush()
+    return state
+
+
+async def claim_relay(
+    session: AsyncSession,
+    appointment_id: uuid.UUID,
+    worker: str,
+    *,
+    stale_after: timedelta,
+) -> Claim:
+    """Whether `worker` hosts the relay (`mine`: it does already, or nobody live does and it
+    takes it), another live worker does (`other`), or the room is not in relay mode (`off`).
+    The row lock makes two workers' claims take turns."""
+    state = await room(session, appointment_id)
+    if state.mode != "relay":
+        return "off"
+    now = utcnow()
+    live = state.relay_seen_at is not None and now - state.relay_seen_at < stale_after
+    if live and state.relay_owner not in (None, worker):
+        return "other"
+    state.relay_owner, state.relay_seen_at = worker, now
+    await session.flush()
+    return "mine"
+
+
+async def media_state(session: AsyncSession, appointment_id: uuid.UUID) -> tuple[str, bool]:
+    """The room's media mode and whether a recording is requested (for a joining client)."""
+    state = await session.get(ConsultRoom, appointment_id)
+    if state is None:
+        return "p2p", False
+    return state.mode, state.recording_requested_by is not None
+
+
+async def relay_heartbeat(session: AsyncSession, appointment_id: uuid.UUID, worker: str) -> bool:
+    """Renew `worker`'s hold on the relay; False when it should stop (mode changed, taken)."""
+    state = await room(session, appointment_id)
+    if state.mode != "relay" or state.relay_owner != worker:
+        return False
+    state.relay_seen_at = utcnow()
+    await session.flush()
+    return True
+
+
+async def give_consent(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID, recording: bool
+) -> RecordingConsent | None:
+    """Consent to being recorded, or withdraw it; the standing consent (None if withdrawn).
+    Any participant may consent before or during the consult; withdrawing is always possible."""
+    await _open_appointment(session, principal, appointment_id)
+    standing = await _standing(session, appointment_id, principal.account_id)
+    if recording and standing is None:
+        try:
+            async with session.begin_nested():
+                standing = RecordingConsent(
+                    appointment_id=appointment_id, account_id=principal.account_id
+                )
+                session.add(standing)
+        except IntegrityError:  # given at the same moment by a concurrent request
+            standing = await _standing(session, appointment_id, principal.account_id)
+    elif not recording and standing is not None:
+        standing.withdrawn_at = utcnow()
+        await session.flush()
+        standing = None
+    return standing
+
+
+async def _standing(
+    session: AsyncSession, appointment_id: uuid.UUID, account_id: uuid.UUID
+) -> RecordingConsent | None:
+    rows = await session.execute(
+        select(RecordingConsent).where(
+            col(RecordingConsent.appointment_id) == appointment_id,
+            col(RecordingConsent.account_id) == account_id,
+            col(RecordingConsent.withdrawn_at).is_(None),
+        )
+    )
+    return rows.scalar_one_or_none()
+
+
+async def consents(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
+) -> list[RecordingConsent]:
+    """Every consent given and withdrawn in this consult, oldest first (participants only)."""
+    await _open_appointment(session, principal, appointment_id)
+    rows = await session.execute(
+        select(RecordingConsent)
+        .where(col(RecordingConsent.appointment_id) == appointment_id)
+        .order_by(col(RecordingConsent.given_at), col(RecordingConsent.id))
+    )
+    return list(rows.scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingState:
+    requested: bool
+    present: frozenset[str]
+    consenting: frozenset[str]
+    closes_at: datetime | None
+
+    def may_record(self, senders: frozenset[str]) -> bool:
+        return self.requested and rules.may_record(
+            set(self.present | senders), set(self.consenting)
+        )
+
+
+async def recording_state(
+    session: AsyncSession, appointment_id: uuid.UUID, window: rules.RoomWindow
+) -> RecordingState:
+    """What decides whether the relay records: the doctor's request, who is in, who consents."""
+    state = await session.get(ConsultRoom, appointment_id)
+    appointment = await session.get(Appointment, appointment_id)
+    present = frozenset(
+        str(p.account_id)
+        for p in await participants(session, appointment_id)
+        if p.present and p.admitted_at is not None
+    )
+    rows = await session.execute(
+        select(col(RecordingConsent.account_id)).where(
+            col(RecordingConsent.appointment_id) == appointment_id,
+            col(RecordingConsent.withdrawn_at).is_(None),
+        )
+    )
+    live = appointment is not None and appointment.status in LIVE
+    return RecordingState(
+        requested=live and state is not None and state.recording_requested_by is not None,
+        present=present,
+        consenting=frozenset(str(a) for a in rows.scalars()),
+        closes_at=appointment.end + window.closes_after if appointment is not None else None,
+    )
+
+
+async def request_recording(
+    session: AsyncSession,
+    principal: Principal,
+    appointment_id: uuid.UUID,
+    start: bool,
+    *,
+    window: rules.RoomWindow,
+) -> tuple[ConsultRoom, bool]:
+    """The doctor asks to record (the consult moves to the server relay) or to stop. Recording
+    then runs only while everyone present consents: starting without that is refused. Returns
+    the room and whether it just moved to the relay."""
+    _, role = await _admitted(session, principal, appointment_id, window)
+    if role != "doctor":
+        raise Forbidden(reason="only the doctor starts or stops a recording")
+    state = await room(session, appointment_id)
+    if not start:
+        state.recording_requested_by = None
+        await session.flush()
+        return state, False
+    current = await recording_state(session, appointment_id, window)
+    missing = sorted((current.present | {str(principal.account_id)}) - current.consenting)
+    if missing:
+        raise RecordingNeedsConsent(count=len(missing), extensions={"missing": missing})
+    switched = state.mode != "relay"
+    state.recording_requested_by = principal.account_id
+    state.mode = "relay"
+    state.updated_at = utcnow()
+    await session.flush()
+    return state, switched
+
+
+async def begin_segment(
+    session: AsyncSession, appointment_id: uuid.UUID, file_name: str, who: frozenset[str]
+) -> ConsultRecording:
+    segment = ConsultRecording(
+        appointment_id=appointment_id, file_name=file_name, participants=sorted(who)
+    )
+    session.add(segment)
+    await session.flush()
+    return segment
+
+
+async def end_segment(
+    session: AsyncSession, recording_id: uuid.UUID, reason: str, size: int | None
+) -> None:
+    segment = await session.get(ConsultRecording, recording_id)
+    if segment is not None and segment.stopped_at is None:
+        segment.stopped_at, segment.stop_reason, segment.size_bytes = utcnow(), reason, size
+        await session.flush()
+
+
+async def _reader(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
+) -> Appointment:
+    appointment = await session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound()
+    if (await roles_in(session, appointment)).get(principal.account_id) not in READERS:
+        raise NotFound()
+    return appointment
+
+
+async def recordings(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
+) -> list[ConsultRecording]:
+    await _reader(session, principal, appointment_id)
+    rows = await session.execute(
+        select(ConsultRecording)
+        .where(col(ConsultRecording.appointment_id) == appointment_id)
+        .order_by(col(ConsultRecording.started_at), col(ConsultRecording.id))
+    )
+    return list(rows.scalars())
+
+
+async def recording(
+    session: AsyncSession,
+    principal: Principal,
+    appointment_id: uuid.UUID,
+    recording_id: uuid.UUID,
+) -> ConsultRecording:
+    """A finished segment, for the patient or the doctor; the read goes in the access log."""
+    appointment = await _reader(session, principal, appointment_id)
+    segment = await session.get(ConsultRecording, recording_id)
+    if segment is None or segment.appointment_id != appointment_id or segment.stopped_at is None:
+        raise NotFound()
+    await audit.record_access(
+        session, [appointment.patient_account_id], principal, resource="consult-recording"
+    )
+    return segment
