@@ -100,7 +100,7 @@ class RelayClient:
         await self.ws.close()
 
 
-async def _until(condition: Callable[[], bool], seconds: float = 30) -> None:
+async def until(condition: Callable[[], bool], seconds: float = 30) -> None:
     for _ in range(int(seconds * 10)):
         if condition():
             return
@@ -161,7 +161,7 @@ async def test_relay_mode_forwards_everyones_media_to_three_participants_capped(
     try:
         for client in clients:
             await client.connect()
-        await _until(
+        await until(
             lambda: all(
                 c.got(other.account_id, 5) for c in clients for other in clients if other is not c
             ),
@@ -252,12 +252,12 @@ async def test_recording_runs_only_while_everyone_present_consents(
         def recording_event(client: RelayClient, state: str) -> bool:
             return any(e["type"] == "recording" and e["state"] == state for e in client.events)
 
-        await _until(lambda: all(recording_event(c, "started") for c in clients), seconds=60)
-        await _until(
+        await until(lambda: all(recording_event(c, "started") for c in clients), seconds=60)
+        await until(
             lambda: all(c.got(o.account_id, 20) for c in clients for o in clients if o is not c), 60
         )
         await consent("patient", False)  # the patient withdraws: it stops at once
-        await _until(lambda: all(recording_event(c, "stopped") for c in clients), seconds=10)
+        await until(lambda: all(recording_event(c, "stopped") for c in clients), seconds=10)
         events = [e for e in clients[0].events if e["type"] == "recording"]
         assert events[-1]["state"] == "stopped" and events[-1]["reason"] == "consent-missing"
         await asyncio.sleep(1)  # and it does not start again without the patient's consent

@@ -12,8 +12,10 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
+from tests.app.test_consult_relay import RelayClient, until
 from tests.conftest import IN_CI, Database, _empty_tables, make_settings
 from tests.consult_support import consult_soon, free_port, join_consult, next_of_type, open_signal
+from tests.factories import bearer
 
 REDIS = "redis://127.0.0.1:6379/0"
 TEQUIO = os.path.join(os.path.dirname(sys.executable), "tequio")
@@ -51,6 +53,8 @@ async def two_workers(database: Database) -> AsyncIterator[list[str]]:
             "TEQUIO_ARGON2_MEMORY_KIB": "1024",
             "TEQUIO_ARGON2_TIME_COST": "1",
             "TEQUIO_LOG_LEVEL": "WARNING",
+            "TEQUIO_RELAY_VIDEO_MAX_WIDTH": "160",
+            "TEQUIO_RELAY_VIDEO_MAX_HEIGHT": "120",
         }
         processes.append(_spawn(env))
         hosts.append(f"127.0.0.1:{port}")
@@ -100,3 +104,48 @@ async def test_participants_on_two_workers_reach_each_other_through_redis(
     assert (await next_of_type(doctor_ws, "chat"))["text"] == "hola desde el otro worker"
     await doctor_ws.close()
     await patient_ws.close()
+
+
+@pytest.mark.slow
+async def test_the_relay_on_one_worker_serves_a_participant_on_the_other(
+    two_workers: list[str],
+    http_to: Callable[[str], httpx.AsyncClient],
+    database: Database,
+) -> None:
+    """The doctor's worker hosts the relay; the patient's offer and the relay's answers and
+    renegotiations cross Redis, and each receives the other's media through the relay."""
+    first, second = two_workers
+    consult = await consult_soon(http_to(first), database)
+    doctor_ws = await open_signal(
+        first,
+        consult["id"],
+        (await join_consult(http_to(first), consult, "doctor"))["consult_token"],
+    )
+    await next_of_type(doctor_ws, "welcome")
+    patient_ws = await open_signal(
+        second,
+        consult["id"],
+        (await join_consult(http_to(second), consult, "patient"))["consult_token"],
+    )
+    await next_of_type(patient_ws, "welcome")
+    await doctor_ws.send(json.dumps({"type": "admit", "account_id": consult["patient_id"]}))
+    await next_of_type(patient_ws, "presence")
+    switched = await http_to(first).put(
+        f"/v1/appointments/{consult['id']}/consult/mode",
+        json={"mode": "relay"},
+        headers=bearer(consult["doctor"]),
+    )
+    assert switched.status_code == 200, switched.text
+    assert (await next_of_type(patient_ws, "mode"))["mode"] == "relay"
+    doctor = RelayClient("doctor", consult["doctor_id"], doctor_ws)
+    patient = RelayClient("patient", consult["patient_id"], patient_ws)
+    try:
+        await doctor.connect()
+        await patient.connect()
+        await until(
+            lambda: doctor.got(consult["patient_id"], 5) and patient.got(consult["doctor_id"], 5),
+            seconds=60,
+        )
+    finally:
+        await doctor.close()
+        await patient.close()
