@@ -88,6 +88,36 @@ async def _demo(settings: Settings, *, if_empty: bool) -> None:
         )
 
 
+def demo_consult(args: argparse.Namespace) -> None:
+    settings = _settings()
+    if settings.environment == "production":
+        print("refusing to make demo consults in production", file=sys.stderr)
+        raise SystemExit(2)
+    asyncio.run(_demo_consult(settings, args.minutes))
+
+
+async def _demo_consult(settings: Settings, minutes: int) -> None:
+    from app import demo as demo_data
+    from app.db import create_engine, create_sessionmaker
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            try:
+                appointment = await demo_data.consult_soon(session, minutes=minutes)
+            except LookupError as exc:
+                print(exc, file=sys.stderr)
+                raise SystemExit(2) from exc
+            await session.commit()
+    finally:
+        await engine.dispose()
+    page = f"http://{settings.host}:{settings.port}/consult/{appointment.id}"
+    print(f"A demo consult starts at {appointment.start:%H:%M} UTC; its room is open now.")
+    print(f"  Dra. Ana López (doctor): {page}   sign in as ana.lopez@demo.tequio.coop")
+    print(f"  Rosa Martínez (patient): {page}   sign in as +52 951 100 0002")
+    print(f"  (use two browsers or profiles; every demo password is {demo_data.DEMO_PASSWORD})")
+
+
 def create_admin(args: argparse.Namespace) -> None:
     settings = _settings()
     if args.password_stdin:
@@ -202,6 +232,12 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser("demo", help="seed the demo cooperative and print its logins")
     p.add_argument("--if-empty", action="store_true", help="only when there are no accounts yet")
     p.set_defaults(func=demo)
+
+    p = commands.add_parser(
+        "demo-consult", help="book a demo consult starting in a few minutes, to try the page"
+    )
+    p.add_argument("--minutes", type=int, default=5, help="minutes until it starts")
+    p.set_defaults(func=demo_consult)
 
     p = commands.add_parser("create-admin", help="create an admin account (or grant admin)")
     contact = p.add_mutually_exclusive_group(required=True)

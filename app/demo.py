@@ -5,11 +5,12 @@ Demo logins use one published password, so the demo refuses to run in production
 """
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from pwdlib import PasswordHash
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
 from cooperative.accounts.errors import AccountExists
@@ -18,7 +19,8 @@ from cooperative.accounts.schemas import AccountCreate
 from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.defaults import default_bylaws
 from cooperative.kernel.principal import Principal, Role, scopes_for
-from cooperative.membership import households
+from cooperative.kernel.types import utcnow
+from cooperative.membership import fees, households
 from cooperative.membership import service as membership_service
 from cooperative.membership.schemas import (
     AttestationCreate,
@@ -29,12 +31,14 @@ from cooperative.membership.schemas import (
 from telehealth.clinics import service as clinics
 from telehealth.clinics.schemas import ClinicCreate
 from telehealth.practitioners import service as practitioners
+from telehealth.practitioners.models import Practitioner
 from telehealth.practitioners.schemas import (
     AvailabilityIn,
     LicenceIn,
     PractitionerCreate,
     WindowIn,
 )
+from telehealth.scheduling.models import Appointment
 
 DEMO_PASSWORD = "tequio-demo-2026"  # noqa: S105  (published on purpose: demo data only)
 
@@ -286,3 +290,36 @@ async def _seed_telehealth(
     nurse = _principal(accounts["Juana Pérez"])
     await clinics.register_patient(session, nurse, clinic.id, "+529511000002")
     await clinics.accept_registration(session, _principal(accounts["Rosa Martínez"]), clinic.id)
+
+
+async def consult_soon(session: AsyncSession, *, minutes: int = 5) -> Appointment:
+    """A demo consult between Rosa and Dra. Ana López starting in `minutes`, so the consult page
+    can be tried at once (its room opens before the start). Demo data only: it skips the booking
+    rules' minimum notice and slot grid; the fee is fixed from Rosa's sliding-scale class."""
+    rosa = await session.scalar(select(Account).where(col(Account.phone) == "+529511000002"))
+    doctor = await session.scalar(
+        select(Practitioner).where(col(Practitioner.display_name) == "Dra. Ana López")
+    )
+    if rosa is None or doctor is None:
+        raise LookupError("the demo cooperative is not seeded: run `tequio demo` first")
+    law = await bylaws_service.in_force(session)
+    fee = await fees.consult_fee(session, rosa.id, law, today=date.today(), jurisdiction="MX-OAX")
+    start = utcnow() + timedelta(minutes=minutes)
+    appointment = Appointment(
+        practitioner_id=doctor.id,
+        patient_account_id=rosa.id,
+        booked_by=rosa.id,
+        start=start,
+        end=start + timedelta(minutes=30),
+        patient_jurisdiction="MX-OAX",
+        preferred_language="es",
+        reason="Consulta de prueba (demo)",
+        fee_minor=fee.amount_minor,
+        fee_currency=fee.currency,
+        fee_class=fee.fee_class,
+        fee_explanation=fee.explanation,
+        bylaws_version=fee.bylaws_version,
+    )
+    session.add(appointment)
+    await session.flush()
+    return appointment

@@ -1,8 +1,11 @@
 """The `tequio` command: migrate, demo (once, and never in production), create-admin."""
 
 import os
+import sqlite3
 import subprocess
 import sys
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,21 @@ def test_bylaws_install_once_from_a_file(tmp_path: Path) -> None:
     assert "version 1 installed" in installed.stdout
     again = _run(tmp_path, "bylaws", "install")
     assert again.returncode == 2
+
+
+@pytest.mark.slow
+def test_demo_consult_books_a_consult_whose_room_is_open(tmp_path: Path) -> None:
+    assert _run(tmp_path, "migrate").returncode == 0
+    early = _run(tmp_path, "demo-consult")
+    assert early.returncode == 2 and "tequio demo" in early.stderr
+    assert _run(tmp_path, "demo").returncode == 0
+    made = _run(tmp_path, "demo-consult", "--minutes", "3")
+    assert made.returncode == 0, made.stderr
+    [page] = {w for w in made.stdout.split() if "/consult/" in w}
+    appointment_id = page.rsplit("/", 1)[1]
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        start, status = db.execute(
+            "SELECT start, status FROM appointment WHERE id = ?", (uuid.UUID(appointment_id).hex,)
+        ).fetchone()
+    starts_in = datetime.fromisoformat(start).replace(tzinfo=UTC) - datetime.now(UTC)
+    assert status == "booked" and timedelta(minutes=2) < starts_in <= timedelta(minutes=3)
