@@ -11,11 +11,13 @@ from app.auth import CurrentPrincipal
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
+from app.settings import Settings
 from cooperative.accounts import service as accounts_service
 from cooperative.accounts.schemas import AccountPublic, MePublic
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.schemas import InputModel
 from cooperative.privacy import arco, audit
+from telehealth.consults import media_service
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -93,4 +95,11 @@ async def erase(
         password=data.password.get_secret_value(),
         hasher=request.app.state.password_hasher,
     )
+    files = await media_service.forget_recordings(session, principal.account_id)
+    await session.commit()
+    settings: Settings = request.app.state.settings
+    for name in files:  # after the commit: a rolled-back erasure keeps its files
+        (settings.recordings_dir / name).unlink(missing_ok=True)
+    if files:
+        report["erased"].append("recordings of your video consults")
     return ErasureReport(**report)

@@ -326,3 +326,18 @@ async def recording(
         session, [appointment.patient_account_id], principal, resource="consult-recording"
     )
     return segment
+
+
+async def forget_recordings(session: AsyncSession, patient_account_id: uuid.UUID) -> list[str]:
+    """Delete the records of every recording of this patient's consults (their right to
+    erasure); returns the files to remove once the transaction has committed."""
+    rows = await session.execute(
+        select(ConsultRecording)
+        .join(Appointment, col(Appointment.id) == col(ConsultRecording.appointment_id))
+        .where(col(Appointment.patient_account_id) == patient_account_id)
+    )
+    segments = list(rows.scalars())
+    for segment in segments:
+        await session.delete(segment)
+    await session.flush()
+    return [segment.file_name for segment in segments]

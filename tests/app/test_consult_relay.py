@@ -14,7 +14,7 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import Database
 from tests.consult_support import consult_soon, join_consult, next_of_type, open_signal
-from tests.factories import bearer, signed_up
+from tests.factories import PASSWORD, bearer, signed_up
 
 CAP = {"relay_video_max_width": 160, "relay_video_max_height": 120, "relay_video_max_fps": 10}
 
@@ -277,7 +277,7 @@ async def test_recording_runs_only_while_everyone_present_consents(
     assert download.status_code == 200
     assert download.headers["content-type"] == "video/x-matroska"
     assert len(download.content) == segment["size_bytes"] > 0
-    saved = tmp_path / "downloaded.mkv"
+    saved = tmp_path / "downloaded.bin"
     saved.write_bytes(download.content)
     with av.open(str(saved)) as container:  # both people's audio and video are in it
         kinds = sorted(stream.type for stream in container.streams)
@@ -293,3 +293,11 @@ async def test_recording_runs_only_while_everyone_present_consents(
     history = (await http.get(f"{base}/consents", headers=bearer(consult["doctor"]))).json()
     patient_rows = [c for c in history if c["account_id"] == consult["patient_id"]]
     assert len(patient_rows) == 1 and patient_rows[0]["withdrawn_at"] is not None
+    # the patient's right to erasure takes the recordings with it, files included
+    erased = await http.post(
+        "/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(consult["patient"])
+    )
+    assert erased.status_code == 200, erased.text
+    assert "recordings of your video consults" in erased.json()["erased"]
+    assert (await http.get(f"{base}/recordings", headers=bearer(consult["doctor"]))).json() == []
+    assert await asyncio.to_thread(lambda: list(tmp_path.rglob("*.mkv"))) == []
