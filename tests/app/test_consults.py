@@ -18,9 +18,10 @@ from sqlmodel import col
 from websockets.exceptions import InvalidStatus
 
 from app.db import create_sessionmaker
+from app.security import TokenIssuer, issue_consult_token
 from cooperative.kernel.types import utcnow
 from telehealth.scheduling.models import Appointment
-from tests.conftest import Database
+from tests.conftest import Database, make_settings
 from tests.consult_support import consult_soon, join_consult, next_of_type, open_signal
 from tests.factories import bearer, signed_up
 
@@ -154,7 +155,9 @@ async def test_a_flood_is_rate_limited_without_closing_the_socket(
     await ws.close()
 
 
-@pytest.mark.parametrize("case", ["garbage", "other-consult", "room-closed"])
+@pytest.mark.parametrize(
+    "case", ["garbage", "other-consult", "room-closed", "expired", "outsider", "access-token"]
+)
 async def test_sockets_refuse_bad_tokens_and_closed_rooms(
     server: Callable[..., Any],
     http_to: Callable[[str], httpx.AsyncClient],
@@ -166,10 +169,23 @@ async def test_sockets_refuse_bad_tokens_and_closed_rooms(
     consult = await consult_soon(http, database)
     token = (await join_consult(http, consult, "patient"))["consult_token"]
     target = consult["id"]
+    issuer = TokenIssuer(make_settings(database.url))
     if case == "garbage":
         token = "not-a-token"
     elif case == "other-consult":
         target = str(uuid.uuid4())
+    elif case in ("expired", "outsider"):  # signed with the server's key, so only the claims fail
+        stranger, _ = await signed_up(http)
+        who = consult["patient_id"] if case == "expired" else stranger["id"]
+        token = issue_consult_token(
+            issuer,
+            account_id=uuid.UUID(who),
+            appointment_id=uuid.UUID(consult["id"]),
+            role="patient",
+            minutes=-1 if case == "expired" else 5,
+        )
+    elif case == "access-token":  # an API token is not a consult token
+        token = consult["patient"]["access_token"]
     else:
         async with create_sessionmaker(database.engine)() as session:
             past = utcnow() - timedelta(hours=3)
