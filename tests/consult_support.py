@@ -142,3 +142,11 @@ async def http_to(database: Database) -> AsyncIterator[Callable[[str], httpx.Asy
     yield make
     for client in clients:
         await client.aclose()
+
+
+def local_peer() -> Any:
+    """An aiortc peer with no ICE servers: without a configuration aiortc would use Google's
+    public STUN server, and nothing here may call outside hosts."""
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))

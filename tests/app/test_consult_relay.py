@@ -13,7 +13,13 @@ import httpx
 from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import Database
-from tests.consult_support import consult_soon, join_consult, next_of_type, open_signal
+from tests.consult_support import (
+    consult_soon,
+    join_consult,
+    local_peer,
+    next_of_type,
+    open_signal,
+)
 from tests.factories import PASSWORD, bearer, signed_up
 
 CAP = {"relay_video_max_width": 160, "relay_video_max_height": 120, "relay_video_max_fps": 10}
@@ -40,11 +46,10 @@ class RelayClient:
     counting the frames received from each other participant."""
 
     def __init__(self, name: str, account_id: str, ws: ClientConnection) -> None:
-        from aiortc import RTCPeerConnection
         from aiortc.mediastreams import AudioStreamTrack
 
         self.name, self.account_id, self.ws = name, account_id, ws
-        self.pc = RTCPeerConnection()
+        self.pc = local_peer()
         self.pc.addTrack(AudioStreamTrack())
         self.pc.addTrack(_small_video())
         self.tracks: dict[str, dict[str, str]] = {}  # mid -> whose media, which kind

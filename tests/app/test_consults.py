@@ -22,7 +22,13 @@ from app.security import TokenIssuer, issue_consult_token
 from cooperative.kernel.types import utcnow
 from telehealth.scheduling.models import Appointment
 from tests.conftest import Database, make_settings
-from tests.consult_support import consult_soon, join_consult, next_of_type, open_signal
+from tests.consult_support import (
+    consult_soon,
+    join_consult,
+    local_peer,
+    next_of_type,
+    open_signal,
+)
 from tests.factories import bearer, signed_up
 
 
@@ -212,7 +218,7 @@ async def test_two_aiortc_peers_exchange_audio_video_and_data_through_the_api(
 ) -> None:
     """A doctor and a patient, each a real WebRTC peer, signal through the API's socket and then
     receive each other's audio and video frames and data-channel messages."""
-    from aiortc import RTCPeerConnection, RTCSessionDescription
+    from aiortc import RTCSessionDescription
     from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
     host = await server()
@@ -227,7 +233,7 @@ async def test_two_aiortc_peers_exchange_audio_video_and_data_through_the_api(
     await doctor_ws.send(json.dumps({"type": "admit", "account_id": consult["patient_id"]}))
     await next_of_type(patient_ws, "presence")
 
-    doctor_pc, patient_pc = RTCPeerConnection(), RTCPeerConnection()
+    doctor_pc, patient_pc = local_peer(), local_peer()
     received: dict[str, dict[str, int]] = {"doctor": {}, "patient": {}}
     messages: dict[str, list[str]] = {"doctor": [], "patient": []}
     tasks: list[asyncio.Task[None]] = []

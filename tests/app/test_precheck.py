@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.consult_support import local_peer
 from tests.factories import bearer, signed_up
 
 
@@ -23,13 +24,13 @@ async def _count(track: Any, counts: dict[str, int]) -> None:
 async def test_the_precheck_echoes_media_reports_and_stores_the_result(
     live_client_with: Callable[..., httpx.AsyncClient],
 ) -> None:
-    from aiortc import RTCPeerConnection, RTCSessionDescription
+    from aiortc import RTCSessionDescription
     from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
     client = live_client_with(precheck_seconds=3)
     # the check stores its result from the background, so requests commit for real
     _, tokens = await signed_up(client)
-    pc = RTCPeerConnection()
+    pc = local_peer()
     echoed: dict[str, int] = {}
     reports: list[dict[str, Any]] = []
     tasks: list[asyncio.Task[None]] = []

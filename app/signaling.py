@@ -1,0 +1,187 @@
+"""The signaling socket of a consult room: one participant's connection, what it accepts, and
+what it delivers (see the message schema in telehealth/consults/schemas.py)."""
+
+import contextlib
+import json
+import time
+import uuid
+from typing import Any
+
+from fastapi import WebSocket
+from pydantic import TypeAdapter, ValidationError
+
+from app.broker import Broker
+from app.relays import RelayHub
+from app.settings import Settings
+from cooperative.kernel.types import utcnow
+from telehealth.consults import media_service, rules
+from telehealth.consults import service as consults
+from telehealth.consults.relay import RELAY
+from telehealth.consults.schemas import (
+    Admit,
+    Answer,
+    Chat,
+    ClientMessage,
+    Media,
+    Offer,
+    ParticipantPublic,
+    Ping,
+)
+
+MESSAGES: TypeAdapter[Any] = TypeAdapter(ClientMessage)
+
+
+def participant_public(p: Any) -> ParticipantPublic:
+    return ParticipantPublic(
+        account_id=p.account_id, role=p.role, admitted=p.admitted_at is not None, present=p.present
+    )
+
+
+# WebSocket close codes (4000–4999 are the application's): why a socket was refused or ended.
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class SignalConnection:
+    """One participant's signaling socket: validates what they send, forwards it to the room's
+    broker, and delivers the room's events addressed to them."""
+
+    def __init__(self, websocket: WebSocket, appointment_id: uuid.UUID, me: uuid.UUID, role: str):
+        self.websocket = websocket
+        self.room = str(appointment_id)
+        self.appointment_id = appointment_id
+        self.me = me
+        self.role = role
+        state = websocket.app.state
+        self.settings: Settings = state.settings
+        self.sessionmaker = state.sessionmaker
+        self.broker: Broker = state.broker
+        self.bucket = rules.TokenBucket(
+            rate=self.settings.signal_messages_per_second,
+            burst=self.settings.signal_burst,
+            tokens=self.settings.signal_burst,
+            last=time.monotonic(),
+        )
+
+    async def error(self, code: str, message: str) -> None:
+        await self.websocket.send_json({"type": "error", "code": code, "message": message})
+
+    async def publish(self, message: dict[str, Any]) -> None:
+        await self.broker.publish(self.room, {**message, "from": str(self.me)})
+
+    async def welcome(self) -> bool:
+        async with self.sessionmaker() as session:
+            await consults.set_present(session, self.appointment_id, self.me, True)
+            everyone = await consults.participants(session, self.appointment_id)
+            memos = await consults.replay(session, self.appointment_id, self.me)
+            mode, recording = await media_service.media_state(session, self.appointment_id)
+            await session.commit()
+        mine = next((p for p in everyone if p.account_id == self.me), None)
+        admitted = mine is not None and mine.admitted_at is not None
+        await self.websocket.send_json(
+            {
+                "type": "welcome",
+                "you": str(self.me),
+                "role": self.role,
+                "admitted": admitted,
+                "participants": [participant_public(p).model_dump(mode="json") for p in everyone],
+                "replay": [{**m.payload, "from": str(m.from_account_id)} for m in memos],
+                "mode": mode,
+                "recording": recording,
+            }
+        )
+        event = "join" if admitted else "waiting"
+        await self.publish({"type": "presence", "event": event, "role": self.role})
+        return admitted
+
+    async def deliver(self, messages: Any) -> None:
+        async for message in messages:
+            if message.get("from") == str(self.me):
+                continue
+            if message.get("to") not in (None, str(self.me)):
+                continue
+            await self.websocket.send_json(message)
+
+    async def handle(self, raw: str) -> None:
+        if len(raw.encode()) > self.settings.signal_max_message_bytes:
+            await self.error("too-large", "message too large")
+            return
+        if not self.bucket.allow(time.monotonic()):
+            await self.error("rate-limited", "too many messages; slow down")
+            return
+        try:
+            message = MESSAGES.validate_python(json.loads(raw))
+        except (ValueError, ValidationError) as exc:
+            detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else "not JSON"
+            await self.error("invalid-message", detail)
+            return
+        await self.dispatch(message)
+
+    async def dispatch(self, message: Any) -> None:
+        if isinstance(message, Ping):
+            await self.websocket.send_json({"type": "pong"})
+            return
+        if isinstance(message, Admit):
+            await self.admit(message.account_id)
+            return
+        async with self.sessionmaker() as session:
+            me = await consults.may_connect(
+                session,
+                self.appointment_id,
+                self.me,
+                window=self.settings.consult_window,
+                now=utcnow(),
+            )
+            admitted = me is not None and me.admitted_at is not None
+            if (
+                admitted
+                and isinstance(message, Offer | Answer)
+                and isinstance(message.to, uuid.UUID)
+            ):
+                await consults.remember(
+                    session,
+                    self.appointment_id,
+                    to=message.to,
+                    sender=self.me,
+                    kind=message.type,
+                    payload=message.model_dump(mode="json"),
+                )
+            await session.commit()
+        if me is None:
+            await self.websocket.close(code=CLOSE_FORBIDDEN)
+            return
+        if not admitted and not isinstance(message, Media | Chat):
+            await self.error("not-admitted", "wait for the doctor to admit you")
+            return
+        if getattr(message, "to", None) == RELAY:
+            hub: RelayHub = self.websocket.app.state.relays
+            if await hub.ensure(self.appointment_id) == "off":  # takes over a dead relay
+                await self.error("not-relay-mode", "the consult is not using the server relay")
+                return
+        await self.publish(message.model_dump(mode="json"))
+
+    async def admit(self, account_id: uuid.UUID) -> None:
+        if self.role != "doctor":
+            await self.error("forbidden", "only the doctor admits participants")
+            return
+        async with self.sessionmaker() as session:
+            participant = await consults.let_in(session, self.appointment_id, account_id)
+            await session.commit()
+        if participant is None:
+            await self.error("unknown-participant", "nobody by that id is waiting")
+            return
+        await self.publish(
+            {
+                "type": "presence",
+                "event": "admitted",
+                "account_id": str(account_id),
+                "role": participant.role,
+            }
+        )
+
+    async def leave(self) -> None:
+        async with self.sessionmaker() as session:
+            await consults.set_present(session, self.appointment_id, self.me, False)
+            await session.commit()
+        with contextlib.suppress(Exception):
+            await self.publish({"type": "presence", "event": "leave", "role": self.role})
