@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import json
+import os
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
@@ -20,24 +21,38 @@ class Broker(Protocol):
     async def close(self) -> None: ...
 
 
+class SubscriberTooSlow(Exception):
+    """A subscriber fell so far behind that its events were dropped; it must resynchronize."""
+
+
 class LocalBroker:
     """One process: queues per subscriber. Enough for a single worker."""
 
-    def __init__(self) -> None:
-        self._rooms: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+    def __init__(self, backlog: int = 1000) -> None:
+        self._backlog = backlog
+        self._rooms: dict[str, set[asyncio.Queue[dict[str, Any] | None]]] = defaultdict(set)
 
     async def publish(self, room: str, message: dict[str, Any]) -> None:
         for queue in list(self._rooms.get(room, ())):
-            queue.put_nowait(message)
+            try:
+                queue.put_nowait(message)
+            except asyncio.QueueFull:  # never the sender's problem: the slow reader resyncs
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(None)
+                self._rooms[room].discard(queue)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, room: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=self._backlog)
         self._rooms[room].add(queue)
 
         async def messages() -> AsyncIterator[dict[str, Any]]:
             while True:
-                yield await queue.get()
+                message = await queue.get()
+                if message is None:
+                    raise SubscriberTooSlow(room)
+                yield message
 
         try:
             yield messages()
@@ -54,7 +69,7 @@ class RedisBroker:
     """Several workers or hosts: Redis pub/sub, one channel per room."""
 
     def __init__(self, url: str) -> None:
-        self._redis = Redis.from_url(url)
+        self._redis = Redis.from_url(url, client_name=f"tequio-signal-{os.getpid()}")
 
     @staticmethod
     def _channel(room: str) -> str:

@@ -1,8 +1,10 @@
 """The signaling socket of a consult room: one participant's connection, what it accepts, and
 what it delivers (see the message schema in telehealth/consults/schemas.py)."""
 
+import asyncio
 import contextlib
 import json
+import logging
 import time
 import uuid
 from typing import Any
@@ -37,9 +39,16 @@ def participant_public(p: Any) -> ParticipantPublic:
     )
 
 
+log = logging.getLogger(__name__)
+
 # WebSocket close codes (4000–4999 are the application's): why a socket was refused or ended.
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_RECONNECT = 1012  # "service restart": the room's events stopped reaching us; come back
+
+
+class SocketClosed(Exception):
+    """The server has closed this participant's socket; stop reading from it."""
 
 
 class SignalConnection:
@@ -62,6 +71,10 @@ class SignalConnection:
             tokens=self.settings.signal_burst,
             last=time.monotonic(),
         )
+        # Whether this participant may still be here, from the database at most every
+        # `signal_recheck_seconds`: a chat or a candidate then costs no query at all.
+        self.verdict: Any = None
+        self.checked_at = float("-inf")
 
     async def error(self, code: str, message: str) -> None:
         await self.websocket.send_json({"type": "error", "code": code, "message": message})
@@ -95,6 +108,19 @@ class SignalConnection:
         return admitted
 
     async def deliver(self, messages: Any) -> None:
+        """Send the room's events addressed to this participant. If the broker fails (Redis
+        restarted, a subscription dropped), close the socket so the client reconnects and gets
+        the room back, rather than wait for events that will never come."""
+        try:
+            await self._deliver(messages)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("room events stopped reaching a participant; asking them to reconnect")
+            with contextlib.suppress(Exception):
+                await self.websocket.close(code=CLOSE_RECONNECT)
+
+    async def _deliver(self, messages: Any) -> None:
         async for message in messages:
             if message.get("from") == str(self.me):
                 continue
@@ -124,20 +150,10 @@ class SignalConnection:
         if isinstance(message, Admit):
             await self.admit(message.account_id)
             return
-        async with self.sessionmaker() as session:
-            me = await consults.may_connect(
-                session,
-                self.appointment_id,
-                self.me,
-                window=self.settings.consult_window,
-                now=utcnow(),
-            )
-            admitted = me is not None and me.admitted_at is not None
-            if (
-                admitted
-                and isinstance(message, Offer | Answer)
-                and isinstance(message.to, uuid.UUID)
-            ):
+        me = await self.still_allowed()
+        admitted = me is not None and me.admitted_at is not None
+        if admitted and isinstance(message, Offer | Answer) and isinstance(message.to, uuid.UUID):
+            async with self.sessionmaker() as session:
                 await consults.remember(
                     session,
                     self.appointment_id,
@@ -146,10 +162,10 @@ class SignalConnection:
                     kind=message.type,
                     payload=message.model_dump(mode="json"),
                 )
-            await session.commit()
+                await session.commit()
         if me is None:
             await self.websocket.close(code=CLOSE_FORBIDDEN)
-            return
+            raise SocketClosed()
         if not admitted and not isinstance(message, Media | Chat):
             await self.error("not-admitted", "wait for the doctor to admit you")
             return
@@ -159,6 +175,25 @@ class SignalConnection:
                 await self.error("not-relay-mode", "the consult is not using the server relay")
                 return
         await self.publish(message.model_dump(mode="json"))
+
+    async def still_allowed(self) -> Any:
+        """The participant if they may still take part (the room is open, the appointment live,
+        they are still a participant); from the database unless checked moments ago. Someone
+        still waiting is checked every time, so their admission takes effect at once."""
+        now = time.monotonic()
+        fresh = now - self.checked_at < self.settings.signal_recheck_seconds
+        if fresh and self.verdict is not None and self.verdict.admitted_at is not None:
+            return self.verdict
+        async with self.sessionmaker() as session:
+            self.verdict = await consults.may_connect(
+                session,
+                self.appointment_id,
+                self.me,
+                window=self.settings.consult_window,
+                now=utcnow(),
+            )
+        self.checked_at = now
+        return self.verdict
 
     async def admit(self, account_id: uuid.UUID) -> None:
         if self.role != "doctor":

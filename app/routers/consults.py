@@ -20,6 +20,7 @@ from app.signaling import (
     CLOSE_FORBIDDEN,
     CLOSE_UNAUTHORIZED,
     SignalConnection,
+    SocketClosed,
     participant_public,
 )
 from cooperative.kernel.pagination import paginate
@@ -247,7 +248,9 @@ async def signal(
             await connection.welcome()
             while True:
                 await connection.handle(await websocket.receive_text())
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, SocketClosed):
+            pass
+        except RuntimeError:  # the socket was closed under us (Starlette's WebSocketDisconnected)
             pass
         finally:
             forward.cancel()

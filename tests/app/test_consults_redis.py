@@ -29,16 +29,21 @@ def _redis_answers() -> bool:
         return False
 
 
+def redis_or_skip() -> None:
+    """Redis is required in CI (the multi-worker tests need it) and skipped without it locally."""
+    if not _redis_answers():
+        if IN_CI:
+            pytest.fail("CI=true: the multi-worker test needs Redis on 127.0.0.1:6379")
+        pytest.skip("Redis does not answer on 127.0.0.1:6379")
+
+
 def _spawn(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([TEQUIO, "serve"], env=env, start_new_session=True)
 
 
 @pytest.fixture
 async def two_workers(database: Database) -> AsyncIterator[list[str]]:
-    if not _redis_answers():
-        if IN_CI:
-            pytest.fail("CI=true: the multi-worker test needs Redis on 127.0.0.1:6379")
-        pytest.skip("Redis does not answer on 127.0.0.1:6379")
+    redis_or_skip()
     settings = make_settings(database.url)
     processes, hosts = [], []
     for _ in range(2):

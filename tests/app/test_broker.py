@@ -1,0 +1,111 @@
+"""The room brokers: a slow subscriber never breaks the sender, and a participant whose room
+events stop arriving is told to reconnect instead of waiting in silence."""
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import update
+from sqlmodel import col
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from app.broker import LocalBroker, SubscriberTooSlow
+from app.db import create_sessionmaker
+from cooperative.kernel.types import utcnow
+from telehealth.scheduling.models import Appointment
+from tests.app.test_consults_redis import REDIS, redis_or_skip
+from tests.conftest import Database
+from tests.consult_support import consult_soon, join_consult, next_of_type, open_signal
+
+
+async def close_code(ws: ClientConnection) -> int | None:
+    """Read until the server closes the socket; the code it closed with."""
+    try:
+        async with asyncio.timeout(10):
+            async for _ in ws:
+                pass
+    except ConnectionClosed:
+        pass
+    return ws.close_code
+
+
+async def test_a_subscriber_too_slow_to_read_is_dropped_not_the_sender() -> None:
+    broker = LocalBroker(backlog=3)
+    async with broker.subscribe("room") as stalled, broker.subscribe("room") as reading:
+        for n in range(5):
+            await broker.publish("room", {"n": n})  # never raises at the sender
+            assert (await anext(reading))["n"] == n
+        with pytest.raises(SubscriberTooSlow):
+            await anext(stalled)
+        await broker.publish("room", {"n": 5})
+        assert (await anext(reading))["n"] == 5
+
+
+async def test_a_dropped_redis_subscription_asks_the_participant_to_reconnect(
+    server: Callable[..., Any], http_to: Callable[[str], httpx.AsyncClient], database: Database
+) -> None:
+    redis_or_skip()
+    host = await server(redis_url=REDIS)
+    http = http_to(host)
+    consult = await consult_soon(http, database)
+    ws = await open_signal(
+        host, consult["id"], (await join_consult(http, consult, "doctor"))["consult_token"]
+    )
+    await next_of_type(ws, "welcome")
+    admin = Redis.from_url(REDIS)
+    try:
+        clients = await admin.client_list()
+        ours = [c for c in clients if c["name"].startswith("tequio-signal-") and c["sub"] != "0"]
+        assert ours, "the socket's room subscription is on Redis"
+        for client in ours:  # as a Redis restart or an output-buffer limit would
+            await admin.client_kill_filter(_id=client["id"])
+    finally:
+        await admin.aclose()
+    assert await close_code(ws) == 1012
+    again = await open_signal(  # and coming back works
+        host, consult["id"], (await join_consult(http, consult, "doctor"))["consult_token"]
+    )
+    assert (await next_of_type(again, "welcome"))["admitted"] is True
+    await again.close()
+
+
+async def test_a_room_closing_under_an_open_socket_closes_it_cleanly(
+    server: Callable[..., Any],
+    http_to: Callable[[str], httpx.AsyncClient],
+    database: Database,
+) -> None:
+    host = await server(signal_recheck_seconds=0)
+    http = http_to(host)
+    consult = await consult_soon(http, database)
+    ws = await open_signal(
+        host, consult["id"], (await join_consult(http, consult, "doctor"))["consult_token"]
+    )
+    await next_of_type(ws, "welcome")
+    async with create_sessionmaker(database.engine)() as session:  # the consult is long over
+        past = utcnow() - timedelta(hours=3)
+        await session.execute(
+            update(Appointment)
+            .where(col(Appointment.id) == uuid.UUID(consult["id"]))
+            .values(start=past, end=past + timedelta(minutes=30))
+        )
+        await session.commit()
+    errors: list[logging.LogRecord] = []
+    catcher = logging.Handler(logging.ERROR)
+    catcher.emit = errors.append  # type: ignore[method-assign]
+    server_log = logging.getLogger("uvicorn.error")  # where uvicorn reports a crashed socket
+    server_log.addHandler(catcher)
+    try:
+        await ws.send(json.dumps({"type": "chat", "text": "¿sigue ahí?"}))
+        assert await close_code(ws) == 4403
+        await asyncio.sleep(0.2)
+    finally:
+        server_log.removeHandler(catcher)
+    assert [r.getMessage() for r in errors] == []
