@@ -147,10 +147,17 @@ class RelayRoom:
 
         @pc.on("connectionstatechange")
         async def _state() -> None:
-            if pc.connectionState in ("failed", "closed") and self.peers.get(account) is peer:
+            if (
+                pc.connectionState not in ("failed", "closed")
+                or self.peers.get(account) is not peer
+            ):
+                return
+            try:
                 await self.leave(account)
                 if self.changed is not None:
                     await self.changed()
+            except Exception:  # an event handler's error would otherwise be lost in pyee
+                log.exception("the relay could not let a participant go")
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
@@ -252,8 +259,8 @@ class RelayRoom:
         if peer.awaiting_answer:  # one offer at a time; the next one follows the answer
             peer.again = True
             return
-        if peer.pc.connectionState == "closed":
-            return
+        if peer.pc.signalingState == "closed" or peer.pc.connectionState in ("closed", "failed"):
+            return  # it is leaving too; its own state change removes it
         await peer.pc.setLocalDescription(await peer.pc.createOffer())
         peer.awaiting_answer = True
         tracks = {

@@ -4,12 +4,14 @@ server's relay peer and receive everyone else's, capped; recording runs only wit
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import av
 import httpx
+import pytest
 from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import Database
@@ -21,6 +23,22 @@ from tests.consult_support import (
     open_signal,
 )
 from tests.factories import PASSWORD, bearer, signed_up
+
+
+@pytest.fixture(autouse=True)
+def no_errors_logged() -> Iterator[None]:
+    """The relay works in event handlers and background tasks, where an error is only logged:
+    any error logged while a test runs (servers' shutdown included) fails it."""
+    errors: list[logging.LogRecord] = []
+    catcher = logging.Handler(logging.ERROR)
+    catcher.emit = errors.append  # type: ignore[method-assign]
+    logging.getLogger().addHandler(catcher)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(catcher)
+    assert [r.getMessage() for r in errors] == []
+
 
 CAP = {"relay_video_max_width": 160, "relay_video_max_height": 120, "relay_video_max_fps": 10}
 
