@@ -2,7 +2,7 @@
 
 import asyncio
 
-from bench import auth, booking_load, fee_classes, slot_search
+from bench import auth, booking_load, consults, fee_classes, slot_search
 
 
 def main() -> None:
@@ -14,6 +14,8 @@ def main() -> None:
     slot_search.run()
     print("\n== booking under 64 concurrent clients (PostgreSQL)")
     booking_load.run()
+    print("\n== consults: signaling latency, one worker and two through Redis; peers connecting")
+    consults.run()
 
 
 if __name__ == "__main__":

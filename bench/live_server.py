@@ -1,0 +1,308 @@
+"""Real `tequio serve` processes on a scratch PostgreSQL database, for the benchmarks that go
+through the network: the database is created, migrated and dropped; people are seeded directly
+(one password hash at the shipped cost serves every account) and sign in through a server;
+each server runs in its own process group, logs to a file and is stopped whatever happens."""
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from datetime import time as wall
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from app.main import password_hasher
+from app.settings import Settings
+from cooperative.accounts.models import Account
+from cooperative.bylaws import service as bylaws_service
+from cooperative.bylaws.defaults import default_bylaws
+from telehealth.practitioners.models import AvailabilityWindow, Licence, Practitioner
+
+POSTGRES = "postgresql+asyncpg://root@127.0.0.1:5432"
+PASSWORD = "maiz azul de oaxaca"
+TEQUIO = str(Path(sys.executable).parent / "tequio")  # this virtualenv's own
+
+
+def answers(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:`port` (PostgreSQL 5432, Redis 6379)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """A scratch database and what a server or this process needs to use it."""
+
+    name: str
+    url: str
+    secret: str
+
+    def settings(self) -> Settings:
+        return Settings(
+            _env_file=None,
+            environment="test",
+            database_url=self.url,
+            secret_key=self.secret,
+        )
+
+    def environment(self, **settings: str) -> dict[str, str]:
+        """This process's environment without any TEQUIO_ setting, plus the database's and
+        `settings` (`workers="2"` becomes TEQUIO_WORKERS=2)."""
+        env = {key: value for key, value in os.environ.items() if not key.startswith("TEQUIO_")}
+        own = {
+            "database_url": self.url,
+            "environment": "test",
+            "secret_key": self.secret,
+            "log_level": "WARNING",
+            **settings,
+        }
+        return env | {f"TEQUIO_{key.upper()}": value for key, value in own.items()}
+
+
+async def _admin_execute(statement: str) -> None:
+    engine = create_async_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _migrate(env: dict[str, str], folder: str) -> None:
+    migrate = await asyncio.create_subprocess_exec(
+        TEQUIO,
+        "migrate",
+        env=env,
+        cwd=folder,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(migrate.communicate(), timeout=120)
+    if migrate.returncode != 0:
+        raise RuntimeError(f"tequio migrate failed:\n{output.decode()[-2000:]}")
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(folder: str) -> AsyncIterator[Scratch]:
+    """A fresh, migrated database `tequio_bench_<random>`, dropped afterwards whatever happens."""
+    name = f"tequio_bench_{secrets.token_hex(5)}"
+    scratch = Scratch(name, f"{POSTGRES}/{name}", secrets.token_urlsafe(36))  # 48 characters
+    await _admin_execute(f'CREATE DATABASE "{name}"')
+    try:
+        await _migrate(scratch.environment(), folder)
+        yield scratch
+    finally:
+        await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Person:
+    email: str
+    account_id: uuid.UUID
+
+
+@dataclass
+class People:
+    admin: Person
+    doctors: list[Person]
+    practitioner_ids: list[uuid.UUID]  # the doctors' profiles, in the same order
+    patients: list[Person]
+
+
+async def seed(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    practitioners: int,
+    patients: int,
+) -> People:
+    """Bylaws, an admin, practitioners available all week 08:00–20:00 (America/Mexico_City, MX
+    licences) and patients."""
+    password_hash = password_hasher(settings).hash(PASSWORD)
+
+    def account(email: str, role: str) -> Account:
+        return Account(
+            email=email, display_name=email.split("@")[0], password_hash=password_hash, roles=[role]
+        )
+
+    admin = account("admin@bench.example.org", "admin")
+    doctors = [account(f"doctora{n:02d}@bench.example.org", "doctor") for n in range(practitioners)]
+    patient_accounts = [
+        account(f"paciente{n:02d}@bench.example.org", "patient") for n in range(patients)
+    ]
+    profiles = [
+        Practitioner(
+            account_id=doctor.id,
+            display_name=f"Dra. Bench {n:02d}",
+            specialties=["family_medicine"],
+            languages=["es"],
+            timezone="America/Mexico_City",
+            min_notice_minutes=60,
+            horizon_days=30,
+        )
+        for n, doctor in enumerate(doctors)
+    ]
+    rules: list[AvailabilityWindow | Licence] = []
+    for profile in profiles:
+        rules += [
+            AvailabilityWindow(practitioner_id=profile.id, weekday=day, start=wall(8), end=wall(20))
+            for day in range(7)
+        ]
+        rules.append(
+            Licence(
+                practitioner_id=profile.id,
+                jurisdiction="MX",
+                number="1234567",
+                expires_on=date(2030, 12, 31),
+            )
+        )
+    async with sessionmaker() as session:
+        await bylaws_service.install(session, default_bylaws(), account_id=None)
+        # No ORM relationships here: parents are flushed before the rows that refer to them.
+        for rows in ([admin, *doctors, *patient_accounts], profiles, rules):
+            session.add_all(rows)
+            await session.flush()
+        await session.commit()
+
+    def person(account: Account) -> Person:
+        return Person(account.email or "", account.id)
+
+    return People(
+        admin=person(admin),
+        doctors=[person(d) for d in doctors],
+        practitioner_ids=[p.id for p in profiles],
+        patients=[person(p) for p in patient_accounts],
+    )
+
+
+async def sign_in(base: str, emails: list[str]) -> list[str]:
+    """Access tokens, through the running server's sign-in, one at a time: sign-ins from one
+    address share a throttle."""
+    tokens = []
+    async with httpx.AsyncClient(base_url=base, trust_env=False, timeout=60) as client:
+        for email in emails:
+            response = await client.post(
+                "/v1/auth/token", json={"username": email, "password": PASSWORD}
+            )
+            response.raise_for_status()
+            tokens.append(response.json()["access_token"])
+    return tokens
+
+
+@dataclass
+class Server:
+    """A running `tequio serve`: its address, its process (the group's leader) and its log."""
+
+    host: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}"
+
+    def log_lines(self) -> list[str]:
+        return self.log_path.read_text(errors="replace").splitlines()
+
+
+def _start(env: dict[str, str], port: int, folder: str, log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen(  # noqa: S603  (this virtualenv's own `tequio`)
+            [TEQUIO, "serve", "--port", str(port)],
+            env=env,
+            cwd=folder,  # no stray .env file is read
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the workers go with it
+        )
+
+
+async def _wait_ready(server: Server) -> None:
+    deadline = time.monotonic() + 60
+    async with httpx.AsyncClient(base_url=server.base, trust_env=False, timeout=2) as client:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                output = await asyncio.to_thread(server.log_path.read_text)
+                raise RuntimeError(f"the server exited:\n{output[-2000:]}")
+            try:
+                if (await client.get("/healthz/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the server was not ready within 60 s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+    with contextlib.suppress(ProcessLookupError):  # uvicorn's workers, should any outlive it
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextlib.asynccontextmanager
+async def serving(env: dict[str, str], folder: str, name: str = "server") -> AsyncIterator[Server]:
+    """`tequio serve` on a free port with `env`, logging to `folder`/`name`.log; ready when
+    yielded, stopped (with its whole process group) afterwards."""
+    port = free_port()
+    log_path = Path(folder) / f"{name}.log"
+    server = Server(f"127.0.0.1:{port}", _start(env, port, folder, log_path), log_path)
+    try:
+        await _wait_ready(server)
+        yield server
+    finally:
+        _stop(server.process)
+
+
+def cpu_seconds(servers: list[Server]) -> float:
+    """User and system CPU the servers' process groups have used so far (Linux's /proc; 0
+    elsewhere), at the kernel's clock-tick resolution."""
+    groups = {server.process.pid for server in servers}
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command's name
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) in groups:  # pgrp; then utime and stime are fields 14 and 15
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time every core of the machine has spent busy since boot (Linux's /proc/stat; 0
+    elsewhere): compared with the wall time, how loaded the machine was meanwhile."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle, iowait = fields[3], fields[4]
+    return (sum(fields[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")
