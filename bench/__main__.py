@@ -14,7 +14,7 @@ def main() -> None:
     slot_search.run()
     print("\n== booking under 64 concurrent clients (PostgreSQL)")
     booking_load.run()
-    print("\n== consults: signaling latency, one worker and two through Redis; peers connecting")
+    print("\n== consults: signaling latency, peers connecting, CPU per relayed consult")
     consults.run()
 
 
