@@ -35,6 +35,7 @@ from app.routers import (
     households,
     me,
     members,
+    pages,
     payments,
     practitioners,
 )
@@ -132,7 +133,7 @@ def create_app(
     errors.install(app)
     for module in (
         auth, me, bylaws, members, households, dues, payments, practitioners, clinics,
-        appointments, consults, consult_media, health,
+        appointments, consults, consult_media, health, pages,
     ):  # fmt: skip
         app.include_router(module.router)
     _install_docs(app)
