@@ -94,8 +94,6 @@ class HostedRelay:
         if message.get("to") == RELAY:
             if kind == "offer":
                 await self.relay.offer(sender, str(message.get("sdp", "")))
-            elif kind == "answer":
-                await self.relay.answer(sender, str(message.get("sdp", "")))
             elif kind == "candidate":
                 await self.relay.candidate(sender, message.get("candidate") or {})
             await self.reconsider()

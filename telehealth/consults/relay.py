@@ -3,8 +3,13 @@ forwards everyone else's tracks to them through MediaRelay, with the video cappe
 
 aiortc decodes what it receives and re-encodes what it sends, so relayed video costs CPU: the
 cap (size and frame rate) bounds it. Recording uses the same tracks with aiortc's MediaRecorder.
-Signaling goes through `send` (the room's broker): offers, answers and the `tracks` map that
-tells a client whose media arrives on which transceiver (by mid).
+
+The relay never makes an offer (aiortc renumbers codecs and header extensions in every offer it
+makes, which browsers refuse in a renegotiation): each client offers, sending its own media and
+receiving on `recvonly` transceivers, the relay's "slots". The relay puts whoever it likes on a
+slot without renegotiating and says so with a `tracks` message (mid -> account and kind); when a
+client has too few slots it is asked for more with `renegotiate`, and it offers again. Signaling
+goes through `send` (the room's broker).
 """
 
 import asyncio
@@ -13,9 +18,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
@@ -25,13 +32,15 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.contrib.media import MediaRecorder, MediaRelay
-from aiortc.sdp import candidate_from_sdp
+from aiortc.mediastreams import MediaStreamError
+from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from telehealth.consults import rules
 
 log = logging.getLogger(__name__)
 
 RELAY = "relay"  # the relay's name as a signaling participant
+FRAME = Fraction(1, 30)  # the gap left at a switch of video source
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -75,13 +84,105 @@ class CappedVideo(MediaStreamTrack):
         self.source.stop()
 
 
+def _copy_planes(source: Any, target: Any) -> None:
+    for src, dst in zip(source.planes, target.planes, strict=True):
+        if not hasattr(src, "line_size") or src.line_size == dst.line_size:
+            memoryview(dst)[: min(src.buffer_size, dst.buffer_size)] = memoryview(src)[
+                : min(src.buffer_size, dst.buffer_size)
+            ]
+            continue
+        width, out, into = min(src.line_size, dst.line_size), memoryview(src), memoryview(dst)
+        for row in range(src.height):
+            into[row * dst.line_size : row * dst.line_size + width] = out[
+                row * src.line_size : row * src.line_size + width
+            ]
+
+
+def restamped(frame: Any, pts: int) -> Any:
+    """A copy of `frame` at another time. Relayed frames are shared by every subscriber, so one
+    subscriber's timeline must never be written into them."""
+    if isinstance(frame, av.VideoFrame):
+        copy: Any = av.VideoFrame(frame.width, frame.height, frame.format.name)
+    else:
+        copy = av.AudioFrame(
+            format=frame.format.name, layout=frame.layout.name, samples=frame.samples
+        )
+        copy.sample_rate = frame.sample_rate
+    _copy_planes(frame, copy)
+    copy.pts, copy.time_base = pts, frame.time_base
+    return copy
+
+
+class SlotTrack(MediaStreamTrack):
+    """What one slot sends: the media of whoever is on it now, switched without renegotiating.
+    It never ends, so the slot's sender keeps running from one person to the next, and its
+    timestamps keep going forward across a switch (an encoder refuses time going back)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.source: MediaStreamTrack | None = None
+        self.switched: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.last: Fraction | None = None  # the last frame's time on this slot's timeline
+        self.shift: Fraction | None = None  # from the current source's time to this timeline
+
+    def switch(self, source: MediaStreamTrack | None) -> None:
+        old, self.source, self.shift = self.source, source, None
+        if old is not None:
+            old.stop()
+        if not self.switched.done():
+            self.switched.set_result(None)
+        self.switched = asyncio.get_running_loop().create_future()
+
+    async def recv(self) -> Any:
+        while True:
+            source, switched = self.source, self.switched
+            if source is None:
+                await switched
+                continue
+            frame: asyncio.Future[Any] = asyncio.ensure_future(source.recv())
+            either: set[asyncio.Future[Any]] = {frame, switched}
+            try:
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not frame.done():  # someone else is on the slot now, or we are stopping
+                    frame.cancel()
+            if frame.cancelled():
+                continue
+            try:
+                return self._on_timeline(frame.result())
+            except MediaStreamError:  # their media ended: wait for the next person
+                if self.source is source:
+                    await switched
+
+    def _on_timeline(self, frame: Any) -> Any:
+        if frame.pts is None or not frame.time_base:
+            return frame
+        at = frame.pts * Fraction(frame.time_base)
+        if self.shift is None:  # a new person: carry on a frame after the last one
+            step = Fraction(frame.samples, frame.sample_rate) if self.kind == "audio" else None
+            self.shift = Fraction(0) if self.last is None else self.last + (step or FRAME) - at
+        moved = at + self.shift
+        if self.last is not None and moved <= self.last:
+            moved = self.last + Fraction(frame.time_base)
+        self.last = moved
+        if moved == at:
+            return frame
+        return restamped(frame, int(moved / Fraction(frame.time_base)))
+
+    def stop(self) -> None:
+        self.switch(None)
+        super().stop()
+
+
 @dataclass
 class Slot:
-    """An outgoing transceiver of one peer and whose media it carries now (None: free)."""
+    """A transceiver on which a client receives, and whose media it carries now (None: free)."""
 
     transceiver: RTCRtpTransceiver
     kind: str
-    source: str | None
+    track: SlotTrack
+    source: str | None = None
 
 
 @dataclass
@@ -90,8 +191,7 @@ class Peer:
     pc: RTCPeerConnection
     sources: dict[str, MediaStreamTrack] = field(default_factory=dict)  # kind -> their track
     slots: list[Slot] = field(default_factory=list)
-    awaiting_answer: bool = False
-    again: bool = False
+    asked: dict[str, int] = field(default_factory=dict)  # the slots last asked for, by kind
 
 
 @dataclass
@@ -99,6 +199,13 @@ class Segment:
     recorder: MediaRecorder
     path: Path
     participants: frozenset[str]
+
+
+def _ufrag(sdp: str) -> str | None:
+    for line in sdp.splitlines():
+        if line.startswith("a=ice-ufrag:"):
+            return line.split(":", 1)[1].strip()
+    return None
 
 
 class RelayRoom:
@@ -130,13 +237,52 @@ class RelayRoom:
         )
 
     async def offer(self, account: str, sdp: str) -> None:
-        """A participant (re)connects to the relay: a fresh peer connection answers them, then
-        everyone is renegotiated so each receives the others' media."""
+        """A participant's offer: on a new connection (a first offer, a reload, an ICE restart)
+        a fresh peer answers; on their current connection it adds the slots they were asked
+        for. Everyone's slots are then filled with the others' media."""
         async with self.lock:
             await self._offer(account, sdp)
 
     async def _offer(self, account: str, sdp: str) -> None:
-        await self._leave(account)
+        peer = self.peers.get(account)
+        if peer is None or not self._same_connection(peer, sdp):
+            await self._leave(account)
+            peer = self._peer(account)
+        try:
+            await peer.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+            self._adopt_slots(peer, sdp)
+            self._fill(peer)
+            await peer.pc.setLocalDescription(await peer.pc.createAnswer())
+        except Exception:  # aiortc raises several kinds for an unusable SDP
+            if self.peers.get(account) is not peer:
+                await peer.pc.close()
+            await self._error(account, "invalid-offer", "the relay cannot use this offer")
+            return
+        self.peers[account] = peer
+        peer.asked = {}
+        answer = {
+            "type": "answer",
+            "to": account,
+            "from": RELAY,
+            "sdp": peer.pc.localDescription.sdp,
+        }
+        await self.send(answer | {"tracks": self._tracks(peer)})
+        await self._ask_for_slots(peer)
+        for other in list(self.peers.values()):
+            if other is not peer:
+                await self._sync(other)
+
+    @staticmethod
+    def _same_connection(peer: Peer, sdp: str) -> bool:
+        """A renegotiation on the connection the relay already has (same ICE credentials)."""
+        current = peer.pc.remoteDescription
+        return (
+            current is not None
+            and peer.pc.connectionState not in ("closed", "failed")
+            and _ufrag(sdp) == _ufrag(current.sdp)
+        )
+
+    def _peer(self, account: str) -> Peer:
         config = RTCConfiguration([RTCIceServer(**server) for server in self.ice_servers()])
         pc = RTCPeerConnection(config)
         peer = Peer(account, pc)
@@ -159,37 +305,71 @@ class RelayRoom:
             except Exception:  # an event handler's error would otherwise be lost in pyee
                 log.exception("the relay could not let a participant go")
 
-        try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
-            await pc.setLocalDescription(await pc.createAnswer())
-        except Exception:  # aiortc raises several kinds for an unusable SDP
-            await pc.close()
-            await self._error(account, "invalid-offer", "the relay cannot use this offer")
-            return
-        self.peers[account] = peer
-        await self.send(
-            {"type": "answer", "to": account, "from": RELAY, "sdp": pc.localDescription.sdp}
-        )
-        for other in list(self.peers.values()):
-            await self._sync(other)
+        return peer
 
-    async def answer(self, account: str, sdp: str) -> None:
-        async with self.lock:
-            await self._answer(account, sdp)
+    def _adopt_slots(self, peer: Peer, sdp: str) -> None:
+        """The m-lines on which the client only receives become slots the relay sends on."""
+        receiving = {
+            media.rtp.muxId
+            for media in SessionDescription.parse(sdp).media
+            if media.kind in ("audio", "video") and media.direction == "recvonly"
+        }
+        known = {id(slot.transceiver) for slot in peer.slots}
+        for transceiver in peer.pc.getTransceivers():
+            if transceiver.mid in receiving and id(transceiver) not in known:
+                track = SlotTrack(transceiver.kind)
+                transceiver.sender.replaceTrack(track)
+                transceiver.direction = "sendonly"
+                peer.slots.append(Slot(transceiver, transceiver.kind, track))
 
-    async def _answer(self, account: str, sdp: str) -> None:
-        peer = self.peers.get(account)
-        if peer is None or not peer.awaiting_answer:
-            return
-        try:
-            await peer.pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
-        except Exception:
-            await self._error(account, "invalid-answer", "the relay cannot use this answer")
-            return
-        peer.awaiting_answer = False
-        if peer.again:
-            peer.again = False
-            await self._sync(peer, force=True)
+    def _fill(self, peer: Peer) -> bool:
+        """Put the others' media on `peer`'s slots; whether what it receives changed."""
+        wanted = {
+            (other.account, kind): track
+            for other in self.peers.values()
+            if other is not peer
+            for kind, track in other.sources.items()
+        }
+        changed = False
+        for slot in peer.slots:
+            if slot.source is not None and (slot.source, slot.kind) not in wanted:
+                slot.track.switch(None)
+                slot.source, changed = None, True
+        carried = {(slot.source, slot.kind) for slot in peer.slots if slot.source is not None}
+        for (source, kind), track in wanted.items():
+            if (source, kind) in carried:
+                continue
+            free = next((s for s in peer.slots if s.source is None and s.kind == kind), None)
+            if free is not None:
+                free.track.switch(self._subscribe(track))
+                free.source, changed = source, True
+        return changed
+
+    @staticmethod
+    def _tracks(peer: Peer) -> dict[str, dict[str, str]]:
+        return {
+            str(slot.transceiver.mid): {"account_id": slot.source, "kind": slot.kind}
+            for slot in peer.slots
+            if slot.source is not None
+        }
+
+    async def _ask_for_slots(self, peer: Peer) -> None:
+        """Ask the client to offer again with enough receiving slots for everyone else."""
+        needed = {"audio": 0, "video": 0}
+        for other in self.peers.values():
+            if other is not peer:
+                for kind in other.sources:
+                    needed[kind] += 1
+        have = {kind: sum(1 for s in peer.slots if s.kind == kind) for kind in needed}
+        if any(needed[kind] > have[kind] for kind in needed) and needed != peer.asked:
+            peer.asked = needed
+            await self.send({"type": "renegotiate", "to": peer.account, "from": RELAY} | needed)
+
+    async def _sync(self, peer: Peer) -> None:
+        if self._fill(peer):
+            tracks = self._tracks(peer)
+            await self.send({"type": "tracks", "to": peer.account, "from": RELAY, "tracks": tracks})
+        await self._ask_for_slots(peer)
 
     async def candidate(self, account: str, init: dict[str, Any]) -> None:
         peer = self.peers.get(account)
@@ -211,72 +391,12 @@ class RelayRoom:
         peer = self.peers.pop(account, None)
         if peer is None:
             return
+        for slot in peer.slots:
+            slot.track.stop()
         with contextlib.suppress(Exception):
             await peer.pc.close()
         for other in list(self.peers.values()):
             await self._sync(other)
-
-    async def _sync(self, peer: Peer, *, force: bool = False) -> None:
-        """Make `peer` carry exactly the others' current tracks, renegotiating if that changed."""
-        wanted = {
-            (other.account, kind): track
-            for other in self.peers.values()
-            if other is not peer
-            for kind, track in other.sources.items()
-        }
-        changed = force
-        carried = set()
-        for slot in peer.slots:
-            if slot.source is not None and (slot.source, slot.kind) not in wanted:
-                old = slot.transceiver.sender.track
-                slot.transceiver.sender.replaceTrack(None)
-                if old is not None:
-                    old.stop()  # ends its relay subscription
-                slot.transceiver.direction = "inactive"
-                slot.source, changed = None, True
-            elif slot.source is not None:
-                carried.add((slot.source, slot.kind))
-        for (source, kind), track in wanted.items():
-            if (source, kind) in carried:
-                continue
-            free = next((s for s in peer.slots if s.source is None and s.kind == kind), None)
-            if free is None:
-                transceiver = peer.pc.addTransceiver(self._subscribe(track), direction="sendonly")
-                peer.slots.append(Slot(transceiver, kind, source))
-            else:
-                old = free.transceiver.sender.track
-                if old is not None:
-                    old.stop()
-                free.transceiver.sender.replaceTrack(self._subscribe(track))
-                free.transceiver.direction = "sendonly"
-                free.source, transceiver = source, free.transceiver
-            transceiver.sender._stream_id = source  # the msid names whose media it is
-            changed = True
-        if changed:
-            await self._renegotiate(peer)
-
-    async def _renegotiate(self, peer: Peer) -> None:
-        if peer.awaiting_answer:  # one offer at a time; the next one follows the answer
-            peer.again = True
-            return
-        if peer.pc.signalingState == "closed" or peer.pc.connectionState in ("closed", "failed"):
-            return  # it is leaving too; its own state change removes it
-        await peer.pc.setLocalDescription(await peer.pc.createOffer())
-        peer.awaiting_answer = True
-        tracks = {
-            slot.transceiver.mid: {"account_id": slot.source, "kind": slot.kind}
-            for slot in peer.slots
-            if slot.source is not None and slot.transceiver.mid is not None
-        }
-        await self.send(
-            {
-                "type": "offer",
-                "to": peer.account,
-                "from": RELAY,
-                "sdp": peer.pc.localDescription.sdp,
-                "tracks": tracks,
-            }
-        )
 
     @property
     def senders(self) -> frozenset[str]:

@@ -60,8 +60,8 @@ def _small_video() -> Any:
 
 
 class RelayClient:
-    """A participant in relay mode: one aiortc connection to the relay, answering its offers,
-    counting the frames received from each other participant."""
+    """A participant in relay mode: one aiortc connection to the relay, offering again with more
+    receiving slots when asked, counting the frames received from each other participant."""
 
     def __init__(self, name: str, account_id: str, ws: ClientConnection) -> None:
         from aiortc.mediastreams import AudioStreamTrack
@@ -74,6 +74,8 @@ class RelayClient:
         self.frames: dict[tuple[str, str], int] = {}
         self.largest: tuple[int, int] = (0, 0)
         self.events: list[dict[str, Any]] = []
+        self.offers = 0
+        self.asked: dict[str, int] | None = None  # slots the relay asked for, not yet offered
         self.tasks: list[asyncio.Task[None]] = []
         self.pc.on(
             "track", lambda track: self.tasks.append(asyncio.create_task(self._count(track)))
@@ -91,10 +93,22 @@ class RelayClient:
                     self.largest = max(self.largest, (frame.width, frame.height))
 
     async def connect(self) -> None:
+        await self._offer()
+        self.tasks.append(asyncio.create_task(self._signal()))
+
+    async def _offer(self) -> None:
+        """Offer with a receiving slot of each kind for everyone the relay asked room for."""
+        for kind, wanted in (self.asked or {}).items():
+            receiving = [
+                t for t in self.pc.getTransceivers() if t.kind == kind and t.direction == "recvonly"
+            ]
+            for _ in range(wanted - len(receiving)):
+                self.pc.addTransceiver(kind, direction="recvonly")
+        self.asked = None
         await self.pc.setLocalDescription(await self.pc.createOffer())
+        self.offers += 1
         offer = {"type": "offer", "to": "relay", "sdp": self.pc.localDescription.sdp}
         await self.ws.send(json.dumps(offer))
-        self.tasks.append(asyncio.create_task(self._signal()))
 
     async def _signal(self) -> None:
         from aiortc import RTCSessionDescription
@@ -105,13 +119,14 @@ class RelayClient:
             if message.get("from") != "relay":
                 continue
             if message["type"] == "answer":
-                await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "answer"))
-            elif message["type"] == "offer":
                 self.tracks = message["tracks"]
-                await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "offer"))
-                await self.pc.setLocalDescription(await self.pc.createAnswer())
-                answer = {"type": "answer", "to": "relay", "sdp": self.pc.localDescription.sdp}
-                await self.ws.send(json.dumps(answer))
+                await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "answer"))
+            elif message["type"] == "tracks":
+                self.tracks = message["tracks"]
+            elif message["type"] == "renegotiate":
+                self.asked = {"audio": message["audio"], "video": message["video"]}
+            if self.asked is not None and self.pc.signalingState == "stable":
+                await self._offer()
 
     def got(self, source: str, minimum: int) -> bool:
         return all(self.frames.get((source, kind), 0) >= minimum for kind in ("audio", "video"))
