@@ -24,6 +24,7 @@ from app.broker import Broker
 from app.settings import Settings
 from cooperative.kernel.types import utcnow
 from telehealth.consults import media_service, rules
+from telehealth.consults import service as consults
 from telehealth.consults.relay import RELAY, RelayRoom, VideoCap
 from telehealth.consults.schemas import IceServer
 
@@ -118,7 +119,7 @@ class HostedRelay:
         senders = self.relay.senders
         running = self.relay.segment
         if senders and state.may_record(senders):
-            if running is None or running.participants != senders:
+            if running is None or running.sources != self.relay.sources:
                 await self._finish("participants-changed" if running else None)
                 await self._begin(senders)
             return
@@ -135,7 +136,7 @@ class HostedRelay:
             await session.commit()
         self.segment_id = segment.id
         try:
-            await self.relay.record(self.hub.recordings_dir / file_name)
+            await self.relay.record(self.hub.recordings_dir / file_name, senders)
         except Exception:
             log.exception("recording could not start", extra={"room": self.room})
             await self._finish("failed")
@@ -160,20 +161,51 @@ class HostedRelay:
             )
 
     async def _keep_claim(self) -> None:
+        """Renew the claim, let go of anyone who may no longer take part (their access ended,
+        the room closed) and look again at the recording, every heartbeat; stop after three
+        passes in a row fail, before the claim goes stale and another worker takes over."""
+        failures = 0
         while True:
             await asyncio.sleep(self.hub.heartbeat_seconds)
-            async with self.hub.sessionmaker() as session:
-                still = await media_service.relay_heartbeat(
-                    session, self.appointment_id, self.hub.worker
-                )
-                state = await media_service.recording_state(
-                    session, self.appointment_id, self.hub.window
-                )
-                await session.commit()
-            closed = state.closes_at is not None and utcnow() > state.closes_at
-            if not still or closed:
-                await self.hub.stop(self.appointment_id)
+            try:
+                keep = await self._check()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.warning("relay heartbeat failed", extra={"room": self.room}, exc_info=True)
+                keep = failures < 3
+            if not keep:
+                asyncio.create_task(self.hub.stop(self.appointment_id))  # noqa: RUF006
                 return
+
+    async def _check(self) -> bool:
+        async with self.hub.sessionmaker() as session:
+            still = await media_service.relay_heartbeat(
+                session, self.appointment_id, self.hub.worker
+            )
+            state = await media_service.recording_state(
+                session, self.appointment_id, self.hub.window
+            )
+            await session.commit()
+            gone = [
+                account
+                for account in list(self.relay.peers)
+                if await consults.may_connect(
+                    session,
+                    self.appointment_id,
+                    uuid.UUID(account),
+                    window=self.hub.window,
+                    now=utcnow(),
+                )
+                is None
+            ]
+        for account in gone:
+            await self.relay.leave(account)
+        closed = state.closes_at is not None and utcnow() > state.closes_at
+        if not still or closed:
+            return False
+        await self.reconsider()
+        return True
 
     async def close(self) -> None:
         current = asyncio.current_task()

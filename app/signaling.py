@@ -74,6 +74,7 @@ class SignalConnection:
         # Whether this participant may still be here, from the database at most every
         # `signal_recheck_seconds`: a chat or a candidate then costs no query at all.
         self.verdict: Any = None
+        self.connection = uuid.uuid4().hex  # which of this person's sockets this is
         self.checked_at = float("-inf")
 
     async def error(self, code: str, message: str) -> None:
@@ -84,10 +85,10 @@ class SignalConnection:
 
     async def welcome(self) -> bool:
         async with self.sessionmaker() as session:
-            await consults.set_present(session, self.appointment_id, self.me, True)
+            await consults.set_present(session, self.appointment_id, self.me, self.connection, True)
             everyone = await consults.participants(session, self.appointment_id)
             memos = await consults.replay(session, self.appointment_id, self.me)
-            mode, recording = await media_service.media_state(session, self.appointment_id)
+            mode, recording, running = await media_service.media_state(session, self.appointment_id)
             await session.commit()
         mine = next((p for p in everyone if p.account_id == self.me), None)
         admitted = mine is not None and mine.admitted_at is not None
@@ -101,6 +102,7 @@ class SignalConnection:
                 "replay": [{**m.payload, "from": str(m.from_account_id)} for m in memos],
                 "mode": mode,
                 "recording": recording,
+                "recording_running": running,
             }
         )
         event = "join" if admitted else "waiting"
@@ -216,7 +218,9 @@ class SignalConnection:
 
     async def leave(self) -> None:
         async with self.sessionmaker() as session:
-            await consults.set_present(session, self.appointment_id, self.me, False)
+            await consults.set_present(
+                session, self.appointment_id, self.me, self.connection, False
+            )
             await session.commit()
         with contextlib.suppress(Exception):
             await self.publish({"type": "presence", "event": "leave", "role": self.role})

@@ -30,26 +30,40 @@ CONSULTS = sum(AT_ONCE)
 
 @dataclass
 class RelayPeer:
-    """One participant's connection to the relay, answering its renegotiations."""
+    """One participant's connection to the relay, offering more slots when asked."""
 
     who: Participant
     pc: RTCPeerConnection
     frames: Counter[str] = field(default_factory=Counter)  # video frames received
     sizes: set[tuple[int, int]] = field(default_factory=set)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def _signal(self) -> None:
+        """The relay answers, says whose media is on which slot, and asks for more slots."""
+        asked: dict[str, int] | None = None
         async for raw in self.who.socket:
             message = json.loads(raw)
-            if message.get("from") != "relay" or message["type"] not in ("offer", "answer"):
+            if message.get("from") != "relay":
                 continue
-            await self.pc.setRemoteDescription(
-                RTCSessionDescription(message["sdp"], message["type"])
-            )
-            if message["type"] == "offer":
-                await self.pc.setLocalDescription(await self.pc.createAnswer())
-                answer = {"type": "answer", "to": "relay", "sdp": self.pc.localDescription.sdp}
-                await self.who.socket.send(json.dumps(answer))
+            if message["type"] == "answer":
+                await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "answer"))
+            elif message["type"] == "renegotiate":
+                asked = {"audio": message["audio"], "video": message["video"]}
+            if asked is not None and self.pc.signalingState == "stable":
+                async with asyncio.timeout(30):  # aiortc cannot add transceivers while connecting
+                    await self.connected.wait()
+                for kind, wanted in asked.items():
+                    have = [t for t in self.pc.getTransceivers() if t.direction == "recvonly"]
+                    for _ in range(wanted - sum(1 for t in have if t.kind == kind)):
+                        self.pc.addTransceiver(kind, direction="recvonly")
+                asked = None
+                await self._offer()
+
+    async def _offer(self) -> None:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        offer = {"type": "offer", "to": "relay", "sdp": self.pc.localDescription.sdp}
+        await self.who.socket.send(json.dumps(offer))
 
     async def _count(self, track: Any) -> None:
         with contextlib.suppress(MediaStreamError):
@@ -63,12 +77,14 @@ class RelayPeer:
         self.pc.addTrack(AudioStreamTrack())
         self.pc.addTrack(VideoStreamTrack())  # 640×480 at 30 frames a second
         self.pc.on(
+            "connectionstatechange",
+            lambda: self.pc.connectionState == "connected" and self.connected.set(),
+        )
+        self.pc.on(
             "track", lambda track: self.tasks.append(asyncio.create_task(self._count(track)))
         )
         self.tasks.append(asyncio.create_task(self._signal()))
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        offer = {"type": "offer", "to": "relay", "sdp": self.pc.localDescription.sdp}
-        await self.who.socket.send(json.dumps(offer))
+        await self._offer()
 
     async def close(self) -> None:
         for task in self.tasks:

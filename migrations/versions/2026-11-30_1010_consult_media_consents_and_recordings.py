@@ -18,6 +18,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("consult_participant", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("connection", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True)
+        )
     op.create_table(
         "consult_recording",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -89,6 +93,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("consult_participant", schema=None) as batch_op:
+        batch_op.drop_column("connection")
     with op.batch_alter_table("recording_consent", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_recording_consent_standing",

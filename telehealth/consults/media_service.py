@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -22,6 +22,7 @@ from telehealth.consults.models import (
     ConsultRecording,
     ConsultRoom,
     RecordingConsent,
+    SignalMemo,
 )
 from telehealth.consults.service import LIVE, participants, roles_in
 from telehealth.scheduling.models import Appointment
@@ -126,17 +127,35 @@ async def claim_relay(
     live = state.relay_seen_at is not None and now - state.relay_seen_at < stale_after
     if live and state.relay_owner not in (None, worker):
         return "other"
+    if state.relay_owner not in (None, worker):  # its host died: so did any recording there
+        await session.execute(
+            update(ConsultRecording)
+            .where(
+                col(ConsultRecording.appointment_id) == appointment_id,
+                col(ConsultRecording.stopped_at).is_(None),
+            )
+            .values(stopped_at=now, stop_reason="relay-lost")
+        )
     state.relay_owner, state.relay_seen_at = worker, now
     await session.flush()
     return "mine"
 
 
-async def media_state(session: AsyncSession, appointment_id: uuid.UUID) -> tuple[str, bool]:
-    """The room's media mode and whether a recording is requested (for a joining client)."""
+async def media_state(session: AsyncSession, appointment_id: uuid.UUID) -> tuple[str, bool, bool]:
+    """The room's media mode, whether a recording is requested and whether one is running now
+    (for a joining client)."""
     state = await session.get(ConsultRoom, appointment_id)
+    running = await session.scalar(
+        select(col(ConsultRecording.id))
+        .where(
+            col(ConsultRecording.appointment_id) == appointment_id,
+            col(ConsultRecording.stopped_at).is_(None),
+        )
+        .limit(1)
+    )
     if state is None:
-        return "p2p", False
-    return state.mode, state.recording_requested_by is not None
+        return "p2p", False, running is not None
+    return state.mode, state.recording_requested_by is not None, running is not None
 
 
 async def relay_heartbeat(session: AsyncSession, appointment_id: uuid.UUID, worker: str) -> bool:
@@ -203,12 +222,17 @@ class RecordingState:
     requested: bool
     present: frozenset[str]
     consenting: frozenset[str]
+    patient: str | None  # whose consult it is: their consent is always needed
     closes_at: datetime | None
 
+    def must_consent(self, senders: frozenset[str]) -> set[str]:
+        """Everyone whose consent recording needs now: who is in the room or sending media,
+        and the patient (or the responsible member), even when a clinic's camera shows them."""
+        return set(self.present | senders | ({self.patient} if self.patient else set()))
+
     def may_record(self, senders: frozenset[str]) -> bool:
-        return self.requested and rules.may_record(
-            set(self.present | senders), set(self.consenting)
-        )
+        everyone = self.must_consent(senders)
+        return self.requested and rules.may_record(everyone, set(self.consenting))
 
 
 async def recording_state(
@@ -233,6 +257,7 @@ async def recording_state(
         requested=live and state is not None and state.recording_requested_by is not None,
         present=present,
         consenting=frozenset(str(a) for a in rows.scalars()),
+        patient=str(appointment.patient_account_id) if appointment is not None else None,
         closes_at=appointment.end + window.closes_after if appointment is not None else None,
     )
 
@@ -257,7 +282,8 @@ async def request_recording(
         await session.flush()
         return state, False
     current = await recording_state(session, appointment_id, window)
-    missing = sorted((current.present | {str(principal.account_id)}) - current.consenting)
+    needed = current.must_consent(frozenset({str(principal.account_id)}))
+    missing = sorted(needed - current.consenting)
     if missing:
         raise RecordingNeedsConsent(count=len(missing), extensions={"missing": missing})
     switched = state.mode != "relay"
@@ -329,8 +355,24 @@ async def recording(
 
 
 async def forget_recordings(session: AsyncSession, patient_account_id: uuid.UUID) -> list[str]:
-    """Delete the records of every recording of this patient's consults (their right to
-    erasure); returns the files to remove once the transaction has committed."""
+    """The right to erasure in consults: withdraw every consent to recording this account
+    stands by, forget the offers and answers kept for its reconnects (they hold network
+    addresses), and delete the records of every recording of this patient's consults; returns
+    the files to remove once the transaction has committed."""
+    await session.execute(
+        update(RecordingConsent)
+        .where(
+            col(RecordingConsent.account_id) == patient_account_id,
+            col(RecordingConsent.withdrawn_at).is_(None),
+        )
+        .values(withdrawn_at=utcnow())
+    )
+    await session.execute(
+        delete(SignalMemo).where(
+            (col(SignalMemo.to_account_id) == patient_account_id)
+            | (col(SignalMemo.from_account_id) == patient_account_id)
+        )
+    )
     rows = await session.execute(
         select(ConsultRecording)
         .join(Appointment, col(Appointment.id) == col(ConsultRecording.appointment_id))

@@ -21,6 +21,9 @@ class ConsultParticipant(SQLModel, table=True):
     role: str = Field(max_length=16, description="patient, guardian, doctor, clinic, interpreter")
     admitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     present: bool = False
+    connection: str | None = Field(
+        default=None, max_length=32, description="The socket that made them present."
+    )
     invited_by: uuid.UUID | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -15,6 +15,7 @@ goes through `send` (the room's broker).
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from aiortc import (
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
-from aiortc.contrib.media import MediaRecorder, MediaRelay
+from aiortc.contrib.media import MediaBlackhole, MediaRecorder, MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
@@ -113,6 +114,12 @@ def restamped(frame: Any, pts: int) -> Any:
     return copy
 
 
+def _settled(future: asyncio.Future[Any]) -> None:
+    """A frame nobody waits for any more: its end (an error, if any) is noted, not logged."""
+    if not future.cancelled():
+        future.exception()
+
+
 class SlotTrack(MediaStreamTrack):
     """What one slot sends: the media of whoever is on it now, switched without renegotiating.
     It never ends, so the slot's sender keeps running from one person to the next, and its
@@ -147,7 +154,8 @@ class SlotTrack(MediaStreamTrack):
             finally:
                 if not frame.done():  # someone else is on the slot now, or we are stopping
                     frame.cancel()
-            if frame.cancelled():
+                    frame.add_done_callback(_settled)
+            if not frame.done():
                 continue
             try:
                 return self._on_timeline(frame.result())
@@ -190,6 +198,8 @@ class Peer:
     account: str
     pc: RTCPeerConnection
     sources: dict[str, MediaStreamTrack] = field(default_factory=dict)  # kind -> their track
+    drains: list[MediaBlackhole] = field(default_factory=list)
+    starting: set[asyncio.Future[None]] = field(default_factory=set)
     slots: list[Slot] = field(default_factory=list)
     asked: dict[str, int] = field(default_factory=dict)  # the slots last asked for, by kind
 
@@ -199,6 +209,8 @@ class Segment:
     recorder: MediaRecorder
     path: Path
     participants: frozenset[str]
+    sources: frozenset[int]  # the tracks recorded: a reconnect brings new ones
+    tracks: list[MediaStreamTrack]
 
 
 def _ufrag(sdp: str) -> str | None:
@@ -290,6 +302,13 @@ class RelayRoom:
         @pc.on("track")
         def _incoming(track: MediaStreamTrack) -> None:
             peer.sources[track.kind] = track
+            # Read what arrives even while nobody receives it (someone alone in the room),
+            # or aiortc queues every frame in memory.
+            drain = MediaBlackhole()
+            drain.addTrack(self.relay.subscribe(track, buffered=False))
+            peer.drains.append(drain)
+            peer.starting.add(task := asyncio.ensure_future(drain.start()))
+            task.add_done_callback(peer.starting.discard)
 
         @pc.on("connectionstatechange")
         async def _state() -> None:
@@ -393,6 +412,8 @@ class RelayRoom:
             return
         for slot in peer.slots:
             slot.track.stop()
+        for drain in peer.drains:
+            await drain.stop()
         with contextlib.suppress(Exception):
             await peer.pc.close()
         for other in list(self.peers.values()):
@@ -403,17 +424,31 @@ class RelayRoom:
         """Who is sending media to the relay now."""
         return frozenset(p.account for p in self.peers.values() if p.sources)
 
-    async def record(self, path: Path) -> frozenset[str]:
-        """Start a recording segment of everyone sending media now; returns who is in it."""
+    @property
+    def sources(self) -> frozenset[int]:
+        """The tracks arriving now (a participant who reconnects brings new ones)."""
+        return frozenset(id(t) for p in self.peers.values() for t in p.sources.values())
+
+    async def record(self, path: Path, senders: frozenset[str]) -> frozenset[str]:
+        """Start a recording segment of these people's media (those the decision to record
+        was made on); returns who is in it. The file is readable by this service only."""
         await self.stop_recording()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
         recorder = MediaRecorder(str(path), format="matroska")
+        tracks, recorded = [], set()
         for peer in self.peers.values():
-            for track in peer.sources.values():
-                recorder.addTrack(self._subscribe(track))
+            if peer.account not in senders:
+                continue
+            for source in peer.sources.values():
+                track = self._subscribe(source)
+                recorder.addTrack(track)
+                tracks.append(track)
+                recorded.add(id(source))
         await recorder.start()
-        self.segment = Segment(recorder, path, self.senders)
-        return self.segment.participants
+        who = frozenset(p.account for p in self.peers.values() if p.account in senders)
+        self.segment = Segment(recorder, path, who, frozenset(recorded), tracks)
+        return who
 
     async def stop_recording(self) -> int | None:
         """Stop the running segment at once; returns the file's size (None if none ran)."""
@@ -424,6 +459,8 @@ class RelayRoom:
             await segment.recorder.stop()
         except Exception:  # the file may be cut short, never left running
             log.exception("recording segment did not close cleanly")
+        for track in segment.tracks:
+            track.stop()  # its relay subscriptions end with it
         return segment.path.stat().st_size if segment.path.exists() else 0
 
     async def close(self) -> None:

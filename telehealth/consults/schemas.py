@@ -3,13 +3,18 @@
 Client to server: `offer`, `answer`, `candidate`, `ice-restart` (each `to` one participant, or
 `to: "relay"` for the server's relay peer in relay mode), `media` (muted / audio-only state),
 `chat`, `admit` (the doctor lets someone in), `ping`.
-Server to client: `welcome` (room state, media `mode`, whether a `recording` is requested, and the
-offers/answers to replay), `presence` (join, leave, waiting, admitted), the forwarded messages
-with `from`, `pong`, `error`; and the room's media events: `mode` (p2p or relay), `consent`
-(`account_id`, `recording`), `recording-request` (`active`), `recording` (`state` started or
-stopped, `reason`, `recording_id`). In relay mode the relay (`from: "relay"`) answers a
-participant's offer and later renegotiates with its own `offer`, whose `tracks` maps each
-transceiver `mid` to the `account_id` and `kind` of the media it carries.
+Server to client: `welcome` (room state, media `mode`, whether a `recording` is requested and
+whether one is `recording_running`, and the offers/answers to replay), `presence` (join, leave,
+waiting, admitted), the forwarded messages with `from`, `pong`, `error`; and the room's media
+events: `mode` (p2p or relay), `consent` (`account_id`, `recording`), `recording-request`
+(`active`), `recording` (`state` started or stopped, `reason`, `recording_id`).
+
+Relay mode: the relay (`from: "relay"`) never offers. A participant offers to `"relay"` with
+their own media and `recvonly` transceivers (slots); the relay's `answer` carries `tracks`, a
+map from each slot's `mid` to the `account_id` and `kind` of the media on it. When the people in
+the room change the relay sends `tracks` again; when a participant has too few slots it sends
+`renegotiate` with the number of `audio` and `video` slots wanted, and the participant offers
+again (same ICE credentials: the same connection) with more.
 """
 
 import uuid
@@ -79,7 +84,9 @@ class Answer(_Message):
 class Candidate(_Message):
     type: Literal["candidate"]
     to: Recipient
-    candidate: dict[str, Any] = Field(description="RTCIceCandidateInit; null candidate = done.")
+    candidate: dict[str, Any] | None = Field(
+        description="RTCIceCandidateInit; null when the sender has no more candidates."
+    )
 
 
 class IceRestart(_Message):

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.accounts import service as accounts_service
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.principal import Principal
 from cooperative.kernel.types import utcnow
@@ -166,7 +167,8 @@ async def may_connect(
     window: rules.RoomWindow,
     now: datetime,
 ) -> ConsultParticipant | None:
-    """The participant, if they joined, still take part, and the room is open now."""
+    """The participant, if they joined, still take part (an erased or closed account does not),
+    and the room is open now."""
     appointment = await session.get(Appointment, appointment_id)
     if appointment is None or appointment.status not in LIVE:
         return None
@@ -174,16 +176,29 @@ async def may_connect(
         return None
     if account_id not in await roles_in(session, appointment):
         return None
+    account = await accounts_service.get(session, account_id)
+    if account is None or not account.is_active:
+        return None
     return await session.get(ConsultParticipant, (appointment_id, account_id))
 
 
 async def set_present(
-    session: AsyncSession, appointment_id: uuid.UUID, account_id: uuid.UUID, present: bool
+    session: AsyncSession,
+    appointment_id: uuid.UUID,
+    account_id: uuid.UUID,
+    connection: str,
+    present: bool,
 ) -> None:
+    """A socket arrives (present) or goes. A socket that went after the same person's newer one
+    arrived (a reconnect racing the old socket's close) leaves them present."""
     participant = await session.get(ConsultParticipant, (appointment_id, account_id))
-    if participant is not None:
-        participant.present = present
-        await session.flush()
+    if participant is None:
+        return
+    if present:
+        participant.present, participant.connection = True, connection
+    elif participant.connection in (None, connection):
+        participant.present, participant.connection = False, None
+    await session.flush()
 
 
 async def remember(

@@ -75,11 +75,17 @@ class RelayClient:
         self.largest: tuple[int, int] = (0, 0)
         self.events: list[dict[str, Any]] = []
         self.offers = 0
+        self.connected = asyncio.Event()
+        self.pc.on("connectionstatechange", self._on_state)
         self.asked: dict[str, int] | None = None  # slots the relay asked for, not yet offered
         self.tasks: list[asyncio.Task[None]] = []
         self.pc.on(
             "track", lambda track: self.tasks.append(asyncio.create_task(self._count(track)))
         )
+
+    def _on_state(self) -> None:
+        if self.pc.connectionState == "connected":
+            self.connected.set()
 
     async def _count(self, track: Any) -> None:
         mid = next(t.mid for t in self.pc.getTransceivers() if t.receiver.track is track)
@@ -97,7 +103,11 @@ class RelayClient:
         self.tasks.append(asyncio.create_task(self._signal()))
 
     async def _offer(self) -> None:
-        """Offer with a receiving slot of each kind for everyone the relay asked room for."""
+        """Offer with a receiving slot of each kind for everyone the relay asked room for
+        (once connected: aiortc cannot add transceivers while it is still connecting)."""
+        if self.offers:
+            async with asyncio.timeout(30):
+                await self.connected.wait()
         for kind, wanted in (self.asked or {}).items():
             receiving = [
                 t for t in self.pc.getTransceivers() if t.kind == kind and t.direction == "recvonly"
@@ -294,6 +304,11 @@ async def test_recording_runs_only_while_everyone_present_consents(
         await until(
             lambda: all(c.got(o.account_id, 20) for c in clients for o in clients if o is not c), 60
         )
+        late = await open_signal(  # someone reconnecting is told a recording is running
+            host, consult["id"], (await join_consult(http, consult, "doctor"))["consult_token"]
+        )
+        assert (await next_of_type(late, "welcome"))["recording_running"] is True
+        await late.close()
         await consent("patient", False)  # the patient withdraws: it stops at once
         await until(lambda: all(recording_event(c, "stopped") for c in clients), seconds=10)
         events = [e for e in clients[0].events if e["type"] == "recording"]
@@ -339,3 +354,82 @@ async def test_recording_runs_only_while_everyone_present_consents(
     assert "recordings of your video consults" in erased.json()["erased"]
     assert (await http.get(f"{base}/recordings", headers=bearer(consult["doctor"]))).json() == []
     assert await asyncio.to_thread(lambda: list(tmp_path.rglob("*.mkv"))) == []
+
+
+async def test_the_patients_consent_is_needed_even_when_they_are_not_in_the_room(
+    server: Callable[..., Any], http_to: Callable[[str], httpx.AsyncClient], database: Database
+) -> None:
+    """At a rural clinic the patient sits at the nurse's camera and never connects themselves:
+    the doctor and the nurse consenting is not enough."""
+    host = await server(**CAP)
+    http = http_to(host)
+    consult = await consult_soon(http, database)
+    base = f"/v1/appointments/{consult['id']}/consult"
+    sockets = await _room_of(host, http, consult, ["doctor"])
+    await http.put(f"{base}/consent", json={"recording": True}, headers=bearer(consult["doctor"]))
+    start = await http.post(
+        f"{base}/recording", json={"action": "start"}, headers=bearer(consult["doctor"])
+    )
+    assert start.status_code == 409 and start.json()["missing"] == [consult["patient_id"]]
+    await sockets["doctor"].close()
+
+
+async def test_someone_whose_access_ends_is_let_go_by_the_relay(
+    server: Callable[..., Any], http_to: Callable[[str], httpx.AsyncClient], database: Database
+) -> None:
+    """The patient erases their account mid-consult: within a heartbeat the relay stops
+    sending them the doctor's media, and the doctor's slots no longer carry theirs."""
+    host = await server(**CAP, relay_heartbeat_seconds=0.5)
+    http = http_to(host)
+    consult = await consult_soon(http, database)
+    sockets = await _room_of(host, http, consult, ["doctor", "patient"])
+    switched = await http.put(
+        f"/v1/appointments/{consult['id']}/consult/mode",
+        json={"mode": "relay"},
+        headers=bearer(consult["doctor"]),
+    )
+    assert switched.status_code == 200
+    doctor = RelayClient("doctor", consult["doctor_id"], sockets["doctor"])
+    patient = RelayClient("patient", consult["patient_id"], sockets["patient"])
+    try:
+        await doctor.connect()
+        await patient.connect()
+        await until(
+            lambda: patient.got(consult["doctor_id"], 5) and doctor.got(consult["patient_id"], 5)
+        )
+        erased = await http.post(
+            "/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(consult["patient"])
+        )
+        assert erased.status_code == 200
+        await until(lambda: doctor.tracks == {}, seconds=10)  # nobody on the doctor's slots
+        await asyncio.sleep(1)
+        before = patient.frames.get((consult["doctor_id"], "video"), 0)
+        await asyncio.sleep(1.5)
+        assert patient.frames.get((consult["doctor_id"], "video"), 0) == before
+    finally:
+        await doctor.close()
+        await patient.close()
+
+
+async def test_a_reconnecting_socket_does_not_lose_to_the_old_ones_late_goodbye(
+    server: Callable[..., Any], http_to: Callable[[str], httpx.AsyncClient], database: Database
+) -> None:
+    host = await server()
+    http = http_to(host)
+    consult = await consult_soon(http, database)
+    old = await open_signal(
+        host, consult["id"], (await join_consult(http, consult, "patient"))["consult_token"]
+    )
+    await next_of_type(old, "welcome")
+    new = await open_signal(  # the phone changed networks; the old socket is not gone yet
+        host, consult["id"], (await join_consult(http, consult, "patient"))["consult_token"]
+    )
+    await next_of_type(new, "welcome")
+    await old.close()
+    await asyncio.sleep(0.5)
+    people = await http.get(
+        f"/v1/appointments/{consult['id']}/consult/participants", headers=bearer(consult["patient"])
+    )
+    [me] = [p for p in people.json() if p["account_id"] == consult["patient_id"]]
+    assert me["present"] is True
+    await new.close()

@@ -113,6 +113,9 @@ async def test_waiting_room_admission_signaling_and_chat(
         json.dumps({"type": "answer", "to": consult["doctor_id"], "sdp": "v=0 o=p"})
     )
     assert (await next_of_type(doctor_ws, "answer"))["sdp"] == "v=0 o=p"
+    done = {"type": "candidate", "to": consult["doctor_id"], "candidate": None}
+    await patient_ws.send(json.dumps(done))  # end of candidates
+    assert (await next_of_type(doctor_ws, "candidate"))["candidate"] is None
     await patient_ws.send(json.dumps({"type": "chat", "text": "¿Me escucha, doctora?"}))
     assert (await next_of_type(doctor_ws, "chat"))["text"] == "¿Me escucha, doctora?"
 

@@ -2,13 +2,14 @@
 timestamps keep going forward (an encoder refuses time going back), and the frames it shares
 with other subscribers are never changed under them."""
 
+import asyncio
 from fractions import Fraction
 from typing import Any
 
 import av
 from aiortc import MediaStreamTrack
 
-from telehealth.consults.relay import SlotTrack, restamped
+from telehealth.consults.relay import RelayRoom, SlotTrack, VideoCap, restamped
 
 
 class Camera(MediaStreamTrack):
@@ -58,3 +59,32 @@ def test_a_restamped_frame_is_a_copy_at_another_time() -> None:
     audio.sample_rate, audio.pts, audio.time_base = 48_000, 7, Fraction(1, 48_000)
     moved = restamped(audio, 960)
     assert (moved.pts, moved.samples, moved.sample_rate) == (960, 960, 48_000)
+
+
+async def test_media_from_someone_alone_in_the_relay_is_read_not_hoarded() -> None:
+    """While the doctor waits alone, nobody receives their video; the relay must still read
+    it, or aiortc queues every frame in memory (30 a second, until the worker runs out)."""
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+    from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    room = RelayRoom(send, VideoCap(160, 120, 10), lambda: [])
+    doctor = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    doctor.addTrack(AudioStreamTrack())
+    doctor.addTrack(VideoStreamTrack())
+    try:
+        await doctor.setLocalDescription(await doctor.createOffer())
+        await room.offer("doctor", doctor.localDescription.sdp)
+        [answer] = [m for m in sent if m["type"] == "answer"]
+        await doctor.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        await asyncio.sleep(3)
+        video = room.peers["doctor"].sources["video"]
+        assert video.readyState == "live"
+        assert video._queue.qsize() < 10  # aiortc's receive queue of decoded frames
+    finally:
+        await doctor.close()
+        await room.close()
