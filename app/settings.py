@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     signal_max_message_bytes: int = Field(default=65_536, ge=1024)
     signal_messages_per_second: float = Field(default=20, gt=0)
     signal_burst: int = Field(default=60, ge=1)
+    signal_watch_seconds: float = Field(
+        default=15, gt=0, le=600, description="How often a silent socket is checked."
+    )
     signal_recheck_seconds: float = Field(
         default=2, ge=0, le=60, description="How stale a socket's 'may still be here' may be."
     )

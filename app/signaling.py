@@ -178,6 +178,17 @@ class SignalConnection:
                 return
         await self.publish(message.model_dump(mode="json"))
 
+    async def watch(self) -> None:
+        """A participant who only listens is checked too: when the room closes or their access
+        ends, their socket is closed and the room's events stop reaching them."""
+        while True:
+            await asyncio.sleep(self.settings.signal_watch_seconds)
+            self.checked_at = float("-inf")
+            if await self.still_allowed() is None:
+                with contextlib.suppress(Exception):
+                    await self.websocket.close(code=CLOSE_FORBIDDEN)
+                return
+
     async def still_allowed(self) -> Any:
         """The participant if they may still take part (the room is open, the appointment live,
         they are still a participant); from the database unless checked moments ago. Someone

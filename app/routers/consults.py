@@ -244,6 +244,7 @@ async def signal(
     connection = SignalConnection(websocket, appointment_id, claims.account_id, allowed.role)
     async with connection.broker.subscribe(connection.room) as messages:
         forward = asyncio.create_task(connection.deliver(messages))
+        watch = asyncio.create_task(connection.watch())
         try:
             await connection.welcome()
             while True:
@@ -253,7 +254,8 @@ async def signal(
         except RuntimeError:  # the socket was closed under us (Starlette's WebSocketDisconnected)
             pass
         finally:
-            forward.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await forward
+            for task in (forward, watch):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             await connection.leave()

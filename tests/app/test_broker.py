@@ -109,3 +109,24 @@ async def test_a_room_closing_under_an_open_socket_closes_it_cleanly(
     finally:
         server_log.removeHandler(catcher)
     assert [r.getMessage() for r in errors] == []
+
+
+async def test_a_socket_that_only_listens_is_closed_when_the_room_closes(
+    server: Callable[..., Any], http_to: Callable[[str], httpx.AsyncClient], database: Database
+) -> None:
+    host = await server(signal_watch_seconds=0.3)
+    http = http_to(host)
+    consult = await consult_soon(http, database)
+    ws = await open_signal(
+        host, consult["id"], (await join_consult(http, consult, "patient"))["consult_token"]
+    )
+    await next_of_type(ws, "welcome")
+    async with create_sessionmaker(database.engine)() as session:  # the consult is long over
+        past = utcnow() - timedelta(hours=3)
+        await session.execute(
+            update(Appointment)
+            .where(col(Appointment.id) == uuid.UUID(consult["id"]))
+            .values(start=past, end=past + timedelta(minutes=30))
+        )
+        await session.commit()
+    assert await close_code(ws) == 4403  # without sending anything
