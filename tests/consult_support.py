@@ -150,3 +150,15 @@ def local_peer() -> Any:
     from aiortc import RTCConfiguration, RTCPeerConnection
 
     return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+async def end_consult(database: Database, consult_id: str) -> None:
+    """The consult is long over: it ended hours ago, so its room is closed."""
+    async with create_sessionmaker(database.engine)() as session:
+        past = utcnow() - timedelta(hours=3)
+        await session.execute(
+            update(Appointment)
+            .where(col(Appointment.id) == uuid.UUID(consult_id))
+            .values(start=past, end=past + timedelta(minutes=30))
+        )
+        await session.commit()

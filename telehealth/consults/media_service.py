@@ -24,7 +24,7 @@ from telehealth.consults.models import (
     RecordingConsent,
     SignalMemo,
 )
-from telehealth.consults.service import LIVE, participants, roles_in
+from telehealth.consults.service import LIVE, participants, roles_in, room_of
 from telehealth.scheduling.models import Appointment
 
 READERS = ("patient", "guardian", "doctor")  # who may read a recording
@@ -53,12 +53,7 @@ async def room(session: AsyncSession, appointment_id: uuid.UUID) -> ConsultRoom:
 async def _open_appointment(
     session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
 ) -> tuple[Appointment, str]:
-    appointment = await session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise NotFound()
-    role = (await roles_in(session, appointment)).get(principal.account_id)
-    if role is None:
-        raise NotFound()
+    appointment, role = await room_of(session, principal, appointment_id)
     if appointment.status not in LIVE:
         raise NotAConsult(status=appointment.status)
     return appointment, role

@@ -52,9 +52,10 @@ async def roles_in(session: AsyncSession, appointment: Appointment) -> dict[uuid
     return roles
 
 
-async def _room(
+async def room_of(
     session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
 ) -> tuple[Appointment, str]:
+    """The appointment and the caller's role in its consult; 404 for anyone not in it."""
     appointment = await session.get(Appointment, appointment_id)
     if appointment is None:
         raise NotFound()
@@ -72,7 +73,7 @@ async def join(
     window: rules.RoomWindow,
 ) -> tuple[ConsultParticipant, Appointment]:
     """Enter the room: the doctor is in at once; everyone else waits to be admitted."""
-    appointment, role = await _room(session, principal, appointment_id)
+    appointment, role = await room_of(session, principal, appointment_id)
     if appointment.status not in LIVE:
         raise NotAConsult(status=appointment.status)
     if rules.room_state(appointment.start, appointment.end, utcnow(), window) != "open":
@@ -96,7 +97,7 @@ async def join(
 async def _doctor_or_admin(
     session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
 ) -> Appointment:
-    appointment, role = await _room(session, principal, appointment_id)
+    appointment, role = await room_of(session, principal, appointment_id)
     if role != "doctor" and not principal.is_admin:
         raise Forbidden(reason="the doctor admits participants and invites interpreters")
     return appointment
@@ -155,7 +156,7 @@ async def waiting_room(
     session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
 ) -> list[ConsultParticipant]:
     """Who is in the room and who waits (for the doctor; anyone in it sees the same list)."""
-    await _room(session, principal, appointment_id)
+    await room_of(session, principal, appointment_id)
     return await participants(session, appointment_id)
 
 

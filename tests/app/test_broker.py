@@ -4,26 +4,25 @@ events stop arriving is told to reconnect instead of waiting in silence."""
 import asyncio
 import json
 import logging
-import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import update
-from sqlmodel import col
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from app.broker import LocalBroker, SubscriberTooSlow
-from app.db import create_sessionmaker
-from cooperative.kernel.types import utcnow
-from telehealth.scheduling.models import Appointment
 from tests.app.test_consults_redis import REDIS, redis_or_skip
 from tests.conftest import Database
-from tests.consult_support import consult_soon, join_consult, next_of_type, open_signal
+from tests.consult_support import (
+    consult_soon,
+    end_consult,
+    join_consult,
+    next_of_type,
+    open_signal,
+)
 
 
 async def close_code(ws: ClientConnection) -> int | None:
@@ -89,14 +88,7 @@ async def test_a_room_closing_under_an_open_socket_closes_it_cleanly(
         host, consult["id"], (await join_consult(http, consult, "doctor"))["consult_token"]
     )
     await next_of_type(ws, "welcome")
-    async with create_sessionmaker(database.engine)() as session:  # the consult is long over
-        past = utcnow() - timedelta(hours=3)
-        await session.execute(
-            update(Appointment)
-            .where(col(Appointment.id) == uuid.UUID(consult["id"]))
-            .values(start=past, end=past + timedelta(minutes=30))
-        )
-        await session.commit()
+    await end_consult(database, consult["id"])
     errors: list[logging.LogRecord] = []
     catcher = logging.Handler(logging.ERROR)
     catcher.emit = errors.append  # type: ignore[method-assign]
@@ -121,12 +113,5 @@ async def test_a_socket_that_only_listens_is_closed_when_the_room_closes(
         host, consult["id"], (await join_consult(http, consult, "patient"))["consult_token"]
     )
     await next_of_type(ws, "welcome")
-    async with create_sessionmaker(database.engine)() as session:  # the consult is long over
-        past = utcnow() - timedelta(hours=3)
-        await session.execute(
-            update(Appointment)
-            .where(col(Appointment.id) == uuid.UUID(consult["id"]))
-            .values(start=past, end=past + timedelta(minutes=30))
-        )
-        await session.commit()
+    await end_consult(database, consult["id"])
     assert await close_code(ws) == 4403  # without sending anything

@@ -13,17 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
-from sqlmodel import col
 from websockets.exceptions import InvalidStatus
 
-from app.db import create_sessionmaker
 from app.security import TokenIssuer, issue_consult_token
 from cooperative.kernel.types import utcnow
-from telehealth.scheduling.models import Appointment
 from tests.conftest import Database, make_settings
 from tests.consult_support import (
     consult_soon,
+    end_consult,
     join_consult,
     local_peer,
     next_of_type,
@@ -196,14 +193,7 @@ async def test_sockets_refuse_bad_tokens_and_closed_rooms(
     elif case == "access-token":  # an API token is not a consult token
         token = consult["patient"]["access_token"]
     else:
-        async with create_sessionmaker(database.engine)() as session:
-            past = utcnow() - timedelta(hours=3)
-            await session.execute(
-                update(Appointment)
-                .where(col(Appointment.id) == uuid.UUID(consult["id"]))
-                .values(start=past, end=past + timedelta(minutes=30))
-            )
-            await session.commit()
+        await end_consult(database, consult["id"])
     with pytest.raises(InvalidStatus) as refused:
         await open_signal(host, target, token)
     assert refused.value.response.status_code == 403  # closed before the handshake completes
