@@ -151,7 +151,7 @@ async def recording(
         session, principal, appointment_id, data.action == "start", window=settings.consult_window
     )
     await session.commit()
-    if state.mode == "relay":
+    if data.action == "start":  # stopping needs no relay: the one recording hears the request
         hub: RelayHub = request.app.state.relays
         await hub.ensure(appointment_id)
         if switched:

@@ -24,7 +24,7 @@ from telehealth.consults.models import (
     RecordingConsent,
     SignalMemo,
 )
-from telehealth.consults.service import LIVE, participants, roles_in, room_of
+from telehealth.consults.service import LIVE, participants, room_of
 from telehealth.scheduling.models import Appointment
 
 READERS = ("patient", "guardian", "doctor")  # who may read a recording
@@ -312,10 +312,8 @@ async def end_segment(
 async def _reader(
     session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
 ) -> Appointment:
-    appointment = await session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise NotFound()
-    if (await roles_in(session, appointment)).get(principal.account_id) not in READERS:
+    appointment, role = await room_of(session, principal, appointment_id)
+    if role not in READERS:
         raise NotFound()
     return appointment
 

@@ -209,7 +209,7 @@ class Segment:
     recorder: MediaRecorder
     path: Path
     participants: frozenset[str]
-    sources: frozenset[int]  # the tracks recorded: a reconnect brings new ones
+    sources: frozenset[MediaStreamTrack]  # the tracks recorded: a reconnect brings new ones
     tracks: list[MediaStreamTrack]
 
 
@@ -410,14 +410,18 @@ class RelayRoom:
         peer = self.peers.pop(account, None)
         if peer is None:
             return
+        await self._hang_up(peer)
+        for other in list(self.peers.values()):
+            await self._sync(other)
+
+    @staticmethod
+    async def _hang_up(peer: Peer) -> None:
         for slot in peer.slots:
             slot.track.stop()
         for drain in peer.drains:
             await drain.stop()
         with contextlib.suppress(Exception):
             await peer.pc.close()
-        for other in list(self.peers.values()):
-            await self._sync(other)
 
     @property
     def senders(self) -> frozenset[str]:
@@ -425,9 +429,9 @@ class RelayRoom:
         return frozenset(p.account for p in self.peers.values() if p.sources)
 
     @property
-    def sources(self) -> frozenset[int]:
+    def sources(self) -> frozenset[MediaStreamTrack]:
         """The tracks arriving now (a participant who reconnects brings new ones)."""
-        return frozenset(id(t) for p in self.peers.values() for t in p.sources.values())
+        return frozenset(t for p in self.peers.values() for t in p.sources.values())
 
     async def record(self, path: Path, senders: frozenset[str]) -> frozenset[str]:
         """Start a recording segment of these people's media (those the decision to record
@@ -436,7 +440,8 @@ class RelayRoom:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
         recorder = MediaRecorder(str(path), format="matroska")
-        tracks, recorded = [], set()
+        tracks: list[MediaStreamTrack] = []
+        recorded: set[MediaStreamTrack] = set()
         for peer in self.peers.values():
             if peer.account not in senders:
                 continue
@@ -444,7 +449,7 @@ class RelayRoom:
                 track = self._subscribe(source)
                 recorder.addTrack(track)
                 tracks.append(track)
-                recorded.add(id(source))
+                recorded.add(source)
         await recorder.start()
         who = frozenset(p.account for p in self.peers.values() if p.account in senders)
         self.segment = Segment(recorder, path, who, frozenset(recorded), tracks)
@@ -466,7 +471,4 @@ class RelayRoom:
     async def close(self) -> None:
         await self.stop_recording()
         for account in list(self.peers):
-            peer = self.peers.pop(account)
-            with contextlib.suppress(Exception):
-                await peer.pc.close()
-        await asyncio.sleep(0)
+            await self._hang_up(self.peers.pop(account))

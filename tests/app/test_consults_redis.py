@@ -8,9 +8,11 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import ClientConnection
 
 from tests.app.test_consult_relay import RelayClient, until
 from tests.conftest import IN_CI, Database, _empty_tables, make_settings
@@ -81,26 +83,27 @@ async def two_workers(database: Database) -> AsyncIterator[list[str]]:
         await _empty_tables(database.engine)
 
 
+async def _doctor_and_patient_apart(
+    workers: list[str], http_to: Callable[[str], httpx.AsyncClient], database: Database
+) -> tuple[dict[str, Any], ClientConnection, ClientConnection]:
+    """A consult with the doctor's socket on the first worker and the patient's on the second,
+    both welcomed."""
+    consult = await consult_soon(http_to(workers[0]), database)
+    sockets = []
+    for who, host in (("doctor", workers[0]), ("patient", workers[1])):
+        joined = await join_consult(http_to(host), consult, who)
+        sockets.append(await open_signal(host, consult["id"], joined["consult_token"]))
+        await next_of_type(sockets[-1], "welcome")
+    return consult, sockets[0], sockets[1]
+
+
 @pytest.mark.slow
 async def test_participants_on_two_workers_reach_each_other_through_redis(
     two_workers: list[str],
     http_to: Callable[[str], httpx.AsyncClient],
     database: Database,
 ) -> None:
-    first, second = two_workers
-    consult = await consult_soon(http_to(first), database)
-    doctor_ws = await open_signal(
-        first,
-        consult["id"],
-        (await join_consult(http_to(first), consult, "doctor"))["consult_token"],
-    )
-    await next_of_type(doctor_ws, "welcome")
-    patient_ws = await open_signal(
-        second,
-        consult["id"],
-        (await join_consult(http_to(second), consult, "patient"))["consult_token"],
-    )
-    await next_of_type(patient_ws, "welcome")
+    consult, doctor_ws, patient_ws = await _doctor_and_patient_apart(two_workers, http_to, database)
     waiting = await next_of_type(doctor_ws, "presence")  # crossed from the second worker
     assert waiting["from"] == consult["patient_id"]
     await doctor_ws.send(json.dumps({"type": "admit", "account_id": consult["patient_id"]}))
@@ -119,20 +122,8 @@ async def test_the_relay_on_one_worker_serves_a_participant_on_the_other(
 ) -> None:
     """The doctor's worker hosts the relay; the patient's offer and the relay's answers and
     renegotiations cross Redis, and each receives the other's media through the relay."""
-    first, second = two_workers
-    consult = await consult_soon(http_to(first), database)
-    doctor_ws = await open_signal(
-        first,
-        consult["id"],
-        (await join_consult(http_to(first), consult, "doctor"))["consult_token"],
-    )
-    await next_of_type(doctor_ws, "welcome")
-    patient_ws = await open_signal(
-        second,
-        consult["id"],
-        (await join_consult(http_to(second), consult, "patient"))["consult_token"],
-    )
-    await next_of_type(patient_ws, "welcome")
+    first, _ = two_workers
+    consult, doctor_ws, patient_ws = await _doctor_and_patient_apart(two_workers, http_to, database)
     await doctor_ws.send(json.dumps({"type": "admit", "account_id": consult["patient_id"]}))
     await next_of_type(patient_ws, "presence")
     switched = await http_to(first).put(
