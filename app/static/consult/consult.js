@@ -221,6 +221,7 @@ const state = {
   recordingAsked: false, // the doctor asked; it runs while everyone present consents
   people: new Map(), // account_id -> {account_id, role, admitted, present, muted, audio_only}
   consents: new Map(), // account_id -> bool
+  consentPending: false, // our own consent change is on its way to the API
   local: null,
   muted: false,
   audioOnly: false,
@@ -1291,6 +1292,7 @@ async function setConsent() {
   const box = $("consent");
   const wanted = box.checked;
   box.disabled = true;
+  state.consentPending = true; // until the API answers, the box shows what the person chose
   try {
     await api("PUT", consultPath("/consult/consent"), { recording: wanted });
     state.consents.set(state.me, wanted);
@@ -1299,6 +1301,7 @@ async function setConsent() {
     box.checked = !wanted;
     showProblem(error);
   } finally {
+    state.consentPending = false;
     box.disabled = false;
     renderConsents();
   }
@@ -1456,7 +1459,7 @@ function renderTile(id, reconnecting = false) {
 
 function renderConsents() {
   if (!state.mediaApi) return;
-  $("consent").checked = Boolean(state.consents.get(state.me));
+  if (!state.consentPending) $("consent").checked = Boolean(state.consents.get(state.me));
   const agreed = [...state.consents].filter(([, yes]) => yes).map(([id]) => label(id));
   $("consents").textContent = agreed.length
     ? t("consentedBy", { list: agreed.join(", ") })
