@@ -1,7 +1,8 @@
 """The async engine and the request's session: one transaction per request, committed here."""
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import event, text
@@ -58,6 +59,25 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+T = TypeVar("T")
+_finishing: set["asyncio.Future[Any]"] = set()
+
+
+async def to_completion(work: Awaitable[T]) -> T:
+    """Run one unit of database work to its end even when the task awaiting it is cancelled.
+
+    Background tasks (a socket's watch, a relay's heartbeat) are cancelled when their socket or
+    relay goes away. With SQLite, cancelling a session mid-statement strands its transaction: the
+    driver's thread still runs the `BEGIN IMMEDIATE` after the caller has gone, the connection goes
+    back to the pool holding the write lock, and every other writer then times out. The caller
+    still sees its cancellation at once; the work finishes and closes its session behind it.
+    """
+    future = asyncio.ensure_future(work)
+    _finishing.add(future)
+    future.add_done_callback(_finishing.discard)
+    return await asyncio.shield(future)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.broker import Broker
+from app.db import to_completion
 from app.settings import Settings
 from cooperative.kernel.types import utcnow
 from telehealth.consults import media_service, rules
@@ -111,11 +112,14 @@ class HostedRelay:
         async with self.deciding:
             await self._reconsider()
 
-    async def _reconsider(self) -> None:
+    async def _recording_state(self) -> media_service.RecordingState:
         async with self.hub.sessionmaker() as session:
-            state = await media_service.recording_state(
+            return await media_service.recording_state(
                 session, self.appointment_id, self.hub.window
             )
+
+    async def _reconsider(self) -> None:
+        state = await to_completion(self._recording_state())
         senders = self.relay.senders
         running = self.relay.segment
         if senders and state.may_record(senders):
@@ -129,11 +133,16 @@ class HostedRelay:
 
     async def _begin(self, senders: frozenset[str]) -> None:
         file_name = f"{self.appointment_id}/{uuid.uuid4()}.mkv"
-        async with self.hub.sessionmaker() as session:
-            segment = await media_service.begin_segment(
-                session, self.appointment_id, file_name, senders
-            )
-            await session.commit()
+
+        async def begin() -> Any:
+            async with self.hub.sessionmaker() as session:
+                segment = await media_service.begin_segment(
+                    session, self.appointment_id, file_name, senders
+                )
+                await session.commit()
+                return segment
+
+        segment = await to_completion(begin())
         self.segment_id = segment.id
         try:
             await self.relay.record(self.hub.recordings_dir / file_name, senders)
@@ -151,9 +160,13 @@ class HostedRelay:
             return
         size = await self.relay.stop_recording()
         segment_id, self.segment_id = self.segment_id, None
-        async with self.hub.sessionmaker() as session:
-            await media_service.end_segment(session, segment_id, reason or "stopped", size)
-            await session.commit()
+
+        async def end() -> None:
+            async with self.hub.sessionmaker() as session:
+                await media_service.end_segment(session, segment_id, reason or "stopped", size)
+                await session.commit()
+
+        await to_completion(end())
         if reason != "participants-changed":
             await self.publish(
                 {"type": "recording", "state": "stopped", "reason": reason, "from": RELAY}
@@ -179,6 +192,17 @@ class HostedRelay:
                 return
 
     async def _check(self) -> bool:
+        still, state, gone = await to_completion(self._heartbeat())
+        for account in gone:
+            await self.relay.leave(account)
+        closed = state.closes_at is not None and utcnow() > state.closes_at
+        if not still or closed:
+            return False
+        await self.reconsider()
+        return True
+
+    async def _heartbeat(self) -> tuple[bool, media_service.RecordingState, list[str]]:
+        """Renew the claim; the recording's state; who may no longer take part."""
         async with self.hub.sessionmaker() as session:
             still = await media_service.relay_heartbeat(
                 session, self.appointment_id, self.hub.worker
@@ -199,13 +223,7 @@ class HostedRelay:
                 )
                 is None
             ]
-        for account in gone:
-            await self.relay.leave(account)
-        closed = state.closes_at is not None and utcnow() > state.closes_at
-        if not still or closed:
-            return False
-        await self.reconsider()
-        return True
+        return still, state, gone
 
     async def close(self) -> None:
         current = asyncio.current_task()
@@ -252,14 +270,7 @@ class RelayHub:
         async with self._lock:
             if appointment_id in self.hosted:
                 return "mine"
-            async with self.sessionmaker() as session:
-                mine = await media_service.claim_relay(
-                    session,
-                    appointment_id,
-                    self.worker,
-                    stale_after=timedelta(seconds=self.heartbeat_seconds * 3),
-                )
-                await session.commit()
+            mine = await to_completion(self._claim(appointment_id))
             if mine != "mine":
                 return mine
             hosted = HostedRelay(self, appointment_id)
@@ -267,6 +278,17 @@ class RelayHub:
             hosted.start()
         await hosted.ready.wait()
         return "mine"
+
+    async def _claim(self, appointment_id: uuid.UUID) -> media_service.Claim:
+        async with self.sessionmaker() as session:
+            mine = await media_service.claim_relay(
+                session,
+                appointment_id,
+                self.worker,
+                stale_after=timedelta(seconds=self.heartbeat_seconds * 3),
+            )
+            await session.commit()
+            return mine
 
     async def stop(self, appointment_id: uuid.UUID) -> None:
         hosted = self.hosted.pop(appointment_id, None)

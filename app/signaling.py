@@ -13,6 +13,7 @@ from fastapi import WebSocket
 from pydantic import TypeAdapter, ValidationError
 
 from app.broker import Broker
+from app.db import to_completion
 from app.relays import RelayHub
 from app.settings import Settings
 from cooperative.kernel.types import utcnow
@@ -197,14 +198,18 @@ class SignalConnection:
         fresh = now - self.checked_at < self.settings.signal_recheck_seconds
         if fresh and self.verdict is not None and self.verdict.admitted_at is not None:
             return self.verdict
-        async with self.sessionmaker() as session:
-            self.verdict = await consults.may_connect(
-                session,
-                self.appointment_id,
-                self.me,
-                window=self.settings.consult_window,
-                now=utcnow(),
-            )
+
+        async def look() -> Any:
+            async with self.sessionmaker() as session:
+                return await consults.may_connect(
+                    session,
+                    self.appointment_id,
+                    self.me,
+                    window=self.settings.consult_window,
+                    now=utcnow(),
+                )
+
+        self.verdict = await to_completion(look())
         self.checked_at = now
         return self.verdict
 
@@ -228,10 +233,13 @@ class SignalConnection:
         )
 
     async def leave(self) -> None:
-        async with self.sessionmaker() as session:
-            await consults.set_present(
-                session, self.appointment_id, self.me, self.connection, False
-            )
-            await session.commit()
+        async def record() -> None:
+            async with self.sessionmaker() as session:
+                await consults.set_present(
+                    session, self.appointment_id, self.me, self.connection, False
+                )
+                await session.commit()
+
+        await to_completion(record())
         with contextlib.suppress(Exception):
             await self.publish({"type": "presence", "event": "leave", "role": self.role})
