@@ -21,6 +21,7 @@ from app import errors, logs
 from app.broker import create_broker
 from app.db import create_engine, create_sessionmaker
 from app.errors import PROBLEM_JSON
+from app.governance import sweep_proposals
 from app.middleware import RequestGuardMiddleware, RequestIdMiddleware
 from app.relays import RelayHub, relay_ice_servers
 from app.routers import (
@@ -38,6 +39,7 @@ from app.routers import (
     pages,
     payments,
     practitioners,
+    proposals,
 )
 from app.security import TokenIssuer
 from app.settings import Settings
@@ -67,6 +69,7 @@ TAGS = [
     {"name": "clinics", "description": "Clinics, their staff and registered patients."},
     {"name": "appointments", "description": "Slot search and race-free booking of consults."},
     {"name": "consults", "description": "Video consult rooms: join, waiting room, signaling."},
+    {"name": "governance", "description": "Proposals, secret ballots, elections, results."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
@@ -103,6 +106,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.governance_sweep_seconds > 0:
+            sweeper = asyncio.create_task(sweep_proposals(settings, sessions))
+            background.add(sweeper)
+            sweeper.add_done_callback(background.discard)
         yield
         for task in list(background):
             task.cancel()
@@ -133,7 +140,7 @@ def create_app(
     errors.install(app)
     for module in (
         auth, me, bylaws, members, households, dues, payments, practitioners, clinics,
-        appointments, consults, consult_media, health, pages,
+        appointments, consults, consult_media, proposals, health, pages,
     ):  # fmt: skip
         app.include_router(module.router)
     _install_docs(app)

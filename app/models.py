@@ -3,6 +3,14 @@
 from cooperative.accounts.models import Account, AuthSession, LoginThrottle, RefreshToken
 from cooperative.bylaws.models import BylawsVersion
 from cooperative.dues.models import Invoice, Payment, PaymentAllocation, ShareSubscription
+from cooperative.governance.models import (
+    Ballot,
+    Proposal,
+    ProposalComment,
+    ProposalCosigner,
+    ProposalEvent,
+    ProposalVoter,
+)
 from cooperative.kernel.tables import metadata
 from cooperative.membership.models import (
     Dependent,
@@ -30,6 +38,7 @@ __all__ = [
     "AppointmentEvent",
     "AuthSession",
     "AvailabilityWindow",
+    "Ballot",
     "BylawsVersion",
     "Clinic",
     "ClinicPatient",
@@ -48,6 +57,11 @@ __all__ = [
     "PaymentAllocation",
     "Practitioner",
     "PrecheckResult",
+    "Proposal",
+    "ProposalComment",
+    "ProposalCosigner",
+    "ProposalEvent",
+    "ProposalVoter",
     "RefreshToken",
     "ShareSubscription",
     "SignalMemo",

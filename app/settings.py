@@ -95,6 +95,15 @@ class Settings(BaseSettings):
         default=2, ge=0, le=60, description="How stale a socket's 'may still be here' may be."
     )
     precheck_seconds: float = Field(default=10, gt=0, le=120)
+    governance_sweep_seconds: float = Field(
+        default=30,
+        ge=0,
+        le=3600,
+        description="How often a worker closes proposals whose time is up (0: only on requests).",
+    )
+    governance_closing_soon_hours: float = Field(
+        default=24, gt=0, le=24 * 14, description="When the 'closing soon' event is recorded."
+    )
     relay_video_max_width: int = Field(default=640, ge=16, le=3840)
     relay_video_max_height: int = Field(default=480, ge=16, le=2160)
     relay_video_max_fps: float = Field(default=15, gt=0, le=60)

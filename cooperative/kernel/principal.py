@@ -10,6 +10,7 @@ class Role(StrEnum):
     PATIENT = "patient"
     DOCTOR = "doctor"
     CLINIC_STAFF = "clinic_staff"
+    BOARD = "board"
     ADMIN = "admin"
 
 
@@ -64,6 +65,7 @@ SCOPES_BY_ROLE: dict[Role, frozenset[Scope]] = {
         }
     ),
     Role.CLINIC_STAFF: frozenset(_COMMON | {Scope.APPOINTMENTS_WRITE, Scope.PATIENTS_REGISTER}),
+    Role.BOARD: frozenset(_COMMON | {Scope.MEMBERSHIP_READ, Scope.GOVERNANCE_VOTE}),
     Role.ADMIN: frozenset(Scope),
 }
 

@@ -1,0 +1,283 @@
+"""Governance: proposals, co-signing, comments, secret ballots, results and the published count."""
+
+import csv
+import io
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from app.auth import require_scopes
+from app.context import LawDep, TodayDep
+from app.db import SessionDep
+from app.errors import problem_responses
+from app.pagination import CursorParam, LimitParam, Page
+from cooperative.governance import ballots
+from cooperative.governance import service as governance
+from cooperative.governance.schemas import (
+    BallotCast,
+    BallotReceipt,
+    CommentCreate,
+    CommentPublic,
+    Kind,
+    ProposalCreate,
+    ProposalEventPublic,
+    ProposalOpen,
+    ProposalPublic,
+    PublishedBallots,
+    ResultPublic,
+    Status,
+    Verification,
+)
+from cooperative.kernel.principal import Principal, Scope
+
+router = APIRouter(prefix="/v1/proposals", tags=["governance"])
+
+Voter = Annotated[Principal, require_scopes(Scope.GOVERNANCE_VOTE)]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Draft a proposal",
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create(
+    session: SessionDep, principal: Voter, law: LawDep, today: TodayDep, data: ProposalCreate
+) -> ProposalPublic:
+    """The board or an admin drafts any kind; a member in good standing drafts a member
+    initiative, which opens once the number of co-signers the bylaws set have signed it.
+
+    Kinds: `resolution` (yes/no/abstain), `bylaw_amendment` (the whole proposed bylaws, validated
+    now, and `effective_from`), `surplus_allocation` (`allocation_run_id`), `board_election`
+    (`candidates`: member ids per member class; each class elects its seats), `priorities`
+    (`options`, approval voting)."""
+    proposal = await governance.create(session, principal, data, law, today=today)
+    return await governance.public(session, principal, proposal, law)
+
+
+@router.get("", summary="Proposals", responses=problem_responses(400, 401, 403))
+async def list_proposals(
+    session: SessionDep,
+    principal: Voter,
+    law: LawDep,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    kind: Annotated[Kind | None, Query()] = None,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[ProposalPublic]:
+    """The cooperative's proposals, newest first, for its members, board and admins; filter by
+    `status` and `kind`. Those whose time is up are closed first."""
+    rows, next_cursor = await governance.list_proposals(
+        session, principal, status=status_, kind=kind, cursor=cursor, limit=limit
+    )
+    items = [await governance.close_if_due(session, p) for p in rows]
+    return Page(
+        items=[await governance.public(session, principal, p, law) for p in items],
+        next_cursor=next_cursor,
+    )
+
+
+@router.get("/{proposal_id}", summary="One proposal", responses=problem_responses(401, 403, 404))
+async def get(
+    session: SessionDep, principal: Voter, law: LawDep, proposal_id: uuid.UUID
+) -> ProposalPublic:
+    """The proposal, its turnout so far (who voted is never shown) and whether you may vote."""
+    proposal = await governance.visible(session, principal, proposal_id)
+    proposal = await governance.close_if_due(session, proposal)
+    return await governance.public(session, principal, proposal, law)
+
+
+@router.post(
+    "/{proposal_id}/cosign",
+    summary="Co-sign a member initiative",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def cosign(
+    session: SessionDep, principal: Voter, law: LawDep, today: TodayDep, proposal_id: uuid.UUID
+) -> ProposalPublic:
+    """Members in good standing co-sign a member's draft; signing twice counts once."""
+    await governance.cosign(session, principal, proposal_id, law, today=today)
+    proposal = await governance.visible(session, principal, proposal_id)
+    return await governance.public(session, principal, proposal, law)
+
+
+@router.post(
+    "/{proposal_id}/open",
+    summary="Open voting",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def open_voting(
+    request: Request,
+    session: SessionDep,
+    principal: Voter,
+    law: LawDep,
+    today: TodayDep,
+    proposal_id: uuid.UUID,
+    data: ProposalOpen,
+) -> ProposalPublic:
+    """Opens a draft from `opens_at` (now) to `closes_at`, under the rule of the bylaws in force
+    now. The roll is taken at once: members in good standing on `record_date` (today), with their
+    class; quorum is counted against it, never against later changes to the membership."""
+    proposal = await governance.open_voting(
+        session,
+        principal,
+        proposal_id,
+        data,
+        law,
+        today=today,
+        timezone=request.app.state.settings.timezone,
+    )
+    return await governance.public(session, principal, proposal, law)
+
+
+@router.post(
+    "/{proposal_id}/close",
+    summary="Close voting now",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def close(
+    session: SessionDep, principal: Voter, law: LawDep, proposal_id: uuid.UUID
+) -> ProposalPublic:
+    """The board or an admin closes an open vote early; voting also closes by itself at
+    `closes_at`. Either way it closes once, and the result is counted then."""
+    proposal = await governance.close_now(session, principal, proposal_id)
+    return await governance.public(session, principal, proposal, law)
+
+
+@router.post(
+    "/{proposal_id}/comments",
+    status_code=status.HTTP_201_CREATED,
+    summary="Comment on a proposal",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def comment(
+    session: SessionDep, principal: Voter, proposal_id: uuid.UUID, data: CommentCreate
+) -> CommentPublic:
+    row = await governance.comment(session, principal, proposal_id, data)
+    return CommentPublic.model_validate(row, from_attributes=True)
+
+
+@router.get(
+    "/{proposal_id}/comments",
+    summary="The discussion",
+    responses=problem_responses(400, 401, 403, 404),
+)
+async def comments(
+    session: SessionDep,
+    principal: Voter,
+    proposal_id: uuid.UUID,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[CommentPublic]:
+    rows, next_cursor = await governance.comments(
+        session, principal, proposal_id, cursor=cursor, limit=limit
+    )
+    return Page(
+        items=[CommentPublic.model_validate(r, from_attributes=True) for r in rows],
+        next_cursor=next_cursor,
+    )
+
+
+@router.get(
+    "/{proposal_id}/events",
+    summary="Opening, closing soon, result",
+    responses=problem_responses(401, 403, 404),
+)
+async def events(
+    session: SessionDep, principal: Voter, proposal_id: uuid.UUID
+) -> list[ProposalEventPublic]:
+    """What notifications are made of: `opened`, `closing_soon` and `result`, each once."""
+    rows = await governance.events(session, principal, proposal_id)
+    return [ProposalEventPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post(
+    "/{proposal_id}/ballots",
+    summary="Cast or replace your ballot",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def cast(
+    session: SessionDep, principal: Voter, proposal_id: uuid.UUID, data: BallotCast
+) -> BallotReceipt:
+    """A secret ballot: Tequio records that you voted apart from what you voted, and nothing joins
+    the two. The answer carries your receipt, shown only this once: send your ballot again with it
+    to change your vote until the close, and after the close check that it was counted."""
+    return await ballots.cast(session, principal, proposal_id, data)
+
+
+@router.get(
+    "/{proposal_id}/result",
+    summary="The result",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def result(session: SessionDep, principal: Voter, proposal_id: uuid.UUID) -> ResultPublic:
+    """After the close: turnout, quorum, each rule's test, and for elections every round of the
+    count. Before it, a running count only where the bylaws make results visible."""
+    return await ballots.result(session, principal, proposal_id)
+
+
+@router.get(
+    "/{proposal_id}/ballots.json",
+    summary="The published ballots (JSON)",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def ballots_json(
+    session: SessionDep, principal: Voter, proposal_id: uuid.UUID
+) -> PublishedBallots:
+    """After the close: every counted ballot with its receipt hash and its voter's class, and
+    what the count needs. `tequio governance recount` (or any program following
+    cooperative/governance/rules.py) recomputes the published result from this file alone."""
+    proposal = await ballots.closed(session, principal, proposal_id)
+    return PublishedBallots.model_validate(await governance.published(session, proposal))
+
+
+@router.get(
+    "/{proposal_id}/ballots.csv",
+    summary="The published ballots (CSV)",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "One row per ballot."},
+        **problem_responses(401, 403, 404, 409),
+    },
+)
+async def ballots_csv(session: SessionDep, principal: Voter, proposal_id: uuid.UUID) -> Response:
+    """The same ballots, a row each: `receipt_hash`, `member_class`, `vote` (yes/no/abstain),
+    `ranking` (candidate ids in order, separated by `>`) or `approve` (option ids, by `;`)."""
+    proposal = await ballots.closed(session, principal, proposal_id)
+    published = await governance.published(session, proposal)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["receipt_hash", "member_class", "vote", "ranking", "approve"])
+    for ballot in published["ballots"]:
+        content = ballot["content"]
+        writer.writerow(
+            [
+                ballot["receipt_hash"],
+                ballot["member_class"],
+                content.get("vote", ""),
+                ">".join(content.get("ranking", [])),
+                ";".join(content.get("approve", [])),
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="ballots-{proposal.id}.csv"'},
+    )
+
+
+@router.get(
+    "/{proposal_id}/verify",
+    summary="Check a receipt",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def verify(
+    session: SessionDep,
+    principal: Voter,
+    proposal_id: uuid.UUID,
+    receipt: Annotated[str, Query(min_length=8, max_length=64)],
+) -> Verification:
+    """After the close: whether the ballot with this receipt is in the published list, and what
+    it says."""
+    return await ballots.verify(session, principal, proposal_id, receipt)

@@ -1,0 +1,191 @@
+"""Casting, replacing and checking secret ballots, and the result.
+
+Casting marks the voter's roll entry as voted and stores the ballot under the hash of a fresh
+receipt, in one transaction. The mark is a conditional update (`voted` false → true), so of two
+concurrent casts by one member exactly one gets a ballot. The receipt is returned once and never
+stored; with it alone the voter replaces their ballot until the close, and anyone checks it after.
+"""
+
+import hashlib
+import secrets
+import uuid
+from base64 import b32encode
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.governance import rules, service
+from cooperative.governance.errors import (
+    AlreadyVoted,
+    InvalidBallot,
+    NotClosed,
+    NotEligible,
+    NotOpen,
+    UnknownReceipt,
+)
+from cooperative.governance.models import Ballot, Proposal, ProposalVoter
+from cooperative.governance.schemas import BallotCast, BallotReceipt, ResultPublic, Verification
+from cooperative.kernel.principal import Principal
+from cooperative.kernel.types import utcnow
+
+
+def new_receipt() -> str:
+    """120 random bits, in groups a person can copy: ABCD-EFGH-IJKL-MNOP-QRST-UVWX."""
+    code = b32encode(secrets.token_bytes(15)).decode()
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def receipt_hash(receipt: str) -> str:
+    """SHA-256 of the receipt without separators, upper case: what the published list shows."""
+    normal = "".join(ch for ch in receipt.upper() if ch.isalnum())
+    return hashlib.sha256(normal.encode()).hexdigest()
+
+
+def content_of(proposal: Proposal, member_class: str, data: BallotCast) -> dict[str, Any]:
+    """The ballot in the shape its kind counts, or a clear refusal."""
+    given = {k for k in ("vote", "ranking", "approve") if getattr(data, k) is not None}
+    if proposal.kind in rules.MAJORITY_KINDS:
+        expected = "vote"
+    elif proposal.kind == "board_election":
+        expected = "ranking"
+    else:
+        expected = "approve"
+    if given != {expected}:
+        raise InvalidBallot(reason=f"a {proposal.kind} ballot has `{expected}` and nothing else")
+    if expected == "vote":
+        return {"vote": data.vote}
+    if expected == "ranking":
+        assert data.ranking is not None
+        race = proposal.payload["races"].get(member_class)
+        known = {c["id"] for c in race["candidates"]} if race else set()
+        if not data.ranking or len(set(data.ranking)) != len(data.ranking):
+            raise InvalidBallot(reason="rank one or more candidates, each once")
+        stray = [c for c in data.ranking if c not in known]
+        if stray:
+            raise InvalidBallot(reason=f"not a candidate in the {member_class} race: {stray[0]}")
+        return {"ranking": list(data.ranking)}
+    assert data.approve is not None
+    options = {o["id"] for o in proposal.payload["options"]}
+    if len(set(data.approve)) != len(data.approve) or set(data.approve) - options:
+        raise InvalidBallot(reason="approve each option at most once, by its id")
+    return {"approve": sorted(data.approve, key=lambda o: (len(o), o))}
+
+
+async def cast(
+    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, data: BallotCast
+) -> BallotReceipt:
+    proposal = await service.close_if_due(
+        session, await service.visible(session, principal, proposal_id)
+    )
+    now = utcnow()
+    if proposal.status != "open" or (proposal.opens_at is not None and proposal.opens_at > now):
+        raise NotOpen(status="not open yet" if proposal.status == "open" else proposal.status)
+    voter = await service.voter_of(session, proposal.id, principal.account_id)
+    if voter is None:
+        raise NotEligible(record_date=proposal.record_date)
+    content = content_of(proposal, voter.member_class, data)
+    if data.receipt is not None:
+        hashed = receipt_hash(data.receipt)
+        ballot = (
+            await session.execute(
+                select(Ballot)
+                .where(col(Ballot.proposal_id) == proposal.id, col(Ballot.receipt_hash) == hashed)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if ballot is None or ballot.member_class != voter.member_class or not voter.voted:
+            raise UnknownReceipt()
+        ballot.content = content
+        await session.flush()
+        return BallotReceipt(receipt=data.receipt, receipt_hash=hashed, replaced=True)
+    marked = await session.execute(
+        update(ProposalVoter)
+        .where(
+            col(ProposalVoter.proposal_id) == proposal.id,
+            col(ProposalVoter.member_id) == voter.member_id,
+            col(ProposalVoter.voted).is_(False),
+        )
+        .values(voted=True)
+        .execution_options(synchronize_session=False)
+    )
+    if marked.rowcount != 1:  # type: ignore[attr-defined]
+        raise AlreadyVoted()
+    receipt = new_receipt()
+    hashed = receipt_hash(receipt)
+    session.add(
+        Ballot(
+            proposal_id=proposal.id,
+            member_class=voter.member_class,
+            receipt_hash=hashed,
+            content=content,
+        )
+    )
+    await session.flush()
+    return BallotReceipt(receipt=receipt, receipt_hash=hashed, replaced=False)
+
+
+async def closed(session: AsyncSession, principal: Principal, proposal_id: uuid.UUID) -> Proposal:
+    """The proposal, closed (closing it first if its time is up); refused while voting runs."""
+    proposal = await service.close_if_due(
+        session, await service.visible(session, principal, proposal_id)
+    )
+    if proposal.status != "closed":
+        raise NotClosed(
+            closes_at=proposal.closes_at.isoformat() if proposal.closes_at else "not yet set"
+        )
+    return proposal
+
+
+async def result(
+    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID
+) -> ResultPublic:
+    """The final result after the close; before it, a running count only if the bylaws in force
+    at the opening let members see one."""
+    proposal = await service.close_if_due(
+        session, await service.visible(session, principal, proposal_id)
+    )
+    if proposal.status == "closed":
+        assert proposal.result is not None and proposal.bylaws_version is not None
+        return ResultPublic(
+            proposal_id=proposal.id,
+            status="closed",
+            final=True,
+            bylaws_version=proposal.bylaws_version,
+            passed=proposal.passed,
+            result=proposal.result,
+        )
+    if proposal.status == "open" and not proposal.payload.get("results_hidden_until_close", True):
+        assert proposal.bylaws_version is not None
+        running = rules.tally(await service.published(session, proposal))
+        return ResultPublic(
+            proposal_id=proposal.id,
+            status="open",
+            final=False,
+            bylaws_version=proposal.bylaws_version,
+            passed=None,
+            result=running,
+        )
+    raise NotClosed(
+        closes_at=proposal.closes_at.isoformat() if proposal.closes_at else "not yet set"
+    )
+
+
+async def verify(
+    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, receipt: str
+) -> Verification:
+    proposal = await closed(session, principal, proposal_id)
+    hashed = receipt_hash(receipt)
+    ballot = (
+        await session.execute(
+            select(Ballot).where(
+                col(Ballot.proposal_id) == proposal.id, col(Ballot.receipt_hash) == hashed
+            )
+        )
+    ).scalar_one_or_none()
+    return Verification(
+        receipt_hash=hashed,
+        included=ballot is not None,
+        content=ballot.content if ballot is not None else None,
+    )

@@ -1,0 +1,91 @@
+from cooperative.kernel.errors import TequioError, Text
+
+
+class NotEligible(TequioError):
+    status = 403
+    slug = "not-eligible-to-vote"
+    title = Text("Not eligible to vote", "Sin derecho a voto")
+    detail = Text(
+        "You are not on this proposal's roll: only members in good standing on its record date "
+        "({record_date}) vote, and in an election only the members of the race's class.",
+        "No está en el padrón de esta propuesta: solo votan los socios al corriente en su fecha "
+        "de registro ({record_date}) y, en una elección, solo los socios de la clase de la "
+        "contienda.",
+    )
+
+
+class NotOpen(TequioError):
+    status = 409
+    slug = "proposal-not-open"
+    title = Text("Voting is not open", "La votación no está abierta")
+    detail = Text(
+        "This proposal is {status}; ballots are taken from its opening to its close.",
+        "Esta propuesta está en estado {status}; se vota desde su apertura hasta su cierre.",
+    )
+
+
+class NotDraft(TequioError):
+    status = 409
+    slug = "proposal-not-draft"
+    title = Text("No longer a draft", "Ya no es un borrador")
+    detail = Text(
+        "This proposal is {status}; only a draft can be co-signed, changed or opened.",
+        "Esta propuesta está en estado {status}; solo un borrador se firma, cambia o abre.",
+    )
+
+
+class NotClosed(TequioError):
+    status = 409
+    slug = "proposal-not-closed"
+    title = Text("Not closed yet", "Aún no se cierra")
+    detail = Text(
+        "The ballots and the result are published when voting closes ({closes_at}).",
+        "Las boletas y el resultado se publican al cerrar la votación ({closes_at}).",
+    )
+
+
+class AlreadyVoted(TequioError):
+    status = 409
+    slug = "already-voted"
+    title = Text("You have already voted", "Ya votó")
+    detail = Text(
+        "One member, one ballot. To change your vote, send it again with the receipt you were "
+        "given.",
+        "Un socio, una boleta. Para cambiar su voto, envíelo de nuevo con el recibo que recibió.",
+    )
+
+
+class UnknownReceipt(TequioError):
+    status = 404
+    slug = "unknown-receipt"
+    title = Text("Unknown receipt", "Recibo desconocido")
+    detail = Text(
+        "No ballot of this proposal has that receipt.",
+        "Ninguna boleta de esta propuesta tiene ese recibo.",
+    )
+
+
+class InvalidBallot(TequioError):
+    status = 422
+    slug = "invalid-ballot"
+    title = Text("Invalid ballot", "Boleta no válida")
+    detail = Text("{reason}", "{reason}")
+
+
+class InvalidProposal(TequioError):
+    status = 422
+    slug = "invalid-proposal"
+    title = Text("Invalid proposal", "Propuesta no válida")
+    detail = Text("{reason}", "{reason}")
+
+
+class CosignersMissing(TequioError):
+    status = 409
+    slug = "cosigners-missing"
+    title = Text("More co-signers needed", "Faltan firmas")
+    detail = Text(
+        "A member initiative opens with {needed} co-signing members in good standing; it has "
+        "{have}.",
+        "Una iniciativa de socios se abre con {needed} socios al corriente que la firmen; tiene "
+        "{have}.",
+    )

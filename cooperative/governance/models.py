@@ -1,0 +1,115 @@
+"""Proposals, the roll of eligible voters taken when one opens, and the ballots cast.
+
+Secrecy is a property of the schema: `proposal_voter` says who took part, `ballot` says what was
+voted, and nothing joins them. A ballot has no member, no account, no time and no order of
+arrival (SQLite keeps it in a table without rowid, ordered by its random id); it is found again
+only by the hash of the receipt its voter was shown once.
+"""
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel
+
+from cooperative.kernel import tables  # noqa: F401
+from cooperative.kernel.types import UTCDateTime, utcnow
+
+
+class Proposal(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    kind: str = Field(max_length=24, index=True)
+    status: str = Field(default="draft", max_length=12, index=True)
+    title: str = Field(max_length=200)
+    body: str = Field(max_length=20_000)
+    payload: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False),
+        description="What the kind needs: the amended bylaws, the allocation run, the races...",
+    )
+    proposed_by: uuid.UUID = Field(foreign_key="account.id", index=True)
+    initiative: bool = Field(
+        default=False, description="Proposed by a member, who needs co-signers to open it."
+    )
+    opens_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    record_date: date | None = None
+    bylaws_version: int | None = Field(default=None, foreign_key="bylaws_version.number")
+    rule: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    eligible: dict[str, int] | None = Field(
+        default=None,
+        sa_column=Column(JSON, nullable=True),
+        description="The snapshot's size per member class.",
+    )
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    passed: bool | None = None
+    adopted_bylaws_version: int | None = Field(default=None, foreign_key="bylaws_version.number")
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closing_soon_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class ProposalCosigner(SQLModel, table=True):
+    """A member co-signing a member initiative (once each)."""
+
+    __tablename__ = "proposal_cosigner"
+
+    proposal_id: uuid.UUID = Field(foreign_key="proposal.id", ondelete="CASCADE", primary_key=True)
+    member_id: uuid.UUID = Field(foreign_key="member.id", primary_key=True)
+    signed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ProposalComment(SQLModel, table=True):
+    __tablename__ = "proposal_comment"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    proposal_id: uuid.UUID = Field(foreign_key="proposal.id", ondelete="CASCADE", index=True)
+    account_id: uuid.UUID = Field(foreign_key="account.id")
+    author: str = Field(max_length=200)
+    body: str = Field(max_length=5000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class ProposalVoter(SQLModel, table=True):
+    """The roll taken when the proposal opened, and whether each eligible member took part.
+
+    No time, no ballot: only that they voted, so turnout is exact and one member casts one
+    ballot, while what they voted stays in `ballot`, out of reach of this row.
+    """
+
+    __tablename__ = "proposal_voter"
+
+    proposal_id: uuid.UUID = Field(foreign_key="proposal.id", ondelete="CASCADE", primary_key=True)
+    member_id: uuid.UUID = Field(foreign_key="member.id", primary_key=True)
+    account_id: uuid.UUID = Field(foreign_key="account.id", index=True)
+    member_class: str = Field(max_length=32)
+    voted: bool = False
+
+
+class Ballot(SQLModel, table=True):
+    """What one voter voted, under their receipt's hash; the latest replacement counts."""
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    proposal_id: uuid.UUID = Field(foreign_key="proposal.id", ondelete="CASCADE", index=True)
+    member_class: str = Field(
+        max_length=32, description="The voter's class: per-class rules and races need it."
+    )
+    receipt_hash: str = Field(max_length=64, unique=True)
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class ProposalEvent(SQLModel, table=True):
+    """Opening, closing soon and result, for notifications."""
+
+    __tablename__ = "proposal_event"
+    __table_args__ = (sa.UniqueConstraint("proposal_id", "kind", name="uq_proposal_event_once"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    proposal_id: uuid.UUID = Field(foreign_key="proposal.id", ondelete="CASCADE", index=True)
+    kind: str = Field(max_length=16)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
