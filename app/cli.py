@@ -214,6 +214,22 @@ async def _bylaws_install(settings: Settings, document: "Bylaws") -> None:
     print(f"bylaws version {version.number} installed ({version.digest[:12]})")
 
 
+def governance_recount(args: argparse.Namespace) -> None:
+    """Recount a proposal from its published ballots.json, with the code the API counts with."""
+    import json
+    from pathlib import Path
+
+    from cooperative.governance.rules import tally
+
+    try:
+        published = json.loads(Path(args.file).read_text("utf-8"))
+        result = tally(published)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"cannot recount {args.file}: {exc!r}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="tequio", description="Tequio cooperative API")
     commands = root.add_subparsers(dest="command", required=True)
@@ -251,6 +267,13 @@ def parser() -> argparse.ArgumentParser:
     p = bylaws_commands.add_parser("install", help="install version 1 (default: the shipped one)")
     p.add_argument("--file", help="a bylaws document, TOML or JSON")
     p.set_defaults(func=bylaws_install)
+    p = commands.add_parser("governance", help="votes and elections")
+    governance_commands = p.add_subparsers(dest="governance_command", required=True)
+    p = governance_commands.add_parser(
+        "recount", help="recount a proposal from its published ballots.json; prints the result"
+    )
+    p.add_argument("file", help="the ballots.json downloaded after the close")
+    p.set_defaults(func=governance_recount)
     return root
 
 

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from bench import auth, booking_load, consults, fee_classes, slot_search
+from bench import auth, booking_load, consults, fee_classes, slot_search, tallies
 
 
 def main() -> None:
@@ -16,6 +16,8 @@ def main() -> None:
     booking_load.run()
     print("\n== consults: signaling latency, peers connecting, CPU per relayed consult")
     consults.run()
+    print("\n== governance tallies: 1,000,000 yes/no ballots; STV and IRV over 100,000 ranked")
+    tallies.run()
 
 
 if __name__ == "__main__":

@@ -79,6 +79,14 @@ async def cast(
     proposal = await service.close_if_due(
         session, await service.visible(session, principal, proposal_id)
     )
+    # A shared lock for the rest of the cast: the close (which locks the row for update) waits
+    # for casts under way, and a cast that comes after it sees it closed, so no ballot lands
+    # after the count.
+    locked = await session.get(
+        Proposal, proposal.id, with_for_update={"read": True}, populate_existing=True
+    )
+    assert locked is not None
+    proposal = locked
     now = utcnow()
     if proposal.status != "open" or (proposal.opens_at is not None and proposal.opens_at > now):
         raise NotOpen(status="not open yet" if proposal.status == "open" else proposal.status)

@@ -1,0 +1,108 @@
+"""Races in voting, on SQLite and PostgreSQL with requests that each commit for real."""
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from app.db import create_sessionmaker
+from cooperative.bylaws.defaults import default_bylaws
+from cooperative.governance.models import Ballot, ProposalEvent, ProposalVoter
+from cooperative.kernel.principal import Role
+from tests.conftest import Database
+from tests.factories import account_with_role, bearer, login
+from tests.governance_support import amended, install, open_vote, patient_owner, propose, vote
+
+
+async def _setup(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> tuple[httpx.AsyncClient, dict[str, Any], Any]:
+    client = live_client_with()
+    committed = create_sessionmaker(database.engine)
+    await install(committed, default_bylaws())
+    settings = client._transport.app.state.settings  # type: ignore[attr-defined]
+    admin = await login(client, await account_with_role(committed, settings, Role.ADMIN))
+    return client, admin, committed
+
+
+async def test_concurrent_casts_by_one_member_count_one_ballot(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    client, admin, committed = await _setup(live_client_with, database)
+    member = await patient_owner(client, admin)
+    others = [await patient_owner(client, admin) for _ in range(4)]
+    draft = await propose(client, admin)
+    await open_vote(client, admin, draft["id"])
+    answers = await asyncio.gather(
+        *(vote(client, member, draft["id"], vote=c) for c in ["yes", "no"] * 5),
+        *(vote(client, o, draft["id"], vote="yes") for o in others),
+    )
+    mine = [a.status_code for a in answers[:10]]
+    assert sorted(mine) == [200] + [409] * 9
+    assert all(a.status_code == 200 for a in answers[10:])
+    async with committed() as session:
+        ballots = (await session.execute(select(func.count()).select_from(Ballot))).scalar_one()
+        voted = (
+            await session.execute(select(func.count()).where(col(ProposalVoter.voted)))
+        ).scalar_one()
+    assert (ballots, voted) == (5, 5)
+    seen = (await client.get(f"/v1/proposals/{draft['id']}", headers=bearer(admin))).json()
+    assert seen["turnout"]["voted"]["patient"] == 5
+
+
+async def test_concurrent_replacements_leave_one_ballot_holding_one_of_them(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    client, admin, committed = await _setup(live_client_with, database)
+    member = await patient_owner(client, admin)
+    draft = await propose(client, admin)
+    await open_vote(client, admin, draft["id"])
+    receipt = (await vote(client, member, draft["id"], vote="abstain")).json()["receipt"]
+    answers = await asyncio.gather(
+        *(vote(client, member, draft["id"], vote=c, receipt=receipt) for c in ["yes", "no"] * 4)
+    )
+    assert all(a.status_code == 200 for a in answers)
+    async with committed() as session:
+        contents = [b.content for b in (await session.execute(select(Ballot))).scalars()]
+    assert len(contents) == 1
+    assert contents[0]["vote"] in ("yes", "no")
+
+
+async def test_a_vote_whose_time_is_up_closes_once_under_concurrent_requests(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    client, admin, committed = await _setup(live_client_with, database)
+    owners = [await patient_owner(client, admin) for _ in range(3)]
+    closes = datetime.now(UTC) + timedelta(seconds=2)
+    draft = await propose(
+        client,
+        admin,
+        "bylaw_amendment",
+        document=amended(default_bylaws(), MXN=1800),
+        effective_from=closes.isoformat(),
+    )
+    await open_vote(client, admin, draft["id"], closes_at=closes)
+    for tokens in owners:
+        assert (await vote(client, tokens, draft["id"], vote="yes")).status_code == 200
+    await asyncio.sleep((closes - datetime.now(UTC)).total_seconds() + 0.2)
+    url = f"/v1/proposals/{draft['id']}"
+    answers = await asyncio.gather(
+        *(client.get(f"{url}/result", headers=bearer(o)) for o in owners),
+        *(client.get(url, headers=bearer(admin)) for _ in range(3)),
+        client.get("/v1/proposals", headers=bearer(admin)),
+        vote(client, owners[0], draft["id"], vote="no"),
+    )
+    assert [a.status_code for a in answers[:-1]] == [200] * 7
+    assert answers[-1].status_code == 409  # too late to vote
+    assert {a.json()["passed"] for a in answers[:3]} == {True}
+    async with committed() as session:
+        results = (
+            await session.execute(select(func.count()).where(col(ProposalEvent.kind) == "result"))
+        ).scalar_one()
+    assert results == 1
+    versions = (await client.get("/v1/bylaws/versions")).json()["items"]
+    assert [v["number"] for v in versions] == [1, 2]
