@@ -12,12 +12,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.settings import Settings
 from cooperative.accounts import service as accounts_service
 from cooperative.accounts.errors import AccountExists
 from cooperative.accounts.models import Account
 from cooperative.accounts.schemas import AccountCreate
 from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.defaults import default_bylaws
+from cooperative.bylaws.service import InForce
+from cooperative.governance import service as governance
+from cooperative.governance.schemas import ProposalCreate, ProposalOpen
 from cooperative.kernel.principal import Principal, Role, scopes_for
 from cooperative.kernel.types import utcnow
 from cooperative.membership import fees, households
@@ -226,6 +230,37 @@ async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account])
         today=today,
     )
     await _seed_telehealth(session, accounts, admin)
+    await _seed_governance(session, admin, law, today)
+
+
+async def _seed_governance(
+    session: AsyncSession, admin: Principal, law: InForce, today: date
+) -> None:
+    """An open resolution the demo's member-owners can vote on for two weeks."""
+    draft = await governance.create(
+        session,
+        admin,
+        ProposalCreate(
+            kind="resolution",
+            title="Clínica móvil en la Mixteca / A mobile clinic in the Mixteca",
+            body=(
+                "¿Destinamos el fondo de educación de 2027 a una clínica móvil que visite la "
+                "Mixteca una vez al mes? / Shall the 2027 education fund pay for a mobile clinic "
+                "visiting the Mixteca once a month?"
+            ),
+        ),
+        law,
+        today=today,
+    )
+    await governance.open_voting(
+        session,
+        admin,
+        draft.id,
+        ProposalOpen(closes_at=utcnow() + timedelta(days=14)),
+        law,
+        today=today,
+        timezone=Settings.model_fields["timezone"].default,
+    )
 
 
 # (time zone, specialties, languages, licences with their expiry year)

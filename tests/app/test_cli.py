@@ -1,5 +1,6 @@
 """The `tequio` command: migrate, demo (once, and never in production), create-admin."""
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -45,6 +46,10 @@ def test_migrate_demo_and_create_admin(tmp_path: Path) -> None:
     for login in ("admin@demo.tequio.coop", "+529511000001", "+529511000002"):
         assert login in first.stdout
     assert "clinic_staff" in first.stdout and "doctor" in first.stdout
+    with sqlite3.connect(tmp_path / "cli.db") as db:  # an open vote the demo owners can cast
+        status, eligible = db.execute("SELECT status, eligible FROM proposal").fetchone()
+    assert status == "open"
+    assert json.loads(eligible) == {"doctor": 3, "patient": 3}
 
     second = _run(tmp_path, "demo", "--if-empty")
     assert second.returncode == 0
