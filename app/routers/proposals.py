@@ -154,6 +154,7 @@ async def close(
 async def comment(
     session: SessionDep, principal: Voter, proposal_id: uuid.UUID, data: CommentCreate
 ) -> CommentPublic:
+    """Members, the board and admins discuss a proposal; comments show the author's name."""
     row = await governance.comment(session, principal, proposal_id, data)
     return CommentPublic.model_validate(row, from_attributes=True)
 
@@ -170,6 +171,7 @@ async def comments(
     cursor: CursorParam = None,
     limit: LimitParam = 50,
 ) -> Page[CommentPublic]:
+    """The discussion, oldest first."""
     rows, next_cursor = await governance.comments(
         session, principal, proposal_id, cursor=cursor, limit=limit
     )
