@@ -17,6 +17,12 @@ from sqlmodel import col
 from cooperative.accounts.errors import InvalidCredentials
 from cooperative.accounts.models import Account, AuthSession, RefreshToken
 from cooperative.dues.models import Invoice, Payment, ShareSubscription
+from cooperative.governance.models import (
+    Proposal,
+    ProposalComment,
+    ProposalCosigner,
+    ProposalVoter,
+)
 from cooperative.kernel.principal import Principal
 from cooperative.kernel.types import utcnow
 from cooperative.membership.models import (
@@ -138,6 +144,43 @@ async def export(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]
                 select(AccessLogEntry).where(col(AccessLogEntry.subject_account_id) == account_id),
             )
         ],
+        "governance": await _governance(session, account_id, member_id),
+    }
+
+
+async def _governance(
+    session: AsyncSession, account_id: uuid.UUID, member_id: uuid.UUID | None
+) -> dict[str, Any]:
+    """What you proposed, co-signed and wrote, and the votes you took part in. Never what you
+    voted: nothing links a ballot to its voter, so nobody, you included, can look it up."""
+    return {
+        "proposed": [
+            str(p)
+            for p in await _all(
+                session, select(col(Proposal.id)).where(col(Proposal.proposed_by) == account_id)
+            )
+        ],
+        "cosigned": [
+            _row(c)
+            for c in await _all(
+                session,
+                select(ProposalCosigner).where(col(ProposalCosigner.member_id) == member_id),
+            )
+        ],
+        "comments": [
+            _row(c)
+            for c in await _all(
+                session,
+                select(ProposalComment).where(col(ProposalComment.account_id) == account_id),
+            )
+        ],
+        "rolls": [
+            _row(v)
+            for v in await _all(
+                session,
+                select(ProposalVoter).where(col(ProposalVoter.account_id) == account_id),
+            )
+        ],
     }
 
 
@@ -169,11 +212,20 @@ async def erase(
     ).scalar_one_or_none()
     if member is not None:
         erased += await _erase_member(session, member)
+    comments = await session.execute(
+        update(ProposalComment)
+        .where(col(ProposalComment.account_id) == account_id)
+        .values(author=ERASED_NAME, body="(erased)")
+    )
+    if comments.rowcount:  # type: ignore[attr-defined]
+        erased.append("your comments on proposals")
     await session.flush()
     kept = [
         "invoices, payments and share capital (accounting law), now linked to an anonymous account",
         "the record that a membership existed and its dates (cooperative register)",
         "the access log of reads of your data (accountability)",
+        "that you were on a vote's roll and took part (turnout must stay exact; what you voted "
+        "was never linked to you)",
     ]
     return {"erased": erased, "kept": kept}
 

@@ -15,7 +15,7 @@ from app.settings import Settings
 from cooperative.bylaws.defaults import default_bylaws
 from cooperative.governance.models import Ballot
 from cooperative.kernel.principal import Role
-from tests.factories import account_with_role, bearer, login, signed_up
+from tests.factories import PASSWORD, account_with_role, bearer, login, signed_up
 from tests.governance_support import (
     bylaws_with,
     close,
@@ -313,3 +313,35 @@ async def test_nothing_stored_or_logged_links_a_member_to_their_ballot(
     logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     for secret in (cast["receipt"], cast["receipt_hash"], ballot_id):
         assert secret not in logged
+
+
+async def test_a_members_export_holds_their_governance_part_but_never_their_vote(
+    client: httpx.AsyncClient, admin: dict[str, Any], sessionmaker: Sessions
+) -> None:
+    await install(sessionmaker, default_bylaws())
+    member = await patient_owner(client, admin)
+    draft = await propose(client, admin)
+    await client.post(
+        f"/v1/proposals/{draft['id']}/comments",
+        json={"body": "Vivo en Tlaxiaco y lo necesitamos."},
+        headers=bearer(member),
+    )
+    await open_vote(client, admin, draft["id"])
+    cast = (await vote(client, member, draft["id"], vote="no")).json()
+    export = await client.get("/v1/me/export", headers=bearer(member))
+    governance = export.json()["governance"]
+    assert [c["body"] for c in governance["comments"]] == ["Vivo en Tlaxiaco y lo necesitamos."]
+    assert [(v["proposal_id"], v["voted"]) for v in governance["rolls"]] == [(draft["id"], True)]
+    for secret in (cast["receipt"], cast["receipt_hash"], '"no"'):
+        assert secret not in export.text
+
+    erased = await client.post(
+        "/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(member)
+    )
+    assert "your comments on proposals" in erased.json()["erased"]
+    thread = (
+        await client.get(f"/v1/proposals/{draft['id']}/comments", headers=bearer(admin))
+    ).json()["items"]
+    assert "Tlaxiaco" not in thread[0]["body"]
+    still = (await client.get(f"/v1/proposals/{draft['id']}", headers=bearer(admin))).json()
+    assert still["turnout"]["voted"]["patient"] == 1  # turnout stays exact
