@@ -10,7 +10,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -496,9 +496,69 @@ async def published(session: AsyncSession, proposal: Proposal) -> dict[str, Any]
     }
 
 
+async def _reshuffle(session: AsyncSession, proposal_id: uuid.UUID) -> None:
+    """Write the roll and the ballots anew, in an order that says nothing (member id, receipt
+    hash), in the closing transaction. PostgreSQL stamps each row with the transaction that last
+    wrote it and stores rows in arrival order: while voting runs, a database operator could pair
+    a voter's row with the ballot written in the same transaction. After the close every row
+    carries the close's transaction, and the old row versions go at the next vacuum."""
+    voters = (
+        await session.execute(
+            select(
+                col(ProposalVoter.member_id),
+                col(ProposalVoter.account_id),
+                col(ProposalVoter.member_class),
+                col(ProposalVoter.voted),
+            )
+            .where(col(ProposalVoter.proposal_id) == proposal_id)
+            .order_by(col(ProposalVoter.member_id))
+        )
+    ).all()
+    ballots = (
+        await session.execute(
+            select(col(Ballot.member_class), col(Ballot.receipt_hash), col(Ballot.content))
+            .where(col(Ballot.proposal_id) == proposal_id)
+            .order_by(col(Ballot.receipt_hash))
+        )
+    ).all()
+    await session.execute(
+        delete(ProposalVoter).where(col(ProposalVoter.proposal_id) == proposal_id)
+    )
+    await session.execute(delete(Ballot).where(col(Ballot.proposal_id) == proposal_id))
+    if voters:
+        await session.execute(
+            insert(ProposalVoter),
+            [
+                {
+                    "proposal_id": proposal_id,
+                    "member_id": member_id,
+                    "account_id": account_id,
+                    "member_class": member_class,
+                    "voted": voted,
+                }
+                for member_id, account_id, member_class, voted in voters
+            ],
+        )
+    if ballots:
+        await session.execute(
+            insert(Ballot),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "proposal_id": proposal_id,
+                    "member_class": member_class,
+                    "receipt_hash": receipt,
+                    "content": content,
+                }
+                for member_class, receipt, content in ballots
+            ],
+        )
+
+
 async def _close(session: AsyncSession, proposal: Proposal) -> None:
     now = utcnow()
     result = rules.tally(await published(session, proposal))
+    await _reshuffle(session, proposal.id)
     proposal.result = result
     proposal.passed = bool(result["passed"])
     proposal.status = "closed"

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col
 
 from app.db import create_sessionmaker
@@ -106,3 +108,58 @@ async def test_a_vote_whose_time_is_up_closes_once_under_concurrent_requests(
     assert results == 1
     versions = (await client.get("/v1/bylaws/versions")).json()["items"]
     assert [v["number"] for v in versions] == [1, 2]
+
+
+async def test_after_the_close_no_row_metadata_pairs_a_voter_with_a_ballot(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    """While voting runs, PostgreSQL stamps a voter's row and their new ballot with the same
+    transaction id and keeps ballots in arrival order; the close rewrites both tables so neither
+    the transaction ids nor the physical order say anything. SQLite keeps ballots in a table
+    without rowid, ordered by their random id."""
+    client, admin, committed = await _setup(live_client_with, database)
+    owners = [await patient_owner(client, admin) for _ in range(4)]
+    draft = await propose(client, admin)
+    await open_vote(client, admin, draft["id"])
+    for tokens, choice in zip(owners, ["yes", "no", "yes", "abstain"], strict=True):
+        assert (await vote(client, tokens, draft["id"], vote=choice)).status_code == 200
+    async with committed() as session:
+        if database.backend == "postgresql":
+            voted = "SELECT xmin::text FROM proposal_voter WHERE voted"
+            before = {r[0] for r in await session.execute(text(voted))}
+            ballots = {r[0] for r in await session.execute(text("SELECT xmin::text FROM ballot"))}
+            assert before == ballots  # the pairing the close must erase exists while voting
+        else:
+            with pytest.raises(OperationalError):
+                await session.execute(text("SELECT rowid FROM ballot"))
+    closed = await client.post(f"/v1/proposals/{draft['id']}/close", headers=bearer(admin))
+    assert closed.status_code == 200
+    async with committed() as session:
+        voters = (await session.execute(select(ProposalVoter))).scalars().all()
+        assert sum(v.voted for v in voters) == 4
+        if database.backend == "postgresql":
+            stamps = {
+                r[0]
+                for query in (
+                    "SELECT xmin::text FROM proposal_voter",
+                    "SELECT xmin::text FROM ballot",
+                )
+                for r in await session.execute(text(query))
+            }
+            assert len(stamps) == 1
+            order = [
+                r[0]
+                for r in await session.execute(
+                    text("SELECT receipt_hash FROM ballot ORDER BY ctid")
+                )
+            ]
+            assert order == sorted(order)
+    published = (
+        await client.get(f"/v1/proposals/{draft['id']}/ballots.json", headers=bearer(admin))
+    ).json()
+    assert sorted(b["content"]["vote"] for b in published["ballots"]) == [
+        "abstain",
+        "no",
+        "yes",
+        "yes",
+    ]
