@@ -19,10 +19,12 @@ log = logging.getLogger("tequio.governance")
 
 async def sweep_once(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     async with sessionmaker() as session:
-        closed = await governance.sweep(
+        closed, failed = await governance.sweep(
             session, closing_soon=timedelta(hours=settings.governance_closing_soon_hours)
         )
         await session.commit()
+    for proposal_id in failed:
+        log.warning("proposal could not close", extra={"proposal_id": str(proposal_id)})
     return closed
 
 

@@ -71,9 +71,8 @@ async def list_proposals(
     rows, next_cursor = await governance.list_proposals(
         session, principal, status=status_, kind=kind, cursor=cursor, limit=limit
     )
-    items = [await governance.close_if_due(session, p) for p in rows]
     return Page(
-        items=[await governance.public(session, principal, p, law) for p in items],
+        items=[await governance.public(session, principal, p, law) for p in rows],
         next_cursor=next_cursor,
     )
 

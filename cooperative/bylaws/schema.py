@@ -136,6 +136,9 @@ class Governance(_Strict):
     proxies_allowed: bool = False
     results_hidden_until_close: bool = True
     initiative_cosigners: int = Field(ge=0)
+    initiative_min_voting_hours: int = Field(
+        default=72, ge=0, le=24 * 90, description="The shortest vote a member initiative gets."
+    )
     rules: dict[str, VotingRule]
 
 

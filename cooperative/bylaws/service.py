@@ -144,17 +144,25 @@ async def adopt(
     effective_from: datetime,
     note: str | None = None,
 ) -> BylawsVersion:
-    """A new version adopted by a passed governance proposal, in force from `effective_from`."""
-    latest = (await session.execute(select(func.max(BylawsVersion.number)))).scalar_one()
-    if latest is None:
-        raise BylawsNotInstalled()
-    return await _add(
-        session,
-        document,
-        number=latest + 1,
-        effective_from=effective_from,
-        adopted_by="governance",
-        account_id=None,
-        proposal_id=proposal_id,
-        note=note,
-    )
+    """A new version adopted by a passed governance proposal, in force from `effective_from`.
+
+    Two amendments closing at the same moment both reach for the next number; the one that
+    loses the race takes the number after it."""
+    for _ in range(5):
+        latest = (await session.execute(select(func.max(BylawsVersion.number)))).scalar_one()
+        if latest is None:
+            raise BylawsNotInstalled()
+        try:
+            return await _add(
+                session,
+                document,
+                number=latest + 1,
+                effective_from=effective_from,
+                adopted_by="governance",
+                account_id=None,
+                proposal_id=proposal_id,
+                note=note,
+            )
+        except BylawsAlreadyInstalled:
+            continue
+    raise BylawsAlreadyInstalled()

@@ -19,11 +19,11 @@ from sqlmodel import col
 from cooperative.governance import rules, service
 from cooperative.governance.errors import (
     AlreadyVoted,
-    InvalidBallot,
     NotClosed,
     NotEligible,
     NotOpen,
     UnknownReceipt,
+    invalid_ballot,
 )
 from cooperative.governance.models import Ballot, Proposal, ProposalVoter
 from cooperative.governance.schemas import BallotCast, BallotReceipt, ResultPublic, Verification
@@ -53,7 +53,10 @@ def content_of(proposal: Proposal, member_class: str, data: BallotCast) -> dict[
     else:
         expected = "approve"
     if given != {expected}:
-        raise InvalidBallot(reason=f"a {proposal.kind} ballot has `{expected}` and nothing else")
+        raise invalid_ballot(
+            f"a {proposal.kind} ballot has `{expected}` and nothing else",
+            f"una boleta de {proposal.kind} lleva `{expected}` y nada más",
+        )
     if expected == "vote":
         return {"vote": data.vote}
     if expected == "ranking":
@@ -61,15 +64,24 @@ def content_of(proposal: Proposal, member_class: str, data: BallotCast) -> dict[
         race = proposal.payload["races"].get(member_class)
         known = {c["id"] for c in race["candidates"]} if race else set()
         if not data.ranking or len(set(data.ranking)) != len(data.ranking):
-            raise InvalidBallot(reason="rank one or more candidates, each once")
+            raise invalid_ballot(
+                "rank one or more candidates, each once",
+                "ordene una o más candidaturas, cada una una vez",
+            )
         stray = [c for c in data.ranking if c not in known]
         if stray:
-            raise InvalidBallot(reason=f"not a candidate in the {member_class} race: {stray[0]}")
+            raise invalid_ballot(
+                f"not a candidate in the {member_class} race: {stray[0]}",
+                f"no es candidatura de la contienda {member_class}: {stray[0]}",
+            )
         return {"ranking": list(data.ranking)}
     assert data.approve is not None
     options = {o["id"] for o in proposal.payload["options"]}
     if len(set(data.approve)) != len(data.approve) or set(data.approve) - options:
-        raise InvalidBallot(reason="approve each option at most once, by its id")
+        raise invalid_ballot(
+            "approve each option at most once, by its id",
+            "apruebe cada opción a lo sumo una vez, por su id",
+        )
     return {"approve": sorted(data.approve, key=lambda o: (len(o), o))}
 
 
@@ -88,8 +100,10 @@ async def cast(
     assert locked is not None
     proposal = locked
     now = utcnow()
+    if proposal.status == "open" and proposal.closes_at is not None and proposal.closes_at <= now:
+        raise NotOpen(status="closed")  # its time came while this cast waited for the lock
     if proposal.status != "open" or (proposal.opens_at is not None and proposal.opens_at > now):
-        raise NotOpen(status="not open yet" if proposal.status == "open" else proposal.status)
+        raise NotOpen(status="scheduled" if proposal.status == "open" else proposal.status)
     voter = await service.voter_of(session, proposal.id, principal.account_id)
     if voter is None:
         raise NotEligible(record_date=proposal.record_date)

@@ -20,8 +20,11 @@ class NotOpen(TequioError):
     title = Text("Voting is not open", "La votación no está abierta")
     detail = Text(
         "This proposal is {status}; ballots are taken from its opening to its close.",
-        "Esta propuesta está en estado {status}; se vota desde su apertura hasta su cierre.",
+        "Esta propuesta está {estado}; se vota desde su apertura hasta su cierre.",
     )
+
+    def __init__(self, *, status: str) -> None:
+        super().__init__(status=status, estado=STATES.get(status, status))
 
 
 class NotDraft(TequioError):
@@ -30,8 +33,11 @@ class NotDraft(TequioError):
     title = Text("No longer a draft", "Ya no es un borrador")
     detail = Text(
         "This proposal is {status}; only a draft can be co-signed, changed or opened.",
-        "Esta propuesta está en estado {status}; solo un borrador se firma, cambia o abre.",
+        "Esta propuesta está {estado}; solo un borrador se firma, cambia o abre.",
     )
+
+    def __init__(self, *, status: str) -> None:
+        super().__init__(status=status, estado=STATES.get(status, status))
 
 
 class NotClosed(TequioError):
@@ -69,14 +75,25 @@ class InvalidBallot(TequioError):
     status = 422
     slug = "invalid-ballot"
     title = Text("Invalid ballot", "Boleta no válida")
-    detail = Text("{reason}", "{reason}")
+    detail = Text("{reason}", "{razon}")
 
 
 class InvalidProposal(TequioError):
     status = 422
     slug = "invalid-proposal"
     title = Text("Invalid proposal", "Propuesta no válida")
-    detail = Text("{reason}", "{reason}")
+    detail = Text("{reason}", "{razon}")
+
+
+def invalid(en: str, es: str) -> InvalidProposal:
+    return InvalidProposal(reason=en, razon=es)
+
+
+def invalid_ballot(en: str, es: str) -> InvalidBallot:
+    return InvalidBallot(reason=en, razon=es)
+
+
+STATES = {"draft": "en borrador", "open": "abierta", "closed": "cerrada", "scheduled": "programada"}
 
 
 class CosignersMissing(TequioError):

@@ -75,7 +75,10 @@ class MajorityResult:
 
 
 def quorum_met(cast: int, eligible: int, quorum_bp: int) -> bool:
-    """Exact integer comparison: cast / eligible ≥ quorum_bp / 10 000."""
+    """Exact integer comparison: cast / eligible ≥ quorum_bp / 10 000. A roll with nobody on
+    it meets no quorum but a zero one."""
+    if eligible == 0:
+        return quorum_bp == 0
     return cast * 10_000 >= quorum_bp * eligible
 
 
@@ -177,7 +180,10 @@ def tally(published: Mapping[str, Any]) -> dict[str, Any]:
             rankings = [b["content"]["ranking"] for b in ballots if b["member_class"] == name]
             candidates = [c["id"] for c in race["candidates"]]
             seats = int(race["seats"])
-            race_quorum = quorum_met(len(rankings), eligible.get(name, 0), rule.get("quorum_bp", 0))
+            # a race nobody voted in elects nobody, whatever its quorum
+            race_quorum = bool(rankings) and quorum_met(
+                len(rankings), eligible.get(name, 0), rule.get("quorum_bp", 0)
+            )
             counted = (
                 elections.instant_runoff(rankings, candidates, seed)
                 if seats == 1
@@ -194,7 +200,7 @@ def tally(published: Mapping[str, Any]) -> dict[str, Any]:
         )
         return {
             "kind": kind,
-            "passed": turnout["quorum_met"],
+            "passed": bool(ballots) and turnout["quorum_met"],
             "turnout": turnout,
             "approval": approved.to_json(),
         }

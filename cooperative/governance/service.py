@@ -20,12 +20,7 @@ from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.schema import Bylaws
 from cooperative.bylaws.service import InForce
 from cooperative.governance import roll, rules
-from cooperative.governance.errors import (
-    CosignersMissing,
-    InvalidProposal,
-    NotDraft,
-    NotOpen,
-)
+from cooperative.governance.errors import CosignersMissing, NotDraft, NotOpen, invalid
 from cooperative.governance.models import (
     Ballot,
     Proposal,
@@ -49,6 +44,10 @@ from cooperative.kernel.types import utcnow
 from cooperative.membership import service as membership_service
 from cooperative.membership.models import Member
 from cooperative.membership.rules import MemberStatus
+
+MAX_VOTING = timedelta(days=366)
+MAX_RECORD_AGE = timedelta(days=366)
+MAX_EFFECTIVE_AHEAD = timedelta(days=3653)
 
 _KIND_FIELDS = {
     "bylaw_amendment": {"document", "effective_from"},
@@ -77,14 +76,19 @@ async def create(
     ):
         raise Forbidden(reason="only the board, an admin or a member in good standing proposes")
     if data.kind not in law.bylaws.governance.rules:
-        raise InvalidProposal(reason=f"the bylaws in force have no rule for {data.kind}")
+        raise invalid(
+            f"the bylaws in force have no rule for {data.kind}",
+            f"los estatutos vigentes no tienen regla para {data.kind}",
+        )
     given = {name for name in data.model_fields_set if getattr(data, name) is not None}
-    stray = given - {"kind", "title", "body"} - _KIND_FIELDS.get(data.kind, set())
+    stray = ", ".join(
+        sorted(given - {"kind", "title", "body"} - _KIND_FIELDS.get(data.kind, set()))
+    )
     if stray:
-        raise InvalidProposal(reason=f"{', '.join(sorted(stray))}: not part of a {data.kind}")
-    missing = _KIND_FIELDS.get(data.kind, set()) - given
+        raise invalid(f"{stray}: not part of a {data.kind}", f"{stray}: no es parte de {data.kind}")
+    missing = ", ".join(sorted(_KIND_FIELDS.get(data.kind, set()) - given))
     if missing:
-        raise InvalidProposal(reason=f"a {data.kind} needs {', '.join(sorted(missing))}")
+        raise invalid(f"a {data.kind} needs {missing}", f"{data.kind} requiere {missing}")
     proposal = Proposal(
         kind=data.kind,
         title=data.title,
@@ -101,9 +105,16 @@ async def create(
 async def _payload(session: AsyncSession, data: ProposalCreate, law: InForce) -> dict[str, Any]:
     if data.kind == "bylaw_amendment":
         assert data.document is not None and data.effective_from is not None
+        now = utcnow()
+        if not now - MAX_RECORD_AGE <= data.effective_from <= now + MAX_EFFECTIVE_AHEAD:
+            raise invalid(
+                "effective_from is within ten years from today",
+                "effective_from está dentro de los próximos diez años",
+            )
         return {
             "document": data.document.model_dump(mode="json"),
             "effective_from": data.effective_from.isoformat(),
+            "amends_version": law.number,
         }
     if data.kind == "surplus_allocation":
         return {"allocation_run_id": str(data.allocation_run_id)}
@@ -114,7 +125,10 @@ async def _payload(session: AsyncSession, data: ProposalCreate, law: InForce) ->
         assert data.options is not None
         labels = [o.strip() for o in data.options]
         if not 2 <= len(labels) <= 50 or len(set(labels)) != len(labels) or "" in labels:
-            raise InvalidProposal(reason="priorities need 2 to 50 different options")
+            raise invalid(
+                "priorities need 2 to 50 different options",
+                "las prioridades necesitan de 2 a 50 opciones distintas",
+            )
         return {"options": [{"id": str(i), "label": o} for i, o in enumerate(labels, 1)]}
     return {}
 
@@ -126,9 +140,15 @@ async def _races(
     races: dict[str, Any] = {}
     for member_class, ids in sorted(candidates.items()):
         if member_class not in seats:
-            raise InvalidProposal(reason=f"the bylaws elect no board seats for {member_class}")
+            raise invalid(
+                f"the bylaws elect no board seats for {member_class}",
+                f"los estatutos no eligen puestos del consejo para {member_class}",
+            )
         if not ids or len(set(ids)) != len(ids):
-            raise InvalidProposal(reason=f"the {member_class} race needs different candidates")
+            raise invalid(
+                f"the {member_class} race needs different candidates",
+                f"la contienda {member_class} necesita candidaturas distintas",
+            )
         found = {
             m.id: m
             for m in (
@@ -142,22 +162,35 @@ async def _races(
                 or member.member_class != member_class
                 or member.status != MemberStatus.ACTIVE
             ):
-                raise InvalidProposal(
-                    reason=f"candidate {candidate} is not an active {member_class} member"
+                raise invalid(
+                    f"candidate {candidate} is not an active {member_class} member",
+                    f"la candidatura {candidate} no es de un socio activo {member_class}",
                 )
         races[member_class] = {
             "candidates": [{"id": str(c), "name": found[c].full_name} for c in ids]
         }
     if not races:
-        raise InvalidProposal(reason="a board election needs at least one race")
+        raise invalid(
+            "a board election needs at least one race",
+            "una elección del consejo necesita al menos una contienda",
+        )
     return races
+
+
+async def _takes_part(session: AsyncSession, principal: Principal) -> bool:
+    """The board, admins, and members admitted (active, or suspended but still members);
+    not applicants, nor those rejected or withdrawn."""
+    if steers(principal):
+        return True
+    member = await _member(session, principal)
+    return member is not None and member.status in (MemberStatus.ACTIVE, MemberStatus.SUSPENDED)
 
 
 async def visible(
     session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, *, lock: bool = False
 ) -> Proposal:
     """Members, the board and admins see the cooperative's proposals; nobody else."""
-    if not steers(principal) and await _member(session, principal) is None:
+    if not await _takes_part(session, principal):
         raise NotFound()
     proposal = await session.get(Proposal, proposal_id, with_for_update=lock)
     if proposal is None:
@@ -174,8 +207,9 @@ async def list_proposals(
     cursor: str | None,
     limit: int | None,
 ) -> tuple[list[Proposal], str | None]:
-    if not steers(principal) and await _member(session, principal) is None:
+    if not await _takes_part(session, principal):
         return [], None
+    await close_due(session)  # so that a status filter sees each proposal as it now stands
     statement = select(Proposal)
     if status is not None:
         statement = statement.where(col(Proposal.status) == status)
@@ -319,10 +353,11 @@ async def open_voting(
     proposal = await visible(session, principal, proposal_id, lock=True)
     if proposal.status != "draft":
         raise NotDraft(status=proposal.status)
-    if not steers(principal):
-        if proposal.proposed_by != principal.account_id:
-            raise Forbidden(reason="only the proposer, the board or an admin opens a proposal")
-        needed = law.bylaws.governance.initiative_cosigners
+    governance = law.bylaws.governance
+    if not steers(principal) and proposal.proposed_by != principal.account_id:
+        raise Forbidden(reason="only the proposer, the board or an admin opens a proposal")
+    if proposal.initiative:
+        needed = governance.initiative_cosigners
         have = await _good_cosigners(session, proposal, law, today=today)
         if have < needed:
             raise CosignersMissing(needed=needed, have=have)
@@ -330,17 +365,55 @@ async def open_voting(
     opens_at = data.opens_at or now
     record_date = data.record_date or today
     if data.closes_at <= max(opens_at, now):
-        raise InvalidProposal(reason="closes_at must be after the opening and in the future")
+        raise invalid(
+            "closes_at must be after the opening and in the future",
+            "closes_at debe ser posterior a la apertura y futuro",
+        )
     if opens_at < now - timedelta(minutes=5):
-        raise InvalidProposal(reason="opens_at cannot be in the past")
+        raise invalid("opens_at cannot be in the past", "opens_at no puede estar en el pasado")
+    if data.closes_at > now + MAX_VOTING:
+        raise invalid("a vote closes within a year of today", "una votación cierra antes de un año")
     if record_date > today:
-        raise InvalidProposal(reason="the record date cannot be in the future")
+        raise invalid(
+            "the record date cannot be in the future",
+            "la fecha de registro no puede ser futura",
+        )
+    if record_date < today - MAX_RECORD_AGE:
+        raise invalid(
+            "the record date is at most a year before today",
+            "la fecha de registro es a lo sumo un año antes de hoy",
+        )
+    if proposal.initiative:
+        if record_date != today:
+            raise invalid(
+                "a member initiative takes the roll on the day it opens",
+                "una iniciativa de socios toma el padrón el día en que se abre",
+            )
+        hours = governance.initiative_min_voting_hours
+        if data.closes_at - opens_at < timedelta(hours=hours):
+            raise invalid(
+                f"a member initiative is open for at least {hours} hours",
+                f"una iniciativa de socios está abierta al menos {hours} horas",
+            )
     if proposal.kind == "bylaw_amendment":
         effective = datetime.fromisoformat(proposal.payload["effective_from"])
         if effective < data.closes_at:
-            raise InvalidProposal(reason="the amendment cannot take effect before the vote closes")
-    if proposal.kind not in law.bylaws.governance.rules:
-        raise InvalidProposal(reason=f"the bylaws in force have no rule for {proposal.kind}")
+            raise invalid(
+                "the amendment cannot take effect before the vote closes",
+                "la reforma no puede entrar en vigor antes del cierre de la votación",
+            )
+        if proposal.payload.get("amends_version") != law.number:
+            raise invalid(
+                f"the bylaws in force are version {law.number}: draft the amendment again "
+                "from them, so that it does not undo another",
+                f"los estatutos vigentes son la versión {law.number}: redacte de nuevo la "
+                "reforma a partir de ellos, para no deshacer otra",
+            )
+    if proposal.kind not in governance.rules:
+        raise invalid(
+            f"the bylaws in force have no rule for {proposal.kind}",
+            f"los estatutos vigentes no tienen regla para {proposal.kind}",
+        )
     rule = law.bylaws.governance.rules[proposal.kind]
     payload = dict(proposal.payload)
     payload["results_hidden_until_close"] = law.bylaws.governance.results_hidden_until_close
@@ -349,7 +422,10 @@ async def open_voting(
         races = {name: dict(race) for name, race in payload["races"].items()}
         for name, race in races.items():
             if rule.seats.get(name, 0) < 1:
-                raise InvalidProposal(reason=f"the bylaws in force elect no {name} seats")
+                raise invalid(
+                    f"the bylaws in force elect no {name} seats",
+                    f"los estatutos vigentes no eligen puestos de {name}",
+                )
             race["seats"] = rule.seats[name]
         payload["races"] = races
         classes = set(races)
@@ -362,6 +438,11 @@ async def open_voting(
         grace_days=law.bylaws.dues.grace_days,
         classes=classes,
     )
+    if not voters:
+        raise invalid(
+            f"nobody is on the roll: no member was in good standing on {record_date}",
+            f"el padrón está vacío: ningún socio estaba al corriente el {record_date}",
+        )
     for voter in voters:
         session.add(
             ProposalVoter(
@@ -430,17 +511,30 @@ async def close_if_due(session: AsyncSession, proposal: Proposal) -> Proposal:
     return proposal
 
 
-async def sweep(session: AsyncSession, *, closing_soon: timedelta) -> int:
-    """Close what is due and announce what closes soon; the number of proposals closed."""
-    now = utcnow()
+async def close_due(session: AsyncSession) -> tuple[int, list[uuid.UUID]]:
+    """Close every open proposal whose time is up, each in its own savepoint so that one that
+    cannot close does not hold up the others; how many closed, and the ids that failed."""
     due = (
         await session.execute(
-            select(Proposal).where(col(Proposal.status) == "open", col(Proposal.closes_at) <= now)
+            select(Proposal).where(
+                col(Proposal.status) == "open", col(Proposal.closes_at) <= utcnow()
+            )
         )
     ).scalars()
-    closed = 0
+    closed, failed = 0, []
     for proposal in list(due):
-        closed += (await close_if_due(session, proposal)).status == "closed"
+        try:
+            async with session.begin_nested():
+                closed += (await close_if_due(session, proposal)).status == "closed"
+        except Exception:  # reported to the caller; the next pass tries again
+            failed.append(proposal.id)
+    return closed, failed
+
+
+async def sweep(session: AsyncSession, *, closing_soon: timedelta) -> tuple[int, list[uuid.UUID]]:
+    """Close what is due and announce what closes soon; what closed and what could not."""
+    now = utcnow()
+    closed, failed = await close_due(session)
     soon = (
         await session.execute(
             update(Proposal)
@@ -462,7 +556,7 @@ async def sweep(session: AsyncSession, *, closing_soon: timedelta) -> int:
             )
         )
     await session.flush()
-    return closed
+    return closed, failed
 
 
 async def published(session: AsyncSession, proposal: Proposal) -> dict[str, Any]:
@@ -626,7 +720,7 @@ async def comments(
 async def events(
     session: AsyncSession, principal: Principal, proposal_id: uuid.UUID
 ) -> list[ProposalEvent]:
-    await visible(session, principal, proposal_id)
+    await close_if_due(session, await visible(session, principal, proposal_id))
     return list(
         (
             await session.execute(

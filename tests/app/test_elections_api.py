@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import Settings
 from cooperative.governance import rules
-from tests.factories import bearer
+from tests.factories import apply, bearer, signed_up
 from tests.governance_support import (
     bylaws_with,
     close,
@@ -185,3 +185,47 @@ async def test_a_surplus_allocation_names_its_run_and_needs_each_class(
         assert (await vote(client, tokens, draft["id"], vote="yes")).status_code == 200
     closed = await close(client, admin, draft["id"])
     assert closed["passed"] is True
+
+
+async def test_a_race_nobody_voted_in_elects_nobody(
+    client: httpx.AsyncClient, admin: dict[str, Any], sessionmaker: Sessions, settings: Settings
+) -> None:
+    await install(
+        sessionmaker,
+        bylaws_with(
+            rules={"board_election": {"seats": {"patient": 1, "doctor": 1}, "quorum_bp": 0}}
+        ),
+    )
+    patient = await patient_owner(client, admin)
+    doctor = await doctor_owner(client, admin, sessionmaker, settings)
+    draft = await propose(
+        client,
+        admin,
+        "board_election",
+        candidates={"patient": [patient["member"]["id"]], "doctor": [doctor["member"]["id"]]},
+    )
+    await open_vote(client, admin, draft["id"])
+    assert (
+        await vote(client, patient, draft["id"], ranking=[patient["member"]["id"]])
+    ).status_code == 200
+    closed = await close(client, admin, draft["id"])
+    assert closed["passed"] is False
+    races = (await result(client, admin, draft["id"]))["result"]["races"]
+    assert races["patient"]["quorum_met"] is True
+    assert races["doctor"]["quorum_met"] is False  # no doctor voted: the seat stays open
+
+
+async def test_applicants_do_not_take_part_in_governance(
+    client: httpx.AsyncClient, admin: dict[str, Any], sessionmaker: Sessions
+) -> None:
+    await install(sessionmaker, bylaws_with())
+    await patient_owner(client, admin)
+    draft = await propose(client, admin)
+    _, tokens = await signed_up(client)
+    await apply(client, tokens)  # applied, not yet admitted
+    seen = await client.get(f"/v1/proposals/{draft['id']}", headers=bearer(tokens))
+    assert seen.status_code == 404
+    said = await client.post(
+        f"/v1/proposals/{draft['id']}/comments", json={"body": "hola"}, headers=bearer(tokens)
+    )
+    assert said.status_code == 404

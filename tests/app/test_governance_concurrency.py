@@ -163,3 +163,34 @@ async def test_after_the_close_no_row_metadata_pairs_a_voter_with_a_ballot(
         "yes",
         "yes",
     ]
+
+
+async def test_two_amendments_closing_together_become_two_versions(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    client, admin, _ = await _setup(live_client_with, database)
+    owners = [await patient_owner(client, admin) for _ in range(3)]
+    closes = datetime.now(UTC) + timedelta(seconds=2)
+    drafts = [
+        await propose(
+            client,
+            admin,
+            "bylaw_amendment",
+            document=amended(default_bylaws(), MXN=figure),
+            effective_from=closes.isoformat(),
+        )
+        for figure in (1700, 1900)
+    ]
+    for draft in drafts:
+        await open_vote(client, admin, draft["id"], closes_at=closes)
+        for tokens in owners:
+            assert (await vote(client, tokens, draft["id"], vote="yes")).status_code == 200
+    await asyncio.sleep((closes - datetime.now(UTC)).total_seconds() + 0.2)
+    answers = await asyncio.gather(
+        *(client.get(f"/v1/proposals/{d['id']}/result", headers=bearer(admin)) for d in drafts)
+    )
+    assert [a.status_code for a in answers] == [200, 200]
+    versions = (await client.get("/v1/bylaws/versions")).json()["items"]
+    assert sorted(v["number"] for v in versions) == [1, 2, 3]
+    adopted = {v["proposal_id"] for v in versions if v["number"] > 1}
+    assert adopted == {d["id"] for d in drafts}

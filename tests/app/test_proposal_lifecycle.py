@@ -39,7 +39,7 @@ async def test_a_member_initiative_opens_once_enough_members_cosign(
     assert draft["initiative"] is True
     assert draft["cosigners_needed"] == 2
     url = f"/v1/proposals/{draft['id']}"
-    closes = {"closes_at": (datetime.now(UTC) + timedelta(days=3)).isoformat()}
+    closes = {"closes_at": (datetime.now(UTC) + timedelta(days=4)).isoformat()}
     short = await client.post(f"{url}/open", json=closes, headers=bearer(proposer))
     assert short.status_code == 409
     assert short.json()["type"].endswith("/cosigners-missing")
@@ -52,6 +52,15 @@ async def test_a_member_initiative_opens_once_enough_members_cosign(
     await client.post(f"{url}/cosign", headers=bearer(others[1]))
     stranger = await client.post(f"{url}/open", json=closes, headers=bearer(others[2]))
     assert stranger.status_code == 403  # only the proposer (or the board, an admin) opens it
+    for bad, why in (
+        ({"closes_at": (datetime.now(UTC) + timedelta(hours=5)).isoformat()}, "72 hours"),
+        ({**closes, "record_date": "2026-01-05"}, "on the day it opens"),
+    ):
+        refused = await client.post(
+            f"{url}/open", json=bad, headers={**bearer(proposer), "Accept-Language": "en"}
+        )
+        assert refused.status_code == 422
+        assert why in refused.json()["detail"]
     opened = await client.post(f"{url}/open", json=closes, headers=bearer(proposer))
     assert opened.status_code == 200, opened.text
     assert opened.json()["status"] == "open"
@@ -186,9 +195,16 @@ async def test_opening_refuses_bad_times_and_a_second_opening(
     draft = await propose(client, admin)
     url = f"/v1/proposals/{draft['id']}/open"
     now = datetime.now(UTC)
+    tomorrow = (now + timedelta(days=1)).isoformat()
+    empty = await client.post(url, json={"closes_at": tomorrow}, headers=bearer(admin))
+    assert empty.status_code == 422  # nobody on the roll: nothing to vote with
+    assert "nobody is on the roll" in empty.json()["detail"] or "padrón" in empty.json()["detail"]
+    await patient_owner(client, admin)
     for body in (
         {"closes_at": (now - timedelta(minutes=1)).isoformat()},
-        {"closes_at": (now + timedelta(days=1)).isoformat(), "record_date": "2999-01-01"},
+        {"closes_at": tomorrow, "record_date": "2999-01-01"},
+        {"closes_at": tomorrow, "record_date": "0001-01-05"},
+        {"closes_at": "9999-12-31T23:59:59-12:00"},
         {
             "closes_at": (now + timedelta(days=1)).isoformat(),
             "opens_at": (now + timedelta(days=2)).isoformat(),
@@ -217,7 +233,18 @@ async def test_opening_refuses_bad_times_and_a_second_opening(
         headers=bearer(admin),
     )
     assert too_soon.status_code == 422
-    assert "before the vote closes" in too_soon.json()["detail"]
+    assert "antes del cierre" in too_soon.json()["detail"]  # Spanish by default
+    far = await client.post(
+        "/v1/proposals",
+        json={
+            "kind": "bylaw_amendment",
+            "title": "Para siempre",
+            "document": default_bylaws().model_dump(mode="json"),
+            "effective_from": "9999-12-31T23:59:59-12:00",
+        },
+        headers=bearer(admin),
+    )
+    assert far.status_code == 422
 
 
 async def test_a_vote_not_yet_started_takes_no_ballots(

@@ -17,6 +17,7 @@ from cooperative.bylaws.defaults import default_bylaws
 from cooperative.dues.models import Invoice
 from cooperative.governance import rules
 from cooperative.governance.ballots import receipt_hash
+from cooperative.membership.models import Member
 from tests.factories import attest, bearer, household, signed_up
 from tests.governance_support import (
     amended,
@@ -159,7 +160,18 @@ async def test_ineligible_voters_are_told_why_and_change_nothing(
     await install(sessionmaker, default_bylaws())
     early = await patient_owner(client, admin)
     lapsed = await patient_owner(client, admin)
-    async with sessionmaker() as session:  # the lapsed member's share instalment is long overdue
+    newer = await patient_owner(client, admin)
+    async with sessionmaker() as session:
+        # the early member was admitted a week ago; the lapsed one's share is long overdue
+        await session.execute(
+            update(Member)
+            .where(
+                col(Member.id).in_(
+                    [uuid.UUID(early["member"]["id"]), uuid.UUID(lapsed["member"]["id"])]
+                )
+            )
+            .values(decided_at=datetime.now(UTC) - timedelta(days=7))
+        )
         await session.execute(
             update(Invoice)
             .where(col(Invoice.member_id) == uuid.UUID(lapsed["member"]["id"]))
@@ -169,18 +181,20 @@ async def test_ineligible_voters_are_told_why_and_change_nothing(
     draft = await propose(client, admin)
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
     opened = await open_vote(client, admin, draft["id"], record_date=yesterday.isoformat())
-    # everyone here joined today: after the record date, so nobody is on the roll
-    assert opened["turnout"]["eligible"] == {"doctor": 0, "patient": 0}
-    refused = await vote(client, early, draft["id"], vote="yes")
+    # only the early member: the newer one joined after the record date, the other had lapsed
+    assert opened["turnout"]["eligible"] == {"doctor": 0, "patient": 1}
+    refused = await vote(client, newer, draft["id"], vote="yes")
     assert refused.status_code == 403
     problem = refused.json()
     assert problem["type"].endswith("/not-eligible-to-vote")
     assert yesterday.isoformat() in problem["detail"]
+    assert (await vote(client, lapsed, draft["id"], vote="yes")).status_code == 403
+    assert (await vote(client, early, draft["id"], vote="yes")).status_code == 200
 
     today_vote = await propose(client, admin)
     opened = await open_vote(client, admin, today_vote["id"])
-    assert opened["turnout"]["eligible"] == {"doctor": 0, "patient": 1}  # the lapsed one is not
-    assert (await vote(client, early, today_vote["id"], vote="yes")).status_code == 200
+    assert opened["turnout"]["eligible"] == {"doctor": 0, "patient": 2}  # the lapsed one is not
+    assert (await vote(client, newer, today_vote["id"], vote="yes")).status_code == 200
     refused = await vote(client, lapsed, today_vote["id"], vote="yes")
     assert refused.status_code == 403
     spanish = await client.post(
@@ -262,6 +276,14 @@ async def test_a_passed_amendment_installs_new_bylaws_and_fees_follow_them(
         document=amended(document, MXN=1500),
         effective_from=closes.isoformat(),
     )
+    rival = await propose(  # drafted from version 1 too, opened only after the first passes
+        client,
+        admin,
+        "bylaw_amendment",
+        title="Cuota nominal de MXN 25",
+        document=amended(document, MXN=2500),
+        effective_from=(closes + timedelta(days=30)).isoformat(),
+    )
     await open_vote(client, admin, draft["id"], closes_at=closes)
     for tokens in [*patients, *doctors]:
         assert (await vote(client, tokens, draft["id"], vote="yes")).status_code == 200
@@ -278,3 +300,10 @@ async def test_a_passed_amendment_installs_new_bylaws_and_fees_follow_them(
     ).json()
     assert after["bylaws_version"] == 2
     assert after["dues"]["amount_minor"] == 1500
+    stale = await client.post(
+        f"/v1/proposals/{rival['id']}/open",
+        json={"closes_at": (datetime.now(UTC) + timedelta(days=2)).isoformat()},
+        headers={**bearer(admin), "Accept-Language": "en"},
+    )
+    assert stale.status_code == 422  # it would silently undo the amendment just adopted
+    assert "version 2" in stale.json()["detail"]
