@@ -4,8 +4,8 @@ import argparse
 import asyncio
 import getpass
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -230,6 +230,110 @@ def governance_recount(args: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2, ensure_ascii=False))
 
 
+def _progress(label: str) -> Callable[[int, int], None]:
+    """A progress bar on stderr (the CLI's own; no dependency)."""
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        end = "\n" if done >= total else ""
+        print(
+            f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return show
+
+
+def surplus_compute(args: argparse.Namespace) -> None:
+    """Compute a draft allocation run for a fiscal year, as an admin would through the API."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        rates = {
+            code.strip().upper(): Decimal(value)
+            for code, _, value in (r.partition("=") for r in args.rate or [])
+        }
+    except InvalidOperation as exc:
+        print(f"cannot read the rates {args.rate}: write them as USD=17.25", file=sys.stderr)
+        raise SystemExit(2) from exc
+    asyncio.run(_surplus_compute(_settings(), args, rates))
+
+
+async def _surplus_compute(settings: Settings, args: argparse.Namespace, rates: Any) -> None:
+    from app.db import create_engine, create_sessionmaker
+    from cooperative.kernel.errors import TequioError
+    from cooperative.surplus import service as surplus
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            try:
+                run = await surplus.compute(
+                    session,
+                    year=args.year,
+                    net_surplus_minor=args.surplus,
+                    currency=args.currency,
+                    rates=rates,
+                    timezone=settings.timezone,
+                    account_id=None,
+                    progress=_progress("member lines"),
+                )
+            except TequioError as exc:
+                print(str(exc), file=sys.stderr)
+                raise SystemExit(2) from exc
+            await session.commit()
+    finally:
+        await engine.dispose()
+    summary = run.summary
+    print(f"run {run.id}: fiscal year {run.fiscal_year}, bylaws version {run.bylaws_version}")
+    print(
+        f"  reserve {summary['reserve_minor']}, education {summary['education_minor']}, "
+        f"welfare {summary['welfare_minor']}, to members {summary['distributable_minor']} "
+        f"({run.currency} minor units), {run.members} members; inputs {run.input_digest[:12]}"
+    )
+
+
+def surplus_export(args: argparse.Namespace) -> None:
+    """Write a run's member lines as CSV (to a file, or standard output)."""
+    from pathlib import Path
+
+    text = asyncio.run(_surplus_export(_settings(), args))
+    if args.output:
+        Path(args.output).write_text(text, "utf-8")
+        print(f"wrote {text.count(chr(10)) - 1} member lines to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+async def _surplus_export(settings: Settings, args: argparse.Namespace) -> str:
+    import uuid
+
+    from app.db import create_engine, create_sessionmaker
+    from app.routers.surplus import export_csv
+    from cooperative.kernel.errors import TequioError
+    from cooperative.surplus import service as surplus
+
+    try:
+        run_id = uuid.UUID(args.run)
+    except ValueError as exc:
+        print(f"not a run id: {args.run}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            try:
+                await surplus.get_run(session, run_id)
+            except TequioError as exc:
+                print(f"no allocation run {run_id}", file=sys.stderr)
+                raise SystemExit(2) from exc
+            return await export_csv(session, run_id)
+    finally:
+        await engine.dispose()
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="tequio", description="Tequio cooperative API")
     commands = root.add_subparsers(dest="command", required=True)
@@ -274,6 +378,24 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", help="the ballots.json downloaded after the close")
     p.set_defaults(func=governance_recount)
+    p = commands.add_parser("surplus", help="surplus allocation")
+    surplus_commands = p.add_subparsers(dest="surplus_command", required=True)
+    p = surplus_commands.add_parser("compute", help="compute a draft allocation for a year")
+    p.add_argument("--year", type=int, required=True, help="the fiscal year, e.g. 2026")
+    p.add_argument(
+        "--surplus", type=int, required=True, help="net surplus in minor units (negative: deficit)"
+    )
+    p.add_argument("--currency", choices=["MXN", "USD"], default="MXN")
+    p.add_argument(
+        "--rate",
+        action="append",
+        help="a year-end rate for patronage in another currency: USD=17.25",
+    )
+    p.set_defaults(func=surplus_compute)
+    p = surplus_commands.add_parser("export", help="a run's member lines as CSV")
+    p.add_argument("--run", required=True, help="the run id")
+    p.add_argument("--output", help="a file to write (default: standard output)")
+    p.set_defaults(func=surplus_export)
     return root
 
 

@@ -40,6 +40,7 @@ from app.routers import (
     payments,
     practitioners,
     proposals,
+    surplus,
 )
 from app.security import TokenIssuer
 from app.settings import Settings
@@ -70,6 +71,7 @@ TAGS = [
     {"name": "appointments", "description": "Slot search and race-free booking of consults."},
     {"name": "consults", "description": "Video consult rooms: join, waiting room, signaling."},
     {"name": "governance", "description": "Proposals, secret ballots, elections, results."},
+    {"name": "surplus", "description": "Patronage, surplus allocation, notices, capital."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
@@ -140,7 +142,7 @@ def create_app(
     errors.install(app)
     for module in (
         auth, me, bylaws, members, households, dues, payments, practitioners, clinics,
-        appointments, consults, consult_media, proposals, health, pages,
+        appointments, consults, consult_media, proposals, surplus, health, pages,
     ):  # fmt: skip
         app.include_router(module.router)
     _install_docs(app)

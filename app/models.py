@@ -20,6 +20,13 @@ from cooperative.membership.models import (
     Member,
 )
 from cooperative.privacy.models import AccessLogEntry
+from cooperative.surplus.models import (
+    AllocationLine,
+    AllocationRun,
+    JournalEntry,
+    JournalLine,
+    PatronageRecord,
+)
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicStaff
 from telehealth.consults.models import ConsultParticipant, PrecheckResult, SignalMemo
 from telehealth.practitioners.models import (
@@ -34,6 +41,8 @@ from telehealth.scheduling.models import Appointment, AppointmentEvent
 __all__ = [
     "AccessLogEntry",
     "Account",
+    "AllocationLine",
+    "AllocationRun",
     "Appointment",
     "AppointmentEvent",
     "AuthSession",
@@ -50,9 +59,12 @@ __all__ = [
     "HouseholdMember",
     "IncomeAttestation",
     "Invoice",
+    "JournalEntry",
+    "JournalLine",
     "Licence",
     "LoginThrottle",
     "Member",
+    "PatronageRecord",
     "Payment",
     "PaymentAllocation",
     "Practitioner",

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime
 
-from app.auth import require_scopes
+from app.auth import AdminPrincipal, require_scopes
 from app.context import IdempotencyKey, LawDep, TodayDep, mark_replayed
 from app.db import SessionDep
 from app.errors import InvalidParameter, problem_responses
@@ -31,6 +31,7 @@ from telehealth.scheduling.schemas import (
     EventPublic,
     FeePublic,
     PractitionerSummary,
+    RefundIn,
     RescheduleIn,
     SlotPublic,
     StatusIn,
@@ -276,13 +277,42 @@ async def reschedule(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def set_status(
-    session: SessionDep, principal: Writer, appointment_id: uuid.UUID, data: StatusIn
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    appointment_id: uuid.UUID,
+    data: StatusIn,
 ) -> AppointmentPublic:
-    """The doctor marks `arrived`, `fulfilled` or `noshow`; an admin may mark `entered-in-error`."""
+    """The doctor marks `arrived`, `fulfilled` or `noshow`; an admin may mark `entered-in-error`.
+
+    A fulfilled consult is patronage: the patient's fee (taken as paid at the visit) and the
+    doctor's minutes, for whichever is a member-owner. Entered in error reverses both."""
     appointment = await scheduling.set_status(
-        session, principal, appointment_id, status=data.status, reason=data.reason
+        session,
+        principal,
+        appointment_id,
+        status=data.status,
+        reason=data.reason,
+        timezone=request.app.state.settings.timezone,
     )
     return await _public(session, appointment)
+
+
+@router.post(
+    "/v1/appointments/{appointment_id}/refund",
+    summary="Refund a consult fee",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def refund(
+    session: SessionDep, principal: AdminPrincipal, appointment_id: uuid.UUID, data: RefundIn
+) -> list[EventPublic]:
+    """An admin refunds a fulfilled consult's fee: the patient's patronage for it is reversed
+    (once), and the refund is recorded among the appointment's events."""
+    appointment = await scheduling.refund(session, principal, appointment_id, reason=data.reason)
+    return [
+        EventPublic.model_validate(e, from_attributes=True)
+        for e in await scheduling.events(session, appointment.id)
+    ]
 
 
 @router.get(

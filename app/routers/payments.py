@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.auth import require_scopes
 from app.context import IdempotencyKey, mark_replayed
@@ -45,6 +45,7 @@ async def payment_public(session: SessionDep, payment: Payment) -> PaymentPublic
     },
 )
 async def pay(
+    request: Request,
     session: SessionDep,
     principal: Writer,
     response: Response,
@@ -60,6 +61,7 @@ async def pay(
         principal,
         billing.PaymentInput(**data.model_dump()),
         idempotency_key,
+        timezone=request.app.state.settings.timezone,
     )
     mark_replayed(response, replayed)
     return await payment_public(session, payment)

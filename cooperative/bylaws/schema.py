@@ -150,6 +150,13 @@ class Waterfall(_Strict):
     class_split_bp: dict[str, BasisPoints]
     min_cash_bp: BasisPoints
     min_patronage_minor: dict[Currency, Minor]
+    admin_patronage_kinds: list[str] = Field(
+        default_factory=lambda: ["adjustment"],
+        description="Kinds of patronage an admin may record by hand, with a note.",
+    )
+    min_patronage_minutes: int = Field(
+        default=0, ge=0, description="The threshold for classes whose patronage is consult minutes."
+    )
     redemption_years: int = Field(ge=0, le=30)
 
     @model_validator(mode="after")

@@ -44,6 +44,7 @@ from cooperative.kernel.types import utcnow
 from cooperative.membership import service as membership_service
 from cooperative.membership.models import Member
 from cooperative.membership.rules import MemberStatus
+from cooperative.surplus.models import AllocationRun
 
 MAX_VOTING = timedelta(days=366)
 MAX_RECORD_AGE = timedelta(days=366)
@@ -117,7 +118,17 @@ async def _payload(session: AsyncSession, data: ProposalCreate, law: InForce) ->
             "amends_version": law.number,
         }
     if data.kind == "surplus_allocation":
-        return {"allocation_run_id": str(data.allocation_run_id)}
+        run = await session.get(AllocationRun, data.allocation_run_id)
+        if run is None or run.status != "draft":
+            raise invalid(
+                "the allocation run must exist and still be a draft",
+                "la asignación debe existir y ser todavía un borrador",
+            )
+        return {
+            "allocation_run_id": str(run.id),
+            "fiscal_year": run.fiscal_year,
+            "input_digest": run.input_digest,
+        }
     if data.kind == "board_election":
         assert data.candidates is not None
         return {"races": await _races(session, data.candidates, law)}

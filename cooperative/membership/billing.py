@@ -24,6 +24,7 @@ from cooperative.membership import households
 from cooperative.membership.models import Household, HouseholdMember, Member
 from cooperative.membership.rules import MemberStatus
 from cooperative.membership.service import member_of, visible_member
+from cooperative.surplus import patronage
 
 
 def period_start(period: str, months: int) -> date:
@@ -130,9 +131,15 @@ class PaymentInput:
 
 
 async def pay(
-    session: AsyncSession, principal: Principal, data: PaymentInput, idempotency_key: str | None
+    session: AsyncSession,
+    principal: Principal,
+    data: PaymentInput,
+    idempotency_key: str | None,
+    *,
+    timezone: str,
 ) -> tuple[Payment, bool]:
-    """Pay a household's dues (its members, its sponsor, an admin) or a member's share."""
+    """Pay a household's dues (its members, its sponsor, an admin) or a member's share. Dues
+    paid are the payer's patronage (if they are a member); a share is capital, not patronage."""
     target, currency = await _target(session, principal, data.household_id, data.member_id)
     if target.household_id is not None:
         # serialize payments to one household so two never settle the same invoice twice
@@ -150,9 +157,21 @@ async def pay(
         method=data.method,
         reference=data.reference,
     )
-    return await dues_service.record_payment(
+    payment, replayed = await dues_service.record_payment(
         session, principal.account_id, request, idempotency_key
     )
+    payer = await patronage.member_of_account(session, principal.account_id)
+    if not replayed and target.household_id is not None and payer is not None:
+        await patronage.record(
+            session,
+            member_id=payer.id,
+            year=patronage.fiscal_year(payment.received_at, timezone),
+            kind="dues",
+            amount=payment.settled_minor,
+            unit=payment.settled_currency,
+            source=f"payment:{payment.id}",
+        )
+    return payment, replayed
 
 
 async def balance(

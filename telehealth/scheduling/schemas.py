@@ -64,6 +64,10 @@ class StatusIn(InputModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class RefundIn(InputModel):
+    reason: str = Field(min_length=3, max_length=500)
+
+
 class PractitionerSummary(BaseModel):
     id: uuid.UUID
     display_name: str

@@ -25,6 +25,7 @@ from cooperative.membership import fees
 from cooperative.membership import service as membership_service
 from cooperative.membership.models import Dependent
 from cooperative.privacy import audit
+from cooperative.surplus import patronage
 from telehealth.clinics import service as clinics_service
 from telehealth.clinics.models import ClinicStaff
 from telehealth.practitioners import rules as practitioner_rules
@@ -349,8 +350,10 @@ async def set_status(
     *,
     status: str,
     reason: str | None,
+    timezone: str,
 ) -> Appointment:
-    """The doctor marks arrived, fulfilled or no-show; only an admin marks entered-in-error."""
+    """The doctor marks arrived, fulfilled or no-show; only an admin marks entered-in-error.
+    Fulfilled records the consult's patronage; entered-in-error reverses it."""
     appointment = await visible(session, principal, appointment_id, lock=True)
     doctor = await _is_doctor_of(session, principal, appointment)
     if status == "entered-in-error" and not principal.is_admin:
@@ -363,11 +366,56 @@ async def set_status(
     opens = appointment.start - (ARRIVAL_WINDOW if status == "arrived" else timedelta(0))
     if status != "entered-in-error" and now < opens:
         raise TooEarly(status=status, start=appointment.start.isoformat())
+    was = appointment.status
     appointment.status = status
     appointment.status_reason = reason
     appointment.status_changed_by = principal.account_id
     appointment.updated_at = utcnow()
     _event(session, appointment, f"status:{status}", principal.account_id, reason=reason)
+    if status == "fulfilled":
+        practitioner = await session.get(Practitioner, appointment.practitioner_id)
+        assert practitioner is not None
+        await patronage.consult_fulfilled(
+            session,
+            appointment_id=appointment.id,
+            patient_account_id=appointment.patient_account_id,
+            doctor_account_id=practitioner.account_id,
+            fee_minor=appointment.fee_minor,
+            currency=appointment.fee_currency,
+            minutes=int((appointment.end - appointment.start).total_seconds() // 60),
+            at=appointment.start,
+            timezone=timezone,
+        )
+    elif status == "entered-in-error" and was == "fulfilled":
+        await patronage.consult_undone(
+            session,
+            appointment_id=appointment.id,
+            fee_only=False,
+            recorded_by=principal.account_id,
+            note=reason or "entered in error",
+        )
+    await session.flush()
+    return appointment
+
+
+async def refund(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID, *, reason: str
+) -> Appointment:
+    """An admin refunds a fulfilled consult's fee; its patronage is reversed, once."""
+    if not principal.is_admin:
+        raise Forbidden(reason="only an admin refunds a consult fee")
+    appointment = await visible(session, principal, appointment_id, lock=True)
+    if appointment.status != "fulfilled":
+        raise InvalidAppointmentTransition(status=appointment.status, target="refunded")
+    reversed_ = await patronage.consult_undone(
+        session,
+        appointment_id=appointment.id,
+        fee_only=True,
+        recorded_by=principal.account_id,
+        note=reason,
+    )
+    if reversed_:
+        _event(session, appointment, "refunded", principal.account_id, reason=reason)
     await session.flush()
     return appointment
 

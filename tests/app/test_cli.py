@@ -1,5 +1,6 @@
 """The `tequio` command: migrate, demo (once, and never in production), create-admin."""
 
+import csv
 import json
 import os
 import sqlite3
@@ -115,3 +116,39 @@ def test_demo_consult_books_a_consult_whose_room_is_open(tmp_path: Path) -> None
         ).fetchone()
     starts_in = datetime.fromisoformat(start).replace(tzinfo=UTC) - datetime.now(UTC)
     assert status == "booked" and timedelta(minutes=2) < starts_in <= timedelta(minutes=3)
+
+
+@pytest.mark.slow
+def test_surplus_compute_and_export_from_the_command_line(tmp_path: Path) -> None:
+    assert _run(tmp_path, "migrate").returncode == 0
+    assert _run(tmp_path, "demo", "--if-empty").returncode == 0
+    with sqlite3.connect(tmp_path / "cli.db") as db:  # a year of patronage for two members
+        members = db.execute(
+            "SELECT min(id), member_class FROM member GROUP BY member_class"
+        ).fetchall()
+        for member_id, member_class in members:
+            db.execute(
+                "INSERT INTO patronage_record (id, member_id, fiscal_year, kind, amount, unit,"
+                " source, created_at) VALUES (?, ?, 2026, 'dues', ?, ?, ?, '2026-06-01 00:00:00')",
+                (
+                    uuid.uuid4().hex,
+                    member_id,
+                    25_000 if member_class == "patient" else 600,
+                    "MXN" if member_class == "patient" else "minutes",
+                    f"test:{member_id}",
+                ),
+            )
+    bad = _run(tmp_path, "surplus", "compute", "--year", "2026", "--surplus", "1", "--rate", "x")
+    assert bad.returncode == 2
+    computed = _run(tmp_path, "surplus", "compute", "--year", "2026", "--surplus", "1000000")
+    assert computed.returncode == 0, computed.stderr
+    assert "member lines [" in computed.stderr  # the progress bar
+    run_id = computed.stdout.split()[1].rstrip(":")
+    out = tmp_path / "run.csv"
+    exported = _run(tmp_path, "surplus", "export", "--run", run_id, "--output", str(out))
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 2
+    assert sum(int(r["share_minor"]) for r in rows) == 950_000  # after education and welfare
+    missing = _run(tmp_path, "surplus", "export", "--run", str(uuid.uuid4()))
+    assert missing.returncode == 2

@@ -176,9 +176,28 @@ async def test_a_surplus_allocation_names_its_run_and_needs_each_class(
         headers=bearer(admin),
     )
     assert missing.status_code == 422
-    run = str(uuid.uuid4())
-    draft = await propose(client, admin, "surplus_allocation", allocation_run_id=run)
-    assert draft["payload"] == {"allocation_run_id": run}
+    unknown = await client.post(
+        "/v1/proposals",
+        json={
+            "kind": "surplus_allocation",
+            "title": "Excedentes 2026",
+            "allocation_run_id": str(uuid.uuid4()),
+        },
+        headers=bearer(admin),
+    )
+    assert unknown.status_code == 422
+    computed = await client.post(
+        "/v1/surplus/runs",
+        json={"fiscal_year": 2026, "net_surplus_minor": 100_000, "currency": "MXN"},
+        headers=bearer(admin),
+    )
+    run = computed.json()
+    draft = await propose(client, admin, "surplus_allocation", allocation_run_id=run["id"])
+    assert draft["payload"] == {
+        "allocation_run_id": run["id"],
+        "fiscal_year": 2026,
+        "input_digest": run["input_digest"],
+    }
     opened = await open_vote(client, admin, draft["id"])
     assert opened["rule"]["majority_in_each_class"] is True
     for tokens in [*patients, doctor]:

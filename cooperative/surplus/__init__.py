@@ -1,0 +1,1 @@
+"""Surplus allocation: patronage, the bylaws waterfall, capital accounts."""

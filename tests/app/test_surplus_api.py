@@ -1,0 +1,162 @@
+"""Surplus allocation through the API: patronage in, a draft run, the assembly's approval, one
+posting, notices, capital accounts, and a reversing correction."""
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.settings import Settings
+from cooperative.bylaws.defaults import default_bylaws
+from tests.factories import bearer, household
+from tests.governance_support import (
+    close,
+    doctor_owner,
+    install,
+    open_vote,
+    patient_owner,
+    propose,
+    vote,
+)
+
+Sessions = async_sessionmaker[AsyncSession]
+YEAR = datetime.now(UTC).year
+
+
+async def _pay_dues(client: httpx.AsyncClient, tokens: dict[str, Any], amount: int) -> None:
+    home = await household(client, tokens)
+    paid = await client.post(
+        "/v1/payments",
+        json={"household_id": home["id"], "amount_minor": amount, "currency": "MXN"},
+        headers=bearer(tokens),
+    )
+    assert paid.status_code == 201, paid.text
+
+
+async def _minutes(
+    client: httpx.AsyncClient, admin: dict[str, Any], doctor: dict[str, Any], minutes: int
+) -> None:
+    recorded = await client.post(
+        "/v1/surplus/patronage",
+        json={
+            "member_id": doctor["member"]["id"],
+            "fiscal_year": YEAR,
+            "kind": "adjustment",
+            "amount": minutes,
+            "unit": "minutes",
+            "note": "consultas de brigada en la Mixteca",
+        },
+        headers=bearer(admin),
+    )
+    assert recorded.status_code == 201, recorded.text
+
+
+async def _approve(
+    client: httpx.AsyncClient, admin: dict[str, Any], run_id: str, voters: list[dict[str, Any]]
+) -> dict[str, Any]:
+    draft = await propose(client, admin, "surplus_allocation", allocation_run_id=run_id)
+    await open_vote(client, admin, draft["id"])
+    for tokens in voters:
+        assert (await vote(client, tokens, draft["id"], vote="yes")).status_code == 200
+    return await close(client, admin, draft["id"])
+
+
+async def test_a_year_from_patronage_to_posted_notices_and_a_reversal(
+    client: httpx.AsyncClient, admin: dict[str, Any], sessionmaker: Sessions, settings: Settings
+) -> None:
+    await install(sessionmaker, default_bylaws())
+    rosa, juan = await patient_owner(client, admin), await patient_owner(client, admin)
+    elena = await doctor_owner(client, admin, sessionmaker, settings)
+    await _pay_dues(client, rosa, 30_000)  # MXN 300.00 of dues
+    await _pay_dues(client, juan, 10_000)  # MXN 100.00: exactly the minimum patronage
+    await _minutes(client, admin, elena, 600)
+    mine = (await client.get("/v1/surplus/patronage", headers=bearer(rosa))).json()["items"]
+    assert [(p["kind"], p["amount"], p["unit"]) for p in mine] == [("dues", 30_000, "MXN")]
+
+    created = await client.post(
+        "/v1/surplus/runs",
+        json={"fiscal_year": YEAR, "net_surplus_minor": 1_000_000, "currency": "MXN"},
+        headers=bearer(admin),
+    )
+    assert created.status_code == 201, created.text
+    run = created.json()
+    assert run["status"] == "draft"
+    assert run["bylaws_version"] == 1
+    s = run["summary"]
+    # MXN 10,000.00: reserve 15% (no share capital paid yet, so the cap is 0: nothing),
+    # education 2% = 200.00, welfare 3% = 300.00, the rest 9,500.00 split 50/50
+    assert (s["reserve_minor"], s["education_minor"], s["welfare_minor"]) == (0, 20_000, 30_000)
+    assert s["classes"]["patient"]["pool_minor"] == 475_000
+    assert s["classes"]["doctor"]["pool_minor"] == 475_000
+    export = await client.get(f"/v1/surplus/runs/{run['id']}/lines.csv", headers=bearer(admin))
+    rows = {r["member_id"]: r for r in csv.DictReader(io.StringIO(export.text))}
+    rosa_line = rows[rosa["member"]["id"]]
+    # pro rata 300:100 of MXN 4,750.00 -> 3,562.50 and 1,187.50; 20% cash rounded up
+    assert (rosa_line["share_minor"], rosa_line["cash_minor"]) == ("356250", "71250")
+    assert rows[juan["member"]["id"]]["share_minor"] == "118750"
+    assert rows[elena["member"]["id"]]["share_minor"] == "475000"
+
+    early = await client.post(f"/v1/surplus/runs/{run['id']}/post", headers=bearer(admin))
+    assert early.status_code == 409
+    assert early.json()["type"].endswith("/allocation-not-approved")
+    approved = await _approve(client, admin, run["id"], [rosa, juan, elena])
+    assert approved["passed"] is True
+
+    posted = await client.post(f"/v1/surplus/runs/{run['id']}/post", headers=bearer(admin))
+    assert posted.status_code == 200, posted.text
+    entry = posted.json()
+    assert sum(x["debit_minor"] for x in entry["lines"]) == 1_000_000
+    assert sum(x["credit_minor"] for x in entry["lines"]) == 1_000_000
+    again = await client.post(f"/v1/surplus/runs/{run['id']}/post", headers=bearer(admin))
+    assert again.status_code == 409
+    recompute = await client.post(
+        "/v1/surplus/runs",
+        json={"fiscal_year": YEAR, "net_surplus_minor": 5, "currency": "MXN"},
+        headers=bearer(admin),
+    )
+    assert recompute.status_code == 409
+    assert recompute.json()["type"].endswith("/allocation-posted")
+
+    url = f"/v1/surplus/runs/{run['id']}/notices/{rosa['member']['id']}"
+    spanish = (await client.get(url, headers=bearer(rosa))).json()
+    assert spanish["share_minor"] == 356_250
+    assert spanish["retained_minor"] == 356_250 - 71_250
+    assert spanish["redemption_year"] == YEAR + 5
+    assert spanish["bylaws_version"] == 1
+    assert "Ejercicio" in spanish["intro"]
+    english = (await client.get(url, params={"lang": "en"}, headers=bearer(rosa))).json()
+    assert english["title"] == "Notice of allocation of patronage refund"
+    page = await client.get(url, params={"format": "html"}, headers=bearer(rosa))
+    assert page.headers["content-type"].startswith("text/html")
+    assert "MXN 2,850.00" in page.text  # the retained part
+    assert "http" not in page.text.split("<body>")[0]  # nothing from outside hosts
+    other = await client.get(url, headers=bearer(juan))
+    assert other.status_code == 404
+    listed = (await client.get("/v1/surplus/notices", headers=bearer(rosa))).json()
+    assert [r["id"] for r in listed] == [run["id"]]
+    account = f"/v1/surplus/capital-accounts/{rosa['member']['id']}"
+    assert (await client.get(account, headers=bearer(rosa))).json()["retained"] == {"MXN": 285_000}
+
+    reversed_ = await client.post(
+        f"/v1/surplus/runs/{run['id']}/reverse",
+        json={"reason": "the accounts were audited again"},
+        headers=bearer(admin),
+    )
+    assert reversed_.status_code == 200
+    mirror = reversed_.json()
+    assert mirror["reverses_id"] == entry["id"]
+    assert sum(x["credit_minor"] for x in mirror["lines"]) == 1_000_000
+    assert (await client.get(account, headers=bearer(rosa))).json()["retained"] == {"MXN": 0}
+    journal = (
+        await client.get(f"/v1/surplus/runs/{run['id']}/journal", headers=bearer(admin))
+    ).json()
+    assert [e["kind"] for e in journal] == ["allocation", "reversal"]
+    fresh = await client.post(
+        "/v1/surplus/runs",
+        json={"fiscal_year": YEAR, "net_surplus_minor": 900_000, "currency": "MXN"},
+        headers=bearer(admin),
+    )
+    assert fresh.status_code == 201  # after the reversal the year is open again
