@@ -35,6 +35,7 @@ from cooperative.membership.models import (
 from cooperative.membership.rules import MemberStatus
 from cooperative.privacy import audit
 from cooperative.privacy.models import AccessLogEntry
+from cooperative.surplus.models import AllocationLine, PatronageRecord
 
 ERASED_NAME = "[erased]"
 
@@ -145,6 +146,20 @@ async def export(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]
             )
         ],
         "governance": await _governance(session, account_id, member_id),
+        "patronage": [
+            _row(r)
+            for r in await _all(
+                session,
+                select(PatronageRecord).where(col(PatronageRecord.member_id) == member_id),
+            )
+        ],
+        "allocations": [
+            _row(a)
+            for a in await _all(
+                session,
+                select(AllocationLine).where(col(AllocationLine.member_id) == member_id),
+            )
+        ],
     }
 
 
@@ -222,6 +237,7 @@ async def erase(
     await session.flush()
     kept = [
         "invoices, payments and share capital (accounting law), now linked to an anonymous account",
+        "patronage, allocations of surplus and your capital account (accounting law)",
         "the record that a membership existed and its dates (cooperative register)",
         "the access log of reads of your data (accountability)",
         "that you were on a vote's roll and took part (turnout must stay exact; what you voted "

@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import Settings
@@ -137,6 +140,9 @@ async def test_a_year_from_patronage_to_posted_notices_and_a_reversal(
     assert other.status_code == 404
     listed = (await client.get("/v1/surplus/notices", headers=bearer(rosa))).json()
     assert [r["id"] for r in listed] == [run["id"]]
+    export_ = (await client.get("/v1/me/export", headers=bearer(rosa))).json()
+    assert [r["kind"] for r in export_["patronage"]] == ["dues"]
+    assert [a["share_minor"] for a in export_["allocations"]] == [356_250]
     account = f"/v1/surplus/capital-accounts/{rosa['member']['id']}"
     assert (await client.get(account, headers=bearer(rosa))).json()["retained"] == {"MXN": 285_000}
 
@@ -160,3 +166,95 @@ async def test_a_year_from_patronage_to_posted_notices_and_a_reversal(
         headers=bearer(admin),
     )
     assert fresh.status_code == 201  # after the reversal the year is open again
+
+
+async def test_patronage_in_dollars_is_converted_at_the_recorded_year_end_rate(
+    client: httpx.AsyncClient, admin: dict[str, Any], sessionmaker: Sessions
+) -> None:
+    await install(sessionmaker, default_bylaws())
+    maria, pedro = await patient_owner(client, admin), await patient_owner(client, admin)
+    await _pay_dues(client, maria, 20_000)  # MXN 200.00
+    home = await household(
+        client, pedro, country="US", subdivision="CA", municipality="Fresno", area="urban"
+    )
+    paid = await client.post(
+        "/v1/payments",
+        json={"household_id": home["id"], "amount_minor": 1_000, "currency": "USD"},
+        headers=bearer(pedro),
+    )
+    assert paid.status_code == 201, paid.text
+    body = {"fiscal_year": YEAR, "net_surplus_minor": 100_000, "currency": "MXN"}
+    missing = await client.post("/v1/surplus/runs", json=body, headers=bearer(admin))
+    assert missing.status_code == 422
+    assert missing.json()["type"].endswith("/exchange-rate-missing")
+    created = await client.post(
+        "/v1/surplus/runs", json={**body, "rates": {"USD": "20.00"}}, headers=bearer(admin)
+    )
+    assert created.status_code == 201, created.text
+    run = created.json()
+    assert run["rates"] == {"USD": "20.00"}
+    export = await client.get(f"/v1/surplus/runs/{run['id']}/lines.csv", headers=bearer(admin))
+    rows = {r["member_id"]: r for r in csv.DictReader(io.StringIO(export.text))}
+    # USD 10.00 at 20 MXN per dollar is MXN 200.00: the same patronage as Maria's
+    assert rows[pedro["member"]["id"]]["patronage"] == "20000"
+    assert rows[pedro["member"]["id"]]["share_minor"] == rows[maria["member"]["id"]]["share_minor"]
+
+
+async def test_only_admins_compute_and_only_kinds_the_bylaws_list_are_recorded(
+    client: httpx.AsyncClient, admin: dict[str, Any], sessionmaker: Sessions
+) -> None:
+    await install(sessionmaker, default_bylaws())
+    member = await patient_owner(client, admin)
+    body = {"fiscal_year": YEAR, "net_surplus_minor": 100_000, "currency": "MXN"}
+    assert (
+        await client.post("/v1/surplus/runs", json=body, headers=bearer(member))
+    ).status_code == 403
+    record = {
+        "member_id": member["member"]["id"],
+        "fiscal_year": YEAR,
+        "kind": "adjustment",
+        "amount": 500,
+        "unit": "MXN",
+        "note": "corrección de un recibo",
+    }
+    for change, slug in (
+        ({"kind": "gift"}, "patronage-kind"),
+        ({"unit": "minutes"}, "patronage-unit"),
+        ({"note": ""}, "validation"),
+    ):
+        refused = await client.post(
+            "/v1/surplus/patronage", json={**record, **change}, headers=bearer(admin)
+        )
+        assert refused.status_code == 422, change
+        assert slug in refused.json()["type"] or slug == "validation"
+    listed = await client.get(
+        "/v1/surplus/patronage",
+        params={"member_id": member["member"]["id"]},
+        headers=bearer(admin),
+    )
+    assert listed.json()["items"] == []  # nothing was recorded by the refusals
+
+
+async def test_the_journal_refuses_to_be_edited(
+    client: httpx.AsyncClient, admin: dict[str, Any], sessionmaker: Sessions
+) -> None:
+    await install(sessionmaker, default_bylaws())
+    owners = [await patient_owner(client, admin) for _ in range(2)]
+    for tokens in owners:
+        await _pay_dues(client, tokens, 15_000)
+    run = (
+        await client.post(
+            "/v1/surplus/runs",
+            json={"fiscal_year": YEAR, "net_surplus_minor": 50_000, "currency": "MXN"},
+            headers=bearer(admin),
+        )
+    ).json()
+    await _approve(client, admin, run["id"], owners)
+    assert (
+        await client.post(f"/v1/surplus/runs/{run['id']}/post", headers=bearer(admin))
+    ).status_code == 200
+    edit = text("UPDATE journal_line SET credit_minor = credit_minor + 1")
+    async with sessionmaker() as session:
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with session.begin_nested():
+                await session.execute(edit)
