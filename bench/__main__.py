@@ -2,7 +2,7 @@
 
 import asyncio
 
-from bench import auth, booking_load, consults, fee_classes, slot_search, tallies
+from bench import auth, booking_load, consults, fee_classes, slot_search, surplus, tallies
 
 
 def main() -> None:
@@ -18,6 +18,8 @@ def main() -> None:
     consults.run()
     print("\n== governance tallies: 1,000,000 yes/no ballots; STV and IRV over 100,000 ranked")
     tallies.run()
+    print("\n== surplus allocation for 1,000,000 members, beside PostgreSQL summing the patronage")
+    surplus.run()
 
 
 if __name__ == "__main__":

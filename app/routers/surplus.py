@@ -15,6 +15,7 @@ from app.errors import problem_responses
 from app.i18n import negotiate
 from app.pagination import CursorParam, LimitParam, Page
 from cooperative.kernel.principal import Principal, Scope
+from cooperative.membership import service as membership_service
 from cooperative.surplus import notices
 from cooperative.surplus import service as surplus
 from cooperative.surplus.models import AllocationRun
@@ -242,7 +243,7 @@ async def capital_account(
 ) -> CapitalAccountPublic:
     """Refunds retained in the member's capital account and cash owed, from posted allocations
     less reversals. Members see their own; admins all."""
-    await surplus.member_visible(session, principal, member_id)
+    await membership_service.visible_member(session, principal, member_id)
     balances = await surplus.capital_account(session, member_id)
     return CapitalAccountPublic(member_id=member_id, **balances)
 

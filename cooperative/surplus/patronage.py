@@ -54,6 +54,11 @@ async def record(
         recorded_by=recorded_by,
         note=note,
     )
+    return await _once(session, row)
+
+
+async def _once(session: AsyncSession, row: PatronageRecord) -> PatronageRecord | None:
+    """Insert unless its (source, kind) is recorded already: a retry records nothing more."""
     try:
         async with session.begin_nested():
             session.add(row)
@@ -91,12 +96,7 @@ async def reverse(
         recorded_by=recorded_by,
         note=note,
     )
-    try:
-        async with session.begin_nested():
-            session.add(reversal)
-    except IntegrityError:
-        return None
-    return reversal
+    return await _once(session, reversal)
 
 
 async def consult_fulfilled(

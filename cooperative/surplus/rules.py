@@ -44,6 +44,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from operator import attrgetter
 from typing import Any, Literal
 
@@ -165,27 +166,47 @@ def largest_remainder(total: int, weights: Sequence[int], tiebreak: Sequence[Any
         raise ValueError("one tie-break key per weight")
     if total < 0 or any(w < 0 for w in weights):
         raise ValueError("largest_remainder needs a total and weights that are not negative")
-    return _apportion(total, weights, tiebreak.__getitem__)
+    return _apportion(total, weights, lambda tied: sorted(tied, key=tiebreak.__getitem__))
 
 
-def _apportion(total: int, weights: Sequence[int], tie_key: Callable[[int], Any]) -> list[int]:
+def _apportion(
+    total: int, weights: Sequence[int], rank_ties: Callable[[list[int]], list[int]]
+) -> list[int]:
+    """Largest remainder; `rank_ties` orders the positions whose remainders tie at the cut."""
     whole = sum(weights)
     if whole == 0:
         if total:
             raise ValueError("cannot split a nonzero total by weights that are all zero")
         return [0] * len(weights)
-    # Plain ints, not divmod pairs: a million short-lived tuples would wake the cyclic GC.
+    # Plain ints, not divmod pairs: a million surviving tuples would wake the cyclic GC.
     parts = [total * w // whole for w in weights]
     left = total - sum(parts)
     if left:
         remainders = [total * w % whole for w in weights]
         cut = sorted(remainders, reverse=True)[left - 1]
         above = [i for i, r in enumerate(remainders) if r > cut]
-        tied = [i for i, r in enumerate(remainders) if r == cut]
-        tied.sort(key=tie_key)
+        tied = rank_ties([i for i, r in enumerate(remainders) if r == cut])
         for i in above + tied[: left - len(above)]:
             parts[i] += 1
     return parts
+
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """The patronage sorted by member id, one list per field: fast to scan, light on the GC."""
+
+    ids: list[str]
+    classes: list[str]
+    amounts: list[int]
+
+    @classmethod
+    def of(cls, patronage: Sequence[Patronage]) -> "_Columns":
+        members = sorted(patronage, key=attrgetter("member_id"))
+        return cls(
+            ids=list(map(attrgetter("member_id"), members)),
+            classes=list(map(attrgetter("member_class"), members)),
+            amounts=list(map(attrgetter("amount"), members)),
+        )
 
 
 def input_digest(run: RunInput) -> str:
@@ -193,13 +214,13 @@ def input_digest(run: RunInput) -> str:
 
     The canonical form is described in the module docstring.
     """
-    return _digest(run, sorted(run.patronage, key=_BY_MEMBER))
+    return _digest(run, _Columns.of(run.patronage))
 
 
 def allocate(run: RunInput) -> Allocation:
     """The year's allocation under the rules in the module docstring."""
     _check(run)
-    members = sorted(run.patronage, key=_BY_MEMBER)
+    members = _Columns.of(run.patronage)
     by_class = _group(members, run.policy)
     digest = _digest(run, members)
     s = run.net_surplus_minor
@@ -213,10 +234,9 @@ def allocate(run: RunInput) -> Allocation:
     distributable = s - reserve - education - welfare
     names = sorted(policy.class_split_bp)
     pools = largest_remainder(distributable, [policy.class_split_bp[n] for n in names], names)
-    amounts = [p.amount for p in members]
-    shares = [0] * len(members)
+    shares = [0] * len(members.ids)
     classes = {
-        name: _share_class(pool, amounts, by_class[name], _threshold(policy, name), shares)
+        name: _share_class(pool, members.amounts, by_class[name], _threshold(policy, name), shares)
         for name, pool in zip(names, pools, strict=True)
     }
     return Allocation(
@@ -237,11 +257,6 @@ def allocate(run: RunInput) -> Allocation:
     )
 
 
-_BY_MEMBER = attrgetter("member_id")
-_CLASS = attrgetter("member_class")
-_AMOUNT = attrgetter("amount")
-
-
 def _threshold(policy: Policy, member_class: str) -> int:
     return policy.min_patronage.get(member_class, 0)
 
@@ -251,7 +266,7 @@ def _share_class(
 ) -> ClassAllocation:
     """Divides `pool` among the class's eligible members, writing their shares into `shares`.
 
-    `amounts` and `shares` are by position in the member-id order; `indexes` are the class's.
+    `amounts` and `shares` are by position in member-id order; `indexes` are the class's positions.
     """
     eligible = [i for i in indexes if amounts[i] >= threshold]
     weights = [amounts[i] for i in eligible]
@@ -264,8 +279,11 @@ def _share_class(
     elif eligible_patronage == 0:
         note = "no-patronage"
     else:
-        # `eligible` is in member-id order, so its position breaks the last tie.
-        parts = _apportion(pool, weights, lambda k: (-weights[k], k))
+        # Equal remainders: larger patronage first; `sorted` is stable and `eligible` is in
+        # member-id order, so equal patronage keeps the smaller member id first.
+        parts = _apportion(
+            pool, weights, lambda tied: sorted(tied, key=weights.__getitem__, reverse=True)
+        )
         for i, part in zip(eligible, parts, strict=True):
             shares[i] = part
     return ClassAllocation(
@@ -278,22 +296,22 @@ def _share_class(
     )
 
 
-def _member_lines(
-    run: RunInput, members: list[Patronage], shares: list[int]
-) -> list[MemberAllocation]:
+def _member_lines(run: RunInput, members: _Columns, shares: list[int]) -> list[MemberAllocation]:
     policy = run.policy
     thresholds = {name: _threshold(policy, name) for name in policy.class_split_bp}
     cash_bp = policy.min_cash_bp
     year = run.fiscal_year + policy.redemption_years
     lines = []
-    for p, share in zip(members, shares, strict=True):
+    for member_id, member_class, amount, share in zip(
+        members.ids, members.classes, members.amounts, shares, strict=True
+    ):
         cash = -(-share * cash_bp // BP)
         lines.append(
             MemberAllocation(
-                p.member_id,
-                p.member_class,
-                p.amount,
-                p.amount >= thresholds[p.member_class],
+                member_id,
+                member_class,
+                amount,
+                amount >= thresholds[member_class],
                 share,
                 cash,
                 share - cash,
@@ -304,7 +322,7 @@ def _member_lines(
 
 
 def _without_surplus(
-    run: RunInput, members: list[Patronage], by_class: dict[str, list[int]], digest: str
+    run: RunInput, members: _Columns, by_class: dict[str, list[int]], digest: str
 ) -> Allocation:
     """Nothing to allocate; the reserve absorbs a deficit up to its balance; the rest is uncovered.
 
@@ -315,7 +333,7 @@ def _without_surplus(
     classes: dict[str, ClassAllocation] = {}
     for name in sorted(by_class):
         threshold = _threshold(run.policy, name)
-        amounts = [members[i].amount for i in by_class[name]]
+        amounts = [members.amounts[i] for i in by_class[name]]
         eligible = [a for a in amounts if a >= threshold]
         classes[name] = ClassAllocation(
             0, sum(amounts), sum(eligible), len(amounts), len(eligible), "no-surplus"
@@ -334,7 +352,7 @@ def _without_surplus(
         unallocated_to_reserve_minor=0,
         uncovered_deficit_minor=deficit - absorbed,
         classes=classes,
-        members=_member_lines(run, members, [0] * len(members)),
+        members=_member_lines(run, members, [0] * len(members.ids)),
     )
 
 
@@ -369,24 +387,24 @@ def _check(run: RunInput) -> None:
             raise ValueError(f"{name} cannot be negative")
 
 
-def _group(members: list[Patronage], policy: Policy) -> dict[str, list[int]]:
-    """Positions of each class's members in `members`; refuses repeats and impossible patronage."""
-    by_class: dict[str, list[int]] = {name: [] for name in policy.class_split_bp}
-    previous = None
-    for i, p in enumerate(members):
-        if p.member_id == previous:
-            raise ValueError(f"member {p.member_id} has more than one patronage total")
-        previous = p.member_id
-        if p.amount < 0:
-            raise ValueError(f"member {p.member_id} has negative patronage")
-        group = by_class.get(p.member_class)
-        if group is None:
-            raise ValueError(f"member {p.member_id}: {p.member_class!r} is not in class_split_bp")
-        group.append(i)
-    return by_class
+def _group(members: _Columns, policy: Policy) -> dict[str, list[int]]:
+    """Each class's positions in member-id order; refuses repeats and impossible patronage."""
+    repeated = next((a for a, b in pairwise(members.ids) if a == b), None)
+    if repeated is not None:
+        raise ValueError(f"member {repeated} has more than one patronage total")
+    negative = next((i for i, a in enumerate(members.amounts) if a < 0), None)
+    if negative is not None:
+        raise ValueError(f"member {members.ids[negative]} has negative patronage")
+    unknown = set(members.classes) - set(policy.class_split_bp)
+    if unknown:
+        raise ValueError(f"member classes {sorted(unknown)} are not in class_split_bp")
+    return {
+        name: [i for i, c in enumerate(members.classes) if c == name]
+        for name in policy.class_split_bp
+    }
 
 
-def _digest(run: RunInput, members: list[Patronage]) -> str:
+def _digest(run: RunInput, members: _Columns) -> str:
     policy = run.policy
     document = {
         "schema": DIGEST_SCHEMA,
@@ -420,12 +438,17 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
-def _patronage_json(members: list[Patronage]) -> Iterator[str]:
-    """The items of the patronage list, comma-separated, a chunk at a time (bounded memory)."""
-    for start in range(0, len(members), _DIGEST_CHUNK):
-        chunk = members[start : start + _DIGEST_CHUNK]
+def _patronage_json(members: _Columns) -> Iterator[str]:
+    """The items of the patronage list, comma-separated, a chunk at a time."""
+    for start in range(0, len(members.ids), _DIGEST_CHUNK):
+        end = start + _DIGEST_CHUNK
         rows = list(
-            zip(map(_BY_MEMBER, chunk), map(_CLASS, chunk), map(_AMOUNT, chunk), strict=True)
+            zip(
+                members.ids[start:end],
+                members.classes[start:end],
+                members.amounts[start:end],
+                strict=True,
+            )
         )
         text = _canonical(rows)[1:-1]  # tuples are JSON arrays
         yield "," + text if start else text

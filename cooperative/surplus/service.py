@@ -25,6 +25,7 @@ from cooperative.kernel.errors import NotFound
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal
 from cooperative.kernel.types import utcnow
+from cooperative.membership import service as membership_service
 from cooperative.membership.models import Member
 from cooperative.privacy import audit
 from cooperative.surplus import patronage, rules
@@ -436,24 +437,11 @@ async def capital_account(session: AsyncSession, member_id: uuid.UUID) -> dict[s
     return out
 
 
-async def member_visible(
-    session: AsyncSession, principal: Principal, member_id: uuid.UUID
-) -> Member:
-    """The member, to themselves or an admin (the read is logged); 404 for anyone else."""
-    member = await session.get(Member, member_id)
-    if member is None or (member.account_id != principal.account_id and not principal.is_admin):
-        raise NotFound()
-    await audit.record_access(
-        session, [member.account_id], principal, resource=f"surplus:member:{member.id}"
-    )
-    return member
-
-
 async def notice_data(
     session: AsyncSession, principal: Principal, run_id: uuid.UUID, member_id: uuid.UUID
 ) -> dict[str, Any]:
     """What a notice of allocation says, from the run and the member's line."""
-    member = await member_visible(session, principal, member_id)
+    member = await membership_service.visible_member(session, principal, member_id)
     run = await get_run(session, run_id)
     line = await session.get(AllocationLine, (run.id, member.id))
     if line is None:
@@ -543,7 +531,7 @@ async def patronage_records(
             return [], None
         member_id = own.id
     else:
-        await member_visible(session, principal, member_id)
+        await membership_service.visible_member(session, principal, member_id)
     statement = select(PatronageRecord).where(col(PatronageRecord.member_id) == member_id)
     if year is not None:
         statement = statement.where(col(PatronageRecord.fiscal_year) == year)
