@@ -259,6 +259,9 @@ def surplus_compute(args: argparse.Namespace) -> None:
     except InvalidOperation as exc:
         print(f"cannot read the rates {args.rate}: write them as USD=17.25", file=sys.stderr)
         raise SystemExit(2) from exc
+    if not all(0 < rate <= 1_000_000 for rate in rates.values()):
+        print("a rate is a positive number of at most 1,000,000", file=sys.stderr)
+        raise SystemExit(2)
     asyncio.run(_surplus_compute(_settings(), args, rates))
 
 

@@ -173,6 +173,7 @@ async def reverse(
 async def journal(
     session: SessionDep, _: AdminPrincipal, run_id: uuid.UUID
 ) -> list[JournalEntryPublic]:
+    """The run's posting and any reversal, each with its balanced lines."""
     await surplus.get_run(session, run_id)
     return await _entries(session, run_id, None)
 

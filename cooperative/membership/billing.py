@@ -160,18 +160,55 @@ async def pay(
     payment, replayed = await dues_service.record_payment(
         session, principal.account_id, request, idempotency_key
     )
-    payer = await patronage.member_of_account(session, principal.account_id)
-    if not replayed and target.household_id is not None and payer is not None:
-        await patronage.record(
-            session,
-            member_id=payer.id,
-            year=patronage.fiscal_year(payment.received_at, timezone),
-            kind="dues",
-            amount=payment.settled_minor,
-            unit=payment.settled_currency,
-            source=f"payment:{payment.id}",
-        )
+    paid_dues = payment.settled_minor - payment.credit_minor  # a prepaid credit is not yet dues
+    if not replayed and target.household_id is not None and paid_dues > 0:
+        patron = await _patron(session, principal, target.household_id)
+        if patron is not None:
+            await patronage.record(
+                session,
+                member_id=patron.id,
+                year=patronage.fiscal_year(payment.received_at, timezone),
+                kind="dues",
+                amount=paid_dues,
+                unit=payment.settled_currency,
+                source=f"payment:{payment.id}",
+            )
     return payment, replayed
+
+
+async def _patron(
+    session: AsyncSession, principal: Principal, household_id: uuid.UUID
+) -> Member | None:
+    """Whose patronage a household's dues are: the payer's if they are a member-owner (a member
+    or the sponsor paying), else, when staff pay on its behalf, the sponsor's or else its first
+    member-owner's."""
+    payer = await patronage.member_of_account(session, principal.account_id)
+    if payer is not None and payer.member_class in patronage.MONEY_CLASSES:
+        return payer
+    household = await session.get(Household, household_id)
+    assert household is not None
+    candidates = [household.sponsor_member_id] if household.sponsor_member_id else []
+    candidates += list(
+        (
+            await session.execute(
+                select(col(HouseholdMember.member_id))
+                .where(
+                    col(HouseholdMember.household_id) == household_id,
+                    col(HouseholdMember.accepted_at).is_not(None),
+                )
+                .order_by(col(HouseholdMember.joined_at))
+            )
+        ).scalars()
+    )
+    for member_id in candidates:
+        member = await session.get(Member, member_id)
+        if (
+            member is not None
+            and member.status in patronage.PATRONS
+            and member.member_class in patronage.MONEY_CLASSES
+        ):
+            return member
+    return None
 
 
 async def balance(

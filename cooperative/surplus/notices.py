@@ -16,6 +16,8 @@ TEXT = {
         "cash": "Paid in cash",
         "retained": "Retained in your capital account",
         "redemption": "Redeemable in",
+        "draft_intro": "Fiscal year {year}. DRAFT under version {bylaws} of the bylaws, not yet "
+        "approved by the general assembly: these figures may change.",
         "minutes": "{n} minutes of consults",
         "below": "Below the minimum patronage the bylaws set: no refund this year.",
         "status": "Status",
@@ -32,6 +34,8 @@ TEXT = {
         "cash": "Pagado en efectivo",
         "retained": "Retenido en su cuenta de capital",
         "redemption": "Reembolsable en",
+        "draft_intro": "Ejercicio {year}. BORRADOR conforme a la versión {bylaws} de los "
+        "estatutos, aún sin aprobación de la asamblea general: estas cifras pueden cambiar.",
         "minutes": "{n} minutos de consulta",
         "below": "Por debajo del patronazgo mínimo de los estatutos: sin rendimiento este año.",
         "status": "Estado",
@@ -68,7 +72,7 @@ def notice(
         "bylaws_version": run["bylaws_version"],
         "proposal_id": run["proposal_id"],
         "status": run["status"],
-        "intro": t["intro"].format(
+        "intro": t["draft_intro" if run["proposal_id"] is None else "intro"].format(
             year=run["fiscal_year"], bylaws=run["bylaws_version"], proposal=run["proposal_id"]
         ),
         "currency": currency,

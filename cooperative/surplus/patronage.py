@@ -14,10 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.kernel.types import utcnow
 from cooperative.membership.models import Member
-from cooperative.surplus.models import PatronageRecord
+from cooperative.surplus.models import AllocationRun, PatronageRecord
 
 MINUTES = "minutes"
+MONEY_CLASSES = ("patient",)  # patronage in money; every other class counts consult minutes
 
 
 def fiscal_year(at: datetime, timezone: str) -> int:
@@ -25,10 +27,28 @@ def fiscal_year(at: datetime, timezone: str) -> int:
     return at.astimezone(ZoneInfo(timezone)).year
 
 
+PATRONS = ("active", "suspended")  # admitted members; never applicants, the rejected or withdrawn
+
+
 async def member_of_account(session: AsyncSession, account_id: uuid.UUID) -> Member | None:
+    """The account's membership, if it is one that accrues patronage."""
     return (
-        await session.execute(select(Member).where(col(Member.account_id) == account_id))
+        await session.execute(
+            select(Member).where(
+                col(Member.account_id) == account_id, col(Member.status).in_(PATRONS)
+            )
+        )
     ).scalar_one_or_none()
+
+
+async def year_is_posted(session: AsyncSession, year: int) -> bool:
+    return (
+        await session.execute(
+            select(col(AllocationRun.id)).where(
+                col(AllocationRun.fiscal_year) == year, col(AllocationRun.status) == "posted"
+            )
+        )
+    ).first() is not None
 
 
 async def record(
@@ -85,9 +105,12 @@ async def reverse(
     ).scalar_one_or_none()
     if original is None:
         return None
+    year = original.fiscal_year
+    if await year_is_posted(session, year):  # that year is allocated: the correction is today's
+        year = max(year, utcnow().year)
     reversal = PatronageRecord(
         member_id=original.member_id,
-        fiscal_year=original.fiscal_year,
+        fiscal_year=year,
         kind=f"{kind}:reversal",
         amount=-original.amount,
         unit=original.unit,

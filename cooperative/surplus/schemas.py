@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -17,10 +17,12 @@ class RunCreate(InputModel):
         ge=-(10**15), le=10**15, description="From the cooperative's accounts; negative: deficit."
     )
     currency: Currency
-    rates: dict[Currency, Decimal] = Field(
-        default_factory=dict,
-        description="Year-end rates: units of `currency` per unit of another currency that "
-        'patronage was paid in, e.g. {"USD": "17.25"} for a run in MXN.',
+    rates: dict[Currency, Annotated[Decimal, Field(gt=0, le=1_000_000, allow_inf_nan=False)]] = (
+        Field(
+            default_factory=dict,
+            description="Year-end rates: units of `currency` per unit of another currency that "
+            'patronage was paid in, e.g. {"USD": "17.25"} for a run in MXN.',
+        )
     )
 
 

@@ -45,11 +45,10 @@ from cooperative.surplus.models import (
     JournalLine,
     PatronageRecord,
 )
-from cooperative.surplus.patronage import MINUTES
+from cooperative.surplus.patronage import MINUTES, MONEY_CLASSES, PATRONS
 from cooperative.surplus.schemas import PatronageCreate
 
 Progress = Callable[[int, int], None]
-MONEY_CLASSES = ("patient",)  # patronage in money; every other class counts consult minutes
 LINE_CHUNK = 5_000
 
 
@@ -69,7 +68,11 @@ async def _posted(session: AsyncSession, year: int) -> AllocationRun | None:
 
 
 async def patronage_of(
-    session: AsyncSession, year: int, currency: str, rates: dict[str, Decimal]
+    session: AsyncSession,
+    year: int,
+    currency: str,
+    rates: dict[str, Decimal],
+    classes: set[str],
 ) -> list[rules.Patronage]:
     """Each member's patronage for the year in their class's unit: money (in `currency`,
     other currencies converted at the given year-end rate, rounded half up to the minor unit)
@@ -83,7 +86,11 @@ async def patronage_of(
                 func.sum(col(PatronageRecord.amount)),
             )
             .join(Member, col(Member.id) == col(PatronageRecord.member_id))
-            .where(col(PatronageRecord.fiscal_year) == year)
+            .where(
+                col(PatronageRecord.fiscal_year) == year,
+                col(Member.status).in_(PATRONS),
+                col(Member.member_class).in_(sorted(classes)),
+            )
             .group_by(
                 col(PatronageRecord.member_id), col(Member.member_class), col(PatronageRecord.unit)
             )
@@ -97,7 +104,7 @@ async def patronage_of(
         value = int(amount)
         if money and unit != currency:
             rate = rates.get(unit)
-            if rate is None:
+            if rate is None or not rate > 0:
                 raise RateMissing(currency=unit, target=currency)
             exact = Fraction(rate) * value
             value = int(exact + Fraction(1, 2)) if exact >= 0 else -int(-exact + Fraction(1, 2))
@@ -154,7 +161,7 @@ async def compute(
         name: (
             minimum.get(currency, 0) if name in MONEY_CLASSES else waterfall.min_patronage_minutes
         )
-        for name in law.bylaws.member_classes
+        for name in waterfall.class_split_bp
     }
     policy = rules.Policy(
         reserve_bp=waterfall.reserve_bp,
@@ -174,7 +181,7 @@ async def compute(
         paid_in_share_capital_minor=await paid_in_share_capital(session, currency),
         bylaws_version=law.number,
         policy=policy,
-        patronage=await patronage_of(session, year, currency, rates),
+        patronage=await patronage_of(session, year, currency, rates, set(waterfall.class_split_bp)),
     )
     allocation = rules.allocate(run_input)
     summary = allocation.to_json()
@@ -285,6 +292,8 @@ def _journal_lines(
         if absorbed:
             out += [("reserve_fund", None, absorbed, 0), ("net_surplus", None, 0, absorbed)]
         return out
+    if run.net_surplus_minor == 0:
+        return out  # a year that broke even: an entry with no lines records that it was closed
     out.append(("net_surplus", None, run.net_surplus_minor, 0))
     reserve = s["reserve_minor"] + s["unallocated_to_reserve_minor"]
     for account, amount in (
@@ -306,6 +315,7 @@ async def post(session: AsyncSession, run_id: uuid.UUID, *, account_id: uuid.UUI
     """Post an approved draft: one balanced entry, exactly once (the run is locked, and the
     entry is unique per run, so a second or concurrent post writes nothing more)."""
     run = await get_run(session, run_id, lock=True)
+    year = run.fiscal_year
     if run.status != "draft":
         raise RunNotDraft(status=run.status)
     proposal = await _approval(session, run.id)
@@ -327,8 +337,8 @@ async def post(session: AsyncSession, run_id: uuid.UUID, *, account_id: uuid.UUI
             run.status = "posted"
             run.posted_at = utcnow()
             run.proposal_id = proposal.id
-    except IntegrityError as exc:
-        raise RunPosted(year=run.fiscal_year) from exc
+    except IntegrityError as exc:  # another run of the year, or this one, got posted first
+        raise RunPosted(year=year) from exc
     return entry
 
 
@@ -443,6 +453,8 @@ async def notice_data(
     """What a notice of allocation says, from the run and the member's line."""
     member = await membership_service.visible_member(session, principal, member_id)
     run = await get_run(session, run_id)
+    if run.status == "draft" and not principal.is_admin:
+        raise NotFound()  # a member's notice exists once the assembly approved and it is posted
     line = await session.get(AllocationLine, (run.id, member.id))
     if line is None:
         raise NotFound()
@@ -495,6 +507,8 @@ async def record_by_admin(
     member = await session.get(Member, data.member_id)
     if member is None:
         raise NotFound()
+    if await patronage.year_is_posted(session, data.fiscal_year):
+        raise RunPosted(year=data.fiscal_year)
     expected_minutes = member.member_class not in MONEY_CLASSES
     if expected_minutes != (data.unit == MINUTES):
         raise PatronageUnit(member_class=member.member_class)

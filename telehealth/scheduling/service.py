@@ -414,8 +414,23 @@ async def refund(
         recorded_by=principal.account_id,
         note=reason,
     )
-    if reversed_:
-        _event(session, appointment, "refunded", principal.account_id, reason=reason)
+    already = (
+        await session.execute(
+            select(col(AppointmentEvent.id)).where(
+                col(AppointmentEvent.appointment_id) == appointment.id,
+                col(AppointmentEvent.type) == "refunded",
+            )
+        )
+    ).first()
+    if already is None:
+        _event(
+            session,
+            appointment,
+            "refunded",
+            principal.account_id,
+            reason=reason,
+            patronage=reversed_,
+        )
     await session.flush()
     return appointment
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import Settings
 from cooperative.bylaws.defaults import default_bylaws
-from tests.factories import bearer, household
+from tests.factories import apply, bearer, household, signed_up
 from tests.governance_support import (
     close,
     doctor_owner,
@@ -29,14 +29,38 @@ Sessions = async_sessionmaker[AsyncSession]
 YEAR = datetime.now(UTC).year
 
 
-async def _pay_dues(client: httpx.AsyncClient, tokens: dict[str, Any], amount: int) -> None:
-    home = await household(client, tokens)
+async def _pay_dues(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    tokens: dict[str, Any],
+    months: int,
+    *,
+    payer: dict[str, Any] | None = None,
+    **home: Any,
+) -> int:
+    """A household for the member, `months` of dues invoiced (full price: no attestation, MXN
+    200.00 or USD 20.00 a month), and all of it paid (by `payer`, the member by default)."""
+    created = await household(client, tokens, **home)
+    for month in range(1, months + 1):
+        run = await client.post(
+            "/v1/dues/runs", json={"period": f"{YEAR}-{month:02d}"}, headers=bearer(admin)
+        )
+        assert run.status_code in (200, 201), run.text
+    invoices = (
+        await client.get(
+            "/v1/dues",
+            params={"kind": "dues", "household_id": created["id"]},
+            headers=bearer(tokens),
+        )
+    ).json()["items"]
+    owed = sum(i["outstanding_minor"] for i in invoices)
     paid = await client.post(
         "/v1/payments",
-        json={"household_id": home["id"], "amount_minor": amount, "currency": "MXN"},
-        headers=bearer(tokens),
+        json={"household_id": created["id"], "amount_minor": owed, "currency": created["currency"]},
+        headers=bearer(payer or tokens),
     )
     assert paid.status_code == 201, paid.text
+    return owed
 
 
 async def _minutes(
@@ -73,11 +97,11 @@ async def test_a_year_from_patronage_to_posted_notices_and_a_reversal(
     await install(sessionmaker, default_bylaws())
     rosa, juan = await patient_owner(client, admin), await patient_owner(client, admin)
     elena = await doctor_owner(client, admin, sessionmaker, settings)
-    await _pay_dues(client, rosa, 30_000)  # MXN 300.00 of dues
-    await _pay_dues(client, juan, 10_000)  # MXN 100.00: exactly the minimum patronage
+    assert await _pay_dues(client, admin, rosa, 3) == 60_000  # three months of MXN 200.00
+    assert await _pay_dues(client, admin, juan, 1) == 20_000
     await _minutes(client, admin, elena, 600)
     mine = (await client.get("/v1/surplus/patronage", headers=bearer(rosa))).json()["items"]
-    assert [(p["kind"], p["amount"], p["unit"]) for p in mine] == [("dues", 30_000, "MXN")]
+    assert [(p["kind"], p["amount"], p["unit"]) for p in mine] == [("dues", 60_000, "MXN")]
 
     created = await client.post(
         "/v1/surplus/runs",
@@ -97,7 +121,7 @@ async def test_a_year_from_patronage_to_posted_notices_and_a_reversal(
     export = await client.get(f"/v1/surplus/runs/{run['id']}/lines.csv", headers=bearer(admin))
     rows = {r["member_id"]: r for r in csv.DictReader(io.StringIO(export.text))}
     rosa_line = rows[rosa["member"]["id"]]
-    # pro rata 300:100 of MXN 4,750.00 -> 3,562.50 and 1,187.50; 20% cash rounded up
+    # pro rata 600:200 of MXN 4,750.00 -> 3,562.50 and 1,187.50; 20% cash rounded up
     assert (rosa_line["share_minor"], rosa_line["cash_minor"]) == ("356250", "71250")
     assert rows[juan["member"]["id"]]["share_minor"] == "118750"
     assert rows[elena["member"]["id"]]["share_minor"] == "475000"
@@ -173,29 +197,29 @@ async def test_patronage_in_dollars_is_converted_at_the_recorded_year_end_rate(
 ) -> None:
     await install(sessionmaker, default_bylaws())
     maria, pedro = await patient_owner(client, admin), await patient_owner(client, admin)
-    await _pay_dues(client, maria, 20_000)  # MXN 200.00
-    home = await household(
-        client, pedro, country="US", subdivision="CA", municipality="Fresno", area="urban"
+    await _pay_dues(client, admin, maria, 1)  # MXN 200.00
+    dollars = await _pay_dues(
+        client, admin, pedro, 1, country="US", subdivision="CA", municipality="Fresno", area="urban"
     )
-    paid = await client.post(
-        "/v1/payments",
-        json={"household_id": home["id"], "amount_minor": 1_000, "currency": "USD"},
-        headers=bearer(pedro),
-    )
-    assert paid.status_code == 201, paid.text
+    assert dollars == 2_000  # USD 20.00
     body = {"fiscal_year": YEAR, "net_surplus_minor": 100_000, "currency": "MXN"}
     missing = await client.post("/v1/surplus/runs", json=body, headers=bearer(admin))
     assert missing.status_code == 422
     assert missing.json()["type"].endswith("/exchange-rate-missing")
     created = await client.post(
-        "/v1/surplus/runs", json={**body, "rates": {"USD": "20.00"}}, headers=bearer(admin)
+        "/v1/surplus/runs", json={**body, "rates": {"USD": "10.00"}}, headers=bearer(admin)
     )
     assert created.status_code == 201, created.text
     run = created.json()
-    assert run["rates"] == {"USD": "20.00"}
+    assert run["rates"] == {"USD": "10.00"}
+    for rate in ("0", "-20", "1e30", "NaN"):
+        bad = await client.post(
+            "/v1/surplus/runs", json={**body, "rates": {"USD": rate}}, headers=bearer(admin)
+        )
+        assert bad.status_code == 422, rate
     export = await client.get(f"/v1/surplus/runs/{run['id']}/lines.csv", headers=bearer(admin))
     rows = {r["member_id"]: r for r in csv.DictReader(io.StringIO(export.text))}
-    # USD 10.00 at 20 MXN per dollar is MXN 200.00: the same patronage as Maria's
+    # USD 20.00 at 10 MXN per dollar is MXN 200.00: the same patronage as Maria's
     assert rows[pedro["member"]["id"]]["patronage"] == "20000"
     assert rows[pedro["member"]["id"]]["share_minor"] == rows[maria["member"]["id"]]["share_minor"]
 
@@ -241,7 +265,7 @@ async def test_the_journal_refuses_to_be_edited(
     await install(sessionmaker, default_bylaws())
     owners = [await patient_owner(client, admin) for _ in range(2)]
     for tokens in owners:
-        await _pay_dues(client, tokens, 15_000)
+        await _pay_dues(client, admin, tokens, 1)
     run = (
         await client.post(
             "/v1/surplus/runs",
@@ -258,3 +282,84 @@ async def test_the_journal_refuses_to_be_edited(
         with pytest.raises(DBAPIError, match="append-only"):
             async with session.begin_nested():
                 await session.execute(edit)
+
+
+async def test_only_member_owners_accrue_and_a_prepaid_credit_is_not_yet_patronage(
+    client: httpx.AsyncClient, admin: dict[str, Any], sessionmaker: Sessions
+) -> None:
+    await install(sessionmaker, default_bylaws())
+    rosa = await patient_owner(client, admin)
+    _, applicant = await signed_up(client)
+    await apply(client, applicant)
+    home = await household(client, applicant)
+    paid = await client.post(
+        "/v1/payments",
+        json={"household_id": home["id"], "amount_minor": 50_000, "currency": "MXN"},
+        headers=bearer(applicant),
+    )
+    assert paid.status_code == 201
+    assert (await client.get("/v1/surplus/patronage", headers=bearer(applicant))).json()[
+        "items"
+    ] == []
+    # the admin pays Rosa's dues at the clinic's desk: the patronage is Rosa's
+    owed = await _pay_dues(client, admin, rosa, 1, payer=admin)
+    mine = (await client.get("/v1/surplus/patronage", headers=bearer(rosa))).json()["items"]
+    assert [(p["kind"], p["amount"]) for p in mine] == [("dues", owed)]
+    ahead = await client.post(
+        "/v1/payments",
+        json={
+            "household_id": await _home_of(client, rosa),
+            "amount_minor": 500_000,
+            "currency": "MXN",
+        },
+        headers=bearer(rosa),
+    )
+    assert ahead.status_code == 201
+    mine = (await client.get("/v1/surplus/patronage", headers=bearer(rosa))).json()["items"]
+    assert sum(p["amount"] for p in mine) == owed  # a credit for future months counts later
+
+
+async def _home_of(client: httpx.AsyncClient, tokens: dict[str, Any]) -> str:
+    homes = (await client.get("/v1/households", headers=bearer(tokens))).json()["items"]
+    home_id: str = homes[0]["id"]
+    return home_id
+
+
+async def test_a_year_that_broke_even_posts_and_drafts_stay_with_the_admins(
+    client: httpx.AsyncClient, admin: dict[str, Any], sessionmaker: Sessions
+) -> None:
+    await install(sessionmaker, default_bylaws())
+    owners = [await patient_owner(client, admin) for _ in range(2)]
+    for tokens in owners:
+        await _pay_dues(client, admin, tokens, 1)
+    run = (
+        await client.post(
+            "/v1/surplus/runs",
+            json={"fiscal_year": YEAR, "net_surplus_minor": 0, "currency": "MXN"},
+            headers=bearer(admin),
+        )
+    ).json()
+    url = f"/v1/surplus/runs/{run['id']}/notices/{owners[0]['member']['id']}"
+    assert (await client.get(url, headers=bearer(owners[0]))).status_code == 404
+    draft = (await client.get(url, params={"lang": "en"}, headers=bearer(admin))).json()
+    assert "DRAFT" in draft["intro"]
+    await _approve(client, admin, run["id"], owners)
+    posted = await client.post(f"/v1/surplus/runs/{run['id']}/post", headers=bearer(admin))
+    assert posted.status_code == 200, posted.text
+    assert posted.json()["lines"] == []
+    notice = (await client.get(url, params={"lang": "en"}, headers=bearer(owners[0]))).json()
+    assert notice["share_minor"] == 0
+    assert "approved by the general assembly" in notice["intro"]
+    late = await client.post(
+        "/v1/surplus/patronage",
+        json={
+            "member_id": owners[0]["member"]["id"],
+            "fiscal_year": YEAR,
+            "kind": "adjustment",
+            "amount": 100,
+            "unit": "MXN",
+            "note": "llegó tarde",
+        },
+        headers=bearer(admin),
+    )
+    assert late.status_code == 409  # the year is allocated: nothing more goes into it

@@ -79,6 +79,8 @@ async def test_a_fulfilled_consult_is_patronage_until_refunded_or_entered_in_err
     theirs = (await records(consult["doctor"])).json()["items"]
     assert sum(r["amount"] for r in theirs) == 0
     assert {patient["member_class"], doctor["member_class"]} == {"patient", "doctor"}
+    events = (await http.get(f"{appointment}/events", headers=bearer(admin))).json()
+    assert [e["type"] for e in events].count("refunded") == 1
 
 
 async def test_concurrent_posts_write_one_entry(
@@ -172,3 +174,52 @@ async def test_each_year_is_allocated_under_the_bylaws_in_force_at_its_end(
     assert runs[2024]["summary"]["education_minor"] == 2_000
     assert runs[2025]["bylaws_version"] == 2
     assert runs[2025]["summary"]["education_minor"] == 5_000
+
+
+async def test_two_approved_runs_of_one_year_posted_together_post_one(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    client = live_client_with()
+    committed = create_sessionmaker(database.engine)
+    await install(committed, default_bylaws())
+    settings = client._transport.app.state.settings  # type: ignore[attr-defined]
+    admin = await login(client, await account_with_role(committed, settings, Role.ADMIN))
+    owners = [await patient_owner(client, admin) for _ in range(2)]
+    for tokens in owners:
+        recorded = await client.post(
+            "/v1/surplus/patronage",
+            json={
+                "member_id": tokens["member"]["id"],
+                "fiscal_year": YEAR,
+                "kind": "adjustment",
+                "amount": 30_000,
+                "unit": "MXN",
+                "note": "cuotas del año",
+            },
+            headers=bearer(admin),
+        )
+        assert recorded.status_code == 201
+    runs = []
+    for surplus in (200_000, 210_000):
+        run = (
+            await client.post(
+                "/v1/surplus/runs",
+                json={"fiscal_year": YEAR, "net_surplus_minor": surplus, "currency": "MXN"},
+                headers=bearer(admin),
+            )
+        ).json()
+        draft = await propose(client, admin, "surplus_allocation", allocation_run_id=run["id"])
+        await open_vote(client, admin, draft["id"])
+        for tokens in owners:
+            assert (await vote(client, tokens, draft["id"], vote="yes")).status_code == 200
+        assert (await close(client, admin, draft["id"]))["passed"] is True
+        runs.append(run)
+    answers = await asyncio.gather(
+        *(client.post(f"/v1/surplus/runs/{r['id']}/post", headers=bearer(admin)) for r in runs)
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    async with committed() as session:
+        entries = (
+            await session.execute(select(func.count()).select_from(JournalEntry))
+        ).scalar_one()
+    assert entries == 1
