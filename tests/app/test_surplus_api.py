@@ -3,7 +3,6 @@ posting, notices, capital accounts, and a reversing correction."""
 
 import csv
 import io
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -16,17 +15,13 @@ from app.settings import Settings
 from cooperative.bylaws.defaults import default_bylaws
 from tests.factories import apply, bearer, household, signed_up
 from tests.governance_support import (
-    close,
     doctor_owner,
     install,
-    open_vote,
     patient_owner,
-    propose,
-    vote,
 )
+from tests.surplus_support import YEAR, approve, compute, record_patronage
 
 Sessions = async_sessionmaker[AsyncSession]
-YEAR = datetime.now(UTC).year
 
 
 async def _pay_dues(
@@ -63,34 +58,6 @@ async def _pay_dues(
     return owed
 
 
-async def _minutes(
-    client: httpx.AsyncClient, admin: dict[str, Any], doctor: dict[str, Any], minutes: int
-) -> None:
-    recorded = await client.post(
-        "/v1/surplus/patronage",
-        json={
-            "member_id": doctor["member"]["id"],
-            "fiscal_year": YEAR,
-            "kind": "adjustment",
-            "amount": minutes,
-            "unit": "minutes",
-            "note": "consultas de brigada en la Mixteca",
-        },
-        headers=bearer(admin),
-    )
-    assert recorded.status_code == 201, recorded.text
-
-
-async def _approve(
-    client: httpx.AsyncClient, admin: dict[str, Any], run_id: str, voters: list[dict[str, Any]]
-) -> dict[str, Any]:
-    draft = await propose(client, admin, "surplus_allocation", allocation_run_id=run_id)
-    await open_vote(client, admin, draft["id"])
-    for tokens in voters:
-        assert (await vote(client, tokens, draft["id"], vote="yes")).status_code == 200
-    return await close(client, admin, draft["id"])
-
-
 async def test_a_year_from_patronage_to_posted_notices_and_a_reversal(
     client: httpx.AsyncClient, admin: dict[str, Any], sessionmaker: Sessions, settings: Settings
 ) -> None:
@@ -99,7 +66,9 @@ async def test_a_year_from_patronage_to_posted_notices_and_a_reversal(
     elena = await doctor_owner(client, admin, sessionmaker, settings)
     assert await _pay_dues(client, admin, rosa, 3) == 60_000  # three months of MXN 200.00
     assert await _pay_dues(client, admin, juan, 1) == 20_000
-    await _minutes(client, admin, elena, 600)
+    await record_patronage(
+        client, admin, elena, 600, unit="minutes", note="consultas de brigada en la Mixteca"
+    )
     mine = (await client.get("/v1/surplus/patronage", headers=bearer(rosa))).json()["items"]
     assert [(p["kind"], p["amount"], p["unit"]) for p in mine] == [("dues", 60_000, "MXN")]
 
@@ -129,7 +98,7 @@ async def test_a_year_from_patronage_to_posted_notices_and_a_reversal(
     early = await client.post(f"/v1/surplus/runs/{run['id']}/post", headers=bearer(admin))
     assert early.status_code == 409
     assert early.json()["type"].endswith("/allocation-not-approved")
-    approved = await _approve(client, admin, run["id"], [rosa, juan, elena])
+    approved = await approve(client, admin, run["id"], [rosa, juan, elena])
     assert approved["passed"] is True
 
     posted = await client.post(f"/v1/surplus/runs/{run['id']}/post", headers=bearer(admin))
@@ -266,14 +235,8 @@ async def test_the_journal_refuses_to_be_edited(
     owners = [await patient_owner(client, admin) for _ in range(2)]
     for tokens in owners:
         await _pay_dues(client, admin, tokens, 1)
-    run = (
-        await client.post(
-            "/v1/surplus/runs",
-            json={"fiscal_year": YEAR, "net_surplus_minor": 50_000, "currency": "MXN"},
-            headers=bearer(admin),
-        )
-    ).json()
-    await _approve(client, admin, run["id"], owners)
+    run = await compute(client, admin, 50_000)
+    await approve(client, admin, run["id"], owners)
     assert (
         await client.post(f"/v1/surplus/runs/{run['id']}/post", headers=bearer(admin))
     ).status_code == 200
@@ -332,18 +295,12 @@ async def test_a_year_that_broke_even_posts_and_drafts_stay_with_the_admins(
     owners = [await patient_owner(client, admin) for _ in range(2)]
     for tokens in owners:
         await _pay_dues(client, admin, tokens, 1)
-    run = (
-        await client.post(
-            "/v1/surplus/runs",
-            json={"fiscal_year": YEAR, "net_surplus_minor": 0, "currency": "MXN"},
-            headers=bearer(admin),
-        )
-    ).json()
+    run = await compute(client, admin, 0)
     url = f"/v1/surplus/runs/{run['id']}/notices/{owners[0]['member']['id']}"
     assert (await client.get(url, headers=bearer(owners[0]))).status_code == 404
     draft = (await client.get(url, params={"lang": "en"}, headers=bearer(admin))).json()
     assert "DRAFT" in draft["intro"]
-    await _approve(client, admin, run["id"], owners)
+    await approve(client, admin, run["id"], owners)
     posted = await client.post(f"/v1/surplus/runs/{run['id']}/post", headers=bearer(admin))
     assert posted.status_code == 200, posted.text
     assert posted.json()["lines"] == []

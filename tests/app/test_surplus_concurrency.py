@@ -20,9 +20,8 @@ from cooperative.surplus.models import JournalEntry, JournalLine
 from tests.conftest import Database
 from tests.consult_support import consult_soon
 from tests.factories import account_with_role, apply, bearer, decide, login
-from tests.governance_support import close, install, open_vote, patient_owner, propose, vote
-
-YEAR = datetime.now(UTC).year
+from tests.governance_support import install, patient_owner
+from tests.surplus_support import approve, compute, record_patronage
 
 
 async def _member(
@@ -93,31 +92,9 @@ async def test_concurrent_posts_write_one_entry(
     admin = await login(client, await account_with_role(committed, settings, Role.ADMIN))
     owners = [await patient_owner(client, admin) for _ in range(3)]
     for tokens in owners:
-        recorded = await client.post(
-            "/v1/surplus/patronage",
-            json={
-                "member_id": tokens["member"]["id"],
-                "fiscal_year": YEAR,
-                "kind": "adjustment",
-                "amount": 20_000,
-                "unit": "MXN",
-                "note": "cuotas pagadas en efectivo en la clínica",
-            },
-            headers=bearer(admin),
-        )
-        assert recorded.status_code == 201
-    run = (
-        await client.post(
-            "/v1/surplus/runs",
-            json={"fiscal_year": YEAR, "net_surplus_minor": 333_333, "currency": "MXN"},
-            headers=bearer(admin),
-        )
-    ).json()
-    draft = await propose(client, admin, "surplus_allocation", allocation_run_id=run["id"])
-    await open_vote(client, admin, draft["id"])
-    for tokens in owners:
-        assert (await vote(client, tokens, draft["id"], vote="yes")).status_code == 200
-    assert (await close(client, admin, draft["id"]))["passed"] is True
+        await record_patronage(client, admin, tokens, 20_000)
+    run = await compute(client, admin, 333_333)
+    await approve(client, admin, run["id"], owners)
     answers = await asyncio.gather(
         *(
             client.post(f"/v1/surplus/runs/{run['id']}/post", headers=bearer(admin))
@@ -186,33 +163,11 @@ async def test_two_approved_runs_of_one_year_posted_together_post_one(
     admin = await login(client, await account_with_role(committed, settings, Role.ADMIN))
     owners = [await patient_owner(client, admin) for _ in range(2)]
     for tokens in owners:
-        recorded = await client.post(
-            "/v1/surplus/patronage",
-            json={
-                "member_id": tokens["member"]["id"],
-                "fiscal_year": YEAR,
-                "kind": "adjustment",
-                "amount": 30_000,
-                "unit": "MXN",
-                "note": "cuotas del año",
-            },
-            headers=bearer(admin),
-        )
-        assert recorded.status_code == 201
+        await record_patronage(client, admin, tokens, 30_000)
     runs = []
     for surplus in (200_000, 210_000):
-        run = (
-            await client.post(
-                "/v1/surplus/runs",
-                json={"fiscal_year": YEAR, "net_surplus_minor": surplus, "currency": "MXN"},
-                headers=bearer(admin),
-            )
-        ).json()
-        draft = await propose(client, admin, "surplus_allocation", allocation_run_id=run["id"])
-        await open_vote(client, admin, draft["id"])
-        for tokens in owners:
-            assert (await vote(client, tokens, draft["id"], vote="yes")).status_code == 200
-        assert (await close(client, admin, draft["id"]))["passed"] is True
+        run = await compute(client, admin, surplus)
+        await approve(client, admin, run["id"], owners)
         runs.append(run)
     answers = await asyncio.gather(
         *(client.post(f"/v1/surplus/runs/{r['id']}/post", headers=bearer(admin)) for r in runs)
