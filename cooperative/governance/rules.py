@@ -25,9 +25,7 @@ from typing import Any, Literal
 from cooperative.governance import elections
 
 Choice = Literal["yes", "no", "abstain"]
-CHOICES: tuple[Choice, ...] = ("yes", "no", "abstain")
 MAJORITY_KINDS = ("resolution", "bylaw_amendment", "surplus_allocation")
-KINDS = (*MAJORITY_KINDS, "board_election", "priorities")
 
 
 @dataclass(frozen=True, slots=True)
