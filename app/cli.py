@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 def _settings() -> Settings:
     try:
-        return Settings()
+        settings = Settings()
+        settings.start_clock()
+        return settings
     except ValidationError as exc:
         for error in exc.errors():
             print(f"configuration error: {error['msg']}", file=sys.stderr)

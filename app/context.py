@@ -1,22 +1,22 @@
 """Dependencies for domain routes: the bylaws in force and the cooperative's today."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Header, Request, Response, status
+from fastapi import Depends, Header, Response, status
 
 from app.db import SessionDep
 from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.service import InForce
+from cooperative.kernel import clock
 
 
 async def _bylaws_in_force(session: SessionDep) -> InForce:
     return await bylaws_service.in_force(session)
 
 
-def _today(request: Request) -> date:
-    return datetime.now(ZoneInfo(request.app.state.settings.timezone)).date()
+def _today() -> date:
+    return clock.today()
 
 
 LawDep = Annotated[InForce, Depends(_bylaws_in_force)]

@@ -22,8 +22,8 @@ from cooperative.bylaws.defaults import default_bylaws
 from cooperative.bylaws.service import InForce
 from cooperative.governance import service as governance
 from cooperative.governance.schemas import ProposalCreate, ProposalOpen
+from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal, Role, scopes_for
-from cooperative.kernel.types import utcnow
 from cooperative.membership import fees, households
 from cooperative.membership import service as membership_service
 from cooperative.membership.schemas import (
@@ -152,7 +152,7 @@ async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account])
         session, default_bylaws(), account_id=admin.account_id, note="demo cooperative"
     )
     law = await bylaws_service.in_force(session)
-    today = date.today()
+    today = clock.today()
     members = {}
     for name, account in accounts.items():
         if not {Role.PATIENT.value, Role.DOCTOR.value} & set(account.roles):
@@ -256,7 +256,7 @@ async def _seed_governance(
         session,
         admin,
         draft.id,
-        ProposalOpen(closes_at=utcnow() + timedelta(days=14)),
+        ProposalOpen(closes_at=clock.now() + timedelta(days=14)),
         law,
         today=today,
         timezone=Settings.model_fields["timezone"].default,
@@ -338,8 +338,8 @@ async def consult_soon(session: AsyncSession, *, minutes: int = 5) -> Appointmen
     if rosa is None or doctor is None:
         raise LookupError("the demo cooperative is not seeded: run `tequio demo` first")
     law = await bylaws_service.in_force(session)
-    fee = await fees.consult_fee(session, rosa.id, law, today=date.today(), jurisdiction="MX-OAX")
-    start = utcnow() + timedelta(minutes=minutes)
+    fee = await fees.consult_fee(session, rosa.id, law, today=clock.today(), jurisdiction="MX-OAX")
+    start = clock.now() + timedelta(minutes=minutes)
     appointment = Appointment(
         practitioner_id=doctor.id,
         patient_account_id=rosa.id,

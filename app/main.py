@@ -96,6 +96,7 @@ def create_app(
 ) -> FastAPI:
     """Build the application. Tests pass their own engine or sessionmaker; the server does not."""
     settings = settings or Settings()
+    settings.start_clock()
     logs.silence_data_loggers()
     engine = engine or create_engine(settings)
     owns_engine = sessionmaker is None

@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import socket
-import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.broker import Broker
 from app.db import to_completion
 from app.settings import Settings
-from cooperative.kernel.types import utcnow
+from cooperative.kernel import clock
 from telehealth.consults import media_service, rules
 from telehealth.consults import service as consults
 from telehealth.consults.relay import RELAY, RelayRoom, VideoCap
@@ -36,7 +35,7 @@ def ice_servers(settings: Settings, participant: str) -> list[IceServer]:
     """TURN with time-limited credentials and STUN, only as configured: never a public default."""
     servers = [IceServer(urls=settings.stun_urls)] if settings.stun_urls else []
     if settings.turn_urls and settings.turn_secret is not None:
-        expires = int(time.time()) + settings.turn_credential_seconds
+        expires = int(clock.now().timestamp()) + settings.turn_credential_seconds
         username, password = rules.turn_credentials(
             settings.turn_secret.get_secret_value().encode(), participant, expires
         )
@@ -195,7 +194,7 @@ class HostedRelay:
         still, state, gone = await to_completion(self._heartbeat())
         for account in gone:
             await self.relay.leave(account)
-        closed = state.closes_at is not None and utcnow() > state.closes_at
+        closed = state.closes_at is not None and clock.now() > state.closes_at
         if not still or closed:
             return False
         await self.reconsider()
@@ -219,7 +218,7 @@ class HostedRelay:
                     self.appointment_id,
                     uuid.UUID(account),
                     window=self.hub.window,
-                    now=utcnow(),
+                    now=clock.now(),
                 )
                 is None
             ]

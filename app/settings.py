@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cooperative.accounts.rules import BackoffPolicy, ThrottleRule, throttle_key
+from cooperative.kernel import clock
 from cooperative.kernel.errors import Language
 from telehealth.consults.rules import RoomWindow
 
@@ -75,6 +76,12 @@ class Settings(BaseSettings):
     timezone: str = Field(
         default="America/Mexico_City",
         description="The cooperative's IANA time zone: what `today` means for dues and fees.",
+    )
+
+    clock_offset_seconds: float = Field(
+        default=0,
+        description="Tests only: how far the clock is moved from the host's, so a whole test run "
+        "(and the servers it starts) can be made at another hour; refused in production.",
     )
 
     redis_url: str | None = None
@@ -144,6 +151,8 @@ class Settings(BaseSettings):
             )
         if self.environment == "production" and len(secret) < 32:
             raise ValueError("TEQUIO_SECRET_KEY must have 32 or more characters in production")
+        if self.clock_offset_seconds and self.environment == "production":
+            raise ValueError("TEQUIO_CLOCK_OFFSET_SECONDS is for tests, never in production")
         if self.jwt_algorithm == "RS256" and not (
             (self.jwt_private_key or self.jwt_private_key_file)
             and (self.jwt_public_key or self.jwt_public_key_file)
@@ -158,6 +167,10 @@ class Settings(BaseSettings):
             opens_before=timedelta(minutes=self.consult_opens_minutes_before),
             closes_after=timedelta(minutes=self.consult_closes_minutes_after),
         )
+
+    def start_clock(self) -> None:
+        """The one clock's zone (and, in a test run moved in time, its offset)."""
+        clock.configure(self.timezone, timedelta(seconds=self.clock_offset_seconds))
 
     @property
     def is_sqlite(self) -> bool:

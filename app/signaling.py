@@ -16,7 +16,7 @@ from app.broker import Broker
 from app.db import to_completion
 from app.relays import RelayHub
 from app.settings import Settings
-from cooperative.kernel.types import utcnow
+from cooperative.kernel import clock
 from telehealth.consults import media_service, rules
 from telehealth.consults import service as consults
 from telehealth.consults.relay import RELAY
@@ -206,7 +206,7 @@ class SignalConnection:
                     self.appointment_id,
                     self.me,
                     window=self.settings.consult_window,
-                    now=utcnow(),
+                    now=clock.now(),
                 )
 
         self.verdict = await to_completion(look())

@@ -62,7 +62,7 @@ from bench.live_server import (
     serving,
     sign_in,
 )
-from cooperative.kernel.types import utcnow
+from cooperative.kernel import clock
 from telehealth.scheduling.models import Appointment
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -475,7 +475,7 @@ async def _book(server: Server, engine: AsyncEngine, people: People) -> list[Con
                 )
             )
     async with create_sessionmaker(engine)() as session:
-        start = utcnow() + STARTS_IN
+        start = clock.now() + STARTS_IN
         await session.execute(
             update(Appointment)
             .where(col(Appointment.id).in_([uuid.UUID(c.id) for c in consults]))

@@ -42,7 +42,7 @@ from app.settings import Settings
 from cooperative.accounts.models import Account
 from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.defaults import default_bylaws
-from cooperative.kernel.types import utcnow
+from cooperative.kernel import clock
 from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.models import AvailabilityWindow, Licence, Practitioner
 from telehealth.practitioners.rules import SPECIALTIES
@@ -242,7 +242,7 @@ async def _run() -> None:
         last = tomorrow + timedelta(days=DAYS - 1)
         started = time.perf_counter()
         schedules, busy = await _seed(
-            sessionmaker, settings, first=tomorrow, last=last, now=utcnow()
+            sessionmaker, settings, first=tomorrow, last=last, now=clock.now()
         )
         seconds = time.perf_counter() - started
         zones = Counter(s.timezone for s in schedules.values())
@@ -309,7 +309,7 @@ async def _run() -> None:
                         first_day=tomorrow,
                         last_day=last,
                         zone=ZoneInfo(COOPERATIVE_ZONE),
-                        now=utcnow(),
+                        now=clock.now(),
                         after=None,
                         limit=10**7,
                     )
@@ -323,7 +323,7 @@ async def _run() -> None:
 
         pure_timings = []
         generated = 0
-        now = utcnow()
+        now = clock.now()
         for _ in range(PURE_ROUNDS):
             started = time.perf_counter()
             generated = sum(

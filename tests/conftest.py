@@ -11,6 +11,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,24 @@ from app.models import metadata
 from app.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _move_the_clock() -> datetime | None:
+    """`TEQUIO_TEST_NOW=2026-12-31T23:30:00-06:00` makes the whole run (and every server it
+    starts, through the environment) happen from that instant on: the suite must pass at any
+    hour, on any day, not only at the hour it was written."""
+    wanted = os.environ.get("TEQUIO_TEST_NOW")
+    if not wanted:
+        return None
+    moment = datetime.fromisoformat(wanted)
+    if moment.tzinfo is None:
+        raise pytest.UsageError("TEQUIO_TEST_NOW needs a UTC offset, e.g. 2026-12-31T23:30-06:00")
+    offset = (moment - datetime.now(UTC)).total_seconds()
+    os.environ["TEQUIO_CLOCK_OFFSET_SECONDS"] = f"{offset:.6f}"
+    return moment
+
+
+TEST_NOW = _move_the_clock()
 DEFAULT_PG_URL = "postgresql+asyncpg://root@127.0.0.1:5432/test"
 TEST_ADDRESS = "203.0.113.7"
 
@@ -49,19 +68,27 @@ def _postgres_url() -> str | None:
 
 POSTGRES_URL = _postgres_url()
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+if os.environ.get("TEQUIO_TEST_BACKENDS"):  # e.g. `sqlite` for a quick run, or a run moved in time
+    BACKENDS = [b for b in BACKENDS if b in os.environ["TEQUIO_TEST_BACKENDS"].split(",")]
 _USED_BACKENDS: set[str] = set()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if IN_CI and POSTGRES_URL is None:
+    make_settings("sqlite+aiosqlite://").start_clock()
+    if (
+        IN_CI
+        and POSTGRES_URL is None
+        and "postgresql" in os.environ.get("TEQUIO_TEST_BACKENDS", "postgresql")
+    ):
         raise pytest.UsageError(
             "CI=true but PostgreSQL does not answer on 127.0.0.1:5432 and "
             "TEQUIO_TEST_DATABASE_URL is not set: the PostgreSQL run is required in CI."
         )
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return f"database backends: {', '.join(BACKENDS)}"
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    moved = f"the clock starts at {TEST_NOW.isoformat()}" if TEST_NOW else "the clock is the host's"
+    return [f"database backends: {', '.join(BACKENDS)}", moved]
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -6,7 +6,7 @@ import json
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,8 +18,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from app.db import create_sessionmaker
 from app.main import create_app
+from cooperative.kernel import clock
 from cooperative.kernel.principal import Role
-from cooperative.kernel.types import utcnow
 from telehealth.scheduling.models import Appointment
 from tests.conftest import Database, _empty_tables, make_settings
 from tests.factories import (
@@ -84,11 +84,11 @@ async def consult_soon(
     profile, doctor = await practitioner(http, admin, committed, settings)
     patient_account, patient = await signed_up(http)
     slots = await open_slots(
-        http, patient, **{"from": (date.today() + timedelta(days=2)).isoformat()}
+        http, patient, **{"from": (clock.today() + timedelta(days=2)).isoformat()}
     )
     booked = (await book(http, patient, profile["id"], slots[0]["start"])).json()
     async with committed() as session:  # the consult's day comes
-        start = utcnow() + starts_in
+        start = clock.now() + starts_in
         await session.execute(
             update(Appointment)
             .where(col(Appointment.id) == uuid.UUID(booked["id"]))
@@ -155,7 +155,7 @@ def local_peer() -> Any:
 async def end_consult(database: Database, consult_id: str) -> None:
     """The consult is long over: it ended hours ago, so its room is closed."""
     async with create_sessionmaker(database.engine)() as session:
-        past = utcnow() - timedelta(hours=3)
+        past = clock.now() - timedelta(hours=3)
         await session.execute(
             update(Appointment)
             .where(col(Appointment.id) == uuid.UUID(consult_id))

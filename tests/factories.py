@@ -12,6 +12,7 @@ from cooperative.accounts import service as accounts_service
 from cooperative.accounts.schemas import AccountCreate
 from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.defaults import default_bylaws
+from cooperative.kernel import clock
 from cooperative.kernel.principal import Role
 
 PASSWORD = "maiz azul de oaxaca"
@@ -85,6 +86,13 @@ async def account_with_role(
         )
         await session.commit()
     return email
+
+
+def dues_period(months_ahead: int = 0) -> str:
+    """A dues period (`YYYY-MM`) counted from this month in the cooperative's zone."""
+    today = clock.today()
+    index = today.year * 12 + today.month - 1 + months_ahead
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:

@@ -2,7 +2,7 @@
 and the steps of a vote through the API."""
 
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +12,7 @@ from app.settings import Settings
 from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.defaults import default_bylaws
 from cooperative.bylaws.schema import Bylaws
+from cooperative.kernel import clock
 from cooperative.kernel.principal import Role
 from tests.factories import account_with_role, active_member, apply, bearer, decide, login
 
@@ -73,7 +74,7 @@ async def open_vote(
     closes_at: datetime | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
-    closes_at = closes_at or datetime.now(UTC) + closes_in
+    closes_at = closes_at or clock.now() + closes_in
     body = {"closes_at": closes_at.isoformat(), **fields}
     response = await client.post(
         f"/v1/proposals/{proposal_id}/open", json=body, headers=bearer(tokens)

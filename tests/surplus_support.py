@@ -1,14 +1,14 @@
 """Helpers for surplus tests: patronage recorded by an admin, runs, the assembly's approval."""
 
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from cooperative.kernel import clock
 from tests.factories import bearer
 from tests.governance_support import close, open_vote, propose, vote
 
-YEAR = datetime.now(UTC).year
+YEAR = clock.today().year  # the fiscal year: the calendar year in the cooperative's zone
 
 
 async def record_patronage(

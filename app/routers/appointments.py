@@ -14,10 +14,11 @@ from app.db import SessionDep
 from app.errors import InvalidParameter, problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from cooperative.accounts import service as accounts_service
+from cooperative.kernel import clock
 from cooperative.kernel.errors import TequioError, Text
 from cooperative.kernel.pagination import Cursor
 from cooperative.kernel.principal import Principal, Scope
-from cooperative.kernel.types import sane_moment, utcnow
+from cooperative.kernel.types import sane_moment
 from telehealth.practitioners import rules
 from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.models import Practitioner
@@ -113,7 +114,7 @@ async def search_slots(
         first_day=first,
         last_day=last,
         zone=zone,
-        now=utcnow(),
+        now=clock.now(),
         after=(after.after_time, after.after_id) if after else None,
         limit=limit,
     )

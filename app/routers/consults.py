@@ -23,9 +23,9 @@ from app.signaling import (
     SocketClosed,
     participant_public,
 )
+from cooperative.kernel import clock
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Scope
-from cooperative.kernel.types import utcnow
 from telehealth.clinics import service as clinics_service
 from telehealth.consults import rules
 from telehealth.consults import service as consults
@@ -235,7 +235,7 @@ async def signal(
             appointment_id,
             claims.account_id,
             window=state.settings.consult_window,
-            now=utcnow(),
+            now=clock.now(),
         )
     if allowed is None:
         await websocket.close(code=CLOSE_FORBIDDEN)

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from app.auth import AdminPrincipal, require_scopes
+from app.context import TodayDep
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
@@ -58,10 +59,14 @@ async def list_invoices(
     summary="Issue a period's dues (admin)",
     responses=problem_responses(401, 403, 409, 422),
 )
-async def run(session: SessionDep, principal: AdminPrincipal, data: DuesRunCreate) -> DuesRunPublic:
+async def run(
+    session: SessionDep, principal: AdminPrincipal, today: TodayDep, data: DuesRunCreate
+) -> DuesRunPublic:
     """Invoice every household covering or sponsored by an active member for `period`
-    (`YYYY-MM`), priced by its fee class on the period's first day under the bylaws then in
-    force. Idempotent: running a period again issues nothing new. Households that cannot be
-    priced (no poverty line in force then) are listed in `skipped`."""
-    result = await billing.generate_dues(session, data.period)
+    (`YYYY-MM`), under the bylaws in force on the period's first day. Each household is priced
+    by its fee class on the day of the run (on the period's first day for a run made ahead of
+    it), so an income attestation made before the run counts. Idempotent: running a period
+    again issues nothing new. Households that cannot be priced (no poverty line in force then)
+    are listed in `skipped`."""
+    result = await billing.generate_dues(session, data.period, today=today)
     return DuesRunPublic.model_validate(result, from_attributes=True)

@@ -6,8 +6,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from cooperative.kernel import tables  # noqa: F401  (naming convention before any table)
-from cooperative.kernel.types import UTCDateTime, utcnow
+from cooperative.kernel import (
+    clock,
+    tables,  # noqa: F401  (naming convention before any table)
+)
+from cooperative.kernel.types import UTCDateTime
 
 
 class Account(SQLModel, table=True):
@@ -24,8 +27,8 @@ class Account(SQLModel, table=True):
     preferred_language: str = Field(default="es", max_length=8)
     timezone: str | None = Field(default=None, max_length=64, description="IANA, for display.")
     is_active: bool = True
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class AuthSession(SQLModel, table=True):
@@ -35,7 +38,7 @@ class AuthSession(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     scope: str | None = Field(
         default=None, max_length=1000, description="Scopes asked for at sign-in; None: all granted."
     )
@@ -49,7 +52,7 @@ class RefreshToken(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     session_id: uuid.UUID = Field(foreign_key="auth_session.id", ondelete="CASCADE", index=True)
     token_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

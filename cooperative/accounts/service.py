@@ -25,8 +25,8 @@ from cooperative.accounts.errors import (
 from cooperative.accounts.models import Account, AuthSession, LoginThrottle, RefreshToken
 from cooperative.accounts.rules import ThrottleRule
 from cooperative.accounts.schemas import AccountCreate
+from cooperative.kernel import clock
 from cooperative.kernel.principal import Role
-from cooperative.kernel.types import utcnow
 
 
 async def register(
@@ -122,8 +122,8 @@ async def begin_attempt(
     """Refuse a throttled caller, else charge the attempt as a failure before the password is
     checked. The caller commits the charge first, so concurrent guesses all count and no lock is
     held during the slow hash; a success gives the charge back (`finish_attempt`)."""
-    rows = await _locked_rows(session, throttles, utcnow())
-    now = utcnow()  # after the lock: a concurrent attempt may have been charged meanwhile
+    rows = await _locked_rows(session, throttles, clock.now())
+    now = clock.now()  # after the lock: a concurrent attempt may have been charged meanwhile
     wait = max(
         rules.retry_after(rows[t.key].failures, rows[t.key].last_failure_at, now, t.policy)
         for t in throttles
@@ -216,7 +216,7 @@ async def start_session(
 ) -> IssuedRefresh:
     """Begin a sign-in session with its first refresh token; `scope` is what the client asked
     for, and every refresh of this session keeps to it (RFC 6749 §6)."""
-    now = utcnow()
+    now = clock.now()
     auth_session = AuthSession(account_id=account.id, created_at=now, scope=scope)
     session.add(auth_session)
     await session.flush()
@@ -233,7 +233,7 @@ async def rotate_refresh(session: AsyncSession, token: str, *, ttl: timedelta) -
     revocation is kept although the request fails. Of concurrent uses of one token, exactly one
     wins: the spend is a conditional UPDATE, and the losers count as reuse.
     """
-    now = utcnow()
+    now = clock.now()
     row = (
         await session.execute(
             select(RefreshToken, AuthSession, Account)
@@ -271,7 +271,7 @@ async def revoke_session(session: AsyncSession, session_id: uuid.UUID, *, reason
     await session.execute(
         update(AuthSession)
         .where(col(AuthSession.id) == session_id, col(AuthSession.revoked_at).is_(None))
-        .values(revoked_at=utcnow(), revoked_reason=reason)
+        .values(revoked_at=clock.now(), revoked_reason=reason)
     )
 
 

@@ -6,8 +6,11 @@ from typing import Any
 
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from cooperative.kernel import tables  # noqa: F401
-from cooperative.kernel.types import UTCDateTime, utcnow
+from cooperative.kernel import (
+    clock,
+    tables,  # noqa: F401
+)
+from cooperative.kernel.types import UTCDateTime
 
 
 class BylawsVersion(SQLModel, table=True):
@@ -23,4 +26,4 @@ class BylawsVersion(SQLModel, table=True):
     )
     proposal_id: uuid.UUID | None = None
     note: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

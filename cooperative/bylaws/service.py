@@ -15,9 +15,9 @@ from sqlmodel import col
 from cooperative.bylaws.errors import BylawsAlreadyInstalled, BylawsNotInstalled
 from cooperative.bylaws.models import BylawsVersion
 from cooperative.bylaws.schema import Bylaws
+from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.pagination import paginate
-from cooperative.kernel.types import utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ def digest(document: Bylaws) -> str:
 
 async def in_force(session: AsyncSession, at: datetime | None = None) -> InForce:
     """The version in force at `at` (now by default): the latest whose effective date has come."""
-    moment = at or utcnow()
+    moment = at or clock.now()
     version = (
         await session.execute(
             select(BylawsVersion)
@@ -129,7 +129,7 @@ async def install(
         session,
         document,
         number=1,
-        effective_from=effective_from or utcnow(),
+        effective_from=effective_from or clock.now(),
         adopted_by="install",
         account_id=account_id,
         note=note,

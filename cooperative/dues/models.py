@@ -7,8 +7,11 @@ import sqlalchemy as sa
 from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
-from cooperative.kernel import tables  # noqa: F401
-from cooperative.kernel.types import UTCDateTime, utcnow
+from cooperative.kernel import (
+    clock,
+    tables,  # noqa: F401
+)
+from cooperative.kernel.types import UTCDateTime
 
 
 class ShareSubscription(SQLModel, table=True):
@@ -20,7 +23,7 @@ class ShareSubscription(SQLModel, table=True):
     currency: str = Field(max_length=3)
     instalments: int
     bylaws_version: int = Field(foreign_key="bylaws_version.number")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class Invoice(SQLModel, table=True):
@@ -40,7 +43,7 @@ class Invoice(SQLModel, table=True):
     fee_class: str | None = Field(default=None, max_length=8)
     bylaws_version: int = Field(foreign_key="bylaws_version.number")
     due_on: date
-    issued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    issued_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
 
 
 class Payment(SQLModel, table=True):
@@ -66,7 +69,7 @@ class Payment(SQLModel, table=True):
     reference: str | None = Field(default=None, max_length=120)
     idempotency_key: str | None = Field(default=None, max_length=200)
     request_digest: str | None = Field(default=None, max_length=64)
-    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    received_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
 
 
 class PaymentAllocation(SQLModel, table=True):
@@ -76,4 +79,4 @@ class PaymentAllocation(SQLModel, table=True):
     payment_id: uuid.UUID = Field(foreign_key="payment.id", index=True)
     invoice_id: uuid.UUID = Field(foreign_key="invoice.id", index=True)
     amount_minor: int = Field(gt=0, sa_type=BigInteger)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

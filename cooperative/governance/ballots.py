@@ -27,8 +27,8 @@ from cooperative.governance.errors import (
 )
 from cooperative.governance.models import Ballot, Proposal, ProposalVoter
 from cooperative.governance.schemas import BallotCast, BallotReceipt, ResultPublic, Verification
+from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal
-from cooperative.kernel.types import utcnow
 
 
 def new_receipt() -> str:
@@ -99,7 +99,7 @@ async def cast(
     )
     assert locked is not None
     proposal = locked
-    now = utcnow()
+    now = clock.now()
     if proposal.status == "open" and proposal.closes_at is not None and proposal.closes_at <= now:
         raise NotOpen(status="closed")  # its time came while this cast waited for the lock
     if proposal.status != "open" or (proposal.opens_at is not None and proposal.opens_at > now):

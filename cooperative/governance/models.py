@@ -13,8 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from cooperative.kernel import tables  # noqa: F401
-from cooperative.kernel.types import UTCDateTime, utcnow
+from cooperative.kernel import (
+    clock,
+    tables,  # noqa: F401
+)
+from cooperative.kernel.types import UTCDateTime
 
 
 class Proposal(SQLModel, table=True):
@@ -48,7 +51,7 @@ class Proposal(SQLModel, table=True):
     opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closing_soon_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
 
 
 class ProposalCosigner(SQLModel, table=True):
@@ -58,7 +61,7 @@ class ProposalCosigner(SQLModel, table=True):
 
     proposal_id: uuid.UUID = Field(foreign_key="proposal.id", ondelete="CASCADE", primary_key=True)
     member_id: uuid.UUID = Field(foreign_key="member.id", primary_key=True)
-    signed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    signed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class ProposalComment(SQLModel, table=True):
@@ -69,7 +72,7 @@ class ProposalComment(SQLModel, table=True):
     account_id: uuid.UUID = Field(foreign_key="account.id")
     author: str = Field(max_length=200)
     body: str = Field(max_length=5000)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
 
 
 class ProposalVoter(SQLModel, table=True):
@@ -112,4 +115,4 @@ class ProposalEvent(SQLModel, table=True):
     proposal_id: uuid.UUID = Field(foreign_key="proposal.id", ondelete="CASCADE", index=True)
     kind: str = Field(max_length=16)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)

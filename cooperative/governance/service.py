@@ -37,10 +37,10 @@ from cooperative.governance.schemas import (
     Turnout,
     YourPart,
 )
+from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Role
-from cooperative.kernel.types import utcnow
 from cooperative.membership import service as membership_service
 from cooperative.membership.models import Member
 from cooperative.membership.rules import MemberStatus
@@ -106,7 +106,7 @@ async def create(
 async def _payload(session: AsyncSession, data: ProposalCreate, law: InForce) -> dict[str, Any]:
     if data.kind == "bylaw_amendment":
         assert data.document is not None and data.effective_from is not None
-        now = utcnow()
+        now = clock.now()
         if not now - MAX_RECORD_AGE <= data.effective_from <= now + MAX_EFFECTIVE_AHEAD:
             raise invalid(
                 "effective_from is within ten years from today",
@@ -372,7 +372,7 @@ async def open_voting(
         have = await _good_cosigners(session, proposal, law, today=today)
         if have < needed:
             raise CosignersMissing(needed=needed, have=have)
-    now = utcnow()
+    now = clock.now()
     opens_at = data.opens_at or now
     record_date = data.record_date or today
     if data.closes_at <= max(opens_at, now):
@@ -498,7 +498,7 @@ async def close_now(
     if proposal.status == "draft":
         raise NotOpen(status=proposal.status)
     if proposal.status == "open":
-        now = utcnow()
+        now = clock.now()
         if proposal.closes_at is None or proposal.closes_at > now:
             proposal.closes_at = now
         await _close(session, proposal)
@@ -510,7 +510,7 @@ async def close_if_due(session: AsyncSession, proposal: Proposal) -> Proposal:
     if (
         proposal.status == "open"
         and proposal.closes_at is not None
-        and proposal.closes_at <= utcnow()
+        and proposal.closes_at <= clock.now()
     ):
         locked = await session.get(
             Proposal, proposal.id, with_for_update=True, populate_existing=True
@@ -528,7 +528,7 @@ async def close_due(session: AsyncSession) -> tuple[int, list[uuid.UUID]]:
     due = (
         await session.execute(
             select(Proposal).where(
-                col(Proposal.status) == "open", col(Proposal.closes_at) <= utcnow()
+                col(Proposal.status) == "open", col(Proposal.closes_at) <= clock.now()
             )
         )
     ).scalars()
@@ -544,7 +544,7 @@ async def close_due(session: AsyncSession) -> tuple[int, list[uuid.UUID]]:
 
 async def sweep(session: AsyncSession, *, closing_soon: timedelta) -> tuple[int, list[uuid.UUID]]:
     """Close what is due and announce what closes soon; what closed and what could not."""
-    now = utcnow()
+    now = clock.now()
     closed, failed = await close_due(session)
     soon = (
         await session.execute(
@@ -661,7 +661,7 @@ async def _reshuffle(session: AsyncSession, proposal_id: uuid.UUID) -> None:
 
 
 async def _close(session: AsyncSession, proposal: Proposal) -> None:
-    now = utcnow()
+    now = clock.now()
     result = rules.tally(await published(session, proposal))
     await _reshuffle(session, proposal.id)
     proposal.result = result

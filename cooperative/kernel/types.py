@@ -1,4 +1,4 @@
-"""Column types and clock helpers that behave the same on SQLite and PostgreSQL."""
+"""Column types that behave the same on SQLite and PostgreSQL (the time is in `clock`)."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -6,10 +6,6 @@ from typing import Any
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -68,12 +68,17 @@ async def _billable(session: AsyncSession) -> list[Household]:
     return list(rows.scalars())
 
 
-async def generate_dues(session: AsyncSession, period: str) -> DuesRun:
-    """Issue every billable household's dues for `period`, priced by its fee class under the
-    bylaws in force on the period's first day (the first bylaws, for a period that began before
-    they were installed). Running it again for a period issues nothing new; a household that
-    cannot be priced is skipped and named, never the whole run."""
+async def generate_dues(session: AsyncSession, period: str, *, today: date) -> DuesRun:
+    """Issue every billable household's dues for `period`, under the bylaws in force on the
+    period's first day (the first bylaws, for a period that began before they were installed).
+
+    Each household is priced by its fee class on the day of the run, or on the period's first
+    day when the run is made ahead of the period: an income attestation made before the run
+    counts (while it is valid), whichever day of the period the run is made. Running it again for
+    a period issues nothing new; a household that cannot be priced is skipped and named, never
+    the whole run."""
     start = period_start(period, 1)
+    priced_on = max(today, start)
     try:
         law = await bylaws_service.in_force(session, datetime.combine(start, time(), UTC))
     except BylawsNotInstalled:
@@ -83,7 +88,7 @@ async def generate_dues(session: AsyncSession, period: str) -> DuesRun:
     skipped: list[uuid.UUID] = []
     for household in await _billable(session):
         try:
-            assessment, _ = await households.assess(session, household, law, on=start)
+            assessment, _ = await households.assess(session, household, law, on=priced_on)
         except NoPovertyLine:
             skipped.append(household.id)
             continue

@@ -11,11 +11,11 @@ from sqlmodel import col
 
 from cooperative.bylaws.service import InForce
 from cooperative.dues import rules as dues_rules
+from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.money import format_minor
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal
-from cooperative.kernel.types import utcnow
 from cooperative.membership import rules
 from cooperative.membership.errors import (
     AlreadyInHousehold,
@@ -80,7 +80,7 @@ async def _join(
                 HouseholdMember(
                     household_id=household_id,
                     member_id=member_id,
-                    accepted_at=utcnow() if accepted else None,
+                    accepted_at=clock.now() if accepted else None,
                 )
             )
     except IntegrityError as exc:
@@ -254,7 +254,7 @@ async def accept(session: AsyncSession, principal: Principal, household_id: uuid
     if member is None:
         raise NotFound()
     link = await _own_link(session, principal, household_id, member.id)
-    link.accepted_at = link.accepted_at or utcnow()
+    link.accepted_at = link.accepted_at or clock.now()
     await session.flush()
     household = await session.get(Household, household_id)
     assert household is not None

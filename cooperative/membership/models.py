@@ -7,8 +7,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from cooperative.kernel import tables  # noqa: F401
-from cooperative.kernel.types import UTCDateTime, utcnow
+from cooperative.kernel import (
+    clock,
+    tables,  # noqa: F401
+)
+from cooperative.kernel.types import UTCDateTime
 
 
 class Member(SQLModel, table=True):
@@ -20,12 +23,12 @@ class Member(SQLModel, table=True):
     curp: str | None = Field(default=None, max_length=18, unique=True)
     matricula_consular: str | None = Field(default=None, max_length=32)
     bylaws_version: int = Field(foreign_key="bylaws_version.number")
-    applied_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    applied_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by: uuid.UUID | None = None
     status_reason: str | None = Field(default=None, max_length=500)
-    status_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    status_changed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
 
 
 class Household(SQLModel, table=True):
@@ -40,7 +43,7 @@ class Household(SQLModel, table=True):
         default=None, foreign_key="member.id", ondelete="SET NULL", index=True
     )
     created_by: uuid.UUID = Field(foreign_key="account.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
 
 
 class HouseholdMember(SQLModel, table=True):
@@ -54,7 +57,7 @@ class HouseholdMember(SQLModel, table=True):
     member_id: uuid.UUID = Field(
         foreign_key="member.id", ondelete="CASCADE", primary_key=True, unique=True
     )
-    joined_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    joined_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     accepted_at: datetime | None = Field(
         default=None,
         sa_type=UTCDateTime,
@@ -71,7 +74,7 @@ class Dependent(SQLModel, table=True):
     birth_year: int | None = None
     relationship: str | None = Field(default=None, max_length=32)
     curp: str | None = Field(default=None, max_length=18)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
 
 
 class IncomeAttestation(SQLModel, table=True):
@@ -91,4 +94,4 @@ class IncomeAttestation(SQLModel, table=True):
     attested_by: uuid.UUID | None = Field(
         default=None, foreign_key="account.id", ondelete="SET NULL"
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)

@@ -10,10 +10,10 @@ from sqlmodel import col
 
 from cooperative.bylaws.service import InForce
 from cooperative.dues import service as dues_service
+from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Role
-from cooperative.kernel.types import utcnow
 from cooperative.membership import rules
 from cooperative.membership.errors import (
     AlreadyMember,
@@ -207,7 +207,7 @@ async def decide(
         raise ReasonRequired()
     member.status = to
     member.status_reason = reason
-    member.status_changed_at = utcnow()
+    member.status_changed_at = clock.now()
     if action in ("approve", "reject"):
         member.decided_at = member.status_changed_at
         member.decided_by = principal.account_id

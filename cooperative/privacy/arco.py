@@ -23,8 +23,8 @@ from cooperative.governance.models import (
     ProposalCosigner,
     ProposalVoter,
 )
+from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal
-from cooperative.kernel.types import utcnow
 from cooperative.membership.models import (
     Dependent,
     Household,
@@ -214,13 +214,13 @@ async def erase(
     account.password_hash = hasher.hash(secrets.token_urlsafe(32))
     account.is_active = False
     account.roles = []
-    account.updated_at = utcnow()
+    account.updated_at = clock.now()
     sessions = select(col(AuthSession.id)).where(col(AuthSession.account_id) == account_id)
     await session.execute(delete(RefreshToken).where(col(RefreshToken.session_id).in_(sessions)))
     await session.execute(
         update(AuthSession)
         .where(col(AuthSession.account_id) == account_id, col(AuthSession.revoked_at).is_(None))
-        .values(revoked_at=utcnow(), revoked_reason="erased")
+        .values(revoked_at=clock.now(), revoked_reason="erased")
     )
     member = (
         await session.execute(select(Member).where(col(Member.account_id) == account_id))
@@ -253,7 +253,7 @@ async def _erase_member(session: AsyncSession, member: Member) -> list[str]:
     member.matricula_consular = None
     if member.status in (MemberStatus.APPLICANT, MemberStatus.ACTIVE, MemberStatus.SUSPENDED):
         member.status = MemberStatus.WITHDRAWN
-        member.status_changed_at = utcnow()
+        member.status_changed_at = clock.now()
     member.status_reason = "erased at the member's request"
     covered = await _all(
         session,

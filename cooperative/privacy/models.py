@@ -3,8 +3,11 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from cooperative.kernel import tables  # noqa: F401
-from cooperative.kernel.types import UTCDateTime, utcnow
+from cooperative.kernel import (
+    clock,
+    tables,  # noqa: F401
+)
+from cooperative.kernel.types import UTCDateTime
 
 
 class AccessLogEntry(SQLModel, table=True):
@@ -21,4 +24,4 @@ class AccessLogEntry(SQLModel, table=True):
     resource: str = Field(max_length=80)
     action: str = Field(max_length=16)
     request_id: str | None = Field(default=None, max_length=64)
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)

@@ -10,8 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from cooperative.kernel import tables  # noqa: F401
-from cooperative.kernel.types import UTCDateTime, utcnow
+from cooperative.kernel import (
+    clock,
+    tables,  # noqa: F401
+)
+from cooperative.kernel.types import UTCDateTime
 
 
 class PatronageRecord(SQLModel, table=True):
@@ -34,7 +37,7 @@ class PatronageRecord(SQLModel, table=True):
     reverses_id: uuid.UUID | None = Field(default=None, foreign_key="patronage_record.id")
     recorded_by: uuid.UUID | None = Field(default=None, foreign_key="account.id")
     note: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
 
 
 class AllocationRun(SQLModel, table=True):
@@ -64,7 +67,7 @@ class AllocationRun(SQLModel, table=True):
     summary: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     members: int
     created_by: uuid.UUID | None = Field(default=None, foreign_key="account.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     proposal_id: uuid.UUID | None = Field(default=None, foreign_key="proposal.id")
     posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reversed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -99,7 +102,7 @@ class JournalEntry(SQLModel, table=True):
     memo: str = Field(max_length=500)
     reverses_id: uuid.UUID | None = Field(default=None, foreign_key="journal_entry.id")
     posted_by: uuid.UUID | None = Field(default=None, foreign_key="account.id")
-    posted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    posted_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
 
 
 class JournalLine(SQLModel, table=True):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.kernel.types import utcnow
+from cooperative.kernel import clock
 from cooperative.membership.models import Member
 from cooperative.surplus.models import AllocationRun, PatronageRecord
 
@@ -107,7 +107,7 @@ async def reverse(
         return None
     year = original.fiscal_year
     if await year_is_posted(session, year):  # that year is allocated: the correction is today's
-        year = max(year, utcnow().year)
+        year = max(year, clock.today().year)
     reversal = PatronageRecord(
         member_id=original.member_id,
         fiscal_year=year,

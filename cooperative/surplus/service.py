@@ -21,10 +21,10 @@ from sqlmodel import col
 from cooperative.bylaws import service as bylaws_service
 from cooperative.dues.models import Invoice
 from cooperative.governance.models import Proposal
+from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal
-from cooperative.kernel.types import utcnow
 from cooperative.membership import service as membership_service
 from cooperative.membership.models import Member
 from cooperative.privacy import audit
@@ -335,7 +335,7 @@ async def post(session: AsyncSession, run_id: uuid.UUID, *, account_id: uuid.UUI
             await session.flush()
             await _write_lines(session, entry.id, run.currency, records)
             run.status = "posted"
-            run.posted_at = utcnow()
+            run.posted_at = clock.now()
             run.proposal_id = proposal.id
     except IntegrityError as exc:  # another run of the year, or this one, got posted first
         raise RunPosted(year=year) from exc
@@ -399,7 +399,7 @@ async def reverse(
         [(line.account, line.member_id, line.credit_minor, line.debit_minor) for line in posted],
     )
     run.status = "reversed"
-    run.reversed_at = utcnow()
+    run.reversed_at = clock.now()
     await session.flush()
     return entry
 

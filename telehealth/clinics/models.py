@@ -3,8 +3,11 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from cooperative.kernel import tables  # noqa: F401
-from cooperative.kernel.types import UTCDateTime, utcnow
+from cooperative.kernel import (
+    clock,
+    tables,  # noqa: F401
+)
+from cooperative.kernel.types import UTCDateTime
 
 
 class Clinic(SQLModel, table=True):
@@ -14,7 +17,7 @@ class Clinic(SQLModel, table=True):
     municipality: str = Field(max_length=120)
     rural: bool = False
     timezone: str = Field(max_length=64)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
 
 
 class ClinicStaff(SQLModel, table=True):
@@ -33,5 +36,5 @@ class ClinicPatient(SQLModel, table=True):
     clinic_id: uuid.UUID = Field(foreign_key="clinic.id", ondelete="CASCADE", primary_key=True)
     account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", primary_key=True)
     registered_by: uuid.UUID | None = Field(default=None, foreign_key="account.id")
-    registered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    registered_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -8,10 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
+from cooperative.kernel import clock
 from cooperative.kernel.errors import Conflict, Forbidden, NotFound
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Role
-from cooperative.kernel.types import utcnow
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicStaff
 from telehealth.clinics.schemas import ClinicCreate, ClinicPatientPublic
 
@@ -111,7 +111,7 @@ async def accept_registration(
     account = await accounts_service.get(session, principal.account_id)
     if link is None or account is None:
         raise NotFound()
-    link.accepted_at = link.accepted_at or utcnow()
+    link.accepted_at = link.accepted_at or clock.now()
     await session.flush()
     return ClinicPatientPublic(
         clinic_id=clinic_id,

@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.principal import Principal
-from cooperative.kernel.types import utcnow
 from cooperative.privacy import audit
 from telehealth.consults import rules
 from telehealth.consults.errors import NotAConsult, RecordingNeedsConsent, RoomNotOpen
@@ -60,7 +60,7 @@ async def _open_appointment(
 
 
 def _require_open(appointment: Appointment, window: rules.RoomWindow) -> None:
-    if rules.room_state(appointment.start, appointment.end, utcnow(), window) != "open":
+    if rules.room_state(appointment.start, appointment.end, clock.now(), window) != "open":
         raise RoomNotOpen(
             opens=int(window.opens_before.total_seconds() // 60),
             closes=int(window.closes_after.total_seconds() // 60),
@@ -97,7 +97,7 @@ async def set_mode(
         raise Forbidden(reason="the doctor decides to leave the server relay")
     if state.mode != mode:
         state.mode = mode
-        state.updated_at = utcnow()
+        state.updated_at = clock.now()
     if mode == "p2p":
         state.recording_requested_by = None
         state.relay_owner = state.relay_seen_at = None
@@ -118,7 +118,7 @@ async def claim_relay(
     state = await room(session, appointment_id)
     if state.mode != "relay":
         return "off"
-    now = utcnow()
+    now = clock.now()
     live = state.relay_seen_at is not None and now - state.relay_seen_at < stale_after
     if live and state.relay_owner not in (None, worker):
         return "other"
@@ -158,7 +158,7 @@ async def relay_heartbeat(session: AsyncSession, appointment_id: uuid.UUID, work
     state = await room(session, appointment_id)
     if state.mode != "relay" or state.relay_owner != worker:
         return False
-    state.relay_seen_at = utcnow()
+    state.relay_seen_at = clock.now()
     await session.flush()
     return True
 
@@ -180,7 +180,7 @@ async def give_consent(
         except IntegrityError:  # given at the same moment by a concurrent request
             standing = await _standing(session, appointment_id, principal.account_id)
     elif not recording and standing is not None:
-        standing.withdrawn_at = utcnow()
+        standing.withdrawn_at = clock.now()
         await session.flush()
         standing = None
     return standing
@@ -284,7 +284,7 @@ async def request_recording(
     switched = state.mode != "relay"
     state.recording_requested_by = principal.account_id
     state.mode = "relay"
-    state.updated_at = utcnow()
+    state.updated_at = clock.now()
     await session.flush()
     return state, switched
 
@@ -305,7 +305,7 @@ async def end_segment(
 ) -> None:
     segment = await session.get(ConsultRecording, recording_id)
     if segment is not None and segment.stopped_at is None:
-        segment.stopped_at, segment.stop_reason, segment.size_bytes = utcnow(), reason, size
+        segment.stopped_at, segment.stop_reason, segment.size_bytes = clock.now(), reason, size
         await session.flush()
 
 
@@ -358,7 +358,7 @@ async def forget_recordings(session: AsyncSession, patient_account_id: uuid.UUID
             col(RecordingConsent.account_id) == patient_account_id,
             col(RecordingConsent.withdrawn_at).is_(None),
         )
-        .values(withdrawn_at=utcnow())
+        .values(withdrawn_at=clock.now())
     )
     await session.execute(
         delete(SignalMemo).where(

@@ -5,8 +5,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from cooperative.kernel import tables  # noqa: F401
-from cooperative.kernel.types import UTCDateTime, utcnow
+from cooperative.kernel import (
+    clock,
+    tables,  # noqa: F401
+)
+from cooperative.kernel.types import UTCDateTime
 
 
 class ConsultParticipant(SQLModel, table=True):
@@ -25,7 +28,7 @@ class ConsultParticipant(SQLModel, table=True):
         default=None, max_length=32, description="The socket that made them present."
     )
     invited_by: uuid.UUID | None = None
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class SignalMemo(SQLModel, table=True):
@@ -40,7 +43,7 @@ class SignalMemo(SQLModel, table=True):
     from_account_id: uuid.UUID = Field(primary_key=True)
     kind: str = Field(max_length=8, primary_key=True)
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class PrecheckResult(SQLModel, table=True):
@@ -57,7 +60,7 @@ class PrecheckResult(SQLModel, table=True):
     received_kbps: float | None = None
     relayed: bool | None = None
     video_ok: bool = False
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
 
 
 class ConsultRoom(SQLModel, table=True):
@@ -72,7 +75,7 @@ class ConsultRoom(SQLModel, table=True):
     relay_owner: str | None = Field(default=None, max_length=120)
     relay_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     recording_requested_by: uuid.UUID | None = None
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class RecordingConsent(SQLModel, table=True):
@@ -95,7 +98,7 @@ class RecordingConsent(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     appointment_id: uuid.UUID = Field(foreign_key="appointment.id", ondelete="CASCADE", index=True)
     account_id: uuid.UUID = Field(foreign_key="account.id")
-    given_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    given_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -108,7 +111,7 @@ class ConsultRecording(SQLModel, table=True):
     appointment_id: uuid.UUID = Field(foreign_key="appointment.id", ondelete="CASCADE", index=True)
     file_name: str = Field(max_length=200)
     participants: list[str] = Field(sa_column=Column(JSON, nullable=False))
-    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     stop_reason: str | None = Field(default=None, max_length=32)
     size_bytes: int | None = Field(default=None, sa_type=sa.BigInteger)

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
+from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.principal import Principal
-from cooperative.kernel.types import utcnow
 from telehealth.clinics.models import ClinicStaff
 from telehealth.consults import rules
 from telehealth.consults.errors import NotAConsult, RoomNotOpen
@@ -76,7 +76,7 @@ async def join(
     appointment, role = await room_of(session, principal, appointment_id)
     if appointment.status not in LIVE:
         raise NotAConsult(status=appointment.status)
-    if rules.room_state(appointment.start, appointment.end, utcnow(), window) != "open":
+    if rules.room_state(appointment.start, appointment.end, clock.now(), window) != "open":
         raise RoomNotOpen(
             opens=int(window.opens_before.total_seconds() // 60),
             closes=int(window.closes_after.total_seconds() // 60),
@@ -89,7 +89,7 @@ async def join(
         session.add(participant)
     participant.role = role
     if role == "doctor" and participant.admitted_at is None:
-        participant.admitted_at = utcnow()
+        participant.admitted_at = clock.now()
     await session.flush()
     return participant, appointment
 
@@ -119,7 +119,7 @@ async def let_in(
     """Admit someone who joined (the caller has checked it is the doctor's decision)."""
     participant = await session.get(ConsultParticipant, (appointment_id, account_id))
     if participant is not None:
-        participant.admitted_at = participant.admitted_at or utcnow()
+        participant.admitted_at = participant.admitted_at or clock.now()
         await session.flush()
     return participant
 

@@ -3,8 +3,11 @@ from datetime import date, datetime, time
 
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from cooperative.kernel import tables  # noqa: F401
-from cooperative.kernel.types import UTCDateTime, utcnow
+from cooperative.kernel import (
+    clock,
+    tables,  # noqa: F401
+)
+from cooperative.kernel.types import UTCDateTime
 
 
 class Practitioner(SQLModel, table=True):
@@ -19,7 +22,7 @@ class Practitioner(SQLModel, table=True):
     min_notice_minutes: int = 120
     horizon_days: int = 60
     active: bool = True
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
 
 
 class Licence(SQLModel, table=True):
@@ -32,7 +35,7 @@ class Licence(SQLModel, table=True):
     jurisdiction: str = Field(max_length=8)
     number: str = Field(max_length=40)
     expires_on: date
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class AvailabilityWindow(SQLModel, table=True):
@@ -73,4 +76,4 @@ class TimeOff(SQLModel, table=True):
     start: datetime = Field(sa_type=UTCDateTime)
     end: datetime = Field(sa_type=UTCDateTime)
     reason: str | None = Field(default=None, max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

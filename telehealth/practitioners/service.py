@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
+from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Role
-from cooperative.kernel.types import utcnow
 from telehealth.practitioners import rules
 from telehealth.practitioners.errors import AlreadyPractitioner, NotADoctor
 from telehealth.practitioners.models import (
@@ -194,7 +194,7 @@ async def add_time_off(
     ids = []
     for appointment in affected.scalars():
         appointment.needs_reschedule = True
-        appointment.updated_at = utcnow()
+        appointment.updated_at = clock.now()
         session.add(
             AppointmentEvent(
                 appointment_id=appointment.id,

@@ -7,8 +7,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from cooperative.kernel import tables  # noqa: F401
-from cooperative.kernel.types import UTCDateTime, utcnow
+from cooperative.kernel import (
+    clock,
+    tables,  # noqa: F401
+)
+from cooperative.kernel.types import UTCDateTime
 
 # Statuses that hold the practitioner's time (FHIR: booked, arrived, fulfilled).
 HOLDING = ("booked", "arrived", "fulfilled")
@@ -57,8 +60,8 @@ class Appointment(SQLModel, table=True):
     status_changed_by: uuid.UUID | None = None
     idempotency_key: str | None = Field(default=None, max_length=200)
     request_digest: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class AppointmentEvent(SQLModel, table=True):
@@ -70,6 +73,6 @@ class AppointmentEvent(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     appointment_id: uuid.UUID = Field(foreign_key="appointment.id", index=True)
     type: str = Field(max_length=32)
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     actor_account_id: uuid.UUID | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.bylaws.service import InForce
+from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, IdempotencyKeyReused, NotFound
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Role
-from cooperative.kernel.types import utcnow
 from cooperative.membership import fees
 from cooperative.membership import service as membership_service
 from cooperative.membership.models import Dependent
@@ -182,7 +182,7 @@ async def book(
     ):
         return earlier, True
     patient = await _patient_of(session, principal, data)
-    now = utcnow()
+    now = clock.now()
     end = await _check_time(session, practitioner, data.start, now=now)
     await _check_licence(session, practitioner, data.start, data.patient_jurisdiction)
     fee = await fees.consult_fee(
@@ -277,7 +277,7 @@ async def cancel(
     appointment = await visible(session, principal, appointment_id, lock=True)
     if appointment.status not in ("booked", "arrived"):
         raise InvalidAppointmentTransition(status=appointment.status, target="cancelled")
-    now = utcnow()
+    now = clock.now()
     window = timedelta(hours=law.bylaws.scheduling.late_cancellation_hours)
     appointment.status = "cancelled"
     appointment.status_reason = reason
@@ -308,12 +308,12 @@ async def reschedule(
     await session.refresh(appointment, with_for_update=True)
     if appointment.status != "booked":  # it changed while we waited for the lock
         raise InvalidAppointmentTransition(status=appointment.status, target="rescheduled")
-    end = await _check_time(session, practitioner, start, now=utcnow(), excluding=appointment.id)
+    end = await _check_time(session, practitioner, start, now=clock.now(), excluding=appointment.id)
     await _check_licence(session, practitioner, start, appointment.patient_jurisdiction)
     previous = appointment.start
     appointment.start, appointment.end = start, end
     appointment.needs_reschedule = False
-    appointment.updated_at = utcnow()
+    appointment.updated_at = clock.now()
     try:
         async with session.begin_nested():
             await session.flush()
@@ -362,7 +362,7 @@ async def set_status(
         raise Forbidden(reason="the doctor of this consult records what happened")
     if appointment.status not in _STATUS_FROM[status]:
         raise InvalidAppointmentTransition(status=appointment.status, target=status)
-    now = utcnow()
+    now = clock.now()
     opens = appointment.start - (ARRIVAL_WINDOW if status == "arrived" else timedelta(0))
     if status != "entered-in-error" and now < opens:
         raise TooEarly(status=status, start=appointment.start.isoformat())
@@ -370,7 +370,7 @@ async def set_status(
     appointment.status = status
     appointment.status_reason = reason
     appointment.status_changed_by = principal.account_id
-    appointment.updated_at = utcnow()
+    appointment.updated_at = clock.now()
     _event(session, appointment, f"status:{status}", principal.account_id, reason=reason)
     if status == "fulfilled":
         practitioner = await session.get(Practitioner, appointment.practitioner_id)

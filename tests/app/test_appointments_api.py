@@ -1,7 +1,7 @@
 """Booking consults through the API: slots, checks, fees, roles, changes, calendar, events."""
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,8 +13,8 @@ from sqlmodel import col
 
 from app.settings import Settings
 from cooperative.dues.models import Invoice
+from cooperative.kernel import clock
 from cooperative.kernel.principal import Role
-from cooperative.kernel.types import utcnow
 from telehealth.scheduling.models import Appointment
 from tests.factories import (
     account_with_role,
@@ -48,7 +48,7 @@ async def _email(client: httpx.AsyncClient, tokens: dict[str, Any]) -> str:
 
 
 def _tomorrow() -> str:
-    return (date.today() + timedelta(days=2)).isoformat()
+    return (clock.today() + timedelta(days=2)).isoformat()
 
 
 async def _doctor_slots(
@@ -116,7 +116,7 @@ async def test_a_lapsed_member_is_told_to_pay_first(
         await session.execute(
             update(Invoice)
             .where(col(Invoice.member_id) == uuid.UUID(member["id"]))
-            .values(due_on=date.today() - timedelta(days=100))
+            .values(due_on=clock.today() - timedelta(days=100))
         )
         await session.commit()
     start = await _first_slot(client, patient, profile["id"])
@@ -159,7 +159,7 @@ async def test_minimum_notice_is_enforced(
     )
     _, patient = await signed_up(client)
     # 10:00 in Mexico City two days from now is a slot of the rules, but inside five days' notice
-    day = date.today() + timedelta(days=2)
+    day = clock.today() + timedelta(days=2)
     start = datetime.combine(day, time(10), ZoneInfo("America/Mexico_City")).isoformat()
     response = await book(client, patient, profile["id"], start)
     assert response.status_code == 422
@@ -169,7 +169,7 @@ async def test_minimum_notice_is_enforced(
         s for s in await open_slots(client, patient) if s["practitioner"]["id"] == profile["id"]
     ]
     first = min(datetime.fromisoformat(s["start"]) for s in slots)
-    assert first - datetime.now().astimezone() >= timedelta(days=5)
+    assert first - clock.now() >= timedelta(days=5)
 
 
 async def test_a_doctor_licensed_only_in_mexico_cannot_see_a_patient_in_california(
@@ -418,7 +418,9 @@ async def test_the_doctor_records_what_happened_and_others_cannot(
         await session.execute(
             update(Appointment)
             .where(col(Appointment.id) == uuid.UUID(appointment["id"]))
-            .values(start=utcnow() - timedelta(minutes=5), end=utcnow() + timedelta(minutes=25))
+            .values(
+                start=clock.now() - timedelta(minutes=5), end=clock.now() + timedelta(minutes=25)
+            )
         )
         await session.commit()
     narrowed = await login(client, await _email(client, doctor_tokens), scope="appointments:read")
@@ -548,7 +550,7 @@ async def test_slot_dates_are_the_callers_dates(
     client: httpx.AsyncClient, doctor: tuple[dict[str, Any], dict[str, Any]]
 ) -> None:
     _, patient = await signed_up(client)
-    day = date.today() + timedelta(days=3)
+    day = clock.today() + timedelta(days=3)
     found = await open_slots(
         client,
         patient,

@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from app.settings import Settings
 from cooperative.accounts.models import Account, RefreshToken
-from cooperative.kernel.types import utcnow
+from cooperative.kernel import clock
 from tests.factories import (
     PASSWORD,
     bearer,
@@ -322,7 +322,7 @@ async def test_an_expired_refresh_token_is_refused(
     _, tokens = await signed_up(client)
     async with sessionmaker() as session:
         await session.execute(
-            update(RefreshToken).values(expires_at=utcnow() - timedelta(seconds=1))
+            update(RefreshToken).values(expires_at=clock.now() - timedelta(seconds=1))
         )
         await session.commit()
     response = await client.post(

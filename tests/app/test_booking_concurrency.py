@@ -3,11 +3,12 @@ idempotent retry racing its original books once."""
 
 import asyncio
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
 from app.db import create_sessionmaker
+from cooperative.kernel import clock
 from cooperative.kernel.principal import Role
 from tests.conftest import Database
 from tests.factories import (
@@ -33,7 +34,9 @@ async def _world(
     profile, _ = await practitioner(client, admin, committed, settings)
     _, anyone = await signed_up(client)
     start = (
-        await open_slots(client, anyone, **{"from": (date.today() + timedelta(days=2)).isoformat()})
+        await open_slots(
+            client, anyone, **{"from": (clock.today() + timedelta(days=2)).isoformat()}
+        )
     )[0]["start"]
     return client, profile["id"], start
 
@@ -70,7 +73,7 @@ async def test_reschedules_racing_cancellations_never_move_a_cancelled_consult(
 ) -> None:
     client, doctor_id, _ = await _world(live_client_with, database)
     _, patient = await signed_up(client)
-    later = (date.today() + timedelta(days=2)).isoformat()
+    later = (clock.today() + timedelta(days=2)).isoformat()
     starts = [
         s["start"]
         for s in await open_slots(client, patient, **{"from": later})
@@ -98,7 +101,7 @@ async def test_time_off_racing_bookings_flags_every_booking_inside_it(
 ) -> None:
     client, doctor_id, _ = await _world(live_client_with, database)
     patients = [(await signed_up(client))[1] for _ in range(6)]
-    later = (date.today() + timedelta(days=2)).isoformat()
+    later = (clock.today() + timedelta(days=2)).isoformat()
     starts = [
         s["start"]
         for s in await open_slots(client, patients[0], **{"from": later})

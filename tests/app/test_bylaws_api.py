@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.settings import Settings
 from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.defaults import default_bylaws
-from cooperative.kernel.types import utcnow
+from cooperative.kernel import clock
 from tests.factories import admin_tokens, bearer, signed_up
 
 
@@ -73,7 +73,7 @@ async def test_an_adopted_amendment_takes_effect_on_its_date_and_old_versions_st
             session,
             amended,
             proposal_id=uuid.uuid4(),
-            effective_from=utcnow() + timedelta(days=30),
+            effective_from=clock.now() + timedelta(days=30),
         )
         await session.commit()
     current = (await client.get("/v1/bylaws")).json()

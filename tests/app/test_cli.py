@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from cooperative.kernel import clock
+
 TEQUIO = str(Path(sys.executable).parent / "tequio")
 
 
@@ -114,7 +116,7 @@ def test_demo_consult_books_a_consult_whose_room_is_open(tmp_path: Path) -> None
         start, status = db.execute(
             "SELECT start, status FROM appointment WHERE id = ?", (uuid.UUID(appointment_id).hex,)
         ).fetchone()
-    starts_in = datetime.fromisoformat(start).replace(tzinfo=UTC) - datetime.now(UTC)
+    starts_in = datetime.fromisoformat(start).replace(tzinfo=UTC) - clock.now()
     assert status == "booked" and timedelta(minutes=2) < starts_in <= timedelta(minutes=3)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import col
 
 from app.db import create_sessionmaker
-from cooperative.kernel.types import utcnow
+from cooperative.kernel import clock
 from telehealth.consults import media_service
 from telehealth.consults.models import ConsultRoom, RecordingConsent
 from tests.conftest import Database
@@ -79,7 +79,7 @@ async def test_one_worker_hosts_a_relay_until_its_claim_goes_stale(
         await session.execute(
             update(ConsultRoom)
             .where(col(ConsultRoom.appointment_id) == appointment_id)
-            .values(relay_seen_at=utcnow() - timedelta(minutes=1))
+            .values(relay_seen_at=clock.now() - timedelta(minutes=1))
         )
         await session.commit()
     takeover = await asyncio.gather(*(claim(f"spare-{n}") for n in range(4)))

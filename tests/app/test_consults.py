@@ -16,7 +16,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from app.security import TokenIssuer, issue_consult_token
-from cooperative.kernel.types import utcnow
+from cooperative.kernel import clock
 from tests.conftest import Database, make_settings
 from tests.consult_support import (
     consult_soon,
@@ -57,7 +57,7 @@ async def test_turn_credentials_follow_coturns_shared_secret_scheme(
     [turn] = joined["ice_servers"]
     assert turn["urls"] == ["turn:127.0.0.1:3478"]
     expiry, participant = turn["username"].split(":")
-    assert participant == consult["patient_id"] and int(expiry) > utcnow().timestamp()
+    assert participant == consult["patient_id"] and int(expiry) > clock.now().timestamp()
     expected = hmac.new(b"coturn-static-auth-secret", turn["username"].encode(), hashlib.sha1)
     assert turn["credential"] == base64.b64encode(expected.digest()).decode()
 

@@ -1,14 +1,20 @@
 """Dues runs, payments in either currency, credits, balances, and retries that never pay twice."""
 
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.settings import Settings
+from cooperative.kernel import clock
 from tests.factories import (
     active_member,
+    admin_tokens,
     attest,
     bearer,
+    dues_period,
     household,
     signed_up,
 )
@@ -37,11 +43,12 @@ async def test_a_dues_run_prices_each_household_by_its_class_and_runs_once(
         client, us_tokens, country="US", subdivision="TX", municipality="El Paso", area="urban"
     )
 
-    first = await _run(client, admin, "2026-12")
+    this_month = dues_period()
+    first = await _run(client, admin, this_month)  # whichever day of the month it is today
     assert first.status_code == 200
     assert first.json()["created"] >= 2
     assert first.json()["bylaws_version"] == 1
-    second = await _run(client, admin, "2026-12")
+    second = await _run(client, admin, this_month)
     assert second.json()["created"] == 0
     assert second.json()["already_issued"] == first.json()["created"]
 
@@ -51,7 +58,7 @@ async def test_a_dues_run_prices_each_household_by_its_class_and_runs_once(
         2000,
         "MXN",
     )
-    assert poor_dues["due_on"] == "2026-12-16"
+    assert poor_dues["due_on"] == f"{this_month}-16"  # the bylaws' 15 days after the 1st
     [us_dues] = await _dues(client, us_tokens, us["id"])  # no attestation: full price, in USD
     assert (us_dues["fee_class"], us_dues["amount_minor"], us_dues["currency"]) == (
         "E",
@@ -60,6 +67,49 @@ async def test_a_dues_run_prices_each_household_by_its_class_and_runs_once(
     )
     # neither can see the other's invoices
     assert await _dues(client, poor_tokens, us["id"]) == []
+
+
+async def test_a_dues_run_prices_each_household_on_the_day_it_runs_or_the_periods_first_day(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    """The rule: a household is priced by its class on the day of the run, or on the period's
+    first day for a run made ahead of the period. On 2026-12-02, a household that attested on the
+    2nd was billed full price for December, priced as of the 1st, although the run came later."""
+    month, following = dues_period(1), dues_period(2)
+    second_day = date.fromisoformat(f"{month}-02")
+    year_before = (second_day + timedelta(days=18)).replace(year=second_day.year - 1)
+    with clock.travel(datetime.combine(second_day, time(10), clock.zone())):
+        admin = await admin_tokens(client, sessionmaker, settings)
+        _, late_tokens = await active_member(client, admin)
+        late = await household(client, late_tokens)
+        await attest(client, late_tokens, late["id"], income_minor=100, household_size=3)
+        _, lapsing_tokens = await active_member(client, admin)
+        lapsing = await household(client, lapsing_tokens)
+        # valid until the 20th: a run for the following month, made now, is priced on its 1st
+        await attest(
+            client,
+            lapsing_tokens,
+            lapsing["id"],
+            income_minor=100,
+            household_size=3,
+            effective_on=year_before.isoformat(),
+        )
+        assert (await _run(client, admin, month)).status_code == 200
+        assert (await _run(client, admin, following)).status_code == 200
+
+        def classes(invoices: list[Any]) -> dict[str, str]:
+            return {invoice["period"]: invoice["fee_class"] for invoice in invoices}
+
+        assert classes(await _dues(client, late_tokens, late["id"])) == {
+            month: "A",  # attested on the 2nd, before the run: its class counts
+            following: "A",
+        }
+        assert classes(await _dues(client, lapsing_tokens, lapsing["id"])) == {
+            month: "A",
+            following: "E",  # priced on its 1st, after the attestation lapsed
+        }
 
 
 @pytest.mark.parametrize("period", ["2026-13", "2026-00", "26-12", "2026-1"])
@@ -73,7 +123,7 @@ async def test_a_dues_run_refuses_a_bad_period(
 async def test_only_admins_run_dues(client: httpx.AsyncClient) -> None:
     _, tokens = await signed_up(client)
     response = await client.post(
-        "/v1/dues/runs", json={"period": "2026-12"}, headers=bearer(tokens)
+        "/v1/dues/runs", json={"period": dues_period()}, headers=bearer(tokens)
     )
     assert response.status_code == 403
 
@@ -84,7 +134,7 @@ async def test_pay_dues_in_pesos_and_overpay_into_a_credit_that_settles_the_next
     _, tokens = await active_member(client, admin)
     home = await household(client, tokens)
     await attest(client, tokens, home["id"], income_minor=100, household_size=2)
-    await _run(client, admin, "2026-12")  # priced on Dec 1, when the attestation is in effect
+    await _run(client, admin, dues_period())  # the attestation made before the run counts
     paid = await client.post(
         "/v1/payments",
         json={
@@ -110,9 +160,11 @@ async def test_pay_dues_in_pesos_and_overpay_into_a_credit_that_settles_the_next
         "overdue_minor": 0,
         "credit_minor": 3000,
     }
-    await _run(client, admin, "2027-01")
-    january = [i for i in await _dues(client, tokens, home["id"]) if i["period"] == "2027-01"]
-    assert january[0]["paid_minor"] == 2000  # settled from the credit
+    await _run(client, admin, dues_period(1))
+    following = [
+        i for i in await _dues(client, tokens, home["id"]) if i["period"] == dues_period(1)
+    ]
+    assert following[0]["paid_minor"] == 2000  # settled from the credit
     balance = (
         await client.get(f"/v1/households/{home['id']}/balance", headers=bearer(tokens))
     ).json()
@@ -180,7 +232,7 @@ async def test_a_retried_payment_with_the_same_key_records_once(
     _, tokens = await active_member(client, admin)
     home = await household(client, tokens)
     body = {"household_id": home["id"], "amount_minor": 2500, "currency": "MXN"}
-    headers = {**bearer(tokens), "Idempotency-Key": "pago-2026-11-rosa"}
+    headers = {**bearer(tokens), "Idempotency-Key": "pago-noviembre-rosa"}
     first = await client.post("/v1/payments", json=body, headers=headers)
     retry = await client.post("/v1/payments", json=body, headers=headers)
     assert (first.status_code, retry.status_code) == (201, 200)
@@ -205,7 +257,7 @@ async def test_a_sponsored_household_of_dependents_is_billed(
         json={"full_name": "Abuela García"},
         headers=bearer(sponsor),
     )
-    await _run(client, admin, "2026-12")
+    await _run(client, admin, dues_period())
     [dues] = await _dues(client, sponsor, family["id"])
     assert (dues["fee_class"], dues["currency"]) == ("E", "MXN")
 

@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,6 +14,7 @@ from sqlmodel import col
 from app.db import create_sessionmaker
 from cooperative.bylaws.defaults import default_bylaws
 from cooperative.governance.models import Ballot, ProposalEvent, ProposalVoter
+from cooperative.kernel import clock
 from cooperative.kernel.principal import Role
 from tests.conftest import Database
 from tests.factories import account_with_role, bearer, login
@@ -79,7 +80,7 @@ async def test_a_vote_whose_time_is_up_closes_once_under_concurrent_requests(
 ) -> None:
     client, admin, committed = await _setup(live_client_with, database)
     owners = [await patient_owner(client, admin) for _ in range(3)]
-    closes = datetime.now(UTC) + timedelta(seconds=2)
+    closes = clock.now() + timedelta(seconds=2)
     draft = await propose(
         client,
         admin,
@@ -90,7 +91,7 @@ async def test_a_vote_whose_time_is_up_closes_once_under_concurrent_requests(
     await open_vote(client, admin, draft["id"], closes_at=closes)
     for tokens in owners:
         assert (await vote(client, tokens, draft["id"], vote="yes")).status_code == 200
-    await asyncio.sleep((closes - datetime.now(UTC)).total_seconds() + 0.2)
+    await asyncio.sleep((closes - clock.now()).total_seconds() + 0.2)
     url = f"/v1/proposals/{draft['id']}"
     answers = await asyncio.gather(
         *(client.get(f"{url}/result", headers=bearer(o)) for o in owners),
@@ -170,7 +171,7 @@ async def test_two_amendments_closing_together_become_two_versions(
 ) -> None:
     client, admin, _ = await _setup(live_client_with, database)
     owners = [await patient_owner(client, admin) for _ in range(3)]
-    closes = datetime.now(UTC) + timedelta(seconds=2)
+    closes = clock.now() + timedelta(seconds=2)
     drafts = [
         await propose(
             client,
@@ -185,7 +186,7 @@ async def test_two_amendments_closing_together_become_two_versions(
         await open_vote(client, admin, draft["id"], closes_at=closes)
         for tokens in owners:
             assert (await vote(client, tokens, draft["id"], vote="yes")).status_code == 200
-    await asyncio.sleep((closes - datetime.now(UTC)).total_seconds() + 0.2)
+    await asyncio.sleep((closes - clock.now()).total_seconds() + 0.2)
     answers = await asyncio.gather(
         *(client.get(f"/v1/proposals/{d['id']}/result", headers=bearer(admin)) for d in drafts)
     )

@@ -1,7 +1,7 @@
 """Households, dependents, income attestations and the sliding-scale fee class through the API."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -9,11 +9,13 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from cooperative.kernel import clock
 from cooperative.membership.models import IncomeAttestation
 from tests.factories import (
     active_member,
     attest,
     bearer,
+    dues_period,
     household,
     signed_up,
 )
@@ -97,8 +99,8 @@ async def test_without_a_valid_attestation_the_full_price_applies_and_says_why(
             update(IncomeAttestation)
             .where(col(IncomeAttestation.id) == uuid.UUID(attestation["id"]))
             .values(
-                effective_on=date.today() - timedelta(days=400),
-                expires_on=date.today() - timedelta(days=35),
+                effective_on=clock.today() - timedelta(days=400),
+                expires_on=clock.today() - timedelta(days=35),
             )
         )
         await session.commit()
@@ -107,7 +109,7 @@ async def test_without_a_valid_attestation_the_full_price_applies_and_says_why(
     ).json()
     assert (fee["code"], fee["basis"]) == ("E", "expired")
     assert "venció" in fee["summary"]["es"]
-    assert fee["attestation_expires_on"] < date.today().isoformat()
+    assert fee["attestation_expires_on"] < clock.today().isoformat()
 
 
 @pytest.mark.parametrize("days", [-2, 400])
@@ -123,7 +125,7 @@ async def test_attestations_cannot_be_post_dated_or_backdated_past_their_validit
             "currency": "MXN",
             "period": "monthly",
             "household_size": 2,
-            "effective_on": (date.today() - timedelta(days=days)).isoformat(),
+            "effective_on": (clock.today() - timedelta(days=days)).isoformat(),
         },
         headers=bearer(tokens),
     )
@@ -225,7 +227,7 @@ async def test_nobody_is_moved_into_a_household_without_consent(
         json={"member_id": victim["id"]},
         headers=bearer(mallory),
     )
-    await client.post("/v1/dues/runs", json={"period": "2026-12"}, headers=bearer(admin))
+    await client.post("/v1/dues/runs", json={"period": dues_period()}, headers=bearer(admin))
     me = (await client.get(f"/v1/members/{victim['id']}", headers=bearer(victim_tokens))).json()
     assert (me["household_id"], me["in_good_standing"]) == (None, True)
     declined = await client.delete(

@@ -1,7 +1,7 @@
 """Becoming a member-owner: applying, decisions, good standing, and who sees what."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from app.settings import Settings
 from cooperative.dues.models import Invoice
+from cooperative.kernel import clock
 from cooperative.kernel.principal import Role
 from tests.factories import (
     account_with_role,
@@ -137,7 +138,7 @@ async def test_unpaid_dues_past_grace_lapse_a_member_and_paying_restores(
                 .where(
                     col(Invoice.member_id) == uuid.UUID(member["id"]), col(Invoice.period) == "1/1"
                 )
-                .values(due_on=date.today() - timedelta(days=grace + 5))
+                .values(due_on=clock.today() - timedelta(days=grace + 5))
                 .returning(col(Invoice.id))
             )
         ).scalar_one()
@@ -228,7 +229,7 @@ async def test_the_status_filter_finds_lapsed_members(
         await session.execute(
             update(Invoice)
             .where(col(Invoice.member_id) == uuid.UUID(member["id"]))
-            .values(due_on=date.today() - timedelta(days=100))
+            .values(due_on=clock.today() - timedelta(days=100))
         )
         await session.commit()
     lapsed = (await client.get("/v1/members?status=lapsed", headers=bearer(admin))).json()

@@ -12,6 +12,7 @@ from tests.factories import (
     account_with_role,
     active_member,
     bearer,
+    dues_period,
     household,
     install_bylaws,
     login,
@@ -29,7 +30,7 @@ async def test_twenty_concurrent_retries_record_one_payment(
     admin = await login(client, await account_with_role(committed, settings, Role.ADMIN))
     _, tokens = await active_member(client, admin)
     home = await household(client, tokens)
-    await client.post("/v1/dues/runs", json={"period": "2026-11"}, headers=bearer(admin))
+    await client.post("/v1/dues/runs", json={"period": dues_period()}, headers=bearer(admin))
     body = {"household_id": home["id"], "amount_minor": 2000, "currency": "MXN"}
     headers = {**bearer(tokens), "Idempotency-Key": "same-payment-sent-twenty-times"}
     responses = await asyncio.gather(

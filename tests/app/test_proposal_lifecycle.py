@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,6 +14,7 @@ from app.governance import sweep_once
 from app.settings import Settings
 from cooperative.bylaws.defaults import default_bylaws
 from cooperative.governance.models import Ballot
+from cooperative.kernel import clock
 from cooperative.kernel.principal import Role
 from tests.factories import PASSWORD, account_with_role, bearer, login, signed_up
 from tests.governance_support import (
@@ -39,7 +40,7 @@ async def test_a_member_initiative_opens_once_enough_members_cosign(
     assert draft["initiative"] is True
     assert draft["cosigners_needed"] == 2
     url = f"/v1/proposals/{draft['id']}"
-    closes = {"closes_at": (datetime.now(UTC) + timedelta(days=4)).isoformat()}
+    closes = {"closes_at": (clock.now() + timedelta(days=4)).isoformat()}
     short = await client.post(f"{url}/open", json=closes, headers=bearer(proposer))
     assert short.status_code == 409
     assert short.json()["type"].endswith("/cosigners-missing")
@@ -53,7 +54,7 @@ async def test_a_member_initiative_opens_once_enough_members_cosign(
     stranger = await client.post(f"{url}/open", json=closes, headers=bearer(others[2]))
     assert stranger.status_code == 403  # only the proposer (or the board, an admin) opens it
     for bad, why in (
-        ({"closes_at": (datetime.now(UTC) + timedelta(hours=5)).isoformat()}, "72 hours"),
+        ({"closes_at": (clock.now() + timedelta(hours=5)).isoformat()}, "72 hours"),
         ({**closes, "record_date": "2026-01-05"}, "on the day it opens"),
     ):
         refused = await client.post(
@@ -194,7 +195,7 @@ async def test_opening_refuses_bad_times_and_a_second_opening(
     await install(sessionmaker, default_bylaws())
     draft = await propose(client, admin)
     url = f"/v1/proposals/{draft['id']}/open"
-    now = datetime.now(UTC)
+    now = clock.now()
     tomorrow = (now + timedelta(days=1)).isoformat()
     empty = await client.post(url, json={"closes_at": tomorrow}, headers=bearer(admin))
     assert empty.status_code == 422  # nobody on the roll: nothing to vote with
@@ -254,7 +255,7 @@ async def test_a_vote_not_yet_started_takes_no_ballots(
     member = await patient_owner(client, admin)
     draft = await propose(client, admin)
     assert (await vote(client, member, draft["id"], vote="yes")).status_code == 409
-    now = datetime.now(UTC)
+    now = clock.now()
     await open_vote(
         client,
         admin,

@@ -4,7 +4,7 @@ import asyncio
 import csv
 import io
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,6 +17,7 @@ from cooperative.bylaws.defaults import default_bylaws
 from cooperative.dues.models import Invoice
 from cooperative.governance import rules
 from cooperative.governance.ballots import receipt_hash
+from cooperative.kernel import clock
 from cooperative.membership.models import Member
 from tests.factories import attest, bearer, household, signed_up
 from tests.governance_support import (
@@ -135,7 +136,7 @@ async def test_an_amendment_with_two_thirds_overall_fails_when_one_class_is_agai
         admin,
         "bylaw_amendment",
         document=document.model_dump(mode="json"),
-        effective_from=(datetime.now(UTC) + timedelta(days=30)).isoformat(),
+        effective_from=(clock.now() + timedelta(days=30)).isoformat(),
     )
     await open_vote(client, admin, draft["id"])
     for tokens in patients:
@@ -170,16 +171,16 @@ async def test_ineligible_voters_are_told_why_and_change_nothing(
                     [uuid.UUID(early["member"]["id"]), uuid.UUID(lapsed["member"]["id"])]
                 )
             )
-            .values(decided_at=datetime.now(UTC) - timedelta(days=7))
+            .values(decided_at=clock.now() - timedelta(days=7))
         )
         await session.execute(
             update(Invoice)
             .where(col(Invoice.member_id) == uuid.UUID(lapsed["member"]["id"]))
-            .values(due_on=datetime.now(UTC).date() - timedelta(days=120))
+            .values(due_on=clock.today() - timedelta(days=120))
         )
         await session.commit()
     draft = await propose(client, admin)
-    yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
+    yesterday = clock.today() - timedelta(days=1)
     opened = await open_vote(client, admin, draft["id"], record_date=yesterday.isoformat())
     # only the early member: the newer one joined after the record date, the other had lapsed
     assert opened["turnout"]["eligible"] == {"doctor": 0, "patient": 1}
@@ -267,7 +268,7 @@ async def test_a_passed_amendment_installs_new_bylaws_and_fees_follow_them(
     ).json()
     assert before["bylaws_version"] == 1
     assert before["dues"]["amount_minor"] == 2000
-    closes = datetime.now(UTC) + timedelta(seconds=3)
+    closes = clock.now() + timedelta(seconds=3)
     draft = await propose(
         client,
         admin,
@@ -287,7 +288,7 @@ async def test_a_passed_amendment_installs_new_bylaws_and_fees_follow_them(
     await open_vote(client, admin, draft["id"], closes_at=closes)
     for tokens in [*patients, *doctors]:
         assert (await vote(client, tokens, draft["id"], vote="yes")).status_code == 200
-    await asyncio.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 0.2)
+    await asyncio.sleep(max(0.0, (closes - clock.now()).total_seconds()) + 0.2)
     outcome = await result(client, patients[1], draft["id"])  # closes it: time is up
     assert outcome["passed"] is True
     proposal = (await client.get(f"/v1/proposals/{draft['id']}", headers=bearer(admin))).json()
@@ -302,7 +303,7 @@ async def test_a_passed_amendment_installs_new_bylaws_and_fees_follow_them(
     assert after["dues"]["amount_minor"] == 1500
     stale = await client.post(
         f"/v1/proposals/{rival['id']}/open",
-        json={"closes_at": (datetime.now(UTC) + timedelta(days=2)).isoformat()},
+        json={"closes_at": (clock.now() + timedelta(days=2)).isoformat()},
         headers={**bearer(admin), "Accept-Language": "en"},
     )
     assert stale.status_code == 422  # it would silently undo the amendment just adopted

@@ -7,6 +7,7 @@ from app.settings import DEVELOPMENT_SECRET, Settings
 
 
 def test_the_development_secret_is_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TEQUIO_CLOCK_OFFSET_SECONDS", raising=False)  # a run moved in time
     monkeypatch.setenv("TEQUIO_ENVIRONMENT", "production")
     with pytest.raises(ValidationError, match="TEQUIO_SECRET_KEY"):
         Settings(_env_file=None)  # type: ignore[call-arg]
@@ -43,3 +44,10 @@ def test_lists_come_comma_separated_from_the_environment(monkeypatch: pytest.Mon
     assert settings.turn_urls == ["turn:turn.tequio.coop:3478?transport=udp"]
     assert settings.port == 8123
     assert settings.stun_urls == []  # never a public STUN server by default
+
+
+def test_a_moved_clock_is_refused_in_production() -> None:
+    with pytest.raises(ValidationError, match="TEQUIO_CLOCK_OFFSET_SECONDS"):
+        Settings(  # type: ignore[call-arg]
+            _env_file=None, environment="production", secret_key="k" * 48, clock_offset_seconds=60
+        )

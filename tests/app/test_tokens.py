@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.main import create_app
 from app.settings import Settings
-from cooperative.kernel.types import utcnow
+from cooperative.kernel import clock
 from tests.conftest import Database, make_settings
 from tests.factories import bearer, signed_up
 
@@ -51,7 +51,7 @@ async def test_a_valid_token_works(client: httpx.AsyncClient) -> None:
 async def test_expired_token(client: httpx.AsyncClient, settings: Settings) -> None:
     _, tokens = await signed_up(client)
     claims = _claims(tokens)
-    past = utcnow() - timedelta(hours=1)
+    past = clock.now() - timedelta(hours=1)
     claims.update(iat=int(past.timestamp()), exp=int((past + timedelta(minutes=15)).timestamp()))
     expired = jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm="HS256")
     await _assert_refused(client, expired)
