@@ -50,6 +50,16 @@ async def _all(session: AsyncSession, statement: Any) -> list[Any]:
     return list((await session.execute(statement)).scalars())
 
 
+async def _of_member(
+    session: AsyncSession, member_id: uuid.UUID | None, statement: Any, column: Any
+) -> list[Any]:
+    """The rows of `statement` that are this member's; none for an account with no membership
+    (never `member_id IS NULL`, which would be everyone else's unowned rows)."""
+    if member_id is None:
+        return []
+    return await _all(session, statement.where(col(column) == member_id))
+
+
 async def export(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]:
     """Everything Tequio holds about this account, as plain JSON (never a secret or a hash)."""
     account = await session.get(Account, account_id)
@@ -94,9 +104,8 @@ async def export(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]
         "membership": _row(member) if member else None,
         "share_subscription": [
             _row(s)
-            for s in await _all(
-                session,
-                select(ShareSubscription).where(col(ShareSubscription.member_id) == member_id),
+            for s in await _of_member(
+                session, member_id, select(ShareSubscription), ShareSubscription.member_id
             )
         ],
         "households": [
@@ -126,7 +135,7 @@ async def export(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]
                 session,
                 select(Invoice).where(
                     or_(
-                        col(Invoice.member_id) == member_id,
+                        col(Invoice.member_id).in_([member_id] if member_id else []),
                         col(Invoice.household_id).in_(household_ids),
                     )
                 ),
@@ -148,16 +157,14 @@ async def export(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]
         "governance": await _governance(session, account_id, member_id),
         "patronage": [
             _row(r)
-            for r in await _all(
-                session,
-                select(PatronageRecord).where(col(PatronageRecord.member_id) == member_id),
+            for r in await _of_member(
+                session, member_id, select(PatronageRecord), PatronageRecord.member_id
             )
         ],
         "allocations": [
             _row(a)
-            for a in await _all(
-                session,
-                select(AllocationLine).where(col(AllocationLine.member_id) == member_id),
+            for a in await _of_member(
+                session, member_id, select(AllocationLine), AllocationLine.member_id
             )
         ],
     }
@@ -177,9 +184,8 @@ async def _governance(
         ],
         "cosigned": [
             _row(c)
-            for c in await _all(
-                session,
-                select(ProposalCosigner).where(col(ProposalCosigner.member_id) == member_id),
+            for c in await _of_member(
+                session, member_id, select(ProposalCosigner), ProposalCosigner.member_id
             )
         ],
         "comments": [

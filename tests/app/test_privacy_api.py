@@ -18,7 +18,9 @@ from tests.factories import (
     admin_tokens,
     attest,
     bearer,
+    dues_period,
     household,
+    signed_up,
 )
 
 pytestmark = pytest.mark.usefixtures("bylaws_installed")
@@ -43,6 +45,29 @@ async def _rosa_with_everything(
     )
     await client.get(f"/v1/households/{home['id']}", headers=bearer(admin))  # logged
     return admin, member, tokens, home
+
+
+async def test_an_account_without_membership_exports_only_itself(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """Its member id is None: `member_id == None` once matched every household's dues invoice
+    (with its fee class, the family's poverty bracket) and every unowned patronage row."""
+    admin, rosa, rosa_tokens, home = await _rosa_with_everything(client, sessionmaker, settings)
+    await client.post("/v1/dues/runs", json={"period": dues_period()}, headers=bearer(admin))
+    assert (await client.get("/v1/dues", headers=bearer(rosa_tokens))).json()["items"]
+    stranger, tokens = await signed_up(client)
+    response = await client.get("/v1/me/export", headers=bearer(tokens))
+    assert response.status_code == 200
+    data = response.json()
+    assert data["account"]["id"] == stranger["id"]
+    assert data["membership"] is None
+    for part in ("share_subscription", "households", "invoices", "payments", "patronage"):
+        assert data[part] == [], part
+    assert data["governance"]["cosigned"] == []
+    for owned in (rosa["id"], home["id"], rosa["account_id"]):
+        assert owned not in response.text
+    log = (await client.get("/v1/me/access-log", headers=bearer(rosa_tokens))).json()["items"]
+    assert all(entry["accessor_account_id"] != stranger["id"] for entry in log)
 
 
 async def test_export_holds_everything_about_me_and_no_secret(
