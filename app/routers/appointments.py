@@ -19,6 +19,7 @@ from cooperative.kernel.errors import TequioError, Text
 from cooperative.kernel.pagination import Cursor
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.kernel.types import sane_moment
+from cooperative.membership import fees
 from telehealth.practitioners import rules
 from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.models import Practitioner
@@ -134,9 +135,13 @@ async def search_slots(
 
 async def _public(
     session: SessionDep,
+    principal: Principal,
     appointment: Appointment,
     cache: dict[uuid.UUID, Practitioner] | None = None,
+    household_cache: dict[uuid.UUID, bool] | None = None,
 ) -> AppointmentPublic:
+    """The appointment as `principal` may see it: the doctor and the clinic see the fee and its
+    class, and only the household (and admins) the figures behind it."""
     cache = {} if cache is None else cache
     practitioner = cache.get(appointment.practitioner_id)
     if practitioner is None:
@@ -158,7 +163,17 @@ async def _public(
             amount_minor=appointment.fee_minor,
             currency=appointment.fee_currency,
             fee_class=appointment.fee_class,
-            explanation=appointment.fee_explanation,
+            explanation=(
+                appointment.fee_explanation
+                if await fees.sees_income_figures(
+                    session,
+                    principal,
+                    patient_account_id=appointment.patient_account_id,
+                    explanation=appointment.fee_explanation,
+                    seen=household_cache,
+                )
+                else fees.explanation_for_outsiders(appointment.fee_explanation)
+            ),
             bylaws_version=appointment.bylaws_version,
         ),
     )
@@ -194,7 +209,7 @@ async def book(
         session, principal, data, law, idempotency_key=idempotency_key, today=today
     )
     mark_replayed(response, replayed)
-    return await _public(session, appointment)
+    return await _public(session, principal, appointment)
 
 
 @router.get("/v1/appointments", summary="Appointments", responses=problem_responses(400, 401, 403))
@@ -228,7 +243,9 @@ async def list_appointments(
         limit=limit,
     )
     cache: dict[uuid.UUID, Practitioner] = {}
-    return Page(items=[await _public(session, r, cache) for r in rows], next_cursor=next_cursor)
+    seen: dict[uuid.UUID, bool] = {}
+    items = [await _public(session, principal, r, cache, seen) for r in rows]
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get(
@@ -240,7 +257,9 @@ async def get_appointment(
     session: SessionDep, principal: Reader, appointment_id: uuid.UUID
 ) -> AppointmentPublic:
     """One you take part in (404 for anyone else's)."""
-    return await _public(session, await scheduling.visible(session, principal, appointment_id))
+    return await _public(
+        session, principal, await scheduling.visible(session, principal, appointment_id)
+    )
 
 
 @router.post(
@@ -255,7 +274,7 @@ async def cancel(
     appointment = await scheduling.cancel(
         session, principal, appointment_id, reason=data.reason, law=law
     )
-    return await _public(session, appointment)
+    return await _public(session, principal, appointment)
 
 
 @router.post(
@@ -269,7 +288,7 @@ async def reschedule(
     """Move to another open slot of the same doctor: the new time is taken and the old freed
     together, or nothing changes."""
     appointment = await scheduling.reschedule(session, principal, appointment_id, data.start)
-    return await _public(session, appointment)
+    return await _public(session, principal, appointment)
 
 
 @router.post(
@@ -296,7 +315,7 @@ async def set_status(
         reason=data.reason,
         timezone=request.app.state.settings.timezone,
     )
-    return await _public(session, appointment)
+    return await _public(session, principal, appointment)
 
 
 @router.post(

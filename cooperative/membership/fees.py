@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cooperative.bylaws.service import InForce
 from cooperative.kernel.errors import TequioError, Text
+from cooperative.kernel.principal import Principal
 from cooperative.membership import households
 from cooperative.membership.models import Household
 from cooperative.membership.rules import MemberStatus
@@ -102,3 +103,40 @@ async def consult_fee(
         explanation=explanation,
         bylaws_version=law.number,
     )
+
+
+# What a doctor or a clinic sees of how a fee was set: the basis (attested, expired, none,
+# non-member), never the poverty line or the exact percentage, from which the household's income
+# could be computed. The fee itself and its class are shown beside it.
+_OUTSIDER_KEYS = frozenset({"basis"})
+
+
+def explanation_for_outsiders(explanation: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in explanation.items() if key in _OUTSIDER_KEYS}
+
+
+async def sees_income_figures(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    patient_account_id: uuid.UUID,
+    explanation: dict[str, Any],
+    seen: dict[uuid.UUID, bool] | None = None,
+) -> bool:
+    """Whether `principal` may see the figures behind a consult fee: the patient, the members and
+    sponsor of the household it was priced for, and admins. `seen` caches per household."""
+    if principal.is_admin or principal.account_id == patient_account_id:
+        return True
+    raw = explanation.get("household_id")
+    if not isinstance(raw, str):
+        return False
+    household_id = uuid.UUID(raw)
+    if seen is not None and household_id in seen:
+        return seen[household_id]
+    household = await session.get(Household, household_id)
+    allowed = household is not None and principal.account_id in await households.managers(
+        session, household
+    )
+    if seen is not None:
+        seen[household_id] = allowed
+    return allowed

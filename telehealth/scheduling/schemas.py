@@ -87,7 +87,10 @@ class FeePublic(BaseModel):
     amount_minor: int
     currency: str
     fee_class: str
-    explanation: dict[str, Any]
+    explanation: dict[str, Any] = Field(
+        description="How the fee was set. The patient's household (and admins) see the poverty "
+        "line and the exact percentage; the doctor and the clinic see only the `basis`."
+    )
     bylaws_version: int
 
 

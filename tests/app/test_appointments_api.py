@@ -104,6 +104,38 @@ async def test_a_member_pays_the_sliding_scale_fee_fixed_at_booking(
     assert booked["fee"]["bylaws_version"] == 1
 
 
+async def test_the_doctor_sees_the_fee_and_its_class_never_the_figures_behind_it(
+    client: httpx.AsyncClient, admin: dict[str, Any], doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """The poverty line times the exact percentage is the household's income: only the household
+    (and admins) may see them; the doctor and a clinic see the fee, its class and its basis."""
+    profile, doctor_tokens = doctor
+    _, patient = await active_member(client, admin)
+    home = await household(client, patient)
+    await attest(client, patient, home["id"], income_minor=123457, household_size=3)
+    start = await _first_slot(client, patient, profile["id"])
+    booked = (await book(client, patient, profile["id"], start)).json()
+    figures = {"poverty_line_minor", "percent_exact", "table", "household_id"}
+    assert figures <= booked["fee"]["explanation"].keys()
+    seen_by_admin = await client.get(f"/v1/appointments/{booked['id']}", headers=bearer(admin))
+    assert figures <= seen_by_admin.json()["fee"]["explanation"].keys()
+
+    one = await client.get(f"/v1/appointments/{booked['id']}", headers=bearer(doctor_tokens))
+    listed = await client.get("/v1/appointments", headers=bearer(doctor_tokens))
+    [item] = [a for a in listed.json()["items"] if a["id"] == booked["id"]]
+    for seen in (one.json(), item):
+        assert seen["fee"] == {
+            "amount_minor": booked["fee"]["amount_minor"],
+            "currency": "MXN",
+            "fee_class": booked["fee"]["fee_class"],
+            "explanation": {"basis": "attested"},
+            "bylaws_version": 1,
+        }
+    for response in (one, listed):
+        assert booked["fee"]["explanation"]["percent_exact"] not in response.text
+        assert home["id"] not in response.text
+
+
 async def test_a_lapsed_member_is_told_to_pay_first(
     client: httpx.AsyncClient,
     admin: dict[str, Any],
