@@ -46,14 +46,19 @@ async def server(database: Database) -> AsyncIterator[Callable[..., Any]]:
     """Real uvicorn servers on this test's event loop, on committed data; emptied afterwards."""
     servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
 
-    async def start(**overrides: Any) -> str:
+    async def start(log_level: str = "warning", **overrides: Any) -> str:
         settings = make_settings(database.url, **overrides)
         app = create_app(
             settings, engine=database.engine, sessionmaker=create_sessionmaker(database.engine)
         )
         port = free_port()
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level=log_level,
+            log_config=None,  # as `tequio serve`: uvicorn's lines reach the app's handlers
+            lifespan="on",
         )
         instance = uvicorn.Server(config)
         task = asyncio.create_task(instance.serve())
