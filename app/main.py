@@ -1,6 +1,9 @@
 """create_app(): the one place the HTTP shell is assembled."""
 
 import asyncio
+import base64
+import hashlib
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -22,7 +25,11 @@ from app.broker import create_broker
 from app.db import create_engine, create_sessionmaker
 from app.errors import PROBLEM_JSON
 from app.governance import sweep_proposals
-from app.middleware import RequestGuardMiddleware, RequestIdMiddleware
+from app.middleware import (
+    RequestGuardMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
 from app.relays import RelayHub, relay_ice_servers
 from app.routers import (
     appointments,
@@ -165,6 +172,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         RequestGuardMiddleware, max_bytes=settings.max_body_bytes, render=errors.render_problem
     )
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
 
 
@@ -172,9 +180,8 @@ def _install_docs(app: FastAPI) -> None:
     """Swagger UI served from our own files: the docs page loads nothing from other hosts."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+    docs_page = _with_page_policy(
+        get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="Tequio API — docs",
             oauth2_redirect_url="/docs/oauth2-redirect",
@@ -183,10 +190,16 @@ def _install_docs(app: FastAPI) -> None:
             swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
             swagger_ui_parameters={"persistAuthorization": False, "tryItOutEnabled": True},
         )
+    )
+    redirect_page = _with_page_policy(get_swagger_ui_oauth2_redirect_html())
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return docs_page
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     async def oauth2_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+        return redirect_page
 
     @app.get("/", include_in_schema=False)
     async def root() -> dict[str, str]:
@@ -208,6 +221,35 @@ def _install_docs(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def _with_page_policy(page: HTMLResponse) -> HTMLResponse:
+    """A docs page that runs only its own scripts (the bundle from /static and, by hash, the
+    inline start-up script Swagger UI's HTML carries) and may not be framed by another site."""
+    html = bytes(page.body).decode()
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(code.encode()).digest()).decode() + "'"
+        for code in _INLINE_SCRIPT.findall(html)
+    )
+    policy = "; ".join(
+        (
+            "default-src 'self'",
+            f"script-src 'self' {hashes}".strip(),
+            "style-src 'self' 'unsafe-inline'",  # Swagger UI sets styles on its elements
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
+    return HTMLResponse(
+        html, headers={"Content-Security-Policy": policy, "X-Frame-Options": "DENY"}
+    )
 
 
 def _problems_only_as_problem_json(schema: dict[str, Any]) -> None:

@@ -122,3 +122,35 @@ class RequestGuardMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class SecurityHeadersMiddleware:
+    """Headers every response carries unless its route set its own: `nosniff` (a JSON answer is
+    never run as a script or shown as a page), no referrer, and `Cache-Control: no-store` on all
+    but the static assets, since most answers hold personal data a shared phone, browser cache
+    or proxy must not keep."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                wanted = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                ]
+                if not static:
+                    wanted.append((b"cache-control", b"no-store"))
+                headers += [(name, value) for name, value in wanted if name not in present]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

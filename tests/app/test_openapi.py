@@ -4,6 +4,8 @@ import re
 
 import httpx
 
+from tests.factories import bearer, signed_up
+
 DOCUMENTED_PROBLEMS = {
     ("/v1/auth/register", "post"): {"400", "409", "413", "422"},
     ("/v1/auth/token", "post"): {"400", "401", "413", "415", "422", "429"},
@@ -50,3 +52,24 @@ async def test_docs_page_uses_only_local_assets(client: httpx.AsyncClient) -> No
         response = await client.get(asset)
         assert response.status_code == 200
         assert len(response.content) > 10_000
+
+
+async def test_personal_answers_are_not_stored_or_sniffed_and_the_docs_cannot_be_framed(
+    client: httpx.AsyncClient,
+) -> None:
+    _, tokens = await signed_up(client)
+    for response in (
+        await client.get("/v1/me", headers=bearer(tokens)),
+        await client.get("/v1/me"),  # a problem too
+        await client.get("/openapi.json"),
+    ):
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-content-type-options"] == "nosniff"
+    asset = await client.get("/static/swagger-ui/swagger-ui.css")
+    assert "no-store" not in asset.headers.get("cache-control", "")
+    assert asset.headers["x-content-type-options"] == "nosniff"
+    for page in (await client.get("/docs"), await client.get("/docs/oauth2-redirect")):
+        policy = page.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and page.headers["x-frame-options"] == "DENY"
+        assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+        assert page.headers["cache-control"] == "no-store"
