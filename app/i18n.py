@@ -65,6 +65,7 @@ _SPANISH: dict[str, str] = {
     "contact_required": "Indique un correo o un número de teléfono.",
     "blank": "No debe estar vacío.",
     "email": "No es un correo electrónico válido.",
+    "json_type": "Debe ser {expected_es} (llegó {given_es}).",
 }
 
 

@@ -258,7 +258,13 @@ def _problems_only_as_problem_json(schema: dict[str, Any]) -> None:
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path in schema.get("paths", {}).values():
         for operation in path.values():
-            for code, response in operation.get("responses", {}).items():
+            responses = operation.setdefault("responses", {})
+            # any request may be malformed (NUL in its address, a body that is not JSON), and
+            # any body may be too large: the guards before the routes answer these
+            responses.setdefault("400", {"description": "Malformed request or body."})
+            if "requestBody" in operation:
+                responses.setdefault("413", {"description": "Request body too large."})
+            for code, response in responses.items():
                 if code[0] in "45":
                     response["content"] = problem
                     if code == "422":

@@ -1,10 +1,25 @@
-"""The base of request models: unknown fields refused, and no text a database would refuse."""
+"""The base of request models: unknown fields refused, JSON types as documented, and no text a
+database would refuse."""
 
 import re
-from typing import Any
+import types
+import uuid
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import Enum
+from functools import cache
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ModelWrapValidatorHandler,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 # NUL and other C0 controls (tab, newline and carriage return are fine) and lone UTF-16
 # surrogates, which PostgreSQL refuses and UTF-8 cannot encode.
@@ -32,12 +47,155 @@ def _clean(value: Any) -> Any:
     return value
 
 
+# The JSON types a field's annotation documents. Pydantic's lax mode would turn `0` into
+# 1970-01-01, `0` into false and `false` into 0, and its strict mode cannot be used on the
+# Python objects FastAPI hands over (it refuses "2026-01-01" for a date), so request bodies
+# check the JSON type of each value against what the schema documents before pydantic parses it.
+_STRING_TYPES = (str, SecretStr, date, datetime, time, timedelta, uuid.UUID)
+_JSON_NAMES: dict[type, tuple[str, str]] = {
+    bool: ("boolean", "verdadero o falso"),
+    int: ("integer", "número entero"),
+    float: ("number", "número"),
+    str: ("string", "texto"),
+    list: ("array", "lista"),
+    dict: ("object", "objeto JSON"),
+    type(None): ("null", "null"),
+}
+
+
+@cache
+def json_types(annotation: Any) -> frozenset[type] | None:
+    """The Python types of parsed JSON a value of `annotation` may arrive as; None: any."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return json_types(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        kinds: set[type] = set()
+        for arm in get_args(annotation):
+            found = json_types(arm)
+            if found is None:
+                return None
+            kinds |= found
+        return frozenset(kinds)
+    if origin is Literal:
+        return frozenset(type(value) for value in get_args(annotation))
+    if origin in (list, tuple, set, frozenset):
+        return frozenset({list})
+    if origin is dict or annotation is dict:
+        return frozenset({dict})
+    if annotation is type(None) or annotation is None:
+        return frozenset({type(None)})
+    if annotation is bool:
+        return frozenset({bool})
+    if annotation is int:
+        return frozenset({int})
+    if annotation in (float, Decimal):
+        return frozenset({int, float, *((str,) if annotation is Decimal else ())})
+    if isinstance(annotation, type):
+        if issubclass(annotation, Enum):
+            return frozenset(type(member.value) for member in annotation)
+        if issubclass(annotation, BaseModel):
+            return frozenset({dict})
+        if issubclass(annotation, _STRING_TYPES):
+            return frozenset({str})
+    return None  # Any, or a type this check does not know: pydantic decides
+
+
+def _names(kinds: set[type], language: int) -> str:
+    if float in kinds:
+        kinds = kinds - {int}  # "a number" says it: an integer is one
+    return " | ".join(sorted(_JSON_NAMES.get(k, (k.__name__, k.__name__))[language] for k in kinds))
+
+
+def _json_type_problem(value: Any, expected: frozenset[type] | None) -> PydanticCustomError | None:
+    """None if `value` has one of the JSON types `expected` (a bool is an int in Python, never
+    in JSON), else the problem to report."""
+    if expected is None or type(value) in expected:
+        return None
+    given = {type(value)}
+    return PydanticCustomError(
+        "json_type",
+        "must be {expected} (got {given})",
+        {
+            "expected": _names(set(expected), 0),
+            "given": _names(given, 0),
+            "expected_es": _names(set(expected), 1),
+            "given_es": _names(given, 1),
+        },
+    )
+
+
+def _problems(value: Any, annotation: Any, loc: tuple[str | int, ...]) -> list[InitErrorDetails]:
+    """Every value (array items too: `[0]` is not a list of dates) of the wrong JSON type."""
+    problem = _json_type_problem(value, json_types(annotation))
+    if problem is not None:
+        return [InitErrorDetails(type=problem, loc=loc, input=value)]
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _problems(value, get_args(annotation)[0], loc)
+    if origin in (Union, types.UnionType):
+        for arm in get_args(annotation):
+            if type(value) in (json_types(arm) or ()):
+                return _problems(value, arm, loc)
+    if origin in (list, set, frozenset) and isinstance(value, list):
+        (item,) = get_args(annotation) or (Any,)
+        return [p for i, element in enumerate(value) for p in _problems(element, item, (*loc, i))]
+    return []
+
+
 class InputModel(BaseModel):
-    """Request bodies: strict about unknown fields and about the characters they carry."""
+    """Request bodies: strict about unknown fields, about JSON types (as documented: no `0` for a
+    date or `false` for a number) and about the characters they carry."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _documented_json_types(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        problems = [
+            problem
+            for name, field in cls.model_fields.items()
+            if isinstance(data, dict)
+            and (key := field.alias or name) in data
+            and _came_as_json(data[key])
+            for problem in _problems(data[key], field.annotation, (key,))
+        ]
+        if not problems:
+            return handler(data)
+        wrong = {problem["loc"] for problem in problems}
+        try:  # the other fields' problems too, so a form shows them all at once
+            handler({k: v for k, v in data.items() if (k,) not in wrong})
+        except ValidationError as exc:
+            problems += [
+                _as_init_error(error)
+                for error in exc.errors()
+                if not any(tuple(error["loc"][: len(w)]) == w for w in wrong)
+            ]
+        raise ValidationError.from_exception_data(cls.__name__, problems)
 
     @field_validator("*", mode="after")
     @classmethod
     def _no_control_characters(cls, value: Any) -> Any:
         return _clean(value)
+
+
+def _as_init_error(error: Any) -> InitErrorDetails:
+    """A reported error, to be raised again beside others."""
+    details = InitErrorDetails(type=error["type"], loc=tuple(error["loc"]), input=error["input"])
+    if error.get("ctx"):
+        details["ctx"] = error["ctx"]
+    try:
+        ValidationError.from_exception_data("check", [details])
+    except (KeyError, TypeError, ValueError):  # a validator's own error type, already worded
+        details = InitErrorDetails(
+            type=PydanticCustomError(error["type"], error["msg"]),
+            loc=tuple(error["loc"]),
+            input=error["input"],
+        )
+    return details
+
+
+def _came_as_json(value: Any) -> bool:
+    """Only values that look like parsed JSON are checked: code that builds a model from Python
+    objects (a date, a UUID) is not a client sending the wrong type."""
+    return isinstance(value, str | int | float | bool | list | dict) or value is None

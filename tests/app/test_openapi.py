@@ -1,6 +1,7 @@
 """The API documents itself completely, and its docs page loads nothing from other hosts."""
 
 import re
+from typing import Any
 
 import httpx
 
@@ -14,6 +15,16 @@ DOCUMENTED_PROBLEMS = {
     ("/v1/me", "get"): {"401", "403", "404"},
     ("/healthz/ready", "get"): {"503"},
 }
+
+
+def _objects(spec: dict[str, Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The object schemas a body schema may be: itself, its $ref, the arms of anyOf/oneOf."""
+    if "$ref" in schema:
+        return _objects(spec, spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]])
+    arms = schema.get("anyOf", []) + schema.get("oneOf", [])
+    if arms:
+        return [found for arm in arms for found in _objects(spec, arm)]
+    return [schema] if schema.get("type") == "object" else []
 
 
 async def test_openapi_documents_every_operation_and_its_problems(
@@ -31,6 +42,14 @@ async def test_openapi_documents_every_operation_and_its_problems(
             for code, response in operation["responses"].items():
                 if code[0] in "45":
                     assert list(response["content"]) == ["application/problem+json"], (path, code)
+            # the request guards answer 400 for any malformed request, 413 for a body too large
+            assert "400" in operation["responses"], (path, method)
+            if "requestBody" in operation:
+                assert "413" in operation["responses"], (path, method)
+                body = operation["requestBody"]["content"].get("application/json")
+                if body:  # a request model refuses unknown fields: it derives from InputModel
+                    for model in _objects(spec, body["schema"]):
+                        assert model.get("additionalProperties") is False, (path, method, model)
     for (path, method), codes in DOCUMENTED_PROBLEMS.items():
         assert codes <= spec["paths"][path][method]["responses"].keys(), (path, method)
     assert "Problem" in spec["components"]["schemas"]

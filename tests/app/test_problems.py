@@ -4,8 +4,10 @@ import json
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.factories import PASSWORD, register, unique_email
+from app.settings import Settings
+from tests.factories import PASSWORD, bearer, practitioner, register, unique_email
 
 
 @pytest.mark.parametrize(
@@ -183,3 +185,55 @@ async def test_nul_in_the_query_string_is_400(client: httpx.AsyncClient) -> None
     response = await client.get("/v1/bylaws/versions?cursor=a%00b")
     assert response.status_code == 400
     assert response.json()["type"].endswith("/malformed-request")
+
+
+@pytest.mark.usefixtures("bylaws_installed")
+async def test_a_value_of_another_json_type_than_documented_is_refused_not_coerced(
+    client: httpx.AsyncClient,
+    admin: dict[str, object],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    """Lax parsing once took `"expires_on": 0` for 1970-01-01, `"rural": 0` for false and
+    `"min_notice_minutes": false` for 0, none of which the OpenAPI document allows."""
+    profile, doctor = await practitioner(client, admin, sessionmaker, settings, licences=())
+    cases = [
+        (
+            f"/v1/practitioners/{profile['id']}/licences",
+            {"jurisdiction": "US-TX", "number": "123", "expires_on": 0},
+            admin,
+            "body.expires_on",
+        ),
+        (
+            "/v1/clinics",
+            {
+                "name": "Clínica Tlacotepec",
+                "jurisdiction": "MX-OAX",
+                "municipality": "Tlacotepec",
+                "rural": 0,
+                "timezone": "America/Mexico_City",
+            },
+            admin,
+            "body.rural",
+        ),
+    ]
+    for path, body, tokens, field in cases:
+        response = await client.post(path, json=body, headers=bearer(tokens))
+        assert response.status_code == 422, (path, response.text)
+        errors = {e["field"]: e for e in response.json()["errors"]}
+        assert errors[field]["code"] == "json_type"
+        assert "(llegó número entero)" in errors[field]["message"]
+    availability = await client.put(
+        f"/v1/practitioners/{profile['id']}/availability",
+        json={"windows": [], "min_notice_minutes": False},
+        headers={**bearer(doctor), "Accept-Language": "en"},
+    )
+    assert availability.status_code == 422
+    [error] = availability.json()["errors"]
+    assert error == {
+        "field": "body.min_notice_minutes",
+        "message": "must be integer (got boolean)",
+        "code": "json_type",
+    }
+    clinics = (await client.get("/v1/clinics", headers=bearer(admin))).json()["items"]
+    assert clinics == []  # nothing was created
