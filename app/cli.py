@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import getpass
 import sys
+import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +136,7 @@ def create_admin(args: argparse.Namespace) -> None:
 async def _create_admin(settings: Settings, args: argparse.Namespace, password: str) -> None:
     from app.db import create_engine, create_sessionmaker
     from app.main import password_hasher
+    from cooperative.accounts import roles
     from cooperative.accounts import service as accounts_service
     from cooperative.accounts.schemas import AccountCreate
     from cooperative.kernel.errors import TequioError
@@ -155,10 +157,8 @@ async def _create_admin(settings: Settings, args: argparse.Namespace, password: 
                 session, data.email or data.phone or ""
             )
             if existing is not None:
-                if Role.ADMIN.value not in existing.roles:
-                    existing.roles = [*existing.roles, Role.ADMIN.value]
                 account = existing
-                print(f"granted admin to the existing account {account.id}")
+                print(f"the existing account {account.id}")
             else:
                 try:
                     account = await accounts_service.register(
@@ -166,13 +166,73 @@ async def _create_admin(settings: Settings, args: argparse.Namespace, password: 
                         data,
                         hasher=password_hasher(settings),
                         min_password_length=settings.password_min_length,
-                        roles=(Role.ADMIN,),
                     )
                 except TequioError as exc:
                     print(str(exc), file=sys.stderr)
                     raise SystemExit(2) from exc
-                print(f"created admin account {account.id}")
+                print(f"created the account {account.id}")
+            if Role.ADMIN.value in account.roles:
+                print("it is already an admin")
+            else:
+                await roles.grant(
+                    session, account.id, Role.ADMIN, reason="tequio create-admin", by=None
+                )
+                print("granted admin (recorded in its role history)")
             await session.commit()
+    finally:
+        await engine.dispose()
+
+
+def roles_command(args: argparse.Namespace) -> None:
+    """`tequio roles grant|revoke|list CONTACT …`: what an admin does through the API, for the
+    operator of a new cooperative (or one whose admins are locked out)."""
+    settings = _settings()
+    asyncio.run(_roles(settings, args))
+
+
+async def _roles(settings: Settings, args: argparse.Namespace) -> None:
+    from app.db import create_engine, create_sessionmaker
+    from cooperative.accounts import roles
+    from cooperative.accounts import service as accounts_service
+    from cooperative.kernel.errors import TequioError
+    from cooperative.kernel.principal import Role
+    from telehealth.clinics import service as clinics
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            account = await accounts_service.find_by_identifier(session, args.contact)
+            if account is None:
+                print(f"no account signed up with {args.contact}", file=sys.stderr)
+                raise SystemExit(2)
+            try:
+                if args.roles_command == "grant" and args.clinic:
+                    await clinics.grant_staff(
+                        session, uuid.UUID(args.clinic), account.id, reason=args.reason, by=None
+                    )
+                elif args.roles_command == "grant":
+                    await roles.grant(
+                        session, account.id, Role(args.role), reason=args.reason, by=None
+                    )
+                elif args.roles_command == "revoke" and args.clinic:
+                    await clinics.revoke_staff(
+                        session, uuid.UUID(args.clinic), account.id, reason=args.reason, by=None
+                    )
+                elif args.roles_command == "revoke":
+                    await roles.revoke(
+                        session, account.id, Role(args.role), reason=args.reason, by=None
+                    )
+            except TequioError as exc:
+                print(str(exc), file=sys.stderr)
+                raise SystemExit(2) from exc
+            await session.commit()
+            print(f"{account.display_name}: {', '.join(sorted(account.roles))}")
+            for change in await roles.history(session, account.id):
+                where = f" at clinic {change.clinic_id}" if change.clinic_id else ""
+                print(
+                    f"  {change.at:%Y-%m-%d %H:%M} {change.action} {change.role}{where}: "
+                    f"{change.reason}"
+                )
     finally:
         await engine.dispose()
 
@@ -371,6 +431,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="Administrator")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.set_defaults(func=create_admin)
+    p = commands.add_parser("roles", help="give, take away or list an account's roles")
+    roles_commands = p.add_subparsers(dest="roles_command", required=True)
+    for name, verb in (("grant", "give"), ("revoke", "take away")):
+        p = roles_commands.add_parser(name, help=f"{verb} a role, with the reason")
+        p.add_argument("contact", help="the account's email or phone number")
+        p.add_argument("role", choices=["doctor", "clinic_staff", "board", "treasurer", "admin"])
+        p.add_argument("--reason", required=True, help="why; the person sees it")
+        p.add_argument("--clinic", help="for clinic_staff: the clinic's id")
+        p.set_defaults(func=roles_command)
+    p = roles_commands.add_parser("list", help="the roles held and their history")
+    p.add_argument("contact", help="the account's email or phone number")
+    p.set_defaults(func=roles_command)
     p = commands.add_parser("bylaws", help="the cooperative's bylaws")
     bylaws_commands = p.add_subparsers(dest="bylaws_command", required=True)
     p = bylaws_commands.add_parser("install", help="install version 1 (default: the shipped one)")

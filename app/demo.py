@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.settings import Settings
+from cooperative.accounts import roles
 from cooperative.accounts import service as accounts_service
 from cooperative.accounts.errors import AccountExists
 from cooperative.accounts.models import Account
@@ -128,10 +129,14 @@ async def seed(session: AsyncSession, *, hasher: PasswordHash) -> list[tuple[Dem
                 "preferred_language": person.language,
             }
         )
-        try:
+        try:  # everyone signs up as anyone does; roles come after, through role grants
             account = await accounts_service.register(
-                session, data, hasher=hasher, min_password_length=8, roles=(person.role,)
+                session, data, hasher=hasher, min_password_length=8
             )
+            if person.role is Role.ADMIN:
+                await roles.grant(
+                    session, account.id, Role.ADMIN, reason="the demo's first admin", by=None
+                )
             accounts[person.display_name] = account
             results.append((person, True))
         except AccountExists:
@@ -148,16 +153,26 @@ def _principal(account: Account) -> Principal:
 
 async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account]) -> None:
     admin = _principal(accounts["Admin Tequio"])
+    for person in DEMO_PEOPLE:  # the clinic's nurse gets her role with her clinic, below
+        if person.role not in (Role.ADMIN, Role.PATIENT, Role.CLINIC_STAFF):
+            await roles.grant(
+                session,
+                accounts[person.display_name].id,
+                person.role,
+                reason=person.note,
+                by=admin.account_id,
+            )
     await bylaws_service.install(
         session, default_bylaws(), account_id=admin.account_id, note="demo cooperative"
     )
     law = await bylaws_service.in_force(session)
     today = clock.today()
     members = {}
-    for name, account in accounts.items():
-        if not {Role.PATIENT.value, Role.DOCTOR.value} & set(account.roles):
+    for person in DEMO_PEOPLE:  # the patients and doctors are member-owners; staff are not
+        if person.role not in (Role.PATIENT, Role.DOCTOR):
             continue
-        member_class = "doctor" if Role.DOCTOR.value in account.roles else "patient"
+        name, account = person.display_name, accounts[person.display_name]
+        member_class = "doctor" if person.role is Role.DOCTOR else "patient"
         applied = await membership_service.apply(
             session,
             _principal(account),
@@ -321,7 +336,13 @@ async def _seed_telehealth(
             timezone="America/Mexico_City",
         ),
     )
-    await clinics.add_staff(session, clinic.id, accounts["Juana Pérez"].id)
+    await clinics.grant_staff(
+        session,
+        clinic.id,
+        accounts["Juana Pérez"].id,
+        reason="nurse at the clinic",
+        by=admin.account_id,
+    )
     nurse = _principal(accounts["Juana Pérez"])
     await clinics.register_patient(session, nurse, clinic.id, "+529511000002")
     await clinics.accept_registration(session, _principal(accounts["Rosa Martínez"]), clinic.id)

@@ -66,6 +66,7 @@ _SPANISH: dict[str, str] = {
     "blank": "No debe estar vacío.",
     "email": "No es un correo electrónico válido.",
     "json_type": "Debe ser {expected_es} (llegó {given_es}).",
+    "clinic_for_staff": "clinic_id es obligatorio para clinic_staff, y solo para ese rol.",
 }
 
 

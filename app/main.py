@@ -47,6 +47,7 @@ from app.routers import (
     payments,
     practitioners,
     proposals,
+    roles,
     surplus,
 )
 from app.security import TokenIssuer
@@ -149,7 +150,7 @@ def create_app(
 
     errors.install(app)
     for module in (
-        auth, me, bylaws, members, households, dues, payments, practitioners, clinics,
+        auth, me, roles, bylaws, members, households, dues, payments, practitioners, clinics,
         appointments, consults, consult_media, proposals, surplus, health, pages,
     ):  # fmt: skip
         app.include_router(module.router)

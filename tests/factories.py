@@ -88,6 +88,32 @@ async def account_with_role(
     return email
 
 
+async def grant_role(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    account_id: str,
+    role: str,
+    *,
+    clinic_id: str | None = None,
+    reason: str = "la asamblea lo decidió",
+) -> httpx.Response:
+    body: dict[str, Any] = {"role": role, "reason": reason}
+    if clinic_id is not None:
+        body["clinic_id"] = clinic_id
+    return await client.post(f"/v1/accounts/{account_id}/roles", json=body, headers=bearer(admin))
+
+
+async def clinic_staff(
+    client: httpx.AsyncClient, admin: dict[str, Any], clinic_id: str
+) -> dict[str, Any]:
+    """A nurse who signed up as anyone does and whom an admin made staff of the clinic; her
+    tokens, taken after the grant (a new role's powers come with the next token)."""
+    account, _ = await signed_up(client, display_name="Enfermera Juana")
+    granted = await grant_role(client, admin, account["id"], "clinic_staff", clinic_id=clinic_id)
+    assert granted.status_code == 201, granted.text
+    return await login(client, account["email"])
+
+
 def dues_period(months_ahead: int = 0) -> str:
     """A dues period (`YYYY-MM`) counted from this month in the cooperative's zone."""
     today = clock.today()

@@ -16,7 +16,6 @@ from telehealth.clinics.schemas import (
     ClinicPatientPublic,
     ClinicPublic,
     PatientRegister,
-    StaffAdd,
 )
 
 router = APIRouter(prefix="/v1/clinics", tags=["clinics"])
@@ -48,19 +47,6 @@ async def list_clinics(
         items=[ClinicPublic.model_validate(c, from_attributes=True) for c in rows],
         next_cursor=next_cursor,
     )
-
-
-@router.post(
-    "/{clinic_id}/staff",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Add staff (admin)",
-    responses=problem_responses(401, 403, 404, 409),
-)
-async def add_staff(
-    session: SessionDep, principal: AdminPrincipal, clinic_id: uuid.UUID, data: StaffAdd
-) -> None:
-    """An account with the clinic_staff role joins the clinic's staff."""
-    await clinics.add_staff(session, clinic_id, data.account_id)
 
 
 @router.post(

@@ -72,3 +72,34 @@ class SessionEnded(TequioError):
         "This sign-in has ended or the account is disabled. Sign in again.",
         "Esta sesión terminó o la cuenta está desactivada. Inicie sesión de nuevo.",
     )
+
+
+class RoleAlreadyHeld(TequioError):
+    status = 409
+    slug = "role-already-held"
+    title = Text("Role already held", "Ya tiene ese rol")
+    detail = Text(
+        "The account already holds the role {role}{where}.",
+        "La cuenta ya tiene el rol {role}{where}.",
+    )
+
+
+class RoleNotHeld(TequioError):
+    status = 409
+    slug = "role-not-held"
+    title = Text("Role not held", "No tiene ese rol")
+    detail = Text(
+        "The account does not hold the role {role}{where}.",
+        "La cuenta no tiene el rol {role}{where}.",
+    )
+
+
+class LastAdmin(TequioError):
+    status = 409
+    slug = "last-admin"
+    title = Text("Last administrator", "Última persona administradora")
+    detail = Text(
+        "This is the cooperative's last active admin; grant the role to someone else first.",
+        "Es la última persona administradora activa de la cooperativa; primero otorgue el rol a "
+        "otra persona.",
+    )

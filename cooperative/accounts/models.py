@@ -65,3 +65,26 @@ class LoginThrottle(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64)
     failures: int = 0
     last_failure_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RoleChange(SQLModel, table=True):
+    """A role given or taken away, with the reason: the account's history of roles, which the
+    person concerned sees. The roles held now are the account's `roles`."""
+
+    __tablename__ = "role_change"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", index=True)
+    role: str = Field(max_length=32)
+    action: str = Field(max_length=8, description="granted or revoked")
+    clinic_id: uuid.UUID | None = Field(
+        default=None, description="For clinic_staff: the clinic (telehealth's) it binds to."
+    )
+    reason: str = Field(max_length=500)
+    by_account_id: uuid.UUID | None = Field(
+        default=None,
+        foreign_key="account.id",
+        ondelete="SET NULL",
+        description="The admin who made the change; None: the operator's command line.",
+    )
+    at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)

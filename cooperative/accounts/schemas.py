@@ -142,3 +142,67 @@ class LogoutRequest(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     refresh_token: SecretStr | None = Field(default=None, max_length=200)
+
+
+class RoleGrantRequest(InputModel):
+    """Give a role to an account (admin). `clinic_staff` names the clinic it works at."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "role": "clinic_staff",
+                    "clinic_id": "5f0c7a52-3c1e-4b8e-9d7a-2c1f0e9b8a11",
+                    "reason": "Enfermera de la Clínica San Miguel desde noviembre",
+                }
+            ]
+        },
+    )
+
+    role: Literal["doctor", "clinic_staff", "board", "treasurer", "admin"]
+    reason: str = Field(
+        min_length=3, max_length=500, description="Why; the person concerned sees it."
+    )
+    clinic_id: uuid.UUID | None = Field(
+        default=None, description="Required for clinic_staff, and only for it."
+    )
+
+    @model_check(mode="after")
+    def _clinic_for_staff(self) -> Self:
+        if (self.role == "clinic_staff") != (self.clinic_id is not None):
+            raise PydanticCustomError(
+                "clinic_for_staff", "clinic_id is required for clinic_staff and only for it"
+            )
+        return self
+
+
+class RoleRevokeRequest(RoleGrantRequest):
+    """Take a role away (admin), with the reason; for clinic_staff, from one clinic."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"role": "board", "reason": "Term ended (assembly 2027)"}]},
+    )
+
+
+class RoleChangePublic(BaseModel):
+    role: str
+    action: Literal["granted", "revoked"]
+    clinic_id: uuid.UUID | None
+    reason: str
+    by: str = Field(description="Who made the change: an admin's name, or the operator.")
+    at: datetime
+
+
+class RolesPublic(BaseModel):
+    account_id: uuid.UUID
+    roles: list[str] = Field(description="The roles held now.")
+    clinic_ids: list[uuid.UUID] = Field(description="Clinics where the account is staff.")
+    history: list[RoleChangePublic] = Field(description="Every change, oldest first.")
+
+
+class AccountLookupPublic(BaseModel):
+    id: uuid.UUID
+    display_name: str
+    roles: list[str]

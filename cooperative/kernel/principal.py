@@ -11,6 +11,7 @@ class Role(StrEnum):
     DOCTOR = "doctor"
     CLINIC_STAFF = "clinic_staff"
     BOARD = "board"
+    TREASURER = "treasurer"
     ADMIN = "admin"
 
 
@@ -66,6 +67,7 @@ SCOPES_BY_ROLE: dict[Role, frozenset[Scope]] = {
     ),
     Role.CLINIC_STAFF: frozenset(_COMMON | {Scope.APPOINTMENTS_WRITE, Scope.PATIENTS_REGISTER}),
     Role.BOARD: frozenset(_COMMON | {Scope.MEMBERSHIP_READ, Scope.GOVERNANCE_VOTE}),
+    Role.TREASURER: frozenset(_COMMON),
     Role.ADMIN: frozenset(Scope),
 }
 

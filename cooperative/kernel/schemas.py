@@ -127,6 +127,8 @@ def _json_type_problem(value: Any, expected: frozenset[type] | None) -> Pydantic
 
 def _problems(value: Any, annotation: Any, loc: tuple[str | int, ...]) -> list[InitErrorDetails]:
     """Every value (array items too: `[0]` is not a list of dates) of the wrong JSON type."""
+    if not _came_as_json(value):
+        return []
     problem = _json_type_problem(value, json_types(annotation))
     if problem is not None:
         return [InitErrorDetails(type=problem, loc=loc, input=value)]
@@ -155,9 +157,7 @@ class InputModel(BaseModel):
         problems = [
             problem
             for name, field in cls.model_fields.items()
-            if isinstance(data, dict)
-            and (key := field.alias or name) in data
-            and _came_as_json(data[key])
+            if isinstance(data, dict) and (key := field.alias or name) in data
             for problem in _problems(data[key], field.annotation, (key,))
         ]
         if not problems:

@@ -25,10 +25,6 @@ class ClinicPublic(BaseModel):
     created_at: datetime
 
 
-class StaffAdd(InputModel):
-    account_id: uuid.UUID
-
-
 class PatientRegister(InputModel):
     """Register a patient with the clinic by the email or phone they signed up with."""
 

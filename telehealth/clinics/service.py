@@ -7,9 +7,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.accounts import roles
 from cooperative.accounts import service as accounts_service
+from cooperative.accounts.errors import RoleAlreadyHeld, RoleNotHeld
 from cooperative.kernel import clock
-from cooperative.kernel.errors import Conflict, Forbidden, NotFound
+from cooperative.kernel.errors import NotFound
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Role
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicStaff
@@ -64,18 +66,62 @@ async def list_visible(
     )
 
 
-async def add_staff(session: AsyncSession, clinic_id: uuid.UUID, account_id: uuid.UUID) -> None:
+async def grant_staff(
+    session: AsyncSession,
+    clinic_id: uuid.UUID,
+    account_id: uuid.UUID,
+    *,
+    reason: str,
+    by: uuid.UUID | None,
+) -> None:
+    """The account becomes staff of the clinic: the clinic_staff role, bound to this clinic."""
     clinic = await session.get(Clinic, clinic_id)
-    account = await accounts_service.get(session, account_id)
-    if clinic is None or account is None:
+    if clinic is None or await accounts_service.get(session, account_id) is None:
         raise NotFound()
-    if Role.CLINIC_STAFF.value not in account.roles:
-        raise Forbidden(reason="clinic staff accounts have the clinic_staff role")
     try:
         async with session.begin_nested():
-            session.add(ClinicStaff(clinic_id=clinic.id, account_id=account.id))
+            session.add(ClinicStaff(clinic_id=clinic.id, account_id=account_id))
     except IntegrityError as exc:
-        raise Conflict() from exc
+        raise RoleAlreadyHeld(role=Role.CLINIC_STAFF.value, where=f" (clinic {clinic.id})") from exc
+    await roles.grant(
+        session, account_id, Role.CLINIC_STAFF, reason=reason, by=by, clinic_id=clinic.id
+    )
+
+
+async def revoke_staff(
+    session: AsyncSession,
+    clinic_id: uuid.UUID,
+    account_id: uuid.UUID,
+    *,
+    reason: str,
+    by: uuid.UUID | None,
+) -> None:
+    """The account is no longer staff of the clinic (and no longer clinic_staff at all when it
+    works at no other clinic)."""
+    binding = await session.get(ClinicStaff, (clinic_id, account_id))
+    if binding is None:
+        raise RoleNotHeld(role=Role.CLINIC_STAFF.value, where=f" (clinic {clinic_id})")
+    await session.delete(binding)
+    await session.flush()
+    await roles.revoke(
+        session,
+        account_id,
+        Role.CLINIC_STAFF,
+        reason=reason,
+        by=by,
+        clinic_id=clinic_id,
+        still_bound=bool(await staff_clinics(session, account_id)),
+    )
+
+
+async def staff_clinics(session: AsyncSession, account_id: uuid.UUID) -> list[uuid.UUID]:
+    """The clinics where the account works."""
+    rows = await session.execute(
+        select(col(ClinicStaff.clinic_id))
+        .where(col(ClinicStaff.account_id) == account_id)
+        .order_by(col(ClinicStaff.clinic_id))
+    )
+    return list(rows.scalars())
 
 
 async def register_patient(

@@ -14,14 +14,13 @@ from sqlmodel import col
 from app.settings import Settings
 from cooperative.dues.models import Invoice
 from cooperative.kernel import clock
-from cooperative.kernel.principal import Role
 from telehealth.scheduling.models import Appointment
 from tests.factories import (
-    account_with_role,
     active_member,
     attest,
     bearer,
     book,
+    clinic_staff,
     household,
     login,
     open_slots,
@@ -285,15 +284,7 @@ async def test_clinic_staff_book_for_their_registered_patients_only(
             headers=bearer(admin),
         )
         clinics.append(made.json())
-    staff_email = await account_with_role(sessionmaker, settings, Role.CLINIC_STAFF)
-    staff = await login(client, staff_email)
-    staff_id = (await client.get("/v1/me", headers=bearer(staff))).json()["id"]
-    added = await client.post(
-        f"/v1/clinics/{clinics[0]['id']}/staff",
-        json={"account_id": staff_id},
-        headers=bearer(admin),
-    )
-    assert added.status_code == 204
+    staff = await clinic_staff(client, admin, clinics[0]["id"])
     rosa, rosa_tokens = await signed_up(client)
     juan, _ = await signed_up(client)
     registered = await client.post(

@@ -71,7 +71,38 @@ def test_migrate_demo_and_create_admin(tmp_path: Path) -> None:
         stdin="una contraseña larga y rara\n",
     )
     assert made.returncode == 0, made.stderr
-    assert "created admin account" in made.stdout
+    assert "created the account" in made.stdout and "granted admin" in made.stdout
+
+    nurse = "+529511000001"  # the demo's nurse, staff of its clinic
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        (clinic,) = db.execute("SELECT id FROM clinic").fetchone()
+    clinic_id = str(uuid.UUID(clinic))
+    board = _run(tmp_path, "roles", "grant", nurse, "board", "--reason", "electa en asamblea")
+    assert board.returncode == 0, board.stderr
+    left = _run(
+        tmp_path,
+        "roles",
+        "revoke",
+        nurse,
+        "clinic_staff",
+        "--clinic",
+        clinic_id,
+        "--reason",
+        "se jubiló",
+    )
+    assert left.returncode == 0, left.stderr
+    listed = _run(tmp_path, "roles", "list", nurse)
+    assert listed.stdout.splitlines()[0] == "Juana Pérez: board, patient"
+    history = listed.stdout.splitlines()[1:]
+    assert [line.strip().split(" ", 2)[2] for line in history] == [
+        f"granted clinic_staff at clinic {clinic_id}: nurse at the clinic",
+        "granted board: electa en asamblea",
+        f"revoked clinic_staff at clinic {clinic_id}: se jubiló",
+    ]
+    twice = _run(tmp_path, "roles", "grant", nurse, "board", "--reason", "otra vez")
+    assert twice.returncode == 2 and "already holds" in twice.stderr
+    nobody = _run(tmp_path, "roles", "grant", "+529519999999", "board", "--reason", "x y z")
+    assert nobody.returncode == 2 and "no account" in nobody.stderr
 
 
 @pytest.mark.slow

@@ -1,0 +1,133 @@
+"""Roles given and taken away by an admin (or the operator's command line), each with a reason,
+recorded for the person concerned to see. Self sign-up gives `patient`; every other role comes
+from here. A clinic_staff role is bound to clinics by telehealth's clinics service, which calls
+this module with the clinic it binds."""
+
+import uuid
+
+from sqlalchemy import String, cast, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.accounts.errors import LastAdmin, RoleAlreadyHeld, RoleNotHeld
+from cooperative.accounts.models import Account, RoleChange
+from cooperative.kernel.errors import NotFound
+from cooperative.kernel.principal import Role
+
+GRANTABLE = frozenset(Role) - {Role.PATIENT}
+
+
+async def _locked_account(session: AsyncSession, account_id: uuid.UUID) -> Account:
+    account = (
+        await session.execute(
+            select(Account)
+            .where(col(Account.id) == account_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if account is None:
+        raise NotFound()
+    return account
+
+
+def _where(clinic_id: uuid.UUID | None) -> str:
+    return f" (clinic {clinic_id})" if clinic_id else ""
+
+
+async def grant(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    role: Role,
+    *,
+    reason: str,
+    by: uuid.UUID | None,
+    clinic_id: uuid.UUID | None = None,
+) -> RoleChange:
+    """Give `role` to the account. For clinic_staff the caller has bound it to `clinic_id`
+    (the role may already be held for another clinic); any other role held already is a 409."""
+    account = await _locked_account(session, account_id)
+    if role.value in account.roles and clinic_id is None:
+        raise RoleAlreadyHeld(role=role.value, where=_where(None))
+    if role.value not in account.roles:
+        account.roles = [*account.roles, role.value]
+    change = RoleChange(
+        account_id=account.id,
+        role=role.value,
+        action="granted",
+        clinic_id=clinic_id,
+        reason=reason,
+        by_account_id=by,
+    )
+    session.add(change)
+    await session.flush()
+    return change
+
+
+async def revoke(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    role: Role,
+    *,
+    reason: str,
+    by: uuid.UUID | None,
+    clinic_id: uuid.UUID | None = None,
+    still_bound: bool = False,
+) -> RoleChange:
+    """Take `role` away; for clinic_staff, from `clinic_id` (the role stays while the account is
+    `still_bound` to another clinic). The last active admin cannot lose the role."""
+    # the admins are locked first, in one order, so two admins revoking each other wait for
+    # each other instead of deadlocking
+    admins = await _active_admins(session) if role is Role.ADMIN else 0
+    account = await _locked_account(session, account_id)
+    if role.value not in account.roles:
+        raise RoleNotHeld(role=role.value, where=_where(clinic_id))
+    if role is Role.ADMIN and admins <= 1:
+        raise LastAdmin()
+    if not still_bound:
+        account.roles = [held for held in account.roles if held != role.value]
+    change = RoleChange(
+        account_id=account.id,
+        role=role.value,
+        action="revoked",
+        clinic_id=clinic_id,
+        reason=reason,
+        by_account_id=by,
+    )
+    session.add(change)
+    await session.flush()
+    return change
+
+
+async def _active_admins(session: AsyncSession) -> int:
+    """Active accounts holding the admin role, locked so two admins revoking each other at
+    once cannot both succeed."""
+    rows = await session.execute(
+        select(col(Account.id), col(Account.roles))
+        .where(
+            col(Account.is_active).is_(True),
+            cast(col(Account.roles), String).like(f'%"{Role.ADMIN.value}"%'),
+        )
+        .order_by(col(Account.id))
+        .with_for_update()
+    )
+    return sum(1 for _, roles in rows if Role.ADMIN.value in roles)
+
+
+async def history(session: AsyncSession, account_id: uuid.UUID) -> list[RoleChange]:
+    rows = await session.execute(
+        select(RoleChange)
+        .where(col(RoleChange.account_id) == account_id)
+        .order_by(col(RoleChange.at), col(RoleChange.id))
+    )
+    return list(rows.scalars())
+
+
+async def names(session: AsyncSession, account_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Display names of the admins who made changes (whom the person concerned may know)."""
+    if not account_ids:
+        return {}
+    rows = await session.execute(
+        select(col(Account.id), col(Account.display_name)).where(col(Account.id).in_(account_ids))
+    )
+    return {account_id: name for account_id, name in rows}
