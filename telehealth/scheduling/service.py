@@ -28,6 +28,7 @@ from cooperative.privacy import audit
 from cooperative.surplus import patronage
 from telehealth.clinics import service as clinics_service
 from telehealth.clinics.models import ClinicStaff
+from telehealth.practitioners import availability
 from telehealth.practitioners import rules as practitioner_rules
 from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.models import Practitioner
@@ -87,7 +88,9 @@ async def _check_time(
     excluding: uuid.UUID | None = None,
 ) -> datetime:
     """The consult's end if `start` is an open slot now; the precise refusal otherwise."""
-    schedule = await practitioners.schedule(session, practitioner)
+    schedule = await availability.schedule(session, practitioner)
+    if schedule is None:  # the doctor's settings are broken (logged): nothing to book
+        raise NotASlot(start=start.isoformat())
     problem = slots.check_start(schedule, start, now=now)
     if problem == "not-a-slot":
         raise NotASlot(start=start.isoformat())
