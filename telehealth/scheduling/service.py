@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.accounts import service as accounts_service
 from cooperative.bylaws.service import InForce
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, IdempotencyKeyReused, NotFound
@@ -128,8 +129,13 @@ async def _check_licence(
 async def _patient_of(
     session: AsyncSession, principal: Principal, data: AppointmentCreate
 ) -> uuid.UUID:
-    """Whom the consult is for, if the caller may book for them (404 for anyone else's)."""
+    """Whom the consult is for, if the caller may book for them (404 for anyone else's, and for
+    an account that does not exist or is closed)."""
     patient = data.patient_account_id or principal.account_id
+    if patient != principal.account_id:
+        account = await accounts_service.get(session, patient)
+        if account is None or not account.is_active:
+            raise NotFound()
     if data.clinic_id is not None:
         is_staff = await clinics_service.is_staff(session, data.clinic_id, principal.account_id)
         if not (is_staff or principal.is_admin):
