@@ -38,7 +38,7 @@ class PractitionerCreate(InputModel):
 
 
 _START = "The start on the practitioner's own clock: HH:MM or HH:MM:SS, without a UTC offset."
-_END = "The end on the practitioner's own clock, after the start on the same day."
+_END = "The end on the practitioner's own clock (HH:MM or HH:MM:SS), after the start."
 
 
 def _same_day(start: time, end: time) -> None:
