@@ -103,6 +103,8 @@ async def test_someone_admitted_over_http_gets_the_room_on_their_socket(
     )
     assert (await next_of_type(patient_ws, "welcome"))["admitted"] is False
     await doctor_ws.send(json.dumps({"type": "chat", "text": "antes"}))
+    await doctor_ws.send(json.dumps({"type": "ping"}))
+    await next_of_type(doctor_ws, "pong")  # the socket's messages are handled in order
     admitted = await http.post(
         f"/v1/appointments/{consult['id']}/consult/admit",
         json={"account_id": consult["patient_id"]},
