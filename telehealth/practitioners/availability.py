@@ -46,8 +46,19 @@ def _raw(column: Any) -> ColumnElement[Any]:
     return type_coerce(column, NullType()).label(column.key)
 
 
+def _parsed(value: object, parse: Callable[[str], object]) -> object:
+    """Text as the column's type, with an error that does not repeat the text (it goes to the
+    log, and whoever wrote it may have written anything)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse(value)
+    except ValueError:
+        raise ValueError("text the column's type cannot read") from None
+
+
 def _as_time(value: object) -> time:
-    parsed = time.fromisoformat(value) if isinstance(value, str) else value
+    parsed = _parsed(value, time.fromisoformat)
     if not isinstance(parsed, time):
         raise ValueError("not a time of day")
     if parsed.tzinfo is not None:
@@ -56,14 +67,14 @@ def _as_time(value: object) -> time:
 
 
 def _as_date(value: object) -> date:
-    parsed = date.fromisoformat(value) if isinstance(value, str) else value
+    parsed = _parsed(value, date.fromisoformat)
     if not isinstance(parsed, date) or isinstance(parsed, datetime):
         raise ValueError("not a date")
     return parsed
 
 
 def _as_instant(value: object) -> datetime:
-    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    parsed = _parsed(value, datetime.fromisoformat)
     if not isinstance(parsed, datetime):
         raise ValueError("not a date and time")
     # stored in UTC; SQLite gives it back without the offset

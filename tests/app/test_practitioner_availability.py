@@ -480,6 +480,7 @@ async def test_text_sqlite_took_for_a_time_spoils_only_its_row(
     admin: dict[str, Any],
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """SQLite stores any text in a time column; it must not fail the whole query."""
     profile, doctor_tokens = await practitioner(
@@ -503,6 +504,7 @@ async def test_text_sqlite_took_for_a_time_spoils_only_its_row(
             )
         await session.commit()
     _, patient = await signed_up(client)
+    caplog.set_level(logging.ERROR, logger="tequio.availability")
     assert await _slots_on(client, patient, profile["id"], day) == [
         "09:00",
         "09:30",
@@ -511,6 +513,8 @@ async def test_text_sqlite_took_for_a_time_spoils_only_its_row(
         "11:00",
         "11:30",
     ]
+    assert "availability row ignored" in caplog.text
+    assert "banana" not in caplog.text  # what was stored is not repeated in the log
     shown = await client.get(f"/v1/practitioners/{profile['id']}", headers=bearer(doctor_tokens))
     assert shown.status_code == 200
     assert len(shown.json()["windows"]) == len(MORNING)
