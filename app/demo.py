@@ -35,6 +35,7 @@ from cooperative.membership.schemas import (
 )
 from telehealth.clinics import service as clinics
 from telehealth.clinics.schemas import ClinicCreate
+from telehealth.practitioners import availability
 from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.models import Practitioner
 from telehealth.practitioners.schemas import (
@@ -314,7 +315,7 @@ async def _seed_telehealth(
         )
         hours = [WindowIn(weekday=d, start=time(9), end=time(14)) for d in range(5)]
         hours += [WindowIn(weekday=d, start=time(16), end=time(19)) for d in range(4)]
-        await practitioners.set_availability(
+        await availability.set_availability(
             session, doctor, profile.id, AvailabilityIn(windows=hours, min_notice_minutes=60)
         )
         for jurisdiction, year in licences:

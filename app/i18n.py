@@ -67,6 +67,14 @@ _SPANISH: dict[str, str] = {
     "email": "No es un correo electrónico válido.",
     "json_type": "Debe ser {expected_es} (llegó {given_es}).",
     "clinic_for_staff": "clinic_id es obligatorio para clinic_staff, y solo para ese rol.",
+    "wall_time": "Indique una hora del día como HH:MM o HH:MM:SS (reloj de 24 horas), "
+    "p. ej. 09:00.",
+    "wall_time_offset": "Indique la hora en el reloj del profesional, sin desfase UTC ni Z "
+    "(HH:MM o HH:MM:SS, p. ej. 09:00): se aplica la zona horaria del profesional.",
+    "window": "Una ventana termina después de empezar, el mismo día (no hay ventanas que crucen "
+    "la medianoche).",
+    "duplicate_window": "La ventana {start}-{end} del día {weekday} aparece dos veces.",
+    "time_off_order": "El tiempo libre termina después de empezar.",
 }
 
 

@@ -23,9 +23,7 @@ from telehealth.consults.relay import RELAY
 from telehealth.consults.schemas import (
     Admit,
     Answer,
-    Chat,
     ClientMessage,
-    Media,
     Offer,
     ParticipantPublic,
     Ping,
@@ -54,14 +52,30 @@ class SocketClosed(Exception):
 
 class SignalConnection:
     """One participant's signaling socket: validates what they send, forwards it to the room's
-    broker, and delivers the room's events addressed to them."""
+    broker, and delivers the room's events addressed to them.
 
-    def __init__(self, websocket: WebSocket, appointment_id: uuid.UUID, me: uuid.UUID, role: str):
+    Until the doctor admits them, a participant is in the waiting room: their socket gets a
+    welcome that says only that they wait, then nothing but their own admission (and their own
+    errors; when the room closes or their access ends the socket is closed), and what they send
+    is refused with a `not-admitted` error, the socket kept. Once admitted they get the room: a
+    second welcome with everyone, the media state and the offers and answers kept for them."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        appointment_id: uuid.UUID,
+        me: uuid.UUID,
+        role: str,
+        *,
+        admitted: bool = False,
+    ):
         self.websocket = websocket
         self.room = str(appointment_id)
         self.appointment_id = appointment_id
         self.me = me
         self.role = role
+        self.admitted = admitted  # whether this socket gets the room's events
+        self.entering = asyncio.Lock()
         state = websocket.app.state
         self.settings: Settings = state.settings
         self.sessionmaker = state.sessionmaker
@@ -85,30 +99,71 @@ class SignalConnection:
         await self.broker.publish(self.room, {**message, "from": str(self.me)})
 
     async def welcome(self) -> bool:
-        async with self.sessionmaker() as session:
-            await consults.set_present(session, self.appointment_id, self.me, self.connection, True)
-            everyone = await consults.participants(session, self.appointment_id)
-            memos = await consults.replay(session, self.appointment_id, self.me)
-            mode, recording, running = await media_service.media_state(session, self.appointment_id)
-            await session.commit()
-        mine = next((p for p in everyone if p.account_id == self.me), None)
-        admitted = mine is not None and mine.admitted_at is not None
-        await self.websocket.send_json(
-            {
-                "type": "welcome",
-                "you": str(self.me),
-                "role": self.role,
-                "admitted": admitted,
-                "participants": [participant_public(p).model_dump(mode="json") for p in everyone],
-                "replay": [{**m.payload, "from": str(m.from_account_id)} for m in memos],
-                "mode": mode,
-                "recording": recording,
-                "recording_running": running,
-            }
-        )
-        event = "join" if admitted else "waiting"
+        """Greet the socket: the room if they are admitted, otherwise only that they wait."""
+        async with self.entering:
+            async with self.sessionmaker() as session:
+                await consults.set_present(
+                    session, self.appointment_id, self.me, self.connection, True
+                )
+                everyone = await consults.participants(session, self.appointment_id)
+                mine = next((p for p in everyone if p.account_id == self.me), None)
+                self.admitted = mine is not None and mine.admitted_at is not None
+                room = await self._room(session, everyone) if self.admitted else None
+                await session.commit()
+            if room is not None:
+                await self.websocket.send_json(room)
+            else:
+                await self.websocket.send_json(
+                    {
+                        "type": "welcome",
+                        "you": str(self.me),
+                        "role": self.role,
+                        "admitted": False,
+                        "participants": [participant_public(mine).model_dump(mode="json")]
+                        if mine is not None
+                        else [],
+                    }
+                )
+        event = "join" if self.admitted else "waiting"
         await self.publish({"type": "presence", "event": event, "role": self.role})
-        return admitted
+        return self.admitted
+
+    async def _room(self, session: Any, everyone: list[Any]) -> dict[str, Any]:
+        """The welcome of an admitted participant: who is here, the media state, and the latest
+        offer or answer addressed to them (to replay after a reconnect)."""
+        memos = await consults.replay(session, self.appointment_id, self.me)
+        mode, recording, running = await media_service.media_state(session, self.appointment_id)
+        return {
+            "type": "welcome",
+            "you": str(self.me),
+            "role": self.role,
+            "admitted": True,
+            "participants": [participant_public(p).model_dump(mode="json") for p in everyone],
+            "replay": [{**m.payload, "from": str(m.from_account_id)} for m in memos],
+            "mode": mode,
+            "recording": recording,
+            "recording_running": running,
+        }
+
+    async def enter(self) -> None:
+        """The participant was admitted: from now on this socket gets the room, starting with a
+        welcome that has the room as it is now."""
+        async with self.entering:
+            if self.admitted:
+                return
+            async with self.sessionmaker() as session:
+                room = await self._room(
+                    session, await consults.participants(session, self.appointment_id)
+                )
+            await self.websocket.send_json(room)
+            self.admitted = True
+
+    def _admits_me(self, message: dict[str, Any]) -> bool:
+        return (
+            message.get("type") == "presence"
+            and message.get("event") == "admitted"
+            and message.get("account_id") == str(self.me)
+        )
 
     async def deliver(self, messages: Any) -> None:
         """Send the room's events addressed to this participant. If the broker fails (Redis
@@ -129,6 +184,10 @@ class SignalConnection:
                 continue
             if message.get("to") not in (None, str(self.me)):
                 continue
+            if not self.admitted:
+                if not self._admits_me(message):
+                    continue  # the waiting room hears nothing of the consult
+                await self.enter()
             await self.websocket.send_json(message)
 
     async def handle(self, raw: str) -> None:
@@ -154,8 +213,13 @@ class SignalConnection:
             await self.admit(message.account_id)
             return
         me = await self.still_allowed()
-        admitted = me is not None and me.admitted_at is not None
-        if admitted and isinstance(message, Offer | Answer) and isinstance(message.to, uuid.UUID):
+        if me is None:
+            await self.websocket.close(code=CLOSE_FORBIDDEN)
+            raise SocketClosed()
+        if me.admitted_at is None:  # nothing reaches the room from the waiting room
+            await self.error("not-admitted", "wait for the doctor to admit you")
+            return
+        if isinstance(message, Offer | Answer) and isinstance(message.to, uuid.UUID):
             async with self.sessionmaker() as session:
                 await consults.remember(
                     session,
@@ -166,12 +230,6 @@ class SignalConnection:
                     payload=message.model_dump(mode="json"),
                 )
                 await session.commit()
-        if me is None:
-            await self.websocket.close(code=CLOSE_FORBIDDEN)
-            raise SocketClosed()
-        if not admitted and not isinstance(message, Media | Chat):
-            await self.error("not-admitted", "wait for the doctor to admit you")
-            return
         if getattr(message, "to", None) == RELAY:
             hub: RelayHub = self.websocket.app.state.relays
             if await hub.ensure(self.appointment_id) == "off":  # takes over a dead relay
@@ -181,14 +239,18 @@ class SignalConnection:
 
     async def watch(self) -> None:
         """A participant who only listens is checked too: when the room closes or their access
-        ends, their socket is closed and the room's events stop reaching them."""
+        ends, their socket is closed and the room's events stop reaching them; one admitted
+        while the news of it was lost on the way (a broker hiccup) gets the room anyway."""
         while True:
             await asyncio.sleep(self.settings.signal_watch_seconds)
             self.checked_at = float("-inf")
-            if await self.still_allowed() is None:
+            me = await self.still_allowed()
+            if me is None:
                 with contextlib.suppress(Exception):
                     await self.websocket.close(code=CLOSE_FORBIDDEN)
                 return
+            if me.admitted_at is not None and not self.admitted:
+                await self.enter()
 
     async def still_allowed(self) -> Any:
         """The participant if they may still take part (the room is open, the appointment live,

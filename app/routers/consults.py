@@ -127,12 +127,14 @@ async def admit(
 @router.post(
     "/v1/appointments/{appointment_id}/consult/interpreters",
     summary="Invite an interpreter (doctor or admin)",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def invite_interpreter(
     session: SessionDep, principal: Joiner, appointment_id: uuid.UUID, data: InterpreterInvite
 ) -> ParticipantPublic:
-    """The interpreter may then join like any participant (and waits to be admitted)."""
+    """The interpreter may then join like any participant (and waits to be admitted). An
+    account that does not exist or is closed is not found (404); someone already in the consult
+    in another role cannot also be its interpreter (409)."""
     return participant_public(
         await consults.invite_interpreter(session, principal, appointment_id, data.account_id)
     )
@@ -223,7 +225,9 @@ async def signal(
 ) -> None:
     """The consult's signaling socket (`?token=` from join). See the message schema in
     telehealth/consults/schemas.py: offers, answers and ICE candidates go to one participant;
-    media state and chat to everyone; a reconnecting participant gets the room back."""
+    media state and chat to everyone; a reconnecting participant gets the room back. Until the
+    doctor admits them a participant hears only of their own admission and may send nothing to
+    the room (each attempt gets a `not-admitted` error; the socket stays open)."""
     state = websocket.app.state
     claims = verify_consult_token(state.tokens, token)
     if claims is None or claims.appointment_id != appointment_id:
@@ -241,12 +245,19 @@ async def signal(
         await websocket.close(code=CLOSE_FORBIDDEN)
         return
     await websocket.accept()
-    connection = SignalConnection(websocket, appointment_id, claims.account_id, allowed.role)
+    connection = SignalConnection(
+        websocket,
+        appointment_id,
+        claims.account_id,
+        allowed.role,
+        admitted=allowed.admitted_at is not None,
+    )
     async with connection.broker.subscribe(connection.room) as messages:
-        forward = asyncio.create_task(connection.deliver(messages))
-        watch = asyncio.create_task(connection.watch())
+        tasks = [asyncio.create_task(connection.watch())]
         try:
+            # the welcome comes first; the room's events since subscribing wait in the queue
             await connection.welcome()
+            tasks.append(asyncio.create_task(connection.deliver(messages)))
             while True:
                 await connection.handle(await websocket.receive_text())
         except (WebSocketDisconnect, SocketClosed):
@@ -254,7 +265,7 @@ async def signal(
         except RuntimeError:  # the socket was closed under us (Starlette's WebSocketDisconnected)
             pass
         finally:
-            for task in (forward, watch):
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task

@@ -10,14 +10,17 @@ from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from cooperative.kernel.principal import Principal, Scope
-from telehealth.practitioners import rules
+from telehealth.practitioners import availability, rules
 from telehealth.practitioners import service as practitioners
+from telehealth.practitioners.models import ExtraWindow
 from telehealth.practitioners.schemas import (
     AvailabilityIn,
     ExtraWindowIn,
+    ExtraWindowPublic,
     LicenceIn,
     PractitionerCreate,
     PractitionerPublic,
+    TimeOffEntryPublic,
     TimeOffIn,
     TimeOffPublic,
 )
@@ -76,8 +79,10 @@ async def set_availability(
     session: SessionDep, principal: Scheduler, practitioner_id: uuid.UUID, data: AvailabilityIn
 ) -> PractitionerPublic:
     """Weekly windows in the doctor's local time, slot length, buffer, minimum notice and booking
-    horizon (the doctor or an admin). Bookings already made are kept."""
-    practitioner = await practitioners.set_availability(session, principal, practitioner_id, data)
+    horizon (the doctor or an admin). Times are `HH:MM` or `HH:MM:SS` on the doctor's own clock,
+    without a UTC offset; each window ends after it starts on the same day, and is given once.
+    Bookings already made are kept."""
+    practitioner = await availability.set_availability(session, principal, practitioner_id, data)
     return await practitioners.public(session, practitioner)
 
 
@@ -99,14 +104,50 @@ async def add_licence(
     "/{practitioner_id}/extra-windows",
     status_code=status.HTTP_201_CREATED,
     summary="Add availability on one date",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def add_extra(
     session: SessionDep, principal: Scheduler, practitioner_id: uuid.UUID, data: ExtraWindowIn
-) -> PractitionerPublic:
-    """An exception to the weekly rules that adds a window on one local date."""
-    practitioner = await practitioners.add_extra(session, principal, practitioner_id, data)
-    return await practitioners.public(session, practitioner)
+) -> ExtraWindowPublic:
+    """An exception to the weekly rules that adds a window on one date of the doctor's calendar,
+    from today to a year ahead (the doctor or an admin). Times are `HH:MM` or `HH:MM:SS` on the
+    doctor's own clock, without a UTC offset; the same window twice is a conflict (409)."""
+    window = await availability.add_extra(session, principal, practitioner_id, data)
+    return _extra_public(window)
+
+
+@router.get(
+    "/{practitioner_id}/extra-windows",
+    summary="Extra windows",
+    responses=problem_responses(400, 401, 404),
+)
+async def list_extra(
+    session: SessionDep,
+    principal: Anyone,
+    practitioner_id: uuid.UUID,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[ExtraWindowPublic]:
+    """The doctor's dated extra windows, in the order they were added (the doctor and admins;
+    404 for anyone else)."""
+    rows, next_cursor = await availability.extra_windows(
+        session, principal, practitioner_id, cursor=cursor, limit=limit
+    )
+    return Page(items=[_extra_public(w) for w in rows], next_cursor=next_cursor)
+
+
+@router.delete(
+    "/{practitioner_id}/extra-windows/{window_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove an extra window",
+    responses=problem_responses(401, 403, 404),
+)
+async def delete_extra(
+    session: SessionDep, principal: Scheduler, practitioner_id: uuid.UUID, window_id: uuid.UUID
+) -> None:
+    """No more slots from this window (the doctor or an admin; 404 for anyone else). Consults
+    already booked in it are kept."""
+    await availability.delete_extra(session, principal, practitioner_id, window_id)
 
 
 @router.post(
@@ -118,6 +159,65 @@ async def add_extra(
 async def add_time_off(
     session: SessionDep, principal: Scheduler, practitioner_id: uuid.UUID, data: TimeOffIn
 ) -> TimeOffPublic:
-    """No slots are offered inside time off. Bookings already inside it are not deleted: they
-    are marked as needing a reschedule, and an event tells the patient."""
-    return await practitioners.add_time_off(session, principal, practitioner_id, data)
+    """No slots are offered inside time off. It ends after now and within a year, and may start
+    up to a day ago. Bookings already inside it are not deleted: they are marked as needing a
+    reschedule, and an event tells the patient."""
+    return await availability.add_time_off(session, principal, practitioner_id, data)
+
+
+@router.get(
+    "/{practitioner_id}/time-off",
+    summary="Time off",
+    responses=problem_responses(400, 401, 404),
+)
+async def list_time_off(
+    session: SessionDep,
+    principal: Anyone,
+    practitioner_id: uuid.UUID,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[TimeOffEntryPublic]:
+    """The doctor's time off by start, with its reasons (the doctor and admins; 404 for anyone
+    else)."""
+    rows, next_cursor = await availability.time_off(
+        session, principal, practitioner_id, cursor=cursor, limit=limit
+    )
+    return Page(
+        items=[
+            TimeOffEntryPublic(
+                id=t.id,
+                start=t.start,
+                end=t.end,
+                reason=t.reason,
+                created_at=t.created_at,
+                valid=availability.offers_slots(t),
+            )
+            for t in rows
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+@router.delete(
+    "/{practitioner_id}/time-off/{time_off_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove time off",
+    responses=problem_responses(401, 403, 404),
+)
+async def delete_time_off(
+    session: SessionDep, principal: Scheduler, practitioner_id: uuid.UUID, time_off_id: uuid.UUID
+) -> None:
+    """Its hours offer slots again (the doctor or an admin; 404 for anyone else). Bookings it
+    flagged keep their `needs_reschedule` flag until they are rescheduled."""
+    await availability.delete_time_off(session, principal, practitioner_id, time_off_id)
+
+
+def _extra_public(window: ExtraWindow) -> ExtraWindowPublic:
+    return ExtraWindowPublic(
+        id=window.id,
+        day=window.day,
+        start=window.start,
+        end=window.end,
+        created_at=window.created_at,
+        valid=availability.offers_slots(window),
+    )

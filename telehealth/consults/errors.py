@@ -41,3 +41,15 @@ class RecordingNeedsConsent(TequioError):
         "{count} participante(s) de la consulta no han consentido la grabación "
         "(`missing` los enumera).",
     )
+
+
+class AlreadyAParticipant(TequioError):
+    status = 409
+    slug = "already-a-participant"
+    title = Text("Already in the consult", "Ya participa en la consulta")
+    detail = Text(
+        "This account already takes part in the consult (as {role}); it cannot also be its "
+        "interpreter.",
+        "Esta cuenta ya participa en la consulta (como {role}); no puede ser también su "
+        "intérprete.",
+    )

@@ -9,6 +9,13 @@ waiting, admitted), the forwarded messages with `from`, `pong`, `error`; and the
 events: `mode` (p2p or relay), `consent` (`account_id`, `recording`), `recording-request`
 (`active`), `recording` (`state` started or stopped, `reason`, `recording_id`).
 
+The waiting room: a participant the doctor has not admitted gets a `welcome` with
+`admitted: false` and only themselves in `participants` (no replay, no media state), then
+nothing of the consult but `pong`, their own `error`s and their own `presence` `admitted`; all
+they may send is `ping` (anything else is answered with an `error` `not-admitted`, and the
+socket stays open). When admitted they get a second `welcome`, with the room and the offers and
+answers kept for them, followed by that `presence` `admitted`; from then on, everything.
+
 Relay mode: the relay (`from: "relay"`) never offers. A participant offers to `"relay"` with
 their own media and `recvonly` transceivers (slots); the relay's `answer` carries `tracks`, a
 map from each slot's `mid` to the `account_id` and `kind` of the media on it. When the people in

@@ -16,7 +16,7 @@ from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.principal import Principal
 from telehealth.clinics.models import ClinicStaff
 from telehealth.consults import rules
-from telehealth.consults.errors import NotAConsult, RoomNotOpen
+from telehealth.consults.errors import AlreadyAParticipant, NotAConsult, RoomNotOpen
 from telehealth.consults.models import ConsultParticipant, SignalMemo
 from telehealth.practitioners.models import Practitioner
 from telehealth.scheduling.models import Appointment
@@ -127,7 +127,15 @@ async def let_in(
 async def invite_interpreter(
     session: AsyncSession, principal: Principal, appointment_id: uuid.UUID, account_id: uuid.UUID
 ) -> ConsultParticipant:
+    """Invite an account as the consult's interpreter (again: no change). An unknown or closed
+    account is not found (404); someone already in the consult in another role is a conflict."""
     appointment = await _doctor_or_admin(session, principal, appointment_id)
+    account = await accounts_service.get(session, account_id)
+    if account is None or not account.is_active:
+        raise NotFound()
+    role = (await roles_in(session, appointment)).get(account_id)
+    if role not in (None, "interpreter"):
+        raise AlreadyAParticipant(role=role)
     participant = await session.get(ConsultParticipant, (appointment.id, account_id))
     if participant is None:
         participant = ConsultParticipant(

@@ -19,3 +19,48 @@ class AlreadyPractitioner(TequioError):
         "This account already has a practitioner profile.",
         "Esta cuenta ya tiene un perfil de profesional.",
     )
+
+
+class ExtraWindowOutOfRange(TequioError):
+    status = 422
+    slug = "extra-window-out-of-range"
+    title = Text("Date out of range", "Fecha fuera de rango")
+    detail = Text(
+        "An extra window is for a date from today ({first}) to {last}, in the practitioner's "
+        "time zone.",
+        "Una ventana adicional es para una fecha de hoy ({first}) al {last}, en la zona horaria "
+        "del profesional.",
+    )
+
+
+class TimeOffOutOfRange(TequioError):
+    status = 422
+    slug = "time-off-out-of-range"
+    title = Text("Time off out of range", "Tiempo libre fuera de rango")
+    detail = Text(
+        "Time off starts no earlier than {earliest}, ends after now and no later than {latest}.",
+        "El tiempo libre empieza no antes de {earliest}, termina después de ahora y no después "
+        "de {latest}.",
+    )
+
+
+class DuplicateWindow(TequioError):
+    status = 409
+    slug = "duplicate-window"
+    title = Text("Window already there", "La ventana ya existe")
+    detail = Text(
+        "This practitioner already has this extra window on that date.",
+        "Este profesional ya tiene esta ventana adicional en esa fecha.",
+    )
+
+
+class ScheduleFull(TequioError):
+    status = 422
+    slug = "schedule-full"
+    title = Text("Too many entries", "Demasiadas entradas")
+    detail = Text(
+        "A schedule holds at most {limit} upcoming extra windows and {limit} upcoming spans of "
+        "time off; delete some first.",
+        "Un horario admite como máximo {limit} ventanas adicionales y {limit} periodos de tiempo "
+        "libre por venir; elimine algunos primero.",
+    )

@@ -64,6 +64,7 @@ class ExtraWindow(SQLModel, table=True):
     day: date
     start: time
     end: time
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class TimeOff(SQLModel, table=True):

@@ -3,7 +3,7 @@
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cooperative.membership.rules import MX_STATES, US_STATES
@@ -66,6 +66,32 @@ def normalize_visit_jurisdiction(code: str) -> str:
     if clean.startswith("US-") and clean[3:] in US_STATES:
         return clean
     raise ValueError("give MX, a Mexican state (MX-BCN) or a US state (US-CA)")
+
+
+# The longest booking horizon a practitioner may set; dated windows and time off reach no further.
+MAX_HORIZON_DAYS = 365
+# Time off may begin a little in the past: a doctor who falls ill records it some hours later.
+TIME_OFF_LOOKBACK = timedelta(days=1)
+# Upcoming extra windows, and upcoming spans of time off, one schedule keeps (each is read on
+# every slot search, so one schedule cannot slow everyone's search).
+MAX_UPCOMING_ENTRIES = 500
+
+
+def extra_window_dates(today: date) -> tuple[date, date]:
+    """The first and last date an extra window may be added for, `today` being the date on the
+    practitioner's own calendar."""
+    return today, today + timedelta(days=MAX_HORIZON_DAYS)
+
+
+def time_off_fits(start: datetime, end: datetime, now: datetime) -> bool:
+    """Time off that still matters (it ends after `now`) and stays within the longest horizon."""
+    earliest, latest = time_off_bounds(now)
+    return earliest <= start < end and now < end <= latest
+
+
+def time_off_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """The earliest start and the latest end of time off recorded at `now`."""
+    return now - TIME_OFF_LOOKBACK, now + timedelta(days=MAX_HORIZON_DAYS + 1)
 
 
 def licence_needed(visit_jurisdiction: str) -> str:

@@ -1,45 +1,34 @@
-"""Practitioners, their availability, licences and time off; slot search across them."""
+"""Practitioners, their profiles and licences; slot search across them (their availability is
+in `availability`)."""
 
 import heapq
 import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
-from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Role
-from telehealth.practitioners import rules
+from telehealth.practitioners import availability, rules
 from telehealth.practitioners.errors import AlreadyPractitioner, NotADoctor
-from telehealth.practitioners.models import (
-    AvailabilityWindow,
-    ExtraWindow,
-    Licence,
-    Practitioner,
-    TimeOff,
-)
+from telehealth.practitioners.models import Licence, Practitioner
 from telehealth.practitioners.schemas import (
-    AvailabilityIn,
-    ExtraWindowIn,
     LicenceIn,
     LicencePublic,
     PractitionerCreate,
     PractitionerPublic,
-    TimeOffIn,
-    TimeOffPublic,
     WindowPublic,
 )
 from telehealth.scheduling import rules as slots
-from telehealth.scheduling.models import HOLDING, Appointment, AppointmentEvent
+from telehealth.scheduling.models import HOLDING, Appointment
 
 
 async def create(session: AsyncSession, data: PractitionerCreate) -> Practitioner:
@@ -85,31 +74,11 @@ async def list_active(
     )
 
 
-async def managed(
-    session: AsyncSession, principal: Principal, practitioner_id: uuid.UUID
-) -> Practitioner:
-    """The practitioner, if the caller is that doctor or an admin, locked for the rest of the
-    transaction: changes to a schedule queue with the bookings against it."""
-    practitioner = await get(session, practitioner_id, lock=True)
-    if practitioner.account_id != principal.account_id and not principal.is_admin:
-        raise Forbidden(reason="only the doctor or an admin manages this schedule")
-    return practitioner
-
-
 async def licences(session: AsyncSession, practitioner_id: uuid.UUID) -> list[Licence]:
     rows = await session.execute(
         select(Licence)
         .where(col(Licence.practitioner_id) == practitioner_id)
         .order_by(col(Licence.jurisdiction), col(Licence.expires_on))
-    )
-    return list(rows.scalars())
-
-
-async def _windows(session: AsyncSession, practitioner_id: uuid.UUID) -> list[AvailabilityWindow]:
-    rows = await session.execute(
-        select(AvailabilityWindow)
-        .where(col(AvailabilityWindow.practitioner_id) == practitioner_id)
-        .order_by(col(AvailabilityWindow.weekday), col(AvailabilityWindow.start))
     )
     return list(rows.scalars())
 
@@ -133,25 +102,9 @@ async def public(session: AsyncSession, practitioner: Practitioner) -> Practitio
         ],
         windows=[
             WindowPublic(weekday=w.weekday, start=w.start, end=w.end)
-            for w in await _windows(session, practitioner.id)
+            for w in await availability.weekly_windows(session, practitioner.id)
         ],
     )
-
-
-async def set_availability(
-    session: AsyncSession, principal: Principal, practitioner_id: uuid.UUID, data: AvailabilityIn
-) -> Practitioner:
-    """Replace the weekly windows and slot settings. Existing bookings are kept."""
-    practitioner = await managed(session, principal, practitioner_id)
-    await session.execute(
-        delete(AvailabilityWindow).where(col(AvailabilityWindow.practitioner_id) == practitioner.id)
-    )
-    for window in data.windows:
-        session.add(AvailabilityWindow(practitioner_id=practitioner.id, **window.model_dump()))
-    for field in ("slot_minutes", "buffer_minutes", "min_notice_minutes", "horizon_days"):
-        setattr(practitioner, field, getattr(data, field))
-    await session.flush()
-    return practitioner
 
 
 async def add_licence(
@@ -164,83 +117,6 @@ async def add_licence(
     session.add(Licence(practitioner_id=practitioner.id, **data.model_dump()))
     await session.flush()
     return practitioner
-
-
-async def add_extra(
-    session: AsyncSession, principal: Principal, practitioner_id: uuid.UUID, data: ExtraWindowIn
-) -> Practitioner:
-    practitioner = await managed(session, principal, practitioner_id)
-    session.add(ExtraWindow(practitioner_id=practitioner.id, **data.model_dump()))
-    await session.flush()
-    return practitioner
-
-
-async def add_time_off(
-    session: AsyncSession, principal: Principal, practitioner_id: uuid.UUID, data: TimeOffIn
-) -> TimeOffPublic:
-    """Time off never deletes bookings inside it: they are marked as needing a reschedule, and an
-    event tells the patient."""
-    practitioner = await managed(session, principal, practitioner_id)
-    time_off = TimeOff(practitioner_id=practitioner.id, **data.model_dump())
-    session.add(time_off)
-    affected = await session.execute(
-        select(Appointment).where(
-            col(Appointment.practitioner_id) == practitioner.id,
-            col(Appointment.status).in_(HOLDING),
-            col(Appointment.start) < data.end,
-            col(Appointment.end) > data.start,
-        )
-    )
-    ids = []
-    for appointment in affected.scalars():
-        appointment.needs_reschedule = True
-        appointment.updated_at = clock.now()
-        session.add(
-            AppointmentEvent(
-                appointment_id=appointment.id,
-                type="needs-reschedule",
-                actor_account_id=principal.account_id,
-                payload={"reason": "practitioner time off", "time_off_id": str(time_off.id)},
-            )
-        )
-        ids.append(appointment.id)
-    await session.flush()
-    return TimeOffPublic(
-        id=time_off.id,
-        start=time_off.start,
-        end=time_off.end,
-        reason=time_off.reason,
-        appointments_to_reschedule=ids,
-    )
-
-
-def _schedule_of(
-    practitioner: Practitioner,
-    windows: list[AvailabilityWindow],
-    extras: list[ExtraWindow],
-    time_off: list[TimeOff],
-) -> slots.Schedule:
-    return slots.Schedule(
-        timezone=practitioner.timezone,
-        windows=tuple(slots.WeeklyWindow(w.weekday, w.start, w.end) for w in windows),
-        slot_minutes=practitioner.slot_minutes,
-        buffer_minutes=practitioner.buffer_minutes,
-        min_notice_minutes=practitioner.min_notice_minutes,
-        horizon_days=practitioner.horizon_days,
-        extra=tuple(slots.DatedWindow(e.day, e.start, e.end) for e in extras),
-        time_off=tuple(slots.Interval(t.start, t.end) for t in time_off),
-    )
-
-
-async def schedule(session: AsyncSession, practitioner: Practitioner) -> slots.Schedule:
-    """The practitioner's rules as the pure slot generator takes them."""
-    ids = [practitioner.id]
-    return _schedule_of(
-        practitioner,
-        (await _grouped(session, AvailabilityWindow, ids))[practitioner.id],
-        (await _grouped(session, ExtraWindow, ids))[practitioner.id],
-        (await _grouped(session, TimeOff, ids))[practitioner.id],
-    )
 
 
 async def busy(
@@ -270,15 +146,12 @@ class FoundSlot:
     practitioner: Practitioner
 
 
-_Row = TypeVar("_Row", AvailabilityWindow, ExtraWindow, TimeOff, Licence)
-
-
-async def _grouped(
-    session: AsyncSession, model: type[_Row], ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[_Row]]:
-    """Rows of `model` for several practitioners in one query, by practitioner."""
-    rows = await session.execute(select(model).where(col(model.practitioner_id).in_(ids)))
-    grouped: dict[uuid.UUID, list[_Row]] = {i: [] for i in ids}
+async def _licences_of(
+    session: AsyncSession, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Licence]]:
+    """The licences of several practitioners in one query, by practitioner."""
+    rows = await session.execute(select(Licence).where(col(Licence.practitioner_id).in_(ids)))
+    grouped: dict[uuid.UUID, list[Licence]] = {i: [] for i in ids}
     for row in rows.scalars():
         grouped[row.practitioner_id].append(row)
     return grouped
@@ -311,10 +184,8 @@ async def search(
             p for p in candidates if wanted in {rules.primary_language(t) for t in p.languages}
         ]
     ids = [p.id for p in candidates]
-    windows = await _grouped(session, AvailabilityWindow, ids)
-    extras = await _grouped(session, ExtraWindow, ids)
-    time_off = await _grouped(session, TimeOff, ids)
-    licence_rows = await _grouped(session, Licence, ids)
+    plans = await availability.schedules(session, candidates)
+    licence_rows = await _licences_of(session, ids)
     span_start = datetime.combine(first_day, datetime.min.time(), UTC) - timedelta(days=2)
     span_end = datetime.combine(last_day, datetime.min.time(), UTC) + timedelta(days=3)
     taken: dict[uuid.UUID, list[slots.Interval]] = {i: [] for i in ids}
@@ -338,12 +209,9 @@ async def search(
         ]
         if needed and not any(fact.jurisdiction == needed for fact in facts):
             continue  # never licensed there: no need to lay out a single slot
-        plan = _schedule_of(
-            practitioner,
-            windows[practitioner.id],
-            extras[practitioner.id],
-            time_off[practitioner.id],
-        )
+        plan = plans[practitioner.id]
+        if plan is None:
+            continue  # its settings are broken (logged): it offers nothing, the others do
         key = str(practitioner.id)
         mine: list[FoundSlot] = []
         # the dates are the caller's (in `zone`): ask the doctor's calendar for a day more on

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.accounts import service as accounts_service
 from cooperative.bylaws.service import InForce
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, IdempotencyKeyReused, NotFound
@@ -28,6 +29,7 @@ from cooperative.privacy import audit
 from cooperative.surplus import patronage
 from telehealth.clinics import service as clinics_service
 from telehealth.clinics.models import ClinicStaff
+from telehealth.practitioners import availability
 from telehealth.practitioners import rules as practitioner_rules
 from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.models import Practitioner
@@ -87,7 +89,9 @@ async def _check_time(
     excluding: uuid.UUID | None = None,
 ) -> datetime:
     """The consult's end if `start` is an open slot now; the precise refusal otherwise."""
-    schedule = await practitioners.schedule(session, practitioner)
+    schedule = await availability.schedule(session, practitioner)
+    if schedule is None:  # the doctor's settings are broken (logged): nothing to book
+        raise NotASlot(start=start.isoformat())
     problem = slots.check_start(schedule, start, now=now)
     if problem == "not-a-slot":
         raise NotASlot(start=start.isoformat())
@@ -125,8 +129,13 @@ async def _check_licence(
 async def _patient_of(
     session: AsyncSession, principal: Principal, data: AppointmentCreate
 ) -> uuid.UUID:
-    """Whom the consult is for, if the caller may book for them (404 for anyone else's)."""
+    """Whom the consult is for, if the caller may book for them (404 for anyone else's, and for
+    an account that does not exist or is closed)."""
     patient = data.patient_account_id or principal.account_id
+    if patient != principal.account_id:
+        account = await accounts_service.get(session, patient)
+        if account is None or not account.is_active:
+            raise NotFound()
     if data.clinic_id is not None:
         is_staff = await clinics_service.is_staff(session, data.clinic_id, principal.account_id)
         if not (is_staff or principal.is_admin):

@@ -16,6 +16,7 @@ from cooperative.dues.models import Invoice
 from cooperative.kernel import clock
 from telehealth.scheduling.models import Appointment
 from tests.factories import (
+    PASSWORD,
     active_member,
     attest,
     bearer,
@@ -367,6 +368,23 @@ async def test_patients_book_for_themselves_and_their_dependents_only(
     assert (
         await book(client, stranger, profile["id"], later, patient_account_id=me["id"])
     ).status_code == 404
+
+
+async def test_booking_for_an_account_that_is_not_there_is_a_404_and_the_slot_stays_open(
+    client: httpx.AsyncClient, admin: dict[str, Any], doctor: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """Before, an unknown account was a foreign-key failure taken for `slot-taken` (409)."""
+    profile, _ = doctor
+    closed_account, closed = await signed_up(client)
+    erased = await client.post(
+        "/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(closed)
+    )
+    assert erased.status_code == 200, erased.text
+    start = await _first_slot(client, admin, profile["id"])
+    for someone in (str(uuid.uuid4()), closed_account["id"]):
+        refused = await book(client, admin, profile["id"], start, patient_account_id=someone)
+        assert refused.status_code == 404, refused.text
+    assert start in await _doctor_slots(client, admin, profile["id"])
 
 
 async def test_an_idempotent_retry_returns_the_first_booking(

@@ -508,7 +508,8 @@ async function cameraOn() {
 }
 
 function sendMediaState() {
-  send({ type: "media", muted: state.muted, audio_only: state.audioOnly });
+  // the waiting room sends nothing to the room; the state goes out once the doctor lets us in
+  if (state.admitted) send({ type: "media", muted: state.muted, audio_only: state.audioOnly });
 }
 
 // ---- WebRTC helpers -----------------------------------------------------------------------------
@@ -771,8 +772,11 @@ function onSignal(message) {
   if (handler) handler(message);
 }
 
+// A welcome comes when the socket opens (the room, or only that we wait) and again when the
+// doctor lets us in from the waiting room (then with the room).
 function onWelcome(message) {
   const fresh = state.me === null;
+  const letIn = !fresh && !state.admitted && message.admitted;
   state.me = message.you;
   state.role = message.role;
   state.admitted = message.admitted;
@@ -784,15 +788,16 @@ function onWelcome(message) {
     const known = previous.get(person.account_id) || { muted: false, audio_only: false };
     state.people.set(person.account_id, { ...known, ...person });
   }
-  announce(t("connected"));
+  announce(t(letIn ? "admittedYou" : "connected"));
   sendMediaState();
   if (state.mediaApi) loadConsents();
   const mode = message.mode || "p2p";
   if (mode !== state.mode) applyMode(mode);
+  else if (letIn) startMedia();
   else if (state.admitted && mode === "relay" && !healthy(state.relay?.pc)) startRelay();
   if (state.admitted && state.mode === "p2p") {
     replay(message.replay || [], fresh);
-    for (const id of state.people.keys()) resumePeer(id);
+    if (!letIn) for (const id of state.people.keys()) resumePeer(id);
   }
   renderRoom();
 }
@@ -1264,7 +1269,7 @@ function sendChat(event) {
   event.preventDefault();
   const input = $("chat-text");
   const text = input.value.trim();
-  if (!text || state.ws?.readyState !== WebSocket.OPEN) return;
+  if (!text || !state.admitted || state.ws?.readyState !== WebSocket.OPEN) return;
   send({ type: "chat", text });
   addChat(t("you"), text);
   input.value = "";
@@ -1362,6 +1367,7 @@ function renderControls() {
   camera.textContent = t(state.audioOnly ? "cameraOn" : "cameraOff");
   camera.setAttribute("aria-pressed", String(state.audioOnly));
   $("local-badges").textContent = badges({ muted: state.muted, audio_only: state.audioOnly });
+  for (const control of $("chat-form").elements) control.disabled = !state.admitted;
 }
 
 function badges(person, reconnecting = false) {
