@@ -6,10 +6,11 @@ Each test runs inside a transaction that is rolled back (requests commit to save
 races use `live_client`, whose requests commit for real, and the tables are emptied afterwards.
 """
 
+import contextlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from app.main import create_app
 from app.migrate import upgrade_on
 from app.models import metadata
 from app.settings import Settings
+from cooperative.kernel import clock
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -276,3 +278,11 @@ async def admin(
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def travel() -> Iterator[Callable[[datetime], None]]:
+    """Move the clock for the rest of the test (`travel(closes + timedelta(seconds=1))`) instead
+    of sleeping until then: a test must not depend on how fast a loaded machine is."""
+    with contextlib.ExitStack() as stack:
+        yield lambda to: stack.enter_context(clock.travel(to))
