@@ -65,6 +65,11 @@ _SPANISH: dict[str, str] = {
     "contact_required": "Indique un correo o un número de teléfono.",
     "blank": "No debe estar vacío.",
     "email": "No es un correo electrónico válido.",
+    "decimal_string": 'Indique el tipo de cambio como texto decimal, p. ej. "17.25".',
+    "rate_positive": "Un tipo de cambio es un número positivo.",
+    "rate_decimals": "Un tipo de cambio tiene como máximo {places} decimales.",
+    "rate_bounds": "Un tipo de cambio está entre {low} y {high}.",
+    "same_currency": "Un tipo de cambio convierte entre dos monedas distintas.",
 }
 
 

@@ -32,6 +32,7 @@ from app.routers import (
     consult_media,
     consults,
     dues,
+    exchange_rates,
     health,
     households,
     me,
@@ -65,7 +66,10 @@ TAGS = [
     {"name": "members", "description": "Member-owners: applications, standing, capital accounts."},
     {"name": "households", "description": "Coverage, income attestations, sliding-scale fees."},
     {"name": "dues", "description": "Dues and share-instalment invoices."},
-    {"name": "payments", "description": "Payments, safe to retry with an Idempotency-Key."},
+    {
+        "name": "payments",
+        "description": "Members report payments; treasurers confirm them and keep the rates.",
+    },
     {"name": "practitioners", "description": "Doctors: licences, availability, time off."},
     {"name": "clinics", "description": "Clinics, their staff and registered patients."},
     {"name": "appointments", "description": "Slot search and race-free booking of consults."},
@@ -142,8 +146,8 @@ def create_app(
 
     errors.install(app)
     for module in (
-        auth, me, bylaws, members, households, dues, payments, practitioners, clinics,
-        appointments, consults, consult_media, proposals, surplus, health, pages,
+        auth, me, bylaws, members, households, dues, payments, exchange_rates, practitioners,
+        clinics, appointments, consults, consult_media, proposals, surplus, health, pages,
     ):  # fmt: skip
         app.include_router(module.router)
     _install_docs(app)
