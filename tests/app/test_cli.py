@@ -46,11 +46,19 @@ def test_migrate_demo_and_create_admin(tmp_path: Path) -> None:
     first = _run(tmp_path, "demo", "--if-empty")
     assert first.returncode == 0, first.stderr
     assert "tequio-demo-2026" in first.stdout
-    for login in ("admin@demo.tequio.coop", "+529511000001", "+529511000002"):
+    logins = ("admin@demo.tequio.coop", "tesoreria@demo.tequio.coop", "+529511000002")
+    for login in (*logins, "+529511000001"):
         assert login in first.stdout
-    assert "clinic_staff" in first.stdout and "doctor" in first.stdout
+    assert "clinic_staff" in first.stdout and "treasurer" in first.stdout
     with sqlite3.connect(tmp_path / "cli.db") as db:  # an open vote the demo owners can cast
         status, eligible = db.execute("SELECT status, eligible FROM proposal").fetchone()
+        # Rosa's dues, confirmed by the treasurer; Juan's remittance waits in the queue
+        payments = db.execute(
+            "SELECT p.status, p.confirmed_by IS NOT NULL, i.paid_minor = i.amount_minor "
+            "FROM payment p LEFT JOIN payment_allocation a ON a.payment_id = p.id "
+            "LEFT JOIN invoice i ON i.id = a.invoice_id ORDER BY p.status"
+        ).fetchall()
+    assert payments == [("confirmed", 1, 1), ("reported", 0, None)]
     assert status == "open"
     assert json.loads(eligible) == {"doctor": 3, "patient": 3}
 
