@@ -45,6 +45,7 @@ from app.routers import (
 )
 from app.security import TokenIssuer
 from app.settings import Settings
+from cooperative.dues import receipts
 
 STATIC = Path(__file__).parent / "static"
 
@@ -167,7 +168,10 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
             expose_headers=["X-Request-ID", "Retry-After", "Content-Language"],
         )
     app.add_middleware(
-        RequestGuardMiddleware, max_bytes=settings.max_body_bytes, render=errors.render_problem
+        RequestGuardMiddleware,
+        max_bytes=settings.max_body_bytes,
+        render=errors.render_problem,
+        larger=[("PUT", payments.RECEIPT_PATH, receipts.MAX_BYTES)],
     )
     app.add_middleware(RequestIdMiddleware)
 

@@ -1,15 +1,22 @@
 """Payments: members report them, treasurers confirm or reject them; safe to retry."""
 
+import asyncio
+import os
+import re
 import uuid
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import FileResponse
 
 from app.auth import insufficient_scope, require_any_scope, require_scopes
 from app.context import IdempotencyKey, mark_replayed
 from app.db import SessionDep
-from app.errors import problem_responses
+from app.errors import UnsupportedMediaType, problem_responses
 from app.pagination import CursorParam, LimitParam, Page
+from app.settings import Settings
+from cooperative.dues import receipts
 from cooperative.dues import service as dues_service
 from cooperative.dues.models import Payment
 from cooperative.dues.schemas import (
@@ -20,6 +27,7 @@ from cooperative.dues.schemas import (
     PaymentReject,
     ReceiptPublic,
 )
+from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.membership import payments
 
@@ -29,7 +37,7 @@ Reader = Annotated[Principal, require_scopes(Scope.MEMBERSHIP_READ)]
 Writer = Annotated[Principal, require_scopes(Scope.MEMBERSHIP_WRITE)]
 Treasurer = Annotated[Principal, require_scopes(Scope.PAYMENTS_CONFIRM)]
 Reporter = Annotated[Principal, require_any_scope(Scope.MEMBERSHIP_WRITE, Scope.PAYMENTS_CONFIRM)]
-REPLAYED = "A retry: the same answer as the first time, with `Idempotent-Replayed: true`."
+RECEIPT_PATH = re.compile(r"/v1/payments/[^/]+/receipt")  # takes bodies up to 5 MB
 
 
 async def payment_public(session: SessionDep, payment: Payment) -> PaymentPublic:
@@ -198,3 +206,83 @@ async def withdraw(
     payment, replayed = await payments.withdraw(session, principal, payment_id)
     mark_replayed(response, replayed)
     return await payment_public(session, payment)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Readable by the service's user only; written whole, then moved into place."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    descriptor = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+    os.replace(partial, path)
+
+
+@router.put(
+    "/{payment_id}/receipt",
+    summary="Add a receipt photo to your report",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+    responses=problem_responses(401, 403, 404, 409, 413, 415, 422),
+)
+async def put_receipt(
+    request: Request, session: SessionDep, principal: Writer, payment_id: uuid.UUID
+) -> PaymentPublic:
+    """Send the photo of the remittance or deposit slip as the body (`Content-Type:
+    image/jpeg` or `image/png`, at most 5 MB), while the payment is still reported; a new
+    photo replaces the old one. What the file is, is read from its bytes; its metadata (the
+    GPS position, the phone, the time) is removed before it is stored. Only the reporter, the
+    household's managers, treasurers and admins can see it."""
+    declared = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if declared not in receipts.EXTENSIONS:
+        raise UnsupportedMediaType(expected="image/jpeg or image/png")
+    image = receipts.clean(await request.body())
+    payment, replaced = await payments.attach_receipt(session, principal, payment_id, image)
+    settings: Settings = request.app.state.settings
+    name = dues_service.receipt_file_name(payment)
+    assert name is not None
+    await asyncio.to_thread(_write_private, settings.receipts_dir / name, image.data)
+    public = await payment_public(session, payment)
+    await session.commit()
+    if replaced is not None:  # after the commit: a rolled-back upload keeps the old photo
+        (settings.receipts_dir / replaced).unlink(missing_ok=True)
+    return public
+
+
+@router.get(
+    "/{payment_id}/receipt",
+    summary="A payment's receipt photo",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "content": {"image/jpeg": {}, "image/png": {}},
+            "description": "The photo, without its metadata.",
+        },
+        **problem_responses(401, 403, 404),
+    },
+)
+async def get_receipt(
+    request: Request, session: SessionDep, principal: Reader, payment_id: uuid.UUID
+) -> FileResponse:
+    """For who reported the payment, the household's managers, treasurers and admins; every
+    read by someone other than the reporter is recorded in the reporter's access log."""
+    payment = await payments.receipt(session, principal, payment_id)
+    settings: Settings = request.app.state.settings
+    name = dues_service.receipt_file_name(payment)
+    assert name is not None and payment.receipt_media_type is not None
+    path = settings.receipts_dir / name
+    if not path.is_file():
+        raise NotFound()
+    await session.commit()
+    return FileResponse(
+        path,
+        media_type=payment.receipt_media_type,
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )

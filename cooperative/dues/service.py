@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.dues import rules
+from cooperative.dues import receipts, rules
 from cooperative.dues.errors import IdempotencyKeyReused
 from cooperative.dues.models import Invoice, Payment, PaymentAllocation, ShareSubscription
 from cooperative.dues.rules import PaymentStatus
@@ -309,6 +309,46 @@ async def withdraw(session: AsyncSession, payment: Payment) -> None:
     payment.status = PaymentStatus.WITHDRAWN
     payment.withdrawn_at = clock.now()
     await session.flush()
+
+
+def receipt_file_name(payment: Payment) -> str | None:
+    """The receipt's file, named by its content so a replaced photo never overwrites another."""
+    if payment.receipt_media_type is None or payment.receipt_sha256 is None:
+        return None
+    extension = receipts.EXTENSIONS[payment.receipt_media_type]
+    return f"{payment.id}-{payment.receipt_sha256[:16]}.{extension}"
+
+
+async def attach_receipt(
+    session: AsyncSession, payment: Payment, image: receipts.CleanImage
+) -> None:
+    payment.receipt_media_type = image.media_type
+    payment.receipt_bytes = len(image.data)
+    payment.receipt_sha256 = image.sha256
+    payment.receipt_uploaded_at = clock.now()
+    await session.flush()
+
+
+async def forget_receipts(session: AsyncSession, reporter: uuid.UUID) -> list[str]:
+    """Unlink the receipt photos of the payments `reporter` reported; returns their files."""
+    rows = (
+        await session.execute(
+            select(Payment).where(
+                col(Payment.payer_account_id) == reporter,
+                col(Payment.receipt_sha256).is_not(None),
+            )
+        )
+    ).scalars()
+    files = []
+    for payment in rows:
+        name = receipt_file_name(payment)
+        if name is not None:
+            files.append(name)
+        payment.receipt_media_type = payment.receipt_sha256 = None
+        payment.receipt_bytes = None
+        payment.receipt_uploaded_at = None
+    await session.flush()
+    return files
 
 
 async def allocations(session: AsyncSession, payment_id: uuid.UUID) -> list[PaymentAllocation]:

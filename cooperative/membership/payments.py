@@ -23,10 +23,12 @@ from cooperative.dues.errors import (
     NotYourReport,
     OwnPayment,
     PaymentAlreadyConfirmed,
+    ReceiptNotAllowed,
     ReceivedInTheFuture,
     TreasurerOnly,
 )
 from cooperative.dues.models import Payment
+from cooperative.dues.receipts import CleanImage
 from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.money import convert
@@ -34,6 +36,7 @@ from cooperative.kernel.principal import Principal
 from cooperative.membership import households
 from cooperative.membership.billing import target_of, visible_scope
 from cooperative.membership.models import Household, HouseholdMember, Member
+from cooperative.privacy import audit
 from cooperative.surplus import patronage
 from cooperative.treasury import service as treasury
 from cooperative.treasury.errors import NoExchangeRate
@@ -297,6 +300,35 @@ async def withdraw(
         return payment, True
     await dues_service.withdraw(session, payment)
     return payment, False
+
+
+async def attach_receipt(
+    session: AsyncSession, principal: Principal, payment_id: uuid.UUID, image: CleanImage
+) -> tuple[Payment, str | None]:
+    """Who reported a payment adds (or replaces) its receipt photo while it is pending; returns
+    it and the file of the photo it replaces, if any."""
+    await visible(session, principal, payment_id)
+    payment = await _locked(session, payment_id)
+    if payment.payer_account_id != principal.account_id:
+        raise NotYourReport()
+    if payment.status != dues_rules.PaymentStatus.REPORTED:
+        raise ReceiptNotAllowed(status=payment.status)
+    previous = dues_service.receipt_file_name(payment)
+    await dues_service.attach_receipt(session, payment, image)
+    return payment, previous if previous != dues_service.receipt_file_name(payment) else None
+
+
+async def receipt(session: AsyncSession, principal: Principal, payment_id: uuid.UUID) -> Payment:
+    """The payment whose receipt photo the caller may see: its reporter, the household's
+    managers, treasurers and admins. Every read by someone else is in the reporter's access
+    log."""
+    payment = await visible(session, principal, payment_id)
+    if dues_service.receipt_file_name(payment) is None:
+        raise NotFound()
+    await audit.record_access(
+        session, [payment.payer_account_id], principal, resource=f"payment-receipt:{payment.id}"
+    )
+    return payment
 
 
 async def visible(session: AsyncSession, principal: Principal, payment_id: uuid.UUID) -> Payment:
