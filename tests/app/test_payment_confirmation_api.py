@@ -111,14 +111,12 @@ async def test_a_cent_at_a_rate_of_one_hundred_thousand_settles_nothing_until_co
     assert reported.status_code == 201, reported.text
     assert reported.json()["status"] == "reported"
     assert (reported.json()["settled_minor"], reported.json()["allocations"]) == (None, [])
-    assert await _balance(client, rosa, home) == {
-        "currency": "MXN",
-        "invoiced_minor": 20000,
-        "paid_minor": 0,
-        "outstanding_minor": 20000,
-        "overdue_minor": 0,
-        "credit_minor": 0,
-    }
+    balance = await _balance(client, rosa, home)
+    assert (balance["paid_minor"], balance["outstanding_minor"], balance["credit_minor"]) == (
+        0,
+        20000,
+        0,
+    )
     assert await _patronage(client, rosa) == []
 
     await exchange_rate(client, treasurer, "17.25")
