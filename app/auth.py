@@ -59,5 +59,26 @@ def require_scopes(*scopes: Scope) -> Principal:
     return Security(_principal, scopes=[str(s) for s in scopes])  # type: ignore[no-any-return]
 
 
+def insufficient_scope(*scopes: Scope) -> InsufficientScope:
+    names = " ".join(str(s) for s in scopes)
+    return InsufficientScope(
+        scopes=", ".join(str(s) for s in scopes),
+        headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{names}"'},
+    )
+
+
+def require_any_scope(*scopes: Scope) -> Principal:
+    """A route open to callers holding at least one of `scopes` (it decides what each may do)."""
+
+    async def dependency(
+        principal: Annotated[Principal, Security(_principal, scopes=[str(Scope.ME)])],
+    ) -> Principal:
+        if not principal.scopes & {str(s) for s in scopes}:
+            raise insufficient_scope(*scopes)
+        return principal
+
+    return Depends(dependency)  # type: ignore[no-any-return]
+
+
 CurrentPrincipal = Annotated[Principal, Security(_principal, scopes=[str(Scope.ME)])]
 AdminPrincipal = Annotated[Principal, Security(_principal, scopes=[str(Scope.ADMIN)])]

@@ -4,6 +4,7 @@ with the default bylaws, memberships, households, the doctors' hours and licence
 Demo logins use one published password, so the demo refuses to run in production.
 """
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
@@ -21,11 +22,12 @@ from cooperative.accounts.schemas import AccountCreate
 from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.defaults import default_bylaws
 from cooperative.bylaws.service import InForce
+from cooperative.dues import service as dues_service
 from cooperative.governance import service as governance
 from cooperative.governance.schemas import ProposalCreate, ProposalOpen
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal, Role, scopes_for
-from cooperative.membership import fees, households
+from cooperative.membership import billing, fees, households, payments
 from cooperative.membership import service as membership_service
 from cooperative.membership.schemas import (
     AttestationCreate,
@@ -33,6 +35,8 @@ from cooperative.membership.schemas import (
     HouseholdCreate,
     MemberApply,
 )
+from cooperative.treasury import service as treasury
+from cooperative.treasury.schemas import ExchangeRateCreate
 from telehealth.clinics import service as clinics
 from telehealth.clinics.schemas import ClinicCreate
 from telehealth.practitioners import availability
@@ -61,6 +65,12 @@ class DemoPerson:
 
 DEMO_PEOPLE: tuple[DemoPerson, ...] = (
     DemoPerson("Admin Tequio", Role.ADMIN, email="admin@demo.tequio.coop", note="administrator"),
+    DemoPerson(
+        "Carmen Ruiz",
+        Role.TREASURER,
+        email="tesoreria@demo.tequio.coop",
+        note="treasurer: confirms payments, keeps the exchange rates",
+    ),
     DemoPerson(
         "Dra. Ana López",
         Role.DOCTOR,
@@ -245,8 +255,72 @@ async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account])
         law,
         today=today,
     )
+    await _seed_payments(session, accounts, rural.id, family.id, today)
     await _seed_telehealth(session, accounts, admin)
     await _seed_governance(session, admin, law, today)
+
+
+async def _seed_payments(
+    session: AsyncSession,
+    accounts: dict[str, Account],
+    rural_id: uuid.UUID,
+    family_id: uuid.UUID,
+    today: date,
+) -> None:
+    """This month's dues; Rosa's, reported in cash at the clinic and confirmed by the
+    treasurer, so her invoice shows settled; the treasurer's dollar rate; and Juan's
+    remittance for his family, waiting in the treasurer's review queue."""
+    timezone = Settings.model_fields["timezone"].default
+    await billing.generate_dues(session, f"{today:%Y-%m}", today=today)
+    treasurer = _principal(accounts["Carmen Ruiz"])
+    await treasury.record(
+        session,
+        treasurer.account_id,
+        ExchangeRateCreate.model_validate(
+            {
+                "from_currency": "USD",
+                "to_currency": "MXN",
+                "rate": "17.25",
+                "effective_on": today.isoformat(),
+                "note": "tipo de cambio de la demo",
+            }
+        ),
+        today=today,
+    )
+    rosa = _principal(accounts["Rosa Martínez"])
+    owed = await dues_service.balance(
+        session, dues_service.Target(household_id=rural_id), today=today
+    )
+    reported, _ = await payments.report(
+        session,
+        rosa,
+        payments.PaymentInput(
+            household_id=rural_id,
+            member_id=None,
+            amount_minor=owed.outstanding_minor,
+            currency="MXN",
+            method="cash",
+            reference="efectivo en la Clínica Rural San Miguel",
+        ),
+        None,
+        timezone=timezone,
+    )
+    await payments.confirm(session, treasurer, reported.id, None, timezone=timezone)
+    await payments.report(
+        session,
+        _principal(accounts["Juan García"]),
+        payments.PaymentInput(
+            household_id=family_id,
+            member_id=None,
+            amount_minor=2000,
+            currency="USD",
+            method="remittance",
+            reference="MTCN 0123456789",
+            note="cuota del mes, desde Los Ángeles",
+        ),
+        None,
+        timezone=timezone,
+    )
 
 
 async def _seed_governance(

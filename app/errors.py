@@ -181,7 +181,9 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
         form = "form" in request.headers.get("content-type", "")
         return render(request, MalformedBody(expected="form data" if form else "JSON"))
     if exc.status_code == 413:
-        return render(request, PayloadTooLarge(limit=request.app.state.settings.max_body_bytes))
+        detail = str(exc.detail)
+        limit = int(detail) if detail.isdigit() else request.app.state.settings.max_body_bytes
+        return render(request, PayloadTooLarge(limit=limit))
     if exc.status_code == 405:
         return render(request, MethodNotAllowed(method=request.method, headers=headers))
     return render(

@@ -75,6 +75,11 @@ _SPANISH: dict[str, str] = {
     "la medianoche).",
     "duplicate_window": "La ventana {start}-{end} del día {weekday} aparece dos veces.",
     "time_off_order": "El tiempo libre termina después de empezar.",
+    "decimal_string": 'Indique el tipo de cambio como texto decimal, p. ej. "17.25".',
+    "rate_positive": "Un tipo de cambio es un número positivo.",
+    "rate_decimals": "Un tipo de cambio tiene como máximo {places} decimales.",
+    "rate_bounds": "Un tipo de cambio está entre {low} y {high}.",
+    "same_currency": "Un tipo de cambio convierte entre dos monedas distintas.",
 }
 
 

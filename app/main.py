@@ -39,6 +39,7 @@ from app.routers import (
     consult_media,
     consults,
     dues,
+    exchange_rates,
     health,
     households,
     me,
@@ -52,6 +53,7 @@ from app.routers import (
 )
 from app.security import TokenIssuer
 from app.settings import Settings
+from cooperative.dues import receipts
 
 STATIC = Path(__file__).parent / "static"
 
@@ -73,7 +75,10 @@ TAGS = [
     {"name": "members", "description": "Member-owners: applications, standing, capital accounts."},
     {"name": "households", "description": "Coverage, income attestations, sliding-scale fees."},
     {"name": "dues", "description": "Dues and share-instalment invoices."},
-    {"name": "payments", "description": "Payments, safe to retry with an Idempotency-Key."},
+    {
+        "name": "payments",
+        "description": "Members report payments; treasurers confirm them and keep the rates.",
+    },
     {"name": "practitioners", "description": "Doctors: licences, availability, time off."},
     {"name": "clinics", "description": "Clinics, their staff and registered patients."},
     {"name": "appointments", "description": "Slot search and race-free booking of consults."},
@@ -150,8 +155,9 @@ def create_app(
 
     errors.install(app)
     for module in (
-        auth, me, roles, bylaws, members, households, dues, payments, practitioners, clinics,
-        appointments, consults, consult_media, proposals, surplus, health, pages,
+        auth, me, roles, bylaws, members, households, dues, payments, exchange_rates,
+        practitioners, clinics, appointments, consults, consult_media, proposals, surplus, health,
+        pages,
     ):  # fmt: skip
         app.include_router(module.router)
     _install_docs(app)
@@ -171,7 +177,10 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
             expose_headers=["X-Request-ID", "Retry-After", "Content-Language"],
         )
     app.add_middleware(
-        RequestGuardMiddleware, max_bytes=settings.max_body_bytes, render=errors.render_problem
+        RequestGuardMiddleware,
+        max_bytes=settings.max_body_bytes,
+        render=errors.render_problem,
+        larger=[("PUT", payments.RECEIPT_PATH, receipts.MAX_BYTES)],
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -4,7 +4,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 from fastapi import HTTPException
@@ -85,24 +85,40 @@ class RequestGuardMiddleware:
     or while streaming) and NUL bytes in the path or query (400; no database stores them).
 
     A streamed body that passes the limit raises a 413 HTTPException from `receive`, which the
-    framework re-raises and the error handlers render like any other problem.
+    framework re-raises and the error handlers render like any other problem. `larger` names
+    the few routes (method, path pattern) that take bigger bodies, such as photos, and how big.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, render: ProblemRenderer) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        render: ProblemRenderer,
+        larger: Sequence[tuple[str, re.Pattern[str], int]] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.render = render
+        self.larger = larger
+
+    def _limit(self, scope: Scope) -> int:
+        for method, pattern, limit in self.larger:
+            if scope.get("method") == method and pattern.fullmatch(scope.get("path", "")):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = _header(scope, b"content-length")
         problem: TequioError | None = None
         if declared is not None and (
-            not (declared.isascii() and declared.isdigit()) or int(declared) > self.max_bytes
+            not (declared.isascii() and declared.isdigit()) or int(declared) > limit
         ):
-            problem = PayloadTooLarge(limit=self.max_bytes)
+            problem = PayloadTooLarge(limit=limit)
         target = scope.get("query_string", b"") + scope.get("raw_path", b"")
         if b"%00" in target or b"\x00" in target or "\x00" in scope.get("path", ""):
             problem = MalformedRequest()
@@ -117,8 +133,8 @@ class RequestGuardMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise HTTPException(status_code=413)
+                if seen > limit:
+                    raise HTTPException(status_code=413, detail=str(limit))
             return message
 
         await self.app(scope, limited_receive, send)

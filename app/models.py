@@ -27,6 +27,7 @@ from cooperative.surplus.models import (
     JournalLine,
     PatronageRecord,
 )
+from cooperative.treasury.models import ExchangeRate
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicStaff
 from telehealth.consults.models import ConsultParticipant, PrecheckResult, SignalMemo
 from telehealth.practitioners.models import (
@@ -54,6 +55,7 @@ __all__ = [
     "ClinicStaff",
     "ConsultParticipant",
     "Dependent",
+    "ExchangeRate",
     "ExtraWindow",
     "Household",
     "HouseholdMember",

@@ -119,6 +119,10 @@ class Settings(BaseSettings):
         default=Path("./recordings"),
         description="Where consult recordings are written; shared storage across hosts.",
     )
+    receipts_dir: Path = Field(
+        default=Path("./receipts"),
+        description="Where payment receipt photos are written; shared storage across hosts.",
+    )
 
     log_level: str = "INFO"
     log_json: bool = True

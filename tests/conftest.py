@@ -277,6 +277,16 @@ async def admin(
     return await admin_tokens(client, sessionmaker, settings)
 
 
+@pytest.fixture
+async def treasurer(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> dict[str, Any]:
+    """Tokens of a signed-in treasurer."""
+    from tests.factories import treasurer_tokens
+
+    return await treasurer_tokens(client, sessionmaker, settings)
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -70,9 +70,10 @@ async def signed_up(
 
 
 async def account_with_role(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, role: Role
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, role: Role, *also: Role
 ) -> str:
-    """An account holding `role` (which self sign-up cannot grant); returns its login email."""
+    """An account holding `role` (and `also`), which self sign-up cannot grant; returns its
+    login email."""
     email = unique_email()
     async with sessionmaker() as session:
         await accounts_service.register(
@@ -82,7 +83,7 @@ async def account_with_role(
             ),
             hasher=password_hasher(settings),
             min_password_length=settings.password_min_length,
-            roles=(role,),
+            roles=(role, *also),
         )
         await session.commit()
     return email
@@ -285,3 +286,64 @@ async def book(
         **fields,
     }
     return await client.post("/v1/appointments", json=body, headers=bearer(tokens))
+
+
+async def treasurer_tokens(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> dict[str, Any]:
+    """Tokens of a signed-in treasurer: who confirms payments and keeps the exchange rates."""
+    return await login(client, await account_with_role(sessionmaker, settings, Role.TREASURER))
+
+
+async def report_payment(
+    client: httpx.AsyncClient, tokens: dict[str, Any], **fields: Any
+) -> httpx.Response:
+    """A payment reported by `tokens` (pending): `household_id` or `member_id`, `amount_minor`
+    and whatever else; cash in pesos at the clinic unless said otherwise."""
+    body = {"currency": "MXN", "method": "cash", "reference": "efectivo en la clínica", **fields}
+    return await client.post("/v1/payments", json=body, headers=bearer(tokens))
+
+
+async def paid(
+    client: httpx.AsyncClient,
+    payer: dict[str, Any],
+    treasurer: dict[str, Any],
+    *,
+    received_on: str | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A payment `payer` reports and `treasurer` confirms; returns it as confirmed."""
+    reported = await report_payment(client, payer, **fields)
+    assert reported.status_code == 201, reported.text
+    body = {"received_on": received_on} if received_on else None
+    confirmed = await client.post(
+        f"/v1/payments/{reported.json()['id']}/confirm", json=body, headers=bearer(treasurer)
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    payment: dict[str, Any] = confirmed.json()
+    assert payment["status"] == "confirmed"
+    return payment
+
+
+async def exchange_rate(
+    client: httpx.AsyncClient,
+    treasurer: dict[str, Any],
+    rate: str,
+    *,
+    effective_on: str | None = None,
+    source: str = "USD",
+    target: str = "MXN",
+    **fields: Any,
+) -> dict[str, Any]:
+    """A row of the treasurer's rate table (effective today unless said otherwise)."""
+    body = {
+        "from_currency": source,
+        "to_currency": target,
+        "rate": rate,
+        "effective_on": effective_on or clock.today().isoformat(),
+        **fields,
+    }
+    response = await client.post("/v1/exchange-rates", json=body, headers=bearer(treasurer))
+    assert response.status_code == 201, response.text
+    row: dict[str, Any] = response.json()
+    return row

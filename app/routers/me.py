@@ -14,6 +14,7 @@ from app.pagination import CursorParam, LimitParam, Page
 from app.settings import Settings
 from cooperative.accounts import service as accounts_service
 from cooperative.accounts.schemas import AccountPublic, MePublic
+from cooperative.dues import service as dues_service
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.schemas import InputModel
 from cooperative.privacy import arco, audit
@@ -96,10 +97,15 @@ async def erase(
         hasher=request.app.state.password_hasher,
     )
     files = await media_service.forget_recordings(session, principal.account_id)
+    photos = await dues_service.forget_receipts(session, principal.account_id)
     await session.commit()
     settings: Settings = request.app.state.settings
     for name in files:  # after the commit: a rolled-back erasure keeps its files
         (settings.recordings_dir / name).unlink(missing_ok=True)
+    for name in photos:
+        (settings.receipts_dir / name).unlink(missing_ok=True)
     if files:
         report["erased"].append("recordings of your video consults")
+    if photos:
+        report["erased"].append("the photos of your payment receipts")
     return ErasureReport(**report)

@@ -12,6 +12,7 @@ is at least that percentage, so a household at exactly 100% is in the first clas
 import calendar
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from fractions import Fraction
 from typing import Literal, TypeVar
 
@@ -23,6 +24,7 @@ from cooperative.bylaws.schema import (
     UsGuidelines,
     UsRegion,
 )
+from cooperative.dues.errors import PaymentNotPending
 from cooperative.kernel.errors import TequioError, Text
 
 Country = Literal["MX", "US"]
@@ -178,3 +180,31 @@ def settle(amount_minor: int, items: list[OpenItem]) -> tuple[list[tuple[str, in
             parts.append((item.key, take))
             left -= take
     return parts, left
+
+
+class PaymentStatus(StrEnum):
+    REPORTED = "reported"  # pending: a member said they paid; it settles nothing yet
+    CONFIRMED = "confirmed"  # a treasurer confirmed the money arrived; it settled what it could
+    REJECTED = "rejected"  # a treasurer found no such money; the reason is shown to the payer
+    WITHDRAWN = "withdrawn"  # the reporter took it back while pending
+
+
+PaymentAction = Literal["confirm", "reject", "withdraw"]
+
+_OUTCOME: dict[PaymentAction, PaymentStatus] = {
+    "confirm": PaymentStatus.CONFIRMED,
+    "reject": PaymentStatus.REJECTED,
+    "withdraw": PaymentStatus.WITHDRAWN,
+}
+
+
+def transition(status: str, action: PaymentAction) -> PaymentStatus | None:
+    """The status `action` takes a payment to; None when it is there already (a retry, which
+    answers the first result). Raises PaymentNotPending when the payment was decided otherwise:
+    only a reported payment is confirmed, rejected or withdrawn, and never twice differently."""
+    outcome = _OUTCOME[action]
+    if status == outcome:
+        return None
+    if status != PaymentStatus.REPORTED:
+        raise PaymentNotPending(status=status)
+    return outcome

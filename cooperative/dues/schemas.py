@@ -2,7 +2,6 @@
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -28,12 +27,18 @@ class InvoicePublic(BaseModel):
     issued_at: datetime
 
 
-class PaymentCreate(InputModel):
-    """Pay a household's dues (`household_id`) or a member's share (`member_id`).
+PaymentMethod = Literal["cash", "card", "transfer", "remittance", "other"]
 
-    A payment in another currency than the one owed must give the `exchange_rate` used (units of
-    the owed currency per unit paid); both amounts are recorded. Paying more than is owed leaves
-    a credit that settles the next invoices.
+
+class PaymentCreate(InputModel):
+    """Report a payment of a household's dues (`household_id`) or of a member's share
+    (`member_id`), with the `reference` a treasurer can check it by: the remittance or transfer
+    number, or "efectivo en la clínica". It stays `reported` and settles nothing until a
+    treasurer confirms it. No exchange rate is given here: a payment in another currency is
+    converted at the treasurer's rate in force on the day the money was received.
+
+    A treasurer recording money received (cash at the desk, a line of a bank statement) adds
+    `received_on`: the payment is then confirmed at once, by that treasurer.
     """
 
     model_config = ConfigDict(
@@ -44,8 +49,9 @@ class PaymentCreate(InputModel):
                     "household_id": "2b1f4c9e-8a1d-4c55-9d61-0d7e0c4b9a10",
                     "amount_minor": 1500,
                     "currency": "USD",
-                    "exchange_rate": "17.25",
                     "method": "remittance",
+                    "reference": "MTCN 0123456789",
+                    "note": "Cuota de diciembre, enviada desde Los Ángeles",
                 }
             ]
         },
@@ -55,17 +61,49 @@ class PaymentCreate(InputModel):
     member_id: uuid.UUID | None = None
     amount_minor: int = Field(gt=0, le=10**12)
     currency: Currency
-    exchange_rate: Decimal | None = Field(
-        default=None, gt=0, le=100_000, max_digits=18, decimal_places=8
+    method: PaymentMethod
+    reference: str = Field(
+        min_length=1,
+        max_length=120,
+        description="The remittance or transfer number, or where cash was handed over.",
     )
-    method: Literal["cash", "card", "transfer", "remittance", "other"] | None = None
-    reference: str | None = Field(default=None, max_length=120)
+    note: str | None = Field(default=None, max_length=500)
+    received_on: date | None = Field(
+        default=None,
+        ge=date(2000, 1, 1),
+        description="Treasurers only: the day the money was received; confirms it at once.",
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> Self:
         if (self.household_id is None) == (self.member_id is None):
             raise PydanticCustomError("one_target", "give either household_id or member_id")
+        if not self.reference.strip():
+            raise PydanticCustomError("blank", "reference must not be blank")
         return self
+
+
+class PaymentConfirm(InputModel):
+    """The treasurer saw the money arrive. `received_on` (default: the day it was reported)
+    is the day it arrived, in the cooperative's zone: a payment in another currency than the
+    one owed is converted at the rate in force that day."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
+
+    received_on: date | None = Field(default=None, ge=date(2000, 1, 1))
+
+
+class PaymentReject(InputModel):
+    """Why no such money arrived; the payer sees it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "No encontramos esa referencia en el estado de cuenta."}]
+        },
+    )
+
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class AllocationPublic(BaseModel):
@@ -73,21 +111,52 @@ class AllocationPublic(BaseModel):
     amount_minor: int
 
 
+class ReceiptPublic(BaseModel):
+    media_type: str = Field(examples=["image/jpeg"])
+    bytes: int
+    sha256: str = Field(description="Of the stored file (after its metadata was removed).")
+    uploaded_at: datetime
+
+
 class PaymentPublic(BaseModel):
     id: uuid.UUID
-    payer_account_id: uuid.UUID
+    status: Literal["reported", "confirmed", "rejected", "withdrawn"] = Field(
+        description="`reported` (pending), `confirmed` by a treasurer, `rejected` by a "
+        "treasurer (see `rejection_reason`), or `withdrawn` by who reported it."
+    )
+    payer_account_id: uuid.UUID = Field(
+        description="Who reported it, or the treasurer who recorded it as received."
+    )
     household_id: uuid.UUID | None
     member_id: uuid.UUID | None
     amount_minor: int
     currency: str
-    exchange_rate: str | None
-    settled_minor: int = Field(description="The amount in the currency owed.")
-    settled_currency: str
-    allocations: list[AllocationPublic]
-    credit_minor: int = Field(description="What no invoice has absorbed yet.")
     method: str | None
     reference: str | None
-    received_at: datetime
+    note: str | None
+    received_on: date | None = Field(
+        description="The day the money was received (the day reported, until confirmed)."
+    )
+    settled_minor: int | None = Field(
+        description="The amount in the currency owed; null until confirmed."
+    )
+    settled_currency: str
+    exchange_rate: str | None = Field(description="The rate it was converted at, if any.")
+    exchange_rate_id: uuid.UUID | None = Field(
+        description="The treasurer's rate row used (null for payments from before the table)."
+    )
+    allocations: list[AllocationPublic]
+    credit_minor: int = Field(description="What no invoice has absorbed yet.")
+    recorded_at: datetime = Field(description="When it was reported or recorded.")
+    confirmed_by: uuid.UUID | None = Field(
+        description="The treasurer who confirmed it; null for payments recorded before "
+        "confirmations existed."
+    )
+    confirmed_at: datetime | None
+    rejected_at: datetime | None
+    rejection_reason: str | None
+    withdrawn_at: datetime | None
+    receipt: ReceiptPublic | None = Field(default=None, description="The receipt photo, if any.")
 
 
 class BalancePublic(BaseModel):

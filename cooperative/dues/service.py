@@ -5,7 +5,6 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -13,10 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.dues import rules
-from cooperative.dues.errors import ExchangeRateRequired, IdempotencyKeyReused, UnneededExchangeRate
+from cooperative.dues import receipts, rules
+from cooperative.dues.errors import IdempotencyKeyReused
 from cooperative.dues.models import Invoice, Payment, PaymentAllocation, ShareSubscription
-from cooperative.kernel.money import convert
+from cooperative.dues.rules import PaymentStatus
+from cooperative.kernel import clock
 from cooperative.kernel.pagination import paginate
 from cooperative.membership.rules import Debt
 
@@ -158,14 +158,16 @@ async def _allocate(
 
 
 async def _apply_credit(session: AsyncSession, target: Target) -> None:
-    """Earlier over-payments settle newly issued invoices."""
+    """Earlier confirmed over-payments settle newly issued invoices."""
     credits = list(
         (
             await session.execute(
                 select(Payment)
                 .where(target.where(col(Payment.household_id), col(Payment.member_id)))
-                .where(col(Payment.credit_minor) > 0)
-                .order_by(col(Payment.received_at), col(Payment.id))
+                .where(
+                    col(Payment.status) == PaymentStatus.CONFIRMED, col(Payment.credit_minor) > 0
+                )
+                .order_by(col(Payment.recorded_at), col(Payment.id))
                 .with_for_update()
             )
         ).scalars()
@@ -184,9 +186,10 @@ class PaymentRequest:
     target_currency: str
     amount_minor: int
     currency: str
-    exchange_rate: Decimal | None
     method: str | None
     reference: str | None
+    note: str | None = None
+    received_on: date | None = None  # given only by a treasurer recording money received
 
     def digest(self) -> str:
         canonical = json.dumps(
@@ -195,9 +198,10 @@ class PaymentRequest:
                 str(self.target.member_id),
                 self.amount_minor,
                 self.currency,
-                str(self.exchange_rate),
                 self.method,
                 self.reference,
+                self.note,
+                str(self.received_on),
             ]
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
@@ -219,21 +223,12 @@ async def _replay(session: AsyncSession, payer: uuid.UUID, key: str, digest: str
 async def record_payment(
     session: AsyncSession, payer: uuid.UUID, request: PaymentRequest, idempotency_key: str | None
 ) -> tuple[Payment, bool]:
-    """Record a payment and settle what the target owes; returns it and whether it is a replay.
+    """Record a reported payment, which settles nothing until it is confirmed; returns it and
+    whether it is a replay.
 
     With an Idempotency-Key, a retry (even one racing the first) returns the first payment and
     records nothing: the key is unique per payer in the database.
     """
-    if request.currency == request.target_currency:
-        if request.exchange_rate is not None:
-            raise UnneededExchangeRate(target=request.target_currency)
-        settled = request.amount_minor
-    elif request.exchange_rate is None:
-        raise ExchangeRateRequired(target=request.target_currency, paid=request.currency)
-    else:
-        settled = convert(
-            request.amount_minor, request.currency, request.target_currency, request.exchange_rate
-        )
     digest = request.digest()
     if idempotency_key and (replay := await _replay(session, payer, idempotency_key, digest)):
         return replay, True
@@ -241,13 +236,14 @@ async def record_payment(
         payer_account_id=payer,
         household_id=request.target.household_id,
         member_id=request.target.member_id,
+        status=PaymentStatus.REPORTED,
         amount_minor=request.amount_minor,
         currency=request.currency,
-        exchange_rate=str(request.exchange_rate) if request.exchange_rate is not None else None,
-        settled_minor=settled,
         settled_currency=request.target_currency,
         method=request.method,
         reference=request.reference,
+        note=request.note,
+        received_on=request.received_on or clock.today(),
         idempotency_key=idempotency_key,
         request_digest=digest,
     )
@@ -259,10 +255,100 @@ async def record_payment(
         replay = await _replay(session, payer, idempotency_key, digest)
         assert replay is not None
         return replay, True
-    invoices = await _open_invoices(session, request.target)
-    payment.credit_minor = await _allocate(session, payment, settled, invoices)
-    await session.flush()
     return payment, False
+
+
+async def lock_payment(session: AsyncSession, payment_id: uuid.UUID) -> Payment | None:
+    """The payment, re-read and held until the transaction ends (a decision waits for another)."""
+    return await session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """What a payment is worth in the currency owed, and the rate row that says so (none when
+    it was paid in that currency)."""
+
+    settled_minor: int
+    rate: str | None = None
+    rate_id: uuid.UUID | None = None
+
+
+async def settle(
+    session: AsyncSession,
+    payment: Payment,
+    conversion: Conversion,
+    *,
+    received_on: date,
+    confirmed_by: uuid.UUID,
+) -> None:
+    """Confirm a reported payment: it settles the oldest open invoices first and keeps the rest
+    as a credit for later ones. The caller holds the target's lock and the payment's."""
+    assert payment.status == PaymentStatus.REPORTED
+    payment.status = PaymentStatus.CONFIRMED
+    payment.settled_minor = conversion.settled_minor
+    payment.exchange_rate = conversion.rate
+    payment.exchange_rate_id = conversion.rate_id
+    payment.received_on = received_on
+    payment.confirmed_by = confirmed_by
+    payment.confirmed_at = clock.now()
+    target = Target(household_id=payment.household_id, member_id=payment.member_id)
+    invoices = await _open_invoices(session, target)
+    payment.credit_minor = await _allocate(session, payment, conversion.settled_minor, invoices)
+    await session.flush()
+
+
+async def reject(session: AsyncSession, payment: Payment, *, by: uuid.UUID, reason: str) -> None:
+    payment.status = PaymentStatus.REJECTED
+    payment.rejected_by = by
+    payment.rejected_at = clock.now()
+    payment.rejection_reason = reason
+    await session.flush()
+
+
+async def withdraw(session: AsyncSession, payment: Payment) -> None:
+    payment.status = PaymentStatus.WITHDRAWN
+    payment.withdrawn_at = clock.now()
+    await session.flush()
+
+
+def receipt_file_name(payment: Payment) -> str | None:
+    """The receipt's file, named by its content so a replaced photo never overwrites another."""
+    if payment.receipt_media_type is None or payment.receipt_sha256 is None:
+        return None
+    extension = receipts.EXTENSIONS[payment.receipt_media_type]
+    return f"{payment.id}-{payment.receipt_sha256[:16]}.{extension}"
+
+
+async def attach_receipt(
+    session: AsyncSession, payment: Payment, image: receipts.CleanImage
+) -> None:
+    payment.receipt_media_type = image.media_type
+    payment.receipt_bytes = len(image.data)
+    payment.receipt_sha256 = image.sha256
+    payment.receipt_uploaded_at = clock.now()
+    await session.flush()
+
+
+async def forget_receipts(session: AsyncSession, reporter: uuid.UUID) -> list[str]:
+    """Unlink the receipt photos of the payments `reporter` reported; returns their files."""
+    rows = (
+        await session.execute(
+            select(Payment).where(
+                col(Payment.payer_account_id) == reporter,
+                col(Payment.receipt_sha256).is_not(None),
+            )
+        )
+    ).scalars()
+    files = []
+    for payment in rows:
+        name = receipt_file_name(payment)
+        if name is not None:
+            files.append(name)
+        payment.receipt_media_type = payment.receipt_sha256 = None
+        payment.receipt_bytes = None
+        payment.receipt_uploaded_at = None
+    await session.flush()
+    return files
 
 
 async def allocations(session: AsyncSession, payment_id: uuid.UUID) -> list[PaymentAllocation]:
@@ -381,9 +467,11 @@ async def list_payments(
     members: set[uuid.UUID] | None,
     payer: uuid.UUID | None,
     household_id: uuid.UUID | None,
+    status: str | None,
     cursor: str | None,
     limit: int | None,
 ) -> tuple[list[Payment], str | None]:
+    """Oldest first: with `status=reported`, the treasurer's review queue in arrival order."""
     statement = select(Payment)
     if households is not None or members is not None:
         visible = or_(
@@ -394,10 +482,12 @@ async def list_payments(
         statement = statement.where(visible)
     if household_id is not None:
         statement = statement.where(col(Payment.household_id) == household_id)
+    if status is not None:
+        statement = statement.where(col(Payment.status) == status)
     return await paginate(
         session,
         statement,
-        time_column=col(Payment.received_at),
+        time_column=col(Payment.recorded_at),
         id_column=col(Payment.id),
         cursor=cursor,
         limit=limit,

@@ -27,6 +27,7 @@ class Scope(StrEnum):
     MEMBERSHIP_WRITE = "membership:write"
     GOVERNANCE_VOTE = "governance:vote"
     CONSULTS_JOIN = "consults:join"
+    PAYMENTS_CONFIRM = "payments:confirm"
     ADMIN = "admin"
 
 
@@ -40,6 +41,9 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.MEMBERSHIP_WRITE: "Apply for membership and update your household.",
     Scope.GOVERNANCE_VOTE: "Propose, comment and vote as a member-owner.",
     Scope.CONSULTS_JOIN: "Join video consults you take part in.",
+    Scope.PAYMENTS_CONFIRM: (
+        "Confirm or reject reported payments, record money received, keep the exchange rates."
+    ),
     Scope.ADMIN: "Administer the cooperative.",
 }
 
@@ -67,7 +71,8 @@ SCOPES_BY_ROLE: dict[Role, frozenset[Scope]] = {
     ),
     Role.CLINIC_STAFF: frozenset(_COMMON | {Scope.APPOINTMENTS_WRITE, Scope.PATIENTS_REGISTER}),
     Role.BOARD: frozenset(_COMMON | {Scope.MEMBERSHIP_READ, Scope.GOVERNANCE_VOTE}),
-    Role.TREASURER: frozenset(_COMMON),
+    # money enters the books only through a treasurer (or an admin, who holds every scope)
+    Role.TREASURER: frozenset(_COMMON | {Scope.MEMBERSHIP_READ, Scope.PAYMENTS_CONFIRM}),
     Role.ADMIN: frozenset(Scope),
 }
 
@@ -103,3 +108,8 @@ class Principal:
         """An admin account using a token that carries the admin scope: an admin who signed a
         third-party app in with fewer scopes has given that app no admin powers."""
         return self.has_role(Role.ADMIN) and Scope.ADMIN.value in self.scopes
+
+    @property
+    def keeps_the_books(self) -> bool:
+        """A treasurer (or an admin) using a token that carries `payments:confirm`."""
+        return Scope.PAYMENTS_CONFIRM.value in self.scopes

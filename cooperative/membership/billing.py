@@ -1,12 +1,12 @@
-"""Billing members and households: dues runs, payments, balances, capital accounts.
+"""Billing members and households: dues runs, balances, capital accounts.
 
-The dues domain knows invoices and payments by id; this module knows who may see and pay what.
+The dues domain knows invoices by id; this module knows who may see what. Payments: see
+`cooperative.membership.payments`.
 """
 
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +16,6 @@ from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.errors import BylawsNotInstalled
 from cooperative.dues import service as dues_service
 from cooperative.dues.errors import InvalidPeriod
-from cooperative.dues.models import Payment
 from cooperative.dues.rules import NoPovertyLine
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal
@@ -24,7 +23,6 @@ from cooperative.membership import households
 from cooperative.membership.models import Household, HouseholdMember, Member
 from cooperative.membership.rules import MemberStatus
 from cooperative.membership.service import member_of, visible_member
-from cooperative.surplus import patronage
 
 
 def period_start(period: str, months: int) -> date:
@@ -106,7 +104,7 @@ async def generate_dues(session: AsyncSession, period: str, *, today: date) -> D
     return DuesRun(period, created, existing, law.number, skipped)
 
 
-async def _target(
+async def target_of(
     session: AsyncSession,
     principal: Principal,
     household_id: uuid.UUID | None,
@@ -124,98 +122,6 @@ async def _target(
     return dues_service.Target(member_id=member.id), subscription.currency
 
 
-@dataclass(frozen=True, slots=True)
-class PaymentInput:
-    household_id: uuid.UUID | None
-    member_id: uuid.UUID | None
-    amount_minor: int
-    currency: str
-    exchange_rate: Decimal | None
-    method: str | None
-    reference: str | None
-
-
-async def pay(
-    session: AsyncSession,
-    principal: Principal,
-    data: PaymentInput,
-    idempotency_key: str | None,
-    *,
-    timezone: str,
-) -> tuple[Payment, bool]:
-    """Pay a household's dues (its members, its sponsor, an admin) or a member's share. Dues
-    paid are the payer's patronage (if they are a member); a share is capital, not patronage."""
-    target, currency = await _target(session, principal, data.household_id, data.member_id)
-    if target.household_id is not None:
-        # serialize payments to one household so two never settle the same invoice twice
-        await session.execute(
-            select(col(Household.id))
-            .where(col(Household.id) == target.household_id)
-            .with_for_update()
-        )
-    request = dues_service.PaymentRequest(
-        target=target,
-        target_currency=currency,
-        amount_minor=data.amount_minor,
-        currency=data.currency,
-        exchange_rate=data.exchange_rate,
-        method=data.method,
-        reference=data.reference,
-    )
-    payment, replayed = await dues_service.record_payment(
-        session, principal.account_id, request, idempotency_key
-    )
-    paid_dues = payment.settled_minor - payment.credit_minor  # a prepaid credit is not yet dues
-    if not replayed and target.household_id is not None and paid_dues > 0:
-        patron = await _patron(session, principal, target.household_id)
-        if patron is not None:
-            await patronage.record(
-                session,
-                member_id=patron.id,
-                year=patronage.fiscal_year(payment.received_at, timezone),
-                kind="dues",
-                amount=paid_dues,
-                unit=payment.settled_currency,
-                source=f"payment:{payment.id}",
-            )
-    return payment, replayed
-
-
-async def _patron(
-    session: AsyncSession, principal: Principal, household_id: uuid.UUID
-) -> Member | None:
-    """Whose patronage a household's dues are: the payer's if they are a member-owner (a member
-    or the sponsor paying), else, when staff pay on its behalf, the sponsor's or else its first
-    member-owner's."""
-    payer = await patronage.member_of_account(session, principal.account_id)
-    if payer is not None and payer.member_class in patronage.MONEY_CLASSES:
-        return payer
-    household = await session.get(Household, household_id)
-    assert household is not None
-    candidates = [household.sponsor_member_id] if household.sponsor_member_id else []
-    candidates += list(
-        (
-            await session.execute(
-                select(col(HouseholdMember.member_id))
-                .where(
-                    col(HouseholdMember.household_id) == household_id,
-                    col(HouseholdMember.accepted_at).is_not(None),
-                )
-                .order_by(col(HouseholdMember.joined_at))
-            )
-        ).scalars()
-    )
-    for member_id in candidates:
-        member = await session.get(Member, member_id)
-        if (
-            member is not None
-            and member.status in patronage.PATRONS
-            and member.member_class in patronage.MONEY_CLASSES
-        ):
-            return member
-    return None
-
-
 async def balance(
     session: AsyncSession,
     principal: Principal,
@@ -224,7 +130,7 @@ async def balance(
     member_id: uuid.UUID | None = None,
     today: date,
 ) -> dues_service.Balance:
-    target, _ = await _target(session, principal, household_id, member_id)
+    target, _ = await target_of(session, principal, household_id, member_id)
     return await dues_service.balance(session, target, today=today)
 
 
@@ -237,19 +143,3 @@ async def visible_scope(
         return None, None
     member = await member_of(session, principal.account_id)
     return household_ids, ({member.id} if member else set())
-
-
-async def visible_payment(
-    session: AsyncSession, principal: Principal, payment_id: uuid.UUID
-) -> Payment:
-    payment = await dues_service.get_payment(session, payment_id)
-    if payment is None:
-        raise NotFound()
-    if principal.is_admin or payment.payer_account_id == principal.account_id:
-        return payment
-    household_ids, member_ids = await visible_scope(session, principal)
-    if payment.household_id in (household_ids or set()) or payment.member_id in (
-        member_ids or set()
-    ):
-        return payment
-    raise NotFound()

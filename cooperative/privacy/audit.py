@@ -14,7 +14,7 @@ from cooperative.privacy.models import AccessLogEntry
 
 
 def _role(principal: Principal) -> str:
-    for role in ("admin", "clinic_staff", "doctor", "patient"):
+    for role in ("admin", "treasurer", "clinic_staff", "doctor", "patient"):
         if role in principal.roles:
             return role
     return "other"

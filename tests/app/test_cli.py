@@ -46,11 +46,19 @@ def test_migrate_demo_and_create_admin(tmp_path: Path) -> None:
     first = _run(tmp_path, "demo", "--if-empty")
     assert first.returncode == 0, first.stderr
     assert "tequio-demo-2026" in first.stdout
-    for login in ("admin@demo.tequio.coop", "+529511000001", "+529511000002"):
+    logins = ("admin@demo.tequio.coop", "tesoreria@demo.tequio.coop", "+529511000002")
+    for login in (*logins, "+529511000001"):
         assert login in first.stdout
-    assert "clinic_staff" in first.stdout and "doctor" in first.stdout
+    assert "clinic_staff" in first.stdout and "treasurer" in first.stdout
     with sqlite3.connect(tmp_path / "cli.db") as db:  # an open vote the demo owners can cast
         status, eligible = db.execute("SELECT status, eligible FROM proposal").fetchone()
+        # Rosa's dues, confirmed by the treasurer; Juan's remittance waits in the queue
+        payments = db.execute(
+            "SELECT p.status, p.confirmed_by IS NOT NULL, i.paid_minor = i.amount_minor "
+            "FROM payment p LEFT JOIN payment_allocation a ON a.payment_id = p.id "
+            "LEFT JOIN invoice i ON i.id = a.invoice_id ORDER BY p.status"
+        ).fetchall()
+    assert payments == [("confirmed", 1, 1), ("reported", 0, None)]
     assert status == "open"
     assert json.loads(eligible) == {"doctor": 3, "patient": 3}
 
@@ -155,6 +163,7 @@ def test_demo_consult_books_a_consult_whose_room_is_open(tmp_path: Path) -> None
 def test_surplus_compute_and_export_from_the_command_line(tmp_path: Path) -> None:
     assert _run(tmp_path, "migrate").returncode == 0
     assert _run(tmp_path, "demo", "--if-empty").returncode == 0
+    year = str(clock.today().year)
     with sqlite3.connect(tmp_path / "cli.db") as db:  # a year of patronage for two members
         members = db.execute(
             "SELECT min(id), member_class FROM member GROUP BY member_class"
@@ -162,18 +171,20 @@ def test_surplus_compute_and_export_from_the_command_line(tmp_path: Path) -> Non
         for member_id, member_class in members:
             db.execute(
                 "INSERT INTO patronage_record (id, member_id, fiscal_year, kind, amount, unit,"
-                " source, created_at) VALUES (?, ?, 2026, 'dues', ?, ?, ?, '2026-06-01 00:00:00')",
+                " source, created_at) VALUES (?, ?, ?, 'dues', ?, ?, ?, ?)",
                 (
                     uuid.uuid4().hex,
                     member_id,
+                    year,
                     25_000 if member_class == "patient" else 600,
                     "MXN" if member_class == "patient" else "minutes",
                     f"test:{member_id}",
+                    f"{year}-06-01 00:00:00",
                 ),
             )
-    bad = _run(tmp_path, "surplus", "compute", "--year", "2026", "--surplus", "1", "--rate", "x")
+    bad = _run(tmp_path, "surplus", "compute", "--year", year, "--surplus", "1", "--rate", "x")
     assert bad.returncode == 2
-    computed = _run(tmp_path, "surplus", "compute", "--year", "2026", "--surplus", "1000000")
+    computed = _run(tmp_path, "surplus", "compute", "--year", year, "--surplus", "1000000")
     assert computed.returncode == 0, computed.stderr
     assert "member lines [" in computed.stderr  # the progress bar
     run_id = computed.stdout.split()[1].rstrip(":")
@@ -181,7 +192,8 @@ def test_surplus_compute_and_export_from_the_command_line(tmp_path: Path) -> Non
     exported = _run(tmp_path, "surplus", "export", "--run", run_id, "--output", str(out))
     assert exported.returncode == 0, exported.stderr
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
-    assert len(rows) == 2
+    # the two members above, beside the demo's own confirmed dues (Rosa's household)
+    assert {uuid.UUID(m).hex for m, _ in members} <= {uuid.UUID(r["member_id"]).hex for r in rows}
     assert sum(int(r["share_minor"]) for r in rows) == 950_000  # after education and welfare
     missing = _run(tmp_path, "surplus", "export", "--run", str(uuid.uuid4()))
     assert missing.returncode == 2

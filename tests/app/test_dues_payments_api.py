@@ -1,4 +1,4 @@
-"""Dues runs, payments in either currency, credits, balances, and retries that never pay twice."""
+"""Dues runs, confirmed payments, credits, balances, and retries that never report twice."""
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -16,6 +16,8 @@ from tests.factories import (
     bearer,
     dues_period,
     household,
+    paid,
+    report_payment,
     signed_up,
 )
 
@@ -128,27 +130,17 @@ async def test_only_admins_run_dues(client: httpx.AsyncClient) -> None:
     assert response.status_code == 403
 
 
-async def test_pay_dues_in_pesos_and_overpay_into_a_credit_that_settles_the_next_month(
-    client: httpx.AsyncClient, admin: dict[str, Any]
+async def test_confirmed_pesos_settle_the_dues_and_the_excess_is_a_credit_for_next_month(
+    client: httpx.AsyncClient, admin: dict[str, Any], treasurer: dict[str, Any]
 ) -> None:
     _, tokens = await active_member(client, admin)
     home = await household(client, tokens)
     await attest(client, tokens, home["id"], income_minor=100, household_size=2)
     await _run(client, admin, dues_period())  # the attestation made before the run counts
-    paid = await client.post(
-        "/v1/payments",
-        json={
-            "household_id": home["id"],
-            "amount_minor": 5000,
-            "currency": "MXN",
-            "method": "cash",
-        },
-        headers=bearer(tokens),
-    )
-    assert paid.status_code == 201
-    assert paid.json()["settled_minor"] == 5000
-    assert [a["amount_minor"] for a in paid.json()["allocations"]] == [2000]
-    assert paid.json()["credit_minor"] == 3000
+    payment = await paid(client, tokens, treasurer, household_id=home["id"], amount_minor=5000)
+    assert payment["settled_minor"] == 5000
+    assert [a["amount_minor"] for a in payment["allocations"]] == [2000]
+    assert payment["credit_minor"] == 3000
     balance = (
         await client.get(f"/v1/households/{home['id']}/balance", headers=bearer(tokens))
     ).json()
@@ -171,53 +163,15 @@ async def test_pay_dues_in_pesos_and_overpay_into_a_credit_that_settles_the_next
     assert balance["credit_minor"] == 1000
 
 
-async def test_a_sponsor_pays_pesos_dues_in_dollars_at_a_stated_rate(
-    client: httpx.AsyncClient, admin: dict[str, Any]
-) -> None:
-    _, sponsor = await active_member(client, admin, full_name="Juan García")
-    family = await household(
-        client, sponsor, role="sponsor", subdivision="MIC", area="urban", municipality="Morelia"
-    )
-    body = {"household_id": family["id"], "amount_minor": 1000, "currency": "USD"}
-    missing = await client.post("/v1/payments", json=body, headers=bearer(sponsor))
-    assert missing.status_code == 422
-    assert missing.json()["type"].endswith("/exchange-rate-required")
-    assert (await client.get("/v1/payments", headers=bearer(sponsor))).json()["items"] == []
-
-    paid = await client.post(
-        "/v1/payments", json={**body, "exchange_rate": "17.255"}, headers=bearer(sponsor)
-    )
-    assert paid.status_code == 201
-    payment = paid.json()
-    # USD 10.00 at 17.255 = MXN 172.55: both amounts and the rate are recorded
-    assert (payment["amount_minor"], payment["currency"]) == (1000, "USD")
-    assert (payment["settled_minor"], payment["settled_currency"]) == (17255, "MXN")
-    assert payment["exchange_rate"] == "17.255"
-    same_currency_rate = await client.post(
-        "/v1/payments",
-        json={**body, "currency": "MXN", "exchange_rate": "1"},
-        headers=bearer(sponsor),
-    )
-    assert same_currency_rate.status_code == 422
-
-
-async def test_strangers_cannot_pay_into_or_read_someone_elses_household(
+async def test_strangers_cannot_report_into_or_read_someone_elses_household(
     client: httpx.AsyncClient, admin: dict[str, Any]
 ) -> None:
     _, tokens = await active_member(client, admin)
     home = await household(client, tokens)
     _, stranger = await active_member(client, admin)
-    response = await client.post(
-        "/v1/payments",
-        json={"household_id": home["id"], "amount_minor": 100, "currency": "MXN"},
-        headers=bearer(stranger),
-    )
+    response = await report_payment(client, stranger, household_id=home["id"], amount_minor=100)
     assert response.status_code == 404
-    mine = await client.post(
-        "/v1/payments",
-        json={"household_id": home["id"], "amount_minor": 100, "currency": "MXN"},
-        headers=bearer(tokens),
-    )
+    mine = await report_payment(client, tokens, household_id=home["id"], amount_minor=100)
     assert (
         await client.get(f"/v1/payments/{mine.json()['id']}", headers=bearer(stranger))
     ).status_code == 404
@@ -226,18 +180,25 @@ async def test_strangers_cannot_pay_into_or_read_someone_elses_household(
     ).status_code == 200
 
 
-async def test_a_retried_payment_with_the_same_key_records_once(
+async def test_a_retried_report_with_the_same_key_records_once(
     client: httpx.AsyncClient, admin: dict[str, Any]
 ) -> None:
     _, tokens = await active_member(client, admin)
     home = await household(client, tokens)
-    body = {"household_id": home["id"], "amount_minor": 2500, "currency": "MXN"}
+    body = {
+        "household_id": home["id"],
+        "amount_minor": 2500,
+        "currency": "MXN",
+        "method": "transfer",
+        "reference": "SPEI 0987654321",
+    }
     headers = {**bearer(tokens), "Idempotency-Key": "pago-noviembre-rosa"}
     first = await client.post("/v1/payments", json=body, headers=headers)
     retry = await client.post("/v1/payments", json=body, headers=headers)
     assert (first.status_code, retry.status_code) == (201, 200)
     assert retry.headers["idempotent-replayed"] == "true"
     assert retry.json() == first.json()
+    assert first.json()["status"] == "reported"
     payments = (await client.get("/v1/payments", headers=bearer(tokens))).json()["items"]
     assert len(payments) == 1
     reused = await client.post("/v1/payments", json={**body, "amount_minor": 1}, headers=headers)
@@ -263,27 +224,13 @@ async def test_a_sponsored_household_of_dependents_is_billed(
 
 
 async def test_large_but_valid_amounts_are_kept_exactly(
-    client: httpx.AsyncClient, admin: dict[str, Any]
+    client: httpx.AsyncClient, admin: dict[str, Any], treasurer: dict[str, Any]
 ) -> None:
     """A clinic's yearly transfer fits: amounts are 64-bit, not 32-bit, on PostgreSQL too."""
     _, tokens = await active_member(client, admin)
     home = await household(client, tokens)
     big = 10**12
-    paid = await client.post(
-        "/v1/payments",
-        json={"household_id": home["id"], "amount_minor": big, "currency": "MXN"},
-        headers=bearer(tokens),
-    )
-    assert paid.status_code == 201
-    assert paid.json()["credit_minor"] == big
-    rate = await client.post(
-        "/v1/payments",
-        json={
-            "household_id": home["id"],
-            "amount_minor": 100,
-            "currency": "USD",
-            "exchange_rate": "9999999999.5",
-        },
-        headers=bearer(tokens),
-    )
-    assert rate.status_code == 422
+    payment = await paid(client, tokens, treasurer, household_id=home["id"], amount_minor=big)
+    assert payment["credit_minor"] == big
+    too_big = await report_payment(client, tokens, household_id=home["id"], amount_minor=big + 1)
+    assert too_big.status_code == 422

@@ -21,6 +21,7 @@ from tests.factories import (
     bearer,
     decide,
     login,
+    paid,
     signed_up,
 )
 
@@ -147,13 +148,8 @@ async def test_unpaid_dues_past_grace_lapse_a_member_and_paying_restores(
     assert lapsed["status"] == "lapsed"
     assert lapsed["in_good_standing"] is False
 
-    paid = await client.post(
-        "/v1/payments",
-        json={"member_id": member["id"], "amount_minor": 50000, "currency": "MXN"},
-        headers=bearer(tokens),
-    )
-    assert paid.status_code == 201
-    assert paid.json()["allocations"] == [{"invoice_id": str(first), "amount_minor": 50000}]
+    payment = await paid(client, tokens, admin, member_id=member["id"], amount_minor=50000)
+    assert payment["allocations"] == [{"invoice_id": str(first), "amount_minor": 50000}]
     restored = (await client.get(f"/v1/members/{member['id']}", headers=bearer(tokens))).json()
     balance = await client.get(f"/v1/members/{member['id']}/balance", headers=bearer(tokens))
     assert (balance.json()["paid_minor"], balance.json()["overdue_minor"]) == (50000, 0)

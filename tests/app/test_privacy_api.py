@@ -20,6 +20,7 @@ from tests.factories import (
     bearer,
     dues_period,
     household,
+    report_payment,
     signed_up,
 )
 
@@ -38,11 +39,7 @@ async def _rosa_with_everything(
         json={"full_name": "Mateo Martínez", "birth_year": 2018},
         headers=bearer(tokens),
     )
-    await client.post(
-        "/v1/payments",
-        json={"member_id": member["id"], "amount_minor": 50000, "currency": "MXN"},
-        headers=bearer(tokens),
-    )
+    await report_payment(client, tokens, member_id=member["id"], amount_minor=50000)
     await client.get(f"/v1/households/{home['id']}", headers=bearer(admin))  # logged
     return admin, member, tokens, home
 

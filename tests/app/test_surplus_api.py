@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import Settings
 from cooperative.bylaws.defaults import default_bylaws
-from tests.factories import apply, bearer, household, signed_up
+from cooperative.kernel import clock
+from tests.factories import apply, bearer, household, paid, report_payment, signed_up
 from tests.governance_support import (
     doctor_owner,
     install,
@@ -30,11 +31,12 @@ async def _pay_dues(
     tokens: dict[str, Any],
     months: int,
     *,
-    payer: dict[str, Any] | None = None,
+    at_the_desk: bool = False,
     **home: Any,
 ) -> int:
     """A household for the member, `months` of dues invoiced (full price: no attestation, MXN
-    200.00 or USD 20.00 a month), and all of it paid (by `payer`, the member by default)."""
+    200.00 or USD 20.00 a month), and all of it paid: reported by the member and confirmed by
+    the admin, or with `at_the_desk` recorded by the admin as cash received today."""
     created = await household(client, tokens, **home)
     for month in range(1, months + 1):
         run = await client.post(
@@ -49,12 +51,14 @@ async def _pay_dues(
         )
     ).json()["items"]
     owed = sum(i["outstanding_minor"] for i in invoices)
-    paid = await client.post(
-        "/v1/payments",
-        json={"household_id": created["id"], "amount_minor": owed, "currency": created["currency"]},
-        headers=bearer(payer or tokens),
-    )
-    assert paid.status_code == 201, paid.text
+    body = {"household_id": created["id"], "amount_minor": owed, "currency": created["currency"]}
+    if at_the_desk:
+        recorded = await report_payment(
+            client, admin, **body, received_on=clock.today().isoformat()
+        )
+        assert recorded.status_code == 201, recorded.text
+    else:
+        await paid(client, tokens, admin, **body)
     return owed
 
 
@@ -255,29 +259,18 @@ async def test_only_member_owners_accrue_and_a_prepaid_credit_is_not_yet_patrona
     _, applicant = await signed_up(client)
     await apply(client, applicant)
     home = await household(client, applicant)
-    paid = await client.post(
-        "/v1/payments",
-        json={"household_id": home["id"], "amount_minor": 50_000, "currency": "MXN"},
-        headers=bearer(applicant),
-    )
-    assert paid.status_code == 201
+    await paid(client, applicant, admin, household_id=home["id"], amount_minor=50_000)
     assert (await client.get("/v1/surplus/patronage", headers=bearer(applicant))).json()[
         "items"
     ] == []
-    # the admin pays Rosa's dues at the clinic's desk: the patronage is Rosa's
-    owed = await _pay_dues(client, admin, rosa, 1, payer=admin)
+    # the admin takes Rosa's dues in cash at the clinic's desk: the patronage is Rosa's
+    owed = await _pay_dues(client, admin, rosa, 1, at_the_desk=True)
     mine = (await client.get("/v1/surplus/patronage", headers=bearer(rosa))).json()["items"]
     assert [(p["kind"], p["amount"]) for p in mine] == [("dues", owed)]
-    ahead = await client.post(
-        "/v1/payments",
-        json={
-            "household_id": await _home_of(client, rosa),
-            "amount_minor": 500_000,
-            "currency": "MXN",
-        },
-        headers=bearer(rosa),
+    ahead = await paid(
+        client, rosa, admin, household_id=await _home_of(client, rosa), amount_minor=500_000
     )
-    assert ahead.status_code == 201
+    assert ahead["credit_minor"] == 500_000
     mine = (await client.get("/v1/surplus/patronage", headers=bearer(rosa))).json()["items"]
     assert sum(p["amount"] for p in mine) == owed  # a credit for future months counts later
 

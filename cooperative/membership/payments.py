@@ -1,0 +1,356 @@
+"""Payments as the books see them: members report, a treasurer confirms or rejects.
+
+Money enters the books only through someone accountable. A member (or a household's sponsor)
+*reports* a payment; it settles nothing, gives no credit, standing or patronage until a
+treasurer confirms it, converting it at the treasurer's rate in force on the day the money was
+received. A treasurer may also record money received at the desk, confirmed at once. A treasurer
+never confirms what they reported themselves or what is paid for their own household or share.
+The dues domain knows payments by id; this module knows who may do what to which.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.dues import rules as dues_rules
+from cooperative.dues import service as dues_service
+from cooperative.dues.errors import (
+    NotYourReport,
+    OwnPayment,
+    PaymentAlreadyConfirmed,
+    ReceiptNotAllowed,
+    ReceivedInTheFuture,
+    TreasurerOnly,
+)
+from cooperative.dues.models import Payment
+from cooperative.dues.receipts import CleanImage
+from cooperative.kernel import clock
+from cooperative.kernel.errors import NotFound
+from cooperative.kernel.money import convert
+from cooperative.kernel.principal import Principal
+from cooperative.membership import households
+from cooperative.membership.billing import target_of, visible_scope
+from cooperative.membership.models import Household, HouseholdMember, Member
+from cooperative.privacy import audit
+from cooperative.surplus import patronage
+from cooperative.treasury import service as treasury
+from cooperative.treasury.errors import NoExchangeRate
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentInput:
+    household_id: uuid.UUID | None
+    member_id: uuid.UUID | None
+    amount_minor: int
+    currency: str
+    method: str | None
+    reference: str | None
+    note: str | None = None
+    received_on: date | None = None
+
+
+async def report(
+    session: AsyncSession,
+    principal: Principal,
+    data: PaymentInput,
+    idempotency_key: str | None,
+    *,
+    timezone: str,
+) -> tuple[Payment, bool]:
+    """A member reports a payment for a household they manage or their own share (pending);
+    a treasurer with `received_on` records money received, confirmed at once."""
+    if data.received_on is not None:
+        return await _record_received(session, principal, data, idempotency_key, timezone)
+    target, currency = await target_of(session, principal, data.household_id, data.member_id)
+    return await dues_service.record_payment(
+        session, principal.account_id, _request(data, target, currency), idempotency_key
+    )
+
+
+def _request(
+    data: PaymentInput, target: dues_service.Target, currency: str
+) -> dues_service.PaymentRequest:
+    return dues_service.PaymentRequest(
+        target=target,
+        target_currency=currency,
+        amount_minor=data.amount_minor,
+        currency=data.currency,
+        method=data.method,
+        reference=data.reference,
+        note=data.note,
+        received_on=data.received_on,
+    )
+
+
+async def _record_received(
+    session: AsyncSession,
+    principal: Principal,
+    data: PaymentInput,
+    idempotency_key: str | None,
+    timezone: str,
+) -> tuple[Payment, bool]:
+    if not principal.keeps_the_books:
+        raise TreasurerOnly()
+    target, currency = await _books_target(session, data.household_id, data.member_id)
+    if not principal.is_admin and await _is_own(session, principal, target):
+        raise OwnPayment()
+    await _lock_target(session, target)
+    payment, replayed = await dues_service.record_payment(
+        session, principal.account_id, _request(data, target, currency), idempotency_key
+    )
+    if not replayed:
+        assert data.received_on is not None
+        await _confirm(session, principal, payment, data.received_on, timezone)
+    return payment, replayed
+
+
+async def _books_target(
+    session: AsyncSession, household_id: uuid.UUID | None, member_id: uuid.UUID | None
+) -> tuple[dues_service.Target, str]:
+    """What money received is for, seen by the books (no personal data is read)."""
+    if household_id is not None:
+        household = await session.get(Household, household_id)
+        if household is None:
+            raise NotFound()
+        return dues_service.Target(household_id=household.id), household.currency
+    assert member_id is not None
+    subscription = await dues_service.share_subscription(session, member_id)
+    if subscription is None:
+        raise NotFound()
+    return dues_service.Target(member_id=member_id), subscription.currency
+
+
+async def _is_own(session: AsyncSession, principal: Principal, target: dues_service.Target) -> bool:
+    """Whether the money is for the caller's own share or a household they manage."""
+    if target.member_id is not None:
+        member = await session.get(Member, target.member_id)
+        return member is not None and member.account_id == principal.account_id
+    household = await session.get(Household, target.household_id)
+    assert household is not None
+    return principal.account_id in await households.managers(session, household)
+
+
+async def _lock_target(session: AsyncSession, target: dues_service.Target) -> None:
+    """Serialize the settlements of one household (or one member's share), so two never
+    settle the same invoice twice. Always taken before the payment's own lock."""
+    if target.household_id is not None:
+        await session.execute(
+            select(col(Household.id))
+            .where(col(Household.id) == target.household_id)
+            .with_for_update()
+        )
+    else:
+        await session.execute(
+            select(col(Member.id)).where(col(Member.id) == target.member_id).with_for_update()
+        )
+
+
+async def _locked(session: AsyncSession, payment_id: uuid.UUID) -> Payment:
+    """The payment with its target's lock and its own, in that order."""
+    payment = await dues_service.get_payment(session, payment_id)
+    if payment is None:
+        raise NotFound()
+    await _lock_target(
+        session,
+        dues_service.Target(household_id=payment.household_id, member_id=payment.member_id),
+    )
+    locked = await dues_service.lock_payment(session, payment_id)
+    assert locked is not None
+    return locked
+
+
+async def confirm(
+    session: AsyncSession,
+    principal: Principal,
+    payment_id: uuid.UUID,
+    received_on: date | None,
+    *,
+    timezone: str,
+) -> tuple[Payment, bool]:
+    """A treasurer confirms a reported payment; returns it and whether it was confirmed already
+    (a retry, or a second treasurer racing the first, answers the first confirmation)."""
+    payment = await _locked(session, payment_id)
+    if dues_rules.transition(payment.status, "confirm") is None:
+        if received_on is not None and received_on != payment.received_on:
+            raise PaymentAlreadyConfirmed(received_on=str(payment.received_on))
+        return payment, True
+    if not principal.is_admin and (
+        payment.payer_account_id == principal.account_id
+        or await _is_own(
+            session,
+            principal,
+            dues_service.Target(household_id=payment.household_id, member_id=payment.member_id),
+        )
+    ):
+        raise OwnPayment()
+    day = received_on or payment.received_on or clock.today()
+    await _confirm(session, principal, payment, day, timezone)
+    return payment, False
+
+
+async def _confirm(
+    session: AsyncSession, principal: Principal, payment: Payment, received_on: date, timezone: str
+) -> None:
+    """Convert, settle, and record the dues paid as the patron's patronage."""
+    today = clock.today()
+    if received_on > today:
+        raise ReceivedInTheFuture(on=received_on.isoformat(), today=today.isoformat())
+    conversion = await _conversion(session, payment, received_on)
+    await dues_service.settle(
+        session, payment, conversion, received_on=received_on, confirmed_by=principal.account_id
+    )
+    paid_dues = conversion.settled_minor - payment.credit_minor  # a credit is not yet dues
+    if payment.household_id is None or paid_dues <= 0:
+        return  # a share is capital, not patronage
+    patron = await _patron(session, payment.payer_account_id, payment.household_id)
+    if patron is None:
+        return
+    year = received_on.year  # received_on is a day in the cooperative's zone: its fiscal year
+    if await patronage.year_is_posted(session, year):  # allocated already: it counts this year
+        year = max(year, patronage.fiscal_year(clock.now(), timezone))
+    await patronage.record(
+        session,
+        member_id=patron.id,
+        year=year,
+        kind="dues",
+        amount=paid_dues,
+        unit=payment.settled_currency,
+        source=f"payment:{payment.id}",
+    )
+
+
+async def _conversion(
+    session: AsyncSession, payment: Payment, received_on: date
+) -> dues_service.Conversion:
+    if payment.currency == payment.settled_currency:
+        return dues_service.Conversion(settled_minor=payment.amount_minor)
+    rate = await treasury.in_force(session, payment.currency, payment.settled_currency, received_on)
+    if rate is None:
+        raise NoExchangeRate(
+            source=payment.currency, target=payment.settled_currency, on=received_on.isoformat()
+        )
+    settled = convert(
+        payment.amount_minor, payment.currency, payment.settled_currency, Decimal(rate.rate)
+    )
+    return dues_service.Conversion(settled_minor=settled, rate=rate.rate, rate_id=rate.id)
+
+
+async def _patron(
+    session: AsyncSession, reporter: uuid.UUID, household_id: uuid.UUID
+) -> Member | None:
+    """Whose patronage a household's dues are: the reporter's if they are a member-owner who
+    manages the household (a covered member or the sponsor), else — when a treasurer recorded
+    it at the desk — the sponsor's or else its first member-owner's."""
+    household = await session.get(Household, household_id)
+    assert household is not None
+    if reporter in await households.managers(session, household):
+        payer = await patronage.member_of_account(session, reporter)
+        if payer is not None and payer.member_class in patronage.MONEY_CLASSES:
+            return payer
+    candidates = [household.sponsor_member_id] if household.sponsor_member_id else []
+    candidates += list(
+        (
+            await session.execute(
+                select(col(HouseholdMember.member_id))
+                .where(
+                    col(HouseholdMember.household_id) == household_id,
+                    col(HouseholdMember.accepted_at).is_not(None),
+                )
+                .order_by(col(HouseholdMember.joined_at))
+            )
+        ).scalars()
+    )
+    for member_id in candidates:
+        member = await session.get(Member, member_id)
+        if (
+            member is not None
+            and member.status in patronage.PATRONS
+            and member.member_class in patronage.MONEY_CLASSES
+        ):
+            return member
+    return None
+
+
+async def reject(
+    session: AsyncSession, principal: Principal, payment_id: uuid.UUID, reason: str
+) -> tuple[Payment, bool]:
+    """A treasurer found no such money: nothing is settled, and the payer sees why. Rejecting
+    again answers the first rejection."""
+    payment = await _locked(session, payment_id)
+    if dues_rules.transition(payment.status, "reject") is None:
+        return payment, True
+    await dues_service.reject(session, payment, by=principal.account_id, reason=reason)
+    return payment, False
+
+
+async def withdraw(
+    session: AsyncSession, principal: Principal, payment_id: uuid.UUID
+) -> tuple[Payment, bool]:
+    """Who reported a payment takes it back while it is pending."""
+    await visible(session, principal, payment_id)
+    payment = await _locked(session, payment_id)
+    if payment.payer_account_id != principal.account_id:
+        raise NotYourReport()
+    if dues_rules.transition(payment.status, "withdraw") is None:
+        return payment, True
+    await dues_service.withdraw(session, payment)
+    return payment, False
+
+
+async def attach_receipt(
+    session: AsyncSession, principal: Principal, payment_id: uuid.UUID, image: CleanImage
+) -> tuple[Payment, str | None]:
+    """Who reported a payment adds (or replaces) its receipt photo while it is pending; returns
+    it and the file of the photo it replaces, if any."""
+    await visible(session, principal, payment_id)
+    payment = await _locked(session, payment_id)
+    if payment.payer_account_id != principal.account_id:
+        raise NotYourReport()
+    if payment.status != dues_rules.PaymentStatus.REPORTED:
+        raise ReceiptNotAllowed(status=payment.status)
+    previous = dues_service.receipt_file_name(payment)
+    await dues_service.attach_receipt(session, payment, image)
+    return payment, previous if previous != dues_service.receipt_file_name(payment) else None
+
+
+async def receipt(session: AsyncSession, principal: Principal, payment_id: uuid.UUID) -> Payment:
+    """The payment whose receipt photo the caller may see: its reporter, the household's
+    managers, treasurers and admins. Every read by someone else is in the reporter's access
+    log."""
+    payment = await visible(session, principal, payment_id)
+    if dues_service.receipt_file_name(payment) is None:
+        raise NotFound()
+    await audit.record_access(
+        session, [payment.payer_account_id], principal, resource=f"payment-receipt:{payment.id}"
+    )
+    return payment
+
+
+async def visible(session: AsyncSession, principal: Principal, payment_id: uuid.UUID) -> Payment:
+    """The payment, for who reported it, its household's managers, the member whose share it
+    pays, and treasurers and admins; 404 for anyone else."""
+    payment = await dues_service.get_payment(session, payment_id)
+    if payment is None:
+        raise NotFound()
+    if principal.keeps_the_books or payment.payer_account_id == principal.account_id:
+        return payment
+    household_ids, member_ids = await visible_scope(session, principal)
+    if household_ids is None:
+        return payment
+    if payment.household_id in household_ids or payment.member_id in (member_ids or set()):
+        return payment
+    raise NotFound()
+
+
+async def listing_scope(
+    session: AsyncSession, principal: Principal
+) -> tuple[set[uuid.UUID] | None, set[uuid.UUID] | None]:
+    """The households and members whose payments the caller may list (None, None: all)."""
+    if principal.keeps_the_books:
+        return None, None
+    return await visible_scope(session, principal)

@@ -1,0 +1,1 @@
+"""The treasurer's books: the dated exchange-rate table that converts payments."""
