@@ -15,6 +15,7 @@ from cooperative.kernel.tables import metadata
 from cooperative.membership.models import (
     Dependent,
     Household,
+    HouseholdInvitation,
     HouseholdMember,
     IncomeAttestation,
     Member,
@@ -27,7 +28,7 @@ from cooperative.surplus.models import (
     JournalLine,
     PatronageRecord,
 )
-from telehealth.clinics.models import Clinic, ClinicPatient, ClinicStaff
+from telehealth.clinics.models import Clinic, ClinicPatient, ClinicRegistration, ClinicStaff
 from telehealth.consults.models import ConsultParticipant, PrecheckResult, SignalMemo
 from telehealth.practitioners.models import (
     AvailabilityWindow,
@@ -51,11 +52,13 @@ __all__ = [
     "BylawsVersion",
     "Clinic",
     "ClinicPatient",
+    "ClinicRegistration",
     "ClinicStaff",
     "ConsultParticipant",
     "Dependent",
     "ExtraWindow",
     "Household",
+    "HouseholdInvitation",
     "HouseholdMember",
     "IncomeAttestation",
     "Invoice",
