@@ -28,6 +28,7 @@ from cooperative.kernel.principal import Principal
 from cooperative.membership.models import (
     Dependent,
     Household,
+    HouseholdInvitation,
     HouseholdMember,
     IncomeAttestation,
     Member,
@@ -48,6 +49,14 @@ def _row(model: Any, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]
 
 async def _all(session: AsyncSession, statement: Any) -> list[Any]:
     return list((await session.execute(statement)).scalars())
+
+
+def _membership(member: Member) -> dict[str, Any]:
+    """The membership with the CURP as given: whether another membership also gives it is for
+    admins to settle, not something applying may reveal."""
+    row = _row(member, exclude=frozenset({"curp_pending"}))
+    row["curp"] = member.curp or member.curp_pending
+    return row
 
 
 async def export(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]:
@@ -91,12 +100,19 @@ async def export(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]
                 session, select(AuthSession).where(col(AuthSession.account_id) == account_id)
             )
         ],
-        "membership": _row(member) if member else None,
+        "membership": _membership(member) if member else None,
         "share_subscription": [
             _row(s)
             for s in await _all(
                 session,
                 select(ShareSubscription).where(col(ShareSubscription.member_id) == member_id),
+            )
+        ],
+        "household_invitations": [
+            _row(i)
+            for i in await _all(
+                session,
+                select(HouseholdInvitation).where(col(HouseholdInvitation.member_id) == member_id),
             )
         ],
         "households": [
@@ -250,6 +266,7 @@ async def _erase_member(session: AsyncSession, member: Member) -> list[str]:
     erased = ["full name, CURP and consular ID"]
     member.full_name = ERASED_NAME
     member.curp = None
+    member.curp_pending = None
     member.matricula_consular = None
     if member.status in (MemberStatus.APPLICANT, MemberStatus.ACTIVE, MemberStatus.SUSPENDED):
         member.status = MemberStatus.WITHDRAWN
@@ -263,6 +280,9 @@ async def _erase_member(session: AsyncSession, member: Member) -> list[str]:
     )
     await session.execute(
         delete(HouseholdMember).where(col(HouseholdMember.member_id) == member.id)
+    )
+    await session.execute(
+        delete(HouseholdInvitation).where(col(HouseholdInvitation.member_id) == member.id)
     )
     await session.execute(
         update(Household)
