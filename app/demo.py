@@ -24,7 +24,7 @@ from cooperative.governance import service as governance
 from cooperative.governance.schemas import ProposalCreate, ProposalOpen
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal, Role, scopes_for
-from cooperative.membership import fees, households
+from cooperative.membership import fees, households, invitations
 from cooperative.membership import service as membership_service
 from cooperative.membership.schemas import (
     AttestationCreate,
@@ -213,8 +213,10 @@ async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account])
             role="sponsor",
         ),
     )
-    await households.add_member(session, juan, family.id, members["Lupe García"])
-    await households.accept(session, _principal(accounts["Lupe García"]), family.id)
+    await invitations.add_member(session, juan, family.id, members["Lupe García"])
+    lupe = _principal(accounts["Lupe García"])
+    (invitation,), _ = await invitations.invitations_for(session, lupe, cursor=None, limit=None)
+    await invitations.accept_invitation(session, lupe, invitation.id)
     await households.add_dependent(
         session,
         juan,
