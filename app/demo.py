@@ -109,7 +109,9 @@ async def has_accounts(session: AsyncSession) -> bool:
     return bool((await session.execute(select(func.count()).select_from(Account))).scalar_one())
 
 
-async def seed(session: AsyncSession, *, hasher: PasswordHash) -> list[tuple[DemoPerson, bool]]:
+async def seed(
+    session: AsyncSession, *, hasher: PasswordHash, settings: Settings
+) -> list[tuple[DemoPerson, bool]]:
     """Create the demo people that do not exist yet; returns each with whether it was created.
 
     On a new cooperative it also installs the default bylaws and makes the patients and doctors
@@ -137,7 +139,7 @@ async def seed(session: AsyncSession, *, hasher: PasswordHash) -> list[tuple[Dem
         except AccountExists:
             results.append((person, False))
     if len(accounts) == len(DEMO_PEOPLE):
-        await _seed_cooperative(session, accounts)
+        await _seed_cooperative(session, accounts, settings)
     return results
 
 
@@ -146,7 +148,9 @@ def _principal(account: Account) -> Principal:
     return Principal(account_id=account.id, roles=roles, scopes=scopes_for(roles))
 
 
-async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account]) -> None:
+async def _seed_cooperative(
+    session: AsyncSession, accounts: dict[str, Account], settings: Settings
+) -> None:
     admin = _principal(accounts["Admin Tequio"])
     await bylaws_service.install(
         session, default_bylaws(), account_id=admin.account_id, note="demo cooperative"
@@ -231,7 +235,7 @@ async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account])
         law,
         today=today,
     )
-    await _seed_telehealth(session, accounts, admin)
+    await _seed_telehealth(session, accounts, admin, settings)
     await _seed_governance(session, admin, law, today)
 
 
@@ -284,7 +288,7 @@ DEMO_PRACTITIONERS: dict[str, tuple[str, list[str], list[str], list[tuple[str, i
 
 
 async def _seed_telehealth(
-    session: AsyncSession, accounts: dict[str, Account], admin: Principal
+    session: AsyncSession, accounts: dict[str, Account], admin: Principal, settings: Settings
 ) -> None:
     """The doctors' profiles and weekday hours, and the rural clinic with its nurse and Rosa."""
     for name, (zone, specialties, languages, licences) in DEMO_PRACTITIONERS.items():
@@ -325,8 +329,20 @@ async def _seed_telehealth(
     )
     await clinics.add_staff(session, clinic.id, accounts["Juana Pérez"].id)
     nurse = _principal(accounts["Juana Pérez"])
-    await clinics.register_patient(session, nurse, clinic.id, "+529511000002")
-    await clinics.accept_registration(session, _principal(accounts["Rosa Martínez"]), clinic.id)
+    await clinics.register_patient(
+        session,
+        nurse,
+        clinic.id,
+        "+529511000002",
+        secret=settings.contact_secret,
+        throttles=settings.clinic_registration_throttles(str(nurse.account_id)),
+    )
+    await clinics.accept_registration(
+        session,
+        _principal(accounts["Rosa Martínez"]),
+        clinic.id,
+        secret=settings.contact_secret,
+    )
 
 
 async def consult_soon(session: AsyncSession, *, minutes: int = 5) -> Appointment:
