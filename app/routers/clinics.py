@@ -79,13 +79,14 @@ async def add_staff(
 )
 async def registration_requests(
     request: Request, session: SessionDep, principal: Anyone
-) -> list[RegistrationRequest]:
+) -> Page[RegistrationRequest]:
     """Clinics whose staff registered your email or phone (also before you signed up) and wait
     for your answer. Accept and their staff may book consults for you; decline and they learn
     nothing about you."""
-    return await clinics.registration_requests(
+    items = await clinics.registration_requests(
         session, principal, secret=_settings(request).contact_secret
     )
+    return Page(items=items, next_cursor=None)  # a few at most: one per clinic that asked
 
 
 @router.post(

@@ -92,6 +92,19 @@ class RegistrationPending(BaseModel):
 class RegistrationRequest(BaseModel):
     """A clinic asking the signed-in patient's consent to book consults for them."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "clinic_id": "5f0c8a1e-2b3d-4e6f-8a9b-0c1d2e3f4a5b",
+                    "clinic_name": "Clínica Rural San Miguel",
+                    "municipality": "San Miguel Tlacotepec",
+                    "registered_at": "2026-12-02T16:30:00Z",
+                }
+            ]
+        }
+    )
+
     clinic_id: uuid.UUID
     clinic_name: str
     municipality: str
@@ -101,8 +114,22 @@ class RegistrationRequest(BaseModel):
 class ClinicPatientPublic(BaseModel):
     """A patient who accepted the clinic's registration: its staff may book for them."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "clinic_id": "5f0c8a1e-2b3d-4e6f-8a9b-0c1d2e3f4a5b",
+                    "account_id": "0b7d9e2a-4c6f-4a1b-9d3e-5f7a9c1e3b5d",
+                    "display_name": "Rosa Martínez",
+                    "registered_at": "2026-12-02T16:30:00Z",
+                    "accepted_at": "2026-12-02T16:42:00Z",
+                }
+            ]
+        }
+    )
+
     clinic_id: uuid.UUID
-    account_id: uuid.UUID
+    account_id: uuid.UUID = Field(description="Give it as `patient_account_id` when booking.")
     display_name: str
     registered_at: datetime
     accepted_at: datetime

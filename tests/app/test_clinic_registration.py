@@ -66,7 +66,7 @@ async def _register(
 async def _requests(client: httpx.AsyncClient, tokens: Tokens) -> list[dict[str, Any]]:
     response = await client.get("/v1/clinics/registrations", headers=bearer(tokens))
     assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()
+    items: list[dict[str, Any]] = response.json()["items"]
     return items
 
 
