@@ -78,7 +78,9 @@ async def _demo(settings: Settings, *, if_empty: bool) -> None:
             if if_empty and await demo_data.has_accounts(session):
                 print("demo data: the database already has accounts; nothing seeded")
                 return
-            results = await demo_data.seed(session, hasher=password_hasher(settings))
+            results = await demo_data.seed(
+                session, hasher=password_hasher(settings), settings=settings
+            )
             await session.commit()
     finally:
         await engine.dispose()

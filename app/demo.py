@@ -27,7 +27,7 @@ from cooperative.governance import service as governance
 from cooperative.governance.schemas import ProposalCreate, ProposalOpen
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal, Role, scopes_for
-from cooperative.membership import billing, fees, households, payments
+from cooperative.membership import billing, fees, households, invitations, payments
 from cooperative.membership import service as membership_service
 from cooperative.membership.schemas import (
     AttestationCreate,
@@ -121,7 +121,9 @@ async def has_accounts(session: AsyncSession) -> bool:
     return bool((await session.execute(select(func.count()).select_from(Account))).scalar_one())
 
 
-async def seed(session: AsyncSession, *, hasher: PasswordHash) -> list[tuple[DemoPerson, bool]]:
+async def seed(
+    session: AsyncSession, *, hasher: PasswordHash, settings: Settings
+) -> list[tuple[DemoPerson, bool]]:
     """Create the demo people that do not exist yet; returns each with whether it was created.
 
     On a new cooperative it also installs the default bylaws and makes the patients and doctors
@@ -153,7 +155,7 @@ async def seed(session: AsyncSession, *, hasher: PasswordHash) -> list[tuple[Dem
         except AccountExists:
             results.append((person, False))
     if len(accounts) == len(DEMO_PEOPLE):
-        await _seed_cooperative(session, accounts)
+        await _seed_cooperative(session, accounts, settings)
     return results
 
 
@@ -162,7 +164,9 @@ def _principal(account: Account) -> Principal:
     return Principal(account_id=account.id, roles=roles, scopes=scopes_for(roles))
 
 
-async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account]) -> None:
+async def _seed_cooperative(
+    session: AsyncSession, accounts: dict[str, Account], settings: Settings
+) -> None:
     admin = _principal(accounts["Admin Tequio"])
     for person in DEMO_PEOPLE:  # the clinic's nurse gets her role with her clinic, below
         if person.role not in (Role.ADMIN, Role.PATIENT, Role.CLINIC_STAFF):
@@ -239,8 +243,10 @@ async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account])
             role="sponsor",
         ),
     )
-    await households.add_member(session, juan, family.id, members["Lupe García"])
-    await households.accept(session, _principal(accounts["Lupe García"]), family.id)
+    await invitations.add_member(session, juan, family.id, members["Lupe García"])
+    lupe = _principal(accounts["Lupe García"])
+    (invitation,), _ = await invitations.invitations_for(session, lupe, cursor=None, limit=None)
+    await invitations.accept_invitation(session, lupe, invitation.id)
     await households.add_dependent(
         session,
         juan,
@@ -256,7 +262,7 @@ async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account])
         today=today,
     )
     await _seed_payments(session, accounts, rural.id, family.id, today)
-    await _seed_telehealth(session, accounts, admin)
+    await _seed_telehealth(session, accounts, admin, settings)
     await _seed_governance(session, admin, law, today)
 
 
@@ -372,7 +378,7 @@ DEMO_PRACTITIONERS: dict[str, tuple[str, list[str], list[str], list[tuple[str, i
 
 
 async def _seed_telehealth(
-    session: AsyncSession, accounts: dict[str, Account], admin: Principal
+    session: AsyncSession, accounts: dict[str, Account], admin: Principal, settings: Settings
 ) -> None:
     """The doctors' profiles and weekday hours, and the rural clinic with its nurse and Rosa."""
     for name, (zone, specialties, languages, licences) in DEMO_PRACTITIONERS.items():
@@ -419,8 +425,20 @@ async def _seed_telehealth(
         by=admin.account_id,
     )
     nurse = _principal(accounts["Juana Pérez"])
-    await clinics.register_patient(session, nurse, clinic.id, "+529511000002")
-    await clinics.accept_registration(session, _principal(accounts["Rosa Martínez"]), clinic.id)
+    await clinics.register_patient(
+        session,
+        nurse,
+        clinic.id,
+        "+529511000002",
+        secret=settings.contact_secret,
+        throttles=settings.clinic_registration_throttles(str(nurse.account_id)),
+    )
+    await clinics.accept_registration(
+        session,
+        _principal(accounts["Rosa Martínez"]),
+        clinic.id,
+        secret=settings.contact_secret,
+    )
 
 
 async def consult_soon(session: AsyncSession, *, minutes: int = 5) -> Appointment:

@@ -15,6 +15,7 @@ from cooperative.kernel.tables import metadata
 from cooperative.membership.models import (
     Dependent,
     Household,
+    HouseholdInvitation,
     HouseholdMember,
     IncomeAttestation,
     Member,
@@ -28,7 +29,7 @@ from cooperative.surplus.models import (
     PatronageRecord,
 )
 from cooperative.treasury.models import ExchangeRate
-from telehealth.clinics.models import Clinic, ClinicPatient, ClinicStaff
+from telehealth.clinics.models import Clinic, ClinicPatient, ClinicRegistration, ClinicStaff
 from telehealth.consults.models import ConsultParticipant, PrecheckResult, SignalMemo
 from telehealth.practitioners.models import (
     AvailabilityWindow,
@@ -52,12 +53,14 @@ __all__ = [
     "BylawsVersion",
     "Clinic",
     "ClinicPatient",
+    "ClinicRegistration",
     "ClinicStaff",
     "ConsultParticipant",
     "Dependent",
     "ExchangeRate",
     "ExtraWindow",
     "Household",
+    "HouseholdInvitation",
     "HouseholdMember",
     "IncomeAttestation",
     "Invoice",

@@ -1,5 +1,6 @@
 """All configuration, read from `TEQUIO_*` environment variables (or a `.env` file)."""
 
+from dataclasses import replace
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -69,6 +70,24 @@ class Settings(BaseSettings):
     )
     login_backoff_base_seconds: float = Field(default=1.0, gt=0)
     login_backoff_max_seconds: float = Field(default=900.0, gt=0)
+    signup_address_free_attempts: int = Field(
+        default=20,
+        ge=1,
+        description="Sign-ups from one address before back-off: a clinic signing its patients "
+        "up shares one address, so do people behind a mobile carrier's NAT.",
+    )
+    signup_contact_free_attempts: int = Field(
+        default=3, ge=1, description="Sign-ups with one email or phone number, from anywhere."
+    )
+    signup_refill_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="One sign-up (or clinic registration) is forgiven per this many seconds, so "
+        "a steady pace never piles up and only bursts are slowed.",
+    )
+    clinic_registration_free_attempts: int = Field(
+        default=30, ge=1, description="Patients one staff account registers before back-off."
+    )
 
     cors_origins: CommaList = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -200,6 +219,45 @@ class Settings(BaseSettings):
             cap_seconds=self.login_backoff_max_seconds,
             window_seconds=max(self.login_backoff_max_seconds, 900.0),
         )
+
+    @property
+    def contact_secret(self) -> bytes:
+        """Keys the hashes of contacts kept in place of the contacts themselves."""
+        return self.secret_key.get_secret_value().encode()
+
+    def _refilling(self, free_attempts: int) -> BackoffPolicy:
+        return replace(self._backoff(free_attempts), refill_seconds=self.signup_refill_seconds)
+
+    def signup_throttles(self, contacts: list[str], address: str) -> list[ThrottleRule]:
+        """The throttle keys of a sign-up: the client address and each contact given. Every
+        sign-up is charged, new or not, so the throttle tells nobody which contacts exist."""
+        secret = self.contact_secret
+        rules = [
+            ThrottleRule(
+                throttle_key("signup-address", address, secret),
+                self._refilling(self.signup_address_free_attempts),
+                cleared_by_success=False,
+            )
+        ]
+        for contact in sorted(set(contacts)):
+            rules.append(
+                ThrottleRule(
+                    throttle_key("signup-contact", contact, secret),
+                    self._refilling(self.signup_contact_free_attempts),
+                    cleared_by_success=False,
+                )
+            )
+        return rules
+
+    def clinic_registration_throttles(self, staff_account_id: str) -> list[ThrottleRule]:
+        """Clinic staff registering patients by phone or email, per staff account."""
+        return [
+            ThrottleRule(
+                throttle_key("clinic-registration", staff_account_id, self.contact_secret),
+                self._refilling(self.clinic_registration_free_attempts),
+                cleared_by_success=False,
+            )
+        ]
 
     def login_throttles(self, identifier: str, address: str) -> list[ThrottleRule]:
         """The throttle keys of a sign-in: account+address, account, address (keyed hashes)."""

@@ -27,7 +27,7 @@ def unique_phone() -> str:
     return f"+52951{next(_numbers):07d}"
 
 
-async def register(
+async def sign_up(
     client: httpx.AsyncClient,
     *,
     email: str | None = None,
@@ -35,7 +35,9 @@ async def register(
     password: str = PASSWORD,
     display_name: str = "Rosa Martínez",
     **extra: Any,
-) -> dict[str, Any]:
+) -> str:
+    """Sign up (a new email unless one is given); returns the username to sign in with. The
+    answer says nothing about whether the contact was new."""
     body: dict[str, Any] = {"password": password, "display_name": display_name, **extra}
     if email is None and phone is None:
         email = unique_email()
@@ -44,9 +46,9 @@ async def register(
     if phone is not None:
         body["phone"] = phone
     response = await client.post("/v1/auth/register", json=body)
-    assert response.status_code == 201, response.text
-    account: dict[str, Any] = response.json()
-    return account
+    assert response.status_code == 202, response.text
+    username: str = response.json()["username"]
+    return username
 
 
 async def login(
@@ -61,12 +63,21 @@ async def login(
 
 
 async def signed_up(
-    client: httpx.AsyncClient, **fields: Any
+    client: httpx.AsyncClient, password: str = PASSWORD, **fields: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A new patient account and a fresh token pair for it."""
-    account = await register(client, **fields)
-    tokens = await login(client, account["email"] or account["phone"])
+    """A new patient account (as `GET /v1/me` shows it) and a fresh token pair for it."""
+    username = await sign_up(client, password=password, **fields)
+    tokens = await login(client, username, password)
+    response = await client.get("/v1/me", headers=bearer(tokens))
+    assert response.status_code == 200, response.text
+    account: dict[str, Any] = response.json()
     return account, tokens
+
+
+async def register(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
+    """A new patient account, as `GET /v1/me` shows it (signed in once to read it)."""
+    account, _ = await signed_up(client, **fields)
+    return account
 
 
 async def account_with_role(
@@ -185,6 +196,33 @@ async def household(
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
+
+
+async def join_household(
+    client: httpx.AsyncClient,
+    inviter: dict[str, Any],
+    household_id: str,
+    member: dict[str, Any],
+    tokens: dict[str, Any],
+) -> None:
+    """`inviter` invites the member into the household and the member accepts."""
+    invited = await client.post(
+        f"/v1/households/{household_id}/members",
+        json={"member_id": member["id"]},
+        headers=bearer(inviter),
+    )
+    assert invited.status_code == 200, invited.text
+    [invitation] = [
+        i
+        for i in (await client.get("/v1/households/invitations", headers=bearer(tokens))).json()[
+            "items"
+        ]
+        if i["household_id"] == household_id
+    ]
+    accepted = await client.post(
+        f"/v1/households/invitations/{invitation['id']}/accept", headers=bearer(tokens)
+    )
+    assert accepted.status_code == 200, accepted.text
 
 
 async def attest(

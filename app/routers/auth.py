@@ -12,18 +12,20 @@ from pydantic import ValidationError
 
 from app.auth import bearer, token_issuer
 from app.db import SessionDep
-from app.errors import MalformedBody, UnsupportedMediaType, problem_responses
+from app.errors import MalformedBody, UnsupportedMediaType, language_of, problem_responses
 from app.security import InvalidToken, NotAuthenticated
 from app.settings import Settings
 from cooperative.accounts import rules as account_rules
 from cooperative.accounts import service as accounts_service
+from cooperative.accounts.errors import TooManySignUps
 from cooperative.accounts.models import Account
 from cooperative.accounts.schemas import (
+    SIGN_UP_ACCEPTED,
     AccountCreate,
-    AccountPublic,
     LoginRequest,
     LogoutRequest,
     RefreshRequest,
+    SignUpAccepted,
     TokenResponse,
 )
 from cooperative.kernel.principal import scopes_for
@@ -43,26 +45,42 @@ def _hasher(request: Request) -> PasswordHash:
 
 @router.post(
     "/register",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     summary="Sign up",
-    responses=problem_responses(400, 409, 413, 422),
+    responses=problem_responses(400, 413, 422, 429),
 )
 async def register(
     request: Request, session: SessionDep, data: Annotated[AccountCreate, Body()]
-) -> AccountPublic:
+) -> SignUpAccepted:
     """Create an account with an email or a phone number (E.164) and a password.
 
     Nothing else is asked: no identity document, no immigration status. The new account is a
     patient account; doctor, clinic staff and admin roles are granted by the cooperative.
+
+    The answer is the same `202` whether or not the email or phone was already registered, so
+    nobody can use sign-up to find out who uses Tequio: if it was new, sign in with it and this
+    password; if it was registered, nothing changed and its own password still signs in. Weak
+    passwords are refused (`422`) alike in both cases. Many sign-ups from one address, or for
+    one contact, slow down (`429` with `Retry-After`); a steady pace, like a clinic signing its
+    patients up one after another, does not.
     """
     settings = _settings(request)
-    account = await accounts_service.register(
+    contacts = [c for c in (data.email, data.phone) if c]
+    address = request.client.host if request.client else "unknown"
+    await accounts_service.charge(
+        session, settings.signup_throttles(contacts, address), refusal=TooManySignUps
+    )
+    await session.commit()  # the charge stands even if the sign-up fails; no lock during argon2
+    await accounts_service.sign_up(
         session,
         data,
         hasher=_hasher(request),
         min_password_length=settings.password_min_length,
     )
-    return AccountPublic.model_validate(account, from_attributes=True)
+    return SignUpAccepted(
+        username=contacts[0],
+        detail=SIGN_UP_ACCEPTED.render(language_of(request)),
+    )
 
 
 _LOGIN_SCHEMA = LoginRequest.model_json_schema()

@@ -3,25 +3,34 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from app.auth import AdminPrincipal, require_scopes
 from app.db import SessionDep
-from app.errors import problem_responses
+from app.errors import language_of, problem_responses
 from app.pagination import CursorParam, LimitParam, Page
+from app.settings import Settings
 from cooperative.kernel.principal import Principal, Scope
 from telehealth.clinics import service as clinics
 from telehealth.clinics.schemas import (
+    REGISTRATION_PENDING,
     ClinicCreate,
     ClinicPatientPublic,
     ClinicPublic,
     PatientRegister,
+    RegistrationPending,
+    RegistrationRequest,
 )
 
 router = APIRouter(prefix="/v1/clinics", tags=["clinics"])
 
 Staff = Annotated[Principal, require_scopes(Scope.PATIENTS_REGISTER)]
 Anyone = Annotated[Principal, require_scopes(Scope.ME)]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 @router.post(
@@ -49,18 +58,72 @@ async def list_clinics(
     )
 
 
+@router.get(
+    "/registrations",
+    summary="Clinics asking to register me",
+    responses=problem_responses(401, 403),
+)
+async def registration_requests(
+    request: Request, session: SessionDep, principal: Anyone
+) -> Page[RegistrationRequest]:
+    """Clinics whose staff registered your email or phone (also before you signed up) and wait
+    for your answer. Accept and their staff may book consults for you; decline and they learn
+    nothing about you."""
+    items = await clinics.registration_requests(
+        session, principal, secret=_settings(request).contact_secret
+    )
+    return Page(items=items, next_cursor=None)  # a few at most: one per clinic that asked
+
+
 @router.post(
     "/{clinic_id}/patients",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     summary="Register a patient",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 429),
 )
 async def register_patient(
-    session: SessionDep, principal: Staff, clinic_id: uuid.UUID, data: PatientRegister
-) -> ClinicPatientPublic:
-    """The clinic's staff register a patient by the email or phone they signed up with; once the
-    patient accepts, they may book consults for that patient."""
-    return await clinics.register_patient(session, principal, clinic_id, data.username)
+    request: Request,
+    session: SessionDep,
+    principal: Staff,
+    clinic_id: uuid.UUID,
+    data: PatientRegister,
+) -> RegistrationPending:
+    """Register a patient by the email or phone they use, or will sign up with. The answer is
+    the same whether or not anyone has that contact: you learn nothing (no name, no account)
+    until the person accepts, and then they appear in `GET /v1/clinics/{id}/patients` and you
+    may book for them. Registering many patients in a short time slows down (`429`)."""
+    settings = _settings(request)
+    await clinics.register_patient(
+        session,
+        principal,
+        clinic_id,
+        data.username,
+        secret=settings.contact_secret,
+        throttles=settings.clinic_registration_throttles(str(principal.account_id)),
+    )
+    return RegistrationPending(
+        clinic_id=clinic_id, detail=REGISTRATION_PENDING.render(language_of(request))
+    )
+
+
+@router.get(
+    "/{clinic_id}/patients",
+    summary="The clinic's patients",
+    responses=problem_responses(400, 401, 403, 404),
+)
+async def patients(
+    session: SessionDep,
+    principal: Staff,
+    clinic_id: uuid.UUID,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[ClinicPatientPublic]:
+    """The patients who accepted your clinic's registration, with the account id to book
+    for them. Each read is in the patient's access log."""
+    items, next_cursor = await clinics.patients(
+        session, principal, clinic_id, cursor=cursor, limit=limit
+    )
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.post(
@@ -69,8 +132,25 @@ async def register_patient(
     responses=problem_responses(401, 403, 404),
 )
 async def accept_registration(
-    session: SessionDep, principal: Anyone, clinic_id: uuid.UUID
+    request: Request, session: SessionDep, principal: Anyone, clinic_id: uuid.UUID
 ) -> ClinicPatientPublic:
-    """You accept that this clinic's staff book consults for you (on your phone, or on the
-    clinic's tablet when you sign in there)."""
-    return await clinics.accept_registration(session, principal, clinic_id)
+    """You accept that this clinic's staff see your name and book consults for you (on your
+    phone, or on the clinic's tablet when you sign in there). 404 if it has not asked."""
+    return await clinics.accept_registration(
+        session, principal, clinic_id, secret=_settings(request).contact_secret
+    )
+
+
+@router.post(
+    "/{clinic_id}/patients/decline",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Decline a clinic's registration",
+    responses=problem_responses(401, 403, 404),
+)
+async def decline_registration(
+    request: Request, session: SessionDep, principal: Anyone, clinic_id: uuid.UUID
+) -> None:
+    """The request is deleted; the clinic never learns who you are."""
+    await clinics.decline_registration(
+        session, principal, clinic_id, secret=_settings(request).contact_secret
+    )

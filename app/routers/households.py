@@ -12,7 +12,7 @@ from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from cooperative.dues.schemas import BalancePublic
 from cooperative.kernel.principal import Principal, Scope
-from cooperative.membership import billing, households
+from cooperative.membership import billing, households, invitations
 from cooperative.membership.schemas import (
     AttestationCreate,
     AttestationPublic,
@@ -22,6 +22,7 @@ from cooperative.membership.schemas import (
     HouseholdCreate,
     HouseholdPublic,
     HouseholdUpdate,
+    InvitationReceived,
     MemberAdd,
 )
 
@@ -60,14 +61,58 @@ async def list_households(
     return Page(items=items, next_cursor=next_cursor)
 
 
+@router.get(
+    "/invitations",
+    summary="Invitations to me",
+    responses=problem_responses(400, 401, 403),
+)
+async def my_invitations(
+    session: SessionDep, principal: Reader, cursor: CursorParam = None, limit: LimitParam = 50
+) -> Page[InvitationReceived]:
+    """Households that invited you and wait for your answer: each one's name and place and who
+    invited you (not its income or who lives there). An invitation covers you by nothing and
+    blocks nothing: you may create or join another household meanwhile."""
+    items, next_cursor = await invitations.invitations_for(
+        session, principal, cursor=cursor, limit=limit
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.post(
+    "/invitations/{invitation_id}/accept",
+    summary="Accept an invitation",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def accept_invitation(
+    session: SessionDep, principal: Writer, invitation_id: uuid.UUID
+) -> HouseholdPublic:
+    """From now on the household covers you. If another household covers you, leave it first
+    (`409 already-in-household`): accepting never moves you out of one silently. An invitation
+    withdrawn, or not yours, is a 404."""
+    household = await invitations.accept_invitation(session, principal, invitation_id)
+    return await households.public(session, household)
+
+
+@router.post(
+    "/invitations/{invitation_id}/decline",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Decline an invitation",
+    responses=problem_responses(401, 403, 404),
+)
+async def decline_invitation(
+    session: SessionDep, principal: Writer, invitation_id: uuid.UUID
+) -> None:
+    """It leaves your list; the household sees that you declined."""
+    await invitations.decline_invitation(session, principal, invitation_id)
+
+
 @router.get("/{household_id}", summary="A household", responses=SEEN)
 async def get_household(
     session: SessionDep, principal: Reader, household_id: uuid.UUID
 ) -> HouseholdPublic:
-    """A household you live in or sponsor, or are invited to (404 for anyone else's)."""
-    household = await households.visible(
-        session, principal, household_id, resource="household", invited_may_see=True
-    )
+    """A household you live in or sponsor (404 for anyone else's; an invitation shows in
+    `GET /v1/households/invitations`)."""
+    household = await households.visible(session, principal, household_id, resource="household")
     return await households.public(session, household)
 
 
@@ -82,29 +127,30 @@ async def update(
 
 @router.post(
     "/{household_id}/members",
-    summary="Cover a member",
+    summary="Invite a member",
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def add_member(
     session: SessionDep, principal: Writer, household_id: uuid.UUID, data: MemberAdd
 ) -> HouseholdPublic:
-    """Invite a member-owner to the household; they are covered once they accept. An admin's
-    addition takes effect at once. A member is covered by one household at a time."""
-    household = await households.add_member(session, principal, household_id, data.member_id)
+    """Invite a member-owner to the household; they are covered once they accept, and you see
+    in `invitations` whether they accepted or declined. An admin's addition takes effect at
+    once. A member is covered by one household at a time."""
+    household = await invitations.add_member(session, principal, household_id, data.member_id)
     return await households.public(session, household)
 
 
-@router.post(
-    "/{household_id}/members/accept",
-    summary="Accept an invitation",
-    responses=problem_responses(401, 403, 404),
+@router.delete(
+    "/{household_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Withdraw an invitation",
+    responses=SEEN,
 )
-async def accept(
-    session: SessionDep, principal: Writer, household_id: uuid.UUID
-) -> HouseholdPublic:
-    """Accept the household's invitation: from now on it covers you."""
-    household = await households.accept(session, principal, household_id)
-    return await households.public(session, household)
+async def withdraw_invitation(
+    session: SessionDep, principal: Writer, household_id: uuid.UUID, invitation_id: uuid.UUID
+) -> None:
+    """Take back an invitation not accepted; accepting it is then a 404."""
+    await invitations.withdraw_invitation(session, principal, household_id, invitation_id)
 
 
 @router.delete(
@@ -116,8 +162,8 @@ async def accept(
 async def leave(
     session: SessionDep, principal: Writer, household_id: uuid.UUID, member_id: uuid.UUID
 ) -> None:
-    """Leave the household, or decline its invitation (yourself only; an admin may remove anyone).
-    What it owes stays with the household."""
+    """Leave the household (yourself only; an admin may remove anyone). What it owes stays
+    with the household."""
     await households.leave(session, principal, household_id, member_id)
 
 

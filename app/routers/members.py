@@ -16,7 +16,12 @@ from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.membership import billing
 from cooperative.membership import service as membership_service
-from cooperative.membership.schemas import MemberApply, MemberDecision, MemberPublic
+from cooperative.membership.schemas import (
+    CurpReview,
+    MemberApply,
+    MemberDecision,
+    MemberPublic,
+)
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
 
@@ -51,10 +56,15 @@ async def list_members(
     today: TodayDep,
     status_: Annotated[str | None, Query(alias="status", max_length=16)] = None,
     member_class: Annotated[str | None, Query(max_length=32)] = None,
+    needs_review: Annotated[
+        bool | None,
+        Query(description="Admins: only the applications waiting for a CURP review (or not)."),
+    ] = None,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
 ) -> Page[MemberPublic]:
-    """The roll for admins (filter by `status`, `member_class`); your own membership otherwise."""
+    """The roll for admins (filter by `status`, `member_class`, `needs_review`); your own
+    membership otherwise."""
     items, next_cursor = await membership_service.list_members(
         session,
         principal,
@@ -64,6 +74,7 @@ async def list_members(
         cursor=cursor,
         limit=limit,
         today=today,
+        needs_review=needs_review,
     )
     return Page(items=items, next_cursor=next_cursor)
 
@@ -75,7 +86,33 @@ async def get_member(
     """A membership with its effective status and whether it is in good standing: active, with
     no dues or share instalment unpaid past the bylaws' grace period. Yours, or any for admins."""
     member = await membership_service.visible_member(session, principal, member_id)
-    return await membership_service.view(session, member, law, today=today)
+    return await membership_service.view(
+        session, member, law, today=today, for_admin=principal.is_admin
+    )
+
+
+@router.post(
+    "/{member_id}/curp-review",
+    summary="Decide who holds a CURP (admin)",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def review_curp(
+    session: SessionDep,
+    principal: Writer,
+    law: LawDep,
+    today: TodayDep,
+    member_id: uuid.UUID,
+    data: CurpReview,
+) -> MemberPublic:
+    """An application that gives a CURP another membership already holds is accepted like any
+    other, shows `needs_review: curp-on-file` to admins (never to the applicant, who learns
+    nothing about the other membership) and cannot be approved until an admin, having checked
+    identity documents, decides here: `holder` moves the CURP to this membership and off the
+    other; `not-holder` drops it from this application. One CURP is on one membership at most,
+    so never on two active members."""
+    return await membership_service.review_curp(
+        session, principal, member_id, data, law=law, today=today
+    )
 
 
 @router.post(
@@ -92,7 +129,8 @@ async def decide(
     action: Action,
     data: MemberDecision | None = None,
 ) -> MemberPublic:
-    """`approve` (issues the share instalments), `reject` (with a reason), `suspend` (with a
+    """`approve` (issues the share instalments; refused with `curp-needs-review` while the
+    application's CURP waits for a review), `reject` (with a reason), `suspend` (with a
     reason), `reinstate`: admins only. `withdraw`: the member themselves, or an admin."""
     return await membership_service.decide(
         session,

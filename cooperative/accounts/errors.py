@@ -4,6 +4,8 @@ from cooperative.kernel.errors import TequioError, Text
 
 
 class AccountExists(TequioError):
+    """For the admin's tools (`tequio create-admin`); self sign-up never says it."""
+
     status = 409
     slug = "account-exists"
     title = Text("Account already exists", "La cuenta ya existe")
@@ -37,6 +39,16 @@ class TooManyAttempts(TequioError):
     detail = Text(
         "Too many failed sign-ins. Try again in {retry_after} seconds.",
         "Demasiados intentos fallidos. Intente de nuevo en {retry_after} segundos.",
+    )
+
+
+class TooManySignUps(TooManyAttempts):
+    slug = "too-many-sign-ups"
+    title = Text("Too many sign-ups", "Demasiados registros")
+    detail = Text(
+        "Too many sign-ups from here or for this contact. Try again in {retry_after} seconds.",
+        "Demasiados registros desde aquí o para este contacto. Intente de nuevo en "
+        "{retry_after} segundos.",
     )
 
 

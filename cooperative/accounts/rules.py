@@ -98,15 +98,19 @@ def password_problem(
 
 @dataclass(frozen=True, slots=True)
 class BackoffPolicy:
-    """Failed sign-ins allowed freely, then a wait doubling from `base` up to `cap` seconds.
+    """Attempts allowed freely, then a wait doubling from `base` up to `cap` seconds.
 
-    Failures older than `window` seconds are forgotten.
+    Everything is forgotten `window` seconds after the latest attempt. With `refill_seconds`,
+    one attempt is also forgiven for every `refill_seconds` since the latest, so a steady pace
+    (a clinic signing its patients up one after another all day) never piles up, while a burst
+    does.
     """
 
     free_attempts: int
     base_seconds: float
     cap_seconds: float
     window_seconds: float
+    refill_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +131,25 @@ def lockout_seconds(failures: int, policy: BackoffPolicy) -> float:
     return float(min(policy.cap_seconds, policy.base_seconds * 2 ** min(over, 32)))
 
 
+def outstanding(
+    failures: int, last_failure_at: datetime, now: datetime, policy: BackoffPolicy
+) -> int:
+    """The attempts still counted at `now`: none once the window has passed since the latest,
+    and one fewer for each `refill_seconds` since the latest when the policy refills."""
+    elapsed = (now - last_failure_at).total_seconds()
+    if elapsed > policy.window_seconds:
+        return 0
+    if policy.refill_seconds:
+        return max(0, failures - int(max(0.0, elapsed) // policy.refill_seconds))
+    return failures
+
+
 def retry_after(
     failures: int, last_failure_at: datetime, now: datetime, policy: BackoffPolicy
 ) -> float:
     """Seconds the caller must still wait, 0 when an attempt is allowed now."""
-    lockout = lockout_seconds(failures, policy)
-    if lockout == 0 or now - last_failure_at > timedelta(seconds=policy.window_seconds):
+    lockout = lockout_seconds(outstanding(failures, last_failure_at, now, policy), policy)
+    if lockout == 0:
         return 0.0
     unlock = last_failure_at + timedelta(seconds=lockout)
     return max(0.0, (unlock - now).total_seconds())
@@ -141,6 +158,12 @@ def retry_after(
 def throttle_key(kind: str, value: str, secret: bytes) -> str:
     """A keyed hash, so the throttle table never holds an identifier or an address in clear."""
     return hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def contact_hash(contact: str, secret: bytes) -> str:
+    """A keyed hash of an email or phone number in its one spelling: what is kept about a
+    contact that may not belong to any account (a clinic's pending registration)."""
+    return throttle_key("contact", canonical_identifier(contact), secret)
 
 
 def hash_refresh_token(token: str) -> str:

@@ -10,6 +10,7 @@ from pydantic import model_validator as model_check
 from pydantic_core import PydanticCustomError
 
 from cooperative.accounts import rules
+from cooperative.kernel.errors import Text
 from cooperative.kernel.schemas import InputModel
 
 LanguageCode = Literal["es", "en"]
@@ -86,6 +87,37 @@ class AccountCreate(InputModel):
         if self.email is None and self.phone is None:
             raise PydanticCustomError("contact_required", "give an email or a phone number")
         return self
+
+
+SIGN_UP_ACCEPTED = Text(
+    "If this email or phone number was not registered yet, its account is created: sign in with "
+    "it and your password. If it was already registered, nothing changed: sign in with the "
+    "password of that account.",
+    "Si este correo o teléfono aún no estaba registrado, su cuenta quedó creada: inicie sesión "
+    "con él y su contraseña. Si ya estaba registrado, nada cambió: inicie sesión con la "
+    "contraseña de esa cuenta.",
+)
+
+
+class SignUpAccepted(BaseModel):
+    """The same answer whether or not the contact was registered: nothing here tells them apart."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "+529511234567",
+                    "detail": SIGN_UP_ACCEPTED.en,
+                }
+            ]
+        }
+    )
+
+    username: str = Field(
+        description="What to sign in with: the email (or else the phone number) as Tequio "
+        "spells it."
+    )
+    detail: str = Field(description="What this answer means, in the language asked for.")
 
 
 class AccountPublic(BaseModel):

@@ -37,7 +37,7 @@ async def register(
     min_password_length: int,
     roles: tuple[Role, ...] = (Role.PATIENT,),
 ) -> Account:
-    """Create an account. Self sign-up gets the patient role; an admin grants the others."""
+    """Create an account, or AccountExists. For the admin's tools; self sign-up is `sign_up`."""
     password = data.password.get_secret_value()
     contacts = tuple(c for c in (data.email, data.phone) if c)
     problem = rules.password_problem(password, min_length=min_password_length, identifiers=contacts)
@@ -65,6 +65,21 @@ async def register(
     except IntegrityError as exc:  # a concurrent sign-up with the same contact won the race
         raise AccountExists(field="email" if data.email else "phone") from exc
     return account
+
+
+async def sign_up(
+    session: AsyncSession, data: AccountCreate, *, hasher: PasswordHash, min_password_length: int
+) -> None:
+    """Self sign-up as a patient, saying nothing about whether the contact was registered.
+
+    A new contact gets its account; a registered one leaves everything as it was. Both refuse
+    the same weak passwords and pay for the same argon2 hash, and neither returns anything: the
+    person signs in either way (with the password of the account that already existed).
+    """
+    try:
+        await register(session, data, hasher=hasher, min_password_length=min_password_length)
+    except AccountExists:
+        return
 
 
 async def _find_by(session: AsyncSession, field: str, value: str) -> Account | None:
@@ -116,12 +131,14 @@ async def _locked_rows(
     return {row.key: row for row in rows.scalars()}
 
 
-async def begin_attempt(
-    session: AsyncSession, identifier: str, throttles: list[ThrottleRule]
-) -> Attempt:
-    """Refuse a throttled caller, else charge the attempt as a failure before the password is
-    checked. The caller commits the charge first, so concurrent guesses all count and no lock is
-    held during the slow hash; a success gives the charge back (`finish_attempt`)."""
+async def charge(
+    session: AsyncSession,
+    throttles: list[ThrottleRule],
+    *,
+    refusal: type[TooManyAttempts] = TooManyAttempts,
+) -> None:
+    """Refuse a throttled caller (`refusal`, 429 with `Retry-After`), else count one attempt
+    against every key. The rows are locked, so concurrent attempts all count."""
     rows = await _locked_rows(session, throttles, clock.now())
     now = clock.now()  # after the lock: a concurrent attempt may have been charged meanwhile
     wait = max(
@@ -130,14 +147,24 @@ async def begin_attempt(
     )
     if wait > 0:
         seconds = max(1, int(wait + 0.999))
-        raise TooManyAttempts(retry_after=seconds, headers={"Retry-After": str(seconds)})
+        raise refusal(retry_after=seconds, headers={"Retry-After": str(seconds)})
     for throttle in throttles:
         row = rows[throttle.key]
-        stale = now - row.last_failure_at > timedelta(seconds=throttle.policy.window_seconds)
-        row.failures = 1 if stale else row.failures + 1
+        row.failures = (
+            rules.outstanding(row.failures, row.last_failure_at, now, throttle.policy) + 1
+        )
         row.last_failure_at = now
-    account = await find_by_identifier(session, identifier)
     await session.flush()
+
+
+async def begin_attempt(
+    session: AsyncSession, identifier: str, throttles: list[ThrottleRule]
+) -> Attempt:
+    """Refuse a throttled caller, else charge the attempt as a failure before the password is
+    checked. The caller commits the charge first, so concurrent guesses all count and no lock is
+    held during the slow hash; a success gives the charge back (`finish_attempt`)."""
+    await charge(session, throttles)
+    account = await find_by_identifier(session, identifier)
     return Attempt(
         account_id=account.id if account and account.is_active else None,
         password_hash=account.password_hash if account and account.is_active else None,

@@ -66,8 +66,30 @@ class AlreadyInHousehold(TequioError):
     slug = "already-in-household"
     title = Text("Already in a household", "Ya pertenece a un hogar")
     detail = Text(
-        "A member is covered by one household at a time; leave the other first.",
-        "Una persona socia pertenece a un solo hogar a la vez; primero deje el otro.",
+        "A member is covered by one household at a time: leave the other household first.",
+        "Una persona socia pertenece a un solo hogar a la vez: primero deje el otro hogar.",
+    )
+
+
+class CurpNeedsReview(TequioError):
+    status = 409
+    slug = "curp-needs-review"
+    title = Text("CURP needs review", "La CURP requiere revisión")
+    detail = Text(
+        "Another membership holds the CURP this application gives. Decide who holds it "
+        "(POST /v1/members/{member_id}/curp-review) before approving.",
+        "Otra membresía tiene la CURP que da esta solicitud. Decida quién la tiene "
+        "(POST /v1/members/{member_id}/curp-review) antes de aprobar.",
+    )
+
+
+class NoCurpToReview(TequioError):
+    status = 409
+    slug = "no-curp-to-review"
+    title = Text("No CURP to review", "No hay CURP que revisar")
+    detail = Text(
+        "This membership has no CURP waiting for review.",
+        "Esta membresía no tiene una CURP pendiente de revisión.",
     )
 
 

@@ -26,6 +26,7 @@ from cooperative.membership.errors import (
 from cooperative.membership.models import (
     Dependent,
     Household,
+    HouseholdInvitation,
     HouseholdMember,
     IncomeAttestation,
     Member,
@@ -40,6 +41,7 @@ from cooperative.membership.schemas import (
     HouseholdCreate,
     HouseholdPublic,
     HouseholdUpdate,
+    InvitationSent,
 )
 from cooperative.membership.service import household_of, member_of
 from cooperative.privacy import audit
@@ -67,38 +69,30 @@ async def create(session: AsyncSession, principal: Principal, data: HouseholdCre
     session.add(household)
     await session.flush()
     if data.role == "covered":
-        await _join(session, household.id, member.id, accepted=True)
+        await join(session, household.id, member.id)
     return household
 
 
-async def _join(
-    session: AsyncSession, household_id: uuid.UUID, member_id: uuid.UUID, *, accepted: bool
-) -> None:
+async def join(session: AsyncSession, household_id: uuid.UUID, member_id: uuid.UUID) -> None:
+    """The household covers the member from now on; the database refuses a second household
+    (also to concurrent joins, whichever commits second)."""
     try:
         async with session.begin_nested():
             session.add(
                 HouseholdMember(
-                    household_id=household_id,
-                    member_id=member_id,
-                    accepted_at=clock.now() if accepted else None,
+                    household_id=household_id, member_id=member_id, accepted_at=clock.now()
                 )
             )
     except IntegrityError as exc:
         raise AlreadyInHousehold() from exc
 
 
-async def _accounts(
-    session: AsyncSession, household_id: uuid.UUID, *, accepted: bool = True
-) -> list[uuid.UUID]:
-    """Accounts of the members covered by the household, or of those invited (not accepted)."""
-    acceptance = col(HouseholdMember.accepted_at)
+async def _accounts(session: AsyncSession, household_id: uuid.UUID) -> list[uuid.UUID]:
+    """Accounts of the members the household covers."""
     rows = await session.execute(
         select(col(Member.account_id))
         .join(HouseholdMember, col(HouseholdMember.member_id) == col(Member.id))
-        .where(
-            col(HouseholdMember.household_id) == household_id,
-            acceptance.is_not(None) if accepted else acceptance.is_(None),
-        )
+        .where(col(HouseholdMember.household_id) == household_id)
     )
     return list(rows.scalars())
 
@@ -114,21 +108,14 @@ async def managers(session: AsyncSession, household: Household) -> set[uuid.UUID
 
 
 async def visible(
-    session: AsyncSession,
-    principal: Principal,
-    household_id: uuid.UUID,
-    *,
-    resource: str,
-    invited_may_see: bool = False,
+    session: AsyncSession, principal: Principal, household_id: uuid.UUID, *, resource: str
 ) -> Household:
     """The household if the caller manages it or is an admin, logging who read whose data.
-    With `invited_may_see`, a member invited to it may look before accepting."""
+    Someone only invited sees the invitation (`invitations_for`), not the household."""
     household = await session.get(Household, household_id)
     if household is None:
         raise NotFound()
     allowed = principal.is_admin or principal.account_id in await managers(session, household)
-    if not allowed and invited_may_see:
-        allowed = principal.account_id in await _accounts(session, household.id, accepted=False)
     if not allowed:
         raise NotFound()
     subjects = await _accounts(session, household.id)
@@ -151,15 +138,21 @@ async def visible_ids(session: AsyncSession, principal: Principal) -> set[uuid.U
 
 
 async def public(session: AsyncSession, household: Household) -> HouseholdPublic:
-    links = (
+    covered = (
         await session.execute(
-            select(HouseholdMember).where(col(HouseholdMember.household_id) == household.id)
+            select(col(HouseholdMember.member_id)).where(
+                col(HouseholdMember.household_id) == household.id
+            )
         )
     ).scalars()
-    covered: list[uuid.UUID] = []
-    invited: list[uuid.UUID] = []
-    for link in links:
-        (covered if link.accepted_at is not None else invited).append(link.member_id)
+    invitations = (
+        await session.execute(
+            select(HouseholdInvitation)
+            .where(col(HouseholdInvitation.household_id) == household.id)
+            .order_by(col(HouseholdInvitation.invited_at).desc(), col(HouseholdInvitation.id))
+        )
+    ).scalars()
+    sent = [InvitationSent.model_validate(i, from_attributes=True) for i in invitations]
     dependents = await session.execute(
         select(Dependent)
         .where(col(Dependent.household_id) == household.id)
@@ -175,7 +168,8 @@ async def public(session: AsyncSession, household: Household) -> HouseholdPublic
         currency=household.currency,
         sponsor_member_id=household.sponsor_member_id,
         member_ids=sorted(covered),
-        invited_member_ids=sorted(invited),
+        invited_member_ids=sorted(i.member_id for i in sent if i.status == "pending"),
+        invitations=sent,
         dependents=[
             DependentPublic.model_validate(d, from_attributes=True) for d in dependents.scalars()
         ],
@@ -223,19 +217,6 @@ async def update(
     return household
 
 
-async def add_member(
-    session: AsyncSession, principal: Principal, household_id: uuid.UUID, member_id: uuid.UUID
-) -> Household:
-    """Cover another member. An admin's addition takes effect at once; a household's own
-    invitation waits for the invited member to accept, so nobody is moved without consent."""
-    household = await visible(session, principal, household_id, resource="household")
-    member = await session.get(Member, member_id)
-    if member is None:
-        raise NotFound()
-    await _join(session, household.id, member.id, accepted=principal.is_admin)
-    return household
-
-
 async def _own_link(
     session: AsyncSession, principal: Principal, household_id: uuid.UUID, member_id: uuid.UUID
 ) -> HouseholdMember:
@@ -248,23 +229,10 @@ async def _own_link(
     return link
 
 
-async def accept(session: AsyncSession, principal: Principal, household_id: uuid.UUID) -> Household:
-    """The invited member accepts: from now on the household covers them."""
-    member = await member_of(session, principal.account_id)
-    if member is None:
-        raise NotFound()
-    link = await _own_link(session, principal, household_id, member.id)
-    link.accepted_at = link.accepted_at or clock.now()
-    await session.flush()
-    household = await session.get(Household, household_id)
-    assert household is not None
-    return household
-
-
 async def leave(
     session: AsyncSession, principal: Principal, household_id: uuid.UUID, member_id: uuid.UUID
 ) -> None:
-    """A member leaves a household or declines its invitation (an admin may remove anyone)."""
+    """A member leaves the household that covers them (an admin may remove anyone)."""
     link = await _own_link(session, principal, household_id, member_id)
     await session.delete(link)
     await session.flush()

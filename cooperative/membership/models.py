@@ -20,7 +20,18 @@ class Member(SQLModel, table=True):
     member_class: str = Field(max_length=32, index=True)
     status: str = Field(max_length=16, index=True)
     full_name: str = Field(max_length=200)
-    curp: str | None = Field(default=None, max_length=18, unique=True)
+    curp: str | None = Field(
+        default=None, max_length=18, unique=True, description="On one membership at most."
+    )
+    curp_pending: str | None = Field(
+        default=None,
+        max_length=18,
+        index=True,
+        description="A CURP given when applying that another membership already holds: kept "
+        "here, not in `curp`, until an admin decides who holds it. The applicant is not told.",
+    )
+    curp_reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    curp_reviewed_by: uuid.UUID | None = None
     matricula_consular: str | None = Field(default=None, max_length=32)
     bylaws_version: int = Field(foreign_key="bylaws_version.number")
     applied_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
@@ -61,8 +72,35 @@ class HouseholdMember(SQLModel, table=True):
     accepted_at: datetime | None = Field(
         default=None,
         sa_type=UTCDateTime,
-        description="When the member accepted; until then an invitation that covers nothing.",
+        description="When the member accepted (invitations wait in `household_invitation`).",
     )
+
+
+class HouseholdInvitation(SQLModel, table=True):
+    """A household's invitation to a member. It covers nothing and blocks nothing: the member
+    stays free to create or join another household, and accepts or declines it."""
+
+    __tablename__ = "household_invitation"
+    __table_args__ = (
+        sa.Index(
+            "uq_household_invitation_pending",
+            "household_id",
+            "member_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    household_id: uuid.UUID = Field(foreign_key="household.id", ondelete="CASCADE", index=True)
+    member_id: uuid.UUID = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
+    invited_by: uuid.UUID | None = Field(
+        default=None, foreign_key="account.id", ondelete="SET NULL"
+    )
+    status: str = Field(default="pending", max_length=16, description="pending, accepted, declined")
+    invited_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Dependent(SQLModel, table=True):

@@ -61,13 +61,36 @@ class MemberPublic(BaseModel):
     status: str = Field(description="applicant, active, lapsed, suspended, withdrawn or rejected")
     in_good_standing: bool
     full_name: str
-    curp: str | None
+    curp: str | None = Field(description="As given when applying.")
     matricula_consular: str | None
     household_id: uuid.UUID | None
     bylaws_version: int
     applied_at: datetime
     decided_at: datetime | None
     status_reason: str | None
+    needs_review: Literal["curp-on-file"] | None = Field(
+        default=None,
+        description="Admins only (always null for anyone else): `curp-on-file` when the CURP "
+        "given is already on another membership; it cannot be approved until an admin decides "
+        "who holds it (`POST /v1/members/{id}/curp-review`).",
+    )
+    curp_on_file_with: uuid.UUID | None = Field(
+        default=None, description="Admins only: the membership that holds that CURP now."
+    )
+
+
+class CurpReview(InputModel):
+    """An admin's decision, after checking identity documents, on a CURP two memberships give."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"decision": "holder"}]}
+    )
+
+    decision: Literal["holder", "not-holder"] = Field(
+        description="`holder`: this applicant holds the CURP; it is taken off the membership that "
+        "had it. `not-holder`: it is not theirs; it is dropped from this application, which may "
+        "then be decided without a CURP."
+    )
 
 
 class MemberDecision(InputModel):
@@ -139,6 +162,45 @@ class DependentPublic(BaseModel):
     curp: str | None
 
 
+class InvitationSent(BaseModel):
+    """An invitation as the household sees it: to whom, and the answer."""
+
+    id: uuid.UUID
+    member_id: uuid.UUID
+    status: Literal["pending", "accepted", "declined"]
+    invited_at: datetime
+    answered_at: datetime | None
+
+
+class InvitationReceived(BaseModel):
+    """An invitation as the invited member sees it: the household's name and place and who
+    invited them; nothing about its income, dependents or members."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "4b8e2d0c-6f7a-4d1e-9c3b-2a5f8e7d6c1b",
+                    "household_id": "9d2c4e6f-1a3b-4c5d-8e7f-0a1b2c3d4e5f",
+                    "household_name": "Familia García",
+                    "country": "MX",
+                    "municipality": "Morelia",
+                    "invited_by": "Juan García",
+                    "invited_at": "2026-12-02T16:30:00Z",
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID
+    household_id: uuid.UUID
+    household_name: str
+    country: str
+    municipality: str
+    invited_by: str | None = Field(description="The inviter's name, as their account shows it.")
+    invited_at: datetime
+
+
 class HouseholdPublic(BaseModel):
     id: uuid.UUID
     name: str
@@ -149,7 +211,10 @@ class HouseholdPublic(BaseModel):
     currency: str
     sponsor_member_id: uuid.UUID | None
     member_ids: list[uuid.UUID] = Field(description="Member-owners the household covers.")
-    invited_member_ids: list[uuid.UUID] = Field(description="Invited, not yet accepted.")
+    invited_member_ids: list[uuid.UUID] = Field(description="Invited, not yet answered.")
+    invitations: list[InvitationSent] = Field(
+        default_factory=list, description="Every invitation not withdrawn, newest first."
+    )
     dependents: list[DependentPublic]
     created_at: datetime
 

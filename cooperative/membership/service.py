@@ -17,14 +17,16 @@ from cooperative.kernel.principal import Principal, Role
 from cooperative.membership import rules
 from cooperative.membership.errors import (
     AlreadyMember,
+    CurpNeedsReview,
     InvalidTransition,
+    NoCurpToReview,
     ReasonRequired,
     TooManyInstalments,
     UnknownMemberClass,
 )
 from cooperative.membership.models import HouseholdMember, Member
 from cooperative.membership.rules import MemberStatus
-from cooperative.membership.schemas import MemberApply, MemberPublic
+from cooperative.membership.schemas import CurpReview, MemberApply, MemberPublic
 from cooperative.privacy import audit
 
 
@@ -54,7 +56,10 @@ def _share_currency(law: InForce, member_class: str, preferred: str) -> str:
 async def apply(
     session: AsyncSession, principal: Principal, data: MemberApply, law: InForce, *, today: date
 ) -> MemberPublic:
-    """Apply for membership of a class and subscribe its share (paid at once or in instalments)."""
+    """Apply for membership of a class and subscribe its share (paid at once or in instalments).
+
+    A CURP another membership already holds is accepted like any other, and kept apart for an
+    admin to decide who holds it; the applicant's answer is the same either way."""
     member_class = law.bylaws.member_classes.get(data.member_class)
     if member_class is None:
         raise UnknownMemberClass(
@@ -67,20 +72,12 @@ async def apply(
     existing = await member_of(session, principal.account_id)
     if existing is not None:
         raise AlreadyMember(status=existing.status)
-    member = Member(
-        account_id=principal.account_id,
-        member_class=data.member_class,
-        status=MemberStatus.APPLICANT,
-        full_name=data.full_name,
-        curp=data.curp,
-        matricula_consular=data.matricula_consular,
-        bylaws_version=law.number,
-    )
-    try:
-        async with session.begin_nested():
-            session.add(member)
-    except IntegrityError as exc:  # a concurrent application, or a CURP already registered
-        raise AlreadyMember(status="applicant") from exc
+    on_file = data.curp is not None and await _curp_holder(session, data.curp) is not None
+    member = await _add_member(session, principal, data, law, curp_on_file=on_file)
+    if member is None:  # a concurrent application took the CURP first: this one waits
+        member = await _add_member(session, principal, data, law, curp_on_file=True)
+    if member is None:
+        raise AlreadyMember(status="applicant")
     share_currency = _share_currency(law, data.member_class, data.share_currency)
     await dues_service.subscribe_share(
         session,
@@ -93,13 +90,58 @@ async def apply(
     return await view(session, member, law, today=today)
 
 
-async def view(session: AsyncSession, member: Member, law: InForce, *, today: date) -> MemberPublic:
+async def _curp_holder(session: AsyncSession, curp: str, *, lock: bool = False) -> Member | None:
+    statement = select(Member).where(col(Member.curp) == curp)
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def _add_member(
+    session: AsyncSession,
+    principal: Principal,
+    data: MemberApply,
+    law: InForce,
+    *,
+    curp_on_file: bool,
+) -> Member | None:
+    """The new application, or None when the database refused it: a concurrent application
+    by the same account (AlreadyMember) or with the same CURP (try again, kept apart)."""
+    member = Member(
+        account_id=principal.account_id,
+        member_class=data.member_class,
+        status=MemberStatus.APPLICANT,
+        full_name=data.full_name,
+        curp=None if curp_on_file else data.curp,
+        curp_pending=data.curp if curp_on_file else None,
+        matricula_consular=data.matricula_consular,
+        bylaws_version=law.number,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(member)
+    except IntegrityError as exc:
+        existing = await member_of(session, principal.account_id)
+        if existing is not None:
+            raise AlreadyMember(status=existing.status) from exc
+        return None
+    return member
+
+
+async def view(
+    session: AsyncSession, member: Member, law: InForce, *, today: date, for_admin: bool = False
+) -> MemberPublic:
+    """The membership as its member sees it; `for_admin` adds what only admins may see."""
     household_id = await household_of(session, member.id)
     debts = await dues_service.debts(session, member_id=member.id, household_id=household_id)
     grace = law.bylaws.dues.grace_days
     status = rules.effective_status(
         MemberStatus(member.status), debts, today=today, grace_days=grace
     )
+    review = None
+    if for_admin and member.curp_pending is not None:
+        holder = await _curp_holder(session, member.curp_pending)
+        review = holder.id if holder is not None else None
     return MemberPublic(
         id=member.id,
         account_id=member.account_id,
@@ -107,13 +149,15 @@ async def view(session: AsyncSession, member: Member, law: InForce, *, today: da
         status=status.value,
         in_good_standing=status == MemberStatus.ACTIVE,
         full_name=member.full_name,
-        curp=member.curp,
+        curp=member.curp or member.curp_pending,
         matricula_consular=member.matricula_consular,
         household_id=household_id,
         bylaws_version=member.bylaws_version,
         applied_at=member.applied_at,
         decided_at=member.decided_at,
         status_reason=member.status_reason,
+        needs_review="curp-on-file" if for_admin and member.curp_pending else None,
+        curp_on_file_with=review,
     )
 
 
@@ -141,11 +185,16 @@ async def list_members(
     cursor: str | None,
     limit: int | None,
     today: date,
+    needs_review: bool | None = None,
 ) -> tuple[list[MemberPublic], str | None]:
-    """Admins see the roll; anyone else sees only their own membership."""
+    """Admins see the roll (and may list the applications waiting for a CURP review); anyone
+    else sees only their own membership, and `needs_review` changes nothing for them."""
     statement = select(Member)
     if not principal.is_admin:
         statement = statement.where(col(Member.account_id) == principal.account_id)
+    elif needs_review is not None:
+        pending = col(Member.curp_pending)
+        statement = statement.where(pending.is_not(None) if needs_review else pending.is_(None))
     derived = status in (MemberStatus.ACTIVE, MemberStatus.LAPSED)
     if status is not None:
         # "lapsed" is derived from what is overdue, never stored: read the recorded-active
@@ -166,7 +215,9 @@ async def list_members(
     await audit.record_access(
         session, [m.account_id for m in members], principal, resource="members:list"
     )
-    views = [await view(session, m, law, today=today) for m in members]
+    views = [
+        await view(session, m, law, today=today, for_admin=principal.is_admin) for m in members
+    ]
     if derived:
         views = [v for v in views if v.status == status]
     return views, next_cursor
@@ -205,6 +256,8 @@ async def decide(
         raise InvalidTransition(status=member.status, action=action)
     if needs_reason and not (reason and reason.strip()):
         raise ReasonRequired()
+    if action == "approve" and member.curp_pending is not None:
+        raise CurpNeedsReview(member_id=str(member.id))
     member.status = to
     member.status_reason = reason
     member.status_changed_at = clock.now()
@@ -221,7 +274,48 @@ async def decide(
             period_months=law.bylaws.dues.period_months,
         )
     await session.flush()
-    return await view(session, member, law, today=today)
+    return await view(session, member, law, today=today, for_admin=principal.is_admin)
+
+
+async def review_curp(
+    session: AsyncSession,
+    principal: Principal,
+    member_id: uuid.UUID,
+    data: CurpReview,
+    *,
+    law: InForce,
+    today: date,
+) -> MemberPublic:
+    """An admin decides who holds a CURP an application gave while another membership held it.
+
+    `holder`: the CURP moves to this membership and off the other (one CURP, one membership,
+    so never two active members with it). `not-holder`: it is dropped from this application.
+    Either way who decided and when is kept on the memberships changed."""
+    if not principal.is_admin:
+        raise NotFound()
+    member = await visible_member(session, principal, member_id, lock=True)
+    curp = member.curp_pending
+    if curp is None:
+        raise NoCurpToReview()
+    now = clock.now()
+    if data.decision == "holder":
+        holder = await _curp_holder(session, curp, lock=True)
+        if holder is not None:
+            await audit.record_access(
+                session, [holder.account_id], principal, resource=f"member:{holder.id}"
+            )
+            holder.curp = None
+            holder.curp_reviewed_at, holder.curp_reviewed_by = now, principal.account_id
+            await session.flush()  # free the CURP before this membership takes it
+        member.curp = curp
+    member.curp_pending = None
+    member.curp_reviewed_at, member.curp_reviewed_by = now, principal.account_id
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent review gave the CURP to another membership
+        raise CurpNeedsReview(member_id=str(member.id)) from exc
+    return await view(session, member, law, today=today, for_admin=True)
 
 
 def _first_due(law: InForce) -> timedelta:

@@ -28,6 +28,7 @@ from cooperative.kernel.principal import Principal
 from cooperative.membership.models import (
     Dependent,
     Household,
+    HouseholdInvitation,
     HouseholdMember,
     IncomeAttestation,
     Member,
@@ -58,6 +59,14 @@ async def _of_member(
     if member_id is None:
         return []
     return await _all(session, statement.where(col(column) == member_id))
+
+
+def _membership(member: Member) -> dict[str, Any]:
+    """The membership with the CURP as given: whether another membership also gives it is for
+    admins to settle, not something applying may reveal."""
+    row = _row(member, exclude=frozenset({"curp_pending"}))
+    row["curp"] = member.curp or member.curp_pending
+    return row
 
 
 async def export(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]:
@@ -101,11 +110,17 @@ async def export(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]
                 session, select(AuthSession).where(col(AuthSession.account_id) == account_id)
             )
         ],
-        "membership": _row(member) if member else None,
+        "membership": _membership(member) if member else None,
         "share_subscription": [
             _row(s)
             for s in await _of_member(
                 session, member_id, select(ShareSubscription), ShareSubscription.member_id
+            )
+        ],
+        "household_invitations": [
+            _row(i)
+            for i in await _of_member(
+                session, member_id, select(HouseholdInvitation), HouseholdInvitation.member_id
             )
         ],
         "households": [
@@ -256,6 +271,7 @@ async def _erase_member(session: AsyncSession, member: Member) -> list[str]:
     erased = ["full name, CURP and consular ID"]
     member.full_name = ERASED_NAME
     member.curp = None
+    member.curp_pending = None
     member.matricula_consular = None
     if member.status in (MemberStatus.APPLICANT, MemberStatus.ACTIVE, MemberStatus.SUSPENDED):
         member.status = MemberStatus.WITHDRAWN
@@ -269,6 +285,9 @@ async def _erase_member(session: AsyncSession, member: Member) -> list[str]:
     )
     await session.execute(
         delete(HouseholdMember).where(col(HouseholdMember.member_id) == member.id)
+    )
+    await session.execute(
+        delete(HouseholdInvitation).where(col(HouseholdInvitation.member_id) == member.id)
     )
     await session.execute(
         update(Household)

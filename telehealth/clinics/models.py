@@ -1,6 +1,7 @@
 import uuid
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from cooperative.kernel import (
@@ -28,8 +29,8 @@ class ClinicStaff(SQLModel, table=True):
 
 
 class ClinicPatient(SQLModel, table=True):
-    """A patient registered with a clinic, whose staff may then book for them once the patient
-    has accepted (nobody is signed up to a clinic without consent)."""
+    """A patient who accepted a clinic's registration: its staff may book for them. Until the
+    patient accepts, the registration waits in `clinic_registration`."""
 
     __tablename__ = "clinic_patient"
 
@@ -38,3 +39,31 @@ class ClinicPatient(SQLModel, table=True):
     registered_by: uuid.UUID | None = Field(default=None, foreign_key="account.id")
     registered_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ClinicRegistration(SQLModel, table=True):
+    """A clinic's registration of a patient by phone or email, waiting for the patient.
+
+    The contact is kept only as a keyed hash, whether or not an account has it, so the clinic
+    learns nothing until the patient accepts; whoever signs in with that contact, now or once
+    they sign up, sees it. (`account_id` only on registrations made before contacts were kept
+    this way.)"""
+
+    __tablename__ = "clinic_registration"
+    __table_args__ = (
+        sa.UniqueConstraint("clinic_id", "contact_hash", name="uq_clinic_registration_contact"),
+        sa.CheckConstraint(
+            "contact_hash IS NOT NULL OR account_id IS NOT NULL", name="has_patient"
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    clinic_id: uuid.UUID = Field(foreign_key="clinic.id", ondelete="CASCADE", index=True)
+    contact_hash: str | None = Field(default=None, max_length=64, index=True)
+    account_id: uuid.UUID | None = Field(
+        default=None, foreign_key="account.id", ondelete="CASCADE", index=True
+    )
+    registered_by: uuid.UUID | None = Field(
+        default=None, foreign_key="account.id", ondelete="SET NULL"
+    )
+    registered_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)

@@ -293,8 +293,8 @@ async def test_clinic_staff_book_for_their_registered_patients_only(
         json={"username": rosa["email"]},
         headers=bearer(staff),
     )
-    assert registered.status_code == 201
-    assert registered.json()["accepted"] is False
+    assert registered.status_code == 202
+    assert registered.json()["status"] == "pending"
     start = await _first_slot(client, staff, profile["id"])
     before_consent = await book(
         client,
@@ -309,7 +309,7 @@ async def test_clinic_staff_book_for_their_registered_patients_only(
     accepted = await client.post(
         f"/v1/clinics/{clinics[0]['id']}/patients/accept", headers=bearer(rosa_tokens)
     )
-    assert accepted.json()["accepted"] is True
+    assert accepted.json()["account_id"] == rosa["id"]
     for_rosa = await book(
         client,
         staff,

@@ -8,7 +8,7 @@ import httpx
 from tests.factories import bearer, signed_up
 
 DOCUMENTED_PROBLEMS = {
-    ("/v1/auth/register", "post"): {"400", "409", "413", "422"},
+    ("/v1/auth/register", "post"): {"400", "413", "422", "429"},
     ("/v1/auth/token", "post"): {"400", "401", "413", "415", "422", "429"},
     ("/v1/auth/refresh", "post"): {"400", "401", "422"},
     ("/v1/auth/logout", "post"): {"401", "422"},

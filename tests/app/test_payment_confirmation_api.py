@@ -24,6 +24,7 @@ from tests.factories import (
     dues_period,
     exchange_rate,
     household,
+    join_household,
     login,
     paid,
     report_payment,
@@ -189,16 +190,7 @@ async def test_the_reporter_withdraws_a_pending_report(
     family = await household(
         client, juan, role="sponsor", subdivision="MIC", area="urban", municipality="Morelia"
     )
-    added = await client.post(
-        f"/v1/households/{family['id']}/members",
-        json={"member_id": lupe_member["id"]},
-        headers=bearer(juan),
-    )
-    assert added.status_code in (200, 201), added.text
-    accepted = await client.post(
-        f"/v1/households/{family['id']}/members/accept", headers=bearer(lupe)
-    )
-    assert accepted.status_code == 200, accepted.text
+    await join_household(client, juan, family["id"], lupe_member, lupe)
     _, stranger = await active_member(client, admin)
     reported = (
         await report_payment(client, juan, household_id=family["id"], amount_minor=20000)
@@ -358,12 +350,7 @@ async def test_a_treasurer_never_confirms_their_own_money(
     assert approved.status_code == 200, approved.text
     home = await household(client, marta)
     husband_member, husband = await active_member(client, admin)
-    await client.post(
-        f"/v1/households/{home['id']}/members",
-        json={"member_id": husband_member["id"]},
-        headers=bearer(marta),
-    )
-    await client.post(f"/v1/households/{home['id']}/members/accept", headers=bearer(husband))
+    await join_household(client, marta, home["id"], husband_member, husband)
 
     hers = (await report_payment(client, marta, household_id=home["id"], amount_minor=500)).json()
     refused = await _decide(client, marta, hers["id"], "confirm")

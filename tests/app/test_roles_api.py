@@ -70,7 +70,7 @@ async def test_an_admin_onboards_a_nurse_at_her_clinic_and_she_sees_why(
     # a new role's powers come with the next token; the old one keeps only a patient's
     assert (await _register_patient(client, before, san_miguel)).status_code == 403
     nurse = await login(client, account["email"])
-    assert (await _register_patient(client, nurse, san_miguel)).status_code == 201
+    assert (await _register_patient(client, nurse, san_miguel)).status_code == 202
     assert (await _register_patient(client, nurse, other)).status_code == 404
 
     mine = (await client.get("/v1/me/roles", headers=bearer(nurse))).json()
@@ -115,7 +115,7 @@ async def test_staff_of_two_clinics_keep_the_role_until_the_last_one(
     )
     assert left.json()["roles"] == ["clinic_staff", "patient"]
     assert left.json()["clinic_ids"] == [second]
-    assert (await _register_patient(client, nurse, second)).status_code == 201
+    assert (await _register_patient(client, nurse, second)).status_code == 202
     assert (await _register_patient(client, nurse, first)).status_code == 404
 
 

@@ -1,7 +1,9 @@
 """Repeated failed sign-ins slow down, per account and per client address."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -10,10 +12,27 @@ from pwdlib import PasswordHash
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.main import create_app
+from cooperative.kernel import clock
 from tests.conftest import Database, make_settings
 from tests.factories import PASSWORD, register, unique_email
 
 ClientFactory = Callable[..., Any]
+
+
+@pytest.fixture(autouse=True)
+def advance() -> Iterator[Callable[[float], None]]:
+    """Time stands still in these tests until a test moves it: on a loaded machine seconds pass
+    between two requests, and a one-second back-off would run out by itself."""
+    moment = clock.now()
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(clock.travel(moment, frozen=True))
+
+        def later(seconds: float) -> None:
+            nonlocal moment
+            moment += timedelta(seconds=seconds)
+            stack.enter_context(clock.travel(moment, frozen=True))
+
+        yield later
 
 
 @pytest.fixture
@@ -45,7 +64,7 @@ async def _attempt(client: httpx.AsyncClient, username: str, password: str) -> h
 
 
 async def test_account_is_slowed_after_repeated_failures_then_recovers(
-    client_with: ClientFactory,
+    client_with: ClientFactory, advance: Callable[[float], None]
 ) -> None:
     client = client_with(login_free_attempts=3, login_backoff_base_seconds=1)
     account = await register(client)
@@ -64,7 +83,7 @@ async def test_account_is_slowed_after_repeated_failures_then_recovers(
     elsewhere = client_with(address="198.51.100.99", login_free_attempts=3)
     assert (await _attempt(elsewhere, account["email"], PASSWORD)).status_code == 200
 
-    await asyncio.sleep(1.1)
+    advance(1.1)
     assert (await _attempt(client, account["email"], PASSWORD)).status_code == 200
 
 
@@ -91,12 +110,14 @@ async def test_a_successful_sign_in_forgives_earlier_failures(client_with: Clien
     assert (await _attempt(client, account["email"], PASSWORD)).status_code == 200
 
 
-async def test_back_off_doubles_with_each_further_failure(client_with: ClientFactory) -> None:
+async def test_back_off_doubles_with_each_further_failure(
+    client_with: ClientFactory, advance: Callable[[float], None]
+) -> None:
     client = client_with(login_free_attempts=1, login_backoff_base_seconds=1)
     account = await register(client)
     assert (await _attempt(client, account["email"], "wrong password!")).status_code == 401
     assert (await _attempt(client, account["email"], PASSWORD)).headers["retry-after"] == "1"
-    await asyncio.sleep(1.1)
+    advance(1.1)
     assert (await _attempt(client, account["email"], "wrong password!")).status_code == 401
     assert (await _attempt(client, account["email"], PASSWORD)).headers["retry-after"] == "2"
 

@@ -79,3 +79,42 @@ def test_scopes_follow_roles_and_can_only_narrow() -> None:
     assert scopes_for([Role.ADMIN]) == {str(s) for s in Scope}
     assert scopes_for([Role.PATIENT], ["me", "admin"]) == {"me"}
     assert scopes_for(["no-such-role"]) == frozenset()
+
+
+REFILLING = rules.BackoffPolicy(
+    free_attempts=20, base_seconds=1, cap_seconds=900, window_seconds=900, refill_seconds=60
+)
+
+
+def test_a_refilling_throttle_forgives_one_attempt_a_minute() -> None:
+    last = datetime(2026, 1, 1, tzinfo=UTC)
+    assert rules.outstanding(20, last, last + timedelta(seconds=59), REFILLING) == 20
+    assert rules.outstanding(20, last, last + timedelta(seconds=60), REFILLING) == 19
+    assert rules.outstanding(20, last, last + timedelta(minutes=10), REFILLING) == 10
+    assert rules.outstanding(3, last, last + timedelta(minutes=10), REFILLING) == 0
+    assert rules.retry_after(20, last, last + timedelta(seconds=0.5), REFILLING) == 0.5
+    assert rules.retry_after(20, last, last + timedelta(seconds=60), REFILLING) == 0.0
+    # without a refill only the window forgets
+    assert rules.outstanding(9, last, last + timedelta(minutes=10), POLICY) == 9
+    assert rules.outstanding(9, last, last + timedelta(seconds=901), POLICY) == 0
+
+
+@given(st.integers(min_value=0, max_value=500), st.floats(min_value=0, max_value=2000))
+def test_outstanding_attempts_never_grow_with_time(failures: int, seconds: float) -> None:
+    last = datetime(2026, 1, 1, tzinfo=UTC)
+    for policy in (POLICY, REFILLING):
+        sooner = rules.outstanding(failures, last, last + timedelta(seconds=seconds), policy)
+        later = rules.outstanding(failures, last, last + timedelta(seconds=seconds + 30), policy)
+        assert 0 <= later <= sooner <= failures
+
+
+def test_contact_hashes_are_one_per_spelling_and_keyed() -> None:
+    assert rules.contact_hash("+52 951 555 0101", b"k") == rules.contact_hash(
+        "0052951-555-0101", b"k"
+    )
+    assert rules.contact_hash("Rosa@Example.org", b"k") == rules.contact_hash(
+        "rosa@example.org", b"k"
+    )
+    assert rules.contact_hash("rosa@example.org", b"k") != rules.contact_hash(
+        "rosa@example.org", b"j"
+    )
