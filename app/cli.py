@@ -70,6 +70,7 @@ async def _demo(settings: Settings, *, if_empty: bool) -> None:
     from app import demo as demo_data
     from app.db import create_engine, create_sessionmaker
     from app.main import password_hasher
+    from cooperative.governance.sealing import BallotKeys
 
     engine = create_engine(settings)
     try:
@@ -77,7 +78,9 @@ async def _demo(settings: Settings, *, if_empty: bool) -> None:
             if if_empty and await demo_data.has_accounts(session):
                 print("demo data: the database already has accounts; nothing seeded")
                 return
-            results = await demo_data.seed(session, hasher=password_hasher(settings))
+            results = await demo_data.seed(
+                session, hasher=password_hasher(settings), keys=BallotKeys(settings.ballot_key)
+            )
             await session.commit()
     finally:
         await engine.dispose()

@@ -22,6 +22,7 @@ from cooperative.bylaws.defaults import default_bylaws
 from cooperative.bylaws.service import InForce
 from cooperative.governance import service as governance
 from cooperative.governance.schemas import ProposalCreate, ProposalOpen
+from cooperative.governance.sealing import BallotKeys
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal, Role, scopes_for
 from cooperative.membership import fees, households
@@ -109,7 +110,9 @@ async def has_accounts(session: AsyncSession) -> bool:
     return bool((await session.execute(select(func.count()).select_from(Account))).scalar_one())
 
 
-async def seed(session: AsyncSession, *, hasher: PasswordHash) -> list[tuple[DemoPerson, bool]]:
+async def seed(
+    session: AsyncSession, *, hasher: PasswordHash, keys: BallotKeys
+) -> list[tuple[DemoPerson, bool]]:
     """Create the demo people that do not exist yet; returns each with whether it was created.
 
     On a new cooperative it also installs the default bylaws and makes the patients and doctors
@@ -137,7 +140,7 @@ async def seed(session: AsyncSession, *, hasher: PasswordHash) -> list[tuple[Dem
         except AccountExists:
             results.append((person, False))
     if len(accounts) == len(DEMO_PEOPLE):
-        await _seed_cooperative(session, accounts)
+        await _seed_cooperative(session, accounts, keys)
     return results
 
 
@@ -146,7 +149,9 @@ def _principal(account: Account) -> Principal:
     return Principal(account_id=account.id, roles=roles, scopes=scopes_for(roles))
 
 
-async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account]) -> None:
+async def _seed_cooperative(
+    session: AsyncSession, accounts: dict[str, Account], keys: BallotKeys
+) -> None:
     admin = _principal(accounts["Admin Tequio"])
     await bylaws_service.install(
         session, default_bylaws(), account_id=admin.account_id, note="demo cooperative"
@@ -230,11 +235,11 @@ async def _seed_cooperative(session: AsyncSession, accounts: dict[str, Account])
         today=today,
     )
     await _seed_telehealth(session, accounts, admin)
-    await _seed_governance(session, admin, law, today)
+    await _seed_governance(session, admin, law, today, keys)
 
 
 async def _seed_governance(
-    session: AsyncSession, admin: Principal, law: InForce, today: date
+    session: AsyncSession, admin: Principal, law: InForce, today: date, keys: BallotKeys
 ) -> None:
     """An open resolution the demo's member-owners can vote on for two weeks."""
     draft = await governance.create(
@@ -260,6 +265,7 @@ async def _seed_governance(
         law,
         today=today,
         timezone=Settings.model_fields["timezone"].default,
+        keys=keys,
     )
 
 
