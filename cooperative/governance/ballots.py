@@ -31,8 +31,6 @@ from cooperative.governance.sealing import BallotKeys, OpenBallot, ProposalKeys,
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal
 
-__all__ = ["cast", "closed", "content_of", "new_receipt", "receipt_hash", "result", "verify"]
-
 
 def new_receipt() -> str:
     """120 random bits, in groups a person can copy: ABCD-EFGH-IJKL-MNOP-QRST-UVWX."""
