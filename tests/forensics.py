@@ -23,6 +23,8 @@ RECEIPT_HASH = re.compile(rb"[0-9a-f]{64}")
 
 
 def read(path: Path) -> bytes:
+    """A copy's bytes (or PostgreSQL's files). Never a live SQLite file of this process: closing
+    a file descriptor drops every POSIX lock the process holds on that file, SQLite's too."""
     return path.read_bytes() if path.exists() else b""
 
 

@@ -7,10 +7,11 @@ pair with a published ballot, while the published list, the receipts and the cou
 """
 
 import asyncio
-import shutil
 import sqlite3
+import subprocess
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -80,13 +81,14 @@ async def _after_the_close(
 
 
 def _copy(database: Path, into: Path) -> dict[str, bytes]:
-    """The database's files as a backup or a thief would copy them: db, -wal and -shm."""
+    """The database's files as a backup or a thief would copy them: db, -wal and -shm. Copied by
+    another process: closing a file this process opened would drop SQLite's POSIX locks on it."""
     into.mkdir()
     files = {}
     for suffix in ("", "-wal", "-shm"):
         source = database.with_name(database.name + suffix)
         if source.exists():
-            shutil.copy(source, into / source.name)
+            subprocess.run(["cp", str(source), str(into)], check=True)
         files[suffix or "db"] = forensics.read(into / source.name)
     return files
 
@@ -97,7 +99,7 @@ async def test_a_copy_of_the_sqlite_files_pairs_no_voter_with_a_ballot(
 ) -> None:
     client, admin, draft, members = await _vote_of_four(live_client_with, database)
     path = Path(str(make_url(database.url).database))
-    with sqlite3.connect(path) as direct:  # an empty log: every frame in it is from the casts
+    with closing(sqlite3.connect(path)) as direct:  # an empty log: every frame is from the casts
         assert direct.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
     truth = await _cast(client, admin["owners"], draft["id"])
     during = _copy(path, tmp_path / "during")
