@@ -131,6 +131,12 @@ async def forget_deleted(
         busy, _log, _done = await _sqlite_pragma(connection, "PRAGMA wal_checkpoint(TRUNCATE)")
         return bool(busy == 0)
     await connection.execution_options(isolation_level="AUTOCOMMIT")
+    for table in [*rewrite, *vacuum]:  # VACUUM only warns, and skips, a table it may not touch
+        owner = text(
+            "SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = CAST(:t AS regclass)"
+        )
+        if not (await connection.execute(owner, {"t": table})).scalar_one():
+            raise PermissionError(f"the database user does not own {table}: it cannot vacuum it")
     await connection.exec_driver_sql(f"SET lock_timeout = {UPKEEP_PATIENCE_MS * 10}")
     try:
         for table in rewrite:
