@@ -1,13 +1,15 @@
-"""Dependencies for domain routes: the bylaws in force and the cooperative's today."""
+"""Dependencies for domain routes: the bylaws in force, the cooperative's today, the ballot
+keys."""
 
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Header, Response, status
+from fastapi import Depends, Header, Request, Response, status
 
 from app.db import SessionDep
 from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.service import InForce
+from cooperative.governance.sealing import BallotKeys
 from cooperative.kernel import clock
 
 
@@ -19,8 +21,14 @@ def _today() -> date:
     return clock.today()
 
 
+def _ballot_keys(request: Request) -> BallotKeys:
+    keys: BallotKeys = request.app.state.ballot_keys
+    return keys
+
+
 LawDep = Annotated[InForce, Depends(_bylaws_in_force)]
 TodayDep = Annotated[date, Depends(_today)]
+BallotKeysDep = Annotated[BallotKeys, Depends(_ballot_keys)]
 
 
 IdempotencyKey = Annotated[

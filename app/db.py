@@ -1,13 +1,15 @@
 """The async engine and the request's session: one transaction per request, committed here."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import event, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -21,7 +23,8 @@ from cooperative.kernel.errors import TequioError
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """SQLite: foreign keys on, WAL, a busy timeout, and write-locking transactions.
+    """SQLite: foreign keys on, WAL, a busy timeout, deleted rows zeroed, and write-locking
+    transactions.
 
     SQLite's driver normally starts transactions lazily and cannot upgrade a read into a write
     under contention; here every transaction is `BEGIN IMMEDIATE`, so concurrent writers queue on
@@ -51,6 +54,7 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA secure_delete=ON")  # freed cells and pages are overwritten
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -61,7 +65,9 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+UPKEEP_PATIENCE_MS = 100
 T = TypeVar("T")
+AfterCommit = Callable[[AsyncSession], None]
 _finishing: set["asyncio.Future[Any]"] = set()
 
 
@@ -90,14 +96,81 @@ async def ping(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         await session.execute(text("SELECT 1"))
 
 
+@asynccontextmanager
+async def upkeep_connection(
+    engine: AsyncEngine, busy_timeout_ms: int
+) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection for background upkeep, which must never hold requests up: on SQLite
+    it gives up after a moment instead of queueing for the write lock, and gets its patience
+    back (`busy_timeout_ms`) before it returns to the pool."""
+    async with engine.connect() as connection:
+        if engine.dialect.name != "sqlite":
+            yield connection
+            return
+        await _sqlite_pragma(connection, f"PRAGMA busy_timeout={UPKEEP_PATIENCE_MS}")
+        try:
+            yield connection
+        finally:
+            await _sqlite_pragma(connection, f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+
+
+async def forget_deleted(
+    connection: AsyncConnection, *, rewrite: Sequence[str], vacuum: Sequence[str]
+) -> bool:
+    """Make the database files forget rows that committed transactions deleted or replaced;
+    False when another connection was in the way (try again later). Outside any transaction.
+
+    SQLite zeroes what it frees (`secure_delete`), but its write-ahead log keeps the page images
+    of earlier transactions: the log is copied into the database and truncated. PostgreSQL keeps
+    dead row versions in the table's pages, and VACUUM only marks their space free (the bytes
+    stay until reused): the `rewrite` tables are copied into new files (VACUUM FULL, the old ones
+    emptied; an exclusive lock for the copy, so for small tables, given up after a second), the
+    `vacuum` ones get a plain VACUUM.
+    """
+    if connection.dialect.name == "sqlite":
+        busy, _log, _done = await _sqlite_pragma(connection, "PRAGMA wal_checkpoint(TRUNCATE)")
+        return bool(busy == 0)
+    await connection.execution_options(isolation_level="AUTOCOMMIT")
+    for table in [*rewrite, *vacuum]:  # VACUUM only warns, and skips, a table it may not touch
+        owner = text(
+            "SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = CAST(:t AS regclass)"
+        )
+        if not (await connection.execute(owner, {"t": table})).scalar_one():
+            raise PermissionError(f"the database user does not own {table}: it cannot vacuum it")
+    await connection.exec_driver_sql(f"SET lock_timeout = {UPKEEP_PATIENCE_MS * 10}")
+    try:
+        for table in rewrite:
+            await connection.exec_driver_sql(f'VACUUM (FULL) "{table}"')
+        if vacuum:
+            await connection.exec_driver_sql("VACUUM " + ", ".join(f'"{t}"' for t in vacuum))
+    finally:
+        await connection.exec_driver_sql("RESET lock_timeout")
+    return True
+
+
+async def _sqlite_pragma(connection: AsyncConnection, pragma: str) -> tuple[Any, ...]:
+    """Run a pragma on the driver's connection, outside SQLAlchemy's transactions (which begin
+    with `BEGIN IMMEDIATE` here); its first row."""
+    raw = await connection.get_raw_connection()
+    cursor = await raw.driver_connection.execute(pragma)  # type: ignore[union-attr]
+    try:
+        row = await cursor.fetchone()
+    finally:
+        await cursor.close()
+    return tuple(row) if row is not None else ()
+
+
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    chores: list[AfterCommit] = request.app.state.after_commit
     async with sessionmaker() as session:
         try:
             yield session
         except TequioError as error:
             if error.persist_changes:
                 await session.commit()
+                for chore in chores:
+                    chore(session)
             else:
                 await session.rollback()
             raise
@@ -106,6 +179,8 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         else:
             await session.commit()
+            for chore in chores:  # each looks in `session.info` for work of its own
+                chore(session)
 
 
 # scope="function": the commit runs when the handler returns, before the response is sent, so a

@@ -25,6 +25,7 @@ from cooperative.bylaws.service import InForce
 from cooperative.dues import service as dues_service
 from cooperative.governance import service as governance
 from cooperative.governance.schemas import ProposalCreate, ProposalOpen
+from cooperative.governance.sealing import BallotKeys
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal, Role, scopes_for
 from cooperative.membership import billing, fees, households, invitations, payments
@@ -263,7 +264,7 @@ async def _seed_cooperative(
     )
     await _seed_payments(session, accounts, rural.id, family.id, today)
     await _seed_telehealth(session, accounts, admin, settings)
-    await _seed_governance(session, admin, law, today)
+    await _seed_governance(session, admin, law, today, BallotKeys(settings.ballot_key))
 
 
 async def _seed_payments(
@@ -330,7 +331,7 @@ async def _seed_payments(
 
 
 async def _seed_governance(
-    session: AsyncSession, admin: Principal, law: InForce, today: date
+    session: AsyncSession, admin: Principal, law: InForce, today: date, keys: BallotKeys
 ) -> None:
     """An open resolution the demo's member-owners can vote on for two weeks."""
     draft = await governance.create(
@@ -356,6 +357,7 @@ async def _seed_governance(
         law,
         today=today,
         timezone=Settings.model_fields["timezone"].default,
+        keys=keys,
     )
 
 

@@ -219,7 +219,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         415: "Unsupported content type.",
         422: "Validation failed; `errors` lists the fields.",
         429: "Too many attempts; wait `Retry-After` seconds.",
-        503: "Not ready: the database does not answer.",
+        503: "Unavailable for now; `detail` says why (the database does not answer, or the "
+        "server's ballot secret is not the one the vote opened with).",
     }
     return {
         status: {

@@ -24,7 +24,7 @@ from app import errors, logs
 from app.broker import create_broker
 from app.db import create_engine, create_sessionmaker
 from app.errors import PROBLEM_JSON
-from app.governance import sweep_proposals
+from app.governance import forget_after_close, sweep_proposals
 from app.middleware import (
     RequestGuardMiddleware,
     RequestIdMiddleware,
@@ -54,6 +54,7 @@ from app.routers import (
 from app.security import TokenIssuer
 from app.settings import Settings
 from cooperative.dues import receipts
+from cooperative.governance.sealing import BallotKeys
 
 STATIC = Path(__file__).parent / "static"
 
@@ -123,7 +124,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.governance_sweep_seconds > 0:
-            sweeper = asyncio.create_task(sweep_proposals(settings, sessions))
+            sweeper = asyncio.create_task(sweep_proposals(settings, sessions, engine))
             background.add(sweeper)
             sweeper.add_done_callback(background.discard)
         yield
@@ -152,6 +153,8 @@ def create_app(
     app.state.broker = broker
     app.state.relays = relays  # the consult relays this worker hosts
     app.state.background = background  # tasks outliving their request (pre-call checks)
+    app.state.ballot_keys = BallotKeys(settings.ballot_key)  # from the settings, never the db
+    app.state.after_commit = [forget_after_close(engine, settings, background)]
 
     errors.install(app)
     for module in (

@@ -10,6 +10,7 @@ from cooperative.governance.models import (
     ProposalCosigner,
     ProposalEvent,
     ProposalVoter,
+    SealedBallot,
 )
 from cooperative.kernel.tables import metadata
 from cooperative.membership.models import (
@@ -80,6 +81,7 @@ __all__ = [
     "ProposalEvent",
     "ProposalVoter",
     "RefreshToken",
+    "SealedBallot",
     "ShareSubscription",
     "SignalMemo",
     "TimeOff",

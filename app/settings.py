@@ -1,5 +1,7 @@
 """All configuration, read from `TEQUIO_*` environment variables (or a `.env` file)."""
 
+import hashlib
+import hmac
 from dataclasses import replace
 from datetime import timedelta
 from functools import cached_property
@@ -40,6 +42,12 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
 
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    ballot_secret: SecretStr | None = Field(
+        default=None,
+        description="Seals ballots while a vote runs; the database never holds it. 32+ random "
+        "characters, required in production, never changed while a vote is open. Unset "
+        "(development, tests): derived from TEQUIO_SECRET_KEY.",
+    )
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
     jwt_private_key: SecretStr | None = Field(default=None, description="PEM, for RS256.")
     jwt_public_key: str | None = Field(default=None, description="PEM, for RS256.")
@@ -174,6 +182,14 @@ class Settings(BaseSettings):
             )
         if self.environment == "production" and len(secret) < 32:
             raise ValueError("TEQUIO_SECRET_KEY must have 32 or more characters in production")
+        if self.environment == "production":
+            ballot = self.ballot_secret.get_secret_value() if self.ballot_secret else ""
+            if len(ballot) < 32 or ballot == secret:
+                raise ValueError(
+                    "TEQUIO_BALLOT_SECRET must be set in production: 32 or more random "
+                    "characters, not TEQUIO_SECRET_KEY's, kept out of the database and its "
+                    "backups, and never changed while a vote is open"
+                )
         if self.clock_offset_seconds and self.environment == "production":
             raise ValueError("TEQUIO_CLOCK_OFFSET_SECONDS is for tests, never in production")
         if self.jwt_algorithm == "RS256" and not (
@@ -198,6 +214,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @cached_property
+    def ballot_key(self) -> bytes:
+        """What sealed ballots are keyed from: TEQUIO_BALLOT_SECRET, or (outside production,
+        where it may be unset) a derivation of TEQUIO_SECRET_KEY."""
+        if self.ballot_secret is not None:
+            return self.ballot_secret.get_secret_value().encode()
+        secret = self.secret_key.get_secret_value().encode()
+        return hmac.new(secret, b"tequio ballot secret", hashlib.sha256).digest()
 
     @cached_property
     def signing_key(self) -> str:

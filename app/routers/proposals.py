@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.auth import require_scopes
-from app.context import LawDep, TodayDep
+from app.context import BallotKeysDep, LawDep, TodayDep
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
@@ -61,6 +61,7 @@ async def list_proposals(
     session: SessionDep,
     principal: Voter,
     law: LawDep,
+    keys: BallotKeysDep,
     status_: Annotated[Status | None, Query(alias="status")] = None,
     kind: Annotated[Kind | None, Query()] = None,
     cursor: CursorParam = None,
@@ -69,7 +70,7 @@ async def list_proposals(
     """The cooperative's proposals, newest first, for its members, board and admins; filter by
     `status` and `kind`. Those whose time is up are closed first."""
     rows, next_cursor = await governance.list_proposals(
-        session, principal, status=status_, kind=kind, cursor=cursor, limit=limit
+        session, principal, status=status_, kind=kind, cursor=cursor, limit=limit, keys=keys
     )
     return Page(
         items=[await governance.public(session, principal, p, law) for p in rows],
@@ -77,13 +78,15 @@ async def list_proposals(
     )
 
 
-@router.get("/{proposal_id}", summary="One proposal", responses=problem_responses(401, 403, 404))
+@router.get(
+    "/{proposal_id}", summary="One proposal", responses=problem_responses(401, 403, 404, 503)
+)
 async def get(
-    session: SessionDep, principal: Voter, law: LawDep, proposal_id: uuid.UUID
+    session: SessionDep, principal: Voter, law: LawDep, keys: BallotKeysDep, proposal_id: uuid.UUID
 ) -> ProposalPublic:
     """The proposal, its turnout so far (who voted is never shown) and whether you may vote."""
     proposal = await governance.visible(session, principal, proposal_id)
-    proposal = await governance.close_if_due(session, proposal)
+    proposal = await governance.close_if_due(session, proposal, keys=keys)
     return await governance.public(session, principal, proposal, law)
 
 
@@ -112,6 +115,7 @@ async def open_voting(
     principal: Voter,
     law: LawDep,
     today: TodayDep,
+    keys: BallotKeysDep,
     proposal_id: uuid.UUID,
     data: ProposalOpen,
 ) -> ProposalPublic:
@@ -126,6 +130,7 @@ async def open_voting(
         law,
         today=today,
         timezone=request.app.state.settings.timezone,
+        keys=keys,
     )
     return await governance.public(session, principal, proposal, law)
 
@@ -133,14 +138,16 @@ async def open_voting(
 @router.post(
     "/{proposal_id}/close",
     summary="Close voting now",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 503),
 )
 async def close(
-    session: SessionDep, principal: Voter, law: LawDep, proposal_id: uuid.UUID
+    session: SessionDep, principal: Voter, law: LawDep, keys: BallotKeysDep, proposal_id: uuid.UUID
 ) -> ProposalPublic:
     """The board or an admin closes an open vote early; voting also closes by itself at
-    `closes_at`. Either way it closes once, and the result is counted then."""
-    proposal = await governance.close_now(session, principal, proposal_id)
+    `closes_at`. Either way it closes once: the sealed ballots are opened, counted and published
+    then (`503 ballots-unreadable` if the server's ballot secret is not the one the vote opened
+    with)."""
+    proposal = await governance.close_now(session, principal, proposal_id, keys=keys)
     return await governance.public(session, principal, proposal, law)
 
 
@@ -183,53 +190,61 @@ async def comments(
 @router.get(
     "/{proposal_id}/events",
     summary="Opening, closing soon, result",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 503),
 )
 async def events(
-    session: SessionDep, principal: Voter, proposal_id: uuid.UUID
+    session: SessionDep, principal: Voter, keys: BallotKeysDep, proposal_id: uuid.UUID
 ) -> list[ProposalEventPublic]:
     """What notifications are made of: `opened`, `closing_soon` and `result`, each once."""
-    rows = await governance.events(session, principal, proposal_id)
+    rows = await governance.events(session, principal, proposal_id, keys=keys)
     return [ProposalEventPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.post(
     "/{proposal_id}/ballots",
     summary="Cast or replace your ballot",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
 async def cast(
-    session: SessionDep, principal: Voter, proposal_id: uuid.UUID, data: BallotCast
+    session: SessionDep,
+    principal: Voter,
+    keys: BallotKeysDep,
+    proposal_id: uuid.UUID,
+    data: BallotCast,
 ) -> BallotReceipt:
     """A secret ballot: Tequio records that you voted apart from what you voted, and nothing joins
-    the two. The answer carries your receipt, shown only this once: send your ballot again with it
-    to change your vote until the close, and after the close check that it was counted."""
-    return await ballots.cast(session, principal, proposal_id, data)
+    the two. Until the close your ballot is stored sealed, readable only with a secret the server
+    keeps out of the database. The answer carries your receipt, shown only this once: send your
+    ballot again with it to change your vote until the close, and after the close check that it
+    was counted."""
+    return await ballots.cast(session, principal, proposal_id, data, keys=keys)
 
 
 @router.get(
     "/{proposal_id}/result",
     summary="The result",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 503),
 )
-async def result(session: SessionDep, principal: Voter, proposal_id: uuid.UUID) -> ResultPublic:
+async def result(
+    session: SessionDep, principal: Voter, keys: BallotKeysDep, proposal_id: uuid.UUID
+) -> ResultPublic:
     """After the close: turnout, quorum, each rule's test, and for elections every round of the
     count. Before it, a running count only where the bylaws make results visible."""
-    return await ballots.result(session, principal, proposal_id)
+    return await ballots.result(session, principal, proposal_id, keys=keys)
 
 
 @router.get(
     "/{proposal_id}/ballots.json",
     summary="The published ballots (JSON)",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 503),
 )
 async def ballots_json(
-    session: SessionDep, principal: Voter, proposal_id: uuid.UUID
+    session: SessionDep, principal: Voter, keys: BallotKeysDep, proposal_id: uuid.UUID
 ) -> PublishedBallots:
     """After the close: every counted ballot with its receipt hash and its voter's class, and
     what the count needs. `tequio governance recount` (or any program following
     cooperative/governance/rules.py) recomputes the published result from this file alone."""
-    proposal = await ballots.closed(session, principal, proposal_id)
+    proposal = await ballots.closed(session, principal, proposal_id, keys=keys)
     return PublishedBallots.model_validate(await governance.published(session, proposal))
 
 
@@ -239,13 +254,15 @@ async def ballots_json(
     response_class=Response,
     responses={
         200: {"content": {"text/csv": {}}, "description": "One row per ballot."},
-        **problem_responses(401, 403, 404, 409),
+        **problem_responses(401, 403, 404, 409, 503),
     },
 )
-async def ballots_csv(session: SessionDep, principal: Voter, proposal_id: uuid.UUID) -> Response:
+async def ballots_csv(
+    session: SessionDep, principal: Voter, keys: BallotKeysDep, proposal_id: uuid.UUID
+) -> Response:
     """The same ballots, a row each: `receipt_hash`, `member_class`, `vote` (yes/no/abstain),
     `ranking` (candidate ids in order, separated by `>`) or `approve` (option ids, by `;`)."""
-    proposal = await ballots.closed(session, principal, proposal_id)
+    proposal = await ballots.closed(session, principal, proposal_id, keys=keys)
     published = await governance.published(session, proposal)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -271,14 +288,15 @@ async def ballots_csv(session: SessionDep, principal: Voter, proposal_id: uuid.U
 @router.get(
     "/{proposal_id}/verify",
     summary="Check a receipt",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
 async def verify(
     session: SessionDep,
     principal: Voter,
+    keys: BallotKeysDep,
     proposal_id: uuid.UUID,
     receipt: Annotated[str, Query(min_length=8, max_length=64)],
 ) -> Verification:
     """After the close: whether the ballot with this receipt is in the published list, and what
     it says."""
-    return await ballots.verify(session, principal, proposal_id, receipt)
+    return await ballots.verify(session, principal, proposal_id, receipt, keys=keys)

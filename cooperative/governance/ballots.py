@@ -1,22 +1,22 @@
 """Casting, replacing and checking secret ballots, and the result.
 
-Casting marks the voter's roll entry as voted and stores the ballot under the hash of a fresh
-receipt, in one transaction. The mark is a conditional update (`voted` false → true), so of two
-concurrent casts by one member exactly one gets a ballot. The receipt is returned once and never
-stored; with it alone the voter replaces their ballot until the close, and anyone checks it after.
+Casting marks the voter's roll entry as voted and stores the ballot sealed (see `sealing`) under
+a keyed hash of a fresh receipt, in one transaction. The mark is a conditional update (`voted`
+false → true), so of two concurrent casts by one member exactly one gets a ballot. The receipt
+is returned once and never stored; with it alone the voter replaces their ballot until the close,
+and anyone checks it after, in the ballots the close published.
 """
 
-import hashlib
 import secrets
 import uuid
 from base64 import b32encode
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.governance import rules, service
+from cooperative.governance import rules, sealing, service
 from cooperative.governance.errors import (
     AlreadyVoted,
     NotClosed,
@@ -25,8 +25,9 @@ from cooperative.governance.errors import (
     UnknownReceipt,
     invalid_ballot,
 )
-from cooperative.governance.models import Ballot, Proposal, ProposalVoter
+from cooperative.governance.models import Ballot, Proposal, ProposalVoter, SealedBallot
 from cooperative.governance.schemas import BallotCast, BallotReceipt, ResultPublic, Verification
+from cooperative.governance.sealing import BallotKeys, OpenBallot, ProposalKeys, receipt_hash
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal
 
@@ -37,10 +38,20 @@ def new_receipt() -> str:
     return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
-def receipt_hash(receipt: str) -> str:
-    """SHA-256 of the receipt without separators, upper case: what the published list shows."""
-    normal = "".join(ch for ch in receipt.upper() if ch.isalnum())
-    return hashlib.sha256(normal.encode()).hexdigest()
+def widest(proposal: Proposal) -> list[OpenBallot]:
+    """The longest ballots the proposal admits, in every class: what sealed ballots are padded
+    to, so that their length does not tell a short vote from a long one."""
+    if proposal.kind in rules.MAJORITY_KINDS:
+        contents: list[dict[str, Any]] = [{"vote": choice} for choice in get_args(rules.Choice)]
+    elif proposal.kind == "board_election":
+        contents = [
+            {"ranking": [c["id"] for c in race["candidates"]]}
+            for race in proposal.payload["races"].values()
+        ]
+    else:
+        contents = [{"approve": [o["id"] for o in proposal.payload["options"]]}]
+    classes = sorted(proposal.eligible or {}) or [""]
+    return [OpenBallot(c, "0" * 64, content) for c in classes for content in contents]
 
 
 def content_of(proposal: Proposal, member_class: str, data: BallotCast) -> dict[str, Any]:
@@ -86,10 +97,15 @@ def content_of(proposal: Proposal, member_class: str, data: BallotCast) -> dict[
 
 
 async def cast(
-    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, data: BallotCast
+    session: AsyncSession,
+    principal: Principal,
+    proposal_id: uuid.UUID,
+    data: BallotCast,
+    *,
+    keys: BallotKeys,
 ) -> BallotReceipt:
     proposal = await service.close_if_due(
-        session, await service.visible(session, principal, proposal_id)
+        session, await service.visible(session, principal, proposal_id), keys=keys
     )
     # A shared lock for the rest of the cast: the close (which locks the row for update) waits
     # for casts under way, and a cast that comes after it sees it closed, so no ballot lands
@@ -107,21 +123,11 @@ async def cast(
     voter = await service.voter_of(session, proposal.id, principal.account_id)
     if voter is None:
         raise NotEligible(record_date=proposal.record_date)
+    sealer = service.keys_of(proposal, keys)
     content = content_of(proposal, voter.member_class, data)
+    padded_to = sealing.width(widest(proposal))
     if data.receipt is not None:
-        hashed = receipt_hash(data.receipt)
-        ballot = (
-            await session.execute(
-                select(Ballot)
-                .where(col(Ballot.proposal_id) == proposal.id, col(Ballot.receipt_hash) == hashed)
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
-        if ballot is None or ballot.member_class != voter.member_class or not voter.voted:
-            raise UnknownReceipt()
-        ballot.content = content
-        await session.flush()
-        return BallotReceipt(receipt=data.receipt, receipt_hash=hashed, replaced=True)
+        return await _replace(session, proposal, voter, sealer, data.receipt, content, padded_to)
     marked = await session.execute(
         update(ProposalVoter)
         .where(
@@ -136,22 +142,63 @@ async def cast(
         raise AlreadyVoted()
     receipt = new_receipt()
     hashed = receipt_hash(receipt)
+    lookup = sealer.lookup(receipt)
+    ballot = OpenBallot(voter.member_class, hashed, content)
     session.add(
-        Ballot(
-            proposal_id=proposal.id,
-            member_class=voter.member_class,
-            receipt_hash=hashed,
-            content=content,
+        SealedBallot(
+            lookup=lookup, proposal_id=proposal.id, sealed=sealer.seal(lookup, ballot, padded_to)
         )
     )
     await session.flush()
     return BallotReceipt(receipt=receipt, receipt_hash=hashed, replaced=False)
 
 
-async def closed(session: AsyncSession, principal: Principal, proposal_id: uuid.UUID) -> Proposal:
+async def _replace(
+    session: AsyncSession,
+    proposal: Proposal,
+    voter: ProposalVoter,
+    sealer: ProposalKeys,
+    receipt: str,
+    content: dict[str, Any],
+    padded_to: int,
+) -> BallotReceipt:
+    """The ballot of this receipt now says `content`, if the receipt is one of the voter's
+    class and they have voted; the row is locked, so concurrent replacements take turns."""
+    hashed = receipt_hash(receipt)
+    lookup = sealer.lookup(receipt)
+    row = (
+        await session.execute(
+            select(SealedBallot)
+            .where(col(SealedBallot.proposal_id) == proposal.id, col(SealedBallot.lookup) == lookup)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if row is None:  # a ballot cast before ballots were sealed stays as it was stored
+        plain = (
+            await session.execute(
+                select(Ballot)
+                .where(col(Ballot.proposal_id) == proposal.id, col(Ballot.receipt_hash) == hashed)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if plain is None or plain.member_class != voter.member_class or not voter.voted:
+            raise UnknownReceipt()
+        plain.content = content
+    else:
+        if sealer.unseal(lookup, row.sealed).member_class != voter.member_class or not voter.voted:
+            raise UnknownReceipt()
+        ballot = OpenBallot(voter.member_class, hashed, content)
+        row.sealed = sealer.seal(lookup, ballot, padded_to)
+    await session.flush()
+    return BallotReceipt(receipt=receipt, receipt_hash=hashed, replaced=True)
+
+
+async def closed(
+    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, *, keys: BallotKeys
+) -> Proposal:
     """The proposal, closed (closing it first if its time is up); refused while voting runs."""
     proposal = await service.close_if_due(
-        session, await service.visible(session, principal, proposal_id)
+        session, await service.visible(session, principal, proposal_id), keys=keys
     )
     if proposal.status != "closed":
         raise NotClosed(
@@ -161,12 +208,12 @@ async def closed(session: AsyncSession, principal: Principal, proposal_id: uuid.
 
 
 async def result(
-    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID
+    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, *, keys: BallotKeys
 ) -> ResultPublic:
     """The final result after the close; before it, a running count only if the bylaws in force
-    at the opening let members see one."""
+    at the opening let members see one (the sealed ballots are opened for it, never stored)."""
     proposal = await service.close_if_due(
-        session, await service.visible(session, principal, proposal_id)
+        session, await service.visible(session, principal, proposal_id), keys=keys
     )
     if proposal.status == "closed":
         assert proposal.result is not None and proposal.bylaws_version is not None
@@ -180,7 +227,7 @@ async def result(
         )
     if proposal.status == "open" and not proposal.payload.get("results_hidden_until_close", True):
         assert proposal.bylaws_version is not None
-        running = rules.tally(await service.published(session, proposal))
+        running = rules.tally(await service.running(session, proposal, keys=keys))
         return ResultPublic(
             proposal_id=proposal.id,
             status="open",
@@ -195,9 +242,14 @@ async def result(
 
 
 async def verify(
-    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, receipt: str
+    session: AsyncSession,
+    principal: Principal,
+    proposal_id: uuid.UUID,
+    receipt: str,
+    *,
+    keys: BallotKeys,
 ) -> Verification:
-    proposal = await closed(session, principal, proposal_id)
+    proposal = await closed(session, principal, proposal_id, keys=keys)
     hashed = receipt_hash(receipt)
     ballot = (
         await session.execute(

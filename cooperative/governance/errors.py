@@ -106,3 +106,20 @@ class CosignersMissing(TequioError):
         "Una iniciativa de socios se abre con {needed} socios al corriente que la firmen; tiene "
         "{have}.",
     )
+
+
+class BallotsUnreadable(TequioError):
+    """The server's ballot secret is not the one the vote opened with (or a sealed ballot was
+    altered): nothing is cast, counted or changed until the operator restores it."""
+
+    status = 503
+    slug = "ballots-unreadable"
+    title = Text("Ballots cannot be opened", "No se pueden abrir las boletas")
+    detail = Text(
+        "This vote's sealed ballots cannot be opened with the server's ballot secret, which is not "
+        "the one in use when the vote opened. Nothing was cast, counted or changed; the "
+        "cooperative's operator must restore that secret.",
+        "Las boletas selladas de esta votación no se pueden abrir con el secreto de boletas del "
+        "servidor, que no es el que se usaba al abrirse la votación. No se emitió, contó ni "
+        "cambió nada; el operador de la cooperativa debe restablecer ese secreto.",
+    )

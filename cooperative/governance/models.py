@@ -1,9 +1,11 @@
 """Proposals, the roll of eligible voters taken when one opens, and the ballots cast.
 
 Secrecy is a property of the schema: `proposal_voter` says who took part, `ballot` says what was
-voted, and nothing joins them. A ballot has no member, no account, no time and no order of
-arrival (SQLite keeps it in a table without rowid, ordered by its random id); it is found again
-only by the hash of the receipt its voter was shown once.
+voted, and nothing joins them. While the vote runs a ballot is only a `sealed_ballot`, readable
+with the server's ballot secret alone (see `sealing`); the close opens them all and writes the
+published `ballot` rows, with no member, no account, no time and no order of arrival (SQLite
+keeps them in a table without rowid, ordered by a random id), found again only by the hash of the
+receipt each voter was shown once.
 """
 
 import uuid
@@ -52,6 +54,19 @@ class Proposal(SQLModel, table=True):
     closing_soon_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
+    seal_check: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A keyed digest of the keys its ballots are sealed with (set at the "
+        "opening): ballots are never sealed or opened under another ballot secret.",
+    )
+    scrubbed_at: datetime | None = Field(
+        default=None,
+        sa_type=UTCDateTime,
+        description="When, after the close, the database files were made to forget what the "
+        "casts wrote (SQLite's log emptied; PostgreSQL's sealed ballots rewritten, the roll "
+        "vacuumed).",
+    )
 
 
 class ProposalCosigner(SQLModel, table=True):
@@ -91,8 +106,19 @@ class ProposalVoter(SQLModel, table=True):
     voted: bool = False
 
 
+class SealedBallot(SQLModel, table=True):
+    """A ballot while its vote runs: class, receipt hash and choice sealed together, found by
+    a keyed hash of the receipt. Deleted by the close, which publishes it as a `ballot`."""
+
+    __tablename__ = "sealed_ballot"
+
+    lookup: str = Field(max_length=64, primary_key=True)
+    proposal_id: uuid.UUID = Field(foreign_key="proposal.id", ondelete="CASCADE", index=True)
+    sealed: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
+
+
 class Ballot(SQLModel, table=True):
-    """What one voter voted, under their receipt's hash; the latest replacement counts."""
+    """What one voter voted, under their receipt's hash, as published at the close."""
 
     __table_args__ = ({"sqlite_with_rowid": False},)
 

@@ -1,11 +1,14 @@
 """Proposals through their life: draft, co-signing, opening with the roll, closing with the tally.
 
 Closing happens once, when the close time has passed, in whichever transaction gets there first
-(a request about the proposal, a listing, or the app's sweeper): it locks the proposal, counts the
-published ballots with the same `rules.tally` anyone can rerun, and for a passed amendment installs
-the new bylaws version.
+(a request about the proposal, a listing, or the app's sweeper): it locks the proposal, opens the
+sealed ballots, counts them with the same `rules.tally` anyone can rerun on the published list,
+publishes them, and for a passed amendment installs the new bylaws version. Once a close has
+committed, the shell makes the database files forget what the casts wrote (`closed_in`,
+`unscrubbed`, `mark_scrubbed`).
 """
 
+import hmac
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,7 +23,13 @@ from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.schema import Bylaws
 from cooperative.bylaws.service import InForce
 from cooperative.governance import roll, rules
-from cooperative.governance.errors import CosignersMissing, NotDraft, NotOpen, invalid
+from cooperative.governance.errors import (
+    BallotsUnreadable,
+    CosignersMissing,
+    NotDraft,
+    NotOpen,
+    invalid,
+)
 from cooperative.governance.models import (
     Ballot,
     Proposal,
@@ -28,6 +37,7 @@ from cooperative.governance.models import (
     ProposalCosigner,
     ProposalEvent,
     ProposalVoter,
+    SealedBallot,
 )
 from cooperative.governance.schemas import (
     CommentCreate,
@@ -37,6 +47,7 @@ from cooperative.governance.schemas import (
     Turnout,
     YourPart,
 )
+from cooperative.governance.sealing import BallotKeys, ProposalKeys
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.pagination import paginate
@@ -49,6 +60,7 @@ from cooperative.surplus.models import AllocationRun
 MAX_VOTING = timedelta(days=366)
 MAX_RECORD_AGE = timedelta(days=366)
 MAX_EFFECTIVE_AHEAD = timedelta(days=3653)
+CLOSED_HERE = "tequio.governance.closed"  # in `session.info`: a vote closed in this transaction
 
 _KIND_FIELDS = {
     "bylaw_amendment": {"document", "effective_from"},
@@ -217,10 +229,11 @@ async def list_proposals(
     kind: str | None,
     cursor: str | None,
     limit: int | None,
+    keys: BallotKeys,
 ) -> tuple[list[Proposal], str | None]:
     if not await _takes_part(session, principal):
         return [], None
-    await close_due(session)  # so that a status filter sees each proposal as it now stands
+    await close_due(session, keys=keys)  # so that a status filter sees each as it now stands
     statement = select(Proposal)
     if status is not None:
         statement = statement.where(col(Proposal.status) == status)
@@ -359,6 +372,7 @@ async def open_voting(
     *,
     today: date,
     timezone: str,
+    keys: BallotKeys,
 ) -> Proposal:
     """Open a draft: fix the rule in force, take the roll on the record date, and record it."""
     proposal = await visible(session, principal, proposal_id, lock=True)
@@ -472,6 +486,7 @@ async def open_voting(
     proposal.opens_at = opens_at
     proposal.closes_at = data.closes_at
     proposal.opened_at = now
+    proposal.seal_check = keys.of(proposal.id).check
     proposal.status = "open"
     session.add(
         ProposalEvent(
@@ -489,7 +504,7 @@ async def open_voting(
 
 
 async def close_now(
-    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID
+    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, *, keys: BallotKeys
 ) -> Proposal:
     """The board or an admin closes voting now (the assembly ended early); the close is final."""
     if not steers(principal):
@@ -501,11 +516,11 @@ async def close_now(
         now = clock.now()
         if proposal.closes_at is None or proposal.closes_at > now:
             proposal.closes_at = now
-        await _close(session, proposal)
+        await _close(session, proposal, keys)
     return proposal
 
 
-async def close_if_due(session: AsyncSession, proposal: Proposal) -> Proposal:
+async def close_if_due(session: AsyncSession, proposal: Proposal, *, keys: BallotKeys) -> Proposal:
     """Close an open proposal whose time is up (once, whoever comes first)."""
     if (
         proposal.status == "open"
@@ -517,12 +532,12 @@ async def close_if_due(session: AsyncSession, proposal: Proposal) -> Proposal:
         )
         assert locked is not None
         if locked.status == "open":
-            await _close(session, locked)
+            await _close(session, locked, keys)
         return locked
     return proposal
 
 
-async def close_due(session: AsyncSession) -> tuple[int, list[uuid.UUID]]:
+async def close_due(session: AsyncSession, *, keys: BallotKeys) -> tuple[int, list[uuid.UUID]]:
     """Close every open proposal whose time is up, each in its own savepoint so that one that
     cannot close does not hold up the others; how many closed, and the ids that failed."""
     due = (
@@ -536,16 +551,18 @@ async def close_due(session: AsyncSession) -> tuple[int, list[uuid.UUID]]:
     for proposal in list(due):
         try:
             async with session.begin_nested():
-                closed += (await close_if_due(session, proposal)).status == "closed"
+                closed += (await close_if_due(session, proposal, keys=keys)).status == "closed"
         except Exception:  # reported to the caller; the next pass tries again
             failed.append(proposal.id)
     return closed, failed
 
 
-async def sweep(session: AsyncSession, *, closing_soon: timedelta) -> tuple[int, list[uuid.UUID]]:
+async def sweep(
+    session: AsyncSession, *, closing_soon: timedelta, keys: BallotKeys
+) -> tuple[int, list[uuid.UUID]]:
     """Close what is due and announce what closes soon; what closed and what could not."""
     now = clock.now()
-    closed, failed = await close_due(session)
+    closed, failed = await close_due(session, keys=keys)
     soon = (
         await session.execute(
             update(Proposal)
@@ -570,15 +587,8 @@ async def sweep(session: AsyncSession, *, closing_soon: timedelta) -> tuple[int,
     return closed, failed
 
 
-async def published(session: AsyncSession, proposal: Proposal) -> dict[str, Any]:
-    """What `ballots.json` holds: the rule, the roll's size, the choices and the ballots."""
-    ballots = (
-        await session.execute(
-            select(Ballot)
-            .where(col(Ballot.proposal_id) == proposal.id)
-            .order_by(col(Ballot.receipt_hash))
-        )
-    ).scalars()
+def _head(proposal: Proposal) -> dict[str, Any]:
+    """The part of `ballots.json` that says what was voted on and under which rule."""
     head: dict[str, Any] = {
         "id": str(proposal.id),
         "kind": proposal.kind,
@@ -592,8 +602,21 @@ async def published(session: AsyncSession, proposal: Proposal) -> dict[str, Any]
     for key in ("races", "options", "top_n"):
         if key in proposal.payload:
             head[key] = proposal.payload[key]
+    return head
+
+
+async def published(session: AsyncSession, proposal: Proposal) -> dict[str, Any]:
+    """What `ballots.json` holds after the close: the rule, the roll's size, the choices and the
+    ballots."""
+    ballots = (
+        await session.execute(
+            select(Ballot)
+            .where(col(Ballot.proposal_id) == proposal.id)
+            .order_by(col(Ballot.receipt_hash))
+        )
+    ).scalars()
     return {
-        "proposal": head,
+        "proposal": _head(proposal),
         "ballots": [
             {"receipt_hash": b.receipt_hash, "member_class": b.member_class, "content": b.content}
             for b in ballots
@@ -601,12 +624,47 @@ async def published(session: AsyncSession, proposal: Proposal) -> dict[str, Any]
     }
 
 
-async def _reshuffle(session: AsyncSession, proposal_id: uuid.UUID) -> None:
-    """Write the roll and the ballots anew, in an order that says nothing (member id, receipt
-    hash), in the closing transaction. PostgreSQL stamps each row with the transaction that last
-    wrote it and stores rows in arrival order: while voting runs, a database operator could pair
-    a voter's row with the ballot written in the same transaction. After the close every row
-    carries the close's transaction, and the old row versions go at the next vacuum."""
+def keys_of(proposal: Proposal, keys: BallotKeys) -> ProposalKeys:
+    """The keys the proposal's ballots are sealed with, if the server's secret is still the one
+    it opened with; refused otherwise, before anything is sealed or counted."""
+    sealer = keys.of(proposal.id)
+    if proposal.seal_check is not None and not hmac.compare_digest(
+        proposal.seal_check, sealer.check
+    ):
+        raise BallotsUnreadable()
+    return sealer
+
+
+async def running(session: AsyncSession, proposal: Proposal, *, keys: BallotKeys) -> dict[str, Any]:
+    """What `ballots.json` would hold if the vote closed now: the sealed ballots opened (and any
+    cast before ballots were sealed), in receipt-hash order. Nothing opened is stored."""
+    sealer = keys_of(proposal, keys)
+    sealed = (
+        await session.execute(
+            select(col(SealedBallot.lookup), col(SealedBallot.sealed)).where(
+                col(SealedBallot.proposal_id) == proposal.id
+            )
+        )
+    ).all()
+    ballots = [
+        {"receipt_hash": b.receipt_hash, "member_class": b.member_class, "content": b.content}
+        for b in (sealer.unseal(lookup, blob) for lookup, blob in sealed)
+    ]
+    plain = await published(session, proposal)
+    ballots.extend(plain["ballots"])
+    ballots.sort(key=lambda b: str(b["receipt_hash"]))
+    return {"proposal": plain["proposal"], "ballots": ballots}
+
+
+async def _reshuffle(
+    session: AsyncSession, proposal_id: uuid.UUID, ballots: list[dict[str, Any]]
+) -> None:
+    """Publish the opened ballots and write the roll anew, in an order that says nothing
+    (receipt hash, member id), in the closing transaction, and delete the sealed ballots.
+    PostgreSQL stamps each row with the transaction that last wrote it and stores rows in arrival
+    order: after the close every published row and roll entry carries the close's transaction.
+    What the casts wrote (sealed ballots, the roll's earlier versions) stays in the files until
+    the shell makes them forget it, and is useless without the server's ballot secret."""
     voters = (
         await session.execute(
             select(
@@ -619,17 +677,12 @@ async def _reshuffle(session: AsyncSession, proposal_id: uuid.UUID) -> None:
             .order_by(col(ProposalVoter.member_id))
         )
     ).all()
-    ballots = (
-        await session.execute(
-            select(col(Ballot.member_class), col(Ballot.receipt_hash), col(Ballot.content))
-            .where(col(Ballot.proposal_id) == proposal_id)
-            .order_by(col(Ballot.receipt_hash))
-        )
-    ).all()
-    await session.execute(
-        delete(ProposalVoter).where(col(ProposalVoter.proposal_id) == proposal_id)
-    )
-    await session.execute(delete(Ballot).where(col(Ballot.proposal_id) == proposal_id))
+    for table, column in (
+        (ProposalVoter, col(ProposalVoter.proposal_id)),
+        (SealedBallot, col(SealedBallot.proposal_id)),
+        (Ballot, col(Ballot.proposal_id)),
+    ):
+        await session.execute(delete(table).where(column == proposal_id))
     if voters:
         await session.execute(
             insert(ProposalVoter),
@@ -651,19 +704,20 @@ async def _reshuffle(session: AsyncSession, proposal_id: uuid.UUID) -> None:
                 {
                     "id": uuid.uuid4(),
                     "proposal_id": proposal_id,
-                    "member_class": member_class,
-                    "receipt_hash": receipt,
-                    "content": content,
+                    "member_class": ballot["member_class"],
+                    "receipt_hash": ballot["receipt_hash"],
+                    "content": ballot["content"],
                 }
-                for member_class, receipt, content in ballots
+                for ballot in ballots
             ],
         )
 
 
-async def _close(session: AsyncSession, proposal: Proposal) -> None:
+async def _close(session: AsyncSession, proposal: Proposal, keys: BallotKeys) -> None:
     now = clock.now()
-    result = rules.tally(await published(session, proposal))
-    await _reshuffle(session, proposal.id)
+    count = await running(session, proposal, keys=keys)
+    result = rules.tally(count)
+    await _reshuffle(session, proposal.id, count["ballots"])
     proposal.result = result
     proposal.passed = bool(result["passed"])
     proposal.status = "closed"
@@ -689,6 +743,35 @@ async def _close(session: AsyncSession, proposal: Proposal) -> None:
         )
     )
     await session.flush()
+    session.info[CLOSED_HERE] = True
+
+
+def closed_in(session: AsyncSession) -> bool:
+    """Whether a vote closed in this session: once it commits, the files should forget what the
+    casts wrote."""
+    return bool(session.info.get(CLOSED_HERE))
+
+
+async def unscrubbed(session: AsyncSession) -> list[uuid.UUID]:
+    """Closed votes whose casts the database files may still hold."""
+    return list(
+        (
+            await session.execute(
+                select(col(Proposal.id)).where(
+                    col(Proposal.status) == "closed", col(Proposal.scrubbed_at).is_(None)
+                )
+            )
+        ).scalars()
+    )
+
+
+async def mark_scrubbed(session: AsyncSession, proposal_ids: list[uuid.UUID]) -> None:
+    await session.execute(
+        update(Proposal)
+        .where(col(Proposal.id).in_(proposal_ids))
+        .values(scrubbed_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def comment(
@@ -729,9 +812,9 @@ async def comments(
 
 
 async def events(
-    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID
+    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, *, keys: BallotKeys
 ) -> list[ProposalEvent]:
-    await close_if_due(session, await visible(session, principal, proposal_id))
+    await close_if_due(session, await visible(session, principal, proposal_id), keys=keys)
     return list(
         (
             await session.execute(

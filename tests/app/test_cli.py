@@ -115,9 +115,15 @@ def test_migrate_demo_and_create_admin(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_is_refused_in_production(tmp_path: Path) -> None:
-    refused = _run(tmp_path, "demo", TEQUIO_ENVIRONMENT="production", TEQUIO_SECRET_KEY="s" * 48)
+    refused = _run(
+        tmp_path,
+        "demo",
+        TEQUIO_ENVIRONMENT="production",
+        TEQUIO_SECRET_KEY="s" * 48,
+        TEQUIO_BALLOT_SECRET="b" * 48,
+    )
     assert refused.returncode == 2
-    assert "production" in refused.stderr
+    assert "refusing to seed demo logins in production" in refused.stderr
 
 
 @pytest.mark.slow

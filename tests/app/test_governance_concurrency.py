@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from app.db import create_sessionmaker
 from cooperative.bylaws.defaults import default_bylaws
-from cooperative.governance.models import Ballot, ProposalEvent, ProposalVoter
+from cooperative.governance.models import ProposalEvent, ProposalVoter, SealedBallot
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Role
 from tests.conftest import Database
@@ -48,7 +48,9 @@ async def test_concurrent_casts_by_one_member_count_one_ballot(
     assert sorted(mine) == [200] + [409] * 9
     assert all(a.status_code == 200 for a in answers[10:])
     async with committed() as session:
-        ballots = (await session.execute(select(func.count()).select_from(Ballot))).scalar_one()
+        ballots = (
+            await session.execute(select(func.count()).select_from(SealedBallot))
+        ).scalar_one()
         voted = (
             await session.execute(select(func.count()).where(col(ProposalVoter.voted)))
         ).scalar_one()
@@ -70,9 +72,15 @@ async def test_concurrent_replacements_leave_one_ballot_holding_one_of_them(
     )
     assert all(a.status_code == 200 for a in answers)
     async with committed() as session:
-        contents = [b.content for b in (await session.execute(select(Ballot))).scalars()]
-    assert len(contents) == 1
-    assert contents[0]["vote"] in ("yes", "no")
+        sealed = (await session.execute(select(func.count()).select_from(SealedBallot))).scalar()
+    assert sealed == 1
+    closed = await client.post(f"/v1/proposals/{draft['id']}/close", headers=bearer(admin))
+    assert closed.status_code == 200
+    published = (
+        await client.get(f"/v1/proposals/{draft['id']}/ballots.json", headers=bearer(admin))
+    ).json()["ballots"]
+    assert len(published) == 1
+    assert published[0]["content"]["vote"] in ("yes", "no")
 
 
 async def test_a_vote_whose_time_is_up_closes_once_under_concurrent_requests(
@@ -116,10 +124,10 @@ async def test_a_vote_whose_time_is_up_closes_once_under_concurrent_requests(
 async def test_after_the_close_no_row_metadata_pairs_a_voter_with_a_ballot(
     live_client_with: Callable[..., httpx.AsyncClient], database: Database
 ) -> None:
-    """While voting runs, PostgreSQL stamps a voter's row and their new ballot with the same
-    transaction id and keeps ballots in arrival order; the close rewrites both tables so neither
-    the transaction ids nor the physical order say anything. SQLite keeps ballots in a table
-    without rowid, ordered by their random id."""
+    """While voting runs, PostgreSQL stamps a voter's row and their new sealed ballot with the
+    same transaction id (which is why the ballot is sealed); the close publishes the ballots and
+    rewrites the roll so that neither the transaction ids nor the physical order say anything.
+    SQLite keeps published ballots in a table without rowid, ordered by their random id."""
     client, admin, committed = await _setup(live_client_with, database)
     owners = [await patient_owner(client, admin) for _ in range(4)]
     draft = await propose(client, admin)
@@ -130,8 +138,9 @@ async def test_after_the_close_no_row_metadata_pairs_a_voter_with_a_ballot(
         if database.backend == "postgresql":
             voted = "SELECT xmin::text FROM proposal_voter WHERE voted"
             before = {r[0] for r in await session.execute(text(voted))}
-            ballots = {r[0] for r in await session.execute(text("SELECT xmin::text FROM ballot"))}
-            assert before == ballots  # the pairing the close must erase exists while voting
+            sealed = "SELECT xmin::text FROM sealed_ballot"
+            ballots = {r[0] for r in await session.execute(text(sealed))}
+            assert before == ballots  # the pairing exists while voting, of sealed ballots only
         else:
             with pytest.raises(OperationalError):
                 await session.execute(text("SELECT rowid FROM ballot"))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.governance import sweep_once
 from app.settings import Settings
 from cooperative.bylaws.defaults import default_bylaws
-from cooperative.governance.models import Ballot
+from cooperative.governance.models import Ballot, SealedBallot
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Role
 from tests.factories import PASSWORD, account_with_role, bearer, login, signed_up
@@ -320,27 +320,40 @@ async def test_nothing_stored_or_logged_links_a_member_to_their_ballot(
                     inspect(sync.connection()).get_columns(table),
                     inspect(sync.connection()).get_foreign_keys(table),
                 )
-                for table in ("ballot", "proposal_voter")
+                for table in ("ballot", "sealed_ballot", "proposal_voter")
             }
         )
     ballot_columns = {c["name"] for c in schema["ballot"][0]}
     assert ballot_columns == {"id", "proposal_id", "member_class", "receipt_hash", "content"}
     assert [fk["referred_table"] for fk in schema["ballot"][1]] == ["proposal"]
+    sealed_columns = {c["name"] for c in schema["sealed_ballot"][0]}
+    assert sealed_columns == {"lookup", "proposal_id", "sealed"}
+    assert [fk["referred_table"] for fk in schema["sealed_ballot"][1]] == ["proposal"]
     voter_columns = {c["name"] for c in schema["proposal_voter"][0]}
     assert voter_columns == {"proposal_id", "member_id", "account_id", "member_class", "voted"}
 
-    await install(sessionmaker, default_bylaws())
+    await install(sessionmaker, bylaws_with(results_hidden_until_close=False))
     member = await patient_owner(client, admin)
     draft = await propose(client, admin)
     await open_vote(client, admin, draft["id"])
     caplog.set_level(logging.DEBUG)
+    url = f"/v1/proposals/{draft['id']}"
     cast = (await vote(client, member, draft["id"], vote="yes")).json()
+    async with sessionmaker() as session:
+        lookup = (await session.execute(select(SealedBallot))).scalar_one().lookup
+    await vote(client, member, draft["id"], vote="no", receipt=cast["receipt"].lower())
+    await result(client, member, draft["id"])  # a running count opens the sealed ballots
     await close(client, admin, draft["id"])
     async with sessionmaker() as session:
         ballot_id = str((await session.execute(select(Ballot))).scalar_one().id)
-    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
-    for secret in (cast["receipt"], cast["receipt_hash"], ballot_id):
+    for path in ("ballots.json", "ballots.csv", f"verify?receipt={cast['receipt']}", "result"):
+        assert (await client.get(f"{url}/{path}", headers=bearer(member))).status_code == 200
+    server_side = [r for r in caplog.records if r.name.split(".")[0] not in ("httpx", "httpcore")]
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in server_side)
+    assert "/ballots" in logged  # the requests were logged, without what would identify a ballot
+    for secret in (cast["receipt"], cast["receipt_hash"], lookup, ballot_id):
         assert secret not in logged
+        assert secret.lower() not in logged.lower()
 
 
 async def test_a_members_export_holds_their_governance_part_but_never_their_vote(

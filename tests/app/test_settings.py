@@ -15,7 +15,31 @@ def test_the_development_secret_is_refused_in_production(monkeypatch: pytest.Mon
     with pytest.raises(ValidationError, match="TEQUIO_SECRET_KEY"):
         Settings(_env_file=None)  # type: ignore[call-arg]
     monkeypatch.setenv("TEQUIO_SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("TEQUIO_BALLOT_SECRET", "b" * 48)
     assert Settings(_env_file=None).environment == "production"  # type: ignore[call-arg]
+
+
+def test_production_needs_its_own_ballot_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TEQUIO_CLOCK_OFFSET_SECONDS", raising=False)  # a run moved in time
+    monkeypatch.setenv("TEQUIO_ENVIRONMENT", "production")
+    monkeypatch.setenv("TEQUIO_SECRET_KEY", "k" * 48)
+    for ballot_secret in (None, "short", "k" * 48):  # unset, too short, the token key's
+        if ballot_secret is None:
+            monkeypatch.delenv("TEQUIO_BALLOT_SECRET", raising=False)
+        else:
+            monkeypatch.setenv("TEQUIO_BALLOT_SECRET", ballot_secret)
+        with pytest.raises(ValidationError, match="TEQUIO_BALLOT_SECRET"):
+            Settings(_env_file=None)  # type: ignore[call-arg]
+    monkeypatch.setenv("TEQUIO_BALLOT_SECRET", "b" * 48)
+    assert Settings(_env_file=None).ballot_key == b"b" * 48  # type: ignore[call-arg]
+
+
+def test_outside_production_the_ballot_secret_derives_from_the_secret_key() -> None:
+    one = Settings(_env_file=None, environment="test", secret_key="k" * 48)  # type: ignore[call-arg]
+    other = Settings(_env_file=None, environment="test", secret_key="j" * 48)  # type: ignore[call-arg]
+    assert len(one.ballot_key) == 32
+    assert one.ballot_key != other.ballot_key
+    assert b"k" * 32 not in one.ballot_key  # a derivation, not the token key itself
 
 
 def test_the_development_secret_is_refused_in_tests_too() -> None:
@@ -49,5 +73,9 @@ def test_lists_come_comma_separated_from_the_environment(monkeypatch: pytest.Mon
 def test_a_moved_clock_is_refused_in_production() -> None:
     with pytest.raises(ValidationError, match="TEQUIO_CLOCK_OFFSET_SECONDS"):
         Settings(  # type: ignore[call-arg]
-            _env_file=None, environment="production", secret_key="k" * 48, clock_offset_seconds=60
+            _env_file=None,
+            environment="production",
+            secret_key="k" * 48,
+            ballot_secret="b" * 48,
+            clock_offset_seconds=60,
         )
