@@ -144,7 +144,7 @@ async def build_world(
     )
 
     # the strangers (the members among them on the roll of the votes below)
-    _, _, other_t = await _owner(http, admin, "Pedro Luna Vega", f"pedro.{tag}@example.org")
+    pedro, _, other_t = await _owner(http, admin, "Pedro Luna Vega", f"pedro.{tag}@example.org")
     await household(http, other_t, name="Familia Luna Vega", subdivision="MX-CHP")
     _, _, plain_t = await _owner(http, admin, "Marta Ruiz Soto", f"marta.{tag}@example.org")
     _, nobody_t = await _person(http, "Lucía Ramos", f"lucia.{tag}@example.org")
@@ -216,6 +216,17 @@ async def build_world(
         )
     )
     await _ok(http.post(f"/v1/clinics/{clinics['clinic']}/patients/accept", headers=bearer(rosa_t)))
+    # the strangers have their own care: Pedro at the other clinic, with the other doctor
+    await _ok(
+        http.post(
+            f"/v1/clinics/{clinics['other_clinic']}/patients",
+            json={"username": pedro["email"]},
+            headers=bearer(staff["other_clinic"]),
+        )
+    )
+    await _ok(
+        http.post(f"/v1/clinics/{clinics['other_clinic']}/patients/accept", headers=bearer(other_t))
+    )
     slots = [
         s["start"]
         for s in await open_slots(
@@ -235,6 +246,20 @@ async def build_world(
         referral_reason="control de presión arterial",
     )
     assert by_clinic.status_code == 201, by_clinic.text
+    pedros = await open_slots(
+        http, other_t, **{"from": (clock.today() + timedelta(days=2)).isoformat()}
+    )
+    [first_free] = [s for s in pedros if s["practitioner"]["id"] == other_profile["id"]][:1]
+    pedros_visit = await book(
+        http,
+        staff["other_clinic"],
+        other_profile["id"],
+        first_free["start"],
+        patient_account_id=pedro["id"],
+        clinic_id=clinics["other_clinic"],
+        referral_reason="dolor de rodilla",
+    )
+    assert pedros_visit.status_code == 201, pedros_visit.text
     async with sessions() as session:  # Rosa's own consult is about to start: its room is open
         start = clock.now() + timedelta(minutes=5)
         await session.execute(
