@@ -16,11 +16,9 @@ from sqlmodel import col
 
 from app.settings import Settings
 from cooperative.kernel import clock
-from cooperative.kernel.principal import Role
 from telehealth.scheduling.models import Appointment
 from tests.factories import (
     PASSWORD,
-    account_with_role,
     admin_tokens,
     apply,
     attest,
@@ -34,6 +32,7 @@ from tests.factories import (
     open_slots,
     practitioner,
     register,
+    staff_of_clinic,
 )
 from tests.governance_support import close, open_vote, propose, vote
 from tests.surplus_support import YEAR, record_patronage
@@ -196,17 +195,7 @@ async def build_world(
                 headers=bearer(admin),
             )
         )
-        email = await account_with_role(sessions, settings, Role.CLINIC_STAFF)
-        staff[key] = await login(http, email)
-        me = await _ok(http.get("/v1/me", headers=bearer(staff[key])))
-        await _ok(
-            http.post(
-                f"/v1/clinics/{clinic['id']}/staff",
-                json={"account_id": me["id"]},
-                headers=bearer(admin),
-            ),
-            204,
-        )
+        staff[key] = await login(http, await staff_of_clinic(sessions, settings, clinic["id"]))
         clinics[key] = clinic["id"]
     await _ok(
         http.post(

@@ -1,6 +1,7 @@
 """Plain async helpers that make the people and tokens a test needs."""
 
 import itertools
+import uuid
 from typing import Any
 
 import httpx
@@ -259,3 +260,19 @@ async def book(
         **fields,
     }
     return await client.post("/v1/appointments", json=body, headers=bearer(tokens))
+
+
+async def staff_of_clinic(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, clinic_id: str
+) -> str:
+    """An account with the clinic_staff role on the staff of `clinic_id`, made in the database
+    (for servers whose roles a test cannot grant through the API); returns its login email."""
+    from telehealth.clinics.models import ClinicStaff
+
+    email = await account_with_role(sessionmaker, settings, Role.CLINIC_STAFF)
+    async with sessionmaker() as session:
+        account = await accounts_service.find_by_identifier(session, email)
+        assert account is not None
+        session.add(ClinicStaff(clinic_id=uuid.UUID(clinic_id), account_id=account.id))
+        await session.commit()
+    return email

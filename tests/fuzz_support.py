@@ -12,12 +12,10 @@ from sqlmodel import col
 
 from app.db import create_engine, create_sessionmaker
 from cooperative.kernel import clock
-from cooperative.kernel.principal import Role
 from telehealth.scheduling.models import Appointment
 from tests.conftest import make_settings
 from tests.factories import (
     PASSWORD,
-    account_with_role,
     active_member,
     attest,
     bearer,
@@ -26,6 +24,7 @@ from tests.factories import (
     login,
     open_slots,
     practitioner,
+    staff_of_clinic,
 )
 
 ADMIN_EMAIL = "admin.fuzz@example.org"
@@ -56,13 +55,26 @@ async def seed(http: httpx.AsyncClient, database_url: str) -> Seeded:
     home = await household(http, patient)
     await attest(http, patient, home["id"], income_minor=500_000, household_size=3)
     me = await _ok(http.get("/v1/me", headers=bearer(patient)))
+    clinic = await _ok(
+        http.post(
+            "/v1/clinics",
+            json={
+                "name": "Clínica San Miguel",
+                "jurisdiction": "MX-OAX",
+                "municipality": "San Miguel Tlacotepec",
+                "rural": True,
+                "timezone": "America/Mexico_City",
+            },
+            headers=bearer(admin),
+        )
+    )
 
     settings = make_settings(database_url)
     engine = create_engine(settings)
     sessions = create_sessionmaker(engine)
     try:
         profile, doctor = await practitioner(http, admin, sessions, settings)
-        staff = await login(http, await account_with_role(sessions, settings, Role.CLINIC_STAFF))
+        staff = await login(http, await staff_of_clinic(sessions, settings, clinic["id"]))
         slots = await open_slots(
             http, patient, **{"from": (clock.today() + timedelta(days=2)).isoformat()}
         )
@@ -78,29 +90,6 @@ async def seed(http: httpx.AsyncClient, database_url: str) -> Seeded:
     finally:
         await engine.dispose()
     await _ok(http.post(f"/v1/appointments/{booked['id']}/consult/join", headers=bearer(doctor)))
-
-    clinic = await _ok(
-        http.post(
-            "/v1/clinics",
-            json={
-                "name": "Clínica San Miguel",
-                "jurisdiction": "MX-OAX",
-                "municipality": "San Miguel Tlacotepec",
-                "rural": True,
-                "timezone": "America/Mexico_City",
-            },
-            headers=bearer(admin),
-        )
-    )
-    staff_me = await _ok(http.get("/v1/me", headers=bearer(staff)))
-    await _ok(
-        http.post(
-            f"/v1/clinics/{clinic['id']}/staff",
-            json={"account_id": staff_me["id"]},
-            headers=bearer(admin),
-        ),
-        204,
-    )
     await _ok(
         http.post(
             f"/v1/clinics/{clinic['id']}/patients",

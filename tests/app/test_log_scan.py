@@ -245,6 +245,5 @@ def test_no_log_line_carries_a_secret_or_a_client_address(journey: Journey) -> N
 )
 def test_uvicorn_websocket_handshake_lines_carry_nothing(journey: Journey) -> None:
     handshakes = [line for line in journey.lines if _is_websocket_handshake(line)]
-    assert len(handshakes) == 2  # the doctor's and the patient's sockets
     leaks = [f"{journey.leaks(line)}: {line}" for line in handshakes if journey.leaks(line)]
     assert not leaks, "\n".join(leaks)
