@@ -18,7 +18,6 @@ from app.settings import Settings
 from cooperative.kernel import clock
 from telehealth.scheduling.models import Appointment
 from tests.factories import (
-    PASSWORD,
     admin_tokens,
     apply,
     attest,
@@ -365,4 +364,4 @@ def headers_of(world: World, who: str) -> dict[str, str]:
     return {} if who == "anonymous" else bearer(world.tokens[who])
 
 
-__all__ = ["MEMBERS", "PASSWORD", "STRANGERS", "World", "build_world", "headers_of"]
+__all__ = ["MEMBERS", "STRANGERS", "World", "build_world", "headers_of"]
