@@ -1,12 +1,11 @@
 """Slot search and appointments: book, reschedule, cancel, record what happened, calendar."""
 
 import uuid
-from datetime import UTC, date, timedelta
+from datetime import UTC, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import AwareDatetime
 
 from app.auth import AdminPrincipal, require_scopes
 from app.context import IdempotencyKey, LawDep, TodayDep, mark_replayed
@@ -18,6 +17,7 @@ from cooperative.kernel import clock
 from cooperative.kernel.errors import TequioError, Text
 from cooperative.kernel.pagination import Cursor
 from cooperative.kernel.principal import Principal, Scope
+from cooperative.kernel.schemas import IsoDate, IsoDatetime
 from cooperative.kernel.types import sane_moment
 from cooperative.membership import fees
 from telehealth.practitioners import rules
@@ -81,8 +81,8 @@ async def search_slots(
             "licensed there are shown (MX, MX-BCN, US-CA…).",
         ),
     ] = None,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: Annotated[date | None, Query()] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from")] = None,
+    to: Annotated[IsoDate | None, Query()] = None,
     timezone: Annotated[
         str | None, Query(max_length=64, description="IANA zone for the answer; default yours.")
     ] = None,
@@ -220,8 +220,8 @@ async def list_appointments(
         Literal["booked", "arrived", "fulfilled", "cancelled", "noshow", "entered-in-error"] | None,
         Query(alias="status"),
     ] = None,
-    starts_after: Annotated[AwareDatetime | None, Query()] = None,
-    starts_before: Annotated[AwareDatetime | None, Query()] = None,
+    starts_after: Annotated[IsoDatetime | None, Query()] = None,
+    starts_before: Annotated[IsoDatetime | None, Query()] = None,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
 ) -> Page[AppointmentPublic]:

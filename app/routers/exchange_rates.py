@@ -1,7 +1,6 @@
 """The treasurer's exchange-rate table: dated, bounded, append-only; readable by members."""
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -14,6 +13,7 @@ from app.pagination import CursorParam, LimitParam, Page
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.money import Currency
 from cooperative.kernel.principal import Principal, Scope
+from cooperative.kernel.schemas import IsoDate
 from cooperative.treasury import service as treasury
 from cooperative.treasury.models import ExchangeRate
 from cooperative.treasury.schemas import ExchangeRateCreate, ExchangeRatePublic
@@ -73,7 +73,7 @@ async def in_force(
     today: TodayDep,
     from_currency: Annotated[Currency, Query()],
     to_currency: Annotated[Currency, Query()],
-    on: Annotated[date | None, Query(description="Default: today (the cooperative's).")] = None,
+    on: Annotated[IsoDate | None, Query(description="Default: today (the cooperative's).")] = None,
 ) -> ExchangeRatePublic:
     """The row a payment received on `on` would be converted at; 404 if there is none."""
     row = await treasury.in_force(session, from_currency, to_currency, on or today)

@@ -240,6 +240,7 @@ async def put_receipt(
     photo replaces the old one. What the file is, is read from its bytes; its metadata (the
     GPS position, the phone, the time) is removed before it is stored. Only the reporter, the
     household's managers, treasurers and admins can see it."""
+    await payments.visible(session, principal, payment_id)  # a stranger learns nothing more
     declared = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if declared not in receipts.EXTENSIONS:
         raise UnsupportedMediaType(expected="image/jpeg or image/png")

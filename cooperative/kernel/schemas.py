@@ -11,7 +11,9 @@ from functools import cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     ModelWrapValidatorHandler,
     SecretStr,
@@ -20,6 +22,20 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _iso_not_a_number(value: Any) -> Any:
+    """Pydantic reads a number, or a string of one, as seconds since 1970: `?from=0` would be
+    1970-01-01. A query or body gives dates and times as ISO 8601 text, as documented."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise PydanticCustomError("iso_format", "give an ISO 8601 date or time, not a number")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_not_a_number)]
+IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_not_a_number)]
 
 # NUL and other C0 controls (tab, newline and carriage return are fine) and lone UTF-16
 # surrogates, which PostgreSQL refuses and UTF-8 cannot encode.

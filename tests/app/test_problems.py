@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import Settings
-from tests.factories import PASSWORD, bearer, practitioner, register, unique_email
+from tests.factories import PASSWORD, bearer, practitioner, register, signed_up, unique_email
 
 
 @pytest.mark.parametrize(
@@ -237,3 +237,23 @@ async def test_a_value_of_another_json_type_than_documented_is_refused_not_coerc
     }
     clinics = (await client.get("/v1/clinics", headers=bearer(admin))).json()["items"]
     assert clinics == []  # nothing was created
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/v1/appointments?starts_before=0.5",
+        "/v1/appointments?starts_after=1700000000",
+        "/v1/slots?from=0",
+    ],
+)
+async def test_a_date_in_a_query_is_iso_text_not_seconds_since_1970(
+    client: httpx.AsyncClient, query: str
+) -> None:
+    """Pydantic read `?starts_before=0.5` as half a second after 1970 and answered 200."""
+    _, tokens = await signed_up(client)
+    response = await client.get(query, headers={**bearer(tokens), "Accept-Language": "es"})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["code"] == "iso_format"
+    assert "ISO 8601" in error["message"]
