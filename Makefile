@@ -4,14 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install lock bench clean
+.PHONY: run test lint typecheck pytest pytest-any-hour install lock bench clean
 
 run: $(STAMP)
 	$(BIN)/tequio migrate
 	$(BIN)/tequio demo --if-empty
 	$(BIN)/tequio serve
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) lint typecheck pytest pytest-any-hour
 
 install: $(STAMP)
 
@@ -31,8 +31,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The whole suite on SQLite and PostgreSQL, one worker per core.
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
+
+# The suite again (on SQLite) at the hours that once broke it: 23:30 in Mexico City on New
+# Year's Eve (already the next day, month and year in UTC), and the two nights the border cities
+# change their clocks in 2026 (Tijuana: 8 March, spring forward; 1 November, fall back).
+ANY_HOUR := 2026-12-31T23:30:00-06:00 2026-03-08T01:30:00-08:00 2026-11-01T01:30:00-07:00
+pytest-any-hour: $(STAMP)
+	@for now in $(ANY_HOUR); do \
+		echo "== the suite at $$now"; \
+		TEQUIO_TEST_NOW=$$now TEQUIO_TEST_BACKENDS=sqlite $(BIN)/pytest -q -n auto || exit 1; \
+	done
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

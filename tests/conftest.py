@@ -8,6 +8,7 @@ races use `live_client`, whose requests commit for real, and the tables are empt
 
 import contextlib
 import os
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -100,8 +101,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    used = ", ".join(b for b in BACKENDS if b in _USED_BACKENDS) or "none"
-    terminalreporter.write_line(f"database backends run: {used}")
+    """Which databases the passed tests ran on, read from their ids (`…[postgresql-…]`), so the
+    line is right also when pytest-xdist's workers ran them."""
+    passed = [report.nodeid for report in terminalreporter.stats.get("passed", [])]
+    used = {b for b in BACKENDS if any(re.search(rf"\[{b}[\]-]", n) for n in passed)}
+    used |= _USED_BACKENDS
+    shown = ", ".join(b for b in BACKENDS if b in used) or "none"
+    terminalreporter.write_line(f"database backends run: {shown}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -121,6 +121,7 @@ def test_demo_is_refused_in_production(tmp_path: Path) -> None:
         TEQUIO_ENVIRONMENT="production",
         TEQUIO_SECRET_KEY="s" * 48,
         TEQUIO_BALLOT_SECRET="b" * 48,
+        TEQUIO_CLOCK_OFFSET_SECONDS="0",  # a run moved in time: production refuses a moved clock
     )
     assert refused.returncode == 2
     assert "refusing to seed demo logins in production" in refused.stderr
