@@ -31,6 +31,7 @@ from tests.factories import (
     install_bylaws,
     join_household,
     login,
+    new_clinic,
     open_slots,
     paid,
     practitioner,
@@ -188,19 +189,7 @@ async def build_world(
     clinics: dict[str, str] = {}
     staff: dict[str, dict[str, Any]] = {}
     for key, name in (("clinic", "Clínica San Miguel"), ("other_clinic", "Clínica Tlaxiaco")):
-        clinic = await _ok(
-            http.post(
-                "/v1/clinics",
-                json={
-                    "name": name,
-                    "jurisdiction": "MX-OAX",
-                    "municipality": name,
-                    "rural": True,
-                    "timezone": "America/Mexico_City",
-                },
-                headers=bearer(admin),
-            )
-        )
+        clinic = await new_clinic(http, admin, name)
         staff[key] = await clinic_staff(http, admin, clinic["id"])
         clinics[key] = clinic["id"]
     await _ok(

@@ -126,6 +126,14 @@ async def open_signal(host: str, consult_id: str, token: str) -> ClientConnectio
     return await connect(f"ws://{host}/v1/consults/{consult_id}/signal?token={token}")
 
 
+async def signal_as(
+    host: str, http: httpx.AsyncClient, consult: dict[str, Any], who: str
+) -> ClientConnection:
+    """`who` ("doctor", "patient"…) joins the consult and opens its signaling socket."""
+    token = (await join_consult(http, consult, who))["consult_token"]
+    return await open_signal(host, consult["id"], token)
+
+
 async def next_of_type(ws: ClientConnection, kind: str) -> dict[str, Any]:
     """The next message of `kind`, skipping others (within five seconds)."""
     async with asyncio.timeout(5):

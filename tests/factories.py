@@ -115,6 +115,26 @@ async def grant_role(
     return await client.post(f"/v1/accounts/{account_id}/roles", json=body, headers=bearer(admin))
 
 
+async def new_clinic(
+    client: httpx.AsyncClient, admin: dict[str, Any], name: str = "Clínica San Miguel"
+) -> dict[str, Any]:
+    """A rural clinic in Oaxaca, as an admin creates it."""
+    made = await client.post(
+        "/v1/clinics",
+        json={
+            "name": name,
+            "jurisdiction": "MX-OAX",
+            "municipality": name,
+            "rural": True,
+            "timezone": "America/Mexico_City",
+        },
+        headers=bearer(admin),
+    )
+    assert made.status_code == 201, made.text
+    clinic: dict[str, Any] = made.json()
+    return clinic
+
+
 async def clinic_staff(
     client: httpx.AsyncClient, admin: dict[str, Any], clinic_id: str
 ) -> dict[str, Any]:

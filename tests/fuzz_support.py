@@ -24,6 +24,7 @@ from tests.factories import (
     exchange_rate,
     household,
     login,
+    new_clinic,
     open_slots,
     practitioner,
     report_payment,
@@ -59,19 +60,7 @@ async def seed(http: httpx.AsyncClient, database_url: str) -> Seeded:
     home = await household(http, patient)
     await attest(http, patient, home["id"], income_minor=500_000, household_size=3)
     me = await _ok(http.get("/v1/me", headers=bearer(patient)))
-    clinic = await _ok(
-        http.post(
-            "/v1/clinics",
-            json={
-                "name": "Clínica San Miguel",
-                "jurisdiction": "MX-OAX",
-                "municipality": "San Miguel Tlacotepec",
-                "rural": True,
-                "timezone": "America/Mexico_City",
-            },
-            headers=bearer(admin),
-        )
-    )
+    clinic = await new_clinic(http, admin)
 
     settings = make_settings(database_url)
     engine = create_engine(settings)

@@ -51,17 +51,7 @@ async def grant(
         raise RoleAlreadyHeld(role=role.value, where=_where(None))
     if role.value not in account.roles:
         account.roles = [*account.roles, role.value]
-    change = RoleChange(
-        account_id=account.id,
-        role=role.value,
-        action="granted",
-        clinic_id=clinic_id,
-        reason=reason,
-        by_account_id=by,
-    )
-    session.add(change)
-    await session.flush()
-    return change
+    return await _record(session, account, role, "granted", clinic_id, reason, by)
 
 
 async def revoke(
@@ -86,10 +76,22 @@ async def revoke(
         raise LastAdmin()
     if not still_bound:
         account.roles = [held for held in account.roles if held != role.value]
+    return await _record(session, account, role, "revoked", clinic_id, reason, by)
+
+
+async def _record(
+    session: AsyncSession,
+    account: Account,
+    role: Role,
+    action: str,
+    clinic_id: uuid.UUID | None,
+    reason: str,
+    by: uuid.UUID | None,
+) -> RoleChange:
     change = RoleChange(
         account_id=account.id,
         role=role.value,
-        action="revoked",
+        action=action,
         clinic_id=clinic_id,
         reason=reason,
         by_account_id=by,

@@ -24,6 +24,7 @@ from tests.factories import (
     clinic_staff,
     household,
     login,
+    new_clinic,
     open_slots,
     practitioner,
     signed_up,
@@ -271,20 +272,7 @@ async def test_clinic_staff_book_for_their_registered_patients_only(
     settings: Settings,
 ) -> None:
     profile, _ = doctor
-    clinics = []
-    for name in ("Clínica San Miguel", "Clínica Ejutla"):
-        made = await client.post(
-            "/v1/clinics",
-            json={
-                "name": name,
-                "jurisdiction": "MX-OAX",
-                "municipality": name,
-                "rural": True,
-                "timezone": "America/Mexico_City",
-            },
-            headers=bearer(admin),
-        )
-        clinics.append(made.json())
+    clinics = [await new_clinic(client, admin, n) for n in ("Clínica San Miguel", "Ejutla")]
     staff = await clinic_staff(client, admin, clinics[0]["id"])
     rosa, rosa_tokens = await signed_up(client)
     juan, _ = await signed_up(client)

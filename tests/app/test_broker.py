@@ -22,6 +22,7 @@ from tests.consult_support import (
     join_consult,
     next_of_type,
     open_signal,
+    signal_as,
 )
 
 
@@ -55,9 +56,7 @@ async def test_a_dropped_redis_subscription_asks_the_participant_to_reconnect(
     host = await server(redis_url=REDIS)
     http = http_to(host)
     consult = await consult_soon(http, database)
-    ws = await open_signal(
-        host, consult["id"], (await join_consult(http, consult, "doctor"))["consult_token"]
-    )
+    ws = await signal_as(host, http, consult, "doctor")
     await next_of_type(ws, "welcome")
     admin = Redis.from_url(REDIS)
     try:
@@ -84,9 +83,7 @@ async def test_a_room_closing_under_an_open_socket_closes_it_cleanly(
     host = await server(signal_recheck_seconds=0)
     http = http_to(host)
     consult = await consult_soon(http, database)
-    ws = await open_signal(
-        host, consult["id"], (await join_consult(http, consult, "doctor"))["consult_token"]
-    )
+    ws = await signal_as(host, http, consult, "doctor")
     await next_of_type(ws, "welcome")
     await end_consult(database, consult["id"])
     errors: list[logging.LogRecord] = []
@@ -109,9 +106,7 @@ async def test_a_socket_that_only_listens_is_closed_when_the_room_closes(
     host = await server(signal_watch_seconds=0.3)
     http = http_to(host)
     consult = await consult_soon(http, database)
-    ws = await open_signal(
-        host, consult["id"], (await join_consult(http, consult, "patient"))["consult_token"]
-    )
+    ws = await signal_as(host, http, consult, "patient")
     await next_of_type(ws, "welcome")
     await end_consult(database, consult["id"])
     assert await close_code(ws) == 4403  # without sending anything

@@ -13,6 +13,7 @@ from tests.factories import (
     bearer,
     clinic_staff,
     login,
+    new_clinic,
     sign_up,
     signed_up,
     unique_email,
@@ -30,18 +31,8 @@ async def clinic(
     settings: Settings,
 ) -> tuple[dict[str, Any], Tokens]:
     """A rural clinic and one of its nurses, signed in."""
-    made = await client.post(
-        "/v1/clinics",
-        json={
-            "name": "Clínica San Miguel",
-            "jurisdiction": "MX-OAX",
-            "municipality": "San Miguel Tlacotepec",
-            "rural": True,
-            "timezone": "America/Mexico_City",
-        },
-        headers=bearer(admin),
-    )
-    return made.json(), await clinic_staff(client, admin, made.json()["id"])
+    made = await new_clinic(client, admin)
+    return made, await clinic_staff(client, admin, made["id"])
 
 
 async def _register(

@@ -21,6 +21,7 @@ from tests.consult_support import (
     local_peer,
     next_of_type,
     open_signal,
+    signal_as,
 )
 from tests.factories import PASSWORD, bearer, signed_up
 
@@ -417,9 +418,7 @@ async def test_a_reconnecting_socket_does_not_lose_to_the_old_ones_late_goodbye(
     host = await server()
     http = http_to(host)
     consult = await consult_soon(http, database)
-    old = await open_signal(
-        host, consult["id"], (await join_consult(http, consult, "patient"))["consult_token"]
-    )
+    old = await signal_as(host, http, consult, "patient")
     await next_of_type(old, "welcome")
     new = await open_signal(  # the phone changed networks; the old socket is not gone yet
         host, consult["id"], (await join_consult(http, consult, "patient"))["consult_token"]

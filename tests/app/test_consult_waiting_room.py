@@ -11,7 +11,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import Database
-from tests.consult_support import consult_soon, join_consult, next_of_type, open_signal
+from tests.consult_support import consult_soon, next_of_type, signal_as
 from tests.factories import PASSWORD, bearer, signed_up
 
 
@@ -34,13 +34,9 @@ async def test_the_waiting_room_hears_nothing_of_the_consult_and_says_nothing_to
     host = await server()
     http = http_to(host)
     consult = await consult_soon(http, database)
-    doctor_ws = await open_signal(
-        host, consult["id"], (await join_consult(http, consult, "doctor"))["consult_token"]
-    )
+    doctor_ws = await signal_as(host, http, consult, "doctor")
     await next_of_type(doctor_ws, "welcome")
-    patient_ws = await open_signal(
-        host, consult["id"], (await join_consult(http, consult, "patient"))["consult_token"]
-    )
+    patient_ws = await signal_as(host, http, consult, "patient")
     waiting = await next_of_type(patient_ws, "welcome")
     assert waiting["admitted"] is False
     assert [p["account_id"] for p in waiting["participants"]] == [consult["patient_id"]]
@@ -94,13 +90,9 @@ async def test_someone_admitted_over_http_gets_the_room_on_their_socket(
     host = await server()
     http = http_to(host)
     consult = await consult_soon(http, database)
-    doctor_ws = await open_signal(
-        host, consult["id"], (await join_consult(http, consult, "doctor"))["consult_token"]
-    )
+    doctor_ws = await signal_as(host, http, consult, "doctor")
     await next_of_type(doctor_ws, "welcome")
-    patient_ws = await open_signal(
-        host, consult["id"], (await join_consult(http, consult, "patient"))["consult_token"]
-    )
+    patient_ws = await signal_as(host, http, consult, "patient")
     assert (await next_of_type(patient_ws, "welcome"))["admitted"] is False
     await doctor_ws.send(json.dumps({"type": "chat", "text": "antes"}))
     await doctor_ws.send(json.dumps({"type": "ping"}))

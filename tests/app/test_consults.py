@@ -25,6 +25,7 @@ from tests.consult_support import (
     local_peer,
     next_of_type,
     open_signal,
+    signal_as,
 )
 from tests.factories import bearer, signed_up
 
@@ -81,14 +82,10 @@ async def test_waiting_room_admission_signaling_and_chat(
     host = await server()
     http = http_to(host)
     consult = await consult_soon(http, database)
-    doctor_ws = await open_signal(
-        host, consult["id"], (await join_consult(http, consult, "doctor"))["consult_token"]
-    )
+    doctor_ws = await signal_as(host, http, consult, "doctor")
     welcome = await next_of_type(doctor_ws, "welcome")
     assert welcome["admitted"] is True
-    patient_ws = await open_signal(
-        host, consult["id"], (await join_consult(http, consult, "patient"))["consult_token"]
-    )
+    patient_ws = await signal_as(host, http, consult, "patient")
     assert (await next_of_type(patient_ws, "welcome"))["admitted"] is False
     waiting = await next_of_type(doctor_ws, "presence")
     assert (waiting["event"], waiting["from"]) == ("waiting", consult["patient_id"])
@@ -130,9 +127,7 @@ async def test_waiting_room_admission_signaling_and_chat(
     # a reconnecting patient gets the room back, with the doctor's latest offer to replay
     await patient_ws.close()
     assert (await next_of_type(doctor_ws, "presence"))["event"] == "leave"
-    again = await open_signal(
-        host, consult["id"], (await join_consult(http, consult, "patient"))["consult_token"]
-    )
+    again = await signal_as(host, http, consult, "patient")
     back = await next_of_type(again, "welcome")
     assert back["admitted"] is True
     assert [m["sdp"] for m in back["replay"] if m["type"] == "offer"] == ["v=0 o=d"]
@@ -148,9 +143,7 @@ async def test_a_flood_is_rate_limited_without_closing_the_socket(
     host = await server(signal_burst=5, signal_messages_per_second=1)
     http = http_to(host)
     consult = await consult_soon(http, database)
-    ws = await open_signal(
-        host, consult["id"], (await join_consult(http, consult, "doctor"))["consult_token"]
-    )
+    ws = await signal_as(host, http, consult, "doctor")
     await next_of_type(ws, "welcome")
     for _ in range(20):
         await ws.send(json.dumps({"type": "ping"}))

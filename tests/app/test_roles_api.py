@@ -6,24 +6,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import admin_tokens, bearer, clinic_staff, grant_role, login, signed_up
-
-
-async def _clinic(client: httpx.AsyncClient, admin: dict[str, Any], name: str) -> str:
-    made = await client.post(
-        "/v1/clinics",
-        json={
-            "name": name,
-            "jurisdiction": "MX-OAX",
-            "municipality": name,
-            "rural": True,
-            "timezone": "America/Mexico_City",
-        },
-        headers=bearer(admin),
-    )
-    assert made.status_code == 201, made.text
-    clinic_id: str = made.json()["id"]
-    return clinic_id
+from tests.factories import (
+    admin_tokens,
+    bearer,
+    clinic_staff,
+    grant_role,
+    login,
+    new_clinic,
+    signed_up,
+)
 
 
 async def _register_patient(
@@ -43,8 +34,8 @@ async def test_an_admin_onboards_a_nurse_at_her_clinic_and_she_sees_why(
 ) -> None:
     """Before, no endpoint gave anyone a role: a cooperative could not onboard a nurse without
     SQL."""
-    san_miguel = await _clinic(client, admin, "Clínica San Miguel")
-    other = await _clinic(client, admin, "Clínica Tlaxiaco")
+    san_miguel = (await new_clinic(client, admin, "Clínica San Miguel"))["id"]
+    other = (await new_clinic(client, admin, "Clínica Tlaxiaco"))["id"]
     account, before = await signed_up(client, display_name="Juana Pérez")
     found = await client.get(
         "/v1/accounts/lookup", params={"contact": account["email"]}, headers=bearer(admin)
@@ -101,7 +92,7 @@ async def test_an_admin_onboards_a_nurse_at_her_clinic_and_she_sees_why(
 async def test_staff_of_two_clinics_keep_the_role_until_the_last_one(
     client: httpx.AsyncClient, admin: dict[str, Any]
 ) -> None:
-    first, second = [await _clinic(client, admin, name) for name in ("Norte", "Sur")]
+    first, second = [(await new_clinic(client, admin, name))["id"] for name in ("Norte", "Sur")]
     nurse = await clinic_staff(client, admin, first)
     me = (await client.get("/v1/me", headers=bearer(nurse))).json()
     assert (await grant_role(client, admin, me["id"], "clinic_staff", clinic_id=second)).is_success
