@@ -1,6 +1,7 @@
 """The async engine and the request's session: one transaction per request, committed here."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
@@ -65,6 +66,7 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+log = logging.getLogger("tequio.db")
 UPKEEP_PATIENCE_MS = 100
 T = TypeVar("T")
 AfterCommit = Callable[[AsyncSession], None]
@@ -84,6 +86,48 @@ async def to_completion(work: Awaitable[T]) -> T:
     _finishing.add(future)
     future.add_done_callback(_finishing.discard)
     return await asyncio.shield(future)
+
+
+async def in_own_session(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    commit: bool = True,
+) -> T:
+    """The one way background work (a socket, a relay, the sweep) touches the database: `work`
+    runs in a session and transaction of its own, never a request's, committed when it returns
+    (unless `commit` is False: a read) and rolled back when it raises, and it runs to its end
+    even when the task awaiting it is cancelled (see `to_completion`)."""
+
+    async def run() -> T:
+        async with sessionmaker() as session:
+            result = await work(session)
+            if commit:
+                await session.commit()
+            return result
+
+    return await to_completion(run())
+
+
+AfterCommitWork = Callable[[], Awaitable[None]]
+_AFTER_COMMIT = "tequio.after_commit"
+
+
+def after_commit(session: AsyncSession, work: AfterCommitWork) -> None:
+    """Run `work` once the request's transaction has committed, and never if it rolls back:
+    telling the consult's sockets, starting a relay, deleting files a change made obsolete. The
+    response waits for it; a failure is logged, since what it follows has already committed."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(work)
+
+
+async def _after_commit(session: AsyncSession, chores: list[AfterCommit]) -> None:
+    for chore in chores:  # app-wide: each looks in `session.info` for work of its own
+        chore(session)
+    for work in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            await work()
+        except Exception:
+            log.exception("work after a commit failed")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -169,8 +213,7 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
         except TequioError as error:
             if error.persist_changes:
                 await session.commit()
-                for chore in chores:
-                    chore(session)
+                await _after_commit(session, chores)
             else:
                 await session.rollback()
             raise
@@ -179,8 +222,7 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         else:
             await session.commit()
-            for chore in chores:  # each looks in `session.info` for work of its own
-                chore(session)
+            await _after_commit(session, chores)
 
 
 # scope="function": the commit runs when the handler returns, before the response is sent, so a

@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.db import AfterCommit, forget_deleted, to_completion, upkeep_connection
+from app.db import AfterCommit, forget_deleted, in_own_session, to_completion, upkeep_connection
 from app.settings import Settings
 from cooperative.governance import service as governance
 from cooperative.governance.sealing import BallotKeys
@@ -25,13 +25,14 @@ FORGET_PAUSES = (0.0, 0.2, 1.0, 3.0)  # seconds before each attempt while the da
 
 
 async def sweep_once(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-    async with sessionmaker() as session:
-        closed, failed = await governance.sweep(
+    closed, failed = await in_own_session(
+        sessionmaker,
+        lambda session: governance.sweep(
             session,
             closing_soon=timedelta(hours=settings.governance_closing_soon_hours),
             keys=BallotKeys(settings.ballot_key),
-        )
-        await session.commit()
+        ),
+    )
     for proposal_id in failed:
         log.warning("proposal could not close", extra={"proposal_id": str(proposal_id)})
     return closed
@@ -92,7 +93,7 @@ async def sweep_proposals(
     while True:
         await asyncio.sleep(settings.governance_sweep_seconds)
         try:
-            closed = await to_completion(sweep_once(settings, sessionmaker))
+            closed = await sweep_once(settings, sessionmaker)
             await to_completion(forget_closed_votes(engine, settings))
         except Exception:  # the next pass tries again; a request may close it meanwhile
             log.warning("governance sweep failed", exc_info=True)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.broker import Broker
-from app.db import to_completion
+from app.db import in_own_session
 from app.settings import Settings
 from cooperative.kernel import clock
 from telehealth.consults import media_service, rules
@@ -111,14 +111,14 @@ class HostedRelay:
         async with self.deciding:
             await self._reconsider()
 
-    async def _recording_state(self) -> media_service.RecordingState:
-        async with self.hub.sessionmaker() as session:
-            return await media_service.recording_state(
-                session, self.appointment_id, self.hub.window
-            )
-
     async def _reconsider(self) -> None:
-        state = await to_completion(self._recording_state())
+        state = await in_own_session(
+            self.hub.sessionmaker,
+            lambda session: media_service.recording_state(
+                session, self.appointment_id, self.hub.window
+            ),
+            commit=False,
+        )
         senders = self.relay.senders
         running = self.relay.segment
         if senders and state.may_record(senders):
@@ -133,15 +133,12 @@ class HostedRelay:
     async def _begin(self, senders: frozenset[str]) -> None:
         file_name = f"{self.appointment_id}/{uuid.uuid4()}.mkv"
 
-        async def begin() -> Any:
-            async with self.hub.sessionmaker() as session:
-                segment = await media_service.begin_segment(
-                    session, self.appointment_id, file_name, senders
-                )
-                await session.commit()
-                return segment
-
-        segment = await to_completion(begin())
+        segment = await in_own_session(
+            self.hub.sessionmaker,
+            lambda session: media_service.begin_segment(
+                session, self.appointment_id, file_name, senders
+            ),
+        )
         self.segment_id = segment.id
         try:
             await self.relay.record(self.hub.recordings_dir / file_name, senders)
@@ -160,12 +157,12 @@ class HostedRelay:
         size = await self.relay.stop_recording()
         segment_id, self.segment_id = self.segment_id, None
 
-        async def end() -> None:
-            async with self.hub.sessionmaker() as session:
-                await media_service.end_segment(session, segment_id, reason or "stopped", size)
-                await session.commit()
-
-        await to_completion(end())
+        await in_own_session(
+            self.hub.sessionmaker,
+            lambda session: media_service.end_segment(
+                session, segment_id, reason or "stopped", size
+            ),
+        )
         if reason != "participants-changed":
             await self.publish(
                 {"type": "recording", "state": "stopped", "reason": reason, "from": RELAY}
@@ -191,7 +188,7 @@ class HostedRelay:
                 return
 
     async def _check(self) -> bool:
-        still, state, gone = await to_completion(self._heartbeat())
+        still, state, gone = await in_own_session(self.hub.sessionmaker, self._heartbeat)
         for account in gone:
             await self.relay.leave(account)
         closed = state.closes_at is not None and clock.now() > state.closes_at
@@ -200,28 +197,24 @@ class HostedRelay:
         await self.reconsider()
         return True
 
-    async def _heartbeat(self) -> tuple[bool, media_service.RecordingState, list[str]]:
+    async def _heartbeat(
+        self, session: AsyncSession
+    ) -> tuple[bool, media_service.RecordingState, list[str]]:
         """Renew the claim; the recording's state; who may no longer take part."""
-        async with self.hub.sessionmaker() as session:
-            still = await media_service.relay_heartbeat(
-                session, self.appointment_id, self.hub.worker
+        still = await media_service.relay_heartbeat(session, self.appointment_id, self.hub.worker)
+        state = await media_service.recording_state(session, self.appointment_id, self.hub.window)
+        gone = [
+            account
+            for account in list(self.relay.peers)
+            if await consults.may_connect(
+                session,
+                self.appointment_id,
+                uuid.UUID(account),
+                window=self.hub.window,
+                now=clock.now(),
             )
-            state = await media_service.recording_state(
-                session, self.appointment_id, self.hub.window
-            )
-            await session.commit()
-            gone = [
-                account
-                for account in list(self.relay.peers)
-                if await consults.may_connect(
-                    session,
-                    self.appointment_id,
-                    uuid.UUID(account),
-                    window=self.hub.window,
-                    now=clock.now(),
-                )
-                is None
-            ]
+            is None
+        ]
         return still, state, gone
 
     async def close(self) -> None:
@@ -269,7 +262,9 @@ class RelayHub:
         async with self._lock:
             if appointment_id in self.hosted:
                 return "mine"
-            mine = await to_completion(self._claim(appointment_id))
+            mine = await in_own_session(
+                self.sessionmaker, lambda session: self._claim(session, appointment_id)
+            )
             if mine != "mine":
                 return mine
             hosted = HostedRelay(self, appointment_id)
@@ -278,16 +273,13 @@ class RelayHub:
         await hosted.ready.wait()
         return "mine"
 
-    async def _claim(self, appointment_id: uuid.UUID) -> media_service.Claim:
-        async with self.sessionmaker() as session:
-            mine = await media_service.claim_relay(
-                session,
-                appointment_id,
-                self.worker,
-                stale_after=timedelta(seconds=self.heartbeat_seconds * 3),
-            )
-            await session.commit()
-            return mine
+    async def _claim(self, session: AsyncSession, appointment_id: uuid.UUID) -> media_service.Claim:
+        return await media_service.claim_relay(
+            session,
+            appointment_id,
+            self.worker,
+            stale_after=timedelta(seconds=self.heartbeat_seconds * 3),
+        )
 
     async def stop(self, appointment_id: uuid.UUID) -> None:
         hosted = self.hosted.pop(appointment_id, None)

@@ -11,9 +11,10 @@ from typing import Any
 
 from fastapi import WebSocket
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.broker import Broker
-from app.db import to_completion
+from app.db import in_own_session
 from app.relays import RelayHub
 from app.settings import Settings
 from cooperative.kernel import clock
@@ -101,15 +102,17 @@ class SignalConnection:
     async def welcome(self) -> bool:
         """Greet the socket: the room if they are admitted, otherwise only that they wait."""
         async with self.entering:
-            async with self.sessionmaker() as session:
+
+            async def arrive(session: AsyncSession) -> tuple[dict[str, Any] | None, Any]:
                 await consults.set_present(
                     session, self.appointment_id, self.me, self.connection, True
                 )
                 everyone = await consults.participants(session, self.appointment_id)
                 mine = next((p for p in everyone if p.account_id == self.me), None)
                 self.admitted = mine is not None and mine.admitted_at is not None
-                room = await self._room(session, everyone) if self.admitted else None
-                await session.commit()
+                return (await self._room(session, everyone) if self.admitted else None), mine
+
+            room, mine = await in_own_session(self.sessionmaker, arrive)
             if room is not None:
                 await self.websocket.send_json(room)
             else:
@@ -151,10 +154,12 @@ class SignalConnection:
         async with self.entering:
             if self.admitted:
                 return
-            async with self.sessionmaker() as session:
-                room = await self._room(
-                    session, await consults.participants(session, self.appointment_id)
-                )
+
+            async def look(session: AsyncSession) -> dict[str, Any]:
+                everyone = await consults.participants(session, self.appointment_id)
+                return await self._room(session, everyone)
+
+            room = await in_own_session(self.sessionmaker, look, commit=False)
             await self.websocket.send_json(room)
             self.admitted = True
 
@@ -220,16 +225,18 @@ class SignalConnection:
             await self.error("not-admitted", "wait for the doctor to admit you")
             return
         if isinstance(message, Offer | Answer) and isinstance(message.to, uuid.UUID):
-            async with self.sessionmaker() as session:
-                await consults.remember(
+            to = message.to
+            await in_own_session(
+                self.sessionmaker,
+                lambda session: consults.remember(
                     session,
                     self.appointment_id,
-                    to=message.to,
+                    to=to,
                     sender=self.me,
                     kind=message.type,
                     payload=message.model_dump(mode="json"),
-                )
-                await session.commit()
+                ),
+            )
         if getattr(message, "to", None) == RELAY:
             hub: RelayHub = self.websocket.app.state.relays
             if await hub.ensure(self.appointment_id) == "off":  # takes over a dead relay
@@ -261,17 +268,17 @@ class SignalConnection:
         if fresh and self.verdict is not None and self.verdict.admitted_at is not None:
             return self.verdict
 
-        async def look() -> Any:
-            async with self.sessionmaker() as session:
-                return await consults.may_connect(
-                    session,
-                    self.appointment_id,
-                    self.me,
-                    window=self.settings.consult_window,
-                    now=clock.now(),
-                )
-
-        self.verdict = await to_completion(look())
+        self.verdict = await in_own_session(
+            self.sessionmaker,
+            lambda session: consults.may_connect(
+                session,
+                self.appointment_id,
+                self.me,
+                window=self.settings.consult_window,
+                now=clock.now(),
+            ),
+            commit=False,
+        )
         self.checked_at = now
         return self.verdict
 
@@ -279,9 +286,10 @@ class SignalConnection:
         if self.role != "doctor":
             await self.error("forbidden", "only the doctor admits participants")
             return
-        async with self.sessionmaker() as session:
-            participant = await consults.let_in(session, self.appointment_id, account_id)
-            await session.commit()
+        participant = await in_own_session(
+            self.sessionmaker,
+            lambda session: consults.let_in(session, self.appointment_id, account_id),
+        )
         if participant is None:
             await self.error("unknown-participant", "nobody by that id is waiting")
             return
@@ -295,13 +303,11 @@ class SignalConnection:
         )
 
     async def leave(self) -> None:
-        async def record() -> None:
-            async with self.sessionmaker() as session:
-                await consults.set_present(
-                    session, self.appointment_id, self.me, self.connection, False
-                )
-                await session.commit()
-
-        await to_completion(record())
+        await in_own_session(
+            self.sessionmaker,
+            lambda session: consults.set_present(
+                session, self.appointment_id, self.me, self.connection, False
+            ),
+        )
         with contextlib.suppress(Exception):
             await self.publish({"type": "presence", "event": "leave", "role": self.role})

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
 from app.broker import Broker
-from app.db import SessionDep
+from app.db import SessionDep, after_commit
 from app.errors import problem_responses
 from app.relays import RelayHub
 from app.routers.consults import Joiner
@@ -77,15 +77,18 @@ async def set_mode(
     state = await media_service.set_mode(
         session, principal, appointment_id, data.mode, window=settings.consult_window
     )
-    await session.commit()
-    if state.mode == "relay":
-        hub: RelayHub = request.app.state.relays
-        await hub.ensure(appointment_id)
-    await _announce(
-        request,
-        appointment_id,
-        {"type": "mode", "mode": state.mode, "by": str(principal.account_id)},
-    )
+
+    async def tell() -> None:
+        if state.mode == "relay":
+            hub: RelayHub = request.app.state.relays
+            await hub.ensure(appointment_id)
+        await _announce(
+            request,
+            appointment_id,
+            {"type": "mode", "mode": state.mode, "by": str(principal.account_id)},
+        )
+
+    after_commit(session, tell)
     return _room(state)
 
 
@@ -105,17 +108,13 @@ async def consent(
     stops a running recording at once. Returns the consult's consent history."""
     await media_service.give_consent(session, principal, appointment_id, data.recording)
     history = await media_service.consents(session, principal, appointment_id)
-    await session.commit()
-    await _announce(
-        request,
-        appointment_id,
-        {
-            "type": "consent",
-            "account_id": str(principal.account_id),
-            "recording": data.recording,
-            "by": str(principal.account_id),
-        },
-    )
+    told = {
+        "type": "consent",
+        "account_id": str(principal.account_id),
+        "recording": data.recording,
+        "by": str(principal.account_id),
+    }
+    after_commit(session, lambda: _announce(request, appointment_id, told))
     return [_consent(c) for c in history]
 
 
@@ -150,25 +149,28 @@ async def recording(
     state, switched = await media_service.request_recording(
         session, principal, appointment_id, data.action == "start", window=settings.consult_window
     )
-    await session.commit()
-    if data.action == "start":  # stopping needs no relay: the one recording hears the request
-        hub: RelayHub = request.app.state.relays
-        await hub.ensure(appointment_id)
-        if switched:
-            await _announce(
-                request,
-                appointment_id,
-                {"type": "mode", "mode": "relay", "by": str(principal.account_id)},
-            )
-    await _announce(
-        request,
-        appointment_id,
-        {
-            "type": "recording-request",
-            "active": state.recording_requested_by is not None,
-            "by": str(principal.account_id),
-        },
-    )
+
+    async def tell() -> None:
+        if data.action == "start":  # stopping needs no relay: the one recording hears it
+            hub: RelayHub = request.app.state.relays
+            await hub.ensure(appointment_id)
+            if switched:
+                await _announce(
+                    request,
+                    appointment_id,
+                    {"type": "mode", "mode": "relay", "by": str(principal.account_id)},
+                )
+        await _announce(
+            request,
+            appointment_id,
+            {
+                "type": "recording-request",
+                "active": state.recording_requested_by is not None,
+                "by": str(principal.account_id),
+            },
+        )
+
+    after_commit(session, tell)
     return _room(state)
 
 
@@ -210,8 +212,7 @@ async def recording_file(
     path = settings.recordings_dir / segment.file_name
     if not path.is_file():
         raise NotFound()
-    await session.commit()
-    return FileResponse(
+    return FileResponse(  # the access log's entry commits before the file is sent
         path,
         media_type="video/x-matroska",
         filename=f"consult-{segment.started_at:%Y%m%d-%H%M%S}.mkv",

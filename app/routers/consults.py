@@ -6,11 +6,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
-from sqlmodel import col, select
 
 from app.auth import require_scopes, token_issuer
 from app.broker import Broker
-from app.db import SessionDep
+from app.db import SessionDep, after_commit, in_own_session
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from app.relays import ice_servers
@@ -24,12 +23,10 @@ from app.signaling import (
     participant_public,
 )
 from cooperative.kernel import clock
-from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Scope
 from telehealth.clinics import service as clinics_service
-from telehealth.consults import rules
+from telehealth.consults import prechecks, rules
 from telehealth.consults import service as consults
-from telehealth.consults.models import PrecheckResult
 from telehealth.consults.precheck import Precheck
 from telehealth.consults.schemas import (
     AdmitIn,
@@ -109,18 +106,15 @@ async def admit(
 ) -> ParticipantPublic:
     """Let someone in from the waiting room; they are told over the signaling socket."""
     participant = await consults.admit(session, principal, appointment_id, data.account_id)
-    await session.commit()
     broker: Broker = request.app.state.broker
-    await broker.publish(
-        str(appointment_id),
-        {
-            "type": "presence",
-            "event": "admitted",
-            "account_id": str(data.account_id),
-            "role": participant.role,
-            "from": str(principal.account_id),
-        },
-    )
+    told = {
+        "type": "presence",
+        "event": "admitted",
+        "account_id": str(data.account_id),
+        "role": participant.role,
+        "from": str(principal.account_id),
+    }
+    after_commit(session, lambda: broker.publish(str(appointment_id), told))
     return participant_public(participant)
 
 
@@ -158,20 +152,16 @@ async def precheck(
     sessionmaker = request.app.state.sessionmaker
 
     async def store(result: rules.LinkQuality, relayed: bool | None) -> None:
-        async with sessionmaker() as own:  # background work: its own session
-            own.add(
-                PrecheckResult(
-                    account_id=principal.account_id,
-                    clinic_id=data.clinic_id,
-                    round_trip_ms=result.round_trip_ms,
-                    packet_loss_pct=result.packet_loss_pct,
-                    jitter_ms=result.jitter_ms,
-                    received_kbps=result.received_kbps,
-                    relayed=relayed,
-                    video_ok=result.video_ok,
-                )
-            )
-            await own.commit()
+        await in_own_session(
+            sessionmaker,
+            lambda own: prechecks.record(
+                own,
+                account_id=principal.account_id,
+                clinic_id=data.clinic_id,
+                result=result,
+                relayed=relayed,
+            ),
+        )
 
     servers = [s.model_dump(exclude_none=True) for s in ice_servers(settings, "precheck")]
     check = Precheck(servers, settings.precheck_seconds, store)
@@ -196,20 +186,8 @@ async def precheck_results(
     limit: LimitParam = 50,
 ) -> Page[PrecheckResultPublic]:
     """Yours, or with `clinic_id` the clinic's (its staff and admins), newest first."""
-    statement = select(PrecheckResult)
-    if clinic_id is not None:
-        await clinics_service.visible(session, principal, clinic_id)
-        statement = statement.where(col(PrecheckResult.clinic_id) == clinic_id)
-    else:
-        statement = statement.where(col(PrecheckResult.account_id) == principal.account_id)
-    rows, next_cursor = await paginate(
-        session,
-        statement,
-        time_column=col(PrecheckResult.created_at),
-        id_column=col(PrecheckResult.id),
-        cursor=cursor,
-        limit=limit,
-        descending=True,
+    rows, next_cursor = await prechecks.history(
+        session, principal, clinic_id=clinic_id, cursor=cursor, limit=limit
     )
     return Page(
         items=[PrecheckResultPublic.model_validate(r, from_attributes=True) for r in rows],
@@ -233,14 +211,17 @@ async def signal(
     if claims is None or claims.appointment_id != appointment_id:
         await websocket.close(code=CLOSE_UNAUTHORIZED)
         return
-    async with state.sessionmaker() as session:
-        allowed = await consults.may_connect(
+    allowed = await in_own_session(
+        state.sessionmaker,
+        lambda session: consults.may_connect(
             session,
             appointment_id,
             claims.account_id,
             window=state.settings.consult_window,
             now=clock.now(),
-        )
+        ),
+        commit=False,
+    )
     if allowed is None:
         await websocket.close(code=CLOSE_FORBIDDEN)
         return

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from app.auth import CurrentPrincipal
-from app.db import SessionDep
+from app.db import SessionDep, after_commit
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from app.settings import Settings
@@ -98,12 +98,15 @@ async def erase(
     )
     files = await media_service.forget_recordings(session, principal.account_id)
     photos = await dues_service.forget_receipts(session, principal.account_id)
-    await session.commit()
     settings: Settings = request.app.state.settings
-    for name in files:  # after the commit: a rolled-back erasure keeps its files
-        (settings.recordings_dir / name).unlink(missing_ok=True)
-    for name in photos:
-        (settings.receipts_dir / name).unlink(missing_ok=True)
+
+    async def delete_files() -> None:  # after the commit: a rolled-back erasure keeps its files
+        for name in files:
+            (settings.recordings_dir / name).unlink(missing_ok=True)
+        for name in photos:
+            (settings.receipts_dir / name).unlink(missing_ok=True)
+
+    after_commit(session, delete_files)
     if files:
         report["erased"].append("recordings of your video consults")
     if photos:

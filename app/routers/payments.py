@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 
 from app.auth import insufficient_scope, require_any_scope, require_scopes
 from app.context import IdempotencyKey, mark_replayed
-from app.db import SessionDep
+from app.db import SessionDep, after_commit
 from app.errors import UnsupportedMediaType, problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from app.settings import Settings
@@ -250,11 +250,13 @@ async def put_receipt(
     name = dues_service.receipt_file_name(payment)
     assert name is not None
     await asyncio.to_thread(_write_private, settings.receipts_dir / name, image.data)
-    public = await payment_public(session, payment)
-    await session.commit()
-    if replaced is not None:  # after the commit: a rolled-back upload keeps the old photo
-        (settings.receipts_dir / replaced).unlink(missing_ok=True)
-    return public
+    if replaced is not None:
+
+        async def forget_old() -> None:  # after the commit: a rolled-back upload keeps it
+            (settings.receipts_dir / replaced).unlink(missing_ok=True)
+
+        after_commit(session, forget_old)
+    return await payment_public(session, payment)
 
 
 @router.get(
@@ -281,8 +283,7 @@ async def get_receipt(
     path = settings.receipts_dir / name
     if not path.is_file():
         raise NotFound()
-    await session.commit()
-    return FileResponse(
+    return FileResponse(  # the access log's entry commits before the file is sent
         path,
         media_type=payment.receipt_media_type,
         headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
