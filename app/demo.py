@@ -427,7 +427,7 @@ async def _seed_telehealth(
         by=admin.account_id,
     )
     nurse = _principal(accounts["Juana Pérez"])
-    await clinics.register_patient(
+    code = await clinics.register_patient(  # Juana tells Rosa the code at the clinic
         session,
         nurse,
         clinic.id,
@@ -439,6 +439,7 @@ async def _seed_telehealth(
         session,
         _principal(accounts["Rosa Martínez"]),
         clinic.id,
+        code,
         secret=settings.contact_secret,
     )
 

@@ -36,6 +36,7 @@ from tests.factories import (
     paid,
     practitioner,
     register,
+    registered_with_clinic,
     report_payment,
     treasurer_tokens,
 )
@@ -192,23 +193,10 @@ async def build_world(
         clinic = await new_clinic(http, admin, name)
         staff[key] = await clinic_staff(http, admin, clinic["id"])
         clinics[key] = clinic["id"]
-    await _ok(
-        http.post(
-            f"/v1/clinics/{clinics['clinic']}/patients",
-            json={"username": rosa["email"]},
-            headers=bearer(staff["clinic"]),
-        ),
-        202,
-    )
-    await _ok(http.post(f"/v1/clinics/{clinics['clinic']}/patients/accept", headers=bearer(rosa_t)))
+    await registered_with_clinic(http, staff["clinic"], clinics["clinic"], rosa_t, rosa["email"])
     # the strangers have their own care: Pedro at the other clinic, with the other doctor
-    await _ok(
-        http.post(
-            f"/v1/clinics/{clinics['other_clinic']}/patients",
-            json={"username": pedro["email"]},
-            headers=bearer(staff["other_clinic"]),
-        ),
-        202,
+    await registered_with_clinic(
+        http, staff["other_clinic"], clinics["other_clinic"], other_t, pedro["email"]
     )
     # the doctor's own schedule: an extra afternoon and a day off
     day = (clock.today() + timedelta(days=20)).isoformat()

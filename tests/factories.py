@@ -146,6 +146,26 @@ async def clinic_staff(
     return await login(client, account["email"])
 
 
+async def registered_with_clinic(
+    client: httpx.AsyncClient,
+    staff: dict[str, Any],
+    clinic_id: str,
+    patient: dict[str, Any],
+    contact: str,
+) -> None:
+    """Staff register the patient by `contact` and the patient accepts with the code."""
+    registered = await client.post(
+        f"/v1/clinics/{clinic_id}/patients", json={"username": contact}, headers=bearer(staff)
+    )
+    assert registered.status_code == 202, registered.text
+    accepted = await client.post(
+        f"/v1/clinics/{clinic_id}/patients/accept",
+        json={"code": registered.json()["code"]},
+        headers=bearer(patient),
+    )
+    assert accepted.status_code == 200, accepted.text
+
+
 def dues_period(months_ahead: int = 0) -> str:
     """A dues period (`YYYY-MM`) counted from this month in the cooperative's zone."""
     today = clock.today()

@@ -27,6 +27,7 @@ from tests.factories import (
     new_clinic,
     open_slots,
     practitioner,
+    registered_with_clinic,
     report_payment,
 )
 
@@ -83,14 +84,7 @@ async def seed(http: httpx.AsyncClient, database_url: str) -> Seeded:
     finally:
         await engine.dispose()
     await _ok(http.post(f"/v1/appointments/{booked['id']}/consult/join", headers=bearer(doctor)))
-    await _ok(
-        http.post(
-            f"/v1/clinics/{clinic['id']}/patients",
-            json={"username": me["email"]},
-            headers=bearer(staff),
-        ),
-        202,
-    )
+    await registered_with_clinic(http, staff, clinic["id"], patient, me["email"])
     # money reported and a rate to convert it; the doctor's own schedule; an open invitation
     payment = await _ok(report_payment(http, patient, household_id=home["id"], amount_minor=2000))
     rate = await exchange_rate(http, admin, "17.25")
@@ -119,7 +113,6 @@ async def seed(http: httpx.AsyncClient, database_url: str) -> Seeded:
         )
     )
     [invitation] = [i for i in invited["invitations"] if i["member_id"] == cousin["id"]]
-    await _ok(http.post(f"/v1/clinics/{clinic['id']}/patients/accept", headers=bearer(patient)))
     proposal = await _ok(
         http.post(
             "/v1/proposals",

@@ -18,8 +18,8 @@ from telehealth.clinics.schemas import (
     ClinicPatientPublic,
     ClinicPublic,
     PatientRegister,
+    RegistrationAnswer,
     RegistrationPending,
-    RegistrationRequest,
 )
 
 router = APIRouter(prefix="/v1/clinics", tags=["clinics"])
@@ -58,23 +58,6 @@ async def list_clinics(
     )
 
 
-@router.get(
-    "/registrations",
-    summary="Clinics asking to register me",
-    responses=problem_responses(401, 403),
-)
-async def registration_requests(
-    request: Request, session: SessionDep, principal: Anyone
-) -> Page[RegistrationRequest]:
-    """Clinics whose staff registered your email or phone (also before you signed up) and wait
-    for your answer. Accept and their staff may book consults for you; decline and they learn
-    nothing about you."""
-    items = await clinics.registration_requests(
-        session, principal, secret=_settings(request).contact_secret
-    )
-    return Page(items=items, next_cursor=None)  # a few at most: one per clinic that asked
-
-
 @router.post(
     "/{clinic_id}/patients",
     status_code=status.HTTP_202_ACCEPTED,
@@ -88,12 +71,13 @@ async def register_patient(
     clinic_id: uuid.UUID,
     data: PatientRegister,
 ) -> RegistrationPending:
-    """Register a patient by the email or phone they use, or will sign up with. The answer is
-    the same whether or not anyone has that contact: you learn nothing (no name, no account)
-    until the person accepts, and then they appear in `GET /v1/clinics/{id}/patients` and you
-    may book for them. Registering many patients in a short time slows down (`429`)."""
+    """Register a patient by the email or phone they use, or will sign up with, and get a
+    one-time code to give them in person or by phone. The answer is the same whether or not
+    anyone has that contact: you learn nothing (no name, no account) until the person accepts
+    with the code, and then they appear in `GET /v1/clinics/{id}/patients` and you may book for
+    them. Registering many patients in a short time slows down (`429`)."""
     settings = _settings(request)
-    await clinics.register_patient(
+    code = await clinics.register_patient(
         session,
         principal,
         clinic_id,
@@ -102,7 +86,7 @@ async def register_patient(
         throttles=settings.clinic_registration_throttles(str(principal.account_id)),
     )
     return RegistrationPending(
-        clinic_id=clinic_id, detail=REGISTRATION_PENDING.render(language_of(request))
+        clinic_id=clinic_id, code=code, detail=REGISTRATION_PENDING.render(language_of(request))
     )
 
 
@@ -129,15 +113,21 @@ async def patients(
 @router.post(
     "/{clinic_id}/patients/accept",
     summary="Accept a clinic's registration",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def accept_registration(
-    request: Request, session: SessionDep, principal: Anyone, clinic_id: uuid.UUID
+    request: Request,
+    session: SessionDep,
+    principal: Anyone,
+    clinic_id: uuid.UUID,
+    data: RegistrationAnswer,
 ) -> ClinicPatientPublic:
-    """You accept that this clinic's staff see your name and book consults for you (on your
-    phone, or on the clinic's tablet when you sign in there). 404 if it has not asked."""
+    """With the code the clinic's staff gave you, you accept that they see your name and book
+    consults for you (on your phone, or on the clinic's tablet when you sign in there). 404 if
+    the clinic did not register your email or phone; 422 for a wrong or expired code (after
+    five wrong tries the clinic must register you again)."""
     return await clinics.accept_registration(
-        session, principal, clinic_id, secret=_settings(request).contact_secret
+        session, principal, clinic_id, data.code, secret=_settings(request).contact_secret
     )
 
 
@@ -145,12 +135,28 @@ async def accept_registration(
     "/{clinic_id}/patients/decline",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Decline a clinic's registration",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def decline_registration(
-    request: Request, session: SessionDep, principal: Anyone, clinic_id: uuid.UUID
+    request: Request,
+    session: SessionDep,
+    principal: Anyone,
+    clinic_id: uuid.UUID,
+    data: RegistrationAnswer,
 ) -> None:
-    """The request is deleted; the clinic never learns who you are."""
+    """With the code: the request is deleted; the clinic never learns who you are."""
     await clinics.decline_registration(
-        session, principal, clinic_id, secret=_settings(request).contact_secret
+        session, principal, clinic_id, data.code, secret=_settings(request).contact_secret
     )
+
+
+@router.post(
+    "/{clinic_id}/patients/withdraw",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Stop a clinic booking for you",
+    responses=problem_responses(401, 403, 404),
+)
+async def withdraw(session: SessionDep, principal: Anyone, clinic_id: uuid.UUID) -> None:
+    """You take back your consent: the clinic's staff no longer see you among its patients
+    nor book for you. Consults already booked stay (you may cancel them)."""
+    await clinics.withdraw(session, principal, clinic_id)

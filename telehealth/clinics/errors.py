@@ -1,5 +1,7 @@
+from typing import ClassVar
+
 from cooperative.accounts.errors import TooManyAttempts
-from cooperative.kernel.errors import Text
+from cooperative.kernel.errors import TequioError, Text
 
 
 class TooManyRegistrations(TooManyAttempts):
@@ -11,3 +13,18 @@ class TooManyRegistrations(TooManyAttempts):
         "Esta cuenta ha registrado muchos pacientes en poco tiempo. Intente de nuevo en "
         "{retry_after} segundos.",
     )
+
+
+class WrongRegistrationCode(TequioError):
+    """Recorded on purpose: each wrong code counts, and the fifth ends the registration."""
+
+    status = 422
+    slug = "wrong-registration-code"
+    title = Text("Wrong code", "Código incorrecto")
+    detail = Text(
+        "That is not the clinic's code for you, or it has expired. Ask the clinic for it (after "
+        "five wrong tries they must register you again).",
+        "Ese no es el código que la clínica le dio, o ya venció. Pídalo a la clínica (tras cinco "
+        "intentos fallidos deberá registrarle de nuevo).",
+    )
+    persist_changes: ClassVar[bool] = True

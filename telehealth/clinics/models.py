@@ -67,3 +67,11 @@ class ClinicRegistration(SQLModel, table=True):
         default=None, foreign_key="account.id", ondelete="SET NULL"
     )
     registered_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
+    code_hash: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Keyed hash of the one-time code staff give the patient in person or by "
+        "phone; accepting needs it (None: made before codes, cannot be accepted).",
+    )
+    code_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failed_attempts: int = 0

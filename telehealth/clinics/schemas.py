@@ -55,18 +55,20 @@ class PatientRegister(InputModel):
 
 
 REGISTRATION_PENDING = Text(
-    "If this email or phone belongs to someone with a Tequio account, or once someone signs up "
-    "with it, they see your clinic's request and may accept it. Once they accept, they appear "
-    "in your clinic's patients and you may book consults for them.",
-    "Si este correo o teléfono es de alguien con cuenta en Tequio, o cuando alguien se registre "
-    "con él, verá la solicitud de su clínica y podrá aceptarla. Cuando la acepte, aparecerá "
-    "entre los pacientes de su clínica y podrá agendar consultas por esa persona.",
+    "Give the person this code, in person or by phone. Once they have a Tequio account with "
+    "this email or phone (they may already), they accept with the code within 7 days; then they "
+    "appear in your clinic's patients and you may book consults for them. Until then you learn "
+    "nothing about them.",
+    "Dé este código a la persona, en persona o por teléfono. Cuando tenga cuenta en Tequio con "
+    "este correo o teléfono (puede que ya la tenga), la acepta con el código en 7 días; entonces "
+    "aparecerá entre los pacientes de su clínica y podrá agendar consultas por ella. Hasta "
+    "entonces no sabrá nada de ella.",
 )
 
 
 class RegistrationPending(BaseModel):
     """The same answer whether or not anyone has that email or phone: staff learn nothing
-    about a person until that person accepts."""
+    about a person until that person accepts with the code."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -74,6 +76,7 @@ class RegistrationPending(BaseModel):
                 {
                     "clinic_id": "5f0c8a1e-2b3d-4e6f-8a9b-0c1d2e3f4a5b",
                     "status": "pending",
+                    "code": "4821 9937",
                     "detail": REGISTRATION_PENDING.en,
                 }
             ]
@@ -82,29 +85,21 @@ class RegistrationPending(BaseModel):
 
     clinic_id: uuid.UUID
     status: Literal["pending"] = "pending"
+    code: str = Field(
+        description="For the patient only: they accept with it (7 days, five tries). Registering "
+        "the same contact again gives a new code."
+    )
     detail: str = Field(description="What this answer means, in the language asked for.")
 
 
-class RegistrationRequest(BaseModel):
-    """A clinic asking the signed-in patient's consent to book consults for them."""
+class RegistrationAnswer(InputModel):
+    """The code the clinic's staff gave you."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "clinic_id": "5f0c8a1e-2b3d-4e6f-8a9b-0c1d2e3f4a5b",
-                    "clinic_name": "Clínica Rural San Miguel",
-                    "municipality": "San Miguel Tlacotepec",
-                    "registered_at": "2026-12-02T16:30:00Z",
-                }
-            ]
-        }
+        extra="forbid", json_schema_extra={"examples": [{"code": "4821 9937"}]}
     )
 
-    clinic_id: uuid.UUID
-    clinic_name: str
-    municipality: str
-    registered_at: datetime
+    code: str = Field(min_length=8, max_length=16, pattern=r"^[0-9 -]+$")
 
 
 class ClinicPatientPublic(BaseModel):

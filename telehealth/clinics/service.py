@@ -1,6 +1,10 @@
 """Clinics, their staff, and the patients registered with them (with the patients' consent)."""
 
+import hashlib
+import hmac
+import secrets
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -18,9 +22,9 @@ from cooperative.kernel.errors import NotFound
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Role
 from cooperative.privacy import audit
-from telehealth.clinics.errors import TooManyRegistrations
+from telehealth.clinics.errors import TooManyRegistrations, WrongRegistrationCode
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicRegistration, ClinicStaff
-from telehealth.clinics.schemas import ClinicCreate, ClinicPatientPublic, RegistrationRequest
+from telehealth.clinics.schemas import ClinicCreate, ClinicPatientPublic
 
 
 async def create(session: AsyncSession, data: ClinicCreate) -> Clinic:
@@ -129,6 +133,15 @@ async def staff_clinics(session: AsyncSession, account_id: uuid.UUID) -> list[uu
     return list(rows.scalars())
 
 
+CODE_DAYS = 7
+CODE_TRIES = 5
+
+
+def _code_hash(code: str, secret: bytes) -> str:
+    digits = "".join(ch for ch in code if ch.isdigit())
+    return hmac.new(secret, b"clinic-code:" + digits.encode(), hashlib.sha256).hexdigest()
+
+
 async def register_patient(
     session: AsyncSession,
     principal: Principal,
@@ -137,23 +150,35 @@ async def register_patient(
     *,
     secret: bytes,
     throttles: list[ThrottleRule],
-) -> None:
-    """Staff register a patient by email or phone. Nothing is looked up: only a keyed hash of
-    the contact is kept, the same whether or not an account has it, and whoever signs in with
-    that contact (now, or once they sign up) sees the request and accepts or declines it."""
+) -> str:
+    """Staff register a patient by email or phone, and get a one-time code to give the patient
+    in person or by phone; the patient accepts with it. Nothing is looked up: only keyed hashes
+    of the contact and the code are kept, the same whether or not an account has that contact.
+    Registering the same contact again gives a new code (the old one stops working).
+
+    The code is what proves the person accepting is the patient: nobody confirms that whoever
+    signs up with a phone number owns it, so the contact alone would let anyone who signs up
+    with a patient's number become that patient for the clinic."""
     clinic = await visible(session, principal, clinic_id)
     await accounts_service.charge(session, throttles, refusal=TooManyRegistrations)
-    try:
-        async with session.begin_nested():
-            session.add(
-                ClinicRegistration(
-                    clinic_id=clinic.id,
-                    contact_hash=account_rules.contact_hash(contact, secret),
-                    registered_by=principal.account_id,
-                )
+    code = f"{secrets.randbelow(10**8):08d}"
+    contact_hash = account_rules.contact_hash(contact, secret)
+    existing = (
+        await session.execute(
+            select(ClinicRegistration).where(
+                col(ClinicRegistration.clinic_id) == clinic.id,
+                col(ClinicRegistration.contact_hash) == contact_hash,
             )
-    except IntegrityError:
-        pass  # registered before and not answered yet: once is enough
+        )
+    ).scalar_one_or_none()
+    registration = existing or ClinicRegistration(clinic_id=clinic.id, contact_hash=contact_hash)
+    registration.code_hash = _code_hash(code, secret)
+    registration.code_expires_at = clock.now() + timedelta(days=CODE_DAYS)
+    registration.failed_attempts = 0
+    registration.registered_by = principal.account_id
+    session.add(registration)
+    await session.flush()
+    return f"{code[:4]} {code[4:]}"
 
 
 async def _requests_to(
@@ -181,46 +206,50 @@ async def _account(session: AsyncSession, principal: Principal) -> Account:
     return account
 
 
-async def registration_requests(
-    session: AsyncSession, principal: Principal, *, secret: bytes
-) -> list[RegistrationRequest]:
-    """The clinics waiting for the signed-in person's answer, one entry per clinic."""
+async def _with_code(
+    session: AsyncSession,
+    principal: Principal,
+    clinic_id: uuid.UUID,
+    code: str,
+    secret: bytes,
+) -> tuple[Account, list[ClinicRegistration]]:
+    """The caller's registrations at the clinic, if `code` is the clinic's code for one of them;
+    a wrong code counts against each (the fifth ends it) and is refused."""
     account = await _account(session, principal)
-    accepted = set(
-        (
-            await session.execute(
-                select(col(ClinicPatient.clinic_id)).where(
-                    col(ClinicPatient.account_id) == account.id
-                )
-            )
-        ).scalars()
-    )
-    requests: dict[uuid.UUID, RegistrationRequest] = {}
-    for registration in await _requests_to(session, account, secret):
-        if registration.clinic_id in accepted or registration.clinic_id in requests:
-            continue
-        clinic = await session.get(Clinic, registration.clinic_id)
-        assert clinic is not None
-        requests[clinic.id] = RegistrationRequest(
-            clinic_id=clinic.id,
-            clinic_name=clinic.name,
-            municipality=clinic.municipality,
-            registered_at=registration.registered_at,
-        )
-    return list(requests.values())
+    pending = await _requests_to(session, account, secret, clinic_id)
+    if not pending:
+        raise NotFound()
+    now, given = clock.now(), _code_hash(code, secret)
+    if any(
+        r.code_hash is not None
+        and r.code_expires_at is not None
+        and r.code_expires_at > now
+        and hmac.compare_digest(r.code_hash, given)
+        for r in pending
+    ):
+        return account, pending
+    for registration in pending:
+        registration.failed_attempts += 1
+        if registration.failed_attempts >= CODE_TRIES:
+            await session.delete(registration)
+    await session.flush()
+    raise WrongRegistrationCode()
 
 
 async def accept_registration(
-    session: AsyncSession, principal: Principal, clinic_id: uuid.UUID, *, secret: bytes
+    session: AsyncSession,
+    principal: Principal,
+    clinic_id: uuid.UUID,
+    code: str,
+    *,
+    secret: bytes,
 ) -> ClinicPatientPublic:
-    """The patient accepts the clinic's registration: its staff now see their name and may
-    book for them. 404 when the clinic has not asked."""
-    account = await _account(session, principal)
-    pending = await _requests_to(session, account, secret, clinic_id)
+    """The patient accepts the clinic's registration with the code its staff gave them: its
+    staff now see their name and may book for them. 404 when the clinic has not registered
+    this person's email or phone; 422 for a wrong or expired code."""
+    account, pending = await _with_code(session, principal, clinic_id, code, secret)
     link = await session.get(ClinicPatient, (clinic_id, account.id))
     if link is None:
-        if not pending:
-            raise NotFound()
         link = ClinicPatient(
             clinic_id=clinic_id,
             account_id=account.id,
@@ -241,15 +270,28 @@ async def accept_registration(
 
 
 async def decline_registration(
-    session: AsyncSession, principal: Principal, clinic_id: uuid.UUID, *, secret: bytes
+    session: AsyncSession,
+    principal: Principal,
+    clinic_id: uuid.UUID,
+    code: str,
+    *,
+    secret: bytes,
 ) -> None:
-    """The patient declines: the request is deleted and the clinic learns nothing about them."""
-    account = await _account(session, principal)
-    pending = await _requests_to(session, account, secret, clinic_id)
-    if not pending:
-        raise NotFound()
+    """The patient declines with the code: the request is deleted and the clinic learns
+    nothing about them. (Without a code, nobody else can end a patient's pending request.)"""
+    _, pending = await _with_code(session, principal, clinic_id, code, secret)
     for registration in pending:
         await session.delete(registration)
+    await session.flush()
+
+
+async def withdraw(session: AsyncSession, principal: Principal, clinic_id: uuid.UUID) -> None:
+    """The patient takes back their consent: the clinic's staff no longer see them among its
+    patients nor book for them (consults already booked stay, as the clinic's record)."""
+    link = await session.get(ClinicPatient, (clinic_id, principal.account_id))
+    if link is None:
+        raise NotFound()
+    await session.delete(link)
     await session.flush()
 
 

@@ -11,7 +11,7 @@ import json
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -254,10 +254,11 @@ async def visible(
 async def _takes_part(
     session: AsyncSession, principal: Principal, appointment: Appointment
 ) -> bool:
-    if principal.is_admin or principal.account_id in (
-        appointment.patient_account_id,
-        appointment.booked_by,
-    ):
+    if principal.is_admin or principal.account_id == appointment.patient_account_id:
+        return True
+    # who booked for someone takes part, except for a clinic: its staff take part while they
+    # work there (a nurse who left keeps none of the consults she booked)
+    if appointment.clinic_id is None and principal.account_id == appointment.booked_by:
         return True
     if await _is_doctor_of(session, principal, appointment):
         return True
@@ -460,7 +461,10 @@ async def list_visible(
     if not principal.is_admin:
         mine = [
             col(Appointment.patient_account_id) == principal.account_id,
-            col(Appointment.booked_by) == principal.account_id,
+            and_(
+                col(Appointment.booked_by) == principal.account_id,
+                col(Appointment.clinic_id).is_(None),
+            ),
         ]
         if principal.has_role(Role.DOCTOR):
             own = select(col(Practitioner.id)).where(

@@ -295,7 +295,9 @@ async def test_clinic_staff_book_for_their_registered_patients_only(
     )
     assert before_consent.status_code == 404  # nobody is booked through a clinic without consent
     accepted = await client.post(
-        f"/v1/clinics/{clinics[0]['id']}/patients/accept", headers=bearer(rosa_tokens)
+        f"/v1/clinics/{clinics[0]['id']}/patients/accept",
+        json={"code": registered.json()["code"]},
+        headers=bearer(rosa_tokens),
     )
     assert accepted.json()["account_id"] == rosa["id"]
     for_rosa = await book(

@@ -178,15 +178,15 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
     ("DELETE", "/v1/practitioners/{practitioner_id}/time-off/{time_off_id}"): obj(),
     ("POST", "/v1/clinics"): role("admin"),
     ("GET", "/v1/clinics"): listing(owner="clinic_staff", shows=("clinic",)),
-    ("GET", "/v1/clinics/registrations"): OWN,
     ("GET", "/v1/clinics/{clinic_id}/patients"): obj(
         see={"same_clinic_staff"}, owner="clinic_staff", shows=("account",)
     ),
     ("POST", "/v1/clinics/{clinic_id}/patients/decline"): OWN,
+    ("POST", "/v1/clinics/{clinic_id}/patients/withdraw"): OWN,
     ("POST", "/v1/clinics/{clinic_id}/patients"): obj(
         body={"username": "{email}"}, see={"same_clinic_staff"}, act={"same_clinic_staff"}
     ),
-    ("POST", "/v1/clinics/{clinic_id}/patients/accept"): obj(),
+    ("POST", "/v1/clinics/{clinic_id}/patients/accept"): obj(body={"code": "0000 0000"}),
     ("GET", "/v1/slots"): SIGNED_IN,
     ("POST", "/v1/appointments"): obj(
         body={

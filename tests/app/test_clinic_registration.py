@@ -1,5 +1,6 @@
 """Clinic staff register patients by phone or email and learn nothing until the patient accepts."""
 
+import re
 from typing import Any
 
 import httpx
@@ -45,11 +46,12 @@ async def _register(
     )
 
 
-async def _requests(client: httpx.AsyncClient, tokens: Tokens) -> list[dict[str, Any]]:
-    response = await client.get("/v1/clinics/registrations", headers=bearer(tokens))
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
+async def _answer(
+    client: httpx.AsyncClient, tokens: Tokens, clinic_id: str, code: str, answer: str = "accept"
+) -> httpx.Response:
+    return await client.post(
+        f"/v1/clinics/{clinic_id}/patients/{answer}", json={"code": code}, headers=bearer(tokens)
+    )
 
 
 async def _patients(client: httpx.AsyncClient, nurse: Tokens, clinic_id: str) -> list[Any]:
@@ -60,11 +62,15 @@ async def _patients(client: httpx.AsyncClient, nurse: Tokens, clinic_id: str) ->
 
 
 def _alike(response: httpx.Response) -> tuple[Any, ...]:
+    """All of the answer but its code (a new one each time, for whoever asked)."""
+    body = response.json()
+    code = body.pop("code")
+    assert re.fullmatch(r"[0-9]{4} [0-9]{4}", code), code
     return (
         response.status_code,
         response.headers["content-type"],
         response.headers.get("content-language"),
-        response.json(),
+        body,
     )
 
 
@@ -89,27 +95,52 @@ async def test_staff_get_the_same_answer_whether_or_not_someone_has_the_contact(
     assert rosa["id"] not in patients.text
 
 
-async def test_the_patient_accepts_and_only_then_staff_see_them(
+async def test_the_patient_accepts_with_the_code_and_only_then_staff_see_them(
     client: httpx.AsyncClient, clinic: tuple[dict[str, Any], Tokens]
 ) -> None:
     place, nurse = clinic
     phone = unique_phone()
     rosa, rosa_tokens = await signed_up(client, phone=phone, display_name="Rosa Martínez")
-    await _register(client, nurse, place["id"], phone)
-    await _register(client, nurse, place["id"], "+" + phone[1:3] + " " + phone[3:])  # respelled
-
-    (request,) = await _requests(client, rosa_tokens)
-    assert (request["clinic_id"], request["clinic_name"]) == (place["id"], "Clínica San Miguel")
-    accepted = await client.post(
-        f"/v1/clinics/{place['id']}/patients/accept", headers=bearer(rosa_tokens)
-    )
-    assert accepted.status_code == 200
+    first = (await _register(client, nurse, place["id"], phone)).json()["code"]
+    respelled = "+" + phone[1:3] + " " + phone[3:]
+    code = (await _register(client, nurse, place["id"], respelled)).json()["code"]
+    stale = await _answer(client, rosa_tokens, place["id"], first)  # a new code replaces it
+    assert stale.status_code == 422
+    assert stale.json()["type"].endswith("/wrong-registration-code")
+    assert await _patients(client, nurse, place["id"]) == []
+    accepted = await _answer(client, rosa_tokens, place["id"], code.replace(" ", "-"))
+    assert accepted.status_code == 200, accepted.text
     assert accepted.json()["account_id"] == rosa["id"]
-    assert await _requests(client, rosa_tokens) == []
     (patient,) = await _patients(client, nurse, place["id"])
     assert (patient["account_id"], patient["display_name"]) == (rosa["id"], "Rosa Martínez")
     log = (await client.get("/v1/me/access-log", headers=bearer(rosa_tokens))).json()["items"]
     assert f"clinic:{place['id']}" in {entry["resource"] for entry in log}
+    again = await _answer(client, rosa_tokens, place["id"], code)
+    assert again.status_code == 404  # the registration is done with
+
+    # Rosa changes her mind: the clinic no longer sees her nor books for her
+    withdrawn = await client.post(
+        f"/v1/clinics/{place['id']}/patients/withdraw", headers=bearer(rosa_tokens)
+    )
+    assert withdrawn.status_code == 204
+    assert await _patients(client, nurse, place["id"]) == []
+
+
+async def test_signing_up_with_a_patients_phone_does_not_make_you_the_patient(
+    client: httpx.AsyncClient, clinic: tuple[dict[str, Any], Tokens]
+) -> None:
+    """Nobody confirms that whoever signs up with a phone number owns it: with the contact alone
+    an impostor accepted the clinic's registration of a patient and read what staff booked."""
+    place, nurse = clinic
+    phone = unique_phone()
+    code = (await _register(client, nurse, place["id"], phone)).json()["code"]
+    _, impostor = await signed_up(client, phone=phone, display_name="María Víctima")
+    guesses = [f"{n:04d} {n:04d}" for n in range(1, 6)]
+    answers = [await _answer(client, impostor, place["id"], guess) for guess in guesses]
+    assert [a.status_code for a in answers] == [422] * 5
+    assert await _patients(client, nurse, place["id"]) == []
+    # five wrong tries end the registration: even the right code no longer opens it
+    assert (await _answer(client, impostor, place["id"], code)).status_code == 404
 
 
 async def test_a_registration_waits_for_someone_to_sign_up_with_the_contact(
@@ -117,10 +148,10 @@ async def test_a_registration_waits_for_someone_to_sign_up_with_the_contact(
 ) -> None:
     place, nurse = clinic
     email = unique_email()
-    assert (await _register(client, nurse, place["id"], email)).status_code == 202
+    answer = await _register(client, nurse, place["id"], email)
+    assert answer.status_code == 202
     _, lupe = await signed_up(client, email=email.upper())
-    (request,) = await _requests(client, lupe)
-    assert request["clinic_name"] == "Clínica San Miguel"
+    assert (await _answer(client, lupe, place["id"], answer.json()["code"])).status_code == 200
 
 
 async def test_declining_tells_the_clinic_nothing(
@@ -129,13 +160,10 @@ async def test_declining_tells_the_clinic_nothing(
     place, nurse = clinic
     email = unique_email()
     _, rosa = await signed_up(client, email=email)
-    await _register(client, nurse, place["id"], email)
-    declined = await client.post(
-        f"/v1/clinics/{place['id']}/patients/decline", headers=bearer(rosa)
-    )
+    code = (await _register(client, nurse, place["id"], email)).json()["code"]
+    declined = await _answer(client, rosa, place["id"], code, "decline")
     assert declined.status_code == 204
-    assert await _requests(client, rosa) == []
-    late = await client.post(f"/v1/clinics/{place['id']}/patients/accept", headers=bearer(rosa))
+    late = await _answer(client, rosa, place["id"], code)
     assert late.status_code == 404
     assert await _patients(client, nurse, place["id"]) == []
 
@@ -146,19 +174,21 @@ async def test_strangers_neither_see_nor_answer_a_registration(
     place, nurse = clinic
     phone = unique_phone()
     await sign_up(client, phone=phone)
-    await _register(client, nurse, place["id"], phone)
+    code = (await _register(client, nurse, place["id"], phone)).json()["code"]
     _, stranger = await signed_up(client)
-    assert await _requests(client, stranger) == []
-    for answer in ("accept", "decline"):
-        response = await client.post(
-            f"/v1/clinics/{place['id']}/patients/{answer}", headers=bearer(stranger)
-        )
+    for answer in ("accept", "decline"):  # even with the code: it is not their registration
+        response = await _answer(client, stranger, place["id"], code, answer)
         assert response.status_code == 404, answer
+    withdrawn = await client.post(
+        f"/v1/clinics/{place['id']}/patients/withdraw", headers=bearer(stranger)
+    )
+    assert withdrawn.status_code == 404
     # nor may anyone but the clinic's staff register or list its patients
     patient = await login(client, phone, PASSWORD)
     assert (await _register(client, patient, place["id"], phone)).status_code == 403
     listed = await client.get(f"/v1/clinics/{place['id']}/patients", headers=bearer(patient))
     assert listed.status_code == 403
+    assert (await _answer(client, patient, place["id"], code)).status_code == 200
 
 
 async def test_a_contact_that_is_not_one_is_refused_alike(

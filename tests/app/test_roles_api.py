@@ -1,18 +1,26 @@
 """Roles: admins give and take them through the API with a reason; the person sees each change."""
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.settings import Settings
+from cooperative.kernel import clock
 from tests.factories import (
     admin_tokens,
     bearer,
+    book,
     clinic_staff,
     grant_role,
     login,
     new_clinic,
+    open_slots,
+    practitioner,
+    registered_with_clinic,
     signed_up,
 )
 
@@ -212,3 +220,57 @@ async def test_two_admins_revoking_each_other_at_once_leave_one_admin(
         for i in ids
     ]
     assert sum("admin" in held for held in still) == 1
+
+
+@pytest.mark.usefixtures("bylaws_installed")
+async def test_a_nurse_taken_off_her_clinic_keeps_none_of_the_consults_she_booked_there(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    """Booking for a patient once let the booker read and cancel that consult for ever."""
+    clinic = (await new_clinic(client, admin))["id"]
+    nurse = await clinic_staff(client, admin, clinic)
+    nurse_account = (await client.get("/v1/me", headers=bearer(nurse))).json()
+    profile, _ = await practitioner(client, admin, sessionmaker, settings)
+    rosa, rosa_tokens = await signed_up(client)
+    await registered_with_clinic(client, nurse, clinic, rosa_tokens, rosa["email"])
+    start = next(
+        s["start"]
+        for s in await open_slots(
+            client, nurse, **{"from": (clock.today() + timedelta(days=2)).isoformat()}
+        )
+        if s["practitioner"]["id"] == profile["id"]
+    )
+    booked = await book(
+        client,
+        nurse,
+        profile["id"],
+        start,
+        patient_account_id=rosa["id"],
+        clinic_id=clinic,
+        referral_reason="seguimiento cardiaco",
+    )
+    assert booked.status_code == 201, booked.text
+    url = f"/v1/appointments/{booked.json()['id']}"
+    assert (await client.get(url, headers=bearer(nurse))).status_code == 200
+
+    revoked = await client.post(
+        f"/v1/accounts/{nurse_account['id']}/roles/revoke",
+        json={"role": "clinic_staff", "clinic_id": clinic, "reason": "dejó la clínica"},
+        headers=bearer(admin),
+    )
+    assert revoked.status_code == 200, revoked.text
+    former = await login(client, nurse_account["email"])
+    for response in (
+        await client.get(url, headers=bearer(former)),
+        await client.get(f"{url}/events", headers=bearer(former)),
+        await client.get(f"{url}/calendar.ics", headers=bearer(former)),
+        await client.post(f"{url}/cancel", json={"reason": "ya no"}, headers=bearer(former)),
+    ):
+        assert response.status_code == 404, response.text
+        assert "seguimiento" not in response.text
+    listed = await client.get("/v1/appointments", headers=bearer(former))
+    assert booked.json()["id"] not in listed.text
+    assert (await client.get(url, headers=bearer(rosa_tokens))).status_code == 200
