@@ -409,6 +409,8 @@ async def balance(session: AsyncSession, target: Target, *, today: date) -> Bala
             )
         )
     ).scalar_one()
+    # PostgreSQL sums bigints as numeric (a Decimal here): the books hold whole minor units
+    invoiced, paid, overdue, credit = int(invoiced), int(paid), int(overdue), int(credit)
     return Balance(currency, invoiced, paid, invoiced - paid, overdue, credit)
 
 

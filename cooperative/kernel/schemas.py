@@ -15,7 +15,12 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    FutureDate,
+    FutureDatetime,
     ModelWrapValidatorHandler,
+    NaiveDatetime,
+    PastDate,
+    PastDatetime,
     SecretStr,
     ValidationError,
     field_validator,
@@ -68,6 +73,8 @@ def _clean(value: Any) -> Any:
 # Python objects FastAPI hands over (it refuses "2026-01-01" for a date), so request bodies
 # check the JSON type of each value against what the schema documents before pydantic parses it.
 _STRING_TYPES = (str, SecretStr, date, datetime, time, timedelta, uuid.UUID)
+# pydantic's constrained dates and times are classes of their own, not subclasses of datetime
+_STRING_LIKE = (AwareDatetime, NaiveDatetime, FutureDatetime, PastDatetime, FutureDate, PastDate)
 _JSON_NAMES: dict[type, tuple[str, str]] = {
     bool: ("boolean", "verdadero o falso"),
     int: ("integer", "número entero"),
@@ -112,7 +119,7 @@ def json_types(annotation: Any) -> frozenset[type] | None:
             return frozenset(type(member.value) for member in annotation)
         if issubclass(annotation, BaseModel):
             return frozenset({dict})
-        if issubclass(annotation, _STRING_TYPES):
+        if issubclass(annotation, _STRING_TYPES) or annotation in _STRING_LIKE:
             return frozenset({str})
     return None  # Any, or a type this check does not know: pydantic decides
 

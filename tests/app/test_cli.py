@@ -1,5 +1,6 @@
 """The `tequio` command: migrate, demo (once, and never in production), create-admin."""
 
+import asyncio
 import csv
 import json
 import os
@@ -7,12 +8,15 @@ import sqlite3
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cooperative.kernel import clock
+from tests.conftest import BACKENDS
 
 TEQUIO = str(Path(sys.executable).parent / "tequio")
 
@@ -204,3 +208,17 @@ def test_surplus_compute_and_export_from_the_command_line(tmp_path: Path) -> Non
     assert sum(int(r["share_minor"]) for r in rows) == 950_000  # after education and welfare
     missing = _run(tmp_path, "surplus", "export", "--run", str(uuid.uuid4()))
     assert missing.returncode == 2
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs PostgreSQL")
+async def test_the_demo_seeds_on_postgresql_too(
+    tmp_path: Path, empty_database_url: Callable[[str], Any]
+) -> None:
+    """`make run` against PostgreSQL: the demo once crashed printing a balance that PostgreSQL
+    summed as a Decimal."""
+    url = await empty_database_url("postgresql")
+    assert _run(tmp_path, "migrate", TEQUIO_DATABASE_URL=url).returncode == 0
+    seeded = await asyncio.to_thread(_run, tmp_path, "demo", TEQUIO_DATABASE_URL=url)
+    assert seeded.returncode == 0, seeded.stderr
+    assert "tequio-demo-2026" in seeded.stdout

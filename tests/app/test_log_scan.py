@@ -9,6 +9,7 @@ X-Forwarded-For address sent, and 127.0.0.1 with a port the client used), emails
 import asyncio
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -235,3 +236,20 @@ def test_no_log_line_carries_a_secret_or_a_client_address(journey: Journey) -> N
     leaks = [f"{journey.leaks(line)}: {line}" for line in journey.lines if journey.leaks(line)]
     assert not leaks, "\n".join(leaks)
     assert not [line for line in journey.lines if _is_websocket_handshake(line)]
+
+
+@pytest.mark.slow
+def test_every_worker_of_a_multi_worker_server_writes_its_json_lines(tmp_path: Path) -> None:
+    """With TEQUIO_WORKERS=2 the workers once wrote no line at all: only the parent process
+    had configured logging."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}"
+    env = environment(url, log_json="true", log_level="INFO", workers="2")
+    tequio(env, "migrate")
+    with serving(env, tmp_path) as server:
+        for _ in range(6):
+            assert httpx.get(f"{server.base}/healthz/live", timeout=5).status_code == 200
+        time.sleep(0.5)
+        lines = server.log_lines()
+    access = [json.loads(line) for line in lines if '"tequio.access"' in line]
+    assert len(access) >= 6, "\n".join(lines[-20:])
+    assert {entry["path"] for entry in access} >= {"/healthz/live"}

@@ -257,3 +257,24 @@ async def test_a_date_in_a_query_is_iso_text_not_seconds_since_1970(
     [error] = response.json()["errors"]
     assert error["code"] == "iso_format"
     assert "ISO 8601" in error["message"]
+
+
+@pytest.mark.usefixtures("bylaws_installed")
+async def test_a_number_is_not_an_instant_in_a_body_either(
+    client: httpx.AsyncClient, admin: dict[str, object]
+) -> None:
+    """`"closes_at": 1800000000` once opened a vote closing on 2027-01-15: pydantic's
+    AwareDatetime is a class of its own, which the JSON-type check did not know."""
+    draft = await client.post(
+        "/v1/proposals",
+        json={"kind": "resolution", "title": "Abrir una clínica", "body": "¿Sí o no?"},
+        headers=bearer(admin),
+    )
+    assert draft.status_code == 201, draft.text
+    opened = await client.post(
+        f"/v1/proposals/{draft.json()['id']}/open",
+        json={"closes_at": 1_800_000_000},
+        headers=bearer(admin),
+    )
+    assert opened.status_code == 422, opened.text
+    assert [e["code"] for e in opened.json()["errors"]] == ["json_type"]
