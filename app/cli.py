@@ -196,6 +196,7 @@ async def _roles(settings: Settings, args: argparse.Namespace) -> None:
     from app.db import create_engine, create_sessionmaker
     from cooperative.accounts import roles
     from cooperative.accounts import service as accounts_service
+    from cooperative.accounts.errors import ClinicRequired
     from cooperative.kernel.errors import TequioError
     from cooperative.kernel.principal import Role
     from telehealth.clinics import service as clinics
@@ -208,6 +209,10 @@ async def _roles(settings: Settings, args: argparse.Namespace) -> None:
                 print(f"no account signed up with {args.contact}", file=sys.stderr)
                 raise SystemExit(2)
             try:
+                if args.roles_command != "list" and (args.role == "clinic_staff") != bool(
+                    args.clinic
+                ):
+                    raise ClinicRequired()
                 if args.roles_command == "grant" and args.clinic:
                     await clinics.grant_staff(
                         session, uuid.UUID(args.clinic), account.id, reason=args.reason, by=None

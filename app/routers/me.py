@@ -18,6 +18,7 @@ from cooperative.dues import service as dues_service
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.schemas import InputModel
 from cooperative.privacy import arco, audit
+from telehealth.clinics import service as clinics
 from telehealth.consults import media_service
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
@@ -90,6 +91,8 @@ async def erase(
     """Erase your personal data (your ARCO right of cancellation). Financial and governance
     records the cooperative must keep are kept, no longer linked to your name. You are signed
     out everywhere and cannot sign in again with this account."""
+    # one transaction: a wrong password below undoes this too
+    await clinics.leave_all(session, principal.account_id, reason="the account was erased")
     report = await arco.erase(
         session,
         principal.account_id,

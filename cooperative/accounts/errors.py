@@ -115,3 +115,13 @@ class LastAdmin(TequioError):
         "Es la última persona administradora activa de la cooperativa; primero otorgue el rol a "
         "otra persona.",
     )
+
+
+class ClinicRequired(TequioError):
+    status = 422
+    slug = "clinic-required"
+    title = Text("Which clinic?", "¿Qué clínica?")
+    detail = Text(
+        "clinic_staff is given and taken away at one clinic: name it; no other role has one.",
+        "clinic_staff se otorga y se retira en una clínica: indíquela; ningún otro rol la lleva.",
+    )

@@ -9,7 +9,7 @@ from sqlalchemy import String, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.accounts.errors import LastAdmin, RoleAlreadyHeld, RoleNotHeld
+from cooperative.accounts.errors import ClinicRequired, LastAdmin, RoleAlreadyHeld, RoleNotHeld
 from cooperative.accounts.models import Account, RoleChange
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Role
@@ -46,6 +46,7 @@ async def grant(
 ) -> RoleChange:
     """Give `role` to the account. For clinic_staff the caller has bound it to `clinic_id`
     (the role may already be held for another clinic); any other role held already is a 409."""
+    _clinic_matches(role, clinic_id)
     account = await _locked_account(session, account_id)
     if role.value in account.roles and clinic_id is None:
         raise RoleAlreadyHeld(role=role.value, where=_where(None))
@@ -66,6 +67,7 @@ async def revoke(
 ) -> RoleChange:
     """Take `role` away; for clinic_staff, from `clinic_id` (the role stays while the account is
     `still_bound` to another clinic). The last active admin cannot lose the role."""
+    _clinic_matches(role, clinic_id)
     # the admins are locked first, in one order, so two admins revoking each other wait for
     # each other instead of deadlocking
     admins = await _active_admins(session) if role is Role.ADMIN else 0
@@ -99,6 +101,14 @@ async def _record(
     session.add(change)
     await session.flush()
     return change
+
+
+def _clinic_matches(role: Role, clinic_id: uuid.UUID | None) -> None:
+    """clinic_staff is bound to one clinic at a time (telehealth's clinics service binds it);
+    no other role names a clinic. A revocation without its clinic once dropped the role and
+    left every binding in place, to come back with the next grant."""
+    if (role is Role.CLINIC_STAFF) != (clinic_id is not None):
+        raise ClinicRequired()
 
 
 async def _active_admins(session: AsyncSession) -> int:

@@ -14,6 +14,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.accounts import roles
 from cooperative.accounts.errors import InvalidCredentials
 from cooperative.accounts.models import Account, AuthSession, RefreshToken
 from cooperative.dues.models import Invoice, Payment, ShareSubscription
@@ -24,7 +25,7 @@ from cooperative.governance.models import (
     ProposalVoter,
 )
 from cooperative.kernel import clock
-from cooperative.kernel.principal import Principal
+from cooperative.kernel.principal import Principal, Role
 from cooperative.membership.models import (
     Dependent,
     Household,
@@ -228,6 +229,11 @@ async def erase(
     assert account is not None
     if not await asyncio.to_thread(hasher.verify, password, account.password_hash):
         raise InvalidCredentials()
+    for held in list(account.roles):  # recorded like any change; the last admin stays one
+        if held not in (Role.PATIENT.value, Role.CLINIC_STAFF.value):  # staff: by the clinics
+            await roles.revoke(
+                session, account.id, Role(held), reason="the account was erased", by=account.id
+            )
     erased = ["name, email and phone number", "password", "sign-in sessions"]
     account.email = f"erased-{account.id.hex}@erased.invalid"
     account.phone = None

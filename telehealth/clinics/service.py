@@ -123,6 +123,12 @@ async def revoke_staff(
     )
 
 
+async def leave_all(session: AsyncSession, account_id: uuid.UUID, *, reason: str) -> None:
+    """The account stops being staff anywhere (its erasure), each clinic recorded."""
+    for clinic_id in await staff_clinics(session, account_id):
+        await revoke_staff(session, clinic_id, account_id, reason=reason, by=account_id)
+
+
 async def staff_clinics(session: AsyncSession, account_id: uuid.UUID) -> list[uuid.UUID]:
     """The clinics where the account works."""
     rows = await session.execute(

@@ -113,6 +113,13 @@ def test_migrate_demo_and_create_admin(tmp_path: Path) -> None:
     ]
     twice = _run(tmp_path, "roles", "grant", nurse, "board", "--reason", "otra vez")
     assert twice.returncode == 2 and "already holds" in twice.stderr
+    # clinic_staff is taken away at one clinic, and no other role names one
+    unbound = _run(tmp_path, "roles", "revoke", "+529511000002", "clinic_staff", "--reason", "x y")
+    assert unbound.returncode == 2 and "clinic" in unbound.stderr
+    stray = _run(
+        tmp_path, "roles", "grant", nurse, "doctor", "--clinic", clinic_id, "--reason", "x y z"
+    )
+    assert stray.returncode == 2 and "clinic" in stray.stderr
     nobody = _run(tmp_path, "roles", "grant", "+529519999999", "board", "--reason", "x y z")
     assert nobody.returncode == 2 and "no account" in nobody.stderr
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.settings import Settings
 from cooperative.kernel import clock
 from tests.factories import (
+    PASSWORD,
     admin_tokens,
     bearer,
     book,
@@ -274,3 +275,28 @@ async def test_a_nurse_taken_off_her_clinic_keeps_none_of_the_consults_she_booke
     listed = await client.get("/v1/appointments", headers=bearer(former))
     assert booked.json()["id"] not in listed.text
     assert (await client.get(url, headers=bearer(rosa_tokens))).status_code == 200
+
+
+async def test_erasing_an_account_takes_its_roles_on_the_record_and_never_the_last_admins(
+    client: httpx.AsyncClient, admin: dict[str, Any]
+) -> None:
+    """The last admin was refused losing the role, then erased the account and left none."""
+    erase = {"password": PASSWORD}
+    last = await client.post("/v1/me/erasure", json=erase, headers=bearer(admin))
+    assert last.status_code == 409
+    assert last.json()["type"].endswith("/last-admin")
+    assert (await client.get("/v1/me", headers=bearer(admin))).status_code == 200
+
+    clinic = (await new_clinic(client, admin))["id"]
+    nurse = await clinic_staff(client, admin, clinic)
+    account = (await client.get("/v1/me", headers=bearer(nurse))).json()
+    assert (await grant_role(client, admin, account["id"], "admin")).status_code == 201
+    erased = await client.post("/v1/me/erasure", json=erase, headers=bearer(nurse))
+    assert erased.status_code == 200, erased.text
+    roles = (await client.get(f"/v1/accounts/{account['id']}/roles", headers=bearer(admin))).json()
+    assert roles["roles"] == [] and roles["clinic_ids"] == []
+    revoked = [(c["role"], c["reason"]) for c in roles["history"] if c["action"] == "revoked"]
+    assert sorted(revoked) == [
+        ("admin", "the account was erased"),
+        ("clinic_staff", "the account was erased"),
+    ]
