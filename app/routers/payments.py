@@ -131,6 +131,7 @@ async def list_payments(
         cursor=cursor,
         limit=limit,
     )
+    await payments.record_listed(session, principal, rows)
     return Page(items=[await payment_public(session, r) for r in rows], next_cursor=next_cursor)
 
 

@@ -100,3 +100,17 @@ class ReceiptNotAllowed(TequioError):
         "La foto del comprobante se agrega a un pago reportado (pendiente); este está en "
         "estado {status}.",
     )
+
+
+class ReceivedTooLongAgo(TequioError):
+    status = 422
+    slug = "received-too-long-ago"
+    title = Text("Received too long ago", "Recibido hace demasiado")
+    detail = Text(
+        "`received_on` ({on}) is more than {days} days before the payment was recorded ({recorded})"
+        ": the day money arrived decides its rate and its fiscal year, so it cannot be moved back "
+        "at will. Record it as an adjustment with the board's knowledge instead.",
+        "`received_on` ({on}) es más de {days} días anterior al registro del pago ({recorded}): "
+        "el día en que llegó el dinero decide su tipo de cambio y su ejercicio, así que no puede "
+        "retrasarse a voluntad. Regístrelo como ajuste con conocimiento del consejo.",
+    )

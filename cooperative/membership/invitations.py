@@ -153,3 +153,22 @@ async def withdraw_invitation(
         raise NotFound()
     await session.delete(invitation)
     await session.flush()
+
+
+async def ever_invited(
+    session: AsyncSession, household_id: uuid.UUID, account_id: uuid.UUID
+) -> bool:
+    """Whether the account's member was invited into the household, answered or not (declined
+    invitations aside): who keeps the books must not decide on money of a household they are
+    joining or have left."""
+    found = await session.execute(
+        select(col(HouseholdInvitation.id))
+        .join(Member, col(Member.id) == col(HouseholdInvitation.member_id))
+        .where(
+            col(HouseholdInvitation.household_id) == household_id,
+            col(Member.account_id) == account_id,
+            col(HouseholdInvitation.status) != "declined",
+        )
+        .limit(1)
+    )
+    return found.first() is not None

@@ -10,7 +10,7 @@ The dues domain knows payments by id; this module knows who may do what to which
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from cooperative.dues.errors import (
     PaymentAlreadyConfirmed,
     ReceiptNotAllowed,
     ReceivedInTheFuture,
+    ReceivedTooLongAgo,
     TreasurerOnly,
 )
 from cooperative.dues.models import Payment
@@ -33,13 +34,17 @@ from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.money import convert
 from cooperative.kernel.principal import Principal
-from cooperative.membership import households
+from cooperative.membership import households, invitations
 from cooperative.membership.billing import target_of, visible_scope
 from cooperative.membership.models import Household, HouseholdMember, Member
 from cooperative.privacy import audit
 from cooperative.surplus import patronage
 from cooperative.treasury import service as treasury
 from cooperative.treasury.errors import NoExchangeRate
+
+# How long before a payment was recorded the money may have arrived: the day it arrived picks
+# its exchange rate and its fiscal year, so a treasurer may not move it back at will.
+RECEIVED_WITHIN_DAYS = 62
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,13 +131,17 @@ async def _books_target(
 
 
 async def _is_own(session: AsyncSession, principal: Principal, target: dues_service.Target) -> bool:
-    """Whether the money is for the caller's own share or a household they manage."""
+    """Whether the money is for the caller's own share or a household they manage, have been
+    invited into or have belonged to by invitation: a treasurer could otherwise leave her
+    household, confirm its money, and come back."""
     if target.member_id is not None:
         member = await session.get(Member, target.member_id)
         return member is not None and member.account_id == principal.account_id
     household = await session.get(Household, target.household_id)
     assert household is not None
-    return principal.account_id in await households.managers(session, household)
+    if principal.account_id in await households.managers(session, household):
+        return True
+    return await invitations.ever_invited(session, household.id, principal.account_id)
 
 
 async def _lock_target(session: AsyncSession, target: dues_service.Target) -> None:
@@ -200,6 +209,11 @@ async def _confirm(
     today = clock.today()
     if received_on > today:
         raise ReceivedInTheFuture(on=received_on.isoformat(), today=today.isoformat())
+    recorded = clock.day_of(payment.recorded_at)
+    if received_on < recorded - timedelta(days=RECEIVED_WITHIN_DAYS):
+        raise ReceivedTooLongAgo(
+            on=received_on.isoformat(), recorded=recorded.isoformat(), days=RECEIVED_WITHIN_DAYS
+        )
     conversion = await _conversion(session, payment, received_on)
     await dues_service.settle(
         session, payment, conversion, received_on=received_on, confirmed_by=principal.account_id
@@ -333,11 +347,17 @@ async def receipt(session: AsyncSession, principal: Principal, payment_id: uuid.
 
 async def visible(session: AsyncSession, principal: Principal, payment_id: uuid.UUID) -> Payment:
     """The payment, for who reported it, its household's managers, the member whose share it
-    pays, and treasurers and admins; 404 for anyone else."""
+    pays, and treasurers and admins (whose reads are in the payer's access log); 404 for anyone
+    else."""
     payment = await dues_service.get_payment(session, payment_id)
     if payment is None:
         raise NotFound()
-    if principal.keeps_the_books or payment.payer_account_id == principal.account_id:
+    if payment.payer_account_id == principal.account_id:
+        return payment
+    if principal.keeps_the_books:
+        await audit.record_access(
+            session, [payment.payer_account_id], principal, resource=f"payment:{payment.id}"
+        )
         return payment
     household_ids, member_ids = await visible_scope(session, principal)
     if household_ids is None:
@@ -345,6 +365,15 @@ async def visible(session: AsyncSession, principal: Principal, payment_id: uuid.
     if payment.household_id in household_ids or payment.member_id in (member_ids or set()):
         return payment
     raise NotFound()
+
+
+async def record_listed(session: AsyncSession, principal: Principal, listed: list[Payment]) -> None:
+    """A treasurer's or admin's list of payments is a read of each payer's (the reference and
+    the note may say where their money came from): it goes in their access logs."""
+    if principal.keeps_the_books:
+        await audit.record_access(
+            session, {p.payer_account_id for p in listed}, principal, resource="payments"
+        )
 
 
 async def listing_scope(

@@ -502,3 +502,74 @@ async def test_treasurers_review_the_queue_of_reported_payments_page_by_page(
     one = await client.get(f"/v1/payments/{reports[2]['id']}", headers=bearer(treasurer))
     assert one.status_code == 200
     assert "income" not in one.text
+
+
+async def test_a_treasurer_cannot_step_out_of_her_household_to_confirm_its_money(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    treasurer: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    """Carmen left her household, was invited into Frank's, confirmed his report and then
+    accepted: being invited (or having joined by invitation) counts as her own."""
+    carmen = await login(
+        client, await account_with_role(sessionmaker, settings, Role.PATIENT, Role.TREASURER)
+    )
+    carmen_member = await apply(client, carmen)
+    assert (await decide(client, admin, carmen_member["id"])).status_code == 200
+    _, frank = await active_member(client, admin)
+    home = await household(client, frank)
+    invited = await client.post(
+        f"/v1/households/{home['id']}/members",
+        json={"member_id": carmen_member["id"]},
+        headers=bearer(frank),
+    )
+    assert invited.status_code == 200, invited.text
+    report = await report_payment(client, frank, household_id=home["id"], amount_minor=20000)
+    refused = await _decide(client, carmen, report.json()["id"], "confirm")
+    assert refused.status_code == 403
+    assert refused.json()["type"].endswith("/own-payment")
+    assert (await _decide(client, treasurer, report.json()["id"], "confirm")).status_code == 200
+
+
+async def test_the_day_money_arrived_cannot_be_moved_back_at_will(
+    client: httpx.AsyncClient, admin: dict[str, Any], treasurer: dict[str, Any]
+) -> None:
+    """A confirmation dated 2001 settled this month's dues and put the patronage in 2001, at
+    whatever rate that year had."""
+    _, rosa = await active_member(client, admin)
+    home = await household(client, rosa)
+    report = await report_payment(client, rosa, household_id=home["id"], amount_minor=2000)
+    long_ago = await client.post(
+        f"/v1/payments/{report.json()['id']}/confirm",
+        json={"received_on": "2001-01-01"},
+        headers=bearer(treasurer),
+    )
+    assert long_ago.status_code == 422
+    assert long_ago.json()["type"].endswith("/received-too-long-ago")
+    last_month = (clock.today() - timedelta(days=30)).isoformat()
+    confirmed = await client.post(
+        f"/v1/payments/{report.json()['id']}/confirm",
+        json={"received_on": last_month},
+        headers=bearer(treasurer),
+    )
+    assert confirmed.status_code == 200, confirmed.text
+
+
+async def test_what_a_treasurer_reads_of_a_payment_is_in_the_payers_access_log(
+    client: httpx.AsyncClient, admin: dict[str, Any], treasurer: dict[str, Any]
+) -> None:
+    _, juan = await active_member(client, admin)
+    home = await household(client, juan)
+    report = (
+        await report_payment(
+            client, juan, household_id=home["id"], amount_minor=2000, note="de mi tía en Fresno"
+        )
+    ).json()
+    assert (await client.get(f"/v1/payments/{report['id']}", headers=bearer(treasurer))).is_success
+    assert (await client.get("/v1/payments", headers=bearer(treasurer))).is_success
+    log = (await client.get("/v1/me/access-log", headers=bearer(juan))).json()["items"]
+    read = {(entry["accessor_role"], entry["resource"]) for entry in log}
+    assert ("treasurer", f"payment:{report['id']}") in read
+    assert ("treasurer", "payments") in read
