@@ -24,7 +24,7 @@ from telehealth.consults.models import (
     RecordingConsent,
     SignalMemo,
 )
-from telehealth.consults.service import LIVE, participants, room_of
+from telehealth.consults.service import CORE_ROLES, LIVE, participants, room_of
 from telehealth.scheduling.models import Appointment
 
 READERS = ("patient", "guardian", "doctor")  # who may read a recording
@@ -202,12 +202,17 @@ async def _standing(
 async def consents(
     session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
 ) -> list[RecordingConsent]:
-    """Every consent given and withdrawn in this consult, oldest first (participants only)."""
-    await _open_appointment(session, principal, appointment_id)
+    """Every consent given and withdrawn in this consult, oldest first: for the doctor and the
+    patient, and for the others once admitted; someone still waiting sees only their own."""
+    _, role = await _open_appointment(session, principal, appointment_id)
+    statement = select(RecordingConsent).where(
+        col(RecordingConsent.appointment_id) == appointment_id
+    )
+    me = await session.get(ConsultParticipant, (appointment_id, principal.account_id))
+    if role not in CORE_ROLES and (me is None or me.admitted_at is None):
+        statement = statement.where(col(RecordingConsent.account_id) == principal.account_id)
     rows = await session.execute(
-        select(RecordingConsent)
-        .where(col(RecordingConsent.appointment_id) == appointment_id)
-        .order_by(col(RecordingConsent.given_at), col(RecordingConsent.id))
+        statement.order_by(col(RecordingConsent.given_at), col(RecordingConsent.id))
     )
     return list(rows.scalars())
 

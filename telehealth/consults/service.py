@@ -22,6 +22,7 @@ from telehealth.practitioners.models import Practitioner
 from telehealth.scheduling.models import Appointment
 
 LIVE = ("booked", "arrived")
+CORE_ROLES = frozenset({"doctor", "patient", "guardian"})  # the consult is theirs
 
 
 async def roles_in(session: AsyncSession, appointment: Appointment) -> dict[uuid.UUID, str]:
@@ -163,9 +164,15 @@ async def participants(
 async def waiting_room(
     session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
 ) -> list[ConsultParticipant]:
-    """Who is in the room and who waits (for the doctor; anyone in it sees the same list)."""
-    await room_of(session, principal, appointment_id)
-    return await participants(session, appointment_id)
+    """Who is in the room and who waits: for the doctor and the patient, and for the others
+    (clinic staff, an interpreter) once admitted; until then the room is not theirs to see."""
+    _, role = await room_of(session, principal, appointment_id)
+    everyone = await participants(session, appointment_id)
+    if role not in CORE_ROLES and not any(
+        p.account_id == principal.account_id and p.admitted_at is not None for p in everyone
+    ):
+        raise Forbidden(reason="wait for the doctor to admit you")
+    return everyone
 
 
 async def may_connect(

@@ -159,3 +159,47 @@ async def test_a_participant_of_the_consult_is_not_invited_as_its_interpreter(
     )
     assert response.status_code == 409, response.text
     assert response.json()["type"].endswith("/already-a-participant")
+
+
+async def test_someone_still_waiting_does_not_read_the_room_over_http_either(
+    server: Callable[..., Any], http_to: Callable[[str], httpx.AsyncClient], database: Database
+) -> None:
+    """The socket kept the room from a waiting interpreter, but `…/consult/participants` and
+    `…/consult/consents` showed it to them."""
+    host = await server()
+    http = http_to(host)
+    consult = await consult_soon(http, database)
+    room = f"/v1/appointments/{consult['id']}/consult"
+    interpreter_account, interpreter = await signed_up(http, display_name="Intérprete mixteco")
+    invited = await http.post(
+        f"{room}/interpreters",
+        json={"account_id": interpreter_account["id"]},
+        headers=bearer(consult["doctor"]),
+    )
+    assert invited.status_code == 200, invited.text
+    for who in ("doctor", "patient"):
+        assert (await http.post(f"{room}/join", headers=bearer(consult[who]))).is_success
+    consented = await http.put(
+        f"{room}/consent", json={"recording": True}, headers=bearer(consult["patient"])
+    )
+    assert consented.status_code == 200, consented.text
+    assert (await http.post(f"{room}/join", headers=bearer(interpreter))).is_success
+    own = await http.put(f"{room}/consent", json={"recording": True}, headers=bearer(interpreter))
+    assert [c["account_id"] for c in own.json()] == [interpreter_account["id"]]
+
+    waiting = await http.get(f"{room}/participants", headers=bearer(interpreter))
+    assert waiting.status_code == 403
+    assert consult["patient_id"] not in waiting.text
+    history = await http.get(f"{room}/consents", headers=bearer(interpreter))
+    assert [c["account_id"] for c in history.json()] == [interpreter_account["id"]]
+
+    admitted = await http.post(
+        f"{room}/admit",
+        json={"account_id": interpreter_account["id"]},
+        headers=bearer(consult["doctor"]),
+    )
+    assert admitted.status_code == 200, admitted.text
+    inside = await http.get(f"{room}/participants", headers=bearer(interpreter))
+    assert consult["patient_id"] in {p["account_id"] for p in inside.json()}
+    history = await http.get(f"{room}/consents", headers=bearer(interpreter))
+    assert consult["patient_id"] in {c["account_id"] for c in history.json()}
