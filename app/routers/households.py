@@ -135,7 +135,8 @@ async def add_member(
 ) -> HouseholdPublic:
     """Invite a member-owner to the household; they are covered once they accept, and you see
     in `invitations` whether they accepted or declined. An admin's addition takes effect at
-    once. A member is covered by one household at a time."""
+    once. A member is covered by one household at a time. A household whose invitation was
+    declined may invite that member again after 90 days (409 until then)."""
     household = await invitations.add_member(session, principal, household_id, data.member_id)
     return await households.public(session, household)
 

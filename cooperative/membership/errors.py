@@ -113,3 +113,14 @@ class AttestationDate(TequioError):
         "Una declaración de ingresos rige entre el {earliest} y hoy ({today}): no en el futuro, "
         "ni antes del periodo en que aún sería válida.",
     )
+
+
+class DeclinedRecently(TequioError):
+    status = 409
+    slug = "invitation-declined-recently"
+    title = Text("Invitation declined", "Invitación rechazada")
+    detail = Text(
+        "This member declined this household's invitation; it may invite them again from {until}.",
+        "Esta persona rechazó la invitación de este hogar; podrá invitarla de nuevo a partir del "
+        "{until}.",
+    )

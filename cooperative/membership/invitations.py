@@ -2,8 +2,9 @@
 accepts; the member lists them, accepts or declines, and the household sees the answer."""
 
 import uuid
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -13,7 +14,7 @@ from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal
-from cooperative.membership.errors import AlreadyInHousehold
+from cooperative.membership.errors import AlreadyInHousehold, DeclinedRecently
 from cooperative.membership.households import join, visible
 from cooperative.membership.models import Household, HouseholdInvitation, Member
 from cooperative.membership.schemas import InvitationReceived
@@ -38,6 +39,7 @@ async def add_member(
         return household
     if await household_of(session, member.id) == household.id:
         raise AlreadyInHousehold()
+    await _not_declined_lately(session, household.id, member.id)
     try:
         async with session.begin_nested():
             session.add(
@@ -48,6 +50,30 @@ async def add_member(
     except IntegrityError:
         pass  # already invited and not yet answered: once is enough
     return household
+
+
+DECLINE_RESPITE = timedelta(days=90)
+
+
+async def _not_declined_lately(
+    session: AsyncSession, household_id: uuid.UUID, member_id: uuid.UUID
+) -> None:
+    """A declined invitation is not sent again for 90 days: invitations carry the household's
+    name and the inviter's, and once served for threats sent again after each decline."""
+    since = clock.now() - DECLINE_RESPITE
+    last = (
+        await session.execute(
+            select(func.max(col(HouseholdInvitation.answered_at))).where(
+                col(HouseholdInvitation.household_id) == household_id,
+                col(HouseholdInvitation.member_id) == member_id,
+                col(HouseholdInvitation.status) == DECLINED,
+                col(HouseholdInvitation.answered_at) > since,
+            )
+        )
+    ).scalar_one()
+    if last is not None:
+        until = clock.day_of(last + DECLINE_RESPITE)
+        raise DeclinedRecently(until=until.isoformat())
 
 
 async def invitations_for(

@@ -1,11 +1,13 @@
 """Household invitations block nothing: the invited member lists them, accepts or declines."""
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.factories import active_member, attest, bearer, household
+from cooperative.kernel import clock
+from tests.factories import active_member, attest, bearer, household, login
 
 pytestmark = pytest.mark.usefixtures("bylaws_installed")
 
@@ -145,6 +147,34 @@ async def test_declining_removes_it_and_the_inviter_sees_the_answer(
     assert (answer["status"], answer["answered_at"] is not None) == ("declined", True)
     assert seen["invited_member_ids"] == []
     assert (await _member(client, lupe_tokens, lupe["id"]))["household_id"] is None
+
+
+async def test_a_declined_invitation_is_not_sent_again_for_ninety_days(
+    client: httpx.AsyncClient, admin: Tokens
+) -> None:
+    """An invitation carries the household's name: renamed to a threat and sent again after
+    each decline, it reached the member with no way to stop it."""
+    _, eve = await active_member(client, admin)
+    home = await household(client, eve)
+    rosa, rosa_tokens = await active_member(client, admin)
+    sent = await _invite(client, eve, home, rosa)
+    await client.post(
+        f"/v1/households/invitations/{sent['id']}/decline", headers=bearer(rosa_tokens)
+    )
+    await client.patch(
+        f"/v1/households/{home['id']}", json={"name": "Sabemos dónde vives"}, headers=bearer(eve)
+    )
+    again = await client.post(
+        f"/v1/households/{home['id']}/members", json={"member_id": rosa["id"]}, headers=bearer(eve)
+    )
+    assert again.status_code == 409
+    assert again.json()["type"].endswith("/invitation-declined-recently")
+    assert await _invitations(client, rosa_tokens) == []
+    with clock.travel(clock.now() + timedelta(days=91)):
+        later = await login(
+            client, (await client.get("/v1/me", headers=bearer(eve))).json()["email"]
+        )
+        assert (await _invite(client, later, home, rosa))["status"] == "pending"
 
 
 async def test_accepting_a_withdrawn_invitation_is_a_404(
