@@ -170,10 +170,9 @@ async def test_a_declined_invitation_is_not_sent_again_for_ninety_days(
     assert again.status_code == 409
     assert again.json()["type"].endswith("/invitation-declined-recently")
     assert await _invitations(client, rosa_tokens) == []
+    eve_email = (await client.get("/v1/me", headers=bearer(eve))).json()["email"]
     with clock.travel(clock.now() + timedelta(days=91)):
-        later = await login(
-            client, (await client.get("/v1/me", headers=bearer(eve))).json()["email"]
-        )
+        later = await login(client, eve_email)
         assert (await _invite(client, later, home, rosa))["status"] == "pending"
 
 
