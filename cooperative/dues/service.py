@@ -100,13 +100,15 @@ async def issue_dues(
     fee_class: str,
     bylaws_version: int,
     due_on: date,
-) -> bool:
-    """The household's dues invoice for `period`; False (and nothing new) if it already exists."""
+) -> list[tuple[Payment, int]] | None:
+    """The household's dues invoice for `period`, settled first from its credit: the payments
+    whose credit paid it, with how much (dues paid now, so patronage now). None, and nothing
+    new, if it already exists."""
     key = f"dues:{household_id}:{period}"
     if (
         await session.execute(select(col(Invoice.id)).where(col(Invoice.dedupe_key) == key))
     ).first():
-        return False
+        return None
     try:
         async with session.begin_nested():
             session.add(
@@ -123,9 +125,8 @@ async def issue_dues(
                 )
             )
     except IntegrityError:  # a concurrent run issued it first
-        return False
-    await _apply_credit(session, Target(household_id=household_id))
-    return True
+        return None
+    return await _apply_credit(session, Target(household_id=household_id))
 
 
 async def _open_invoices(session: AsyncSession, target: Target) -> list[Invoice]:
@@ -157,8 +158,9 @@ async def _allocate(
     return left
 
 
-async def _apply_credit(session: AsyncSession, target: Target) -> None:
-    """Earlier confirmed over-payments settle newly issued invoices."""
+async def _apply_credit(session: AsyncSession, target: Target) -> list[tuple[Payment, int]]:
+    """Earlier confirmed over-payments settle newly issued invoices; each payment whose credit
+    was used, with how much of it."""
     credits = list(
         (
             await session.execute(
@@ -173,11 +175,16 @@ async def _apply_credit(session: AsyncSession, target: Target) -> None:
         ).scalars()
     )
     if not credits:
-        return
+        return []
     invoices = await _open_invoices(session, target)
+    used: list[tuple[Payment, int]] = []
     for payment in credits:
-        payment.credit_minor = await _allocate(session, payment, payment.credit_minor, invoices)
+        left = await _allocate(session, payment, payment.credit_minor, invoices)
+        if left < payment.credit_minor:
+            used.append((payment, payment.credit_minor - left))
+        payment.credit_minor = left
     await session.flush()
+    return used
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from cooperative.dues.errors import InvalidPeriod
 from cooperative.dues.rules import NoPovertyLine
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal
-from cooperative.membership import households
+from cooperative.membership import households, patrons
 from cooperative.membership.models import Household, HouseholdMember, Member
 from cooperative.membership.rules import MemberStatus
 from cooperative.membership.service import member_of, visible_member
@@ -90,7 +90,7 @@ async def generate_dues(session: AsyncSession, period: str, *, today: date) -> D
         except NoPovertyLine:
             skipped.append(household.id)
             continue
-        made = await dues_service.issue_dues(
+        credit_used = await dues_service.issue_dues(
             session,
             household_id=household.id,
             period=period,
@@ -100,7 +100,14 @@ async def generate_dues(session: AsyncSession, period: str, *, today: date) -> D
             bylaws_version=law.number,
             due_on=start + timedelta(days=law.bylaws.dues.due_days),
         )
-        created, existing = (created + 1, existing) if made else (created, existing + 1)
+        if credit_used is None:
+            existing += 1
+            continue
+        created += 1
+        for payment, amount in credit_used:  # prepaid credit became dues now: patronage now
+            await patrons.record_dues(
+                session, payment, amount, year=today.year, source=f"payment:{payment.id}:{period}"
+            )
     return DuesRun(period, created, existing, law.number, skipped)
 
 

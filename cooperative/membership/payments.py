@@ -34,11 +34,10 @@ from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.money import convert
 from cooperative.kernel.principal import Principal
-from cooperative.membership import households, invitations
+from cooperative.membership import households, invitations, patrons
 from cooperative.membership.billing import target_of, visible_scope
-from cooperative.membership.models import Household, HouseholdMember, Member
+from cooperative.membership.models import Household, Member
 from cooperative.privacy import audit
-from cooperative.surplus import patronage
 from cooperative.treasury import service as treasury
 from cooperative.treasury.errors import NoExchangeRate
 
@@ -219,22 +218,9 @@ async def _confirm(
         session, payment, conversion, received_on=received_on, confirmed_by=principal.account_id
     )
     paid_dues = conversion.settled_minor - payment.credit_minor  # a credit is not yet dues
-    if payment.household_id is None or paid_dues <= 0:
-        return  # a share is capital, not patronage
-    patron = await _patron(session, payment.payer_account_id, payment.household_id)
-    if patron is None:
-        return
-    year = received_on.year  # received_on is a day in the cooperative's zone: its fiscal year
-    if await patronage.year_is_posted(session, year):  # allocated already: it counts this year
-        year = max(year, patronage.fiscal_year(clock.now(), timezone))
-    await patronage.record(
-        session,
-        member_id=patron.id,
-        year=year,
-        kind="dues",
-        amount=paid_dues,
-        unit=payment.settled_currency,
-        source=f"payment:{payment.id}",
+    # received_on is a day in the cooperative's zone: its fiscal year
+    await patrons.record_dues(
+        session, payment, paid_dues, year=received_on.year, source=f"payment:{payment.id}"
     )
 
 
@@ -252,42 +238,6 @@ async def _conversion(
         payment.amount_minor, payment.currency, payment.settled_currency, Decimal(rate.rate)
     )
     return dues_service.Conversion(settled_minor=settled, rate=rate.rate, rate_id=rate.id)
-
-
-async def _patron(
-    session: AsyncSession, reporter: uuid.UUID, household_id: uuid.UUID
-) -> Member | None:
-    """Whose patronage a household's dues are: the reporter's if they are a member-owner who
-    manages the household (a covered member or the sponsor), else — when a treasurer recorded
-    it at the desk — the sponsor's or else its first member-owner's."""
-    household = await session.get(Household, household_id)
-    assert household is not None
-    if reporter in await households.managers(session, household):
-        payer = await patronage.member_of_account(session, reporter)
-        if payer is not None and payer.member_class in patronage.MONEY_CLASSES:
-            return payer
-    candidates = [household.sponsor_member_id] if household.sponsor_member_id else []
-    candidates += list(
-        (
-            await session.execute(
-                select(col(HouseholdMember.member_id))
-                .where(
-                    col(HouseholdMember.household_id) == household_id,
-                    col(HouseholdMember.accepted_at).is_not(None),
-                )
-                .order_by(col(HouseholdMember.joined_at))
-            )
-        ).scalars()
-    )
-    for member_id in candidates:
-        member = await session.get(Member, member_id)
-        if (
-            member is not None
-            and member.status in patronage.PATRONS
-            and member.member_class in patronage.MONEY_CLASSES
-        ):
-            return member
-    return None
 
 
 async def reject(

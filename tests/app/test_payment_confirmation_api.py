@@ -573,3 +573,29 @@ async def test_what_a_treasurer_reads_of_a_payment_is_in_the_payers_access_log(
     read = {(entry["accessor_role"], entry["resource"]) for entry in log}
     assert ("treasurer", f"payment:{report['id']}") in read
     assert ("treasurer", "payments") in read
+
+
+async def test_credit_that_pays_a_later_months_dues_becomes_patronage_then(
+    client: httpx.AsyncClient, admin: dict[str, Any], treasurer: dict[str, Any]
+) -> None:
+    """A migrant who prepays: the excess was credit, the next month's dues were paid from it,
+    and that month never counted as their patronage (their share of the surplus shrank)."""
+    _, juan = await active_member(client, admin)
+    home = await household(client, juan, area="urban")
+    await _dues_run(client, admin)
+    [invoice] = (await client.get("/v1/dues", headers=bearer(juan))).json()["items"][-1:]
+    dues = invoice["amount_minor"]
+    await paid(client, juan, treasurer, household_id=home["id"], amount_minor=dues * 3)
+    assert sum(r["amount"] for r in await _patronage(client, juan)) == dues
+    for months_ahead in (1, 2):
+        run = await client.post(
+            "/v1/dues/runs", json={"period": dues_period(months_ahead)}, headers=bearer(admin)
+        )
+        assert run.status_code == 200, run.text
+    assert (await _balance(client, juan, home))["credit_minor"] == 0
+    assert sum(r["amount"] for r in await _patronage(client, juan)) == dues * 3
+    again = await client.post(
+        "/v1/dues/runs", json={"period": dues_period(2)}, headers=bearer(admin)
+    )
+    assert again.json()["created"] == 0
+    assert sum(r["amount"] for r in await _patronage(client, juan)) == dues * 3  # once
