@@ -85,7 +85,18 @@ async def to_completion(work: Awaitable[T]) -> T:
     future = asyncio.ensure_future(work)
     _finishing.add(future)
     future.add_done_callback(_finishing.discard)
-    return await asyncio.shield(future)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        future.add_done_callback(_orphan_ended)  # nobody awaits it any more
+        raise
+
+
+def _orphan_ended(future: "asyncio.Future[Any]") -> None:
+    """Work whose caller was cancelled: a failure is logged here, not lost as 'exception never
+    retrieved'."""
+    if not future.cancelled() and (error := future.exception()) is not None:
+        log.warning("background database work failed after its caller left", exc_info=error)
 
 
 async def in_own_session(

@@ -67,6 +67,7 @@ _SPANISH: dict[str, str] = {
     "email": "No es un correo electrónico válido.",
     "json_type": "Debe ser {expected_es} (llegó {given_es}).",
     "iso_format": "Indique una fecha u hora ISO 8601, no un número.",
+    "date_format": "Indique la fecha como AAAA-MM-DD.",
     "clinic_for_staff": "clinic_id es obligatorio para clinic_staff, y solo para ese rol.",
     "wall_time": "Indique una hora del día como HH:MM o HH:MM:SS (reloj de 24 horas), "
     "p. ej. 09:00.",

@@ -272,11 +272,13 @@ def _problems_only_as_problem_json(schema: dict[str, Any]) -> None:
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             responses = operation.setdefault("responses", {})
-            # any request may be malformed (NUL in its address, a body that is not JSON), and
-            # any body may be too large: the guards before the routes answer these
+            # any request may be malformed (NUL in its address, a body that is not JSON) or
+            # carry a body too large (a GET too): the guards before the routes answer these
             responses.setdefault("400", {"description": "Malformed request or body."})
-            if "requestBody" in operation:
-                responses.setdefault("413", {"description": "Request body too large."})
+            responses.setdefault("413", {"description": "Request body too large."})
+            if operation.get("security"):  # a token may be missing, or lack the scope
+                responses.setdefault("401", {"description": "Missing or invalid credentials."})
+                responses.setdefault("403", {"description": "The token lacks a scope."})
             for code, response in responses.items():
                 if code[0] in "45":
                     response["content"] = problem

@@ -42,6 +42,12 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
+            if message["type"] == "websocket.accept":
+                status = 101  # a socket's line: 101 once accepted, 403 if refused before
+            elif message["type"] == "websocket.close" and status == 500:
+                status = 403
+            elif message["type"] == "websocket.http.response.start":
+                status = message["status"]
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])

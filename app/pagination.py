@@ -5,6 +5,8 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, Field
 
+from cooperative.kernel.schemas import QueryInt
+
 T = TypeVar("T")
 
 
@@ -18,4 +20,4 @@ class Page(BaseModel, Generic[T]):
 CursorParam = Annotated[
     str | None, Query(max_length=500, description="From the previous page's `next_cursor`.")
 ]
-LimitParam = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
+LimitParam = Annotated[QueryInt, Query(ge=1, le=200, description="Items per page.")]

@@ -3,12 +3,12 @@
 import json
 import uuid
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pwdlib import PasswordHash
-from pydantic import ValidationError
+from pydantic import Field, SecretStr, ValidationError
 
 from app.auth import bearer, token_issuer
 from app.db import SessionDep
@@ -83,7 +83,19 @@ async def register(
     )
 
 
-_LOGIN_SCHEMA = LoginRequest.model_json_schema()
+class RefreshGrant(RefreshRequest):
+    """Refresh through the token endpoint, as OAuth2 clients do (`POST /v1/auth/refresh` is the
+    same)."""
+
+    grant_type: Literal["refresh_token"]
+    client_id: str | None = Field(default=None, max_length=200)
+    client_secret: SecretStr | None = Field(default=None, max_length=200)
+
+
+# What the token endpoint takes: the password grant, or the refresh-token grant
+_LOGIN_SCHEMA = {
+    "oneOf": [LoginRequest.model_json_schema(), RefreshGrant.model_json_schema()],
+}
 
 
 async def _login_form(request: Request) -> dict[str, Any]:
@@ -102,7 +114,7 @@ async def _login_form(request: Request) -> dict[str, Any]:
     raise UnsupportedMediaType(expected="application/json or application/x-www-form-urlencoded")
 
 
-def _validated(model: type[LoginRequest] | type[RefreshRequest], payload: dict[str, Any]) -> Any:
+def _validated(model: type[LoginRequest] | type[RefreshGrant], payload: dict[str, Any]) -> Any:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
@@ -158,7 +170,7 @@ async def token(request: Request, response: Response, session: SessionDep) -> To
     """
     payload = await _login_form(request)
     if payload.get("grant_type") == "refresh_token":
-        refresh = _validated(RefreshRequest, {"refresh_token": payload.get("refresh_token")})
+        refresh = _validated(RefreshGrant, payload)
         return await _refresh(request, response, session, refresh)
     data: LoginRequest = _validated(LoginRequest, payload)
     settings = _settings(request)

@@ -14,6 +14,7 @@ from cooperative.dues import service as dues_service
 from cooperative.dues.models import Invoice
 from cooperative.dues.schemas import DuesRunCreate, DuesRunPublic, InvoicePublic
 from cooperative.kernel.principal import Principal, Scope
+from cooperative.kernel.schemas import QueryBool
 from cooperative.membership import billing
 
 router = APIRouter(prefix="/v1/dues", tags=["dues"])
@@ -34,7 +35,7 @@ async def list_invoices(
     household_id: Annotated[uuid.UUID | None, Query()] = None,
     kind: Annotated[Literal["dues", "share"] | None, Query()] = None,
     period: Annotated[str | None, Query(max_length=16)] = None,
-    unpaid: Annotated[bool, Query(description="Only invoices not fully paid.")] = False,
+    unpaid: Annotated[QueryBool, Query(description="Only invoices not fully paid.")] = False,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
 ) -> Page[InvoicePublic]:

@@ -15,6 +15,7 @@ from app.errors import problem_responses
 from app.i18n import negotiate
 from app.pagination import CursorParam, LimitParam, Page
 from cooperative.kernel.principal import Principal, Scope
+from cooperative.kernel.schemas import QueryInt
 from cooperative.membership import service as membership_service
 from cooperative.surplus import notices
 from cooperative.surplus import service as surplus
@@ -69,7 +70,7 @@ async def compute(
 async def list_runs(
     session: SessionDep,
     _: AdminPrincipal,
-    fiscal_year: Annotated[int | None, Query(ge=2000, le=2200)] = None,
+    fiscal_year: Annotated[QueryInt | None, Query(ge=2000, le=2200)] = None,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
 ) -> Page[RunPublic]:
@@ -273,7 +274,7 @@ async def list_patronage(
     session: SessionDep,
     principal: Reader,
     member_id: Annotated[uuid.UUID | None, Query()] = None,
-    fiscal_year: Annotated[int | None, Query(ge=2000, le=2200)] = None,
+    fiscal_year: Annotated[QueryInt | None, Query(ge=2000, le=2200)] = None,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
 ) -> Page[PatronagePublic]:

@@ -39,8 +39,38 @@ def _iso_not_a_number(value: Any) -> Any:
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_not_a_number)]
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WHOLE = re.compile(r"-?[0-9]{1,18}")
+
+
+def _a_day(value: Any) -> Any:
+    """A date is `YYYY-MM-DD`: pydantic would also take a time at midnight for one."""
+    value = _iso_not_a_number(value)
+    if isinstance(value, str) and not _DAY.fullmatch(value):
+        raise PydanticCustomError("date_format", "give the date as YYYY-MM-DD")
+    return value
+
+
+def _whole_number(value: Any) -> Any:
+    """Query strings: `5`, not `5.0`."""
+    if isinstance(value, str) and not _WHOLE.fullmatch(value):
+        raise PydanticCustomError("int_parsing", "give a whole number")
+    return value
+
+
+def _true_or_false(value: Any) -> Any:
+    """Query strings: `true` or `false`, as documented, not `yes`, `on` or `1`."""
+    if isinstance(value, str):
+        if value not in ("true", "false"):
+            raise PydanticCustomError("bool_parsing", "give true or false")
+        return value == "true"
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_a_day)]
 IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_not_a_number)]
+QueryInt = Annotated[int, BeforeValidator(_whole_number)]
+QueryBool = Annotated[bool, BeforeValidator(_true_or_false)]
 
 # NUL and other C0 controls (tab, newline and carriage return are fine) and lone UTF-16
 # surrogates, which PostgreSQL refuses and UTF-8 cannot encode.

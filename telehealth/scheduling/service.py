@@ -483,7 +483,7 @@ async def list_visible(
         statement = statement.where(col(Appointment.start) >= starts_after)
     if starts_before is not None:
         statement = statement.where(col(Appointment.start) < starts_before)
-    return await paginate(
+    rows, next_cursor = await paginate(
         session,
         statement,
         time_column=col(Appointment.start),
@@ -491,6 +491,11 @@ async def list_visible(
         cursor=cursor,
         limit=limit,
     )
+    # a list is a read of each appointment, as one fetched by id is: in the patients' logs
+    await audit.record_access(
+        session, {a.patient_account_id for a in rows}, principal, resource="appointments"
+    )
+    return rows, next_cursor
 
 
 async def events(session: AsyncSession, appointment_id: uuid.UUID) -> list[AppointmentEvent]:

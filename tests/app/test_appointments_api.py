@@ -135,6 +135,11 @@ async def test_the_doctor_sees_the_fee_and_its_class_never_the_figures_behind_it
     for response in (one, listed):
         assert booked["fee"]["explanation"]["percent_exact"] not in response.text
         assert home["id"] not in response.text
+    # an admin's list shows the figures: it is in the patient's access log, as each read is
+    every = await client.get("/v1/appointments", headers=bearer(admin))
+    assert booked["fee"]["explanation"]["percent_exact"] in every.text
+    log = (await client.get("/v1/me/access-log", headers=bearer(patient))).json()["items"]
+    assert ("admin", "appointments") in {(e["accessor_role"], e["resource"]) for e in log}
 
 
 async def test_a_lapsed_member_is_told_to_pay_first(

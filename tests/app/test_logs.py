@@ -76,7 +76,12 @@ async def test_the_servers_own_lines_carry_no_consult_token_and_no_client_addres
     formatter = JSONFormatter()
     lines = [formatter.format(r) for r in caplog.records if not r.name.startswith("websockets")]
     everything = "\n".join(lines)
-    assert any('"route": "/v1/consults/{appointment_id}/signal"' in line for line in lines)
+    sockets = [
+        json.loads(line)
+        for line in lines
+        if '"route": "/v1/consults/{appointment_id}/signal"' in line
+    ]
+    assert sorted(entry["status"] for entry in sockets) == [101, 403]  # accepted, refused
     assert token not in everything and token[-12:] not in everything
     assert "token=" not in everything
     assert f"127.0.0.1:{client_port}" not in everything

@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 
-from tests.factories import bearer, signed_up
+from tests.factories import PASSWORD, bearer, signed_up
 
 DOCUMENTED_PROBLEMS = {
     ("/v1/auth/register", "post"): {"400", "413", "422", "429"},
@@ -43,9 +43,10 @@ async def test_openapi_documents_every_operation_and_its_problems(
                 if code[0] in "45":
                     assert list(response["content"]) == ["application/problem+json"], (path, code)
             # the request guards answer 400 for any malformed request, 413 for a body too large
-            assert "400" in operation["responses"], (path, method)
+            assert {"400", "413"} <= operation["responses"].keys(), (path, method)
+            if operation.get("security"):
+                assert {"401", "403"} <= operation["responses"].keys(), (path, method)
             if "requestBody" in operation:
-                assert "413" in operation["responses"], (path, method)
                 body = operation["requestBody"]["content"].get("application/json")
                 if body:  # a request model refuses unknown fields: it derives from InputModel
                     for model in _objects(spec, body["schema"]):
@@ -92,3 +93,22 @@ async def test_personal_answers_are_not_stored_or_sniffed_and_the_docs_cannot_be
         assert "frame-ancestors 'none'" in policy and page.headers["x-frame-options"] == "DENY"
         assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
         assert page.headers["cache-control"] == "no-store"
+
+
+async def test_a_token_narrowed_to_fewer_scopes_gets_the_documented_403(
+    client: httpx.AsyncClient,
+) -> None:
+    """A client that asked for `consults:join` alone got 403 from operations whose document
+    did not list it."""
+    account, _ = await signed_up(client)
+    narrow = (
+        await client.post(
+            "/v1/auth/token",
+            json={"username": account["email"], "password": PASSWORD, "scope": "consults:join"},
+        )
+    ).json()
+    spec = (await client.get("/openapi.json")).json()
+    for path in ("/v1/me/roles", "/v1/practitioners", "/v1/clinics", "/v1/slots"):
+        response = await client.get(path, headers=bearer(narrow))
+        assert response.status_code == 403, (path, response.text)
+        assert "403" in spec["paths"][path]["get"]["responses"], path

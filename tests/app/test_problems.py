@@ -278,3 +278,23 @@ async def test_a_number_is_not_an_instant_in_a_body_either(
     )
     assert opened.status_code == 422, opened.text
     assert [e["code"] for e in opened.json()["errors"]] == ["json_type"]
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("/v1/dues?unpaid=yes", "bool_parsing"),
+        ("/v1/slots?limit=5.0", "int_parsing"),
+        ("/v1/slots?from=2027-01-04T00:00:00", "date_format"),
+        ("/v1/payments?limit=1e1", "int_parsing"),
+    ],
+)
+async def test_a_query_takes_its_values_as_documented_not_as_lax_parsing_reads_them(
+    client: httpx.AsyncClient, query: str, code: str
+) -> None:
+    """`?unpaid=yes`, `?limit=5.0` and a date-time for a date were taken; the document says a
+    boolean, an integer and a date."""
+    _, tokens = await signed_up(client)
+    response = await client.get(query, headers=bearer(tokens))
+    assert response.status_code == 422, response.text
+    assert [e["code"] for e in response.json()["errors"]] == [code]
