@@ -218,9 +218,6 @@ async def build_world(
             headers=bearer(doctor_t),
         )
     )
-    await _ok(
-        http.post(f"/v1/clinics/{clinics['other_clinic']}/patients/accept", headers=bearer(other_t))
-    )
     slots = [
         s["start"]
         for s in await open_slots(
