@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.audit import service as audit
 from cooperative.dues import rules as dues_rules
 from cooperative.dues import service as dues_service
 from cooperative.dues.errors import (
@@ -36,7 +37,6 @@ from cooperative.kernel.principal import Principal
 from cooperative.membership import households
 from cooperative.membership.billing import target_of, visible_scope
 from cooperative.membership.models import Household, HouseholdMember, Member
-from cooperative.privacy import audit
 from cooperative.surplus import patronage
 from cooperative.treasury import service as treasury
 from cooperative.treasury.errors import NoExchangeRate

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.audit import service as audit
 from cooperative.bylaws.service import InForce
 from cooperative.dues import service as dues_service
 from cooperative.kernel import clock
@@ -27,7 +28,6 @@ from cooperative.membership.errors import (
 from cooperative.membership.models import HouseholdMember, Member
 from cooperative.membership.rules import MemberStatus
 from cooperative.membership.schemas import CurpReview, MemberApply, MemberPublic
-from cooperative.privacy import audit
 
 
 async def member_of(session: AsyncSession, account_id: uuid.UUID) -> Member | None:

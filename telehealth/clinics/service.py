@@ -13,11 +13,11 @@ from cooperative.accounts import service as accounts_service
 from cooperative.accounts.errors import RoleAlreadyHeld, RoleNotHeld
 from cooperative.accounts.models import Account
 from cooperative.accounts.rules import ThrottleRule
+from cooperative.audit import service as audit
 from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Role
-from cooperative.privacy import audit
 from telehealth.clinics.errors import TooManyRegistrations
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicRegistration, ClinicStaff
 from telehealth.clinics.schemas import ClinicCreate, ClinicPatientPublic, RegistrationRequest

@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.audit import service as audit
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.principal import Principal
-from cooperative.privacy import audit
 from telehealth.consults import rules
 from telehealth.consults.errors import NotAConsult, RecordingNeedsConsent, RoomNotOpen
 from telehealth.consults.models import (

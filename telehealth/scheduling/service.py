@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
+from cooperative.audit import service as audit
 from cooperative.bylaws.service import InForce
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, IdempotencyKeyReused, NotFound
@@ -25,7 +26,6 @@ from cooperative.kernel.principal import Principal, Role
 from cooperative.membership import fees
 from cooperative.membership import service as membership_service
 from cooperative.membership.models import Dependent
-from cooperative.privacy import audit
 from cooperative.surplus import patronage
 from telehealth.clinics import service as clinics_service
 from telehealth.clinics.models import ClinicStaff
