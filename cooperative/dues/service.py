@@ -14,7 +14,8 @@ from sqlmodel import col
 
 from cooperative.dues import receipts, rules
 from cooperative.dues.errors import IdempotencyKeyReused
-from cooperative.dues.models import Invoice, Payment, PaymentAllocation, ShareSubscription
+from cooperative.dues.models import Invoice, PaymentAllocation, ShareSubscription
+from cooperative.dues.models import Payment as Payment  # the result type other domains name
 from cooperative.dues.rules import PaymentStatus
 from cooperative.kernel import clock
 from cooperative.kernel.pagination import paginate

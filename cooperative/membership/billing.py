@@ -1,10 +1,11 @@
 """Billing members and households: dues runs, balances, capital accounts.
 
-The dues domain knows invoices by id; this module knows who may see what. Payments: see
-`cooperative.membership.payments`.
+The dues domain knows invoices by id; this module knows who may see what, and what a payment
+is for: the treasury's payments (`cooperative.treasury.payments`) ask it.
 """
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -143,3 +144,84 @@ async def visible_scope(
         return None, None
     member = await member_of(session, principal.account_id)
     return household_ids, ({member.id} if member else set())
+
+
+async def books_target(
+    session: AsyncSession, household_id: uuid.UUID | None, member_id: uuid.UUID | None
+) -> tuple[dues_service.Target, str]:
+    """What money received is for, seen by the books (no personal data is read)."""
+    if household_id is not None:
+        household = await session.get(Household, household_id)
+        if household is None:
+            raise NotFound()
+        return dues_service.Target(household_id=household.id), household.currency
+    assert member_id is not None
+    subscription = await dues_service.share_subscription(session, member_id)
+    if subscription is None:
+        raise NotFound()
+    return dues_service.Target(member_id=member_id), subscription.currency
+
+
+async def is_own(session: AsyncSession, principal: Principal, target: dues_service.Target) -> bool:
+    """Whether the money is for the caller's own share or a household they manage."""
+    if target.member_id is not None:
+        member = await session.get(Member, target.member_id)
+        return member is not None and member.account_id == principal.account_id
+    household = await session.get(Household, target.household_id)
+    assert household is not None
+    return principal.account_id in await households.managers(session, household)
+
+
+async def lock_target(session: AsyncSession, target: dues_service.Target) -> None:
+    """Serialize the settlements of one household (or one member's share), so two never
+    settle the same invoice twice. Always taken before the payment's own lock."""
+    if target.household_id is not None:
+        await session.execute(
+            select(col(Household.id))
+            .where(col(Household.id) == target.household_id)
+            .with_for_update()
+        )
+    else:
+        await session.execute(
+            select(col(Member.id)).where(col(Member.id) == target.member_id).with_for_update()
+        )
+
+
+async def patron(
+    session: AsyncSession,
+    reporter: uuid.UUID,
+    household_id: uuid.UUID,
+    *,
+    statuses: Collection[str],
+    classes: Collection[str],
+) -> uuid.UUID | None:
+    """The member whose patronage a household's dues are, among members with one of `statuses`
+    and `classes`: the reporter if they manage the household (a covered member or the sponsor),
+    else — when a treasurer recorded it at the desk — the sponsor or else its first member."""
+    household = await session.get(Household, household_id)
+    assert household is not None
+
+    def counts(member: Member | None) -> bool:
+        return member is not None and member.status in statuses and member.member_class in classes
+
+    if reporter in await households.managers(session, household):
+        payer = await member_of(session, reporter)
+        if payer is not None and counts(payer):
+            return payer.id
+    candidates = [household.sponsor_member_id] if household.sponsor_member_id else []
+    candidates += list(
+        (
+            await session.execute(
+                select(col(HouseholdMember.member_id))
+                .where(
+                    col(HouseholdMember.household_id) == household_id,
+                    col(HouseholdMember.accepted_at).is_not(None),
+                )
+                .order_by(col(HouseholdMember.joined_at))
+            )
+        ).scalars()
+    )
+    for member_id in candidates:
+        if counts(await session.get(Member, member_id)):
+            return member_id
+    return None

@@ -5,7 +5,8 @@ Money enters the books only through someone accountable. A member (or a househol
 treasurer confirms it, converting it at the treasurer's rate in force on the day the money was
 received. A treasurer may also record money received at the desk, confirmed at once. A treasurer
 never confirms what they reported themselves or what is paid for their own household or share.
-The dues domain knows payments by id; this module knows who may do what to which.
+The dues domain knows payments by id and membership knows whose households they are; this
+module knows who may do what to which, and records a confirmed payment's patronage.
 """
 
 import uuid
@@ -13,9 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from cooperative.audit import service as audit
 from cooperative.dues import rules as dues_rules
@@ -28,15 +27,13 @@ from cooperative.dues.errors import (
     ReceivedInTheFuture,
     TreasurerOnly,
 )
-from cooperative.dues.models import Payment
 from cooperative.dues.receipts import CleanImage
+from cooperative.dues.service import Payment
 from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.money import convert
 from cooperative.kernel.principal import Principal
-from cooperative.membership import households
-from cooperative.membership.billing import target_of, visible_scope
-from cooperative.membership.models import Household, HouseholdMember, Member
+from cooperative.membership import billing
 from cooperative.surplus import patronage
 from cooperative.treasury import service as treasury
 from cooperative.treasury.errors import NoExchangeRate
@@ -66,7 +63,9 @@ async def report(
     a treasurer with `received_on` records money received, confirmed at once."""
     if data.received_on is not None:
         return await _record_received(session, principal, data, idempotency_key, timezone)
-    target, currency = await target_of(session, principal, data.household_id, data.member_id)
+    target, currency = await billing.target_of(
+        session, principal, data.household_id, data.member_id
+    )
     return await dues_service.record_payment(
         session, principal.account_id, _request(data, target, currency), idempotency_key
     )
@@ -96,10 +95,10 @@ async def _record_received(
 ) -> tuple[Payment, bool]:
     if not principal.keeps_the_books:
         raise TreasurerOnly()
-    target, currency = await _books_target(session, data.household_id, data.member_id)
-    if not principal.is_admin and await _is_own(session, principal, target):
+    target, currency = await billing.books_target(session, data.household_id, data.member_id)
+    if not principal.is_admin and await billing.is_own(session, principal, target):
         raise OwnPayment()
-    await _lock_target(session, target)
+    await billing.lock_target(session, target)
     payment, replayed = await dues_service.record_payment(
         session, principal.account_id, _request(data, target, currency), idempotency_key
     )
@@ -109,53 +108,12 @@ async def _record_received(
     return payment, replayed
 
 
-async def _books_target(
-    session: AsyncSession, household_id: uuid.UUID | None, member_id: uuid.UUID | None
-) -> tuple[dues_service.Target, str]:
-    """What money received is for, seen by the books (no personal data is read)."""
-    if household_id is not None:
-        household = await session.get(Household, household_id)
-        if household is None:
-            raise NotFound()
-        return dues_service.Target(household_id=household.id), household.currency
-    assert member_id is not None
-    subscription = await dues_service.share_subscription(session, member_id)
-    if subscription is None:
-        raise NotFound()
-    return dues_service.Target(member_id=member_id), subscription.currency
-
-
-async def _is_own(session: AsyncSession, principal: Principal, target: dues_service.Target) -> bool:
-    """Whether the money is for the caller's own share or a household they manage."""
-    if target.member_id is not None:
-        member = await session.get(Member, target.member_id)
-        return member is not None and member.account_id == principal.account_id
-    household = await session.get(Household, target.household_id)
-    assert household is not None
-    return principal.account_id in await households.managers(session, household)
-
-
-async def _lock_target(session: AsyncSession, target: dues_service.Target) -> None:
-    """Serialize the settlements of one household (or one member's share), so two never
-    settle the same invoice twice. Always taken before the payment's own lock."""
-    if target.household_id is not None:
-        await session.execute(
-            select(col(Household.id))
-            .where(col(Household.id) == target.household_id)
-            .with_for_update()
-        )
-    else:
-        await session.execute(
-            select(col(Member.id)).where(col(Member.id) == target.member_id).with_for_update()
-        )
-
-
 async def _locked(session: AsyncSession, payment_id: uuid.UUID) -> Payment:
     """The payment with its target's lock and its own, in that order."""
     payment = await dues_service.get_payment(session, payment_id)
     if payment is None:
         raise NotFound()
-    await _lock_target(
+    await billing.lock_target(
         session,
         dues_service.Target(household_id=payment.household_id, member_id=payment.member_id),
     )
@@ -181,7 +139,7 @@ async def confirm(
         return payment, True
     if not principal.is_admin and (
         payment.payer_account_id == principal.account_id
-        or await _is_own(
+        or await billing.is_own(
             session,
             principal,
             dues_service.Target(household_id=payment.household_id, member_id=payment.member_id),
@@ -207,7 +165,13 @@ async def _confirm(
     paid_dues = conversion.settled_minor - payment.credit_minor  # a credit is not yet dues
     if payment.household_id is None or paid_dues <= 0:
         return  # a share is capital, not patronage
-    patron = await _patron(session, payment.payer_account_id, payment.household_id)
+    patron = await billing.patron(
+        session,
+        payment.payer_account_id,
+        payment.household_id,
+        statuses=patronage.PATRONS,
+        classes=patronage.MONEY_CLASSES,
+    )
     if patron is None:
         return
     year = received_on.year  # received_on is a day in the cooperative's zone: its fiscal year
@@ -215,7 +179,7 @@ async def _confirm(
         year = max(year, patronage.fiscal_year(clock.now(), timezone))
     await patronage.record(
         session,
-        member_id=patron.id,
+        member_id=patron,
         year=year,
         kind="dues",
         amount=paid_dues,
@@ -238,42 +202,6 @@ async def _conversion(
         payment.amount_minor, payment.currency, payment.settled_currency, Decimal(rate.rate)
     )
     return dues_service.Conversion(settled_minor=settled, rate=rate.rate, rate_id=rate.id)
-
-
-async def _patron(
-    session: AsyncSession, reporter: uuid.UUID, household_id: uuid.UUID
-) -> Member | None:
-    """Whose patronage a household's dues are: the reporter's if they are a member-owner who
-    manages the household (a covered member or the sponsor), else — when a treasurer recorded
-    it at the desk — the sponsor's or else its first member-owner's."""
-    household = await session.get(Household, household_id)
-    assert household is not None
-    if reporter in await households.managers(session, household):
-        payer = await patronage.member_of_account(session, reporter)
-        if payer is not None and payer.member_class in patronage.MONEY_CLASSES:
-            return payer
-    candidates = [household.sponsor_member_id] if household.sponsor_member_id else []
-    candidates += list(
-        (
-            await session.execute(
-                select(col(HouseholdMember.member_id))
-                .where(
-                    col(HouseholdMember.household_id) == household_id,
-                    col(HouseholdMember.accepted_at).is_not(None),
-                )
-                .order_by(col(HouseholdMember.joined_at))
-            )
-        ).scalars()
-    )
-    for member_id in candidates:
-        member = await session.get(Member, member_id)
-        if (
-            member is not None
-            and member.status in patronage.PATRONS
-            and member.member_class in patronage.MONEY_CLASSES
-        ):
-            return member
-    return None
 
 
 async def reject(
@@ -339,7 +267,7 @@ async def visible(session: AsyncSession, principal: Principal, payment_id: uuid.
         raise NotFound()
     if principal.keeps_the_books or payment.payer_account_id == principal.account_id:
         return payment
-    household_ids, member_ids = await visible_scope(session, principal)
+    household_ids, member_ids = await billing.visible_scope(session, principal)
     if household_ids is None:
         return payment
     if payment.household_id in household_ids or payment.member_id in (member_ids or set()):
@@ -353,4 +281,4 @@ async def listing_scope(
     """The households and members whose payments the caller may list (None, None: all)."""
     if principal.keeps_the_books:
         return None, None
-    return await visible_scope(session, principal)
+    return await billing.visible_scope(session, principal)
