@@ -11,8 +11,8 @@ from cooperative.accounts import roles
 from cooperative.accounts import rules as account_rules
 from cooperative.accounts import service as accounts_service
 from cooperative.accounts.errors import RoleAlreadyHeld, RoleNotHeld
-from cooperative.accounts.models import Account
 from cooperative.accounts.rules import ThrottleRule
+from cooperative.accounts.service import Account
 from cooperative.audit import service as audit
 from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
