@@ -25,7 +25,7 @@ from cooperative.membership.errors import (
     TooManyInstalments,
     UnknownMemberClass,
 )
-from cooperative.membership.models import HouseholdMember, Member
+from cooperative.membership.models import Dependent, HouseholdMember, Member
 from cooperative.membership.rules import MemberStatus
 from cooperative.membership.schemas import CurpReview, MemberApply, MemberPublic
 
@@ -46,6 +46,14 @@ async def household_of(session: AsyncSession, member_id: uuid.UUID) -> uuid.UUID
             )
         )
     ).scalar_one_or_none()
+
+
+async def household_of_dependent(
+    session: AsyncSession, dependent_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The household covering a dependent, if there is such a dependent."""
+    dependent = await session.get(Dependent, dependent_id)
+    return dependent.household_id if dependent is not None else None
 
 
 def _share_currency(law: InForce, member_class: str, preferred: str) -> str:

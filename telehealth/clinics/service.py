@@ -129,6 +129,14 @@ async def staff_clinics(session: AsyncSession, account_id: uuid.UUID) -> list[uu
     return list(rows.scalars())
 
 
+async def staff_accounts(session: AsyncSession, clinic_id: uuid.UUID) -> list[uuid.UUID]:
+    """The accounts that work at the clinic."""
+    rows = await session.execute(
+        select(col(ClinicStaff.account_id)).where(col(ClinicStaff.clinic_id) == clinic_id)
+    )
+    return list(rows.scalars())
+
+
 async def register_patient(
     session: AsyncSession,
     principal: Principal,

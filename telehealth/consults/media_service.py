@@ -25,7 +25,8 @@ from telehealth.consults.models import (
     SignalMemo,
 )
 from telehealth.consults.service import LIVE, participants, room_of
-from telehealth.scheduling.models import Appointment
+from telehealth.scheduling import service as scheduling
+from telehealth.scheduling.service import Appointment
 
 READERS = ("patient", "guardian", "doctor")  # who may read a recording
 Claim = Literal["mine", "other", "off"]
@@ -235,7 +236,7 @@ async def recording_state(
 ) -> RecordingState:
     """What decides whether the relay records: the doctor's request, who is in, who consents."""
     state = await session.get(ConsultRoom, appointment_id)
-    appointment = await session.get(Appointment, appointment_id)
+    appointment = await scheduling.get(session, appointment_id)
     present = frozenset(
         str(p.account_id)
         for p in await participants(session, appointment_id)
@@ -366,10 +367,9 @@ async def forget_recordings(session: AsyncSession, patient_account_id: uuid.UUID
             | (col(SignalMemo.from_account_id) == patient_account_id)
         )
     )
+    consults = await scheduling.of_patient(session, patient_account_id)
     rows = await session.execute(
-        select(ConsultRecording)
-        .join(Appointment, col(Appointment.id) == col(ConsultRecording.appointment_id))
-        .where(col(Appointment.patient_account_id) == patient_account_id)
+        select(ConsultRecording).where(col(ConsultRecording.appointment_id).in_(consults))
     )
     segments = list(rows.scalars())
     for segment in segments:
