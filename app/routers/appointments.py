@@ -131,12 +131,12 @@ async def search_slots(
     first, last = _days(from_, to, today)
     after = Cursor.decode(cursor)
     query = agenda.SlotQuery(
-        first,
-        last,
-        zone,
-        specialty,
-        language,
-        visit,
+        first_day=first,
+        last_day=last,
+        zone=zone,
+        specialty=specialty,
+        language=language,
+        jurisdiction=visit,
         after=(after.after_time, after.after_id) if after else None,
     )
     found = await agenda.search(session, query, now=clock.now(), limit=limit)

@@ -148,16 +148,15 @@ async def search(
     span_end = datetime.combine(query.last_day, datetime.min.time(), UTC) + timedelta(days=3)
     taken = await busy_of(session, ids, start=span_start, end=span_end)
     needed = practitioner_rules.licence_needed(query.jurisdiction) if query.jurisdiction else None
-    per_practitioner = [
-        _open_slots(
-            query, practitioner, plan, licences[practitioner.id], taken[practitioner.id], now, limit
-        )
-        for practitioner in candidates
-        # never licensed there: no need to lay out a single slot; no valid schedule (its
-        # settings are broken, which is logged): it offers nothing, the others do
-        if (needed is None or any(f.jurisdiction == needed for f in licences[practitioner.id]))
-        and (plan := plans[practitioner.id]) is not None
-    ]
+    per_practitioner: list[list[FoundSlot]] = []
+    for practitioner in candidates:
+        facts, plan = licences[practitioner.id], plans[practitioner.id]
+        if needed and not any(fact.jurisdiction == needed for fact in facts):
+            continue  # never licensed there: no need to lay out a single slot
+        if plan is None:
+            continue  # its settings are broken (logged): it offers nothing, the others do
+        found = _open_slots(query, practitioner, plan, facts, taken[practitioner.id], now, limit)
+        per_practitioner.append(found)
     merged = heapq.merge(*per_practitioner, key=lambda f: (f.start, str(f.practitioner.id)))
     return list(itertools.islice(merged, limit + 1))
 

@@ -266,9 +266,8 @@ async def _takes_part(
 async def _is_doctor_of(
     session: AsyncSession, principal: Principal, appointment: Appointment
 ) -> bool:
-    return await practitioners.account_of(session, appointment.practitioner_id) == (
-        principal.account_id
-    )
+    doctor = await practitioners.account_of(session, appointment.practitioner_id)
+    return doctor is not None and doctor == principal.account_id
 
 
 async def cancel(
