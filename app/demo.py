@@ -28,7 +28,7 @@ from cooperative.governance.schemas import ProposalCreate, ProposalOpen
 from cooperative.governance.sealing import BallotKeys
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal, Role, scopes_for
-from cooperative.membership import billing, fees, households, invitations, payments
+from cooperative.membership import billing, fees, households, invitations
 from cooperative.membership import service as membership_service
 from cooperative.membership.schemas import (
     AttestationCreate,
@@ -36,6 +36,7 @@ from cooperative.membership.schemas import (
     HouseholdCreate,
     MemberApply,
 )
+from cooperative.treasury import payments
 from cooperative.treasury import service as treasury
 from cooperative.treasury.schemas import ExchangeRateCreate
 from telehealth.clinics import service as clinics

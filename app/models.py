@@ -1,6 +1,7 @@
 """Every table of every domain, imported in one place so Alembic sees the whole schema."""
 
 from cooperative.accounts.models import Account, AuthSession, LoginThrottle, RefreshToken
+from cooperative.audit.models import AccessLogEntry
 from cooperative.bylaws.models import BylawsVersion
 from cooperative.dues.models import Invoice, Payment, PaymentAllocation, ShareSubscription
 from cooperative.governance.models import (
@@ -21,7 +22,6 @@ from cooperative.membership.models import (
     IncomeAttestation,
     Member,
 )
-from cooperative.privacy.models import AccessLogEntry
 from cooperative.surplus.models import (
     AllocationLine,
     AllocationRun,

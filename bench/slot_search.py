@@ -43,9 +43,9 @@ from cooperative.accounts.models import Account
 from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.defaults import default_bylaws
 from cooperative.kernel import clock
-from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.models import AvailabilityWindow, Licence, Practitioner
-from telehealth.practitioners.rules import SPECIALTIES
+from telehealth.practitioners.rules import SPECIALTIES, Interval, WeeklyWindow
+from telehealth.scheduling import agenda
 from telehealth.scheduling import rules as slots
 from telehealth.scheduling.models import Appointment
 
@@ -61,7 +61,7 @@ ZONES = ("America/Mexico_City", "America/Tijuana", "America/Los_Angeles")
 SPECIALTY = "pediatrics"
 LICENCE_EXPIRY = date(2030, 12, 31)
 
-Seeded = tuple[dict[uuid.UUID, slots.Schedule], dict[uuid.UUID, list[slots.Interval]]]
+Seeded = tuple[dict[uuid.UUID, slots.Schedule], dict[uuid.UUID, list[Interval]]]
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float, float]:
@@ -123,7 +123,7 @@ async def _seed(
     rng = random.Random(SEED)
     password_hash = password_hasher(settings).hash(PASSWORD)
     schedules: dict[uuid.UUID, slots.Schedule] = {}
-    busy: dict[uuid.UUID, list[slots.Interval]] = {}
+    busy: dict[uuid.UUID, list[Interval]] = {}
     async with sessionmaker() as session:
         version = await bylaws_service.install(session, default_bylaws(), account_id=None)
         patient = Account(
@@ -155,7 +155,7 @@ async def _seed(
             children += [*windows, *_licences(rng, doctor)]
             schedule = slots.Schedule(
                 timezone=doctor.timezone,
-                windows=tuple(slots.WeeklyWindow(w.weekday, w.start, w.end) for w in windows),
+                windows=tuple(WeeklyWindow(w.weekday, w.start, w.end) for w in windows),
                 slot_minutes=doctor.slot_minutes,
                 buffer_minutes=doctor.buffer_minutes,
                 min_notice_minutes=doctor.min_notice_minutes,
@@ -168,7 +168,7 @@ async def _seed(
             session.add_all(rows)
             await session.flush()
         for practitioner_id, slot in rng.sample(open_slots, APPOINTMENTS):
-            busy[practitioner_id].append(slots.Interval(slot.start, slot.end))
+            busy[practitioner_id].append(Interval(slot.start, slot.end))
             session.add(
                 Appointment(
                     practitioner_id=practitioner_id,
@@ -199,10 +199,10 @@ class Split:
 
 @contextmanager
 def _measured(split: Split) -> Iterator[None]:
-    """Times `practitioners.search` and the `generate_slots` calls it makes, inside requests."""
-    search, generate = practitioners.search, slots.generate_slots
+    """Times `agenda.search` and the `generate_slots` calls it makes, inside requests."""
+    search, generate = agenda.search, slots.generate_slots
 
-    async def timed_search(*args: Any, **kwargs: Any) -> list[practitioners.FoundSlot]:
+    async def timed_search(*args: Any, **kwargs: Any) -> list[agenda.FoundSlot]:
         started = time.perf_counter()
         try:
             return await search(*args, **kwargs)
@@ -217,7 +217,7 @@ def _measured(split: Split) -> Iterator[None]:
             split.rules += (time.perf_counter() - started) * 1000
 
     with (
-        patch.object(practitioners, "search", timed_search),
+        patch.object(agenda, "search", timed_search),
         patch.object(slots, "generate_slots", timed_generate),
     ):
         yield
@@ -301,16 +301,17 @@ async def _run() -> None:
                 if not extra:
                     totals = timings
                 async with sessionmaker() as session:
-                    matched = await practitioners.search(
+                    matched = await agenda.search(
                         session,
-                        specialty=extra.get("specialty"),
-                        language=extra.get("language"),
-                        jurisdiction=extra.get("jurisdiction"),
-                        first_day=tomorrow,
-                        last_day=last,
-                        zone=ZoneInfo(COOPERATIVE_ZONE),
+                        agenda.SlotQuery(
+                            first_day=tomorrow,
+                            last_day=last,
+                            zone=ZoneInfo(COOPERATIVE_ZONE),
+                            specialty=extra.get("specialty"),
+                            language=extra.get("language"),
+                            jurisdiction=extra.get("jurisdiction"),
+                        ),
                         now=clock.now(),
-                        after=None,
                         limit=10**7,
                     )
                 p50, p95, p99 = _percentiles(timings)

@@ -1,7 +1,7 @@
 """Slot search and appointments: book, reschedule, cancel, record what happened, calendar."""
 
 import uuid
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from cooperative.membership import fees
 from telehealth.practitioners import rules
 from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.models import Practitioner
-from telehealth.scheduling import ics
+from telehealth.scheduling import agenda, ics
 from telehealth.scheduling import service as scheduling
 from telehealth.scheduling.models import Appointment
 from telehealth.scheduling.schemas import (
@@ -65,6 +65,40 @@ async def _zone(request: Request, session: SessionDep, principal: Principal) -> 
     return (account.timezone if account else None) or default
 
 
+def _zone_info(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(rules.valid_timezone(name))
+    except ValueError as exc:
+        raise InvalidParameter(name="timezone", reason=str(exc)) from exc
+
+
+def _visit(jurisdiction: str | None) -> str | None:
+    try:
+        return rules.normalize_visit_jurisdiction(jurisdiction) if jurisdiction else None
+    except ValueError as exc:
+        raise InvalidParameter(name="jurisdiction", reason=str(exc)) from exc
+
+
+def _days(from_: date | None, to: date | None, today: date) -> tuple[date, date]:
+    """The dates searched: 7 days from today by default, 31 at most."""
+    first = from_ or today
+    if not today - timedelta(days=1) <= first <= today + timedelta(days=400):
+        raise InvalidParameter(name="from", reason="search from today, up to 400 days ahead")
+    last = to or first + timedelta(days=6)
+    if last < first or (last - first).days >= MAX_SEARCH_DAYS:
+        raise RangeTooLong(days=MAX_SEARCH_DAYS)
+    return first, last
+
+
+def _slot(found: agenda.FoundSlot, zone: ZoneInfo) -> SlotPublic:
+    return SlotPublic(
+        start=found.start.astimezone(zone),
+        end=found.end.astimezone(zone),
+        practitioner_start=found.start.astimezone(ZoneInfo(found.practitioner.timezone)),
+        practitioner=_summary(found.practitioner),
+    )
+
+
 @router.get("/v1/slots", summary="Search open slots", responses=problem_responses(400, 401, 422))
 async def search_slots(
     request: Request,
@@ -92,45 +126,23 @@ async def search_slots(
     """Open slots across the cooperative's doctors, soonest first, by specialty, language, the
     patient's jurisdiction and dates (7 days from today by default, 31 at most). Times come in
     the zone asked for, with the same instant in the doctor's own zone."""
-    try:
-        zone = ZoneInfo(rules.valid_timezone(timezone or await _zone(request, session, principal)))
-    except ValueError as exc:
-        raise InvalidParameter(name="timezone", reason=str(exc)) from exc
-    try:
-        visit = rules.normalize_visit_jurisdiction(jurisdiction) if jurisdiction else None
-    except ValueError as exc:
-        raise InvalidParameter(name="jurisdiction", reason=str(exc)) from exc
-    first = from_ or today
-    if not today - timedelta(days=1) <= first <= today + timedelta(days=400):
-        raise InvalidParameter(name="from", reason="search from today, up to 400 days ahead")
-    last = to or first + timedelta(days=6)
-    if last < first or (last - first).days >= MAX_SEARCH_DAYS:
-        raise RangeTooLong(days=MAX_SEARCH_DAYS)
+    zone = _zone_info(timezone or await _zone(request, session, principal))
+    visit = _visit(jurisdiction)
+    first, last = _days(from_, to, today)
     after = Cursor.decode(cursor)
-    found = await practitioners.search(
-        session,
-        specialty=specialty,
-        language=language,
-        jurisdiction=visit,
+    query = agenda.SlotQuery(
         first_day=first,
         last_day=last,
         zone=zone,
-        now=clock.now(),
+        specialty=specialty,
+        language=language,
+        jurisdiction=visit,
         after=(after.after_time, after.after_id) if after else None,
-        limit=limit,
     )
+    found = await agenda.search(session, query, now=clock.now(), limit=limit)
     page, more = found[:limit], len(found) > limit
-    items = [
-        SlotPublic(
-            start=f.start.astimezone(zone),
-            end=f.end.astimezone(zone),
-            practitioner_start=f.start.astimezone(ZoneInfo(f.practitioner.timezone)),
-            practitioner=_summary(f.practitioner),
-        )
-        for f in page
-    ]
     next_cursor = Cursor(page[-1].start, str(page[-1].practitioner.id)).encode() if more else None
-    return Page(items=items, next_cursor=next_cursor)
+    return Page(items=[_slot(f, zone) for f in page], next_cursor=next_cursor)
 
 
 async def _public(

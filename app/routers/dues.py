@@ -16,6 +16,7 @@ from cooperative.dues.schemas import DuesRunCreate, DuesRunPublic, InvoicePublic
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.kernel.schemas import QueryBool
 from cooperative.membership import billing
+from cooperative.treasury import payments as treasury_payments
 
 router = APIRouter(prefix="/v1/dues", tags=["dues"])
 
@@ -69,5 +70,5 @@ async def run(
     it), so an income attestation made before the run counts. Idempotent: running a period
     again issues nothing new. Households that cannot be priced (no poverty line in force then)
     are listed in `skipped`."""
-    result = await billing.generate_dues(session, data.period, today=today)
+    result = await treasury_payments.dues_run(session, data.period, today=today)
     return DuesRunPublic.model_validate(result, from_attributes=True)

@@ -14,10 +14,11 @@ from app.pagination import CursorParam, LimitParam, Page
 from app.settings import Settings
 from cooperative.accounts import service as accounts_service
 from cooperative.accounts.schemas import AccountPublic, MePublic
+from cooperative.audit import service as audit
 from cooperative.dues import service as dues_service
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.schemas import InputModel
-from cooperative.privacy import arco, audit
+from cooperative.privacy import arco
 from telehealth.clinics import service as clinics
 from telehealth.consults import media_service
 

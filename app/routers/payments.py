@@ -29,7 +29,7 @@ from cooperative.dues.schemas import (
 )
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal, Scope
-from cooperative.membership import payments
+from cooperative.treasury import payments
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
 

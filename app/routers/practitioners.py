@@ -24,6 +24,7 @@ from telehealth.practitioners.schemas import (
     TimeOffIn,
     TimeOffPublic,
 )
+from telehealth.scheduling import agenda
 
 router = APIRouter(prefix="/v1/practitioners", tags=["practitioners"])
 
@@ -162,7 +163,7 @@ async def add_time_off(
     """No slots are offered inside time off. It ends after now and within a year, and may start
     up to a day ago. Bookings already inside it are not deleted: they are marked as needing a
     reschedule, and an event tells the patient."""
-    return await availability.add_time_off(session, principal, practitioner_id, data)
+    return await agenda.add_time_off(session, principal, practitioner_id, data)
 
 
 @router.get(

@@ -17,9 +17,9 @@ from cooperative.accounts.schemas import (
     RoleRevokeRequest,
     RolesPublic,
 )
+from cooperative.audit import service as audit
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Role
-from cooperative.privacy import audit
 from telehealth.clinics import service as clinics
 
 router = APIRouter(prefix="/v1", tags=["accounts"])

@@ -22,7 +22,8 @@ from cooperative.accounts.errors import (
     TooManyAttempts,
     WeakPassword,
 )
-from cooperative.accounts.models import Account, AuthSession, LoginThrottle, RefreshToken
+from cooperative.accounts.models import Account as Account  # the result type other domains name
+from cooperative.accounts.models import AuthSession, LoginThrottle, RefreshToken
 from cooperative.accounts.rules import ThrottleRule
 from cooperative.accounts.schemas import AccountCreate
 from cooperative.kernel import clock

@@ -44,6 +44,14 @@ class NoPovertyLine(TequioError):
 
 
 @dataclass(frozen=True, slots=True)
+class Debt:
+    """Something a member owes: dues of their household or an instalment of their share."""
+
+    due_on: date
+    outstanding_minor: int
+
+
+@dataclass(frozen=True, slots=True)
 class HouseholdIncome:
     """What the sliding scale may look at: where, how many people, how much income. Nothing else."""
 

@@ -14,11 +14,11 @@ from sqlmodel import col
 
 from cooperative.dues import receipts, rules
 from cooperative.dues.errors import IdempotencyKeyReused
-from cooperative.dues.models import Invoice, Payment, PaymentAllocation, ShareSubscription
+from cooperative.dues.models import Invoice, PaymentAllocation, ShareSubscription
+from cooperative.dues.models import Payment as Payment  # the result type other domains name
 from cooperative.dues.rules import PaymentStatus
 from cooperative.kernel import clock
 from cooperative.kernel.pagination import paginate
-from cooperative.membership.rules import Debt
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,7 +369,7 @@ async def allocations(session: AsyncSession, payment_id: uuid.UUID) -> list[Paym
 
 async def debts(
     session: AsyncSession, *, member_id: uuid.UUID, household_id: uuid.UUID | None
-) -> list[Debt]:
+) -> list[rules.Debt]:
     """What a member owes for good standing: their share instalments and their household's dues."""
     conditions = [col(Invoice.member_id) == member_id]
     if household_id is not None:
@@ -379,7 +379,7 @@ async def debts(
             or_(*conditions)
         )
     )
-    return [Debt(due_on=due, outstanding_minor=left) for due, left in rows]
+    return [rules.Debt(due_on=due, outstanding_minor=left) for due, left in rows]
 
 
 @dataclass(frozen=True, slots=True)

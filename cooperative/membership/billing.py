@@ -1,11 +1,12 @@
 """Billing members and households: dues runs, balances, capital accounts.
 
-The dues domain knows invoices by id; this module knows who may see what. Payments: see
-`cooperative.membership.payments`.
+The dues domain knows invoices by id; this module knows who may see what, and what a payment
+is for: the treasury's payments (`cooperative.treasury.payments`) ask it.
 """
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import or_, select
@@ -17,9 +18,10 @@ from cooperative.bylaws.errors import BylawsNotInstalled
 from cooperative.dues import service as dues_service
 from cooperative.dues.errors import InvalidPeriod
 from cooperative.dues.rules import NoPovertyLine
+from cooperative.dues.service import Payment
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal
-from cooperative.membership import households, patrons
+from cooperative.membership import households, invitations
 from cooperative.membership.models import Household, HouseholdMember, Member
 from cooperative.membership.rules import MemberStatus
 from cooperative.membership.service import member_of, visible_member
@@ -44,6 +46,8 @@ class DuesRun:
     already_issued: int
     bylaws_version: int
     skipped: list[uuid.UUID]  # households that could not be priced (no poverty line then)
+    # payments whose credit paid the new invoices, with how much: dues paid now (patronage)
+    paid_from_credit: list[tuple[Payment, int]] = field(default_factory=list)
 
 
 async def _billable(session: AsyncSession) -> list[Household]:
@@ -83,6 +87,7 @@ async def generate_dues(session: AsyncSession, period: str, *, today: date) -> D
         law = await bylaws_service.in_force(session)
     period_start(period, law.bylaws.dues.period_months)
     created = existing = 0
+    paid_from_credit: list[tuple[Payment, int]] = []
     skipped: list[uuid.UUID] = []
     for household in await _billable(session):
         try:
@@ -104,11 +109,8 @@ async def generate_dues(session: AsyncSession, period: str, *, today: date) -> D
             existing += 1
             continue
         created += 1
-        for payment, amount in credit_used:  # prepaid credit became dues now: patronage now
-            await patrons.record_dues(
-                session, payment, amount, year=today.year, source=f"payment:{payment.id}:{period}"
-            )
-    return DuesRun(period, created, existing, law.number, skipped)
+        paid_from_credit += credit_used
+    return DuesRun(period, created, existing, law.number, skipped, paid_from_credit)
 
 
 async def target_of(
@@ -150,3 +152,89 @@ async def visible_scope(
         return None, None
     member = await member_of(session, principal.account_id)
     return household_ids, ({member.id} if member else set())
+
+
+async def books_target(
+    session: AsyncSession, household_id: uuid.UUID | None, member_id: uuid.UUID | None
+) -> tuple[dues_service.Target, str]:
+    """What money received is for, seen by the books (no personal data is read)."""
+    if household_id is not None:
+        household = await session.get(Household, household_id)
+        if household is None:
+            raise NotFound()
+        return dues_service.Target(household_id=household.id), household.currency
+    assert member_id is not None
+    subscription = await dues_service.share_subscription(session, member_id)
+    if subscription is None:
+        raise NotFound()
+    return dues_service.Target(member_id=member_id), subscription.currency
+
+
+async def is_own(session: AsyncSession, principal: Principal, target: dues_service.Target) -> bool:
+    """Whether the money is for the caller's own share or a household they manage, or were
+    invited into."""
+    if target.member_id is not None:
+        member = await session.get(Member, target.member_id)
+        return member is not None and member.account_id == principal.account_id
+    household = await session.get(Household, target.household_id)
+    assert household is not None
+    if principal.account_id in await households.managers(session, household):
+        return True
+    # invited into it (answered or not) counts too: a treasurer could otherwise leave her
+    # household, confirm its money, and come back
+    return await invitations.ever_invited(session, household.id, principal.account_id)
+
+
+async def lock_target(session: AsyncSession, target: dues_service.Target) -> None:
+    """Serialize the settlements of one household (or one member's share), so two never
+    settle the same invoice twice. Always taken before the payment's own lock."""
+    if target.household_id is not None:
+        await session.execute(
+            select(col(Household.id))
+            .where(col(Household.id) == target.household_id)
+            .with_for_update()
+        )
+    else:
+        await session.execute(
+            select(col(Member.id)).where(col(Member.id) == target.member_id).with_for_update()
+        )
+
+
+async def patron(
+    session: AsyncSession,
+    reporter: uuid.UUID,
+    household_id: uuid.UUID,
+    *,
+    statuses: Collection[str],
+    classes: Collection[str],
+) -> uuid.UUID | None:
+    """The member whose patronage a household's dues are, among members with one of `statuses`
+    and `classes`: the reporter if they manage the household (a covered member or the sponsor),
+    else — when a treasurer recorded it at the desk — the sponsor or else its first member."""
+    household = await session.get(Household, household_id)
+    assert household is not None
+
+    def counts(member: Member | None) -> bool:
+        return member is not None and member.status in statuses and member.member_class in classes
+
+    if reporter in await households.managers(session, household):
+        payer = await member_of(session, reporter)
+        if payer is not None and counts(payer):
+            return payer.id
+    candidates = [household.sponsor_member_id] if household.sponsor_member_id else []
+    candidates += list(
+        (
+            await session.execute(
+                select(col(HouseholdMember.member_id))
+                .where(
+                    col(HouseholdMember.household_id) == household_id,
+                    col(HouseholdMember.accepted_at).is_not(None),
+                )
+                .order_by(col(HouseholdMember.joined_at))
+            )
+        ).scalars()
+    )
+    for member_id in candidates:
+        if counts(await session.get(Member, member_id)):
+            return member_id
+    return None

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.audit import service as audit
 from cooperative.bylaws.service import InForce
 from cooperative.dues import rules as dues_rules
 from cooperative.kernel import clock
@@ -44,7 +45,6 @@ from cooperative.membership.schemas import (
     InvitationSent,
 )
 from cooperative.membership.service import household_of, member_of
-from cooperative.privacy import audit
 
 CURRENCY_OF_COUNTRY = {"MX": "MXN", "US": "USD"}
 

@@ -1,10 +1,12 @@
-"""Pure membership rules: CURP validation, regions, and the good-standing predicate."""
+"""Pure membership rules: CURP validation, regions, and the good-standing predicate (over the
+debts the dues domain reports)."""
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+
+from cooperative.dues.rules import Debt
 
 _CURP = re.compile(
     r"^[A-Z][AEIOUX][A-Z]{2}"  # initials
@@ -157,14 +159,6 @@ class MemberStatus(StrEnum):
     SUSPENDED = "suspended"
     WITHDRAWN = "withdrawn"
     REJECTED = "rejected"
-
-
-@dataclass(frozen=True, slots=True)
-class Debt:
-    """Something a member owes: dues of their household or an instalment of their share."""
-
-    due_on: date
-    outstanding_minor: int
 
 
 def effective_status(

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.audit import service as audit
 from cooperative.bylaws.service import InForce
 from cooperative.dues import service as dues_service
 from cooperative.kernel import clock
@@ -24,10 +25,9 @@ from cooperative.membership.errors import (
     TooManyInstalments,
     UnknownMemberClass,
 )
-from cooperative.membership.models import HouseholdMember, Member
+from cooperative.membership.models import Dependent, HouseholdMember, Member
 from cooperative.membership.rules import MemberStatus
 from cooperative.membership.schemas import CurpReview, MemberApply, MemberPublic
-from cooperative.privacy import audit
 
 
 async def member_of(session: AsyncSession, account_id: uuid.UUID) -> Member | None:
@@ -46,6 +46,14 @@ async def household_of(session: AsyncSession, member_id: uuid.UUID) -> uuid.UUID
             )
         )
     ).scalar_one_or_none()
+
+
+async def household_of_dependent(
+    session: AsyncSession, dependent_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The household covering a dependent, if there is such a dependent."""
+    dependent = await session.get(Dependent, dependent_id)
+    return dependent.household_id if dependent is not None else None
 
 
 def _share_currency(law: InForce, member_class: str, preferred: str) -> str:

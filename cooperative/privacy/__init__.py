@@ -1,1 +1,1 @@
-"""Privacy: who read a member's data and when, and the ARCO rights to export and erase it."""
+"""Privacy: the ARCO rights to export and erase a member's data, each domain giving its part."""

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.audit import service as audit
 from cooperative.bylaws import service as bylaws_service
 from cooperative.dues.models import Invoice
 from cooperative.governance.models import Proposal
@@ -27,7 +28,6 @@ from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal
 from cooperative.membership import service as membership_service
 from cooperative.membership.models import Member
-from cooperative.privacy import audit
 from cooperative.surplus import patronage, rules
 from cooperative.surplus.errors import (
     NotApproved,

@@ -1,1 +1,2 @@
-"""The treasurer's books: the dated exchange-rate table that converts payments."""
+"""The treasurer's books: the dated exchange-rate table that converts payments, and payments as
+the books see them (reported by members, confirmed or rejected by a treasurer)."""

@@ -15,13 +15,13 @@ from cooperative.accounts import roles
 from cooperative.accounts import rules as account_rules
 from cooperative.accounts import service as accounts_service
 from cooperative.accounts.errors import RoleAlreadyHeld, RoleNotHeld
-from cooperative.accounts.models import Account
 from cooperative.accounts.rules import ThrottleRule
+from cooperative.accounts.service import Account
+from cooperative.audit import service as audit
 from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Role
-from cooperative.privacy import audit
 from telehealth.clinics.errors import TooManyRegistrations, WrongRegistrationCode
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicRegistration, ClinicStaff
 from telehealth.clinics.schemas import ClinicCreate, ClinicPatientPublic
@@ -135,6 +135,14 @@ async def staff_clinics(session: AsyncSession, account_id: uuid.UUID) -> list[uu
         select(col(ClinicStaff.clinic_id))
         .where(col(ClinicStaff.account_id) == account_id)
         .order_by(col(ClinicStaff.clinic_id))
+    )
+    return list(rows.scalars())
+
+
+async def staff_accounts(session: AsyncSession, clinic_id: uuid.UUID) -> list[uuid.UUID]:
+    """The accounts that work at the clinic."""
+    rows = await session.execute(
+        select(col(ClinicStaff.account_id)).where(col(ClinicStaff.clinic_id) == clinic_id)
     )
     return list(rows.scalars())
 

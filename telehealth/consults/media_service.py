@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.audit import service as audit
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.principal import Principal
-from cooperative.privacy import audit
 from telehealth.consults import rules
 from telehealth.consults.errors import NotAConsult, RecordingNeedsConsent, RoomNotOpen
 from telehealth.consults.models import (
@@ -25,7 +25,8 @@ from telehealth.consults.models import (
     SignalMemo,
 )
 from telehealth.consults.service import CORE_ROLES, LIVE, participants, room_of
-from telehealth.scheduling.models import Appointment
+from telehealth.scheduling import service as scheduling
+from telehealth.scheduling.service import Appointment
 
 READERS = ("patient", "guardian", "doctor")  # who may read a recording
 Claim = Literal["mine", "other", "off"]
@@ -240,7 +241,7 @@ async def recording_state(
 ) -> RecordingState:
     """What decides whether the relay records: the doctor's request, who is in, who consents."""
     state = await session.get(ConsultRoom, appointment_id)
-    appointment = await session.get(Appointment, appointment_id)
+    appointment = await scheduling.get(session, appointment_id)
     present = frozenset(
         str(p.account_id)
         for p in await participants(session, appointment_id)
@@ -371,10 +372,9 @@ async def forget_recordings(session: AsyncSession, patient_account_id: uuid.UUID
             | (col(SignalMemo.from_account_id) == patient_account_id)
         )
     )
+    consults = await scheduling.of_patient(session, patient_account_id)
     rows = await session.execute(
-        select(ConsultRecording)
-        .join(Appointment, col(Appointment.id) == col(ConsultRecording.appointment_id))
-        .where(col(Appointment.patient_account_id) == patient_account_id)
+        select(ConsultRecording).where(col(ConsultRecording.appointment_id).in_(consults))
     )
     segments = list(rows.scalars())
     for segment in segments:

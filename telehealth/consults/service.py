@@ -14,12 +14,13 @@ from cooperative.accounts import service as accounts_service
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.principal import Principal
-from telehealth.clinics.models import ClinicStaff
+from telehealth.clinics import service as clinics_service
 from telehealth.consults import rules
 from telehealth.consults.errors import AlreadyAParticipant, NotAConsult, RoomNotOpen
 from telehealth.consults.models import ConsultParticipant, SignalMemo
-from telehealth.practitioners.models import Practitioner
-from telehealth.scheduling.models import Appointment
+from telehealth.practitioners import service as practitioners
+from telehealth.scheduling import service as scheduling
+from telehealth.scheduling.service import Appointment
 
 LIVE = ("booked", "arrived")
 CORE_ROLES = frozenset({"doctor", "patient", "guardian"})  # the consult is theirs
@@ -31,16 +32,11 @@ async def roles_in(session: AsyncSession, appointment: Appointment) -> dict[uuid
     roles: dict[uuid.UUID, str] = {
         appointment.patient_account_id: "guardian" if appointment.dependent_id else "patient"
     }
-    practitioner = await session.get(Practitioner, appointment.practitioner_id)
-    if practitioner is not None:
-        roles[practitioner.account_id] = "doctor"
+    doctor = await practitioners.account_of(session, appointment.practitioner_id)
+    if doctor is not None:
+        roles[doctor] = "doctor"
     if appointment.clinic_id is not None:
-        staff = await session.execute(
-            select(col(ClinicStaff.account_id)).where(
-                col(ClinicStaff.clinic_id) == appointment.clinic_id
-            )
-        )
-        for account_id in staff.scalars():
+        for account_id in await clinics_service.staff_accounts(session, appointment.clinic_id):
             roles.setdefault(account_id, "clinic")
     invited = await session.execute(
         select(ConsultParticipant).where(
@@ -57,7 +53,7 @@ async def room_of(
     session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
 ) -> tuple[Appointment, str]:
     """The appointment and the caller's role in its consult; 404 for anyone not in it."""
-    appointment = await session.get(Appointment, appointment_id)
+    appointment = await scheduling.get(session, appointment_id)
     if appointment is None:
         raise NotFound()
     role = (await roles_in(session, appointment)).get(principal.account_id)
@@ -185,7 +181,7 @@ async def may_connect(
 ) -> ConsultParticipant | None:
     """The participant, if they joined, still take part (an erased or closed account does not),
     and the room is open now."""
-    appointment = await session.get(Appointment, appointment_id)
+    appointment = await scheduling.get(session, appointment_id)
     if appointment is None or appointment.status not in LIVE:
         return None
     if rules.room_state(appointment.start, appointment.end, now, window) != "open":

@@ -31,9 +31,8 @@ from telehealth.practitioners.errors import (
     TimeOffOutOfRange,
 )
 from telehealth.practitioners.models import AvailabilityWindow, ExtraWindow, Practitioner, TimeOff
-from telehealth.practitioners.schemas import AvailabilityIn, ExtraWindowIn, TimeOffIn, TimeOffPublic
-from telehealth.scheduling import rules as slots
-from telehealth.scheduling.models import HOLDING, Appointment, AppointmentEvent
+from telehealth.practitioners.rules import DatedWindow, Interval, WeeklyWindow
+from telehealth.practitioners.schemas import AvailabilityIn, ExtraWindowIn, TimeOffIn
 
 log = logging.getLogger("tequio.availability")
 
@@ -95,7 +94,7 @@ def _shown_id(value: object) -> str:
         return repr(value)
 
 
-_Rule = TypeVar("_Rule", slots.WeeklyWindow, slots.DatedWindow, slots.Interval)
+_Rule = TypeVar("_Rule", WeeklyWindow, DatedWindow, Interval)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,50 +139,36 @@ async def _rules(
     return found
 
 
-def _weekly(weekday: object, start: object, end: object) -> slots.WeeklyWindow:
-    return slots.WeeklyWindow(_as_weekday(weekday), _as_time(start), _as_time(end))
+def _weekly(weekday: object, start: object, end: object) -> WeeklyWindow:
+    return WeeklyWindow(_as_weekday(weekday), _as_time(start), _as_time(end))
 
 
-def _dated(day: object, start: object, end: object) -> slots.DatedWindow:
-    return slots.DatedWindow(_as_date(day), _as_time(start), _as_time(end))
+def _dated(day: object, start: object, end: object) -> DatedWindow:
+    return DatedWindow(_as_date(day), _as_time(start), _as_time(end))
 
 
-def _off(start: object, end: object) -> slots.Interval:
-    return slots.Interval(_as_instant(start), _as_instant(end))
+def _off(start: object, end: object) -> Interval:
+    return Interval(_as_instant(start), _as_instant(end))
 
 
-async def schedules(
-    session: AsyncSession, practitioners: Sequence[Practitioner]
-) -> dict[uuid.UUID, slots.Schedule | None]:
-    """Each practitioner's rules as the pure slot generator takes them, in three queries
-    whatever their number; None for a practitioner whose own settings are not valid (say, a
-    time zone the zone database no longer has), which is logged."""
-    ids = [p.id for p in practitioners]
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """A practitioner's valid entries, as the slot rules take them."""
+
+    weekly: tuple[WeeklyWindow, ...]
+    extra: tuple[DatedWindow, ...]
+    time_off: tuple[Interval, ...]
+
+
+async def of_practitioners(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Availability]:
+    """Each practitioner's weekly windows, extra windows and time off, in three queries whatever
+    their number (a row that is not valid is left out and logged)."""
     weekly = await _rules(session, _WEEKLY, ids, _weekly)
     extra = await _rules(session, _EXTRA, ids, _dated)
     time_off = await _rules(session, _TIME_OFF, ids, _off)
-    plans: dict[uuid.UUID, slots.Schedule | None] = {}
-    for practitioner in practitioners:
-        try:
-            plans[practitioner.id] = slots.Schedule(
-                timezone=practitioner.timezone,
-                windows=tuple(weekly[practitioner.id]),
-                slot_minutes=practitioner.slot_minutes,
-                buffer_minutes=practitioner.buffer_minutes,
-                min_notice_minutes=practitioner.min_notice_minutes,
-                horizon_days=practitioner.horizon_days,
-                extra=tuple(extra[practitioner.id]),
-                time_off=tuple(time_off[practitioner.id]),
-            )
-        except (ValueError, TypeError) as exc:
-            log.error("schedule ignored: practitioner %s is not valid (%s)", practitioner.id, exc)
-            plans[practitioner.id] = None
-    return plans
-
-
-async def schedule(session: AsyncSession, practitioner: Practitioner) -> slots.Schedule | None:
-    """One practitioner's rules for the slot generator (None: no valid schedule, no slots)."""
-    return (await schedules(session, [practitioner]))[practitioner.id]
+    return {i: Availability(tuple(weekly[i]), tuple(extra[i]), tuple(time_off[i])) for i in ids}
 
 
 def offers_slots(row: ExtraWindow | TimeOff) -> bool:
@@ -199,9 +184,7 @@ def offers_slots(row: ExtraWindow | TimeOff) -> bool:
     return True
 
 
-async def weekly_windows(
-    session: AsyncSession, practitioner_id: uuid.UUID
-) -> list[slots.WeeklyWindow]:
+async def weekly_windows(session: AsyncSession, practitioner_id: uuid.UUID) -> list[WeeklyWindow]:
     """The valid weekly windows, by weekday and start: what patients see on the profile."""
     found = (await _rules(session, _WEEKLY, [practitioner_id], _weekly))[practitioner_id]
     return sorted(found, key=lambda w: (w.weekday, w.start, w.end))
@@ -249,7 +232,7 @@ async def set_availability(
         delete(AvailabilityWindow).where(col(AvailabilityWindow.practitioner_id) == practitioner.id)
     )
     for window in data.windows:
-        rule = slots.WeeklyWindow(window.weekday, window.start, window.end)
+        rule = WeeklyWindow(window.weekday, window.start, window.end)
         session.add(
             AvailabilityWindow(
                 practitioner_id=practitioner.id,
@@ -273,7 +256,7 @@ async def add_extra(
     first, last = rules.extra_window_dates(today)
     if not first <= data.day <= last:
         raise ExtraWindowOutOfRange(first=first.isoformat(), last=last.isoformat())
-    rule = slots.DatedWindow(data.day, data.start, data.end)
+    rule = DatedWindow(data.day, data.start, data.end)
     same = await session.execute(
         select(col(ExtraWindow.id)).where(
             col(ExtraWindow.practitioner_id) == practitioner.id,
@@ -297,9 +280,9 @@ async def add_extra(
 
 async def add_time_off(
     session: AsyncSession, principal: Principal, practitioner_id: uuid.UUID, data: TimeOffIn
-) -> TimeOffPublic:
-    """Time off never deletes bookings inside it: they are marked as needing a reschedule, and an
-    event tells the patient. It ends after now and within a year, and may start up to a day ago."""
+) -> TimeOff:
+    """Time off that ends after now and within a year, and may start up to a day ago (what it
+    does to the bookings inside it is scheduling's: `telehealth.scheduling.agenda`)."""
     practitioner = await managed(session, principal, practitioner_id)
     now = clock.now()
     if not rules.time_off_fits(data.start, data.end, now):
@@ -313,35 +296,8 @@ async def add_time_off(
     )
     time_off = TimeOff(practitioner_id=practitioner.id, **data.model_dump())
     session.add(time_off)
-    affected = await session.execute(
-        select(Appointment).where(
-            col(Appointment.practitioner_id) == practitioner.id,
-            col(Appointment.status).in_(HOLDING),
-            col(Appointment.start) < data.end,
-            col(Appointment.end) > data.start,
-        )
-    )
-    ids = []
-    for appointment in affected.scalars():
-        appointment.needs_reschedule = True
-        appointment.updated_at = now
-        session.add(
-            AppointmentEvent(
-                appointment_id=appointment.id,
-                type="needs-reschedule",
-                actor_account_id=principal.account_id,
-                payload={"reason": "practitioner time off", "time_off_id": str(time_off.id)},
-            )
-        )
-        ids.append(appointment.id)
     await session.flush()
-    return TimeOffPublic(
-        id=time_off.id,
-        start=time_off.start,
-        end=time_off.end,
-        reason=time_off.reason,
-        appointments_to_reschedule=ids,
-    )
+    return time_off
 
 
 async def _room_for_one_more(session: AsyncSession, *upcoming: ColumnElement[bool]) -> None:

@@ -1,9 +1,10 @@
-"""Pure rules: specialty codes, language tags, jurisdictions and licence validity."""
+"""Pure rules: specialty codes, language tags, jurisdictions, licence validity, and the entries of
+a practitioner's availability (weekly and dated windows in local wall time, absolute intervals)."""
 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cooperative.membership.rules import MX_STATES, US_STATES
@@ -148,3 +149,58 @@ def zone_of(jurisdiction: str) -> str:
 def date_in(jurisdiction: str, moment: datetime) -> date:
     """The calendar date in the patient's jurisdiction at `moment`: the day a licence must cover."""
     return moment.astimezone(ZoneInfo(zone_of(jurisdiction))).date()
+
+
+# ---- availability entries (the slot rules in telehealth.scheduling lay slots out from them) ----
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyWindow:
+    """Availability every week on `weekday` (0 = Monday … 6 = Sunday), in local wall time."""
+
+    weekday: int
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.weekday <= 6:
+            raise ValueError("weekday must be 0 (Monday) to 6 (Sunday)")
+        _check_wall_times(self.start, self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class DatedWindow:
+    """Availability added on one local date, on top of the weekly windows."""
+
+    day: date
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        _check_wall_times(self.start, self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """An absolute, half-open span between two timezone-aware datetimes (in any zones)."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if as_utc(self.start) >= as_utc(self.end):
+            raise ValueError("an interval must end after it starts")
+
+
+def _check_wall_times(start: time, end: time) -> None:
+    if start.tzinfo is not None or end.tzinfo is not None:
+        raise ValueError("window times are local wall times, without a time zone")
+    if start >= end:
+        raise ValueError("a window must end after it starts, on the same day")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The same instant in UTC; an instant without a time zone is refused."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{moment.isoformat()} has no time zone; instants must be aware")
+    return moment.astimezone(UTC)

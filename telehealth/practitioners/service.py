@@ -1,12 +1,8 @@
-"""Practitioners, their profiles and licences; slot search across them (their availability is
-in `availability`)."""
+"""Practitioners, their profiles and licences (their availability is in `availability`; slot
+search across them is scheduling's)."""
 
-import heapq
-import itertools
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +15,8 @@ from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Role
 from telehealth.practitioners import availability, rules
 from telehealth.practitioners.errors import AlreadyPractitioner, NotADoctor
-from telehealth.practitioners.models import Licence, Practitioner
+from telehealth.practitioners.models import Licence
+from telehealth.practitioners.models import Practitioner as Practitioner  # other domains name it
 from telehealth.practitioners.schemas import (
     LicenceIn,
     LicencePublic,
@@ -27,8 +24,6 @@ from telehealth.practitioners.schemas import (
     PractitionerPublic,
     WindowPublic,
 )
-from telehealth.scheduling import rules as slots
-from telehealth.scheduling.models import HOLDING, Appointment
 
 
 async def create(session: AsyncSession, data: PractitionerCreate) -> Practitioner:
@@ -119,60 +114,21 @@ async def add_licence(
     return practitioner
 
 
-async def busy(
-    session: AsyncSession,
-    practitioner_id: uuid.UUID,
-    *,
-    start: datetime,
-    end: datetime,
-    excluding: uuid.UUID | None = None,
-) -> list[slots.Interval]:
-    """Spans the practitioner's live appointments hold between `start` and `end`."""
-    statement = select(col(Appointment.start), col(Appointment.end)).where(
-        col(Appointment.practitioner_id) == practitioner_id,
-        col(Appointment.status).in_(HOLDING),
-        col(Appointment.start) < end,
-        col(Appointment.end) > start,
-    )
-    if excluding is not None:
-        statement = statement.where(col(Appointment.id) != excluding)
-    return [slots.Interval(s, e) for s, e in await session.execute(statement)]
-
-
-@dataclass(frozen=True, slots=True)
-class FoundSlot:
-    start: datetime
-    end: datetime
-    practitioner: Practitioner
-
-
-async def _licences_of(
-    session: AsyncSession, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[Licence]]:
+async def licences_of(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[rules.LicenceFact]]:
     """The licences of several practitioners in one query, by practitioner."""
     rows = await session.execute(select(Licence).where(col(Licence.practitioner_id).in_(ids)))
-    grouped: dict[uuid.UUID, list[Licence]] = {i: [] for i in ids}
+    grouped: dict[uuid.UUID, list[rules.LicenceFact]] = {i: [] for i in ids}
     for row in rows.scalars():
-        grouped[row.practitioner_id].append(row)
+        grouped[row.practitioner_id].append(rules.LicenceFact(row.jurisdiction, row.expires_on))
     return grouped
 
 
-async def search(
-    session: AsyncSession,
-    *,
-    specialty: str | None,
-    language: str | None,
-    jurisdiction: str | None,
-    first_day: date,
-    last_day: date,
-    zone: ZoneInfo,
-    now: datetime,
-    after: tuple[datetime, str] | None,
-    limit: int,
-) -> list[FoundSlot]:
-    """Open slots across practitioners, soonest first (ties by practitioner), after a cursor.
-
-    Everything is read in a fixed number of queries, whatever the number of practitioners."""
+async def searchable(
+    session: AsyncSession, *, specialty: str | None, language: str | None
+) -> list[Practitioner]:
+    """The active practitioners of a specialty who speak a language (any, when not given)."""
     candidates = list(
         (await session.execute(select(Practitioner).where(col(Practitioner.active)))).scalars()
     )
@@ -183,57 +139,10 @@ async def search(
         candidates = [
             p for p in candidates if wanted in {rules.primary_language(t) for t in p.languages}
         ]
-    ids = [p.id for p in candidates]
-    plans = await availability.schedules(session, candidates)
-    licence_rows = await _licences_of(session, ids)
-    span_start = datetime.combine(first_day, datetime.min.time(), UTC) - timedelta(days=2)
-    span_end = datetime.combine(last_day, datetime.min.time(), UTC) + timedelta(days=3)
-    taken: dict[uuid.UUID, list[slots.Interval]] = {i: [] for i in ids}
-    appointments = await session.execute(
-        select(
-            col(Appointment.practitioner_id), col(Appointment.start), col(Appointment.end)
-        ).where(
-            col(Appointment.practitioner_id).in_(ids),
-            col(Appointment.status).in_(HOLDING),
-            col(Appointment.start) < span_end,
-            col(Appointment.end) > span_start,
-        )
-    )
-    for practitioner_id, start, end in appointments:
-        taken[practitioner_id].append(slots.Interval(start, end))
-    needed = rules.licence_needed(jurisdiction) if jurisdiction else None
-    per_practitioner: list[list[FoundSlot]] = []
-    for practitioner in candidates:
-        facts = [
-            rules.LicenceFact(x.jurisdiction, x.expires_on) for x in licence_rows[practitioner.id]
-        ]
-        if needed and not any(fact.jurisdiction == needed for fact in facts):
-            continue  # never licensed there: no need to lay out a single slot
-        plan = plans[practitioner.id]
-        if plan is None:
-            continue  # its settings are broken (logged): it offers nothing, the others do
-        key = str(practitioner.id)
-        mine: list[FoundSlot] = []
-        # the dates are the caller's (in `zone`): ask the doctor's calendar for a day more on
-        # each side, then keep the slots whose start falls on the asked dates in `zone`
-        for slot in slots.generate_slots(
-            plan,
-            first_day=first_day - timedelta(days=1),
-            last_day=last_day + timedelta(days=1),
-            now=now,
-            busy=taken[practitioner.id],
-        ):
-            if not first_day <= slot.start.astimezone(zone).date() <= last_day:
-                continue
-            if after is not None and (slot.start, key) <= after:
-                continue
-            if jurisdiction and not rules.licensed_for(
-                facts, jurisdiction, rules.date_in(jurisdiction, slot.start)
-            ):
-                continue
-            mine.append(FoundSlot(slot.start, slot.end, practitioner))
-            if len(mine) > limit:  # each doctor's slots come sorted: more cannot make the page
-                break
-        per_practitioner.append(mine)
-    merged = heapq.merge(*per_practitioner, key=lambda f: (f.start, str(f.practitioner.id)))
-    return list(itertools.islice(merged, limit + 1))
+    return candidates
+
+
+async def account_of(session: AsyncSession, practitioner_id: uuid.UUID) -> uuid.UUID | None:
+    """The doctor's account, whether or not the practitioner still practises here."""
+    practitioner = await session.get(Practitioner, practitioner_id)
+    return practitioner.account_id if practitioner is not None else None

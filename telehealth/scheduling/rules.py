@@ -23,7 +23,8 @@ availability on one date) and takes time off as absolute spans. Slots are laid o
    ``buffer_minutes`` on each side (so a consult keeps its gap from every busy time).
 
 Intervals are half-open: a slot that ends when time off begins does not overlap it. Slots are in
-UTC; `to_local` shows them in anyone's zone.
+UTC; `to_local` shows them in anyone's zone. The windows and intervals themselves are the
+practitioner's entries (`telehealth.practitioners.rules`).
 """
 
 from bisect import bisect_right
@@ -33,48 +34,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from telehealth.practitioners.rules import DatedWindow, Interval, WeeklyWindow, as_utc
+
 SlotProblem = Literal["not-a-slot", "too-soon", "beyond-horizon", "unavailable"]
 
 _Span = tuple[datetime, datetime]
 _ZERO = timedelta(0)
-
-
-@dataclass(frozen=True, slots=True)
-class WeeklyWindow:
-    """Availability every week on `weekday` (0 = Monday … 6 = Sunday), in local wall time."""
-
-    weekday: int
-    start: time
-    end: time
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.weekday <= 6:
-            raise ValueError("weekday must be 0 (Monday) to 6 (Sunday)")
-        _check_wall_times(self.start, self.end)
-
-
-@dataclass(frozen=True, slots=True)
-class DatedWindow:
-    """Availability added on one local date, on top of the weekly windows."""
-
-    day: date
-    start: time
-    end: time
-
-    def __post_init__(self) -> None:
-        _check_wall_times(self.start, self.end)
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """An absolute, half-open span between two timezone-aware datetimes (in any zones)."""
-
-    start: datetime
-    end: datetime
-
-    def __post_init__(self) -> None:
-        if _utc(self.start) >= _utc(self.end):
-            raise ValueError("an interval must end after it starts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +81,7 @@ def generate_slots(
 ) -> list[Slot]:
     """The open slots whose start falls on a local date (in the schedule's zone) from `first_day`
     to `last_day` inclusive, sorted by start and never overlapping; see the module docstring."""
-    now = _utc(now)
+    now = as_utc(now)
     zone = _zone(schedule.timezone)
     earliest = now + timedelta(minutes=schedule.min_notice_minutes)
     latest = now + timedelta(days=schedule.horizon_days)
@@ -144,23 +109,16 @@ def check_start(
     "beyond-horizon", "unavailable" (time off, or a busy interval widened by the buffer). It agrees
     with `generate_slots`: every slot that offers passes here.
     """
-    start = _utc(start)
+    start = as_utc(start)
     day = to_local(start, schedule.timezone).date()
     if not _is_laid_out(schedule, start, _runs(schedule, day, day)):
         return "not-a-slot"
-    return _problem(schedule, start, _utc(now), _blocked(schedule, busy))
+    return _problem(schedule, start, as_utc(now), _blocked(schedule, busy))
 
 
 def to_local(moment: datetime, timezone: str) -> datetime:
     """The same instant as an aware datetime in `timezone`, with that zone's offset on that day."""
-    return _utc(moment).astimezone(_zone(timezone))
-
-
-def _check_wall_times(start: time, end: time) -> None:
-    if start.tzinfo is not None or end.tzinfo is not None:
-        raise ValueError("window times are local wall times, without a time zone")
-    if start >= end:
-        raise ValueError("a window must end after it starts, on the same day")
+    return as_utc(moment).astimezone(_zone(timezone))
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -168,12 +126,6 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown IANA time zone: {name!r}") from exc
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{moment.isoformat()} has no time zone; instants must be aware")
-    return moment.astimezone(UTC)
 
 
 def _resolve(day: date, wall: time, zone: ZoneInfo) -> datetime:
@@ -231,8 +183,8 @@ def _is_laid_out(schedule: Schedule, start: datetime, runs: list[_Span]) -> bool
 def _blocked(schedule: Schedule, busy: Sequence[Interval]) -> list[_Span]:
     """Time off and the busy intervals widened by the buffer, merged into disjoint spans."""
     pad = timedelta(minutes=schedule.buffer_minutes)
-    spans = [(_utc(off.start), _utc(off.end)) for off in schedule.time_off]
-    spans += [(_utc(taken.start) - pad, _utc(taken.end) + pad) for taken in busy]
+    spans = [(as_utc(off.start), as_utc(off.end)) for off in schedule.time_off]
+    spans += [(as_utc(taken.start) - pad, as_utc(taken.end) + pad) for taken in busy]
     return _merged(spans)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
+from cooperative.audit import service as audit
 from cooperative.bylaws.service import InForce
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, IdempotencyKeyReused, NotFound
@@ -24,15 +25,12 @@ from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Role
 from cooperative.membership import fees
 from cooperative.membership import service as membership_service
-from cooperative.membership.models import Dependent
-from cooperative.privacy import audit
 from cooperative.surplus import patronage
 from telehealth.clinics import service as clinics_service
-from telehealth.clinics.models import ClinicStaff
-from telehealth.practitioners import availability
 from telehealth.practitioners import rules as practitioner_rules
 from telehealth.practitioners import service as practitioners
-from telehealth.practitioners.models import Practitioner
+from telehealth.practitioners.service import Practitioner
+from telehealth.scheduling import agenda
 from telehealth.scheduling import rules as slots
 from telehealth.scheduling.errors import (
     BeyondHorizon,
@@ -44,7 +42,8 @@ from telehealth.scheduling.errors import (
     TooEarly,
     TooSoon,
 )
-from telehealth.scheduling.models import Appointment, AppointmentEvent
+from telehealth.scheduling.models import Appointment as Appointment  # other domains name it
+from telehealth.scheduling.models import AppointmentEvent
 from telehealth.scheduling.schemas import AppointmentCreate
 
 
@@ -67,19 +66,6 @@ def _event(
     )
 
 
-async def _locked_practitioner(session: AsyncSession, practitioner_id: uuid.UUID) -> Practitioner:
-    row = (
-        await session.execute(
-            select(Practitioner)
-            .where(col(Practitioner.id) == practitioner_id, col(Practitioner.active))
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound()
-    return row
-
-
 async def _check_time(
     session: AsyncSession,
     practitioner: Practitioner,
@@ -89,7 +75,7 @@ async def _check_time(
     excluding: uuid.UUID | None = None,
 ) -> datetime:
     """The consult's end if `start` is an open slot now; the precise refusal otherwise."""
-    schedule = await availability.schedule(session, practitioner)
+    schedule = await agenda.schedule(session, practitioner)
     if schedule is None:  # the doctor's settings are broken (logged): nothing to book
         raise NotASlot(start=start.isoformat())
     problem = slots.check_start(schedule, start, now=now)
@@ -102,7 +88,7 @@ async def _check_time(
     if problem == "unavailable":
         raise SlotUnavailable()
     end = start + timedelta(minutes=practitioner.slot_minutes)
-    taken = await practitioners.busy(
+    taken = await agenda.busy(
         session,
         practitioner.id,
         start=start - timedelta(days=1),
@@ -118,10 +104,7 @@ async def _check_licence(
     session: AsyncSession, practitioner: Practitioner, start: datetime, jurisdiction: str
 ) -> None:
     day = practitioner_rules.date_in(jurisdiction, start)
-    facts = [
-        practitioner_rules.LicenceFact(lic.jurisdiction, lic.expires_on)
-        for lic in await practitioners.licences(session, practitioner.id)
-    ]
+    facts = (await practitioners.licences_of(session, [practitioner.id]))[practitioner.id]
     if not practitioner_rules.licensed_for(facts, jurisdiction, day):
         raise NotLicensed(jurisdiction=jurisdiction, day=day.isoformat())
 
@@ -145,10 +128,10 @@ async def _patient_of(
     elif patient != principal.account_id and not principal.is_admin:
         raise NotFound()
     if data.dependent_id is not None:
-        dependent = await session.get(Dependent, data.dependent_id)
+        covering = await membership_service.household_of_dependent(session, data.dependent_id)
         member = await membership_service.member_of(session, patient)
         household = await membership_service.household_of(session, member.id) if member else None
-        if dependent is None or dependent.household_id != household:
+        if covering is None or covering != household:
             raise NotFound()
     return patient
 
@@ -184,7 +167,7 @@ async def book(
     today: date,
 ) -> tuple[Appointment, bool]:
     """Book a slot; returns the appointment and whether it is the replay of an earlier request."""
-    practitioner = await _locked_practitioner(session, data.practitioner_id)
+    practitioner = await practitioners.get(session, data.practitioner_id, lock=True)
     digest = _digest(data)
     if idempotency_key and (
         earlier := await _replay(session, principal.account_id, idempotency_key, digest)
@@ -234,6 +217,20 @@ async def book(
     return appointment, False
 
 
+async def get(session: AsyncSession, appointment_id: uuid.UUID) -> Appointment | None:
+    """The appointment, for the consult's own checks of who takes part (`visible` is the
+    check for everything else)."""
+    return await session.get(Appointment, appointment_id)
+
+
+async def of_patient(session: AsyncSession, patient_account_id: uuid.UUID) -> list[uuid.UUID]:
+    """The appointments of a patient (those of their dependents included)."""
+    rows = await session.execute(
+        select(col(Appointment.id)).where(col(Appointment.patient_account_id) == patient_account_id)
+    )
+    return list(rows.scalars())
+
+
 async def visible(
     session: AsyncSession, principal: Principal, appointment_id: uuid.UUID, *, lock: bool = False
 ) -> Appointment:
@@ -270,8 +267,8 @@ async def _takes_part(
 async def _is_doctor_of(
     session: AsyncSession, principal: Principal, appointment: Appointment
 ) -> bool:
-    practitioner = await session.get(Practitioner, appointment.practitioner_id)
-    return practitioner is not None and practitioner.account_id == principal.account_id
+    doctor = await practitioners.account_of(session, appointment.practitioner_id)
+    return doctor is not None and doctor == principal.account_id
 
 
 async def cancel(
@@ -314,7 +311,7 @@ async def reschedule(
     appointment = await visible(session, principal, appointment_id)
     if appointment.status != "booked":
         raise InvalidAppointmentTransition(status=appointment.status, target="rescheduled")
-    practitioner = await _locked_practitioner(session, appointment.practitioner_id)
+    practitioner = await practitioners.get(session, appointment.practitioner_id, lock=True)
     await session.refresh(appointment, with_for_update=True)
     if appointment.status != "booked":  # it changed while we waited for the lock
         raise InvalidAppointmentTransition(status=appointment.status, target="rescheduled")
@@ -383,13 +380,13 @@ async def set_status(
     appointment.updated_at = clock.now()
     _event(session, appointment, f"status:{status}", principal.account_id, reason=reason)
     if status == "fulfilled":
-        practitioner = await session.get(Practitioner, appointment.practitioner_id)
-        assert practitioner is not None
+        doctor_account = await practitioners.account_of(session, appointment.practitioner_id)
+        assert doctor_account is not None
         await patronage.consult_fulfilled(
             session,
             appointment_id=appointment.id,
             patient_account_id=appointment.patient_account_id,
-            doctor_account_id=practitioner.account_id,
+            doctor_account_id=doctor_account,
             fee_minor=appointment.fee_minor,
             currency=appointment.fee_currency,
             minutes=int((appointment.end - appointment.start).total_seconds() // 60),
@@ -467,14 +464,10 @@ async def list_visible(
             ),
         ]
         if principal.has_role(Role.DOCTOR):
-            own = select(col(Practitioner.id)).where(
-                col(Practitioner.account_id) == principal.account_id
-            )
-            mine.append(col(Appointment.practitioner_id).in_(own))
+            own = await practitioners.of_account(session, principal.account_id)
+            mine.append(col(Appointment.practitioner_id).in_([own.id] if own else []))
         if principal.has_role(Role.CLINIC_STAFF):
-            clinics = select(col(ClinicStaff.clinic_id)).where(
-                col(ClinicStaff.account_id) == principal.account_id
-            )
+            clinics = await clinics_service.staff_clinics(session, principal.account_id)
             mine.append(col(Appointment.clinic_id).in_(clinics))
         statement = statement.where(or_(*mine))
     if status is not None:

@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cooperative.bylaws.defaults import default_bylaws
+from cooperative.dues.rules import Debt
 from cooperative.membership.rules import (
-    Debt,
     MemberStatus,
     curp_check_digit,
     effective_status,

@@ -13,12 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from telehealth.practitioners.rules import DatedWindow, Interval, WeeklyWindow
 from telehealth.scheduling.rules import (
-    DatedWindow,
-    Interval,
     Schedule,
     Slot,
-    WeeklyWindow,
     check_start,
     generate_slots,
     to_local,

@@ -5,7 +5,8 @@ Money enters the books only through someone accountable. A member (or a househol
 treasurer confirms it, converting it at the treasurer's rate in force on the day the money was
 received. A treasurer may also record money received at the desk, confirmed at once. A treasurer
 never confirms what they reported themselves or what is paid for their own household or share.
-The dues domain knows payments by id; this module knows who may do what to which.
+The dues domain knows payments by id and membership knows whose households they are; this
+module knows who may do what to which, and records a confirmed payment's patronage.
 """
 
 import uuid
@@ -13,10 +14,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
+from cooperative.audit import service as audit
 from cooperative.dues import rules as dues_rules
 from cooperative.dues import service as dues_service
 from cooperative.dues.errors import (
@@ -28,16 +28,14 @@ from cooperative.dues.errors import (
     ReceivedTooLongAgo,
     TreasurerOnly,
 )
-from cooperative.dues.models import Payment
 from cooperative.dues.receipts import CleanImage
+from cooperative.dues.service import Payment
 from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.money import convert
 from cooperative.kernel.principal import Principal
-from cooperative.membership import households, invitations, patrons
-from cooperative.membership.billing import target_of, visible_scope
-from cooperative.membership.models import Household, Member
-from cooperative.privacy import audit
+from cooperative.membership import billing
+from cooperative.surplus import patronage
 from cooperative.treasury import service as treasury
 from cooperative.treasury.errors import NoExchangeRate
 
@@ -70,7 +68,9 @@ async def report(
     a treasurer with `received_on` records money received, confirmed at once."""
     if data.received_on is not None:
         return await _record_received(session, principal, data, idempotency_key, timezone)
-    target, currency = await target_of(session, principal, data.household_id, data.member_id)
+    target, currency = await billing.target_of(
+        session, principal, data.household_id, data.member_id
+    )
     return await dues_service.record_payment(
         session, principal.account_id, _request(data, target, currency), idempotency_key
     )
@@ -100,10 +100,10 @@ async def _record_received(
 ) -> tuple[Payment, bool]:
     if not principal.keeps_the_books:
         raise TreasurerOnly()
-    target, currency = await _books_target(session, data.household_id, data.member_id)
-    if not principal.is_admin and await _is_own(session, principal, target):
+    target, currency = await billing.books_target(session, data.household_id, data.member_id)
+    if not principal.is_admin and await billing.is_own(session, principal, target):
         raise OwnPayment()
-    await _lock_target(session, target)
+    await billing.lock_target(session, target)
     payment, replayed = await dues_service.record_payment(
         session, principal.account_id, _request(data, target, currency), idempotency_key
     )
@@ -113,57 +113,12 @@ async def _record_received(
     return payment, replayed
 
 
-async def _books_target(
-    session: AsyncSession, household_id: uuid.UUID | None, member_id: uuid.UUID | None
-) -> tuple[dues_service.Target, str]:
-    """What money received is for, seen by the books (no personal data is read)."""
-    if household_id is not None:
-        household = await session.get(Household, household_id)
-        if household is None:
-            raise NotFound()
-        return dues_service.Target(household_id=household.id), household.currency
-    assert member_id is not None
-    subscription = await dues_service.share_subscription(session, member_id)
-    if subscription is None:
-        raise NotFound()
-    return dues_service.Target(member_id=member_id), subscription.currency
-
-
-async def _is_own(session: AsyncSession, principal: Principal, target: dues_service.Target) -> bool:
-    """Whether the money is for the caller's own share or a household they manage, have been
-    invited into or have belonged to by invitation: a treasurer could otherwise leave her
-    household, confirm its money, and come back."""
-    if target.member_id is not None:
-        member = await session.get(Member, target.member_id)
-        return member is not None and member.account_id == principal.account_id
-    household = await session.get(Household, target.household_id)
-    assert household is not None
-    if principal.account_id in await households.managers(session, household):
-        return True
-    return await invitations.ever_invited(session, household.id, principal.account_id)
-
-
-async def _lock_target(session: AsyncSession, target: dues_service.Target) -> None:
-    """Serialize the settlements of one household (or one member's share), so two never
-    settle the same invoice twice. Always taken before the payment's own lock."""
-    if target.household_id is not None:
-        await session.execute(
-            select(col(Household.id))
-            .where(col(Household.id) == target.household_id)
-            .with_for_update()
-        )
-    else:
-        await session.execute(
-            select(col(Member.id)).where(col(Member.id) == target.member_id).with_for_update()
-        )
-
-
 async def _locked(session: AsyncSession, payment_id: uuid.UUID) -> Payment:
     """The payment with its target's lock and its own, in that order."""
     payment = await dues_service.get_payment(session, payment_id)
     if payment is None:
         raise NotFound()
-    await _lock_target(
+    await billing.lock_target(
         session,
         dues_service.Target(household_id=payment.household_id, member_id=payment.member_id),
     )
@@ -189,7 +144,7 @@ async def confirm(
         return payment, True
     if not principal.is_admin and (
         payment.payer_account_id == principal.account_id
-        or await _is_own(
+        or await billing.is_own(
             session,
             principal,
             dues_service.Target(household_id=payment.household_id, member_id=payment.member_id),
@@ -219,9 +174,49 @@ async def _confirm(
     )
     paid_dues = conversion.settled_minor - payment.credit_minor  # a credit is not yet dues
     # received_on is a day in the cooperative's zone: its fiscal year
-    await patrons.record_dues(
+    await _dues_patronage(
         session, payment, paid_dues, year=received_on.year, source=f"payment:{payment.id}"
     )
+
+
+async def _dues_patronage(
+    session: AsyncSession, payment: Payment, paid_dues: int, *, year: int, source: str
+) -> None:
+    """`paid_dues` of `payment` settled a household's dues: its patron's patronage for `year`
+    (this year when `year` is allocated already). A share is capital, not patronage."""
+    if payment.household_id is None or paid_dues <= 0:
+        return
+    patron = await billing.patron(
+        session,
+        payment.payer_account_id,
+        payment.household_id,
+        statuses=patronage.PATRONS,
+        classes=patronage.MONEY_CLASSES,
+    )
+    if patron is None:
+        return
+    if await patronage.year_is_posted(session, year):
+        year = max(year, clock.today().year)
+    await patronage.record(
+        session,
+        member_id=patron,
+        year=year,
+        kind="dues",
+        amount=paid_dues,
+        unit=payment.settled_currency,
+        source=source,
+    )
+
+
+async def dues_run(session: AsyncSession, period: str, *, today: date) -> billing.DuesRun:
+    """Invoice a period's dues (see `billing.generate_dues`); the credit of earlier payments
+    that pays the new invoices is dues paid now, and its payers' patronage now."""
+    run = await billing.generate_dues(session, period, today=today)
+    for payment, amount in run.paid_from_credit:
+        await _dues_patronage(
+            session, payment, amount, year=today.year, source=f"payment:{payment.id}:{period}"
+        )
+    return run
 
 
 async def _conversion(
@@ -309,7 +304,7 @@ async def visible(session: AsyncSession, principal: Principal, payment_id: uuid.
             session, [payment.payer_account_id], principal, resource=f"payment:{payment.id}"
         )
         return payment
-    household_ids, member_ids = await visible_scope(session, principal)
+    household_ids, member_ids = await billing.visible_scope(session, principal)
     if household_ids is None:
         return payment
     if payment.household_id in household_ids or payment.member_id in (member_ids or set()):
@@ -332,4 +327,4 @@ async def listing_scope(
     """The households and members whose payments the caller may list (None, None: all)."""
     if principal.keeps_the_books:
         return None, None
-    return await visible_scope(session, principal)
+    return await billing.visible_scope(session, principal)

@@ -2,15 +2,17 @@
 
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.audit.models import AccessLogEntry
+from cooperative.kernel.arco import exported, rows
 from cooperative.kernel.context import request_id_var
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal
-from cooperative.privacy.models import AccessLogEntry
 
 
 def _role(principal: Principal) -> str:
@@ -56,3 +58,9 @@ async def access_log(
         limit=limit,
         descending=True,
     )
+
+
+async def export_of(session: AsyncSession, account_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The whole access log of this account, for its ARCO export."""
+    entries = select(AccessLogEntry).where(col(AccessLogEntry.subject_account_id) == account_id)
+    return [exported(e) for e in await rows(session, entries)]
