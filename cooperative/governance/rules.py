@@ -207,14 +207,7 @@ def count_majority(
         abstain=sum(c.abstain for c in classes.values()),
     )
     reasons: list[str] = []
-    quorum = quorum_met(total.cast, total.eligible, rule.quorum_bp)
-    if not quorum:
-        reasons.append("quorum not met")
-    if rule.quorum_in_each_class:
-        for name, count in classes.items():
-            if count.eligible and not quorum_met(count.cast, count.eligible, rule.quorum_bp):
-                quorum = False
-                reasons.append(f"quorum not met among {name} members")
+    quorum = _quorum(total, classes, rule, reasons)
     threshold = threshold_met(total.yes, total.no, rule)
     if not threshold:
         reasons.append(
@@ -222,12 +215,7 @@ def count_majority(
             if not rule.strictly_greater
             else "no majority voted yes"
         )
-    in_classes = True
-    if rule.majority_in_each_class:
-        for name, count in classes.items():
-            if count.eligible and not count.yes > count.no:
-                in_classes = False
-                reasons.append(f"no majority among {name} members")
+    in_classes = _class_majorities(classes, rule, reasons)
     return MajorityResult(
         passed=quorum and threshold and in_classes,
         quorum_met=quorum,
@@ -237,6 +225,32 @@ def count_majority(
         classes=classes,
         reasons=reasons,
     )
+
+
+def _quorum(
+    total: Count, classes: dict[str, Count], rule: MajorityRule, reasons: list[str]
+) -> bool:
+    """The quorum overall, and in each class with voters when the rule asks; each miss noted."""
+    met = quorum_met(total.cast, total.eligible, rule.quorum_bp)
+    if not met:
+        reasons.append("quorum not met")
+    if rule.quorum_in_each_class:
+        for name, count in classes.items():
+            if count.eligible and not quorum_met(count.cast, count.eligible, rule.quorum_bp):
+                met = False
+                reasons.append(f"quorum not met among {name} members")
+    return met
+
+
+def _class_majorities(classes: dict[str, Count], rule: MajorityRule, reasons: list[str]) -> bool:
+    """More yes than no in each class with voters, when the rule asks; each miss noted."""
+    met = True
+    if rule.majority_in_each_class:
+        for name, count in classes.items():
+            if count.eligible and not count.yes > count.no:
+                met = False
+                reasons.append(f"no majority among {name} members")
+    return met
 
 
 def tally(published: Mapping[str, Any]) -> dict[str, Any]:
