@@ -2,6 +2,8 @@
 
 from cooperative.kernel.errors import TequioError, Text
 
+# The Spanish word for each status of `rules.ProposalStatus` (which imports this module), and for
+# an open proposal whose voting has not started yet.
 STATES = {"draft": "en borrador", "open": "abierta", "closed": "cerrada", "scheduled": "programada"}
 
 
