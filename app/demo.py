@@ -24,7 +24,8 @@ from cooperative.bylaws.defaults import default_bylaws
 from cooperative.bylaws.service import InForce
 from cooperative.dues import service as dues_service
 from cooperative.governance import service as governance
-from cooperative.governance.schemas import ProposalCreate, ProposalOpen
+from cooperative.governance.rules import ProposalKind
+from cooperative.governance.schemas import ProposalOpen, ResolutionCreate
 from cooperative.governance.sealing import BallotKeys
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal, Role, scopes_for
@@ -338,8 +339,8 @@ async def _seed_governance(
     draft = await governance.create(
         session,
         admin,
-        ProposalCreate(
-            kind="resolution",
+        ResolutionCreate(
+            kind=ProposalKind.RESOLUTION,
             title="Clínica móvil en la Mixteca / A mobile clinic in the Mixteca",
             body=(
                 "¿Destinamos el fondo de educación de 2027 a una clínica móvil que visite la "

@@ -1,6 +1,7 @@
 """Every error leaves as RFC 9457 `application/problem+json`, in English or Spanish."""
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -207,8 +208,15 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _on_unexpected)
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The `responses=` entries documenting the problems an endpoint can return."""
+def problem_responses(
+    *statuses: int, problems: Iterable[type[TequioError]] = ()
+) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entries documenting the problems an endpoint can return; `problems`
+    named there are listed by type under their status."""
+    types: dict[int, list[str]] = {}
+    for problem in problems:
+        assert problem.status in statuses, f"{problem.slug}: {problem.status} is not documented"
+        types.setdefault(problem.status, []).append(f"`{problem.slug}`")
     descriptions = {
         400: "Malformed request body.",
         401: "Missing, invalid or expired credentials.",
@@ -225,7 +233,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {
             "model": Problem,
-            "description": descriptions.get(status, "Problem."),
+            "description": descriptions.get(status, "Problem.")
+            + (f" Problem types: {', '.join(types[status])}." if status in types else ""),
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         for status in statuses

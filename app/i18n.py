@@ -48,6 +48,7 @@ _SPANISH: dict[str, str] = {
     "less_than_equal": "Debe ser menor o igual que {le}.",
     "literal_error": "Debe ser uno de: {expected}.",
     "enum": "Debe ser uno de: {expected}.",
+    "proposal_kind": "kind debe ser uno de: {expected}.",
     "uuid_parsing": "Debe ser un identificador UUID.",
     "uuid_type": "Debe ser un identificador UUID.",
     "datetime_parsing": "Debe ser una fecha y hora RFC 3339 con zona horaria.",

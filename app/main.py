@@ -282,8 +282,12 @@ def _problems_only_as_problem_json(schema: dict[str, Any]) -> None:
             for code, response in responses.items():
                 if code[0] in "45":
                     response["content"] = problem
-                    if code == "422":
-                        response["description"] = "Validation failed; `errors` lists the fields."
+                    if code == "422":  # keeping the problem types a route lists
+                        listed = response.get("description", "").partition(" Problem types:")[2]
+                        response["description"] = (
+                            "Validation failed; `errors` lists the fields."
+                            + (f" Problem types:{listed}" if listed else "")
+                        )
     components = schema.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)

@@ -12,7 +12,7 @@ from app.context import BallotKeysDep, LawDep, TodayDep
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
-from cooperative.governance import ballots
+from cooperative.governance import ballots, errors
 from cooperative.governance import service as governance
 from cooperative.governance.schemas import (
     BallotCast,
@@ -40,7 +40,7 @@ Voter = Annotated[Principal, require_scopes(Scope.GOVERNANCE_VOTE)]
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Draft a proposal",
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(401, 403, 409, 422, problems=errors.DRAFTING),
 )
 async def create(
     session: SessionDep, principal: Voter, law: LawDep, today: TodayDep, data: ProposalCreate
@@ -52,7 +52,7 @@ async def create(
     now, and `effective_from`), `surplus_allocation` (`allocation_run_id`), `board_election`
     (`candidates`: member ids per member class; each class elects its seats), `priorities`
     (`options`, approval voting)."""
-    proposal = await governance.create(session, principal, data, law, today=today)
+    proposal = await governance.create(session, principal, data.root, law, today=today)
     return await governance.public(session, principal, proposal, law)
 
 
@@ -107,7 +107,7 @@ async def cosign(
 @router.post(
     "/{proposal_id}/open",
     summary="Open voting",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422, problems=errors.OPENING),
 )
 async def open_voting(
     request: Request,
@@ -203,7 +203,7 @@ async def events(
 @router.post(
     "/{proposal_id}/ballots",
     summary="Cast or replace your ballot",
-    responses=problem_responses(401, 403, 404, 409, 422, 503),
+    responses=problem_responses(401, 403, 404, 409, 422, 503, problems=errors.CASTING),
 )
 async def cast(
     session: SessionDep,

@@ -14,6 +14,7 @@ from app.db import SessionDep
 from app.errors import problem_responses
 from app.i18n import negotiate
 from app.pagination import CursorParam, LimitParam, Page
+from cooperative.governance import service as governance
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.kernel.schemas import QueryInt
 from cooperative.membership import service as membership_service
@@ -147,7 +148,9 @@ async def post(
 ) -> JournalEntryPublic:
     """Once the general assembly approved it: one balanced journal entry crediting the funds,
     each member's capital account (retained) and cash payable. Exactly once; never edited."""
-    entry = await surplus.post(session, run_id, account_id=principal.account_id)
+    entry = await surplus.post(
+        session, run_id, account_id=principal.account_id, approval_of=governance.approval_of
+    )
     return (await _entries(session, run_id, entry.id))[0]
 
 

@@ -383,6 +383,45 @@ async def debts(
 
 
 @dataclass(frozen=True, slots=True)
+class Overdue:
+    """Who owes something that fell due before a day: members (share instalments) and
+    households (dues)."""
+
+    members: frozenset[uuid.UUID]
+    households: frozenset[uuid.UUID]
+
+
+async def overdue_before(session: AsyncSession, day: date) -> Overdue:
+    """Everyone with an invoice still unpaid that fell due before `day`, in one read (a roll)."""
+    rows = (
+        await session.execute(
+            select(col(Invoice.member_id), col(Invoice.household_id)).where(
+                col(Invoice.amount_minor) > col(Invoice.paid_minor),
+                col(Invoice.due_on) < day,
+                or_(col(Invoice.member_id).is_not(None), col(Invoice.household_id).is_not(None)),
+            )
+        )
+    ).all()
+    return Overdue(
+        members=frozenset(m for m, _ in rows if m is not None),
+        households=frozenset(h for _, h in rows if h is not None),
+    )
+
+
+async def paid_in_share_capital(session: AsyncSession, currency: str) -> int:
+    """Share capital paid in, in one currency: what caps the reserve fund."""
+    return int(
+        (
+            await session.execute(
+                select(func.coalesce(func.sum(col(Invoice.paid_minor)), 0)).where(
+                    col(Invoice.kind) == "share", col(Invoice.currency) == currency
+                )
+            )
+        ).scalar_one()
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Balance:
     currency: str | None
     invoiced_minor: int

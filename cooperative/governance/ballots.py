@@ -16,19 +16,28 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.governance import rules, sealing, service
+from cooperative.governance import payloads, rules, sealing
+from cooperative.governance.access import visible, voter_of
+from cooperative.governance.closing import close_if_due
+from cooperative.governance.counting import keys_of, running
 from cooperative.governance.errors import (
     AlreadyVoted,
+    ApprovalNotValid,
     NotClosed,
     NotEligible,
+    NotInRace,
     NotOpen,
+    RankingNotDistinct,
     UnknownReceipt,
-    invalid_ballot,
+    WrongBallotShape,
 )
 from cooperative.governance.models import Ballot, Proposal, ProposalVoter, SealedBallot
+from cooperative.governance.payloads import ElectionPayload, Payload, PrioritiesPayload
+from cooperative.governance.rules import ProposalStatus
 from cooperative.governance.schemas import BallotCast, BallotReceipt, ResultPublic, Verification
 from cooperative.governance.sealing import BallotKeys, OpenBallot, ProposalKeys, receipt_hash
 from cooperative.kernel import clock
+from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal
 
 
@@ -41,59 +50,54 @@ def new_receipt() -> str:
 def widest(proposal: Proposal) -> list[OpenBallot]:
     """The longest ballots the proposal admits, in every class: what sealed ballots are padded
     to, so that their length does not tell a short vote from a long one."""
-    if proposal.kind in rules.MAJORITY_KINDS:
-        contents: list[dict[str, Any]] = [{"vote": choice} for choice in get_args(rules.Choice)]
-    elif proposal.kind == "board_election":
-        contents = [
-            {"ranking": [c["id"] for c in race["candidates"]]}
-            for race in proposal.payload["races"].values()
-        ]
+    payload = payloads.read(proposal)
+    contents: list[dict[str, Any]]
+    if isinstance(payload, ElectionPayload):
+        contents = [{"ranking": [c.id for c in race.candidates]} for race in payload.races.values()]
+    elif isinstance(payload, PrioritiesPayload):
+        contents = [{"approve": [o.id for o in payload.options]}]
     else:
-        contents = [{"approve": [o["id"] for o in proposal.payload["options"]]}]
+        contents = [{"vote": choice} for choice in get_args(rules.Choice)]
     classes = sorted(proposal.eligible or {}) or [""]
     return [OpenBallot(c, "0" * 64, content) for c in classes for content in contents]
 
 
+def _expected(payload: Payload) -> str:
+    """The one field a ballot of this kind fills."""
+    if isinstance(payload, ElectionPayload):
+        return "ranking"
+    if isinstance(payload, PrioritiesPayload):
+        return "approve"
+    return "vote"
+
+
 def content_of(proposal: Proposal, member_class: str, data: BallotCast) -> dict[str, Any]:
     """The ballot in the shape its kind counts, or a clear refusal."""
+    payload = payloads.read(proposal)
+    expected = _expected(payload)
     given = {k for k in ("vote", "ranking", "approve") if getattr(data, k) is not None}
-    if proposal.kind in rules.MAJORITY_KINDS:
-        expected = "vote"
-    elif proposal.kind == "board_election":
-        expected = "ranking"
-    else:
-        expected = "approve"
     if given != {expected}:
-        raise invalid_ballot(
-            f"a {proposal.kind} ballot has `{expected}` and nothing else",
-            f"una boleta de {proposal.kind} lleva `{expected}` y nada más",
-        )
-    if expected == "vote":
-        return {"vote": data.vote}
-    if expected == "ranking":
-        assert data.ranking is not None
-        race = proposal.payload["races"].get(member_class)
-        known = {c["id"] for c in race["candidates"]} if race else set()
-        if not data.ranking or len(set(data.ranking)) != len(data.ranking):
-            raise invalid_ballot(
-                "rank one or more candidates, each once",
-                "ordene una o más candidaturas, cada una una vez",
-            )
-        stray = [c for c in data.ranking if c not in known]
-        if stray:
-            raise invalid_ballot(
-                f"not a candidate in the {member_class} race: {stray[0]}",
-                f"no es candidatura de la contienda {member_class}: {stray[0]}",
-            )
-        return {"ranking": list(data.ranking)}
-    assert data.approve is not None
-    options = {o["id"] for o in proposal.payload["options"]}
-    if len(set(data.approve)) != len(data.approve) or set(data.approve) - options:
-        raise invalid_ballot(
-            "approve each option at most once, by its id",
-            "apruebe cada opción a lo sumo una vez, por su id",
-        )
-    return {"approve": sorted(data.approve, key=lambda o: (len(o), o))}
+        raise WrongBallotShape(kind=proposal.kind, expected=expected)
+    if isinstance(payload, ElectionPayload) and data.ranking is not None:
+        return {"ranking": _ranking(payload, member_class, data.ranking)}
+    if isinstance(payload, PrioritiesPayload) and data.approve is not None:
+        options = {o.id for o in payload.options}
+        if len(set(data.approve)) != len(data.approve) or set(data.approve) - options:
+            raise ApprovalNotValid()
+        return {"approve": sorted(data.approve, key=lambda o: (len(o), o))}
+    return {"vote": data.vote}
+
+
+def _ranking(payload: ElectionPayload, member_class: str, ranking: list[str]) -> list[str]:
+    """The voter's preferences among their own race's candidates, each once."""
+    race = payload.races.get(member_class)
+    known = {c.id for c in race.candidates} if race else set()
+    if not ranking or len(set(ranking)) != len(ranking):
+        raise RankingNotDistinct()
+    stray = [c for c in ranking if c not in known]
+    if stray:
+        raise NotInRace(member_class=member_class, candidate=stray[0])
+    return list(ranking)
 
 
 async def cast(
@@ -104,42 +108,16 @@ async def cast(
     *,
     keys: BallotKeys,
 ) -> BallotReceipt:
-    proposal = await service.close_if_due(
-        session, await service.visible(session, principal, proposal_id), keys=keys
-    )
-    # A shared lock for the rest of the cast: the close (which locks the row for update) waits
-    # for casts under way, and a cast that comes after it sees it closed, so no ballot lands
-    # after the count.
-    locked = await session.get(
-        Proposal, proposal.id, with_for_update={"read": True}, populate_existing=True
-    )
-    assert locked is not None
-    proposal = locked
-    now = clock.now()
-    if proposal.status == "open" and proposal.closes_at is not None and proposal.closes_at <= now:
-        raise NotOpen(status="closed")  # its time came while this cast waited for the lock
-    if proposal.status != "open" or (proposal.opens_at is not None and proposal.opens_at > now):
-        raise NotOpen(status="scheduled" if proposal.status == "open" else proposal.status)
-    voter = await service.voter_of(session, proposal.id, principal.account_id)
+    proposal = await _taking_ballots(session, principal, proposal_id, keys=keys)
+    voter = await voter_of(session, proposal.id, principal.account_id)
     if voter is None:
         raise NotEligible(record_date=proposal.record_date)
-    sealer = service.keys_of(proposal, keys)
+    sealer = keys_of(proposal, keys)
     content = content_of(proposal, voter.member_class, data)
     padded_to = sealing.width(widest(proposal))
     if data.receipt is not None:
         return await _replace(session, proposal, voter, sealer, data.receipt, content, padded_to)
-    marked = await session.execute(
-        update(ProposalVoter)
-        .where(
-            col(ProposalVoter.proposal_id) == proposal.id,
-            col(ProposalVoter.member_id) == voter.member_id,
-            col(ProposalVoter.voted).is_(False),
-        )
-        .values(voted=True)
-        .execution_options(synchronize_session=False)
-    )
-    if marked.rowcount != 1:  # type: ignore[attr-defined]
-        raise AlreadyVoted()
+    await _mark_voted(session, voter)
     receipt = new_receipt()
     hashed = receipt_hash(receipt)
     lookup = sealer.lookup(receipt)
@@ -151,6 +129,45 @@ async def cast(
     )
     await session.flush()
     return BallotReceipt(receipt=receipt, receipt_hash=hashed, replaced=False)
+
+
+async def _taking_ballots(
+    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, *, keys: BallotKeys
+) -> Proposal:
+    """The proposal, if its vote runs now. A shared lock for the rest of the cast: the close
+    (which locks the row for update) waits for casts under way, and a cast that comes after it
+    sees it closed, so no ballot lands after the count."""
+    proposal = await close_if_due(
+        session, await visible(session, principal, proposal_id), keys=keys
+    )
+    locked = await session.get(
+        Proposal, proposal.id, with_for_update={"read": True}, populate_existing=True
+    )
+    if locked is None:
+        raise NotFound()
+    now = clock.now()
+    is_open = locked.status == ProposalStatus.OPEN
+    if is_open and locked.closes_at is not None and locked.closes_at <= now:
+        raise NotOpen(status=ProposalStatus.CLOSED)  # its time came while this cast waited
+    if not is_open or (locked.opens_at is not None and locked.opens_at > now):
+        raise NotOpen(status="scheduled" if is_open else locked.status)
+    return locked
+
+
+async def _mark_voted(session: AsyncSession, voter: ProposalVoter) -> None:
+    """Voted, once: of two concurrent first casts by one member, one marks and one is refused."""
+    marked = await session.execute(
+        update(ProposalVoter)
+        .where(
+            col(ProposalVoter.proposal_id) == voter.proposal_id,
+            col(ProposalVoter.member_id) == voter.member_id,
+            col(ProposalVoter.voted).is_(False),
+        )
+        .values(voted=True)
+        .execution_options(synchronize_session=False)
+    )
+    if marked.rowcount != 1:  # type: ignore[attr-defined]
+        raise AlreadyVoted()
 
 
 async def _replace(
@@ -197,10 +214,10 @@ async def closed(
     session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, *, keys: BallotKeys
 ) -> Proposal:
     """The proposal, closed (closing it first if its time is up); refused while voting runs."""
-    proposal = await service.close_if_due(
-        session, await service.visible(session, principal, proposal_id), keys=keys
+    proposal = await close_if_due(
+        session, await visible(session, principal, proposal_id), keys=keys
     )
-    if proposal.status != "closed":
+    if proposal.status != ProposalStatus.CLOSED:
         raise NotClosed(
             closes_at=proposal.closes_at.isoformat() if proposal.closes_at else "not yet set"
         )
@@ -212,29 +229,29 @@ async def result(
 ) -> ResultPublic:
     """The final result after the close; before it, a running count only if the bylaws in force
     at the opening let members see one (the sealed ballots are opened for it, never stored)."""
-    proposal = await service.close_if_due(
-        session, await service.visible(session, principal, proposal_id), keys=keys
+    proposal = await close_if_due(
+        session, await visible(session, principal, proposal_id), keys=keys
     )
-    if proposal.status == "closed":
+    if proposal.status == ProposalStatus.CLOSED:
         assert proposal.result is not None and proposal.bylaws_version is not None
         return ResultPublic(
             proposal_id=proposal.id,
-            status="closed",
+            status=ProposalStatus.CLOSED,
             final=True,
             bylaws_version=proposal.bylaws_version,
             passed=proposal.passed,
             result=proposal.result,
         )
-    if proposal.status == "open" and not proposal.payload.get("results_hidden_until_close", True):
+    if proposal.status == ProposalStatus.OPEN and not payloads.read(proposal).hides_results():
         assert proposal.bylaws_version is not None
-        running = rules.tally(await service.running(session, proposal, keys=keys))
+        count = rules.tally(await running(session, proposal, keys=keys))
         return ResultPublic(
             proposal_id=proposal.id,
-            status="open",
+            status=ProposalStatus.OPEN,
             final=False,
             bylaws_version=proposal.bylaws_version,
             passed=None,
-            result=running,
+            result=count,
         )
     raise NotClosed(
         closes_at=proposal.closes_at.isoformat() if proposal.closes_at else "not yet set"

@@ -1,4 +1,10 @@
+"""Governance's problems: each refusal its own type, so a client can tell one from another."""
+
 from cooperative.kernel.errors import TequioError, Text
+
+# The Spanish word for each status of `rules.ProposalStatus` (which imports this module), and for
+# an open proposal whose voting has not started yet.
+STATES = {"draft": "en borrador", "open": "abierta", "closed": "cerrada", "scheduled": "programada"}
 
 
 class NotEligible(TequioError):
@@ -71,31 +77,6 @@ class UnknownReceipt(TequioError):
     )
 
 
-class InvalidBallot(TequioError):
-    status = 422
-    slug = "invalid-ballot"
-    title = Text("Invalid ballot", "Boleta no válida")
-    detail = Text("{reason}", "{razon}")
-
-
-class InvalidProposal(TequioError):
-    status = 422
-    slug = "invalid-proposal"
-    title = Text("Invalid proposal", "Propuesta no válida")
-    detail = Text("{reason}", "{razon}")
-
-
-def invalid(en: str, es: str) -> InvalidProposal:
-    return InvalidProposal(reason=en, razon=es)
-
-
-def invalid_ballot(en: str, es: str) -> InvalidBallot:
-    return InvalidBallot(reason=en, razon=es)
-
-
-STATES = {"draft": "en borrador", "open": "abierta", "closed": "cerrada", "scheduled": "programada"}
-
-
 class CosignersMissing(TequioError):
     status = 409
     slug = "cosigners-missing"
@@ -123,3 +104,240 @@ class BallotsUnreadable(TequioError):
         "servidor, que no es el que se usaba al abrirse la votación. No se emitió, contó ni "
         "cambió nada; el operador de la cooperativa debe restablecer ese secreto.",
     )
+
+
+class InvalidProposal(TequioError):
+    """A draft or an opening the rules refuse (the subclasses say which rule)."""
+
+    status = 422
+
+
+class InvalidBallot(TequioError):
+    """A ballot its proposal cannot count (the subclasses say why)."""
+
+    status = 422
+
+
+# Drafting
+
+
+class NoRuleForKind(InvalidProposal):
+    slug = "no-rule-for-kind"
+    title = Text("No rule for this kind", "Sin regla para este tipo")
+    detail = Text(
+        "The bylaws in force have no rule for {kind}.",
+        "Los estatutos vigentes no tienen regla para {kind}.",
+    )
+
+
+class EffectiveDateOutOfRange(InvalidProposal):
+    slug = "effective-date-out-of-range"
+    title = Text("Effective date out of range", "Fecha de vigencia fuera de rango")
+    detail = Text(
+        "effective_from is within ten years from today (and at most a year ago).",
+        "effective_from está dentro de los próximos diez años (y a lo sumo un año atrás).",
+    )
+
+
+class AllocationRunNotDraft(InvalidProposal):
+    slug = "allocation-run-not-draft"
+    title = Text("Not a draft allocation run", "No es una asignación en borrador")
+    detail = Text(
+        "The allocation run must exist and still be a draft.",
+        "La asignación debe existir y ser todavía un borrador.",
+    )
+
+
+class OptionsNotDistinct(InvalidProposal):
+    slug = "options-not-distinct"
+    title = Text("Options not distinct", "Opciones repetidas")
+    detail = Text(
+        "Priorities need different options, none of them blank.",
+        "Las prioridades necesitan opciones distintas, ninguna en blanco.",
+    )
+
+
+class NoSeats(InvalidProposal):
+    slug = "no-board-seats"
+    title = Text("No board seats for this class", "Sin puestos del consejo para esta clase")
+    detail = Text(
+        "The bylaws in force elect no board seats for {member_class}.",
+        "Los estatutos vigentes no eligen puestos del consejo para {member_class}.",
+    )
+
+
+class CandidatesNotDistinct(InvalidProposal):
+    slug = "candidates-not-distinct"
+    title = Text("Candidates not distinct", "Candidaturas repetidas")
+    detail = Text(
+        "The {member_class} race needs different candidates.",
+        "La contienda {member_class} necesita candidaturas distintas.",
+    )
+
+
+class NotACandidate(InvalidProposal):
+    slug = "candidate-not-eligible"
+    title = Text("Not an eligible candidate", "Candidatura no elegible")
+    detail = Text(
+        "Candidate {candidate} is not an active {member_class} member.",
+        "La candidatura {candidate} no es de un socio activo {member_class}.",
+    )
+
+
+# Opening
+
+
+class ClosesBeforeOpening(InvalidProposal):
+    slug = "closes-before-opening"
+    title = Text("Closes too early", "Cierra demasiado pronto")
+    detail = Text(
+        "closes_at must be after the opening and in the future.",
+        "closes_at debe ser posterior a la apertura y futuro.",
+    )
+
+
+class OpensInThePast(InvalidProposal):
+    slug = "opens-in-the-past"
+    title = Text("Opens in the past", "Abre en el pasado")
+    detail = Text("opens_at cannot be in the past.", "opens_at no puede estar en el pasado.")
+
+
+class VotingTooLong(InvalidProposal):
+    slug = "voting-too-long"
+    title = Text("Voting too long", "Votación demasiado larga")
+    detail = Text("A vote closes within a year of today.", "Una votación cierra antes de un año.")
+
+
+class RecordDateInFuture(InvalidProposal):
+    slug = "record-date-in-future"
+    title = Text("Record date in the future", "Fecha de registro futura")
+    detail = Text(
+        "The record date cannot be in the future.", "La fecha de registro no puede ser futura."
+    )
+
+
+class RecordDateTooOld(InvalidProposal):
+    slug = "record-date-too-old"
+    title = Text("Record date too old", "Fecha de registro demasiado antigua")
+    detail = Text(
+        "The record date is at most a year before today.",
+        "La fecha de registro es a lo sumo un año antes de hoy.",
+    )
+
+
+class InitiativeRecordDate(InvalidProposal):
+    slug = "initiative-record-date"
+    title = Text("Roll taken on another day", "Padrón tomado otro día")
+    detail = Text(
+        "A member initiative takes the roll on the day it opens.",
+        "Una iniciativa de socios toma el padrón el día en que se abre.",
+    )
+
+
+class InitiativeTooShort(InvalidProposal):
+    slug = "initiative-voting-too-short"
+    title = Text("Voting too short", "Votación demasiado corta")
+    detail = Text(
+        "A member initiative is open for at least {hours} hours.",
+        "Una iniciativa de socios está abierta al menos {hours} horas.",
+    )
+
+
+class EffectiveBeforeClose(InvalidProposal):
+    slug = "effective-before-close"
+    title = Text("Takes effect before the close", "Entra en vigor antes del cierre")
+    detail = Text(
+        "The amendment cannot take effect before the vote closes.",
+        "La reforma no puede entrar en vigor antes del cierre de la votación.",
+    )
+
+
+class AmendmentOutdated(InvalidProposal):
+    slug = "amendment-outdated"
+    title = Text("Drafted from older bylaws", "Redactada sobre estatutos anteriores")
+    detail = Text(
+        "The bylaws in force are version {version}: draft the amendment again from them, so that "
+        "it does not undo another.",
+        "Los estatutos vigentes son la versión {version}: redacte de nuevo la reforma a partir de "
+        "ellos, para no deshacer otra.",
+    )
+
+
+class EmptyRoll(InvalidProposal):
+    slug = "empty-roll"
+    title = Text("Nobody on the roll", "Padrón vacío")
+    detail = Text(
+        "Nobody is on the roll: no member was in good standing on {record_date}.",
+        "El padrón está vacío: ningún socio estaba al corriente el {record_date}.",
+    )
+
+
+# Ballots
+
+
+class WrongBallotShape(InvalidBallot):
+    slug = "wrong-ballot-shape"
+    title = Text("Wrong kind of ballot", "Boleta de otro tipo")
+    detail = Text(
+        "A {kind} ballot has `{expected}` and nothing else.",
+        "Una boleta de {kind} lleva `{expected}` y nada más.",
+    )
+
+
+class RankingNotDistinct(InvalidBallot):
+    slug = "ranking-not-distinct"
+    title = Text("Invalid ranking", "Orden no válido")
+    detail = Text(
+        "Rank one or more candidates, each once.",
+        "Ordene una o más candidaturas, cada una una vez.",
+    )
+
+
+class NotInRace(InvalidBallot):
+    slug = "not-in-race"
+    title = Text("Not a candidate in your race", "No es candidatura de su contienda")
+    detail = Text(
+        "Not a candidate in the {member_class} race: {candidate}.",
+        "No es candidatura de la contienda {member_class}: {candidate}.",
+    )
+
+
+class ApprovalNotValid(InvalidBallot):
+    slug = "approval-not-valid"
+    title = Text("Invalid approval", "Aprobación no válida")
+    detail = Text(
+        "Approve each option at most once, by its id.",
+        "Apruebe cada opción a lo sumo una vez, por su id.",
+    )
+
+
+# What each use case may refuse with, for the API's documentation.
+DRAFTING: tuple[type[TequioError], ...] = (
+    NoRuleForKind,
+    EffectiveDateOutOfRange,
+    AllocationRunNotDraft,
+    OptionsNotDistinct,
+    NoSeats,
+    CandidatesNotDistinct,
+    NotACandidate,
+)
+OPENING: tuple[type[TequioError], ...] = (
+    ClosesBeforeOpening,
+    OpensInThePast,
+    VotingTooLong,
+    RecordDateInFuture,
+    RecordDateTooOld,
+    InitiativeRecordDate,
+    InitiativeTooShort,
+    EffectiveBeforeClose,
+    AmendmentOutdated,
+    NoRuleForKind,
+    NoSeats,
+    EmptyRoll,
+)
+CASTING: tuple[type[TequioError], ...] = (
+    WrongBallotShape,
+    RankingNotDistinct,
+    NotInRace,
+    ApprovalNotValid,
+)

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from cooperative.governance.rules import ProposalEventKind, ProposalKind, ProposalStatus
 from cooperative.kernel import (
     clock,
     tables,  # noqa: F401
@@ -24,8 +25,8 @@ from cooperative.kernel.types import UTCDateTime
 
 class Proposal(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    kind: str = Field(max_length=24, index=True)
-    status: str = Field(default="draft", max_length=12, index=True)
+    kind: str = Field(max_length=24, index=True, description=", ".join(ProposalKind))
+    status: str = Field(default=ProposalStatus.DRAFT, max_length=12, index=True)
     title: str = Field(max_length=200)
     body: str = Field(max_length=20_000)
     payload: dict[str, Any] = Field(
@@ -139,6 +140,6 @@ class ProposalEvent(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     proposal_id: uuid.UUID = Field(foreign_key="proposal.id", ondelete="CASCADE", index=True)
-    kind: str = Field(max_length=16)
+    kind: str = Field(max_length=16, description=", ".join(ProposalEventKind))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)

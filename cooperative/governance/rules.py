@@ -20,12 +20,109 @@ Documented choices:
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from cooperative.governance import elections
+from cooperative.governance.errors import (
+    ClosesBeforeOpening,
+    EffectiveBeforeClose,
+    EffectiveDateOutOfRange,
+    InitiativeRecordDate,
+    InitiativeTooShort,
+    OpensInThePast,
+    RecordDateInFuture,
+    RecordDateTooOld,
+    VotingTooLong,
+)
+from cooperative.kernel.vocabulary import Vocabulary
+
+
+class ProposalKind(Vocabulary):
+    RESOLUTION = "resolution"  # yes / no / abstain
+    BYLAW_AMENDMENT = "bylaw_amendment"  # the whole new bylaws, adopted at a passing close
+    SURPLUS_ALLOCATION = "surplus_allocation"  # the assembly's approval of an allocation run
+    BOARD_ELECTION = "board_election"  # ranked ballots, a race per member class
+    PRIORITIES = "priorities"  # approval voting over options
+
+
+class ProposalStatus(Vocabulary):
+    DRAFT = "draft"  # co-signed and changed; nobody votes yet
+    OPEN = "open"  # the roll is taken; ballots are cast from `opens_at` to `closes_at`
+    CLOSED = "closed"  # counted and published, once
+
+
+class ProposalEventKind(Vocabulary):
+    OPENED = "opened"
+    CLOSING_SOON = "closing_soon"
+    RESULT = "result"
+
 
 Choice = Literal["yes", "no", "abstain"]
-MAJORITY_KINDS = ("resolution", "bylaw_amendment", "surplus_allocation")
+MAJORITY_KINDS = (
+    ProposalKind.RESOLUTION,
+    ProposalKind.BYLAW_AMENDMENT,
+    ProposalKind.SURPLUS_ALLOCATION,
+)
+
+MAX_VOTING = timedelta(days=366)
+MAX_RECORD_AGE = timedelta(days=366)
+MAX_EFFECTIVE_AHEAD = timedelta(days=3653)
+OPENING_GRACE = timedelta(minutes=5)  # a client's clock a little behind still opens "now"
+
+
+@dataclass(frozen=True, slots=True)
+class VotingWindow:
+    """When a vote opens and closes, and the day its roll is taken on."""
+
+    opens_at: datetime
+    closes_at: datetime
+    record_date: date
+
+
+def voting_window(
+    *,
+    opens_at: datetime | None,
+    closes_at: datetime,
+    record_date: date | None,
+    now: datetime,
+    today: date,
+) -> VotingWindow:
+    """The window an opening asks for (from now, with today's roll, when not said), or the
+    refusal: it closes after it opens and in the future, opens at most a few minutes ago,
+    closes within a year, and takes the roll on a day of the past year."""
+    window = VotingWindow(opens_at or now, closes_at, record_date or today)
+    if window.closes_at <= max(window.opens_at, now):
+        raise ClosesBeforeOpening()
+    if window.opens_at < now - OPENING_GRACE:
+        raise OpensInThePast()
+    if window.closes_at > now + MAX_VOTING:
+        raise VotingTooLong()
+    if window.record_date > today:
+        raise RecordDateInFuture()
+    if window.record_date < today - MAX_RECORD_AGE:
+        raise RecordDateTooOld()
+    return window
+
+
+def check_initiative_window(window: VotingWindow, *, today: date, min_hours: int) -> None:
+    """A member initiative takes its roll on the day it opens and runs at least `min_hours`."""
+    if window.record_date != today:
+        raise InitiativeRecordDate()
+    if window.closes_at - window.opens_at < timedelta(hours=min_hours):
+        raise InitiativeTooShort(hours=min_hours)
+
+
+def check_effective_from(effective_from: datetime, *, now: datetime) -> None:
+    """An amendment's drafted effective date: at most a year ago, at most ten years ahead."""
+    if not now - MAX_RECORD_AGE <= effective_from <= now + MAX_EFFECTIVE_AHEAD:
+        raise EffectiveDateOutOfRange()
+
+
+def check_takes_effect_after_close(effective_from: datetime, closes_at: datetime) -> None:
+    """An amendment never takes effect before its vote closes."""
+    if effective_from < closes_at:
+        raise EffectiveBeforeClose()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +207,7 @@ def count_majority(
         abstain=sum(c.abstain for c in classes.values()),
     )
     reasons: list[str] = []
-    quorum = quorum_met(total.cast, total.eligible, rule.quorum_bp)
-    if not quorum:
-        reasons.append("quorum not met")
-    if rule.quorum_in_each_class:
-        for name, count in classes.items():
-            if count.eligible and not quorum_met(count.cast, count.eligible, rule.quorum_bp):
-                quorum = False
-                reasons.append(f"quorum not met among {name} members")
+    quorum = _quorum(total, classes, rule, reasons)
     threshold = threshold_met(total.yes, total.no, rule)
     if not threshold:
         reasons.append(
@@ -125,12 +215,7 @@ def count_majority(
             if not rule.strictly_greater
             else "no majority voted yes"
         )
-    in_classes = True
-    if rule.majority_in_each_class:
-        for name, count in classes.items():
-            if count.eligible and not count.yes > count.no:
-                in_classes = False
-                reasons.append(f"no majority among {name} members")
+    in_classes = _class_majorities(classes, rule, reasons)
     return MajorityResult(
         passed=quorum and threshold and in_classes,
         quorum_met=quorum,
@@ -142,6 +227,32 @@ def count_majority(
     )
 
 
+def _quorum(
+    total: Count, classes: dict[str, Count], rule: MajorityRule, reasons: list[str]
+) -> bool:
+    """The quorum overall, and in each class with voters when the rule asks; each miss noted."""
+    met = quorum_met(total.cast, total.eligible, rule.quorum_bp)
+    if not met:
+        reasons.append("quorum not met")
+    if rule.quorum_in_each_class:
+        for name, count in classes.items():
+            if count.eligible and not quorum_met(count.cast, count.eligible, rule.quorum_bp):
+                met = False
+                reasons.append(f"quorum not met among {name} members")
+    return met
+
+
+def _class_majorities(classes: dict[str, Count], rule: MajorityRule, reasons: list[str]) -> bool:
+    """More yes than no in each class with voters, when the rule asks; each miss noted."""
+    met = True
+    if rule.majority_in_each_class:
+        for name, count in classes.items():
+            if count.eligible and not count.yes > count.no:
+                met = False
+                reasons.append(f"no majority among {name} members")
+    return met
+
+
 def tally(published: Mapping[str, Any]) -> dict[str, Any]:
     """The result of a proposal from its published ballot list (what `ballots.json` holds).
 
@@ -150,56 +261,83 @@ def tally(published: Mapping[str, Any]) -> dict[str, Any]:
     """
     proposal = published["proposal"]
     kind: str = proposal["kind"]
-    rule: Mapping[str, Any] = proposal["rule"]
-    eligible: Mapping[str, int] = proposal["eligible"]
     ballots: list[Mapping[str, Any]] = published["ballots"]
-    seed = str(proposal["id"])
+    if kind in MAJORITY_KINDS:
+        return _majority(proposal, ballots)
+    if kind == ProposalKind.BOARD_ELECTION:
+        return _election(proposal, ballots)
+    if kind == ProposalKind.PRIORITIES:
+        return _priorities(proposal, ballots)
+    raise ValueError(f"unknown proposal kind {kind!r}")
+
+
+def _turnout(proposal: Mapping[str, Any], ballots: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Ballots cast per class against the roll, and whether the overall quorum is met."""
+    eligible: Mapping[str, int] = proposal["eligible"]
+    quorum_bp = proposal["rule"].get("quorum_bp", 0)
     cast = {name: 0 for name in eligible}
     for ballot in ballots:
         cast[ballot["member_class"]] = cast.get(ballot["member_class"], 0) + 1
-    turnout = {
+    return {
         "eligible": dict(eligible),
         "cast": cast,
-        "quorum_bp": rule.get("quorum_bp", 0),
-        "quorum_met": quorum_met(
-            sum(cast.values()), sum(eligible.values()), rule.get("quorum_bp", 0)
-        ),
+        "quorum_bp": quorum_bp,
+        "quorum_met": quorum_met(sum(cast.values()), sum(eligible.values()), quorum_bp),
     }
-    if kind in MAJORITY_KINDS:
-        result = count_majority(
-            ((b["member_class"], b["content"]["vote"]) for b in ballots),
-            eligible,
-            MajorityRule.of(rule),
-        )
-        return {"kind": kind, "passed": result.passed, "majority": result.to_json()}
-    if kind == "board_election":
-        races: dict[str, Any] = {}
-        for name, race in sorted(proposal["races"].items()):
-            rankings = [b["content"]["ranking"] for b in ballots if b["member_class"] == name]
-            candidates = [c["id"] for c in race["candidates"]]
-            seats = int(race["seats"])
-            # a race nobody voted in elects nobody, whatever its quorum
-            race_quorum = bool(rankings) and quorum_met(
-                len(rankings), eligible.get(name, 0), rule.get("quorum_bp", 0)
-            )
-            counted = (
-                elections.instant_runoff(rankings, candidates, seed)
-                if seats == 1
-                else elections.scottish_stv(rankings, candidates, seats, seed)
-            )
-            races[name] = {"quorum_met": race_quorum, **counted.to_json()}
-        valid = turnout["quorum_met"] and all(r["quorum_met"] for r in races.values())
-        return {"kind": kind, "passed": valid, "turnout": turnout, "races": races}
-    if kind == "priorities":
-        approved = elections.approval(
-            (b["content"]["approve"] for b in ballots),
-            [o["id"] for o in proposal["options"]],
-            int(proposal["top_n"]),
-        )
-        return {
-            "kind": kind,
-            "passed": bool(ballots) and turnout["quorum_met"],
-            "turnout": turnout,
-            "approval": approved.to_json(),
-        }
-    raise ValueError(f"unknown proposal kind {kind!r}")
+
+
+def _majority(proposal: Mapping[str, Any], ballots: list[Mapping[str, Any]]) -> dict[str, Any]:
+    result = count_majority(
+        ((b["member_class"], b["content"]["vote"]) for b in ballots),
+        proposal["eligible"],
+        MajorityRule.of(proposal["rule"]),
+    )
+    return {"kind": proposal["kind"], "passed": result.passed, "majority": result.to_json()}
+
+
+def _election(proposal: Mapping[str, Any], ballots: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Each class's race counted apart, by instant runoff or STV; valid with every quorum met."""
+    turnout = _turnout(proposal, ballots)
+    races = {
+        name: _race(proposal, name, race, ballots)
+        for name, race in sorted(proposal["races"].items())
+    }
+    valid = turnout["quorum_met"] and all(r["quorum_met"] for r in races.values())
+    return {"kind": proposal["kind"], "passed": valid, "turnout": turnout, "races": races}
+
+
+def _race(
+    proposal: Mapping[str, Any],
+    name: str,
+    race: Mapping[str, Any],
+    ballots: list[Mapping[str, Any]],
+) -> dict[str, Any]:
+    seed = str(proposal["id"])
+    rankings = [b["content"]["ranking"] for b in ballots if b["member_class"] == name]
+    candidates = [c["id"] for c in race["candidates"]]
+    seats = int(race["seats"])
+    # a race nobody voted in elects nobody, whatever its quorum
+    race_quorum = bool(rankings) and quorum_met(
+        len(rankings), proposal["eligible"].get(name, 0), proposal["rule"].get("quorum_bp", 0)
+    )
+    counted = (
+        elections.instant_runoff(rankings, candidates, seed)
+        if seats == 1
+        else elections.scottish_stv(rankings, candidates, seats, seed)
+    )
+    return {"quorum_met": race_quorum, **counted.to_json()}
+
+
+def _priorities(proposal: Mapping[str, Any], ballots: list[Mapping[str, Any]]) -> dict[str, Any]:
+    turnout = _turnout(proposal, ballots)
+    approved = elections.approval(
+        (b["content"]["approve"] for b in ballots),
+        [o["id"] for o in proposal["options"]],
+        int(proposal["top_n"]),
+    )
+    return {
+        "kind": proposal["kind"],
+        "passed": bool(ballots) and turnout["quorum_met"],
+        "turnout": turnout,
+        "approval": approved.to_json(),
+    }

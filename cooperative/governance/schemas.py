@@ -2,43 +2,86 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Discriminator, Field, RootModel
 
 from cooperative.bylaws.schema import Bylaws
-from cooperative.governance.rules import Choice
+from cooperative.governance.rules import Choice, ProposalKind, ProposalStatus
 from cooperative.kernel.schemas import InputModel
 
 Kind = Literal[
-    "resolution", "bylaw_amendment", "surplus_allocation", "board_election", "priorities"
+    ProposalKind.RESOLUTION,
+    ProposalKind.BYLAW_AMENDMENT,
+    ProposalKind.SURPLUS_ALLOCATION,
+    ProposalKind.BOARD_ELECTION,
+    ProposalKind.PRIORITIES,
 ]
-Status = Literal["draft", "open", "closed"]
+Status = Literal[ProposalStatus.DRAFT, ProposalStatus.OPEN, ProposalStatus.CLOSED]
 
 
-class ProposalCreate(InputModel):
-    """A draft. Each kind needs its own part: `document` and `effective_from` for an amendment,
-    `allocation_run_id` for a surplus allocation, `candidates` (member ids per member class) for a
-    board election, `options` for priorities."""
-
-    kind: Kind
+class _Draft(InputModel):
     title: str = Field(min_length=3, max_length=200)
     body: str = Field(default="", max_length=20_000)
-    document: Bylaws | None = Field(
-        default=None, description="bylaw_amendment: the whole proposed bylaws, validated now."
+
+
+class ResolutionCreate(_Draft):
+    """A question members answer yes, no or abstain."""
+
+    kind: Literal[ProposalKind.RESOLUTION]
+
+
+class AmendmentCreate(_Draft):
+    """New bylaws, whole, adopted if the vote passes."""
+
+    kind: Literal[ProposalKind.BYLAW_AMENDMENT]
+    document: Bylaws = Field(description="The whole proposed bylaws, validated now.")
+    effective_from: AwareDatetime = Field(
+        description="When the new bylaws take effect if adopted (within ten years; never before "
+        "the vote closes)."
     )
-    effective_from: AwareDatetime | None = Field(
-        default=None, description="bylaw_amendment: when the new bylaws take effect if adopted."
+
+
+class AllocationCreate(_Draft):
+    """The assembly's approval of a draft surplus allocation run."""
+
+    kind: Literal[ProposalKind.SURPLUS_ALLOCATION]
+    allocation_run_id: uuid.UUID = Field(description="The allocation run put to the vote.")
+
+
+class ElectionCreate(_Draft):
+    """Board seats: each class elects its own with ranked ballots."""
+
+    kind: Literal[ProposalKind.BOARD_ELECTION]
+    candidates: dict[str, list[uuid.UUID]] = Field(
+        min_length=1, description="Candidate member ids for each class's race."
     )
-    allocation_run_id: uuid.UUID | None = Field(
-        default=None, description="surplus_allocation: the allocation run put to the vote."
+
+
+class PrioritiesCreate(_Draft):
+    """Options members approve of; the top N win."""
+
+    kind: Literal[ProposalKind.PRIORITIES]
+    options: list[str] = Field(
+        min_length=2, max_length=50, description="The options members approve of (2 to 50)."
     )
-    candidates: dict[str, list[uuid.UUID]] | None = Field(
-        default=None, description="board_election: candidate member ids for each class's race."
-    )
-    options: list[str] | None = Field(
-        default=None, description="priorities: the options members approve of (2 to 50)."
-    )
+
+
+ProposalDraft = Annotated[
+    ResolutionCreate | AmendmentCreate | AllocationCreate | ElectionCreate | PrioritiesCreate,
+    Discriminator(
+        "kind",
+        custom_error_type="proposal_kind",
+        custom_error_message="kind must be one of: " + ", ".join(ProposalKind),
+        custom_error_context={"expected": ", ".join(ProposalKind)},
+    ),
+]
+
+
+class ProposalCreate(RootModel[ProposalDraft]):
+    """A draft: the part its kind needs (`document` and `effective_from` for an amendment,
+    `allocation_run_id` for a surplus allocation, `candidates` for a board election, `options`
+    for priorities), and nothing another kind needs."""
 
 
 class ProposalOpen(InputModel):

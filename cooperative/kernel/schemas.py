@@ -130,8 +130,11 @@ def json_types(annotation: Any) -> frozenset[type] | None:
                 return None
             kinds |= found
         return frozenset(kinds)
-    if origin is Literal:
-        return frozenset(type(value) for value in get_args(annotation))
+    if origin is Literal:  # an enum member arrives as its value
+        return frozenset(
+            type(value.value if isinstance(value, Enum) else value)
+            for value in get_args(annotation)
+        )
     if origin in (list, tuple, set, frozenset):
         return frozenset({list})
     if origin is dict or annotation is dict:
@@ -250,5 +253,7 @@ def _as_init_error(error: Any) -> InitErrorDetails:
 
 def _came_as_json(value: Any) -> bool:
     """Only values that look like parsed JSON are checked: code that builds a model from Python
-    objects (a date, a UUID) is not a client sending the wrong type."""
+    objects (a date, a UUID, an enum member) is not a client sending the wrong type."""
+    if isinstance(value, Enum):
+        return False
     return isinstance(value, str | int | float | bool | list | dict) or value is None

@@ -1,7 +1,10 @@
 """Member-owners: applying, decisions, standing. Households live in households.py."""
 
 import uuid
-from datetime import date, timedelta
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +28,8 @@ from cooperative.membership.errors import (
     TooManyInstalments,
     UnknownMemberClass,
 )
-from cooperative.membership.models import Dependent, HouseholdMember, Member
+from cooperative.membership.models import Dependent, HouseholdMember
+from cooperative.membership.models import Member as Member  # the public result of this service
 from cooperative.membership.rules import MemberStatus
 from cooperative.membership.schemas import CurpReview, MemberApply, MemberPublic
 
@@ -54,6 +58,79 @@ async def household_of_dependent(
     """The household covering a dependent, if there is such a dependent."""
     dependent = await session.get(Dependent, dependent_id)
     return dependent.household_id if dependent is not None else None
+
+
+async def members_by_id(
+    session: AsyncSession, member_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Member]:
+    """The members with these ids (those that exist), by id."""
+    if not member_ids:
+        return {}
+    found = await session.execute(select(Member).where(col(Member.id).in_(list(member_ids))))
+    return {member.id: member for member in found.scalars()}
+
+
+async def member_classes(
+    session: AsyncSession, *, statuses: Collection[str], classes: Collection[str]
+) -> dict[uuid.UUID, str]:
+    """The class of every member in one of `statuses` and one of `classes`, by member id."""
+    rows = await session.execute(
+        select(col(Member.id), col(Member.member_class)).where(
+            col(Member.status).in_(sorted(statuses)),
+            col(Member.member_class).in_(sorted(classes)),
+        )
+    )
+    return {member_id: member_class for member_id, member_class in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A member in good standing on a day, with their class: a voter on a roll."""
+
+    member_id: uuid.UUID
+    account_id: uuid.UUID
+    member_class: str
+
+
+def end_of(day: date, timezone: str) -> datetime:
+    """The first instant after `day` in the cooperative's time zone."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=ZoneInfo(timezone))
+
+
+async def in_good_standing_on(
+    session: AsyncSession,
+    *,
+    day: date,
+    timezone: str,
+    grace_days: int,
+    classes: Collection[str] | None = None,
+) -> list[Standing]:
+    """Active members admitted by the end of `day` with nothing (of theirs or their household's)
+    unpaid more than `grace_days` past due on that day: the good standing booking uses, read on
+    one day for everyone at once. Only `classes` when given."""
+    statement = select(Member).where(
+        col(Member.status) == MemberStatus.ACTIVE,
+        col(Member.decided_at).is_not(None),
+        col(Member.decided_at) < end_of(day, timezone),
+    )
+    if classes is not None:
+        statement = statement.where(col(Member.member_class).in_(sorted(classes)))
+    members = list((await session.execute(statement)).scalars())
+    overdue = await dues_service.overdue_before(session, day - timedelta(days=grace_days))
+    households = dict(
+        (
+            await session.execute(
+                select(col(HouseholdMember.member_id), col(HouseholdMember.household_id)).where(
+                    col(HouseholdMember.accepted_at).is_not(None)
+                )
+            )
+        ).all()
+    )
+    return [
+        Standing(m.id, m.account_id, m.member_class)
+        for m in members
+        if m.id not in overdue.members and households.get(m.id) not in overdue.households
+    ]
 
 
 def _share_currency(law: InForce, member_class: str, preferred: str) -> str:

@@ -15,6 +15,7 @@ from cooperative.kernel import (
     tables,  # noqa: F401
 )
 from cooperative.kernel.types import UTCDateTime
+from cooperative.surplus.rules import JournalKind, RunStatus
 
 
 class PatronageRecord(SQLModel, table=True):
@@ -47,15 +48,15 @@ class AllocationRun(SQLModel, table=True):
             "uq_allocation_run_posted_year",
             "fiscal_year",
             unique=True,
-            sqlite_where=sa.text("status = 'posted'"),
-            postgresql_where=sa.text("status = 'posted'"),
+            sqlite_where=sa.text(f"status = '{RunStatus.POSTED}'"),
+            postgresql_where=sa.text(f"status = '{RunStatus.POSTED}'"),
         ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     fiscal_year: int = Field(index=True)
     currency: str = Field(max_length=3)
-    status: str = Field(default="draft", max_length=12, description="draft, posted, reversed")
+    status: str = Field(default=RunStatus.DRAFT, max_length=12, description=", ".join(RunStatus))
     net_surplus_minor: int = Field(sa_type=sa.BigInteger)
     rates: dict[str, str] = Field(
         default_factory=dict,
@@ -98,7 +99,7 @@ class JournalEntry(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     run_id: uuid.UUID | None = Field(default=None, foreign_key="allocation_run.id", index=True)
-    kind: str = Field(max_length=16, description="allocation or reversal")
+    kind: str = Field(max_length=16, description=" or ".join(JournalKind))
     memo: str = Field(max_length=500)
     reverses_id: uuid.UUID | None = Field(default=None, foreign_key="journal_entry.id")
     posted_by: uuid.UUID | None = Field(default=None, foreign_key="account.id")

@@ -5,6 +5,7 @@ import html
 from typing import Any
 
 from cooperative.kernel.money import format_minor
+from cooperative.surplus.rules import RunStatus
 
 TEXT = {
     "en": {
@@ -21,9 +22,6 @@ TEXT = {
         "minutes": "{n} minutes of consults",
         "below": "Below the minimum patronage the bylaws set: no refund this year.",
         "status": "Status",
-        "posted": "posted",
-        "draft": "draft, awaiting the assembly",
-        "reversed": "reversed",
     },
     "es": {
         "title": "Aviso de asignación de rendimientos por patronazgo",
@@ -39,9 +37,18 @@ TEXT = {
         "minutes": "{n} minutos de consulta",
         "below": "Por debajo del patronazgo mínimo de los estatutos: sin rendimiento este año.",
         "status": "Estado",
-        "posted": "contabilizado",
-        "draft": "borrador, en espera de la asamblea",
-        "reversed": "revertido",
+    },
+}
+STATUS = {
+    "en": {
+        RunStatus.POSTED: "posted",
+        RunStatus.DRAFT: "draft, awaiting the assembly",
+        RunStatus.REVERSED: "reversed",
+    },
+    "es": {
+        RunStatus.POSTED: "contabilizado",
+        RunStatus.DRAFT: "borrador, en espera de la asamblea",
+        RunStatus.REVERSED: "revertido",
     },
 }
 
@@ -89,7 +96,7 @@ def notice(
             [t["cash"], format_minor(line["cash_minor"], currency)],
             [t["retained"], format_minor(line["retained_minor"], currency)],
             [t["redemption"], str(line["redemption_year"])],
-            [t["status"], t.get(run["status"], run["status"])],
+            [t["status"], STATUS[lang].get(run["status"], run["status"])],
         ],
         "note": None if line["eligible"] else t["below"],
     }

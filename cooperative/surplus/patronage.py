@@ -15,8 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.kernel import clock
-from cooperative.membership.models import Member
+from cooperative.membership import service as membership_service
+from cooperative.membership.rules import MemberStatus
+from cooperative.membership.service import Member
 from cooperative.surplus.models import AllocationRun, PatronageRecord
+from cooperative.surplus.rules import RunStatus
 
 MINUTES = "minutes"
 MONEY_CLASSES = ("patient",)  # patronage in money; every other class counts consult minutes
@@ -27,25 +30,22 @@ def fiscal_year(at: datetime, timezone: str) -> int:
     return at.astimezone(ZoneInfo(timezone)).year
 
 
-PATRONS = ("active", "suspended")  # admitted members; never applicants, the rejected or withdrawn
+# admitted members; never applicants, the rejected or withdrawn
+PATRONS = (MemberStatus.ACTIVE, MemberStatus.SUSPENDED)
 
 
 async def member_of_account(session: AsyncSession, account_id: uuid.UUID) -> Member | None:
     """The account's membership, if it is one that accrues patronage."""
-    return (
-        await session.execute(
-            select(Member).where(
-                col(Member.account_id) == account_id, col(Member.status).in_(PATRONS)
-            )
-        )
-    ).scalar_one_or_none()
+    member = await membership_service.member_of(session, account_id)
+    return member if member is not None and member.status in PATRONS else None
 
 
 async def year_is_posted(session: AsyncSession, year: int) -> bool:
     return (
         await session.execute(
             select(col(AllocationRun.id)).where(
-                col(AllocationRun.fiscal_year) == year, col(AllocationRun.status) == "posted"
+                col(AllocationRun.fiscal_year) == year,
+                col(AllocationRun.status) == RunStatus.POSTED,
             )
         )
     ).first() is not None

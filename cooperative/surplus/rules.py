@@ -48,9 +48,23 @@ from itertools import pairwise
 from operator import attrgetter
 from typing import Any, Literal
 
+from cooperative.kernel.vocabulary import Vocabulary
+
 BP = 10_000
 DIGEST_SCHEMA = "tequio.surplus.input/1"
 _DIGEST_CHUNK = 500  # rows encoded at a time: few enough to die young, unseen by the cyclic GC
+
+
+class RunStatus(Vocabulary):
+    DRAFT = "draft"  # computed, recomputed as often as needed, put to the assembly's vote
+    POSTED = "posted"  # approved and posted to the journal, once per fiscal year
+    REVERSED = "reversed"  # its posting mirrored by a reversing entry; the year is open again
+
+
+class JournalKind(Vocabulary):
+    ALLOCATION = "allocation"  # a run's posting
+    REVERSAL = "reversal"  # the entry mirroring a posting
+
 
 ClassNote = Literal["no-surplus", "no-members", "all-below-threshold", "no-patronage"]
 

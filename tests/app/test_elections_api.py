@@ -114,11 +114,17 @@ async def test_a_ballot_must_rank_candidates_of_the_voters_own_race(
     assert opened["turnout"]["eligible"] == {"patient": 1}  # only the race's class is on the roll
     refused = await vote(client, doctor, draft["id"], ranking=[patient["member"]["id"]])
     assert refused.status_code == 403
-    for bad in ([], [str(uuid.uuid4())], [patient["member"]["id"]] * 2):
+    for bad, problem in (
+        ([], "ranking-not-distinct"),
+        ([str(uuid.uuid4())], "not-in-race"),
+        ([patient["member"]["id"]] * 2, "ranking-not-distinct"),
+    ):
         answer = await vote(client, patient, draft["id"], ranking=bad)
         assert answer.status_code == 422, bad
+        assert answer.json()["type"].endswith(f"/{problem}"), bad
     wrong_kind = await vote(client, patient, draft["id"], vote="yes")
     assert wrong_kind.status_code == 422
+    assert wrong_kind.json()["type"].endswith("/wrong-ballot-shape")
     assert (await vote(client, patient, draft["id"], ranking=[patient["member"]["id"]])).is_success
 
 
@@ -128,12 +134,13 @@ async def test_a_candidate_must_be_an_active_member_of_the_race_class(
     await install(sessionmaker, bylaws_with())
     patient = await patient_owner(client, admin)
     doctor = await doctor_owner(client, admin, sessionmaker, settings)
-    for candidates in (
-        {"patient": [doctor["member"]["id"]]},
-        {"patient": [str(uuid.uuid4())]},
-        {"clinic": [patient["member"]["id"]]},
-        {"patient": []},
-        {},
+    for candidates, problem in (
+        ({"patient": [doctor["member"]["id"]]}, "candidate-not-eligible"),
+        ({"patient": [str(uuid.uuid4())]}, "candidate-not-eligible"),
+        ({"clinic": [patient["member"]["id"]]}, "no-board-seats"),
+        ({"patient": []}, "candidates-not-distinct"),
+        ({"patient": [patient["member"]["id"]] * 2}, "candidates-not-distinct"),
+        ({}, "validation-error"),
     ):
         answer = await client.post(
             "/v1/proposals",
@@ -142,6 +149,7 @@ async def test_a_candidate_must_be_an_active_member_of_the_race_class(
         )
         assert answer.status_code == 422, candidates
         assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["type"].endswith(f"/{problem}"), candidates
 
 
 async def test_priorities_by_approval_take_the_top_n_and_everyone_tied_at_the_cutoff(
@@ -176,6 +184,9 @@ async def test_a_surplus_allocation_names_its_run_and_needs_each_class(
         headers=bearer(admin),
     )
     assert missing.status_code == 422
+    assert [e["field"] for e in missing.json()["errors"]] == [
+        "body.surplus_allocation.allocation_run_id"
+    ]
     unknown = await client.post(
         "/v1/proposals",
         json={
@@ -186,6 +197,7 @@ async def test_a_surplus_allocation_names_its_run_and_needs_each_class(
         headers=bearer(admin),
     )
     assert unknown.status_code == 422
+    assert unknown.json()["type"].endswith("/allocation-run-not-draft")
     computed = await client.post(
         "/v1/surplus/runs",
         json={"fiscal_year": 2026, "net_surplus_minor": 100_000, "currency": "MXN"},

@@ -52,15 +52,20 @@ async def test_a_member_initiative_opens_once_enough_members_cosign(
     await client.post(f"{url}/cosign", headers=bearer(others[1]))
     stranger = await client.post(f"{url}/open", json=closes, headers=bearer(others[2]))
     assert stranger.status_code == 403  # only the proposer (or the board, an admin) opens it
-    for bad, why in (
-        ({"closes_at": (clock.now() + timedelta(hours=5)).isoformat()}, "72 hours"),
-        ({**closes, "record_date": "2026-01-05"}, "on the day it opens"),
+    for bad, why, problem in (
+        (
+            {"closes_at": (clock.now() + timedelta(hours=5)).isoformat()},
+            "72 hours",
+            "initiative-voting-too-short",
+        ),
+        ({**closes, "record_date": "2026-01-05"}, "on the day it opens", "initiative-record-date"),
     ):
         refused = await client.post(
             f"{url}/open", json=bad, headers={**bearer(proposer), "Accept-Language": "en"}
         )
         assert refused.status_code == 422
         assert why in refused.json()["detail"]
+        assert refused.json()["type"].endswith(f"/{problem}")
     opened = await client.post(f"{url}/open", json=closes, headers=bearer(proposer))
     assert opened.status_code == 200, opened.text
     assert opened.json()["status"] == "open"
@@ -154,12 +159,16 @@ async def test_a_running_count_is_shown_only_where_the_bylaws_allow(
 
 
 @pytest.mark.parametrize(
-    ("body", "why"),
+    ("body", "why", "problem"),
     [
-        ({"kind": "resolution", "title": "x"}, "title too short"),
-        ({"kind": "referendum", "title": "Votemos"}, "unknown kind"),
-        ({"kind": "resolution", "title": "Votemos", "options": ["a", "b"]}, "stray field"),
-        ({"kind": "bylaw_amendment", "title": "Votemos"}, "no document"),
+        ({"kind": "resolution", "title": "x"}, "title too short", "validation-error"),
+        ({"kind": "referendum", "title": "Votemos"}, "unknown kind", "validation-error"),
+        (
+            {"kind": "resolution", "title": "Votemos", "options": ["a", "b"]},
+            "another kind's field",
+            "validation-error",
+        ),
+        ({"kind": "bylaw_amendment", "title": "Votemos"}, "no document", "validation-error"),
         (
             {
                 "kind": "bylaw_amendment",
@@ -168,9 +177,28 @@ async def test_a_running_count_is_shown_only_where_the_bylaws_allow(
                 "effective_from": "2027-01-01T00:00:00Z",
             },
             "the document is not valid bylaws",
+            "validation-error",
         ),
-        ({"kind": "priorities", "title": "Votemos", "options": ["solo una"]}, "one option"),
-        ({"kind": "resolution", "title": "Votemos", "secret": True}, "unknown field"),
+        (
+            {"kind": "priorities", "title": "Votemos", "options": ["solo una"]},
+            "one option",
+            "validation-error",
+        ),
+        (
+            {"kind": "priorities", "title": "Votemos", "options": ["Sí", " Sí "]},
+            "the same option twice",
+            "options-not-distinct",
+        ),
+        (
+            {"kind": "priorities", "title": "Votemos", "options": ["Sí", "  "]},
+            "a blank option",
+            "options-not-distinct",
+        ),
+        (
+            {"kind": "resolution", "title": "Votemos", "secret": True},
+            "unknown field",
+            "validation-error",
+        ),
     ],
 )
 async def test_a_bad_draft_is_refused_and_nothing_is_created(
@@ -179,11 +207,13 @@ async def test_a_bad_draft_is_refused_and_nothing_is_created(
     sessionmaker: Sessions,
     body: dict[str, Any],
     why: str,
+    problem: str,
 ) -> None:
     await install(sessionmaker, default_bylaws())
     answer = await client.post("/v1/proposals", json=body, headers=bearer(admin))
     assert answer.status_code == 422, why
     assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"].endswith(f"/{problem}"), answer.json()
     listed = (await client.get("/v1/proposals", headers=bearer(admin))).json()
     assert listed["items"] == []
 
@@ -198,21 +228,30 @@ async def test_opening_refuses_bad_times_and_a_second_opening(
     tomorrow = (now + timedelta(days=1)).isoformat()
     empty = await client.post(url, json={"closes_at": tomorrow}, headers=bearer(admin))
     assert empty.status_code == 422  # nobody on the roll: nothing to vote with
-    assert "nobody is on the roll" in empty.json()["detail"] or "padrón" in empty.json()["detail"]
+    assert empty.json()["type"].endswith("/empty-roll")
+    assert "padrón" in empty.json()["detail"]
     await patient_owner(client, admin)
-    for body in (
-        {"closes_at": (now - timedelta(minutes=1)).isoformat()},
-        {"closes_at": tomorrow, "record_date": "2999-01-01"},
-        {"closes_at": tomorrow, "record_date": "0001-01-05"},
-        {"closes_at": "9999-12-31T23:59:59-12:00"},
-        {
-            "closes_at": (now + timedelta(days=1)).isoformat(),
-            "opens_at": (now + timedelta(days=2)).isoformat(),
-        },
-        {"closes_at": "2027-01-01T00:00:00"},  # no time zone
+    for body, problem in (
+        ({"closes_at": (now - timedelta(minutes=1)).isoformat()}, "closes-before-opening"),
+        ({"closes_at": tomorrow, "record_date": "2999-01-01"}, "record-date-in-future"),
+        ({"closes_at": tomorrow, "record_date": "0001-01-05"}, "record-date-too-old"),
+        ({"closes_at": "9999-12-31T23:59:59-12:00"}, "voting-too-long"),
+        (
+            {"closes_at": tomorrow, "opens_at": (now - timedelta(hours=1)).isoformat()},
+            "opens-in-the-past",
+        ),
+        (
+            {
+                "closes_at": (now + timedelta(days=1)).isoformat(),
+                "opens_at": (now + timedelta(days=2)).isoformat(),
+            },
+            "closes-before-opening",
+        ),
+        ({"closes_at": "2027-01-01T00:00:00"}, "validation-error"),  # no time zone
     ):
         answer = await client.post(url, json=body, headers=bearer(admin))
         assert answer.status_code == 422, body
+        assert answer.json()["type"].endswith(f"/{problem}"), body
     still = (await client.get(f"/v1/proposals/{draft['id']}", headers=bearer(admin))).json()
     assert still["status"] == "draft"
     await open_vote(client, admin, draft["id"])
@@ -233,6 +272,7 @@ async def test_opening_refuses_bad_times_and_a_second_opening(
         headers=bearer(admin),
     )
     assert too_soon.status_code == 422
+    assert too_soon.json()["type"].endswith("/effective-before-close")
     assert "antes del cierre" in too_soon.json()["detail"]  # Spanish by default
     far = await client.post(
         "/v1/proposals",
@@ -245,6 +285,7 @@ async def test_opening_refuses_bad_times_and_a_second_opening(
         headers=bearer(admin),
     )
     assert far.status_code == 422
+    assert far.json()["type"].endswith("/effective-date-out-of-range")
 
 
 async def test_a_vote_not_yet_started_takes_no_ballots(
@@ -386,3 +427,35 @@ async def test_a_members_export_holds_their_governance_part_but_never_their_vote
     assert "Tlaxiaco" not in thread[0]["body"]
     still = (await client.get(f"/v1/proposals/{draft['id']}", headers=bearer(admin))).json()
     assert still["turnout"]["voted"]["patient"] == 1  # turnout stays exact
+
+
+async def test_the_draft_body_is_documented_as_one_model_per_kind_with_its_problems(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    draft = schemas["ProposalCreate"]
+    assert draft["discriminator"]["propertyName"] == "kind"
+    by_kind = {
+        kind: schemas[ref.rsplit("/", 1)[-1]]
+        for kind, ref in draft["discriminator"]["mapping"].items()
+    }
+    assert set(by_kind) == {
+        "resolution",
+        "bylaw_amendment",
+        "surplus_allocation",
+        "board_election",
+        "priorities",
+    }
+    required = {kind: set(model["required"]) - {"kind", "title"} for kind, model in by_kind.items()}
+    assert required == {
+        "resolution": set(),
+        "bylaw_amendment": {"document", "effective_from"},
+        "surplus_allocation": {"allocation_run_id"},
+        "board_election": {"candidates"},
+        "priorities": {"options"},
+    }
+    assert all(model["additionalProperties"] is False for model in by_kind.values())
+    opening = spec["paths"]["/v1/proposals/{proposal_id}/open"]["post"]["responses"]["422"]
+    assert "`record-date-in-future`" in opening["description"]
+    assert "`empty-roll`" in opening["description"]

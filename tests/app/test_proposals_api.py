@@ -238,6 +238,7 @@ async def test_a_ballot_is_replaced_with_its_receipt_and_the_latest_counts(
     assert stolen.status_code == 404
     bad = await vote(client, voter, draft["id"], ranking=["x"])
     assert bad.status_code == 422
+    assert bad.json()["type"].endswith("/wrong-ballot-shape")  # a resolution takes a `vote`
     await close(client, admin, draft["id"])
     published = (
         await client.get(f"/v1/proposals/{draft['id']}/ballots.json", headers=bearer(admin))
@@ -311,4 +312,5 @@ async def test_a_passed_amendment_installs_new_bylaws_and_fees_follow_them(
         headers={**bearer(admin), "Accept-Language": "en"},
     )
     assert stale.status_code == 422  # it would silently undo the amendment just adopted
+    assert stale.json()["type"].endswith("/amendment-outdated")
     assert "version 2" in stale.json()["detail"]

@@ -34,11 +34,13 @@ def proposal(kind: str, **payload: Any) -> Proposal:
 ELECTION = proposal(
     "board_election",
     races={
-        "patient": {"candidates": [{"id": c} for c in CANDIDATES[:5]], "seats": 2},
-        "doctor": {"candidates": [{"id": c} for c in CANDIDATES[5:]], "seats": 1},
+        "patient": {"candidates": [{"id": c, "name": c} for c in CANDIDATES[:5]], "seats": 2},
+        "doctor": {"candidates": [{"id": c, "name": c} for c in CANDIDATES[5:]], "seats": 1},
     },
 )
-PRIORITIES = proposal("priorities", options=[{"id": str(i)} for i in range(1, 13)], top_n=3)
+PRIORITIES = proposal(
+    "priorities", options=[{"id": str(i), "label": f"#{i}"} for i in range(1, 13)], top_n=3
+)
 
 
 def sealed(p: Proposal, member_class: str, content: dict[str, Any]) -> tuple[str, bytes]:

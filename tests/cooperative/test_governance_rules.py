@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cooperative.bylaws.defaults import default_bylaws
-from cooperative.governance.rules import Choice, MajorityRule, count_majority
+from cooperative.governance.errors import STATES
+from cooperative.governance.rules import Choice, MajorityRule, ProposalStatus, count_majority
 
 SIMPLE = MajorityRule()
 AMENDMENT = MajorityRule.of(
@@ -95,3 +96,7 @@ def test_majority_properties(yes: int, no: int, abstain: int, extra: int) -> Non
     # abstentions never change whether the threshold is met
     fewer = count_majority(votes(patient=(yes, no, 0)), roll, SIMPLE)
     assert fewer.threshold_met == result.threshold_met
+
+
+def test_every_proposal_status_is_named_in_spanish_in_the_problems() -> None:
+    assert set(ProposalStatus) <= set(STATES)
