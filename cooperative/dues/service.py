@@ -1,7 +1,5 @@
 """Invoices, payments and balances. Knows households and members only by id."""
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -13,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.dues import receipts, rules
-from cooperative.dues.errors import IdempotencyKeyReused
 from cooperative.dues.models import Invoice, Payment, PaymentAllocation, ShareSubscription
 from cooperative.dues.rules import PaymentStatus
-from cooperative.kernel import clock
+from cooperative.kernel import clock, idempotency
 from cooperative.kernel.pagination import paginate
 from cooperative.membership.rules import Debt
 
@@ -192,7 +189,7 @@ class PaymentRequest:
     received_on: date | None = None  # given only by a treasurer recording money received
 
     def digest(self) -> str:
-        canonical = json.dumps(
+        return idempotency.digest(
             [
                 str(self.target.household_id),
                 str(self.target.member_id),
@@ -204,20 +201,6 @@ class PaymentRequest:
                 str(self.received_on),
             ]
         )
-        return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-async def _replay(session: AsyncSession, payer: uuid.UUID, key: str, digest: str) -> Payment | None:
-    existing = (
-        await session.execute(
-            select(Payment).where(
-                col(Payment.payer_account_id) == payer, col(Payment.idempotency_key) == key
-            )
-        )
-    ).scalar_one_or_none()
-    if existing is not None and existing.request_digest != digest:
-        raise IdempotencyKeyReused()
-    return existing
 
 
 async def record_payment(
@@ -229,9 +212,11 @@ async def record_payment(
     With an Idempotency-Key, a retry (even one racing the first) returns the first payment and
     records nothing: the key is unique per payer in the database.
     """
-    digest = request.digest()
-    if idempotency_key and (replay := await _replay(session, payer, idempotency_key, digest)):
-        return replay, True
+    retry = idempotency.IdempotentCreate(
+        Payment, col(Payment.payer_account_id) == payer, idempotency_key, request.digest()
+    )
+    if (earlier := await retry.earlier(session)) is not None:
+        return earlier, True
     payment = Payment(
         payer_account_id=payer,
         household_id=request.target.household_id,
@@ -244,18 +229,8 @@ async def record_payment(
         reference=request.reference,
         note=request.note,
         received_on=request.received_on or clock.today(),
-        idempotency_key=idempotency_key,
-        request_digest=digest,
     )
-    try:
-        async with session.begin_nested():
-            session.add(payment)
-    except IntegrityError:
-        assert idempotency_key is not None  # only the idempotency key can collide
-        replay = await _replay(session, payer, idempotency_key, digest)
-        assert replay is not None
-        return replay, True
-    return payment, False
+    return await retry.insert(session, payment)
 
 
 async def lock_payment(session: AsyncSession, payment_id: uuid.UUID) -> Payment | None:

@@ -24,8 +24,9 @@ from telehealth.consults.models import (
     RecordingConsent,
     SignalMemo,
 )
-from telehealth.consults.service import LIVE, participants, room_of
+from telehealth.consults.service import participants, room_of
 from telehealth.scheduling.models import Appointment
+from telehealth.scheduling.rules import LIVE
 
 READERS = ("patient", "guardian", "doctor")  # who may read a recording
 Claim = Literal["mine", "other", "off"]

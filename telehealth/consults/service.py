@@ -20,8 +20,7 @@ from telehealth.consults.errors import AlreadyAParticipant, NotAConsult, RoomNot
 from telehealth.consults.models import ConsultParticipant, SignalMemo
 from telehealth.practitioners.models import Practitioner
 from telehealth.scheduling.models import Appointment
-
-LIVE = ("booked", "arrived")
+from telehealth.scheduling.rules import LIVE
 
 
 async def roles_in(session: AsyncSession, appointment: Appointment) -> dict[uuid.UUID, str]:

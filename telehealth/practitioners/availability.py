@@ -33,7 +33,7 @@ from telehealth.practitioners.errors import (
 from telehealth.practitioners.models import AvailabilityWindow, ExtraWindow, Practitioner, TimeOff
 from telehealth.practitioners.schemas import AvailabilityIn, ExtraWindowIn, TimeOffIn, TimeOffPublic
 from telehealth.scheduling import rules as slots
-from telehealth.scheduling.models import HOLDING, Appointment, AppointmentEvent
+from telehealth.scheduling.models import Appointment, AppointmentEvent
 
 log = logging.getLogger("tequio.availability")
 
@@ -316,7 +316,7 @@ async def add_time_off(
     affected = await session.execute(
         select(Appointment).where(
             col(Appointment.practitioner_id) == practitioner.id,
-            col(Appointment.status).in_(HOLDING),
+            col(Appointment.status).in_(slots.HOLDING),
             col(Appointment.start) < data.end,
             col(Appointment.end) > data.start,
         )

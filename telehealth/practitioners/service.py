@@ -28,7 +28,7 @@ from telehealth.practitioners.schemas import (
     WindowPublic,
 )
 from telehealth.scheduling import rules as slots
-from telehealth.scheduling.models import HOLDING, Appointment
+from telehealth.scheduling.models import Appointment
 
 
 async def create(session: AsyncSession, data: PractitionerCreate) -> Practitioner:
@@ -130,7 +130,7 @@ async def busy(
     """Spans the practitioner's live appointments hold between `start` and `end`."""
     statement = select(col(Appointment.start), col(Appointment.end)).where(
         col(Appointment.practitioner_id) == practitioner_id,
-        col(Appointment.status).in_(HOLDING),
+        col(Appointment.status).in_(slots.HOLDING),
         col(Appointment.start) < end,
         col(Appointment.end) > start,
     )
@@ -194,7 +194,7 @@ async def search(
             col(Appointment.practitioner_id), col(Appointment.start), col(Appointment.end)
         ).where(
             col(Appointment.practitioner_id).in_(ids),
-            col(Appointment.status).in_(HOLDING),
+            col(Appointment.status).in_(slots.HOLDING),
             col(Appointment.start) < span_end,
             col(Appointment.end) > span_start,
         )
