@@ -10,11 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.dues import receipts, rules
+from cooperative.dues import receipts, rules, views
 from cooperative.dues.models import Invoice, Payment, PaymentAllocation, ShareSubscription
 from cooperative.dues.rules import PaymentStatus
+from cooperative.dues.schemas import InvoicePublic, PaymentPublic
 from cooperative.kernel import clock, idempotency
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page, page_async, paginate
 from cooperative.membership.rules import Debt
 
 
@@ -326,15 +327,6 @@ async def forget_receipts(session: AsyncSession, reporter: uuid.UUID) -> list[st
     return files
 
 
-async def allocations(session: AsyncSession, payment_id: uuid.UUID) -> list[PaymentAllocation]:
-    statement = (
-        select(PaymentAllocation)
-        .where(col(PaymentAllocation.payment_id) == payment_id)
-        .order_by(col(PaymentAllocation.created_at), col(PaymentAllocation.id))
-    )
-    return list((await session.execute(statement)).scalars())
-
-
 async def debts(
     session: AsyncSession, *, member_id: uuid.UUID, household_id: uuid.UUID | None
 ) -> list[Debt]:
@@ -415,7 +407,7 @@ async def list_invoices(
     unpaid_only: bool,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[Invoice], str | None]:
+) -> Page[InvoicePublic]:
     statement = _visible(select(Invoice), Invoice, households, members)
     if household_id is not None:
         statement = statement.where(col(Invoice.household_id) == household_id)
@@ -425,7 +417,7 @@ async def list_invoices(
         statement = statement.where(col(Invoice.period) == period)
     if unpaid_only:
         statement = statement.where(col(Invoice.paid_minor) < col(Invoice.amount_minor))
-    return await paginate(
+    rows = await paginate(
         session,
         statement,
         time_column=col(Invoice.issued_at),
@@ -433,6 +425,7 @@ async def list_invoices(
         cursor=cursor,
         limit=limit,
     )
+    return page(rows, views.invoice_public)
 
 
 async def list_payments(
@@ -445,7 +438,7 @@ async def list_payments(
     status: str | None,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[Payment], str | None]:
+) -> Page[PaymentPublic]:
     """Oldest first: with `status=reported`, the treasurer's review queue in arrival order."""
     statement = select(Payment)
     if households is not None or members is not None:
@@ -459,7 +452,7 @@ async def list_payments(
         statement = statement.where(col(Payment.household_id) == household_id)
     if status is not None:
         statement = statement.where(col(Payment.status) == status)
-    return await paginate(
+    rows = await paginate(
         session,
         statement,
         time_column=col(Payment.recorded_at),
@@ -467,6 +460,7 @@ async def list_payments(
         cursor=cursor,
         limit=limit,
     )
+    return await page_async(rows, lambda payment: views.payment_public(session, payment))
 
 
 async def get_payment(session: AsyncSession, payment_id: uuid.UUID) -> Payment | None:

@@ -5,7 +5,6 @@ The dues domain knows invoices by id; this module knows who may see what. Paymen
 """
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import or_, select
@@ -17,6 +16,7 @@ from cooperative.bylaws.errors import BylawsNotInstalled
 from cooperative.dues import service as dues_service
 from cooperative.dues.errors import InvalidPeriod
 from cooperative.dues.rules import NoPovertyLine
+from cooperative.dues.schemas import BalancePublic, CapitalAccountPublic, DuesRunPublic
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal
 from cooperative.membership import households
@@ -35,15 +35,6 @@ def period_start(period: str, months: int) -> date:
     if len(period) != 7 or (month - 1) % months:
         raise InvalidPeriod(months=months, period=period)
     return start
-
-
-@dataclass(frozen=True, slots=True)
-class DuesRun:
-    period: str
-    created: int
-    already_issued: int
-    bylaws_version: int
-    skipped: list[uuid.UUID]  # households that could not be priced (no poverty line then)
 
 
 async def _billable(session: AsyncSession) -> list[Household]:
@@ -66,7 +57,7 @@ async def _billable(session: AsyncSession) -> list[Household]:
     return list(rows.scalars())
 
 
-async def generate_dues(session: AsyncSession, period: str, *, today: date) -> DuesRun:
+async def generate_dues(session: AsyncSession, period: str, *, today: date) -> DuesRunPublic:
     """Issue every billable household's dues for `period`, under the bylaws in force on the
     period's first day (the first bylaws, for a period that began before they were installed).
 
@@ -101,7 +92,13 @@ async def generate_dues(session: AsyncSession, period: str, *, today: date) -> D
             due_on=start + timedelta(days=law.bylaws.dues.due_days),
         )
         created, existing = (created + 1, existing) if made else (created, existing + 1)
-    return DuesRun(period, created, existing, law.number, skipped)
+    return DuesRunPublic(
+        period=period,
+        created=created,
+        already_issued=existing,
+        bylaws_version=law.number,
+        skipped=skipped,
+    )
 
 
 async def target_of(
@@ -129,9 +126,33 @@ async def balance(
     household_id: uuid.UUID | None = None,
     member_id: uuid.UUID | None = None,
     today: date,
-) -> dues_service.Balance:
+) -> BalancePublic:
+    """What a household owes for its dues, or a member for their share, if the caller may see
+    it: invoiced, paid, outstanding, overdue, and any credit from over-payment."""
     target, _ = await target_of(session, principal, household_id, member_id)
-    return await dues_service.balance(session, target, today=today)
+    result = await dues_service.balance(session, target, today=today)
+    return BalancePublic.model_validate(result, from_attributes=True)
+
+
+async def capital_account(
+    session: AsyncSession, principal: Principal, member_id: uuid.UUID, *, today: date
+) -> CapitalAccountPublic:
+    """A member's share capital, subscribed and paid (theirs, or anyone's for admins)."""
+    member = await visible_member(session, principal, member_id)
+    subscription = await dues_service.share_subscription(session, member.id)
+    if subscription is None:
+        raise NotFound()
+    balance = await dues_service.balance(
+        session, dues_service.Target(member_id=member.id), today=today
+    )
+    return CapitalAccountPublic(
+        member_id=member.id,
+        currency=subscription.currency,
+        share_subscribed_minor=subscription.amount_minor,
+        share_paid_minor=balance.paid_minor,
+        share_outstanding_minor=subscription.amount_minor - balance.paid_minor,
+        instalments=subscription.instalments,
+    )
 
 
 async def visible_scope(
