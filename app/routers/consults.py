@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
-from sqlmodel import col, select
 
 from app.auth import require_scopes, token_issuer
 from app.broker import Broker
@@ -21,13 +20,11 @@ from app.signaling import (
     CLOSE_UNAUTHORIZED,
     SignalConnection,
     SocketClosed,
-    participant_public,
 )
 from cooperative.kernel import clock
-from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal, Scope
 from telehealth.clinics import service as clinics_service
-from telehealth.consults import rules
+from telehealth.consults import rules, views
 from telehealth.consults import service as consults
 from telehealth.consults.models import PrecheckResult
 from telehealth.consults.precheck import Precheck
@@ -90,7 +87,7 @@ async def participants(
 ) -> list[ParticipantPublic]:
     """The doctor sees who waits to be admitted."""
     return [
-        participant_public(p)
+        views.participant_public(p)
         for p in await consults.waiting_room(session, principal, appointment_id)
     ]
 
@@ -121,7 +118,7 @@ async def admit(
             "from": str(principal.account_id),
         },
     )
-    return participant_public(participant)
+    return views.participant_public(participant)
 
 
 @router.post(
@@ -135,7 +132,7 @@ async def invite_interpreter(
     """The interpreter may then join like any participant (and waits to be admitted). An
     account that does not exist or is closed is not found (404); someone already in the consult
     in another role cannot also be its interpreter (409)."""
-    return participant_public(
+    return views.participant_public(
         await consults.invite_interpreter(session, principal, appointment_id, data.account_id)
     )
 
@@ -196,24 +193,8 @@ async def precheck_results(
     limit: LimitParam = 50,
 ) -> Page[PrecheckResultPublic]:
     """Yours, or with `clinic_id` the clinic's (its staff and admins), newest first."""
-    statement = select(PrecheckResult)
-    if clinic_id is not None:
-        await clinics_service.visible(session, principal, clinic_id)
-        statement = statement.where(col(PrecheckResult.clinic_id) == clinic_id)
-    else:
-        statement = statement.where(col(PrecheckResult.account_id) == principal.account_id)
-    rows, next_cursor = await paginate(
-        session,
-        statement,
-        time_column=col(PrecheckResult.created_at),
-        id_column=col(PrecheckResult.id),
-        cursor=cursor,
-        limit=limit,
-        descending=True,
-    )
-    return Page(
-        items=[PrecheckResultPublic.model_validate(r, from_attributes=True) for r in rows],
-        next_cursor=next_cursor,
+    return await consults.precheck_results(
+        session, principal, clinic_id, cursor=cursor, limit=limit
     )
 
 

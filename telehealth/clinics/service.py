@@ -15,12 +15,21 @@ from cooperative.accounts.models import Account
 from cooperative.accounts.rules import ThrottleRule
 from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal, Role
 from cooperative.privacy import audit
 from telehealth.clinics.errors import TooManyRegistrations
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicRegistration, ClinicStaff
-from telehealth.clinics.schemas import ClinicCreate, ClinicPatientPublic, RegistrationRequest
+from telehealth.clinics.schemas import (
+    ClinicCreate,
+    ClinicPatientPublic,
+    ClinicPublic,
+    RegistrationRequest,
+)
+
+
+def clinic_public(clinic: Clinic) -> ClinicPublic:
+    return ClinicPublic.model_validate(clinic, from_attributes=True)
 
 
 async def create(session: AsyncSession, data: ClinicCreate) -> Clinic:
@@ -54,14 +63,15 @@ async def visible(session: AsyncSession, principal: Principal, clinic_id: uuid.U
 
 async def list_visible(
     session: AsyncSession, principal: Principal, *, cursor: str | None, limit: int | None
-) -> tuple[list[Clinic], str | None]:
+) -> Page[ClinicPublic]:
+    """The clinics the caller works at; all for admins."""
     statement = select(Clinic)
     if not principal.is_admin:
         mine = select(col(ClinicStaff.clinic_id)).where(
             col(ClinicStaff.account_id) == principal.account_id
         )
         statement = statement.where(col(Clinic.id).in_(mine))
-    return await paginate(
+    rows = await paginate(
         session,
         statement,
         time_column=col(Clinic.created_at),
@@ -69,6 +79,7 @@ async def list_visible(
         cursor=cursor,
         limit=limit,
     )
+    return page(rows, clinic_public)
 
 
 async def grant_staff(
@@ -183,8 +194,9 @@ async def _account(session: AsyncSession, principal: Principal) -> Account:
 
 async def registration_requests(
     session: AsyncSession, principal: Principal, *, secret: bytes
-) -> list[RegistrationRequest]:
-    """The clinics waiting for the signed-in person's answer, one entry per clinic."""
+) -> Page[RegistrationRequest]:
+    """The clinics waiting for the signed-in person's answer, one entry per clinic: a few at
+    most, on one page."""
     account = await _account(session, principal)
     accepted = set(
         (
@@ -207,7 +219,7 @@ async def registration_requests(
             municipality=clinic.municipality,
             registered_at=registration.registered_at,
         )
-    return list(requests.values())
+    return Page(items=list(requests.values()), next_cursor=None)
 
 
 async def accept_registration(
@@ -260,7 +272,7 @@ async def patients(
     *,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[ClinicPatientPublic], str | None]:
+) -> Page[ClinicPatientPublic]:
     """The patients who accepted the clinic's registration, for its staff (reads are logged in
     each patient's access log)."""
     clinic = await visible(session, principal, clinic_id)
@@ -276,9 +288,14 @@ async def patients(
     await audit.record_access(
         session, [link.account_id for link in links], principal, resource=f"clinic:{clinic.id}"
     )
-    return [
-        _patient(link, account) for link, account in zip(links, accounts, strict=True) if account
-    ], next_cursor
+    return Page(
+        items=[
+            _patient(link, account)
+            for link, account in zip(links, accounts, strict=True)
+            if account
+        ],
+        next_cursor=next_cursor,
+    )
 
 
 def _patient(link: ClinicPatient, account: Account) -> ClinicPatientPublic:

@@ -21,7 +21,7 @@ from sqlmodel import col
 
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal
 from telehealth.practitioners import rules
 from telehealth.practitioners.errors import (
@@ -31,7 +31,14 @@ from telehealth.practitioners.errors import (
     TimeOffOutOfRange,
 )
 from telehealth.practitioners.models import AvailabilityWindow, ExtraWindow, Practitioner, TimeOff
-from telehealth.practitioners.schemas import AvailabilityIn, ExtraWindowIn, TimeOffIn, TimeOffPublic
+from telehealth.practitioners.schemas import (
+    AvailabilityIn,
+    ExtraWindowIn,
+    ExtraWindowPublic,
+    TimeOffEntryPublic,
+    TimeOffIn,
+    TimeOffPublic,
+)
 from telehealth.scheduling import rules as slots
 from telehealth.scheduling.models import Appointment, AppointmentEvent
 
@@ -199,6 +206,28 @@ def offers_slots(row: ExtraWindow | TimeOff) -> bool:
     return True
 
 
+def extra_window_public(window: ExtraWindow) -> ExtraWindowPublic:
+    return ExtraWindowPublic(
+        id=window.id,
+        day=window.day,
+        start=window.start,
+        end=window.end,
+        created_at=window.created_at,
+        valid=offers_slots(window),
+    )
+
+
+def time_off_entry_public(entry: TimeOff) -> TimeOffEntryPublic:
+    return TimeOffEntryPublic(
+        id=entry.id,
+        start=entry.start,
+        end=entry.end,
+        reason=entry.reason,
+        created_at=entry.created_at,
+        valid=offers_slots(entry),
+    )
+
+
 async def weekly_windows(
     session: AsyncSession, practitioner_id: uuid.UUID
 ) -> list[slots.WeeklyWindow]:
@@ -358,10 +387,10 @@ async def extra_windows(
     *,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[ExtraWindow], str | None]:
+) -> Page[ExtraWindowPublic]:
     """The practitioner's extra windows in the order they were added."""
     practitioner = await _own(session, principal, practitioner_id, lock=False)
-    return await paginate(
+    rows = await paginate(
         session,
         select(ExtraWindow).where(col(ExtraWindow.practitioner_id) == practitioner.id),
         time_column=col(ExtraWindow.created_at),
@@ -369,6 +398,7 @@ async def extra_windows(
         cursor=cursor,
         limit=limit,
     )
+    return page(rows, extra_window_public)
 
 
 async def time_off(
@@ -378,10 +408,10 @@ async def time_off(
     *,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[TimeOff], str | None]:
+) -> Page[TimeOffEntryPublic]:
     """The practitioner's time off by start."""
     practitioner = await _own(session, principal, practitioner_id, lock=False)
-    return await paginate(
+    rows = await paginate(
         session,
         select(TimeOff).where(col(TimeOff.practitioner_id) == practitioner.id),
         time_column=col(TimeOff.start),
@@ -389,6 +419,7 @@ async def time_off(
         cursor=cursor,
         limit=limit,
     )
+    return page(rows, time_off_entry_public)
 
 
 async def delete_extra(
