@@ -207,25 +207,11 @@ def offers_slots(row: ExtraWindow | TimeOff) -> bool:
 
 
 def extra_window_public(window: ExtraWindow) -> ExtraWindowPublic:
-    return ExtraWindowPublic(
-        id=window.id,
-        day=window.day,
-        start=window.start,
-        end=window.end,
-        created_at=window.created_at,
-        valid=offers_slots(window),
-    )
+    return ExtraWindowPublic.model_validate({**window.model_dump(), "valid": offers_slots(window)})
 
 
 def time_off_entry_public(entry: TimeOff) -> TimeOffEntryPublic:
-    return TimeOffEntryPublic(
-        id=entry.id,
-        start=entry.start,
-        end=entry.end,
-        reason=entry.reason,
-        created_at=entry.created_at,
-        valid=offers_slots(entry),
-    )
+    return TimeOffEntryPublic.model_validate({**entry.model_dump(), "valid": offers_slots(entry)})
 
 
 async def weekly_windows(
