@@ -43,7 +43,12 @@ from telehealth.scheduling.errors import (
     TooSoon,
 )
 from telehealth.scheduling.models import Appointment, AppointmentEvent
-from telehealth.scheduling.rules import AppointmentStatus, RecordedStatus
+from telehealth.scheduling.rules import (
+    AppointmentStatus,
+    RecordedStatus,
+    check_change,
+    recordable_from,
+)
 from telehealth.scheduling.schemas import AppointmentCreate, AppointmentPublic
 
 
@@ -258,7 +263,7 @@ async def cancel(
     """Cancel with a reason (patient, booker, clinic, doctor or admin); a cancellation within the
     bylaws' window before the start is marked late."""
     appointment = await visible(session, principal, appointment_id, lock=True)
-    slots.check_change(appointment.status, AppointmentStatus.CANCELLED)
+    check_change(appointment.status, AppointmentStatus.CANCELLED)
     now = clock.now()
     window = timedelta(hours=law.bylaws.scheduling.late_cancellation_hours)
     appointment.status = AppointmentStatus.CANCELLED
@@ -284,10 +289,10 @@ async def reschedule(
     """Move a booked appointment to another open slot of the same doctor, atomically: the new
     time is taken and the old one freed in one transaction, or nothing changes."""
     appointment = await visible(session, principal, appointment_id)
-    slots.check_change(appointment.status, "rescheduled")
+    check_change(appointment.status, "rescheduled")
     practitioner = await _locked_practitioner(session, appointment.practitioner_id)
     await session.refresh(appointment, with_for_update=True)
-    slots.check_change(appointment.status, "rescheduled")  # it may have changed meanwhile
+    check_change(appointment.status, "rescheduled")  # it may have changed meanwhile
     end = await _check_time(session, practitioner, start, now=clock.now(), excluding=appointment.id)
     await _check_licence(session, practitioner, start, appointment.patient_jurisdiction)
     previous = appointment.start
@@ -329,8 +334,8 @@ async def set_status(
     if not (doctor or principal.is_admin):
         raise Forbidden(reason="the doctor of this consult records what happened")
     target = AppointmentStatus(status)
-    slots.check_change(appointment.status, target)
-    opens = slots.recordable_from(status, appointment.start)
+    check_change(appointment.status, target)
+    opens = recordable_from(status, appointment.start)
     if opens is not None and clock.now() < opens:
         raise TooEarly(status=status, start=appointment.start.isoformat())
     was = appointment.status
@@ -389,7 +394,7 @@ async def refund(
     if not principal.is_admin:
         raise Forbidden(reason="only an admin refunds a consult fee")
     appointment = await visible(session, principal, appointment_id, lock=True)
-    slots.check_change(appointment.status, "refunded")
+    check_change(appointment.status, "refunded")
     reversed_ = await patronage.consult_undone(
         session,
         appointment_id=appointment.id,
