@@ -248,7 +248,8 @@ async def _seed_cooperative(
     )
     await invitations.add_member(session, juan, family.id, members["Lupe García"])
     lupe = _principal(accounts["Lupe García"])
-    (invitation,), _ = await invitations.invitations_for(session, lupe, cursor=None, limit=None)
+    waiting = await invitations.invitations_for(session, lupe, cursor=None, limit=None)
+    (invitation,) = waiting.items
     await invitations.accept_invitation(session, lupe, invitation.id)
     await households.add_dependent(
         session,

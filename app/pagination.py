@@ -1,21 +1,13 @@
-"""List responses: a page of items and the cursor of the next page."""
+"""A list's query parameters, and the page it answers with (`cooperative.kernel.pagination`)."""
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
 from fastapi import Query
-from pydantic import BaseModel, Field
 
+from cooperative.kernel.pagination import Page
 from cooperative.kernel.schemas import QueryInt
 
-T = TypeVar("T")
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
-    )
-
+__all__ = ["CursorParam", "LimitParam", "Page"]
 
 CursorParam = Annotated[
     str | None, Query(max_length=500, description="From the previous page's `next_cursor`.")

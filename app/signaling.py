@@ -18,7 +18,7 @@ from app.db import in_own_session
 from app.relays import RelayHub
 from app.settings import Settings
 from cooperative.kernel import clock
-from telehealth.consults import media_service, rules
+from telehealth.consults import media_service, rules, views
 from telehealth.consults import service as consults
 from telehealth.consults.relay import RELAY
 from telehealth.consults.schemas import (
@@ -26,17 +26,10 @@ from telehealth.consults.schemas import (
     Answer,
     ClientMessage,
     Offer,
-    ParticipantPublic,
     Ping,
 )
 
 MESSAGES: TypeAdapter[Any] = TypeAdapter(ClientMessage)
-
-
-def participant_public(p: Any) -> ParticipantPublic:
-    return ParticipantPublic(
-        account_id=p.account_id, role=p.role, admitted=p.admitted_at is not None, present=p.present
-    )
 
 
 log = logging.getLogger(__name__)
@@ -122,7 +115,7 @@ class SignalConnection:
                         "you": str(self.me),
                         "role": self.role,
                         "admitted": False,
-                        "participants": [participant_public(mine).model_dump(mode="json")]
+                        "participants": [views.participant_public(mine).model_dump(mode="json")]
                         if mine is not None
                         else [],
                     }
@@ -141,7 +134,7 @@ class SignalConnection:
             "you": str(self.me),
             "role": self.role,
             "admitted": True,
-            "participants": [participant_public(p).model_dump(mode="json") for p in everyone],
+            "participants": [views.participant_public(p).model_dump(mode="json") for p in everyone],
             "replay": [{**m.payload, "from": str(m.from_account_id)} for m in memos],
             "mode": mode,
             "recording": recording,

@@ -1,8 +1,8 @@
 """Slot search and appointments: book, reschedule, cancel, record what happened, calendar."""
 
 import uuid
-from datetime import UTC, date, timedelta
-from typing import Annotated, Literal
+from datetime import date, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -19,19 +19,16 @@ from cooperative.kernel.pagination import Cursor
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.kernel.schemas import IsoDate, IsoDatetime
 from cooperative.kernel.types import sane_moment
-from cooperative.membership import fees
 from telehealth.practitioners import rules
-from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.models import Practitioner
-from telehealth.scheduling import agenda, ics
+from telehealth.scheduling import agenda, views
 from telehealth.scheduling import service as scheduling
-from telehealth.scheduling.models import Appointment
+from telehealth.scheduling.rules import AppointmentStatus
 from telehealth.scheduling.schemas import (
     AppointmentCreate,
     AppointmentPublic,
     CancelIn,
     EventPublic,
-    FeePublic,
     PractitionerSummary,
     RefundIn,
     RescheduleIn,
@@ -145,52 +142,6 @@ async def search_slots(
     return Page(items=[_slot(f, zone) for f in page], next_cursor=next_cursor)
 
 
-async def _public(
-    session: SessionDep,
-    principal: Principal,
-    appointment: Appointment,
-    cache: dict[uuid.UUID, Practitioner] | None = None,
-    household_cache: dict[uuid.UUID, bool] | None = None,
-) -> AppointmentPublic:
-    """The appointment as `principal` may see it: the doctor and the clinic see the fee and its
-    class, and only the household (and admins) the figures behind it."""
-    cache = {} if cache is None else cache
-    practitioner = cache.get(appointment.practitioner_id)
-    if practitioner is None:
-        practitioner = cache[appointment.practitioner_id] = await practitioners.get(
-            session, appointment.practitioner_id
-        )
-    fields = appointment.model_dump(
-        exclude={"fee_minor", "fee_currency", "fee_class", "fee_explanation", "bylaws_version"}
-    )
-    fields["start"], fields["end"] = (
-        appointment.start.astimezone(UTC),
-        appointment.end.astimezone(UTC),
-    )
-    return AppointmentPublic(
-        **fields,
-        practitioner=_summary(practitioner),
-        practitioner_start=appointment.start.astimezone(ZoneInfo(practitioner.timezone)),
-        fee=FeePublic(
-            amount_minor=appointment.fee_minor,
-            currency=appointment.fee_currency,
-            fee_class=appointment.fee_class,
-            explanation=(
-                appointment.fee_explanation
-                if await fees.sees_income_figures(
-                    session,
-                    principal,
-                    patient_account_id=appointment.patient_account_id,
-                    explanation=appointment.fee_explanation,
-                    seen=household_cache,
-                )
-                else fees.explanation_for_outsiders(appointment.fee_explanation)
-            ),
-            bylaws_version=appointment.bylaws_version,
-        ),
-    )
-
-
 @router.post(
     "/v1/appointments",
     status_code=status.HTTP_201_CREATED,
@@ -221,17 +172,14 @@ async def book(
         session, principal, data, law, idempotency_key=idempotency_key, today=today
     )
     mark_replayed(response, replayed)
-    return await _public(session, principal, appointment)
+    return await views.appointment_public(session, principal, appointment)
 
 
 @router.get("/v1/appointments", summary="Appointments", responses=problem_responses(400, 401, 403))
 async def list_appointments(
     session: SessionDep,
     principal: Reader,
-    status_: Annotated[
-        Literal["booked", "arrived", "fulfilled", "cancelled", "noshow", "entered-in-error"] | None,
-        Query(alias="status"),
-    ] = None,
+    status_: Annotated[AppointmentStatus | None, Query(alias="status")] = None,
     starts_after: Annotated[IsoDatetime | None, Query()] = None,
     starts_before: Annotated[IsoDatetime | None, Query()] = None,
     cursor: CursorParam = None,
@@ -245,7 +193,7 @@ async def list_appointments(
                 sane_moment(moment)
         except ValueError as exc:
             raise InvalidParameter(name=name, reason=str(exc)) from exc
-    rows, next_cursor = await scheduling.list_visible(
+    return await scheduling.list_visible(
         session,
         principal,
         status=status_,
@@ -254,10 +202,6 @@ async def list_appointments(
         cursor=cursor,
         limit=limit,
     )
-    cache: dict[uuid.UUID, Practitioner] = {}
-    seen: dict[uuid.UUID, bool] = {}
-    items = [await _public(session, principal, r, cache, seen) for r in rows]
-    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get(
@@ -269,9 +213,8 @@ async def get_appointment(
     session: SessionDep, principal: Reader, appointment_id: uuid.UUID
 ) -> AppointmentPublic:
     """One you take part in (404 for anyone else's)."""
-    return await _public(
-        session, principal, await scheduling.visible(session, principal, appointment_id)
-    )
+    appointment = await scheduling.visible(session, principal, appointment_id)
+    return await views.appointment_public(session, principal, appointment)
 
 
 @router.post(
@@ -286,7 +229,7 @@ async def cancel(
     appointment = await scheduling.cancel(
         session, principal, appointment_id, reason=data.reason, law=law
     )
-    return await _public(session, principal, appointment)
+    return await views.appointment_public(session, principal, appointment)
 
 
 @router.post(
@@ -300,7 +243,7 @@ async def reschedule(
     """Move to another open slot of the same doctor: the new time is taken and the old freed
     together, or nothing changes."""
     appointment = await scheduling.reschedule(session, principal, appointment_id, data.start)
-    return await _public(session, principal, appointment)
+    return await views.appointment_public(session, principal, appointment)
 
 
 @router.post(
@@ -327,7 +270,7 @@ async def set_status(
         reason=data.reason,
         timezone=request.app.state.settings.timezone,
     )
-    return await _public(session, principal, appointment)
+    return await views.appointment_public(session, principal, appointment)
 
 
 @router.post(
@@ -341,10 +284,7 @@ async def refund(
     """An admin refunds a fulfilled consult's fee: the patient's patronage for it is reversed
     (once), and the refund is recorded among the appointment's events."""
     appointment = await scheduling.refund(session, principal, appointment_id, reason=data.reason)
-    return [
-        EventPublic.model_validate(e, from_attributes=True)
-        for e in await scheduling.events(session, appointment.id)
-    ]
+    return await views.events_public(session, appointment.id)
 
 
 @router.get(
@@ -357,10 +297,7 @@ async def events(
 ) -> list[EventPublic]:
     """Booked, rescheduled, cancelled, needs-reschedule, status changes — oldest first."""
     appointment = await scheduling.visible(session, principal, appointment_id)
-    return [
-        EventPublic.model_validate(e, from_attributes=True)
-        for e in await scheduling.events(session, appointment.id)
-    ]
+    return await views.events_public(session, appointment.id)
 
 
 @router.get(
@@ -375,21 +312,7 @@ async def events(
 async def calendar(session: SessionDep, principal: Reader, appointment_id: uuid.UUID) -> Response:
     """An iCalendar (RFC 5545) event for a phone's calendar. It holds no health data."""
     appointment = await scheduling.visible(session, principal, appointment_id)
-    practitioner = await practitioners.get(session, appointment.practitioner_id)
-    body = ics.event(
-        uid=f"{appointment.id}@tequio.coop",
-        start=appointment.start,
-        end=appointment.end,
-        summary=f"Consulta Tequio — {practitioner.display_name}",
-        description="Consulta por video. Entre desde la app de Tequio a la hora de la cita.",
-        cancelled=appointment.status in ("cancelled", "entered-in-error"),
-        stamp=appointment.updated_at,
-        sequence=sum(
-            1
-            for e in await scheduling.events(session, appointment.id)
-            if e.type in ("rescheduled", "cancelled")
-        ),
-    )
+    body = await views.calendar_event(session, appointment)
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",

@@ -17,6 +17,7 @@ from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.defaults import default_bylaws
 from cooperative.bylaws.models import BylawsVersion
 from cooperative.bylaws.schema import Bylaws
+from cooperative.kernel.pagination import page
 from cooperative.kernel.schemas import InputModel
 
 router = APIRouter(prefix="/v1/bylaws", tags=["bylaws"])
@@ -67,8 +68,7 @@ async def versions(
     session: SessionDep, cursor: CursorParam = None, limit: LimitParam = 50
 ) -> Page[BylawsVersionSummary]:
     """All versions, oldest first: the install, then each amendment a governance vote adopted."""
-    rows, next_cursor = await bylaws_service.versions(session, cursor=cursor, limit=limit)
-    return Page(items=[_summary(v) for v in rows], next_cursor=next_cursor)
+    return page(await bylaws_service.versions(session, cursor=cursor, limit=limit), _summary)
 
 
 @router.get("/versions/{number}", summary="One bylaws version", responses=problem_responses(404))

@@ -43,7 +43,7 @@ async def create(
     session: SessionDep, principal: AdminPrincipal, data: ClinicCreate
 ) -> ClinicPublic:
     """A clinic, often rural, whose staff connect their patients with the cooperative's doctors."""
-    return ClinicPublic.model_validate(await clinics.create(session, data), from_attributes=True)
+    return clinics.clinic_public(await clinics.create(session, data))
 
 
 @router.get("", summary="Clinics", responses=problem_responses(400, 401))
@@ -51,11 +51,7 @@ async def list_clinics(
     session: SessionDep, principal: Anyone, cursor: CursorParam = None, limit: LimitParam = 50
 ) -> Page[ClinicPublic]:
     """The clinics you work at; all for admins."""
-    rows, next_cursor = await clinics.list_visible(session, principal, cursor=cursor, limit=limit)
-    return Page(
-        items=[ClinicPublic.model_validate(c, from_attributes=True) for c in rows],
-        next_cursor=next_cursor,
-    )
+    return await clinics.list_visible(session, principal, cursor=cursor, limit=limit)
 
 
 @router.post(
@@ -104,10 +100,7 @@ async def patients(
 ) -> Page[ClinicPatientPublic]:
     """The patients who accepted your clinic's registration, with the account id to book
     for them. Each read is in the patient's access log."""
-    items, next_cursor = await clinics.patients(
-        session, principal, clinic_id, cursor=cursor, limit=limit
-    )
-    return Page(items=items, next_cursor=next_cursor)
+    return await clinics.patients(session, principal, clinic_id, cursor=cursor, limit=limit)
 
 
 @router.post(

@@ -12,8 +12,7 @@ from app.relays import RelayHub
 from app.routers.consults import Joiner
 from app.settings import Settings
 from cooperative.kernel.errors import NotFound
-from telehealth.consults import media_service
-from telehealth.consults.models import ConsultRecording, ConsultRoom, RecordingConsent
+from telehealth.consults import media_service, views
 from telehealth.consults.schemas import (
     ConsentIn,
     ConsentPublic,
@@ -24,30 +23,6 @@ from telehealth.consults.schemas import (
 )
 
 router = APIRouter(tags=["consults"])
-
-
-def _room(state: ConsultRoom) -> RoomPublic:
-    return RoomPublic(
-        mode="relay" if state.mode == "relay" else "p2p",
-        recording_requested=state.recording_requested_by is not None,
-    )
-
-
-def _consent(consent: RecordingConsent) -> ConsentPublic:
-    return ConsentPublic.model_validate(consent, from_attributes=True)
-
-
-def _recording(appointment_id: uuid.UUID, segment: ConsultRecording) -> RecordingPublic:
-    url = f"/v1/appointments/{appointment_id}/consult/recordings/{segment.id}/file"
-    return RecordingPublic(
-        id=segment.id,
-        participants=[uuid.UUID(p) for p in segment.participants],
-        started_at=segment.started_at,
-        stopped_at=segment.stopped_at,
-        stop_reason=segment.stop_reason,
-        size_bytes=segment.size_bytes,
-        download_url=url if segment.stopped_at is not None else None,
-    )
 
 
 async def _announce(
@@ -89,7 +64,7 @@ async def set_mode(
         )
 
     after_commit(session, tell)
-    return _room(state)
+    return views.room_public(state)
 
 
 @router.put(
@@ -115,7 +90,7 @@ async def consent(
         "by": str(principal.account_id),
     }
     after_commit(session, lambda: _announce(request, appointment_id, told))
-    return [_consent(c) for c in history]
+    return [views.consent_public(c) for c in history]
 
 
 @router.get(
@@ -127,7 +102,10 @@ async def consents(
     session: SessionDep, principal: Joiner, appointment_id: uuid.UUID
 ) -> list[ConsentPublic]:
     """Every consent given and withdrawn in this consult (who, when, withdrawn when)."""
-    return [_consent(c) for c in await media_service.consents(session, principal, appointment_id)]
+    return [
+        views.consent_public(c)
+        for c in await media_service.consents(session, principal, appointment_id)
+    ]
 
 
 @router.post(
@@ -171,7 +149,7 @@ async def recording(
         )
 
     after_commit(session, tell)
-    return _room(state)
+    return views.room_public(state)
 
 
 @router.get(
@@ -184,7 +162,7 @@ async def recordings(
 ) -> list[RecordingPublic]:
     """Only the patient (or the responsible member, for a dependent) and the doctor see them."""
     return [
-        _recording(appointment_id, r)
+        views.recording_public(appointment_id, r)
         for r in await media_service.recordings(session, principal, appointment_id)
     ]
 

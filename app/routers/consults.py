@@ -20,12 +20,11 @@ from app.signaling import (
     CLOSE_UNAUTHORIZED,
     SignalConnection,
     SocketClosed,
-    participant_public,
 )
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal, Scope
 from telehealth.clinics import service as clinics_service
-from telehealth.consults import prechecks, rules
+from telehealth.consults import prechecks, rules, views
 from telehealth.consults import service as consults
 from telehealth.consults.precheck import Precheck
 from telehealth.consults.schemas import (
@@ -87,7 +86,7 @@ async def participants(
 ) -> list[ParticipantPublic]:
     """The doctor sees who waits to be admitted."""
     return [
-        participant_public(p)
+        views.participant_public(p)
         for p in await consults.waiting_room(session, principal, appointment_id)
     ]
 
@@ -115,7 +114,7 @@ async def admit(
         "from": str(principal.account_id),
     }
     after_commit(session, lambda: broker.publish(str(appointment_id), told))
-    return participant_public(participant)
+    return views.participant_public(participant)
 
 
 @router.post(
@@ -129,7 +128,7 @@ async def invite_interpreter(
     """The interpreter may then join like any participant (and waits to be admitted). An
     account that does not exist or is closed is not found (404); someone already in the consult
     in another role cannot also be its interpreter (409)."""
-    return participant_public(
+    return views.participant_public(
         await consults.invite_interpreter(session, principal, appointment_id, data.account_id)
     )
 
@@ -186,12 +185,8 @@ async def precheck_results(
     limit: LimitParam = 50,
 ) -> Page[PrecheckResultPublic]:
     """Yours, or with `clinic_id` the clinic's (its staff and admins), newest first."""
-    rows, next_cursor = await prechecks.history(
-        session, principal, clinic_id=clinic_id, cursor=cursor, limit=limit
-    )
-    return Page(
-        items=[PrecheckResultPublic.model_validate(r, from_attributes=True) for r in rows],
-        next_cursor=next_cursor,
+    return await consults.precheck_results(
+        session, principal, clinic_id, cursor=cursor, limit=limit
     )
 
 

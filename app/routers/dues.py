@@ -11,7 +11,6 @@ from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from cooperative.dues import service as dues_service
-from cooperative.dues.models import Invoice
 from cooperative.dues.schemas import DuesRunCreate, DuesRunPublic, InvoicePublic
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.kernel.schemas import QueryBool
@@ -21,12 +20,6 @@ from cooperative.treasury import payments as treasury_payments
 router = APIRouter(prefix="/v1/dues", tags=["dues"])
 
 Reader = Annotated[Principal, require_scopes(Scope.MEMBERSHIP_READ)]
-
-
-def invoice_public(invoice: Invoice) -> InvoicePublic:
-    return InvoicePublic.model_validate(
-        {**invoice.model_dump(), "outstanding_minor": invoice.amount_minor - invoice.paid_minor}
-    )
 
 
 @router.get("", summary="Invoices", responses=problem_responses(400, 401, 403))
@@ -42,7 +35,7 @@ async def list_invoices(
 ) -> Page[InvoicePublic]:
     """Dues of the households you live in or sponsor and your share instalments; all for admins."""
     households, members = await billing.visible_scope(session, principal)
-    rows, next_cursor = await dues_service.list_invoices(
+    return await dues_service.list_invoices(
         session,
         households=households,
         members=members,
@@ -53,7 +46,6 @@ async def list_invoices(
         cursor=cursor,
         limit=limit,
     )
-    return Page(items=[invoice_public(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.post(
@@ -70,5 +62,4 @@ async def run(
     it), so an income attestation made before the run counts. Idempotent: running a period
     again issues nothing new. Households that cannot be priced (no poverty line in force then)
     are listed in `skipped`."""
-    result = await treasury_payments.dues_run(session, data.period, today=today)
-    return DuesRunPublic.model_validate(result, from_attributes=True)
+    return await treasury_payments.dues_run(session, data.period, today=today)

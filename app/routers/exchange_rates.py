@@ -15,17 +15,12 @@ from cooperative.kernel.money import Currency
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.kernel.schemas import IsoDate
 from cooperative.treasury import service as treasury
-from cooperative.treasury.models import ExchangeRate
 from cooperative.treasury.schemas import ExchangeRateCreate, ExchangeRatePublic
 
 router = APIRouter(prefix="/v1/exchange-rates", tags=["payments"])
 
 Reader = Annotated[Principal, require_scopes(Scope.MEMBERSHIP_READ)]
 Treasurer = Annotated[Principal, require_scopes(Scope.PAYMENTS_CONFIRM)]
-
-
-def _public(row: ExchangeRate) -> ExchangeRatePublic:
-    return ExchangeRatePublic.model_validate(row, from_attributes=True)
 
 
 @router.post(
@@ -43,7 +38,9 @@ async def record(
     received. Rows are never edited or deleted: to correct one, record a new row for the same
     day (the last entered wins). A rate more than 20% from the one in force needs
     `confirm_large_change: true`. Who entered it, and when, is recorded."""
-    return _public(await treasury.record(session, principal.account_id, data, today=today))
+    return treasury.rate_public(
+        await treasury.record(session, principal.account_id, data, today=today)
+    )
 
 
 @router.get("", summary="Exchange rates", responses=problem_responses(400, 401, 403, 422))
@@ -56,10 +53,9 @@ async def list_rates(
     limit: LimitParam = 50,
 ) -> Page[ExchangeRatePublic]:
     """Every row of the table, the last entered first (rates are not secret)."""
-    rows, next_cursor = await treasury.list_rates(
+    return await treasury.list_rates(
         session, source=from_currency, target=to_currency, cursor=cursor, limit=limit
     )
-    return Page(items=[_public(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get(
@@ -79,7 +75,7 @@ async def in_force(
     row = await treasury.in_force(session, from_currency, to_currency, on or today)
     if row is None:
         raise NotFound()
-    return _public(row)
+    return treasury.rate_public(row)
 
 
 @router.get("/{rate_id}", summary="An exchange rate", responses=problem_responses(401, 403, 404))
@@ -88,4 +84,4 @@ async def get_rate(session: SessionDep, _: Reader, rate_id: uuid.UUID) -> Exchan
     row = await treasury.get(session, rate_id)
     if row is None:
         raise NotFound()
-    return _public(row)
+    return treasury.rate_public(row)

@@ -55,10 +55,9 @@ async def list_households(
     limit: LimitParam = 50,
 ) -> Page[HouseholdPublic]:
     """Yours and the ones you sponsor; every household for admins."""
-    items, next_cursor = await households.list_visible(
+    return await households.list_visible(
         session, principal, country=country, cursor=cursor, limit=limit
     )
-    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get(
@@ -72,10 +71,7 @@ async def my_invitations(
     """Households that invited you and wait for your answer: each one's name and place and who
     invited you (not its income or who lives there). An invitation covers you by nothing and
     blocks nothing: you may create or join another household meanwhile."""
-    items, next_cursor = await invitations.invitations_for(
-        session, principal, cursor=cursor, limit=limit
-    )
-    return Page(items=items, next_cursor=next_cursor)
+    return await invitations.invitations_for(session, principal, cursor=cursor, limit=limit)
 
 
 @router.post(
@@ -179,7 +175,7 @@ async def add_dependent(
 ) -> DependentPublic:
     """Someone the household covers who is not an owner: a child, an elder."""
     dependent = await households.add_dependent(session, principal, household_id, data)
-    return DependentPublic.model_validate(dependent, from_attributes=True)
+    return households.dependent_public(dependent)
 
 
 @router.delete(
@@ -212,7 +208,7 @@ async def attest(
     """Declare the household's income and size (nothing else: no assets). Valid for the bylaws'
     period (12 months by default); then the household pays full price until it attests again."""
     attestation = await households.attest(session, principal, household_id, data, law, today=today)
-    return AttestationPublic.model_validate(attestation, from_attributes=True)
+    return households.attestation_public(attestation)
 
 
 @router.get(
@@ -228,12 +224,8 @@ async def attestations(
     limit: LimitParam = 50,
 ) -> Page[AttestationPublic]:
     """Newest first."""
-    rows, next_cursor = await households.attestations(
+    return await households.attestations(
         session, principal, household_id, cursor=cursor, limit=limit
-    )
-    return Page(
-        items=[AttestationPublic.model_validate(r, from_attributes=True) for r in rows],
-        next_cursor=next_cursor,
     )
 
 
@@ -256,5 +248,4 @@ async def balance(
     session: SessionDep, principal: Reader, household_id: uuid.UUID, today: TodayDep
 ) -> BalancePublic:
     """Dues invoiced, paid, outstanding and overdue, and any credit from over-payment."""
-    result = await billing.balance(session, principal, household_id=household_id, today=today)
-    return BalancePublic.model_validate(result, from_attributes=True)
+    return await billing.balance(session, principal, household_id=household_id, today=today)

@@ -17,6 +17,7 @@ from cooperative.accounts.schemas import AccountPublic, MePublic
 from cooperative.audit import service as audit
 from cooperative.dues import service as dues_service
 from cooperative.kernel.errors import NotFound
+from cooperative.kernel.pagination import page
 from cooperative.kernel.schemas import InputModel
 from cooperative.privacy import arco
 from telehealth.clinics import service as clinics
@@ -55,13 +56,8 @@ async def access_log(
     limit: LimitParam = 50,
 ) -> Page[AccessLogEntryPublic]:
     """Every read of your personal or health data by someone other than you, newest first."""
-    rows, next_cursor = await audit.access_log(
-        session, principal.account_id, cursor=cursor, limit=limit
-    )
-    return Page(
-        items=[AccessLogEntryPublic.model_validate(r, from_attributes=True) for r in rows],
-        next_cursor=next_cursor,
-    )
+    rows = await audit.access_log(session, principal.account_id, cursor=cursor, limit=limit)
+    return page(rows, lambda row: AccessLogEntryPublic.model_validate(row, from_attributes=True))
 
 
 @router.get("/me/export", summary="Export my data", responses=problem_responses(401, 403))

@@ -10,9 +10,7 @@ from app.context import LawDep, TodayDep
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
-from cooperative.dues import service as dues_service
 from cooperative.dues.schemas import BalancePublic, CapitalAccountPublic
-from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.membership import billing
 from cooperative.membership import service as membership_service
@@ -65,7 +63,7 @@ async def list_members(
 ) -> Page[MemberPublic]:
     """The roll for admins (filter by `status`, `member_class`, `needs_review`); your own
     membership otherwise."""
-    items, next_cursor = await membership_service.list_members(
+    return await membership_service.list_members(
         session,
         principal,
         law,
@@ -76,7 +74,6 @@ async def list_members(
         today=today,
         needs_review=needs_review,
     )
-    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{member_id}", summary="A member", responses=problem_responses(401, 403, 404))
@@ -152,21 +149,7 @@ async def capital_account(
     session: SessionDep, principal: Reader, member_id: uuid.UUID, today: TodayDep
 ) -> CapitalAccountPublic:
     """Share capital subscribed and paid (retained patronage refunds will join it)."""
-    member = await membership_service.visible_member(session, principal, member_id)
-    subscription = await dues_service.share_subscription(session, member.id)
-    if subscription is None:
-        raise NotFound()
-    balance = await dues_service.balance(
-        session, dues_service.Target(member_id=member.id), today=today
-    )
-    return CapitalAccountPublic(
-        member_id=member.id,
-        currency=subscription.currency,
-        share_subscribed_minor=subscription.amount_minor,
-        share_paid_minor=balance.paid_minor,
-        share_outstanding_minor=subscription.amount_minor - balance.paid_minor,
-        instalments=subscription.instalments,
-    )
+    return await billing.capital_account(session, principal, member_id, today=today)
 
 
 @router.get(
@@ -177,5 +160,4 @@ async def balance(
 ) -> BalancePublic:
     """What the member owes for their share: invoiced, paid, outstanding, overdue, credit.
     Household dues are on the household's balance."""
-    result = await billing.balance(session, principal, member_id=member_id, today=today)
-    return BalancePublic.model_validate(result, from_attributes=True)
+    return await billing.balance(session, principal, member_id=member_id, today=today)

@@ -16,16 +16,13 @@ from app.db import SessionDep, after_commit
 from app.errors import UnsupportedMediaType, problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from app.settings import Settings
-from cooperative.dues import receipts
+from cooperative.dues import receipts, views
 from cooperative.dues import service as dues_service
-from cooperative.dues.models import Payment
 from cooperative.dues.schemas import (
-    AllocationPublic,
     PaymentConfirm,
     PaymentCreate,
     PaymentPublic,
     PaymentReject,
-    ReceiptPublic,
 )
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal, Scope
@@ -38,30 +35,6 @@ Writer = Annotated[Principal, require_scopes(Scope.MEMBERSHIP_WRITE)]
 Treasurer = Annotated[Principal, require_scopes(Scope.PAYMENTS_CONFIRM)]
 Reporter = Annotated[Principal, require_any_scope(Scope.MEMBERSHIP_WRITE, Scope.PAYMENTS_CONFIRM)]
 RECEIPT_PATH = re.compile(r"/v1/payments/[^/]+/receipt")  # takes bodies up to 5 MB
-
-
-async def payment_public(session: SessionDep, payment: Payment) -> PaymentPublic:
-    allocations = await dues_service.allocations(session, payment.id)
-    receipt = (
-        ReceiptPublic(
-            media_type=payment.receipt_media_type,
-            bytes=payment.receipt_bytes or 0,
-            sha256=payment.receipt_sha256 or "",
-            uploaded_at=payment.receipt_uploaded_at,
-        )
-        if payment.receipt_media_type is not None and payment.receipt_uploaded_at is not None
-        else None
-    )
-    return PaymentPublic.model_validate(
-        {
-            **payment.model_dump(),
-            "allocations": [
-                AllocationPublic(invoice_id=a.invoice_id, amount_minor=a.amount_minor)
-                for a in allocations
-            ],
-            "receipt": receipt,
-        }
-    )
 
 
 @router.post(
@@ -102,7 +75,7 @@ async def report(
         timezone=request.app.state.settings.timezone,
     )
     mark_replayed(response, replayed)
-    return await payment_public(session, payment)
+    return await views.payment_public(session, payment)
 
 
 @router.get("", summary="Payments", responses=problem_responses(400, 401, 403, 422))
@@ -121,7 +94,7 @@ async def list_payments(
     reason of a rejection and the rate used; every payment for treasurers and admins, oldest
     first — `status=reported` is the review queue."""
     households, members = await payments.listing_scope(session, principal)
-    rows, next_cursor = await dues_service.list_payments(
+    listed = await dues_service.list_payments(
         session,
         households=households,
         members=members,
@@ -131,8 +104,8 @@ async def list_payments(
         cursor=cursor,
         limit=limit,
     )
-    await payments.record_listed(session, principal, rows)
-    return Page(items=[await payment_public(session, r) for r in rows], next_cursor=next_cursor)
+    await payments.record_listed(session, principal, [p.payer_account_id for p in listed.items])
+    return listed
 
 
 @router.get("/{payment_id}", summary="A payment", responses=problem_responses(401, 403, 404))
@@ -140,7 +113,9 @@ async def get_payment(
     session: SessionDep, principal: Reader, payment_id: uuid.UUID
 ) -> PaymentPublic:
     """With its status and how it was allocated to invoices."""
-    return await payment_public(session, await payments.visible(session, principal, payment_id))
+    return await views.payment_public(
+        session, await payments.visible(session, principal, payment_id)
+    )
 
 
 @router.post(
@@ -172,7 +147,7 @@ async def confirm(
         timezone=request.app.state.settings.timezone,
     )
     mark_replayed(response, replayed)
-    return await payment_public(session, payment)
+    return await views.payment_public(session, payment)
 
 
 @router.post(
@@ -191,7 +166,7 @@ async def reject(
     again answers the first rejection; a confirmed payment is not rejected (409)."""
     payment, replayed = await payments.reject(session, principal, payment_id, data.reason)
     mark_replayed(response, replayed)
-    return await payment_public(session, payment)
+    return await views.payment_public(session, payment)
 
 
 @router.post(
@@ -206,7 +181,7 @@ async def withdraw(
     that never left). Withdrawing again answers the same; a decided payment stays (409)."""
     payment, replayed = await payments.withdraw(session, principal, payment_id)
     mark_replayed(response, replayed)
-    return await payment_public(session, payment)
+    return await views.payment_public(session, payment)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -257,7 +232,7 @@ async def put_receipt(
             (settings.receipts_dir / replaced).unlink(missing_ok=True)
 
         after_commit(session, forget_old)
-    return await payment_public(session, payment)
+    return await views.payment_public(session, payment)
 
 
 @router.get(

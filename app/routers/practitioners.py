@@ -12,7 +12,6 @@ from app.pagination import CursorParam, LimitParam, Page
 from cooperative.kernel.principal import Principal, Scope
 from telehealth.practitioners import availability, rules
 from telehealth.practitioners import service as practitioners
-from telehealth.practitioners.models import ExtraWindow
 from telehealth.practitioners.schemas import (
     AvailabilityIn,
     ExtraWindowIn,
@@ -57,10 +56,7 @@ async def list_practitioners(
     session: SessionDep, principal: Anyone, cursor: CursorParam = None, limit: LimitParam = 50
 ) -> Page[PractitionerPublic]:
     """The cooperative's practitioners with their licences and weekly availability."""
-    rows, next_cursor = await practitioners.list_active(session, cursor=cursor, limit=limit)
-    return Page(
-        items=[await practitioners.public(session, p) for p in rows], next_cursor=next_cursor
-    )
+    return await practitioners.list_active(session, cursor=cursor, limit=limit)
 
 
 @router.get("/{practitioner_id}", summary="A practitioner", responses=problem_responses(401, 404))
@@ -114,7 +110,7 @@ async def add_extra(
     from today to a year ahead (the doctor or an admin). Times are `HH:MM` or `HH:MM:SS` on the
     doctor's own clock, without a UTC offset; the same window twice is a conflict (409)."""
     window = await availability.add_extra(session, principal, practitioner_id, data)
-    return _extra_public(window)
+    return availability.extra_window_public(window)
 
 
 @router.get(
@@ -131,10 +127,9 @@ async def list_extra(
 ) -> Page[ExtraWindowPublic]:
     """The doctor's dated extra windows, in the order they were added (the doctor and admins;
     404 for anyone else)."""
-    rows, next_cursor = await availability.extra_windows(
+    return await availability.extra_windows(
         session, principal, practitioner_id, cursor=cursor, limit=limit
     )
-    return Page(items=[_extra_public(w) for w in rows], next_cursor=next_cursor)
 
 
 @router.delete(
@@ -180,22 +175,8 @@ async def list_time_off(
 ) -> Page[TimeOffEntryPublic]:
     """The doctor's time off by start, with its reasons (the doctor and admins; 404 for anyone
     else)."""
-    rows, next_cursor = await availability.time_off(
+    return await availability.time_off(
         session, principal, practitioner_id, cursor=cursor, limit=limit
-    )
-    return Page(
-        items=[
-            TimeOffEntryPublic(
-                id=t.id,
-                start=t.start,
-                end=t.end,
-                reason=t.reason,
-                created_at=t.created_at,
-                valid=availability.offers_slots(t),
-            )
-            for t in rows
-        ],
-        next_cursor=next_cursor,
     )
 
 
@@ -211,14 +192,3 @@ async def delete_time_off(
     """Its hours offer slots again (the doctor or an admin; 404 for anyone else). Bookings it
     flagged keep their `needs_reschedule` flag until they are rescheduled."""
     await availability.delete_time_off(session, principal, practitioner_id, time_off_id)
-
-
-def _extra_public(window: ExtraWindow) -> ExtraWindowPublic:
-    return ExtraWindowPublic(
-        id=window.id,
-        day=window.day,
-        start=window.start,
-        end=window.end,
-        created_at=window.created_at,
-        valid=availability.offers_slots(window),
-    )

@@ -29,6 +29,7 @@ from cooperative.governance.schemas import (
     Status,
     Verification,
 )
+from cooperative.kernel.pagination import page, page_async
 from cooperative.kernel.principal import Principal, Scope
 
 router = APIRouter(prefix="/v1/proposals", tags=["governance"])
@@ -69,13 +70,10 @@ async def list_proposals(
 ) -> Page[ProposalPublic]:
     """The cooperative's proposals, newest first, for its members, board and admins; filter by
     `status` and `kind`. Those whose time is up are closed first."""
-    rows, next_cursor = await governance.list_proposals(
+    rows = await governance.list_proposals(
         session, principal, status=status_, kind=kind, cursor=cursor, limit=limit, keys=keys
     )
-    return Page(
-        items=[await governance.public(session, principal, p, law) for p in rows],
-        next_cursor=next_cursor,
-    )
+    return await page_async(rows, lambda p: governance.public(session, principal, p, law))
 
 
 @router.get(
@@ -178,13 +176,8 @@ async def comments(
     limit: LimitParam = 50,
 ) -> Page[CommentPublic]:
     """The discussion, oldest first."""
-    rows, next_cursor = await governance.comments(
-        session, principal, proposal_id, cursor=cursor, limit=limit
-    )
-    return Page(
-        items=[CommentPublic.model_validate(r, from_attributes=True) for r in rows],
-        next_cursor=next_cursor,
-    )
+    rows = await governance.comments(session, principal, proposal_id, cursor=cursor, limit=limit)
+    return page(rows, lambda row: CommentPublic.model_validate(row, from_attributes=True))
 
 
 @router.get(

@@ -15,6 +15,7 @@ from app.errors import problem_responses
 from app.i18n import negotiate
 from app.pagination import CursorParam, LimitParam, Page
 from cooperative.governance import service as governance
+from cooperative.kernel.pagination import page
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.kernel.schemas import QueryInt
 from cooperative.membership import service as membership_service
@@ -76,10 +77,9 @@ async def list_runs(
     limit: LimitParam = 50,
 ) -> Page[RunPublic]:
     """Every run, newest first (admins)."""
-    rows, next_cursor = await surplus.list_runs(
-        session, year=fiscal_year, cursor=cursor, limit=limit
+    return page(
+        await surplus.list_runs(session, year=fiscal_year, cursor=cursor, limit=limit), _run
     )
-    return Page(items=[_run(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/runs/{run_id}", summary="One run", responses=problem_responses(401, 403, 404))
@@ -283,10 +283,7 @@ async def list_patronage(
 ) -> Page[PatronagePublic]:
     """Your patronage records (fees and dues paid, consult minutes, reversals); admins pass
     `member_id` for anyone's."""
-    rows, next_cursor = await surplus.patronage_records(
+    rows = await surplus.patronage_records(
         session, principal, member_id=member_id, year=fiscal_year, cursor=cursor, limit=limit
     )
-    return Page(
-        items=[PatronagePublic.model_validate(r, from_attributes=True) for r in rows],
-        next_cursor=next_cursor,
-    )
+    return page(rows, lambda row: PatronagePublic.model_validate(row, from_attributes=True))

@@ -1,7 +1,6 @@
-from cooperative.kernel.errors import IdempotencyKeyReused, TequioError, Text
+from cooperative.kernel.errors import TequioError, Text
 
 __all__ = [
-    "IdempotencyKeyReused",
     "InvalidPeriod",
     "NotYourReport",
     "OwnPayment",

@@ -1,7 +1,5 @@
 """Invoices, payments and balances. Knows households and members only by id."""
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -12,13 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.dues import receipts, rules
-from cooperative.dues.errors import IdempotencyKeyReused
+from cooperative.dues import receipts, rules, views
 from cooperative.dues.models import Invoice, PaymentAllocation, ShareSubscription
 from cooperative.dues.models import Payment as Payment  # the result type other domains name
 from cooperative.dues.rules import PaymentStatus
-from cooperative.kernel import clock
-from cooperative.kernel.pagination import paginate
+from cooperative.dues.schemas import InvoicePublic, PaymentPublic
+from cooperative.kernel import clock, idempotency
+from cooperative.kernel.pagination import Page, page, page_async, paginate
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +197,7 @@ class PaymentRequest:
     received_on: date | None = None  # given only by a treasurer recording money received
 
     def digest(self) -> str:
-        canonical = json.dumps(
+        return idempotency.digest(
             [
                 str(self.target.household_id),
                 str(self.target.member_id),
@@ -211,20 +209,6 @@ class PaymentRequest:
                 str(self.received_on),
             ]
         )
-        return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-async def _replay(session: AsyncSession, payer: uuid.UUID, key: str, digest: str) -> Payment | None:
-    existing = (
-        await session.execute(
-            select(Payment).where(
-                col(Payment.payer_account_id) == payer, col(Payment.idempotency_key) == key
-            )
-        )
-    ).scalar_one_or_none()
-    if existing is not None and existing.request_digest != digest:
-        raise IdempotencyKeyReused()
-    return existing
 
 
 async def record_payment(
@@ -236,9 +220,11 @@ async def record_payment(
     With an Idempotency-Key, a retry (even one racing the first) returns the first payment and
     records nothing: the key is unique per payer in the database.
     """
-    digest = request.digest()
-    if idempotency_key and (replay := await _replay(session, payer, idempotency_key, digest)):
-        return replay, True
+    retry = idempotency.IdempotentCreate(
+        Payment, col(Payment.payer_account_id) == payer, idempotency_key, request.digest()
+    )
+    if (earlier := await retry.earlier(session)) is not None:
+        return earlier, True
     payment = Payment(
         payer_account_id=payer,
         household_id=request.target.household_id,
@@ -251,18 +237,8 @@ async def record_payment(
         reference=request.reference,
         note=request.note,
         received_on=request.received_on or clock.today(),
-        idempotency_key=idempotency_key,
-        request_digest=digest,
     )
-    try:
-        async with session.begin_nested():
-            session.add(payment)
-    except IntegrityError:
-        assert idempotency_key is not None  # only the idempotency key can collide
-        replay = await _replay(session, payer, idempotency_key, digest)
-        assert replay is not None
-        return replay, True
-    return payment, False
+    return await retry.insert(session, payment)
 
 
 async def lock_payment(session: AsyncSession, payment_id: uuid.UUID) -> Payment | None:
@@ -356,15 +332,6 @@ async def forget_receipts(session: AsyncSession, reporter: uuid.UUID) -> list[st
         payment.receipt_uploaded_at = None
     await session.flush()
     return files
-
-
-async def allocations(session: AsyncSession, payment_id: uuid.UUID) -> list[PaymentAllocation]:
-    statement = (
-        select(PaymentAllocation)
-        .where(col(PaymentAllocation.payment_id) == payment_id)
-        .order_by(col(PaymentAllocation.created_at), col(PaymentAllocation.id))
-    )
-    return list((await session.execute(statement)).scalars())
 
 
 async def debts(
@@ -488,7 +455,7 @@ async def list_invoices(
     unpaid_only: bool,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[Invoice], str | None]:
+) -> Page[InvoicePublic]:
     statement = _visible(select(Invoice), Invoice, households, members)
     if household_id is not None:
         statement = statement.where(col(Invoice.household_id) == household_id)
@@ -498,7 +465,7 @@ async def list_invoices(
         statement = statement.where(col(Invoice.period) == period)
     if unpaid_only:
         statement = statement.where(col(Invoice.paid_minor) < col(Invoice.amount_minor))
-    return await paginate(
+    rows = await paginate(
         session,
         statement,
         time_column=col(Invoice.issued_at),
@@ -506,6 +473,7 @@ async def list_invoices(
         cursor=cursor,
         limit=limit,
     )
+    return page(rows, views.invoice_public)
 
 
 async def list_payments(
@@ -518,7 +486,7 @@ async def list_payments(
     status: str | None,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[Payment], str | None]:
+) -> Page[PaymentPublic]:
     """Oldest first: with `status=reported`, the treasurer's review queue in arrival order."""
     statement = select(Payment)
     if households is not None or members is not None:
@@ -532,7 +500,7 @@ async def list_payments(
         statement = statement.where(col(Payment.household_id) == household_id)
     if status is not None:
         statement = statement.where(col(Payment.status) == status)
-    return await paginate(
+    rows = await paginate(
         session,
         statement,
         time_column=col(Payment.recorded_at),
@@ -540,6 +508,7 @@ async def list_payments(
         cursor=cursor,
         limit=limit,
     )
+    return await page_async(rows, lambda payment: views.payment_public(session, payment))
 
 
 async def get_payment(session: AsyncSession, payment_id: uuid.UUID) -> Payment | None:

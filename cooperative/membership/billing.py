@@ -18,6 +18,7 @@ from cooperative.bylaws.errors import BylawsNotInstalled
 from cooperative.dues import service as dues_service
 from cooperative.dues.errors import InvalidPeriod
 from cooperative.dues.rules import NoPovertyLine
+from cooperative.dues.schemas import BalancePublic, CapitalAccountPublic
 from cooperative.dues.service import Payment
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal
@@ -138,9 +139,33 @@ async def balance(
     household_id: uuid.UUID | None = None,
     member_id: uuid.UUID | None = None,
     today: date,
-) -> dues_service.Balance:
+) -> BalancePublic:
+    """What a household owes for its dues, or a member for their share, if the caller may see
+    it: invoiced, paid, outstanding, overdue, and any credit from over-payment."""
     target, _ = await target_of(session, principal, household_id, member_id)
-    return await dues_service.balance(session, target, today=today)
+    result = await dues_service.balance(session, target, today=today)
+    return BalancePublic.model_validate(result, from_attributes=True)
+
+
+async def capital_account(
+    session: AsyncSession, principal: Principal, member_id: uuid.UUID, *, today: date
+) -> CapitalAccountPublic:
+    """A member's share capital, subscribed and paid (theirs, or anyone's for admins)."""
+    member = await visible_member(session, principal, member_id)
+    subscription = await dues_service.share_subscription(session, member.id)
+    if subscription is None:
+        raise NotFound()
+    balance = await dues_service.balance(
+        session, dues_service.Target(member_id=member.id), today=today
+    )
+    return CapitalAccountPublic(
+        member_id=member.id,
+        currency=subscription.currency,
+        share_subscribed_minor=subscription.amount_minor,
+        share_paid_minor=balance.paid_minor,
+        share_outstanding_minor=subscription.amount_minor - balance.paid_minor,
+        instalments=subscription.instalments,
+    )
 
 
 async def visible_scope(

@@ -15,7 +15,7 @@ from cooperative.dues import rules as dues_rules
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.money import format_minor
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page, page_async, paginate
 from cooperative.kernel.principal import Principal
 from cooperative.membership import rules
 from cooperative.membership.errors import (
@@ -35,6 +35,7 @@ from cooperative.membership.models import (
 from cooperative.membership.schemas import (
     Amount,
     AttestationCreate,
+    AttestationPublic,
     DependentCreate,
     DependentPublic,
     FeeClassPublic,
@@ -137,6 +138,14 @@ async def visible_ids(session: AsyncSession, principal: Principal) -> set[uuid.U
     return set(sponsored.scalars()) | ({covered} if covered else set())
 
 
+def dependent_public(dependent: Dependent) -> DependentPublic:
+    return DependentPublic.model_validate(dependent, from_attributes=True)
+
+
+def attestation_public(attestation: IncomeAttestation) -> AttestationPublic:
+    return AttestationPublic.model_validate(attestation, from_attributes=True)
+
+
 async def public(session: AsyncSession, household: Household) -> HouseholdPublic:
     covered = (
         await session.execute(
@@ -170,9 +179,7 @@ async def public(session: AsyncSession, household: Household) -> HouseholdPublic
         member_ids=sorted(covered),
         invited_member_ids=sorted(i.member_id for i in sent if i.status == "pending"),
         invitations=sent,
-        dependents=[
-            DependentPublic.model_validate(d, from_attributes=True) for d in dependents.scalars()
-        ],
+        dependents=[dependent_public(d) for d in dependents.scalars()],
         created_at=household.created_at,
     )
 
@@ -184,7 +191,7 @@ async def list_visible(
     country: str | None,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[HouseholdPublic], str | None]:
+) -> Page[HouseholdPublic]:
     statement = select(Household)
     ids = await visible_ids(session, principal)
     if ids is not None:
@@ -204,7 +211,7 @@ async def list_visible(
         await audit.record_access(
             session, subjects, principal, resource=f"household:{household.id}"
         )
-    return [await public(session, h) for h in rows], next_cursor
+    return await page_async((rows, next_cursor), lambda household: public(session, household))
 
 
 async def update(
@@ -429,9 +436,10 @@ async def attestations(
     *,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[IncomeAttestation], str | None]:
+) -> Page[AttestationPublic]:
+    """Newest first."""
     await visible(session, principal, household_id, resource="attestations")
-    return await paginate(
+    rows = await paginate(
         session,
         select(IncomeAttestation).where(col(IncomeAttestation.household_id) == household_id),
         time_column=col(IncomeAttestation.created_at),
@@ -440,3 +448,4 @@ async def attestations(
         limit=limit,
         descending=True,
     )
+    return page(rows, attestation_public)

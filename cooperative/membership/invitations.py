@@ -12,7 +12,7 @@ from sqlmodel import col
 from cooperative.accounts import service as accounts_service
 from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.kernel.principal import Principal
 from cooperative.membership.errors import AlreadyInHousehold, DeclinedRecently
 from cooperative.membership.households import join, visible
@@ -78,13 +78,13 @@ async def _not_declined_lately(
 
 async def invitations_for(
     session: AsyncSession, principal: Principal, *, cursor: str | None, limit: int | None
-) -> tuple[list[InvitationReceived], str | None]:
+) -> Page[InvitationReceived]:
     """The caller's invitations waiting for an answer, with the household's name and place and
     who invited them (never its income, dependents or members)."""
     member = await member_of(session, principal.account_id)
     if member is None:
-        return [], None
-    rows, next_cursor = await paginate(
+        return Page(items=[], next_cursor=None)
+    rows = await paginate(
         session,
         select(HouseholdInvitation).where(
             col(HouseholdInvitation.member_id) == member.id,
@@ -95,7 +95,7 @@ async def invitations_for(
         cursor=cursor,
         limit=limit,
     )
-    return [await _received(session, invitation) for invitation in rows], next_cursor
+    return await page_async(rows, lambda invitation: _received(session, invitation))
 
 
 async def _received(session: AsyncSession, invitation: HouseholdInvitation) -> InvitationReceived:

@@ -16,7 +16,7 @@ from cooperative.bylaws.service import InForce
 from cooperative.dues import service as dues_service
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.kernel.principal import Principal, Role
 from cooperative.membership import rules
 from cooperative.membership.errors import (
@@ -271,7 +271,7 @@ async def list_members(
     limit: int | None,
     today: date,
     needs_review: bool | None = None,
-) -> tuple[list[MemberPublic], str | None]:
+) -> Page[MemberPublic]:
     """Admins see the roll (and may list the applications waiting for a CURP review); anyone
     else sees only their own membership, and `needs_review` changes nothing for them."""
     statement = select(Member)
@@ -300,12 +300,13 @@ async def list_members(
     await audit.record_access(
         session, [m.account_id for m in members], principal, resource="members:list"
     )
-    views = [
-        await view(session, m, law, today=today, for_admin=principal.is_admin) for m in members
-    ]
+    listed = await page_async(
+        (members, next_cursor),
+        lambda member: view(session, member, law, today=today, for_admin=principal.is_admin),
+    )
     if derived:
-        views = [v for v in views if v.status == status]
-    return views, next_cursor
+        listed.items = [item for item in listed.items if item.status == status]
+    return listed
 
 
 # action -> (states it may start from, state it leads to, whether a reason is required)

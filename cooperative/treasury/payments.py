@@ -29,6 +29,7 @@ from cooperative.dues.errors import (
     TreasurerOnly,
 )
 from cooperative.dues.receipts import CleanImage
+from cooperative.dues.schemas import DuesRunPublic
 from cooperative.dues.service import Payment
 from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
@@ -208,7 +209,7 @@ async def _dues_patronage(
     )
 
 
-async def dues_run(session: AsyncSession, period: str, *, today: date) -> billing.DuesRun:
+async def dues_run(session: AsyncSession, period: str, *, today: date) -> DuesRunPublic:
     """Invoice a period's dues (see `billing.generate_dues`); the credit of earlier payments
     that pays the new invoices is dues paid now, and its payers' patronage now."""
     run = await billing.generate_dues(session, period, today=today)
@@ -216,7 +217,13 @@ async def dues_run(session: AsyncSession, period: str, *, today: date) -> billin
         await _dues_patronage(
             session, payment, amount, year=today.year, source=f"payment:{payment.id}:{period}"
         )
-    return run
+    return DuesRunPublic(
+        period=run.period,
+        created=run.created,
+        already_issued=run.already_issued,
+        bylaws_version=run.bylaws_version,
+        skipped=run.skipped,
+    )
 
 
 async def _conversion(
@@ -312,13 +319,13 @@ async def visible(session: AsyncSession, principal: Principal, payment_id: uuid.
     raise NotFound()
 
 
-async def record_listed(session: AsyncSession, principal: Principal, listed: list[Payment]) -> None:
+async def record_listed(
+    session: AsyncSession, principal: Principal, payers: list[uuid.UUID]
+) -> None:
     """A treasurer's or admin's list of payments is a read of each payer's (the reference and
     the note may say where their money came from): it goes in their access logs."""
     if principal.keeps_the_books:
-        await audit.record_access(
-            session, {p.payer_account_id for p in listed}, principal, resource="payments"
-        )
+        await audit.record_access(session, set(payers), principal, resource="payments")
 
 
 async def listing_scope(

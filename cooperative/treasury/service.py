@@ -8,11 +8,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.treasury import rules
 from cooperative.treasury.errors import LargeRateChange, RateDateOutOfRange
 from cooperative.treasury.models import ExchangeRate
-from cooperative.treasury.schemas import ExchangeRateCreate
+from cooperative.treasury.schemas import ExchangeRateCreate, ExchangeRatePublic
+
+
+def rate_public(row: ExchangeRate) -> ExchangeRatePublic:
+    return ExchangeRatePublic.model_validate(row, from_attributes=True)
 
 
 async def in_force(
@@ -100,14 +104,14 @@ async def list_rates(
     target: str | None,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[ExchangeRate], str | None]:
+) -> Page[ExchangeRatePublic]:
     """Every row, the last entered first."""
     statement = select(ExchangeRate)
     if source is not None:
         statement = statement.where(col(ExchangeRate.from_currency) == source)
     if target is not None:
         statement = statement.where(col(ExchangeRate.to_currency) == target)
-    return await paginate(
+    rows = await paginate(
         session,
         statement,
         time_column=col(ExchangeRate.entered_at),
@@ -116,6 +120,7 @@ async def list_rates(
         limit=limit,
         descending=True,
     )
+    return page(rows, rate_public)
 
 
 async def get(session: AsyncSession, rate_id: uuid.UUID) -> ExchangeRate | None:

@@ -20,11 +20,15 @@ from cooperative.accounts.service import Account
 from cooperative.audit import service as audit
 from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal, Role
 from telehealth.clinics.errors import TooManyRegistrations, WrongRegistrationCode
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicRegistration, ClinicStaff
-from telehealth.clinics.schemas import ClinicCreate, ClinicPatientPublic
+from telehealth.clinics.schemas import ClinicCreate, ClinicPatientPublic, ClinicPublic
+
+
+def clinic_public(clinic: Clinic) -> ClinicPublic:
+    return ClinicPublic.model_validate(clinic, from_attributes=True)
 
 
 async def create(session: AsyncSession, data: ClinicCreate) -> Clinic:
@@ -58,14 +62,15 @@ async def visible(session: AsyncSession, principal: Principal, clinic_id: uuid.U
 
 async def list_visible(
     session: AsyncSession, principal: Principal, *, cursor: str | None, limit: int | None
-) -> tuple[list[Clinic], str | None]:
+) -> Page[ClinicPublic]:
+    """The clinics the caller works at; all for admins."""
     statement = select(Clinic)
     if not principal.is_admin:
         mine = select(col(ClinicStaff.clinic_id)).where(
             col(ClinicStaff.account_id) == principal.account_id
         )
         statement = statement.where(col(Clinic.id).in_(mine))
-    return await paginate(
+    rows = await paginate(
         session,
         statement,
         time_column=col(Clinic.created_at),
@@ -73,6 +78,7 @@ async def list_visible(
         cursor=cursor,
         limit=limit,
     )
+    return page(rows, clinic_public)
 
 
 async def grant_staff(
@@ -316,7 +322,7 @@ async def patients(
     *,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[ClinicPatientPublic], str | None]:
+) -> Page[ClinicPatientPublic]:
     """The patients who accepted the clinic's registration, for its staff (reads are logged in
     each patient's access log)."""
     clinic = await visible(session, principal, clinic_id)
@@ -332,9 +338,14 @@ async def patients(
     await audit.record_access(
         session, [link.account_id for link in links], principal, resource=f"clinic:{clinic.id}"
     )
-    return [
-        _patient(link, account) for link, account in zip(links, accounts, strict=True) if account
-    ], next_cursor
+    return Page(
+        items=[
+            _patient(link, account)
+            for link, account in zip(links, accounts, strict=True)
+            if account
+        ],
+        next_cursor=next_cursor,
+    )
 
 
 def _patient(link: ClinicPatient, account: Account) -> ClinicPatientPublic:

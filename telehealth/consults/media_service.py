@@ -24,8 +24,9 @@ from telehealth.consults.models import (
     RecordingConsent,
     SignalMemo,
 )
-from telehealth.consults.service import CORE_ROLES, LIVE, participants, room_of
+from telehealth.consults.service import CORE_ROLES, participants, room_of
 from telehealth.scheduling import service as scheduling
+from telehealth.scheduling.rules import LIVE
 from telehealth.scheduling.service import Appointment
 
 READERS = ("patient", "guardian", "doctor")  # who may read a recording

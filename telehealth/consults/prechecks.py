@@ -3,11 +3,7 @@
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 
-from cooperative.kernel.pagination import paginate
-from cooperative.kernel.principal import Principal
-from telehealth.clinics import service as clinics_service
 from telehealth.consults import rules
 from telehealth.consults.models import PrecheckResult
 
@@ -33,30 +29,3 @@ async def record(
         )
     )
     await session.flush()
-
-
-async def history(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    clinic_id: uuid.UUID | None,
-    cursor: str | None,
-    limit: int | None,
-) -> tuple[list[PrecheckResult], str | None]:
-    """The caller's own results, or with `clinic_id` the clinic's (its staff and admins), newest
-    first."""
-    statement = select(PrecheckResult)
-    if clinic_id is not None:
-        await clinics_service.visible(session, principal, clinic_id)
-        statement = statement.where(col(PrecheckResult.clinic_id) == clinic_id)
-    else:
-        statement = statement.where(col(PrecheckResult.account_id) == principal.account_id)
-    return await paginate(
-        session,
-        statement,
-        time_column=col(PrecheckResult.created_at),
-        id_column=col(PrecheckResult.id),
-        cursor=cursor,
-        limit=limit,
-        descending=True,
-    )

@@ -13,16 +13,18 @@ from sqlmodel import col
 from cooperative.accounts import service as accounts_service
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal
 from telehealth.clinics import service as clinics_service
-from telehealth.consults import rules
+from telehealth.consults import rules, views
 from telehealth.consults.errors import AlreadyAParticipant, NotAConsult, RoomNotOpen
-from telehealth.consults.models import ConsultParticipant, SignalMemo
+from telehealth.consults.models import ConsultParticipant, PrecheckResult, SignalMemo
+from telehealth.consults.schemas import PrecheckResultPublic
 from telehealth.practitioners import service as practitioners
 from telehealth.scheduling import service as scheduling
+from telehealth.scheduling.rules import LIVE
 from telehealth.scheduling.service import Appointment
 
-LIVE = ("booked", "arrived")
 CORE_ROLES = frozenset({"doctor", "patient", "guardian"})  # the consult is theirs
 
 
@@ -254,3 +256,31 @@ async def replay(
         .order_by(col(SignalMemo.at))
     )
     return list(rows.scalars())
+
+
+async def precheck_results(
+    session: AsyncSession,
+    principal: Principal,
+    clinic_id: uuid.UUID | None,
+    *,
+    cursor: str | None,
+    limit: int | None,
+) -> Page[PrecheckResultPublic]:
+    """The caller's pre-call checks, or with `clinic_id` the clinic's (for its staff and
+    admins; 404 for anyone else), newest first."""
+    statement = select(PrecheckResult)
+    if clinic_id is not None:
+        await clinics_service.visible(session, principal, clinic_id)
+        statement = statement.where(col(PrecheckResult.clinic_id) == clinic_id)
+    else:
+        statement = statement.where(col(PrecheckResult.account_id) == principal.account_id)
+    rows = await paginate(
+        session,
+        statement,
+        time_column=col(PrecheckResult.created_at),
+        id_column=col(PrecheckResult.id),
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+    )
+    return page(rows, views.precheck_result_public)

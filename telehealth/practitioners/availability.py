@@ -21,7 +21,7 @@ from sqlmodel import col
 
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal
 from telehealth.practitioners import rules
 from telehealth.practitioners.errors import (
@@ -32,7 +32,13 @@ from telehealth.practitioners.errors import (
 )
 from telehealth.practitioners.models import AvailabilityWindow, ExtraWindow, Practitioner, TimeOff
 from telehealth.practitioners.rules import DatedWindow, Interval, WeeklyWindow
-from telehealth.practitioners.schemas import AvailabilityIn, ExtraWindowIn, TimeOffIn
+from telehealth.practitioners.schemas import (
+    AvailabilityIn,
+    ExtraWindowIn,
+    ExtraWindowPublic,
+    TimeOffEntryPublic,
+    TimeOffIn,
+)
 
 log = logging.getLogger("tequio.availability")
 
@@ -184,6 +190,14 @@ def offers_slots(row: ExtraWindow | TimeOff) -> bool:
     return True
 
 
+def extra_window_public(window: ExtraWindow) -> ExtraWindowPublic:
+    return ExtraWindowPublic.model_validate({**window.model_dump(), "valid": offers_slots(window)})
+
+
+def time_off_entry_public(entry: TimeOff) -> TimeOffEntryPublic:
+    return TimeOffEntryPublic.model_validate({**entry.model_dump(), "valid": offers_slots(entry)})
+
+
 async def weekly_windows(session: AsyncSession, practitioner_id: uuid.UUID) -> list[WeeklyWindow]:
     """The valid weekly windows, by weekday and start: what patients see on the profile."""
     found = (await _rules(session, _WEEKLY, [practitioner_id], _weekly))[practitioner_id]
@@ -314,10 +328,10 @@ async def extra_windows(
     *,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[ExtraWindow], str | None]:
+) -> Page[ExtraWindowPublic]:
     """The practitioner's extra windows in the order they were added."""
     practitioner = await _own(session, principal, practitioner_id, lock=False)
-    return await paginate(
+    rows = await paginate(
         session,
         select(ExtraWindow).where(col(ExtraWindow.practitioner_id) == practitioner.id),
         time_column=col(ExtraWindow.created_at),
@@ -325,6 +339,7 @@ async def extra_windows(
         cursor=cursor,
         limit=limit,
     )
+    return page(rows, extra_window_public)
 
 
 async def time_off(
@@ -334,10 +349,10 @@ async def time_off(
     *,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[TimeOff], str | None]:
+) -> Page[TimeOffEntryPublic]:
     """The practitioner's time off by start."""
     practitioner = await _own(session, principal, practitioner_id, lock=False)
-    return await paginate(
+    rows = await paginate(
         session,
         select(TimeOff).where(col(TimeOff.practitioner_id) == practitioner.id),
         time_column=col(TimeOff.start),
@@ -345,6 +360,7 @@ async def time_off(
         cursor=cursor,
         limit=limit,
     )
+    return page(rows, time_off_entry_public)
 
 
 async def delete_extra(

@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
 from cooperative.kernel.errors import Forbidden, NotFound
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.kernel.principal import Principal, Role
 from telehealth.practitioners import availability, rules
 from telehealth.practitioners.errors import AlreadyPractitioner, NotADoctor
@@ -58,8 +58,8 @@ async def of_account(session: AsyncSession, account_id: uuid.UUID) -> Practition
 
 async def list_active(
     session: AsyncSession, *, cursor: str | None, limit: int | None
-) -> tuple[list[Practitioner], str | None]:
-    return await paginate(
+) -> Page[PractitionerPublic]:
+    rows = await paginate(
         session,
         select(Practitioner).where(col(Practitioner.active)),
         time_column=col(Practitioner.created_at),
@@ -67,6 +67,7 @@ async def list_active(
         cursor=cursor,
         limit=limit,
     )
+    return await page_async(rows, lambda practitioner: public(session, practitioner))
 
 
 async def licences(session: AsyncSession, practitioner_id: uuid.UUID) -> list[Licence]:

@@ -26,7 +26,8 @@ from telehealth.practitioners.rules import Interval, LicenceFact
 from telehealth.practitioners.schemas import TimeOffIn, TimeOffPublic
 from telehealth.practitioners.service import Practitioner
 from telehealth.scheduling import rules as slots
-from telehealth.scheduling.models import HOLDING, Appointment, AppointmentEvent
+from telehealth.scheduling.models import Appointment, AppointmentEvent
+from telehealth.scheduling.rules import HOLDING
 
 log = logging.getLogger("tequio.availability")
 

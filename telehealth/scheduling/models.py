@@ -1,4 +1,4 @@
-"""Appointments and their event log. Statuses follow FHIR Appointment.status."""
+"""Appointments and their event log. Statuses follow FHIR Appointment.status (see rules)."""
 
 import uuid
 from datetime import datetime
@@ -12,9 +12,9 @@ from cooperative.kernel import (
     tables,  # noqa: F401
 )
 from cooperative.kernel.types import UTCDateTime
+from telehealth.scheduling.rules import HOLDING, AppointmentStatus
 
-# Statuses that hold the practitioner's time (FHIR: booked, arrived, fulfilled).
-HOLDING = ("booked", "arrived", "fulfilled")
+_HOLDS_TIME = f"status IN ({', '.join(repr(str(status)) for status in HOLDING)})"
 
 
 class Appointment(SQLModel, table=True):
@@ -27,8 +27,8 @@ class Appointment(SQLModel, table=True):
             "practitioner_id",
             "start",
             unique=True,
-            sqlite_where=sa.text("status IN ('booked', 'arrived', 'fulfilled')"),
-            postgresql_where=sa.text("status IN ('booked', 'arrived', 'fulfilled')"),
+            sqlite_where=sa.text(_HOLDS_TIME),
+            postgresql_where=sa.text(_HOLDS_TIME),
         ),
         sa.UniqueConstraint("booked_by", "idempotency_key", name="uq_appointment_idempotency"),
     )
@@ -43,7 +43,7 @@ class Appointment(SQLModel, table=True):
     clinic_id: uuid.UUID | None = Field(default=None, foreign_key="clinic.id", index=True)
     start: datetime = Field(sa_type=UTCDateTime)
     end: datetime = Field(sa_type=UTCDateTime)
-    status: str = Field(max_length=16, default="booked")
+    status: str = Field(max_length=16, default=AppointmentStatus.BOOKED)
     patient_jurisdiction: str = Field(max_length=8)
     reason: str | None = Field(default=None, max_length=500)
     referral_reason: str | None = Field(default=None, max_length=1000)

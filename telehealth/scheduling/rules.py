@@ -1,4 +1,5 @@
-"""Slots from a practitioner's availability rules: pure functions, correct across DST changes.
+"""Pure rules of scheduling: the statuses an appointment goes through (at the end of this
+module), and slots from a practitioner's availability rules, correct across DST changes.
 
 A practitioner states availability in local wall time (weekly windows, and dated windows that add
 availability on one date) and takes time off as absolute spans. Slots are laid out in four steps:
@@ -31,10 +32,12 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telehealth.practitioners.rules import DatedWindow, Interval, WeeklyWindow, as_utc
+from telehealth.scheduling.errors import InvalidAppointmentTransition
 
 SlotProblem = Literal["not-a-slot", "too-soon", "beyond-horizon", "unavailable"]
 
@@ -204,3 +207,67 @@ def _problem(
     if _overlaps(start, start + timedelta(minutes=schedule.slot_minutes), blocked):
         return "unavailable"
     return None
+
+
+class AppointmentStatus(StrEnum):
+    """Where an appointment stands: FHIR's Appointment.status, the part Tequio uses."""
+
+    BOOKED = "booked"
+    ARRIVED = "arrived"  # the patient is in the waiting room
+    FULFILLED = "fulfilled"  # the consult took place
+    CANCELLED = "cancelled"
+    NOSHOW = "noshow"
+    ENTERED_IN_ERROR = "entered-in-error"  # it should never have been booked
+
+
+class RecordedStatus(StrEnum):
+    """What the doctor records happened (and an admin, that it was entered in error)."""
+
+    ARRIVED = AppointmentStatus.ARRIVED
+    FULFILLED = AppointmentStatus.FULFILLED
+    NOSHOW = AppointmentStatus.NOSHOW
+    ENTERED_IN_ERROR = AppointmentStatus.ENTERED_IN_ERROR
+
+
+# Statuses that hold the practitioner's time: no other booking may overlap them.
+HOLDING = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.FULFILLED)
+# A consult still to happen: its room opens, and it may be cancelled.
+LIVE = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
+# Called off: a calendar's event for it is cancelled.
+CALLED_OFF = (AppointmentStatus.CANCELLED, AppointmentStatus.ENTERED_IN_ERROR)
+
+# A patient may be marked arrived this long before the start (the waiting room opens early).
+ARRIVAL_WINDOW = timedelta(hours=1)
+
+Change = AppointmentStatus | Literal["rescheduled", "refunded"]
+
+# a change -> the statuses it may follow
+_FOLLOWS: dict[str, tuple[AppointmentStatus, ...]] = {
+    AppointmentStatus.CANCELLED: LIVE,
+    "rescheduled": (AppointmentStatus.BOOKED,),
+    "refunded": (AppointmentStatus.FULFILLED,),
+    AppointmentStatus.ARRIVED: (AppointmentStatus.BOOKED,),
+    AppointmentStatus.FULFILLED: LIVE,
+    AppointmentStatus.NOSHOW: LIVE,
+    AppointmentStatus.ENTERED_IN_ERROR: tuple(
+        status for status in AppointmentStatus if status != AppointmentStatus.ENTERED_IN_ERROR
+    ),
+}
+
+
+def check_change(status: str, change: Change) -> None:
+    """Refuse (`InvalidAppointmentTransition`) a change an appointment in `status` may not
+    take: only a live one is cancelled, marked fulfilled or no-show, only a booked one is
+    rescheduled or marked arrived, only a fulfilled one refunded; anything but an appointment
+    already entered in error may be marked so."""
+    if status not in _FOLLOWS[change]:
+        raise InvalidAppointmentTransition(status=status, target=change)
+
+
+def recordable_from(status: RecordedStatus, start: datetime) -> datetime | None:
+    """From when `status` may be recorded for an appointment starting at `start`: arrived an
+    `ARRIVAL_WINDOW` before it, fulfilled and no-show from the start, entered in error any
+    time (None)."""
+    if status == RecordedStatus.ENTERED_IN_ERROR:
+        return None
+    return start - (ARRIVAL_WINDOW if status == RecordedStatus.ARRIVED else _ZERO)

@@ -1,6 +1,6 @@
 import uuid
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -8,6 +8,7 @@ from pydantic_core import PydanticCustomError
 from cooperative.kernel.schemas import InputModel
 from cooperative.kernel.types import sane_moment
 from telehealth.practitioners.fields import LanguageTag, VisitJurisdiction
+from telehealth.scheduling.rules import AppointmentStatus, RecordedStatus
 
 
 def _aware(value: datetime) -> datetime:
@@ -60,7 +61,7 @@ class RescheduleIn(InputModel):
 
 
 class StatusIn(InputModel):
-    status: Literal["arrived", "fulfilled", "noshow", "entered-in-error"]
+    status: RecordedStatus
     reason: str | None = Field(default=None, max_length=500)
 
 
@@ -104,7 +105,9 @@ class AppointmentPublic(BaseModel):
     start: datetime
     end: datetime
     practitioner_start: datetime = Field(description="The start in the doctor's time zone.")
-    status: str = Field(description="FHIR: booked, arrived, fulfilled, cancelled, noshow…")
+    status: AppointmentStatus = Field(
+        description="FHIR: booked, arrived, fulfilled, cancelled, noshow…"
+    )
     patient_jurisdiction: str
     reason: str | None
     referral_reason: str | None

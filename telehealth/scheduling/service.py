@@ -6,8 +6,6 @@ one practitioner run one after another and each sees the ones before; a partial 
 (practitioner, start) over live appointments backs this up in the database itself.
 """
 
-import hashlib
-import json
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -19,9 +17,9 @@ from sqlmodel import col
 from cooperative.accounts import service as accounts_service
 from cooperative.audit import service as audit
 from cooperative.bylaws.service import InForce
-from cooperative.kernel import clock
-from cooperative.kernel.errors import Forbidden, IdempotencyKeyReused, NotFound
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel import clock, idempotency
+from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.kernel.principal import Principal, Role
 from cooperative.membership import fees
 from cooperative.membership import service as membership_service
@@ -30,11 +28,10 @@ from telehealth.clinics import service as clinics_service
 from telehealth.practitioners import rules as practitioner_rules
 from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.service import Practitioner
-from telehealth.scheduling import agenda
+from telehealth.scheduling import agenda, views
 from telehealth.scheduling import rules as slots
 from telehealth.scheduling.errors import (
     BeyondHorizon,
-    InvalidAppointmentTransition,
     NotASlot,
     NotLicensed,
     SlotTaken,
@@ -44,7 +41,13 @@ from telehealth.scheduling.errors import (
 )
 from telehealth.scheduling.models import Appointment as Appointment  # other domains name it
 from telehealth.scheduling.models import AppointmentEvent
-from telehealth.scheduling.schemas import AppointmentCreate
+from telehealth.scheduling.rules import (
+    AppointmentStatus,
+    RecordedStatus,
+    check_change,
+    recordable_from,
+)
+from telehealth.scheduling.schemas import AppointmentCreate, AppointmentPublic
 
 
 def _event(
@@ -136,27 +139,6 @@ async def _patient_of(
     return patient
 
 
-def _digest(data: AppointmentCreate) -> str:
-    return hashlib.sha256(
-        json.dumps(data.model_dump(mode="json"), sort_keys=True).encode()
-    ).hexdigest()
-
-
-async def _replay(
-    session: AsyncSession, booked_by: uuid.UUID, key: str, digest: str
-) -> Appointment | None:
-    found = (
-        await session.execute(
-            select(Appointment).where(
-                col(Appointment.booked_by) == booked_by, col(Appointment.idempotency_key) == key
-            )
-        )
-    ).scalar_one_or_none()
-    if found is not None and found.request_digest != digest:
-        raise IdempotencyKeyReused()
-    return found
-
-
 async def book(
     session: AsyncSession,
     principal: Principal,
@@ -168,10 +150,13 @@ async def book(
 ) -> tuple[Appointment, bool]:
     """Book a slot; returns the appointment and whether it is the replay of an earlier request."""
     practitioner = await practitioners.get(session, data.practitioner_id, lock=True)
-    digest = _digest(data)
-    if idempotency_key and (
-        earlier := await _replay(session, principal.account_id, idempotency_key, digest)
-    ):
+    retry = idempotency.IdempotentCreate(
+        Appointment,
+        col(Appointment.booked_by) == principal.account_id,
+        idempotency_key,
+        idempotency.digest(data.model_dump(mode="json")),
+    )
+    if (earlier := await retry.earlier(session)) is not None:
         return earlier, True
     patient = await _patient_of(session, principal, data)
     now = clock.now()
@@ -198,20 +183,13 @@ async def book(
         fee_class=fee.fee_class,
         fee_explanation=fee.explanation,
         bylaws_version=fee.bylaws_version,
-        idempotency_key=idempotency_key,
-        request_digest=digest,
     )
     try:
-        async with session.begin_nested():
-            session.add(appointment)
-    except IntegrityError as exc:
-        # the same key raced in with another request, or the database's own guard: the slot
-        # went meanwhile
-        if idempotency_key and (
-            earlier := await _replay(session, principal.account_id, idempotency_key, digest)
-        ):
-            return earlier, True
+        appointment, replayed = await retry.insert(session, appointment)
+    except IntegrityError as exc:  # the database's own guard: the slot went meanwhile
         raise SlotTaken() from exc
+    if replayed:  # the same key raced in with another request
+        return appointment, True
     _event(session, appointment, "booked", principal.account_id, start=data.start.isoformat())
     await session.flush()
     return appointment, False
@@ -282,11 +260,10 @@ async def cancel(
     """Cancel with a reason (patient, booker, clinic, doctor or admin); a cancellation within the
     bylaws' window before the start is marked late."""
     appointment = await visible(session, principal, appointment_id, lock=True)
-    if appointment.status not in ("booked", "arrived"):
-        raise InvalidAppointmentTransition(status=appointment.status, target="cancelled")
+    check_change(appointment.status, AppointmentStatus.CANCELLED)
     now = clock.now()
     window = timedelta(hours=law.bylaws.scheduling.late_cancellation_hours)
-    appointment.status = "cancelled"
+    appointment.status = AppointmentStatus.CANCELLED
     appointment.status_reason = reason
     appointment.status_changed_by = principal.account_id
     appointment.late_cancellation = appointment.start - now < window
@@ -309,12 +286,10 @@ async def reschedule(
     """Move a booked appointment to another open slot of the same doctor, atomically: the new
     time is taken and the old one freed in one transaction, or nothing changes."""
     appointment = await visible(session, principal, appointment_id)
-    if appointment.status != "booked":
-        raise InvalidAppointmentTransition(status=appointment.status, target="rescheduled")
+    check_change(appointment.status, "rescheduled")
     practitioner = await practitioners.get(session, appointment.practitioner_id, lock=True)
     await session.refresh(appointment, with_for_update=True)
-    if appointment.status != "booked":  # it changed while we waited for the lock
-        raise InvalidAppointmentTransition(status=appointment.status, target="rescheduled")
+    check_change(appointment.status, "rescheduled")  # it may have changed meanwhile
     end = await _check_time(session, practitioner, start, now=clock.now(), excluding=appointment.id)
     await _check_licence(session, practitioner, start, appointment.patient_jurisdiction)
     previous = appointment.start
@@ -338,24 +313,12 @@ async def reschedule(
     return appointment
 
 
-# A patient may be marked arrived this long before the start (the waiting room opens early).
-ARRIVAL_WINDOW = timedelta(hours=1)
-
-# target status -> statuses it may follow
-_STATUS_FROM: dict[str, set[str]] = {
-    "arrived": {"booked"},
-    "fulfilled": {"booked", "arrived"},
-    "noshow": {"booked", "arrived"},
-    "entered-in-error": {"booked", "arrived", "fulfilled", "cancelled", "noshow"},
-}
-
-
 async def set_status(
     session: AsyncSession,
     principal: Principal,
     appointment_id: uuid.UUID,
     *,
-    status: str,
+    status: RecordedStatus,
     reason: str | None,
     timezone: str,
 ) -> Appointment:
@@ -363,23 +326,38 @@ async def set_status(
     Fulfilled records the consult's patronage; entered-in-error reverses it."""
     appointment = await visible(session, principal, appointment_id, lock=True)
     doctor = await _is_doctor_of(session, principal, appointment)
-    if status == "entered-in-error" and not principal.is_admin:
+    if status == RecordedStatus.ENTERED_IN_ERROR and not principal.is_admin:
         raise Forbidden(reason="only an admin marks an appointment entered in error")
     if not (doctor or principal.is_admin):
         raise Forbidden(reason="the doctor of this consult records what happened")
-    if appointment.status not in _STATUS_FROM[status]:
-        raise InvalidAppointmentTransition(status=appointment.status, target=status)
-    now = clock.now()
-    opens = appointment.start - (ARRIVAL_WINDOW if status == "arrived" else timedelta(0))
-    if status != "entered-in-error" and now < opens:
+    target = AppointmentStatus(status)
+    check_change(appointment.status, target)
+    opens = recordable_from(status, appointment.start)
+    if opens is not None and clock.now() < opens:
         raise TooEarly(status=status, start=appointment.start.isoformat())
     was = appointment.status
-    appointment.status = status
+    appointment.status = target
     appointment.status_reason = reason
     appointment.status_changed_by = principal.account_id
     appointment.updated_at = clock.now()
     _event(session, appointment, f"status:{status}", principal.account_id, reason=reason)
-    if status == "fulfilled":
+    await _patronage(session, principal, appointment, was=was, reason=reason, timezone=timezone)
+    await session.flush()
+    return appointment
+
+
+async def _patronage(
+    session: AsyncSession,
+    principal: Principal,
+    appointment: Appointment,
+    *,
+    was: str,
+    reason: str | None,
+    timezone: str,
+) -> None:
+    """A consult now fulfilled is patronage; one entered in error after it was fulfilled is
+    not anymore."""
+    if appointment.status == AppointmentStatus.FULFILLED:
         doctor_account = await practitioners.account_of(session, appointment.practitioner_id)
         assert doctor_account is not None
         await patronage.consult_fulfilled(
@@ -393,7 +371,10 @@ async def set_status(
             at=appointment.start,
             timezone=timezone,
         )
-    elif status == "entered-in-error" and was == "fulfilled":
+    elif (
+        appointment.status == AppointmentStatus.ENTERED_IN_ERROR
+        and was == AppointmentStatus.FULFILLED
+    ):
         await patronage.consult_undone(
             session,
             appointment_id=appointment.id,
@@ -401,8 +382,6 @@ async def set_status(
             recorded_by=principal.account_id,
             note=reason or "entered in error",
         )
-    await session.flush()
-    return appointment
 
 
 async def refund(
@@ -412,8 +391,7 @@ async def refund(
     if not principal.is_admin:
         raise Forbidden(reason="only an admin refunds a consult fee")
     appointment = await visible(session, principal, appointment_id, lock=True)
-    if appointment.status != "fulfilled":
-        raise InvalidAppointmentTransition(status=appointment.status, target="refunded")
+    check_change(appointment.status, "refunded")
     reversed_ = await patronage.consult_undone(
         session,
         appointment_id=appointment.id,
@@ -446,12 +424,12 @@ async def list_visible(
     session: AsyncSession,
     principal: Principal,
     *,
-    status: str | None,
+    status: AppointmentStatus | None,
     starts_after: datetime | None,
     starts_before: datetime | None,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[Appointment], str | None]:
+) -> Page[AppointmentPublic]:
     """Yours as patient or booker; your schedule as a doctor; your clinic's as staff; all for
     admins. Ordered by start."""
     statement = select(Appointment)
@@ -476,7 +454,7 @@ async def list_visible(
         statement = statement.where(col(Appointment.start) >= starts_after)
     if starts_before is not None:
         statement = statement.where(col(Appointment.start) < starts_before)
-    rows, next_cursor = await paginate(
+    found = await paginate(
         session,
         statement,
         time_column=col(Appointment.start),
@@ -486,15 +464,10 @@ async def list_visible(
     )
     # a list is a read of each appointment, as one fetched by id is: in the patients' logs
     await audit.record_access(
-        session, {a.patient_account_id for a in rows}, principal, resource="appointments"
+        session, {a.patient_account_id for a in found[0]}, principal, resource="appointments"
     )
-    return rows, next_cursor
-
-
-async def events(session: AsyncSession, appointment_id: uuid.UUID) -> list[AppointmentEvent]:
-    rows = await session.execute(
-        select(AppointmentEvent)
-        .where(col(AppointmentEvent.appointment_id) == appointment_id)
-        .order_by(col(AppointmentEvent.at), col(AppointmentEvent.id))
+    seen = views.Seen()
+    return await page_async(
+        found,
+        lambda appointment: views.appointment_public(session, principal, appointment, seen),
     )
-    return list(rows.scalars())

@@ -1,0 +1,78 @@
+"""Idempotency keys, written once: a create its sender may repeat answers with the first result.
+
+A client on a flaky link sends an `Idempotency-Key` with a request that creates something (a
+booking, a payment). The row it creates keeps the key and a digest of the request; the table
+holds a key once per sender (a unique constraint on the sender's column and the key). A retry
+with the same key and the same request finds that row and answers with it, even when it races
+the first request; the same key with another request is refused (`IdempotencyKeyReused`).
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.kernel.errors import IdempotencyKeyReused
+
+
+class KeyedRow(Protocol):
+    """A table row that keeps the key and the digest of the request that created it."""
+
+    idempotency_key: str | None
+    request_digest: str | None
+
+
+KeyedT = TypeVar("KeyedT", bound=KeyedRow)
+
+
+def digest(request: object) -> str:
+    """The SHA-256 of a request's canonical JSON (`request` is JSON-able: dicts, lists,
+    strings, numbers): a retry must ask for the same thing."""
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentCreate(Generic[KeyedT]):
+    """A request that creates one `table` row, which its sender may repeat.
+
+    `sender` selects the sender's rows (a key is unique per sender, e.g.
+    `col(Payment.payer_account_id) == account_id`); `key` is the request's Idempotency-Key
+    (None: every request creates), `digest` what it asked for (see `digest`).
+    """
+
+    table: type[KeyedT]
+    sender: ColumnElement[bool]
+    key: str | None
+    digest: str
+
+    async def earlier(self, session: AsyncSession) -> KeyedT | None:
+        """The row a request with this key created already, if any; `IdempotencyKeyReused` if
+        that request asked for something else."""
+        if not self.key:
+            return None
+        statement = select(self.table).where(
+            self.sender, col(self.table.idempotency_key) == self.key
+        )
+        found = (await session.scalars(statement)).one_or_none()
+        if found is not None and found.request_digest != self.digest:
+            raise IdempotencyKeyReused()
+        return found
+
+    async def insert(self, session: AsyncSession, row: KeyedT) -> tuple[KeyedT, bool]:
+        """Add `row` with the request's key and digest; returns it and False, or — when a
+        request with the same key got in first (a race) — that request's row and True. Any
+        other integrity error is raised, the row left out."""
+        row.idempotency_key, row.request_digest = self.key, self.digest
+        try:
+            async with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            if (first := await self.earlier(session)) is not None:
+                return first, True
+            raise
+        return row, False

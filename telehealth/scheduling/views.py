@@ -1,0 +1,126 @@
+"""Appointments as the API shows them, and to whom: their rows become response models here."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.kernel.principal import Principal
+from cooperative.membership import fees
+from telehealth.practitioners import service as practitioners
+from telehealth.scheduling import ics, rules
+from telehealth.scheduling.models import Appointment, AppointmentEvent
+from telehealth.scheduling.schemas import (
+    AppointmentPublic,
+    EventPublic,
+    FeePublic,
+    PractitionerSummary,
+)
+
+_FEE_FIELDS = {"fee_minor", "fee_currency", "fee_class", "fee_explanation", "bylaws_version"}
+
+
+@dataclass(slots=True)
+class Seen:
+    """What showing one appointment read, kept for the next ones of the same page."""
+
+    practitioners: dict[uuid.UUID, PractitionerSummary] = field(default_factory=dict)
+    households: dict[uuid.UUID, bool] = field(default_factory=dict)
+
+
+async def _practitioner(
+    session: AsyncSession, practitioner_id: uuid.UUID, seen: Seen
+) -> PractitionerSummary:
+    summary = seen.practitioners.get(practitioner_id)
+    if summary is None:
+        practitioner = await practitioners.get(session, practitioner_id)
+        summary = PractitionerSummary.model_validate(practitioner, from_attributes=True)
+        seen.practitioners[practitioner_id] = summary
+    return summary
+
+
+async def _fee(
+    session: AsyncSession, principal: Principal, appointment: Appointment, seen: Seen
+) -> FeePublic:
+    """The doctor and the clinic see the fee and its class, and only the household (and
+    admins) the figures behind it."""
+    explanation = appointment.fee_explanation
+    if not await fees.sees_income_figures(
+        session,
+        principal,
+        patient_account_id=appointment.patient_account_id,
+        explanation=explanation,
+        seen=seen.households,
+    ):
+        explanation = fees.explanation_for_outsiders(explanation)
+    return FeePublic(
+        amount_minor=appointment.fee_minor,
+        currency=appointment.fee_currency,
+        fee_class=appointment.fee_class,
+        explanation=explanation,
+        bylaws_version=appointment.bylaws_version,
+    )
+
+
+async def appointment_public(
+    session: AsyncSession,
+    principal: Principal,
+    appointment: Appointment,
+    seen: Seen | None = None,
+) -> AppointmentPublic:
+    """The appointment as `principal` may see it."""
+    seen = Seen() if seen is None else seen
+    practitioner = await _practitioner(session, appointment.practitioner_id, seen)
+    fields = appointment.model_dump(exclude=_FEE_FIELDS)
+    fields["start"], fields["end"] = (
+        appointment.start.astimezone(UTC),
+        appointment.end.astimezone(UTC),
+    )
+    return AppointmentPublic(
+        **fields,
+        practitioner=practitioner,
+        practitioner_start=appointment.start.astimezone(ZoneInfo(practitioner.timezone)),
+        fee=await _fee(session, principal, appointment, seen),
+    )
+
+
+async def _events(session: AsyncSession, appointment_id: uuid.UUID) -> list[AppointmentEvent]:
+    rows = await session.scalars(
+        select(AppointmentEvent)
+        .where(col(AppointmentEvent.appointment_id) == appointment_id)
+        .order_by(col(AppointmentEvent.at), col(AppointmentEvent.id))
+    )
+    return list(rows.all())
+
+
+async def events_public(session: AsyncSession, appointment_id: uuid.UUID) -> list[EventPublic]:
+    """What happened to the appointment, oldest first."""
+    return [
+        EventPublic.model_validate(event, from_attributes=True)
+        for event in await _events(session, appointment_id)
+    ]
+
+
+async def calendar_event(session: AsyncSession, appointment: Appointment) -> str:
+    """The appointment as an iCalendar event; each reschedule or cancellation is a new
+    `SEQUENCE`, so a phone's calendar updates the event it holds."""
+    practitioner = await practitioners.get(session, appointment.practitioner_id)
+    changes = [
+        event
+        for event in await _events(session, appointment.id)
+        if event.type in ("rescheduled", "cancelled")
+    ]
+    return ics.event(
+        uid=f"{appointment.id}@tequio.coop",
+        start=appointment.start,
+        end=appointment.end,
+        summary=f"Consulta Tequio — {practitioner.display_name}",
+        description="Consulta por video. Entre desde la app de Tequio a la hora de la cita.",
+        cancelled=appointment.status in rules.CALLED_OFF,
+        stamp=appointment.updated_at,
+        sequence=len(changes),
+    )
