@@ -409,7 +409,13 @@ async def _surplus_export(settings: Settings, args: argparse.Namespace) -> str:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="tequio", description="Tequio cooperative API")
     commands = root.add_subparsers(dest="command", required=True)
+    _server_commands(commands)
+    _people_commands(commands)
+    _cooperative_commands(commands)
+    return root
 
+
+def _server_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = commands.add_parser("serve", help="serve the API with uvicorn")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
@@ -431,6 +437,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=int, default=5, help="minutes until it starts")
     p.set_defaults(func=demo_consult)
 
+
+def _people_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = commands.add_parser("create-admin", help="create an admin account (or grant admin)")
     contact = p.add_mutually_exclusive_group(required=True)
     contact.add_argument("--email")
@@ -450,6 +458,11 @@ def parser() -> argparse.ArgumentParser:
     p = roles_commands.add_parser("list", help="the roles held and their history")
     p.add_argument("contact", help="the account's email or phone number")
     p.set_defaults(func=roles_command)
+
+
+def _cooperative_commands(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+) -> None:
     p = commands.add_parser("bylaws", help="the cooperative's bylaws")
     bylaws_commands = p.add_subparsers(dest="bylaws_command", required=True)
     p = bylaws_commands.add_parser("install", help="install version 1 (default: the shipped one)")
@@ -480,7 +493,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--run", required=True, help="the run id")
     p.add_argument("--output", help="a file to write (default: standard output)")
     p.set_defaults(func=surplus_export)
-    return root
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -29,7 +29,7 @@ from cooperative.governance.schemas import ProposalOpen, ResolutionCreate
 from cooperative.governance.sealing import BallotKeys
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal, Role, scopes_for
-from cooperative.membership import billing, fees, households, invitations
+from cooperative.membership import fees, households, invitations
 from cooperative.membership import service as membership_service
 from cooperative.membership.schemas import (
     AttestationCreate,
@@ -171,7 +171,26 @@ async def _seed_cooperative(
     session: AsyncSession, accounts: dict[str, Account], settings: Settings
 ) -> None:
     admin = _principal(accounts["Admin Tequio"])
-    for person in DEMO_PEOPLE:  # the clinic's nurse gets her role with her clinic, below
+    await _grant_roles(session, accounts, admin)
+    await bylaws_service.install(
+        session, default_bylaws(), account_id=admin.account_id, note="demo cooperative"
+    )
+    law = await bylaws_service.in_force(session)
+    today = clock.today()
+    members = await _member_owners(session, accounts, admin, law, today)
+    rural = await _rural_household(session, _principal(accounts["Rosa Martínez"]), law, today)
+    family = await _sponsored_household(session, accounts, members, law, today)
+    await _seed_payments(session, accounts, rural, family, today)
+    await _seed_telehealth(session, accounts, admin, settings)
+    await _seed_governance(session, admin, law, today, BallotKeys(settings.ballot_key))
+
+
+async def _grant_roles(
+    session: AsyncSession, accounts: dict[str, Account], admin: Principal
+) -> None:
+    """Everyone signed up as anyone does; the admin gives the staff and doctors their roles
+    (the clinic's nurse gets hers with her clinic, in `_seed_telehealth`)."""
+    for person in DEMO_PEOPLE:
         if person.role not in (Role.ADMIN, Role.PATIENT, Role.CLINIC_STAFF):
             await roles.grant(
                 session,
@@ -180,29 +199,41 @@ async def _seed_cooperative(
                 reason=person.note,
                 by=admin.account_id,
             )
-    await bylaws_service.install(
-        session, default_bylaws(), account_id=admin.account_id, note="demo cooperative"
-    )
-    law = await bylaws_service.in_force(session)
-    today = clock.today()
+
+
+async def _member_owners(
+    session: AsyncSession,
+    accounts: dict[str, Account],
+    admin: Principal,
+    law: InForce,
+    today: date,
+) -> dict[str, uuid.UUID]:
+    """The patients and doctors apply and are admitted as member-owners; staff are not."""
     members = {}
-    for person in DEMO_PEOPLE:  # the patients and doctors are member-owners; staff are not
+    for person in DEMO_PEOPLE:
         if person.role not in (Role.PATIENT, Role.DOCTOR):
             continue
-        name, account = person.display_name, accounts[person.display_name]
         member_class = "doctor" if person.role is Role.DOCTOR else "patient"
         applied = await membership_service.apply(
             session,
-            _principal(account),
-            MemberApply(member_class=member_class, full_name=name, share_instalments=5),
+            _principal(accounts[person.display_name]),
+            MemberApply(
+                member_class=member_class, full_name=person.display_name, share_instalments=5
+            ),
             law,
             today=today,
         )
         await membership_service.decide(
             session, admin, applied.id, "approve", reason=None, law=law, today=today
         )
-        members[name] = applied.id
-    rosa = _principal(accounts["Rosa Martínez"])
+        members[person.display_name] = applied.id
+    return members
+
+
+async def _rural_household(
+    session: AsyncSession, rosa: Principal, law: InForce, today: date
+) -> uuid.UUID:
+    """Rosa's family in rural Oaxaca, with an income that puts it in class A."""
     rural = await households.create(
         session,
         rosa,
@@ -222,18 +253,21 @@ async def _seed_cooperative(
         law,
         today=today,
     )
+    return rural.id
+
+
+async def _sponsored_household(
+    session: AsyncSession,
+    accounts: dict[str, Account],
+    members: dict[str, uuid.UUID],
+    law: InForce,
+    today: date,
+) -> uuid.UUID:
+    """Juan's own household in Los Angeles, and his family's in Morelia that he sponsors: Lupe
+    accepts his invitation, his daughter is a dependent."""
     juan = _principal(accounts["Juan García"])
-    await households.create(
-        session,
-        juan,
-        HouseholdCreate(
-            name="Juan García",
-            country="US",
-            subdivision="CA",
-            municipality="Los Angeles",
-            area="urban",
-        ),
-    )
+    place = {"country": "US", "subdivision": "CA", "municipality": "Los Angeles", "area": "urban"}
+    await households.create(session, juan, HouseholdCreate(name="Juan García", **place))
     family = await households.create(
         session,
         juan,
@@ -248,8 +282,9 @@ async def _seed_cooperative(
     )
     await invitations.add_member(session, juan, family.id, members["Lupe García"])
     lupe = _principal(accounts["Lupe García"])
-    waiting = await invitations.invitations_for(session, lupe, cursor=None, limit=None)
-    (invitation,) = waiting.items
+    (invitation,) = (
+        await invitations.invitations_for(session, lupe, cursor=None, limit=None)
+    ).items
     await invitations.accept_invitation(session, lupe, invitation.id)
     await households.add_dependent(
         session,
@@ -265,9 +300,7 @@ async def _seed_cooperative(
         law,
         today=today,
     )
-    await _seed_payments(session, accounts, rural.id, family.id, today)
-    await _seed_telehealth(session, accounts, admin, settings)
-    await _seed_governance(session, admin, law, today, BallotKeys(settings.ballot_key))
+    return family.id
 
 
 async def _seed_payments(
@@ -280,57 +313,43 @@ async def _seed_payments(
     """This month's dues; Rosa's, reported in cash at the clinic and confirmed by the
     treasurer, so her invoice shows settled; the treasurer's dollar rate; and Juan's
     remittance for his family, waiting in the treasurer's review queue."""
-    timezone = Settings.model_fields["timezone"].default
-    await billing.generate_dues(session, f"{today:%Y-%m}", today=today)
+    timezone = clock.zone().key
+    await payments.dues_run(session, f"{today:%Y-%m}", today=today)
     treasurer = _principal(accounts["Carmen Ruiz"])
+    rate = {"from_currency": "USD", "to_currency": "MXN", "rate": "17.25"}
     await treasury.record(
         session,
         treasurer.account_id,
         ExchangeRateCreate.model_validate(
-            {
-                "from_currency": "USD",
-                "to_currency": "MXN",
-                "rate": "17.25",
-                "effective_on": today.isoformat(),
-                "note": "tipo de cambio de la demo",
-            }
+            {**rate, "effective_on": today.isoformat(), "note": "tipo de cambio de la demo"}
         ),
         today=today,
     )
-    rosa = _principal(accounts["Rosa Martínez"])
     owed = await dues_service.balance(
         session, dues_service.Target(household_id=rural_id), today=today
     )
-    reported, _ = await payments.report(
-        session,
-        rosa,
-        payments.PaymentInput(
-            household_id=rural_id,
-            member_id=None,
-            amount_minor=owed.outstanding_minor,
-            currency="MXN",
-            method="cash",
-            reference="efectivo en la Clínica Rural San Miguel",
-        ),
-        None,
-        timezone=timezone,
+    cash = payments.PaymentInput(
+        household_id=rural_id,
+        member_id=None,
+        amount_minor=owed.outstanding_minor,
+        currency="MXN",
+        method="cash",
+        reference="efectivo en la Clínica Rural San Miguel",
     )
+    rosa = _principal(accounts["Rosa Martínez"])
+    reported, _ = await payments.report(session, rosa, cash, None, timezone=timezone)
     await payments.confirm(session, treasurer, reported.id, None, timezone=timezone)
-    await payments.report(
-        session,
-        _principal(accounts["Juan García"]),
-        payments.PaymentInput(
-            household_id=family_id,
-            member_id=None,
-            amount_minor=2000,
-            currency="USD",
-            method="remittance",
-            reference="MTCN 0123456789",
-            note="cuota del mes, desde Los Ángeles",
-        ),
-        None,
-        timezone=timezone,
+    remittance = payments.PaymentInput(
+        household_id=family_id,
+        member_id=None,
+        amount_minor=2000,
+        currency="USD",
+        method="remittance",
+        reference="MTCN 0123456789",
+        note="cuota del mes, desde Los Ángeles",
     )
+    juan = _principal(accounts["Juan García"])
+    await payments.report(session, juan, remittance, None, timezone=timezone)
 
 
 async def _seed_governance(
@@ -359,7 +378,7 @@ async def _seed_governance(
         ProposalOpen(closes_at=clock.now() + timedelta(days=14)),
         law,
         today=today,
-        timezone=Settings.model_fields["timezone"].default,
+        timezone=clock.zone().key,
         keys=keys,
     )
 
@@ -386,32 +405,45 @@ async def _seed_telehealth(
     session: AsyncSession, accounts: dict[str, Account], admin: Principal, settings: Settings
 ) -> None:
     """The doctors' profiles and weekday hours, and the rural clinic with its nurse and Rosa."""
-    for name, (zone, specialties, languages, licences) in DEMO_PRACTITIONERS.items():
-        doctor = _principal(accounts[name])
-        profile = await practitioners.create(
+    for name in DEMO_PRACTITIONERS:
+        await _practitioner(session, name, _principal(accounts[name]), admin)
+    await _rural_clinic(session, accounts, admin, settings)
+
+
+async def _practitioner(
+    session: AsyncSession, name: str, doctor: Principal, admin: Principal
+) -> None:
+    """A demo doctor's profile, weekday hours (mornings, and four afternoons) and licences."""
+    zone, specialties, languages, licences = DEMO_PRACTITIONERS[name]
+    profile = await practitioners.create(
+        session,
+        PractitionerCreate(
+            account_id=doctor.account_id,
+            display_name=name,
+            specialties=specialties,
+            languages=languages,
+            timezone=zone,
+        ),
+    )
+    hours = [WindowIn(weekday=d, start=time(9), end=time(14)) for d in range(5)]
+    hours += [WindowIn(weekday=d, start=time(16), end=time(19)) for d in range(4)]
+    await availability.set_availability(
+        session, doctor, profile.id, AvailabilityIn(windows=hours, min_notice_minutes=60)
+    )
+    for jurisdiction, year in licences:
+        await practitioners.add_licence(
             session,
-            PractitionerCreate(
-                account_id=doctor.account_id,
-                display_name=name,
-                specialties=specialties,
-                languages=languages,
-                timezone=zone,
-            ),
+            admin,
+            profile.id,
+            LicenceIn(jurisdiction=jurisdiction, number="DEMO-0000", expires_on=date(year, 12, 31)),
         )
-        hours = [WindowIn(weekday=d, start=time(9), end=time(14)) for d in range(5)]
-        hours += [WindowIn(weekday=d, start=time(16), end=time(19)) for d in range(4)]
-        await availability.set_availability(
-            session, doctor, profile.id, AvailabilityIn(windows=hours, min_notice_minutes=60)
-        )
-        for jurisdiction, year in licences:
-            await practitioners.add_licence(
-                session,
-                admin,
-                profile.id,
-                LicenceIn(
-                    jurisdiction=jurisdiction, number="DEMO-0000", expires_on=date(year, 12, 31)
-                ),
-            )
+
+
+async def _rural_clinic(
+    session: AsyncSession, accounts: dict[str, Account], admin: Principal, settings: Settings
+) -> None:
+    """The rural Clínica San Miguel; Juana is its nurse, and Rosa accepts its registration
+    with the code Juana gives her."""
     clinic = await clinics.create(
         session,
         ClinicCreate(

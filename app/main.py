@@ -4,8 +4,8 @@ import asyncio
 import base64
 import hashlib
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -113,35 +113,17 @@ def create_app(
     settings.start_clock()
     logs.silence_data_loggers()
     engine = engine or create_engine(settings)
-    owns_engine = sessionmaker is None
-
-    broker = create_broker(settings.redis_url)
     sessions = sessionmaker or create_sessionmaker(engine)
+    broker = create_broker(settings.redis_url)
     relays = RelayHub(settings, broker, sessions, relay_ice_servers(settings))
-
     background: set[asyncio.Task[None]] = set()
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if settings.governance_sweep_seconds > 0:
-            sweeper = asyncio.create_task(sweep_proposals(settings, sessions, engine))
-            background.add(sweeper)
-            sweeper.add_done_callback(background.discard)
-        yield
-        for task in list(background):
-            task.cancel()
-        await relays.close()
-        await broker.close()
-        if owns_engine:
-            await engine.dispose()
-
     app = FastAPI(
         title="Tequio API",
         version=version("tequio"),
         summary="Membership, governance, booking and video consults for a healthcare cooperative.",
         description=DESCRIPTION,
         openapi_tags=TAGS,
-        lifespan=lifespan,
+        lifespan=_lifespan(settings, engine, sessions, owns_engine=sessionmaker is None),
         docs_url=None,
         redoc_url=None,
     )
@@ -155,18 +137,46 @@ def create_app(
     app.state.background = background  # tasks outliving their request (pre-call checks)
     app.state.ballot_keys = BallotKeys(settings.ballot_key)  # from the settings, never the db
     app.state.after_commit = [forget_after_close(engine, settings, background)]
-
     errors.install(app)
-    for module in (
-        auth, me, roles, bylaws, members, households, dues, payments, exchange_rates,
-        practitioners, clinics, appointments, consults, consult_media, proposals, surplus, health,
-        pages,
-    ):  # fmt: skip
+    for module in ROUTERS:
         app.include_router(module.router)
     _install_docs(app)
-
     _install_middleware(app, settings)
     return app
+
+
+ROUTERS = (
+    auth, me, roles, bylaws, members, households, dues, payments, exchange_rates, practitioners,
+    clinics, appointments, consults, consult_media, proposals, surplus, health, pages,
+)  # fmt: skip
+
+
+def _lifespan(
+    settings: Settings,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    owns_engine: bool,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The worker's life: the governance sweep runs while it serves; at the end its background
+    tasks stop, its relays and broker close, and its engine (unless a test lent it) is let go."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        background: set[asyncio.Task[None]] = app.state.background
+        if settings.governance_sweep_seconds > 0:
+            sweeper = asyncio.create_task(sweep_proposals(settings, sessions, engine))
+            background.add(sweeper)
+            sweeper.add_done_callback(background.discard)
+        yield
+        for task in list(background):
+            task.cancel()
+        await app.state.relays.close()
+        await app.state.broker.close()
+        if owns_engine:
+            await engine.dispose()
+
+    return lifespan
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
