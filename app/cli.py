@@ -406,6 +406,21 @@ async def _surplus_export(settings: Settings, args: argparse.Namespace) -> str:
         await engine.dispose()
 
 
+def slots_rebuild(args: argparse.Namespace) -> None:
+    print(f"open slots laid out again for {asyncio.run(_slots_rebuild(_settings()))} practitioners")
+
+
+async def _slots_rebuild(settings: Settings) -> int:
+    from app.db import create_engine, create_sessionmaker, in_own_session
+    from telehealth.scheduling import openings
+
+    engine = create_engine(settings)
+    try:
+        return await in_own_session(create_sessionmaker(engine), openings.lay_out_all)
+    finally:
+        await engine.dispose()
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="tequio", description="Tequio cooperative API")
     commands = root.add_subparsers(dest="command", required=True)
@@ -436,6 +451,15 @@ def _server_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     )
     p.add_argument("--minutes", type=int, default=5, help="minutes until it starts")
     p.set_defaults(func=demo_consult)
+
+    p = commands.add_parser("slots", help="the open slots slot search reads")
+    slots_commands = p.add_subparsers(dest="slots_command", required=True)
+    p = slots_commands.add_parser(
+        "rebuild",
+        help="lay every practitioner's open slots out again (after rows written by hand in the "
+        "availability tables, or a time-zone database update)",
+    )
+    p.set_defaults(func=slots_rebuild)
 
 
 def _people_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -42,7 +42,6 @@ from cooperative.treasury import service as treasury
 from cooperative.treasury.schemas import ExchangeRateCreate
 from telehealth.clinics import service as clinics
 from telehealth.clinics.schemas import ClinicCreate
-from telehealth.practitioners import availability
 from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.models import Practitioner
 from telehealth.practitioners.schemas import (
@@ -51,6 +50,7 @@ from telehealth.practitioners.schemas import (
     PractitionerCreate,
     WindowIn,
 )
+from telehealth.scheduling import openings
 from telehealth.scheduling.models import Appointment
 
 DEMO_PASSWORD = "tequio-demo-2026"  # noqa: S105  (published on purpose: demo data only)
@@ -415,7 +415,7 @@ async def _practitioner(
 ) -> None:
     """A demo doctor's profile, weekday hours (mornings, and four afternoons) and licences."""
     zone, specialties, languages, licences = DEMO_PRACTITIONERS[name]
-    profile = await practitioners.create(
+    profile = await openings.create_practitioner(
         session,
         PractitionerCreate(
             account_id=doctor.account_id,
@@ -427,7 +427,7 @@ async def _practitioner(
     )
     hours = [WindowIn(weekday=d, start=time(9), end=time(14)) for d in range(5)]
     hours += [WindowIn(weekday=d, start=time(16), end=time(19)) for d in range(4)]
-    await availability.set_availability(
+    await openings.set_availability(
         session, doctor, profile.id, AvailabilityIn(windows=hours, min_notice_minutes=60)
     )
     for jurisdiction, year in licences:
@@ -509,4 +509,5 @@ async def consult_soon(session: AsyncSession, *, minutes: int = 5) -> Appointmen
     )
     session.add(appointment)
     await session.flush()
+    await openings.take(session, doctor, appointment.start, appointment.end)
     return appointment

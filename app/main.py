@@ -53,6 +53,7 @@ from app.routers import (
 )
 from app.security import TokenIssuer
 from app.settings import Settings
+from app.slots import sweep_slots
 from cooperative.dues import receipts
 from cooperative.governance.sealing import BallotKeys
 
@@ -158,8 +159,9 @@ def _lifespan(
     *,
     owns_engine: bool,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """The worker's life: the governance sweep runs while it serves; at the end its background
-    tasks stop, its relays and broker close, and its engine (unless a test lent it) is let go."""
+    """The worker's life: the governance and slot sweeps run while it serves; at the end its
+    background tasks stop, its relays and broker close, and its engine (unless a test lent it)
+    is let go."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -168,6 +170,10 @@ def _lifespan(
             sweeper = asyncio.create_task(sweep_proposals(settings, sessions, engine))
             background.add(sweeper)
             sweeper.add_done_callback(background.discard)
+        if settings.slot_sweep_seconds > 0:
+            layer = asyncio.create_task(sweep_slots(settings, sessions))
+            background.add(layer)
+            layer.add_done_callback(background.discard)
         yield
         for task in list(background):
             task.cancel()

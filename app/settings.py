@@ -129,6 +129,13 @@ class Settings(BaseSettings):
         default=2, ge=0, le=60, description="How stale a socket's 'may still be here' may be."
     )
     precheck_seconds: float = Field(default=10, gt=0, le=120)
+    slot_sweep_seconds: float = Field(
+        default=600,
+        ge=0,
+        le=86400,
+        description="How often a worker lays out open slots ahead as the horizon rolls forward "
+        "(0: only when a search needs them).",
+    )
     governance_sweep_seconds: float = Field(
         default=30,
         ge=0,

@@ -1,7 +1,7 @@
 """Slot search and appointments: book, reschedule, cancel, record what happened, calendar."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -15,13 +15,12 @@ from app.pagination import CursorParam, LimitParam, Page
 from cooperative.accounts import service as accounts_service
 from cooperative.kernel import clock
 from cooperative.kernel.errors import TequioError, Text
-from cooperative.kernel.pagination import Cursor
+from cooperative.kernel.pagination import Cursor, InvalidCursor
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.kernel.schemas import IsoDate, IsoDatetime
 from cooperative.kernel.types import sane_moment
 from telehealth.practitioners import rules
-from telehealth.practitioners.models import Practitioner
-from telehealth.scheduling import agenda, views
+from telehealth.scheduling import openings, views
 from telehealth.scheduling import service as scheduling
 from telehealth.scheduling.rules import AppointmentStatus
 from telehealth.scheduling.schemas import (
@@ -29,7 +28,6 @@ from telehealth.scheduling.schemas import (
     AppointmentPublic,
     CancelIn,
     EventPublic,
-    PractitionerSummary,
     RefundIn,
     RescheduleIn,
     SlotPublic,
@@ -52,10 +50,6 @@ class RangeTooLong(TequioError):
     )
 
 
-def _summary(practitioner: Practitioner) -> PractitionerSummary:
-    return PractitionerSummary.model_validate(practitioner, from_attributes=True)
-
-
 async def _zone(request: Request, session: SessionDep, principal: Principal) -> str:
     account = await accounts_service.get(session, principal.account_id)
     default: str = request.app.state.settings.timezone
@@ -76,6 +70,17 @@ def _visit(jurisdiction: str | None) -> str | None:
         raise InvalidParameter(name="jurisdiction", reason=str(exc)) from exc
 
 
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """Where the page before ended: its last slot's start and practitioner."""
+    after = Cursor.decode(cursor)
+    if after is None:
+        return None
+    try:
+        return after.after_time, uuid.UUID(after.after_id)
+    except ValueError as exc:
+        raise InvalidCursor() from exc
+
+
 def _days(from_: date | None, to: date | None, today: date) -> tuple[date, date]:
     """The dates searched: 7 days from today by default, 31 at most."""
     first = from_ or today
@@ -85,15 +90,6 @@ def _days(from_: date | None, to: date | None, today: date) -> tuple[date, date]
     if last < first or (last - first).days >= MAX_SEARCH_DAYS:
         raise RangeTooLong(days=MAX_SEARCH_DAYS)
     return first, last
-
-
-def _slot(found: agenda.FoundSlot, zone: ZoneInfo) -> SlotPublic:
-    return SlotPublic(
-        start=found.start.astimezone(zone),
-        end=found.end.astimezone(zone),
-        practitioner_start=found.start.astimezone(ZoneInfo(found.practitioner.timezone)),
-        practitioner=_summary(found.practitioner),
-    )
 
 
 @router.get("/v1/slots", summary="Search open slots", responses=problem_responses(400, 401, 422))
@@ -126,20 +122,17 @@ async def search_slots(
     zone = _zone_info(timezone or await _zone(request, session, principal))
     visit = _visit(jurisdiction)
     first, last = _days(from_, to, today)
-    after = Cursor.decode(cursor)
-    query = agenda.SlotQuery(
+    query = openings.SlotQuery(
         first_day=first,
         last_day=last,
         zone=zone,
         specialty=specialty,
         language=language,
         jurisdiction=visit,
-        after=(after.after_time, after.after_id) if after else None,
+        after=_after(cursor),
     )
-    found = await agenda.search(session, query, now=clock.now(), limit=limit)
-    page, more = found[:limit], len(found) > limit
-    next_cursor = Cursor(page[-1].start, str(page[-1].practitioner.id)).encode() if more else None
-    return Page(items=[_slot(f, zone) for f in page], next_cursor=next_cursor)
+    found = await openings.search(session, query, now=clock.now(), limit=limit)
+    return views.slot_page(found, zone, limit)
 
 
 @router.post(

@@ -23,7 +23,7 @@ from telehealth.practitioners.schemas import (
     TimeOffIn,
     TimeOffPublic,
 )
-from telehealth.scheduling import agenda
+from telehealth.scheduling import openings
 
 router = APIRouter(prefix="/v1/practitioners", tags=["practitioners"])
 
@@ -48,7 +48,7 @@ async def create(
 ) -> PractitionerPublic:
     """Give a doctor account its practitioner profile: specialties, languages (BCP 47, including
     Indigenous languages such as `nah`, `yua`, `mix`, `zap`) and IANA time zone."""
-    return await practitioners.public(session, await practitioners.create(session, data))
+    return await practitioners.public(session, await openings.create_practitioner(session, data))
 
 
 @router.get("", summary="Practitioners", responses=problem_responses(400, 401))
@@ -79,7 +79,7 @@ async def set_availability(
     horizon (the doctor or an admin). Times are `HH:MM` or `HH:MM:SS` on the doctor's own clock,
     without a UTC offset; each window ends after it starts on the same day, and is given once.
     Bookings already made are kept."""
-    practitioner = await availability.set_availability(session, principal, practitioner_id, data)
+    practitioner = await openings.set_availability(session, principal, practitioner_id, data)
     return await practitioners.public(session, practitioner)
 
 
@@ -109,8 +109,7 @@ async def add_extra(
     """An exception to the weekly rules that adds a window on one date of the doctor's calendar,
     from today to a year ahead (the doctor or an admin). Times are `HH:MM` or `HH:MM:SS` on the
     doctor's own clock, without a UTC offset; the same window twice is a conflict (409)."""
-    window = await availability.add_extra(session, principal, practitioner_id, data)
-    return availability.extra_window_public(window)
+    return await openings.add_extra(session, principal, practitioner_id, data)
 
 
 @router.get(
@@ -143,7 +142,7 @@ async def delete_extra(
 ) -> None:
     """No more slots from this window (the doctor or an admin; 404 for anyone else). Consults
     already booked in it are kept."""
-    await availability.delete_extra(session, principal, practitioner_id, window_id)
+    await openings.delete_extra(session, principal, practitioner_id, window_id)
 
 
 @router.post(
@@ -158,7 +157,7 @@ async def add_time_off(
     """No slots are offered inside time off. It ends after now and within a year, and may start
     up to a day ago. Bookings already inside it are not deleted: they are marked as needing a
     reschedule, and an event tells the patient."""
-    return await agenda.add_time_off(session, principal, practitioner_id, data)
+    return await openings.add_time_off(session, principal, practitioner_id, data)
 
 
 @router.get(
@@ -191,4 +190,4 @@ async def delete_time_off(
 ) -> None:
     """Its hours offer slots again (the doctor or an admin; 404 for anyone else). Bookings it
     flagged keep their `needs_reschedule` flag until they are rescheduled."""
-    await availability.delete_time_off(session, principal, practitioner_id, time_off_id)
+    await openings.delete_time_off(session, principal, practitioner_id, time_off_id)

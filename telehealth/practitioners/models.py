@@ -1,6 +1,7 @@
 import uuid
 from datetime import date, datetime, time
 
+import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from cooperative.kernel import (
@@ -23,6 +24,21 @@ class Practitioner(SQLModel, table=True):
     horizon_days: int = 60
     active: bool = True
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
+
+
+class PractitionerTag(SQLModel, table=True):
+    """What slot search filters practitioners by, a row per value, so that a filter is an
+    indexed lookup rather than a read of every profile: a specialty (`kind` "specialty"), or
+    the primary subtag of a language spoken (`kind` "language": "es" for "es-MX")."""
+
+    __tablename__ = "practitioner_tag"
+    __table_args__ = (sa.Index("ix_practitioner_tag_value", "kind", "value"),)
+
+    practitioner_id: uuid.UUID = Field(
+        foreign_key="practitioner.id", ondelete="CASCADE", primary_key=True
+    )
+    kind: str = Field(max_length=16, primary_key=True)
+    value: str = Field(max_length=40, primary_key=True)
 
 
 class Licence(SQLModel, table=True):

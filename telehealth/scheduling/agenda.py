@@ -1,17 +1,14 @@
 """A practitioner's agenda: the schedule the slot rules lay slots out from, the time live
-appointments hold, open slots across practitioners, and the bookings time off displaces.
+appointments hold, and the bookings time off displaces (open slots across practitioners are
+`openings`').
 
 The practitioner's own entries (windows, time off) are read through `telehealth.practitioners`;
 the appointments are scheduling's."""
 
-import heapq
-import itertools
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,9 +17,7 @@ from sqlmodel import col
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal
 from telehealth.practitioners import availability
-from telehealth.practitioners import rules as practitioner_rules
-from telehealth.practitioners import service as practitioners
-from telehealth.practitioners.rules import Interval, LicenceFact
+from telehealth.practitioners.rules import Interval
 from telehealth.practitioners.schemas import TimeOffIn, TimeOffPublic
 from telehealth.practitioners.service import Practitioner
 from telehealth.scheduling import rules as slots
@@ -108,93 +103,6 @@ async def busy(
     """The spans one practitioner's live appointments hold between `start` and `end`."""
     found = await busy_of(session, [practitioner_id], start=start, end=end, excluding=excluding)
     return found[practitioner_id]
-
-
-@dataclass(frozen=True, slots=True)
-class SlotQuery:
-    """A slot search: the dates are the caller's, in `zone`; `jurisdiction` is where the patient
-    will be (only doctors licensed there on the day count); `after` is the (start, practitioner
-    id) of the last slot of the page before."""
-
-    first_day: date
-    last_day: date
-    zone: ZoneInfo
-    specialty: str | None = None
-    language: str | None = None
-    jurisdiction: str | None = None
-    after: tuple[datetime, str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FoundSlot:
-    start: datetime
-    end: datetime
-    practitioner: Practitioner
-
-
-async def search(
-    session: AsyncSession, query: SlotQuery, *, now: datetime, limit: int
-) -> list[FoundSlot]:
-    """Open slots across practitioners, soonest first (ties by practitioner), after the query's
-    cursor: `limit` of them, and one more when there are more.
-
-    Everything is read in a fixed number of queries, whatever the number of practitioners."""
-    candidates = await practitioners.searchable(
-        session, specialty=query.specialty, language=query.language
-    )
-    ids = [p.id for p in candidates]
-    plans = await schedules(session, candidates)
-    licences = await practitioners.licences_of(session, ids)
-    span_start = datetime.combine(query.first_day, datetime.min.time(), UTC) - timedelta(days=2)
-    span_end = datetime.combine(query.last_day, datetime.min.time(), UTC) + timedelta(days=3)
-    taken = await busy_of(session, ids, start=span_start, end=span_end)
-    needed = practitioner_rules.licence_needed(query.jurisdiction) if query.jurisdiction else None
-    per_practitioner: list[list[FoundSlot]] = []
-    for practitioner in candidates:
-        facts, plan = licences[practitioner.id], plans[practitioner.id]
-        if needed and not any(fact.jurisdiction == needed for fact in facts):
-            continue  # never licensed there: no need to lay out a single slot
-        if plan is None:
-            continue  # its settings are broken (logged): it offers nothing, the others do
-        found = _open_slots(query, practitioner, plan, facts, taken[practitioner.id], now, limit)
-        per_practitioner.append(found)
-    merged = heapq.merge(*per_practitioner, key=lambda f: (f.start, str(f.practitioner.id)))
-    return list(itertools.islice(merged, limit + 1))
-
-
-def _open_slots(
-    query: SlotQuery,
-    practitioner: Practitioner,
-    plan: slots.Schedule,
-    licences: list[LicenceFact],
-    taken: list[Interval],
-    now: datetime,
-    limit: int,
-) -> list[FoundSlot]:
-    """One practitioner's slots that answer the query, sorted: `limit` and one more at most."""
-    key = str(practitioner.id)
-    found: list[FoundSlot] = []
-    # the dates are the caller's (in `zone`): ask the doctor's calendar for a day more on each
-    # side, then keep the slots whose start falls on the asked dates in `zone`
-    for slot in slots.generate_slots(
-        plan,
-        first_day=query.first_day - timedelta(days=1),
-        last_day=query.last_day + timedelta(days=1),
-        now=now,
-        busy=taken,
-    ):
-        if not query.first_day <= slot.start.astimezone(query.zone).date() <= query.last_day:
-            continue
-        if query.after is not None and (slot.start, key) <= query.after:
-            continue
-        if query.jurisdiction and not practitioner_rules.licensed_for(
-            licences, query.jurisdiction, practitioner_rules.date_in(query.jurisdiction, slot.start)
-        ):
-            continue
-        found.append(FoundSlot(slot.start, slot.end, practitioner))
-        if len(found) > limit:  # each doctor's slots come sorted: more cannot make the page
-            break
-    return found
 
 
 async def add_time_off(

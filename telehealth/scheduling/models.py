@@ -76,3 +76,48 @@ class AppointmentEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     actor_account_id: uuid.UUID | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class OpenSlot(SQLModel, table=True):
+    """An open slot, kept so that a search is an indexed range scan (`telehealth.scheduling.
+    openings`): the slots the rules lay out that no time off and no live appointment (widened
+    by the buffer) blocks. Whether `now` lets it be booked is in `opens_at` (its start less the
+    horizon) and `closes_at` (its start less the minimum notice), so that the same rows serve
+    every moment; `rank` orders slots that start together fairly."""
+
+    __tablename__ = "open_slot"
+    __table_args__ = (
+        # the search's order, then what it filters on and returns: read from the index alone
+        sa.Index(
+            "ix_open_slot_order",
+            "start",
+            "rank",
+            "practitioner_id",
+            "closes_at",
+            "opens_at",
+            "end",
+        ),
+    )
+
+    practitioner_id: uuid.UUID = Field(
+        foreign_key="practitioner.id", ondelete="CASCADE", primary_key=True
+    )
+    start: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    end: datetime = Field(sa_type=UTCDateTime)
+    rank: int
+    opens_at: datetime = Field(sa_type=UTCDateTime)
+    closes_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SlotCoverage(SQLModel, table=True):
+    """The span a practitioner's open slots were laid out for: while now is between `since` and
+    `fresh_until` (the end less the horizon), the rows answer every search completely."""
+
+    __tablename__ = "slot_coverage"
+
+    practitioner_id: uuid.UUID = Field(
+        foreign_key="practitioner.id", ondelete="CASCADE", primary_key=True
+    )
+    since: datetime = Field(sa_type=UTCDateTime, index=True)
+    until: datetime = Field(sa_type=UTCDateTime)
+    fresh_until: datetime = Field(sa_type=UTCDateTime, index=True)

@@ -28,7 +28,7 @@ from telehealth.clinics import service as clinics_service
 from telehealth.practitioners import rules as practitioner_rules
 from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.service import Practitioner
-from telehealth.scheduling import agenda, views
+from telehealth.scheduling import agenda, openings, views
 from telehealth.scheduling import rules as slots
 from telehealth.scheduling.errors import (
     BeyondHorizon,
@@ -42,6 +42,7 @@ from telehealth.scheduling.errors import (
 from telehealth.scheduling.models import Appointment as Appointment  # other domains name it
 from telehealth.scheduling.models import AppointmentEvent
 from telehealth.scheduling.rules import (
+    HOLDING,
     AppointmentStatus,
     RecordedStatus,
     check_change,
@@ -191,6 +192,7 @@ async def book(
     if replayed:  # the same key raced in with another request
         return appointment, True
     _event(session, appointment, "booked", principal.account_id, start=data.start.isoformat())
+    await openings.take(session, practitioner, appointment.start, appointment.end)
     await session.flush()
     return appointment, False
 
@@ -259,7 +261,7 @@ async def cancel(
 ) -> Appointment:
     """Cancel with a reason (patient, booker, clinic, doctor or admin); a cancellation within the
     bylaws' window before the start is marked late."""
-    appointment = await visible(session, principal, appointment_id, lock=True)
+    appointment, practitioner = await _locked(session, principal, appointment_id)
     check_change(appointment.status, AppointmentStatus.CANCELLED)
     now = clock.now()
     window = timedelta(hours=law.bylaws.scheduling.late_cancellation_hours)
@@ -277,7 +279,20 @@ async def cancel(
         late=appointment.late_cancellation,
     )
     await session.flush()
+    await openings.free(session, practitioner, appointment.start, appointment.end)
     return appointment
+
+
+async def _locked(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
+) -> tuple[Appointment, Practitioner]:
+    """The appointment, if the caller may see it, and its practitioner, both locked in the
+    order every change takes them (the practitioner first, as a booking does), so that a change
+    that frees time queues with the bookings and reschedules of that practitioner."""
+    appointment = await visible(session, principal, appointment_id)
+    practitioner = await practitioners.any_by_id(session, appointment.practitioner_id, lock=True)
+    await session.refresh(appointment, with_for_update=True)
+    return appointment, practitioner
 
 
 async def reschedule(
@@ -292,7 +307,7 @@ async def reschedule(
     check_change(appointment.status, "rescheduled")  # it may have changed meanwhile
     end = await _check_time(session, practitioner, start, now=clock.now(), excluding=appointment.id)
     await _check_licence(session, practitioner, start, appointment.patient_jurisdiction)
-    previous = appointment.start
+    previous, previous_end = appointment.start, appointment.end
     appointment.start, appointment.end = start, end
     appointment.needs_reschedule = False
     appointment.updated_at = clock.now()
@@ -309,7 +324,9 @@ async def reschedule(
         previous=previous.isoformat(),
         start=start.isoformat(),
     )
+    await openings.take(session, practitioner, start, end)
     await session.flush()
+    await openings.free(session, practitioner, previous, previous_end)
     return appointment
 
 
@@ -324,7 +341,7 @@ async def set_status(
 ) -> Appointment:
     """The doctor marks arrived, fulfilled or no-show; only an admin marks entered-in-error.
     Fulfilled records the consult's patronage; entered-in-error reverses it."""
-    appointment = await visible(session, principal, appointment_id, lock=True)
+    appointment, practitioner = await _locked(session, principal, appointment_id)
     doctor = await _is_doctor_of(session, principal, appointment)
     if status == RecordedStatus.ENTERED_IN_ERROR and not principal.is_admin:
         raise Forbidden(reason="only an admin marks an appointment entered in error")
@@ -343,6 +360,8 @@ async def set_status(
     _event(session, appointment, f"status:{status}", principal.account_id, reason=reason)
     await _patronage(session, principal, appointment, was=was, reason=reason, timezone=timezone)
     await session.flush()
+    if was in HOLDING and target not in HOLDING:
+        await openings.free(session, practitioner, appointment.start, appointment.end)
     return appointment
 
 

@@ -9,16 +9,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.kernel.pagination import Cursor, Page
 from cooperative.kernel.principal import Principal
 from cooperative.membership import fees
 from telehealth.practitioners import service as practitioners
 from telehealth.scheduling import ics, rules
 from telehealth.scheduling.models import Appointment, AppointmentEvent
+from telehealth.scheduling.openings import FoundSlot
 from telehealth.scheduling.schemas import (
     AppointmentPublic,
     EventPublic,
     FeePublic,
     PractitionerSummary,
+    SlotPublic,
 )
 
 _FEE_FIELDS = {"fee_minor", "fee_currency", "fee_class", "fee_explanation", "bylaws_version"}
@@ -123,4 +126,26 @@ async def calendar_event(session: AsyncSession, appointment: Appointment) -> str
         cancelled=appointment.status in rules.CALLED_OFF,
         stamp=appointment.updated_at,
         sequence=len(changes),
+    )
+
+
+def slot_page(found: list[FoundSlot], zone: ZoneInfo, limit: int) -> Page[SlotPublic]:
+    """A page of a slot search (`found` holds one more slot when there are more): times in the
+    zone asked for, and in the doctor's."""
+    shown, more = found[:limit], len(found) > limit
+    return Page(
+        items=[
+            SlotPublic(
+                start=slot.start.astimezone(zone),
+                end=slot.end.astimezone(zone),
+                practitioner_start=slot.start.astimezone(ZoneInfo(slot.practitioner.timezone)),
+                practitioner=PractitionerSummary.model_validate(
+                    slot.practitioner, from_attributes=True
+                ),
+            )
+            for slot in shown
+        ],
+        next_cursor=Cursor(shown[-1].start, str(shown[-1].practitioner.id)).encode()
+        if more
+        else None,
     )

@@ -21,6 +21,7 @@ from telehealth.practitioners.models import (
     Practitioner,
     TimeOff,
 )
+from telehealth.scheduling import openings
 from tests.factories import bearer, book, open_slots, practitioner, signed_up
 
 pytestmark = pytest.mark.usefixtures("bylaws_installed")
@@ -351,6 +352,14 @@ async def test_the_doctor_lists_and_deletes_time_off_and_its_hours_come_back(
 # ---- rows already stored ----------------------------------------------------------------------
 
 
+async def _rebuild(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """What `tequio slots rebuild` does: rows written by hand (or a zone the zone database
+    dropped) take effect once the open slots are laid out again."""
+    async with sessionmaker() as session:
+        await openings.lay_out_all(session)
+        await session.commit()
+
+
 async def test_a_bad_stored_row_costs_its_own_slots_and_nothing_else(
     client: httpx.AsyncClient,
     admin: dict[str, Any],
@@ -408,6 +417,7 @@ async def test_a_bad_stored_row_costs_its_own_slots_and_nothing_else(
         )
         await session.commit()
     caplog.set_level(logging.ERROR, logger="tequio.availability")
+    await _rebuild(sessionmaker)
 
     _, patient = await signed_up(client)
     found = await open_slots(
@@ -465,6 +475,7 @@ async def test_a_doctor_whose_zone_is_unknown_offers_nothing_and_others_still_do
         )
         await session.commit()
     caplog.set_level(logging.ERROR, logger="tequio.availability")
+    await _rebuild(sessionmaker)
     found = await open_slots(client, patient, **{"from": day.isoformat(), "to": day.isoformat()})
     doctors = {s["practitioner"]["id"] for s in found}
     assert other["id"] in doctors and broken["id"] not in doctors
@@ -505,6 +516,7 @@ async def test_text_sqlite_took_for_a_time_spoils_only_its_row(
         await session.commit()
     _, patient = await signed_up(client)
     caplog.set_level(logging.ERROR, logger="tequio.availability")
+    await _rebuild(sessionmaker)
     assert await _slots_on(client, patient, profile["id"], day) == [
         "09:00",
         "09:30",
