@@ -300,6 +300,7 @@ async def practitioner(
     min_notice_minutes: int = 60,
     horizon_days: int = 30,
     slot_minutes: int = 30,
+    buffer_minutes: int = 0,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A doctor with a practitioner profile, availability and licences; and the doctor's tokens."""
     email = await account_with_role(sessionmaker, settings, Role.DOCTOR)
@@ -323,6 +324,7 @@ async def practitioner(
         json={
             "windows": windows if windows is not None else ALL_WEEK,
             "slot_minutes": slot_minutes,
+            "buffer_minutes": buffer_minutes,
             "min_notice_minutes": min_notice_minutes,
             "horizon_days": horizon_days,
         },
