@@ -178,6 +178,34 @@ def test_demo_consult_books_a_consult_whose_room_is_open(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
+def test_slots_rebuild_lays_out_a_window_written_by_hand(tmp_path: Path) -> None:
+    """The demo's doctors have open slots; a weekly window inserted by hand offers nothing
+    until `tequio slots rebuild` lays the doctors out again."""
+    assert _run(tmp_path, "migrate").returncode == 0
+    assert _run(tmp_path, "demo").returncode == 0
+    db_path = tmp_path / "cli.db"
+    with sqlite3.connect(db_path) as db:
+        [(doctor, before)] = db.execute(
+            "SELECT p.id, count(s.start) FROM practitioner p LEFT JOIN open_slot s "
+            "ON s.practitioner_id = p.id WHERE p.display_name = 'Dra. Ana López' GROUP BY p.id"
+        ).fetchall()
+        assert before > 0
+        db.executemany(  # the evenings, every day of the week
+            'INSERT INTO availability_window (id, practitioner_id, weekday, start, "end") '
+            "VALUES (?, ?, ?, '20:00:00.000000', '21:00:00.000000')",
+            [(uuid.uuid4().hex, doctor, weekday) for weekday in range(7)],
+        )
+    rebuilt = _run(tmp_path, "slots", "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "laid out again for 3 practitioners" in rebuilt.stdout  # the demo's doctors
+    with sqlite3.connect(db_path) as db:
+        [(after,)] = db.execute(
+            "SELECT count(*) FROM open_slot WHERE practitioner_id = ?", (doctor,)
+        ).fetchall()
+    assert after > before
+
+
+@pytest.mark.slow
 def test_surplus_compute_and_export_from_the_command_line(tmp_path: Path) -> None:
     assert _run(tmp_path, "migrate").returncode == 0
     assert _run(tmp_path, "demo", "--if-empty").returncode == 0
