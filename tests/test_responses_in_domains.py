@@ -11,8 +11,6 @@ ROUTERS = Path(__file__).resolve().parents[1] / "app" / "routers"
 ALLOWED: dict[str, set[str]] = {
     # the HTTP layer's own answer: a consult token, the ICE servers, the socket's URL
     "consults.py": {"JoinPublic"},
-    # slot search, moving into telehealth/scheduling (issue 12, item 1)
-    "appointments.py": {"SlotPublic", "PractitionerSummary"},
     # not yet moved into their domains (issue 12, item 4: accounts, bylaws, privacy's access
     # log, governance, surplus)
     "me.py": {"AccountPublic", "MePublic", "AccessLogEntryPublic"},
