@@ -167,9 +167,9 @@ async def free(
 
 async def _stale(session: AsyncSession, now: datetime, *, ahead: timedelta) -> list[uuid.UUID]:
     rows = await session.execute(
-        select(col(SlotCoverage.practitioner_id)).where(
-            or_(col(SlotCoverage.fresh_until) < now + ahead, col(SlotCoverage.since) > now)
-        )
+        select(col(SlotCoverage.practitioner_id))
+        .where(or_(col(SlotCoverage.fresh_until) < now + ahead, col(SlotCoverage.since) > now))
+        .order_by(col(SlotCoverage.practitioner_id))  # every worker locks them in one order
     )
     return list(rows.scalars())
 
