@@ -2,14 +2,18 @@
 idempotent retry racing its original books once."""
 
 import asyncio
+import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import update
+from sqlmodel import col
 
 from app.db import create_sessionmaker
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Role
+from telehealth.scheduling.models import SlotCoverage
 from tests.conftest import Database
 from tests.factories import (
     account_with_role,
@@ -124,3 +128,27 @@ async def test_time_off_racing_bookings_flags_every_booking_inside_it(
             await client.get(f"/v1/appointments/{appointment['id']}", headers=bearer(admin))
         ).json()
         assert seen["needs_reschedule"] is True, "a booking inside time off must be flagged"
+
+
+async def test_searches_racing_to_lay_out_a_stale_doctor_all_answer_alike(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    """Ten searches meet a doctor whose open slots are out of date (a worker's sweep never
+    came): each lays it out or waits for the one that does, and all answer the same slots."""
+    client, doctor_id, _ = await _world(live_client_with, database)
+    _, patient = await signed_up(client)
+    day = {"from": (clock.today() + timedelta(days=1)).isoformat()}
+    before = [s["start"] for s in await open_slots(client, patient, **day)]
+    committed = create_sessionmaker(database.engine)
+    async with committed() as session:
+        await session.execute(
+            update(SlotCoverage)
+            .where(col(SlotCoverage.practitioner_id) == uuid.UUID(doctor_id))
+            .values(fresh_until=datetime(1970, 1, 1, tzinfo=UTC))
+        )
+        await session.commit()
+    pages = await asyncio.gather(*(open_slots(client, patient, **day) for _ in range(10)))
+    assert all([s["start"] for s in page] == before for page in pages)
+    async with committed() as session:
+        coverage = await session.get(SlotCoverage, uuid.UUID(doctor_id))
+        assert coverage is not None and coverage.fresh_until > clock.now()
