@@ -1,12 +1,10 @@
 """The cooperative's bylaws: the version in force, and every version ever adopted."""
 
-import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, status
 from fastapi import Path as FastAPIPath
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from app.auth import AdminPrincipal
 from app.context import LawDep
@@ -15,26 +13,11 @@ from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.defaults import default_bylaws
-from cooperative.bylaws.models import BylawsVersion
 from cooperative.bylaws.schema import Bylaws
-from cooperative.kernel.pagination import page
+from cooperative.bylaws.schemas import BylawsVersionPublic, BylawsVersionSummary
 from cooperative.kernel.schemas import InputModel
 
 router = APIRouter(prefix="/v1/bylaws", tags=["bylaws"])
-
-
-class BylawsVersionSummary(BaseModel):
-    number: int
-    effective_from: datetime
-    adopted_by: str = Field(description="`install` (the first version) or `governance`.")
-    proposal_id: uuid.UUID | None
-    digest: str
-    note: str | None
-    created_at: datetime
-
-
-class BylawsVersionPublic(BylawsVersionSummary):
-    document: Bylaws
 
 
 class BylawsInstall(InputModel):
@@ -44,23 +27,13 @@ class BylawsInstall(InputModel):
     note: str | None = Field(default=None, max_length=500)
 
 
-def _summary(version: BylawsVersion) -> BylawsVersionSummary:
-    return BylawsVersionSummary.model_validate(version, from_attributes=True)
-
-
-def _public(version: BylawsVersion) -> BylawsVersionPublic:
-    return BylawsVersionPublic(
-        **_summary(version).model_dump(), document=bylaws_service.parsed(version)
-    )
-
-
 @router.get("", summary="The bylaws in force", responses=problem_responses(409))
 async def current(session: SessionDep, law: LawDep) -> BylawsVersionPublic:
     """The bylaws version in force now, with its number: every figure Tequio computes names it.
 
     Public: the bylaws of a cooperative are open to anyone who may join it.
     """
-    return _public(await bylaws_service.version(session, law.number))
+    return bylaws_service.version_public(await bylaws_service.version(session, law.number))
 
 
 @router.get("/versions", summary="Every bylaws version", responses=problem_responses(400))
@@ -68,7 +41,7 @@ async def versions(
     session: SessionDep, cursor: CursorParam = None, limit: LimitParam = 50
 ) -> Page[BylawsVersionSummary]:
     """All versions, oldest first: the install, then each amendment a governance vote adopted."""
-    return page(await bylaws_service.versions(session, cursor=cursor, limit=limit), _summary)
+    return await bylaws_service.versions(session, cursor=cursor, limit=limit)
 
 
 @router.get("/versions/{number}", summary="One bylaws version", responses=problem_responses(404))
@@ -76,7 +49,7 @@ async def version(
     session: SessionDep, number: Annotated[int, FastAPIPath(ge=1, le=2_147_483_647)]
 ) -> BylawsVersionPublic:
     """A version's full document, so that any past computation can be reproduced."""
-    return _public(await bylaws_service.version(session, number))
+    return bylaws_service.version_public(await bylaws_service.version(session, number))
 
 
 @router.post(
@@ -95,4 +68,4 @@ async def install(
     row = await bylaws_service.install(
         session, data.document or default_bylaws(), account_id=principal.account_id, note=data.note
     )
-    return _public(row)
+    return bylaws_service.version_public(row)

@@ -1,7 +1,5 @@
 """The signed-in account."""
 
-import uuid
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,11 +11,10 @@ from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from app.settings import Settings
 from cooperative.accounts import service as accounts_service
-from cooperative.accounts.schemas import AccountPublic, MePublic
+from cooperative.accounts.schemas import MePublic
 from cooperative.audit import service as audit
+from cooperative.audit.schemas import AccessLogEntryPublic
 from cooperative.dues import service as dues_service
-from cooperative.kernel.errors import NotFound
-from cooperative.kernel.pagination import page
 from cooperative.kernel.schemas import InputModel
 from cooperative.privacy import arco
 from telehealth.clinics import service as clinics
@@ -29,19 +26,7 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 @router.get("/me", summary="Who am I", responses=problem_responses(401, 403, 404))
 async def me(session: SessionDep, principal: CurrentPrincipal) -> MePublic:
     """The account behind the access token, with the scopes this token carries."""
-    account = await accounts_service.get(session, principal.account_id)
-    if account is None:
-        raise NotFound()
-    public = AccountPublic.model_validate(account, from_attributes=True)
-    return MePublic(**public.model_dump(), scopes=sorted(principal.scopes))
-
-
-class AccessLogEntryPublic(BaseModel):
-    at: datetime
-    accessor_account_id: uuid.UUID | None
-    accessor_role: str
-    resource: str = Field(examples=["household:2b1f4c9e-…"])
-    action: str
+    return await accounts_service.me(session, principal)
 
 
 @router.get(
@@ -56,8 +41,7 @@ async def access_log(
     limit: LimitParam = 50,
 ) -> Page[AccessLogEntryPublic]:
     """Every read of your personal or health data by someone other than you, newest first."""
-    rows = await audit.access_log(session, principal.account_id, cursor=cursor, limit=limit)
-    return page(rows, lambda row: AccessLogEntryPublic.model_validate(row, from_attributes=True))
+    return await audit.access_log(session, principal.account_id, cursor=cursor, limit=limit)
 
 
 @router.get("/me/export", summary="Export my data", responses=problem_responses(401, 403))

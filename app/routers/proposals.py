@@ -29,7 +29,7 @@ from cooperative.governance.schemas import (
     Status,
     Verification,
 )
-from cooperative.kernel.pagination import page, page_async
+from cooperative.kernel.pagination import page_async
 from cooperative.kernel.principal import Principal, Scope
 
 router = APIRouter(prefix="/v1/proposals", tags=["governance"])
@@ -160,7 +160,7 @@ async def comment(
 ) -> CommentPublic:
     """Members, the board and admins discuss a proposal; comments show the author's name."""
     row = await governance.comment(session, principal, proposal_id, data)
-    return CommentPublic.model_validate(row, from_attributes=True)
+    return governance.comment_public(row)
 
 
 @router.get(
@@ -176,8 +176,7 @@ async def comments(
     limit: LimitParam = 50,
 ) -> Page[CommentPublic]:
     """The discussion, oldest first."""
-    rows = await governance.comments(session, principal, proposal_id, cursor=cursor, limit=limit)
-    return page(rows, lambda row: CommentPublic.model_validate(row, from_attributes=True))
+    return await governance.comments(session, principal, proposal_id, cursor=cursor, limit=limit)
 
 
 @router.get(
@@ -189,8 +188,7 @@ async def events(
     session: SessionDep, principal: Voter, keys: BallotKeysDep, proposal_id: uuid.UUID
 ) -> list[ProposalEventPublic]:
     """What notifications are made of: `opened`, `closing_soon` and `result`, each once."""
-    rows = await governance.events(session, principal, proposal_id, keys=keys)
-    return [ProposalEventPublic.model_validate(r, from_attributes=True) for r in rows]
+    return await governance.events(session, principal, proposal_id, keys=keys)
 
 
 @router.post(

@@ -12,7 +12,6 @@ from cooperative.accounts import roles
 from cooperative.accounts import service as accounts_service
 from cooperative.accounts.schemas import (
     AccountLookupPublic,
-    RoleChangePublic,
     RoleGrantRequest,
     RoleRevokeRequest,
     RolesPublic,
@@ -24,38 +23,12 @@ from telehealth.clinics import service as clinics
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
-OPERATOR = "Tequio (command line)"
-
-
-async def roles_public(session: SessionDep, account_id: uuid.UUID) -> RolesPublic:
-    account = await accounts_service.get(session, account_id)
-    if account is None:
-        raise NotFound()
-    changes = await roles.history(session, account_id)
-    names = await roles.names(session, {c.by_account_id for c in changes if c.by_account_id})
-    return RolesPublic(
-        account_id=account.id,
-        roles=sorted(account.roles),
-        clinic_ids=await clinics.staff_clinics(session, account.id),
-        history=[
-            RoleChangePublic(
-                role=c.role,
-                action=c.action,
-                clinic_id=c.clinic_id,
-                reason=c.reason,
-                by=names.get(c.by_account_id, "?") if c.by_account_id else OPERATOR,
-                at=c.at,
-            )
-            for c in changes
-        ],
-    )
-
 
 @router.get("/me/roles", summary="My roles and their history", responses=problem_responses(401))
 async def my_roles(session: SessionDep, principal: CurrentPrincipal) -> RolesPublic:
     """The roles you hold, the clinics you work at, and every role given to you or taken away:
     when, by whom and why."""
-    return await roles_public(session, principal.account_id)
+    return await roles.public(session, principal.account_id, clinics_of=clinics.staff_clinics)
 
 
 @router.get(
@@ -75,9 +48,7 @@ async def lookup(
     if account is None:
         raise NotFound()
     await audit.record_access(session, [account.id], principal, resource="account")
-    return AccountLookupPublic(
-        id=account.id, display_name=account.display_name, roles=account.roles
-    )
+    return roles.lookup_public(account)
 
 
 @router.get(
@@ -89,7 +60,7 @@ async def account_roles(
     session: SessionDep, principal: AdminPrincipal, account_id: uuid.UUID
 ) -> RolesPublic:
     """What the account holds now and every change, with who made it and why."""
-    return await roles_public(session, account_id)
+    return await roles.public(session, account_id, clinics_of=clinics.staff_clinics)
 
 
 @router.post(
@@ -112,7 +83,7 @@ async def grant(
         await roles.grant(
             session, account_id, Role(data.role), reason=data.reason, by=principal.account_id
         )
-    return await roles_public(session, account_id)
+    return await roles.public(session, account_id, clinics_of=clinics.staff_clinics)
 
 
 @router.post(
@@ -133,4 +104,4 @@ async def revoke(
         await roles.revoke(
             session, account_id, Role(data.role), reason=data.reason, by=principal.account_id
         )
-    return await roles_public(session, account_id)
+    return await roles.public(session, account_id, clinics_of=clinics.staff_clinics)

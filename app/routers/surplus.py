@@ -15,17 +15,14 @@ from app.errors import problem_responses
 from app.i18n import negotiate
 from app.pagination import CursorParam, LimitParam, Page
 from cooperative.governance import service as governance
-from cooperative.kernel.pagination import page
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.kernel.schemas import QueryInt
 from cooperative.membership import service as membership_service
 from cooperative.surplus import notices
 from cooperative.surplus import service as surplus
-from cooperative.surplus.models import AllocationRun
 from cooperative.surplus.schemas import (
     CapitalAccountPublic,
     JournalEntryPublic,
-    JournalLinePublic,
     PatronageCreate,
     PatronagePublic,
     Reason,
@@ -36,10 +33,6 @@ from cooperative.surplus.schemas import (
 router = APIRouter(prefix="/v1/surplus", tags=["surplus"])
 
 Reader = Annotated[Principal, require_scopes(Scope.MEMBERSHIP_READ)]
-
-
-def _run(run: AllocationRun) -> RunPublic:
-    return RunPublic.model_validate(run, from_attributes=True)
 
 
 @router.post(
@@ -65,7 +58,7 @@ async def compute(
         timezone=request.app.state.settings.timezone,
         account_id=principal.account_id,
     )
-    return _run(run)
+    return surplus.run_public(run)
 
 
 @router.get("/runs", summary="Allocation runs", responses=problem_responses(400, 401, 403))
@@ -77,15 +70,13 @@ async def list_runs(
     limit: LimitParam = 50,
 ) -> Page[RunPublic]:
     """Every run, newest first (admins)."""
-    return page(
-        await surplus.list_runs(session, year=fiscal_year, cursor=cursor, limit=limit), _run
-    )
+    return await surplus.list_runs(session, year=fiscal_year, cursor=cursor, limit=limit)
 
 
 @router.get("/runs/{run_id}", summary="One run", responses=problem_responses(401, 403, 404))
 async def get_run(session: SessionDep, _: AdminPrincipal, run_id: uuid.UUID) -> RunPublic:
     """The run's funds, class pools, inputs' digest and bylaws version."""
-    return _run(await surplus.get_run(session, run_id))
+    return surplus.run_public(await surplus.get_run(session, run_id))
 
 
 @router.get(
@@ -151,7 +142,7 @@ async def post(
     entry = await surplus.post(
         session, run_id, account_id=principal.account_id, approval_of=governance.approval_of
     )
-    return (await _entries(session, run_id, entry.id))[0]
+    return await surplus.entry_public(session, entry)
 
 
 @router.post(
@@ -166,7 +157,7 @@ async def reverse(
     entry = await surplus.reverse(
         session, run_id, account_id=principal.account_id, reason=data.reason
     )
-    return (await _entries(session, run_id, entry.id))[0]
+    return await surplus.entry_public(session, entry)
 
 
 @router.get(
@@ -179,24 +170,7 @@ async def journal(
 ) -> list[JournalEntryPublic]:
     """The run's posting and any reversal, each with its balanced lines."""
     await surplus.get_run(session, run_id)
-    return await _entries(session, run_id, None)
-
-
-async def _entries(
-    session: SessionDep, run_id: uuid.UUID, only: uuid.UUID | None
-) -> list[JournalEntryPublic]:
-    return [
-        JournalEntryPublic(
-            id=entry.id,
-            kind=entry.kind,
-            memo=entry.memo,
-            reverses_id=entry.reverses_id,
-            posted_at=entry.posted_at,
-            lines=[JournalLinePublic.model_validate(x, from_attributes=True) for x in lines],
-        )
-        for entry, lines in await surplus.journal(session, run_id)
-        if only is None or entry.id == only
-    ]
+    return await surplus.journal(session, run_id)
 
 
 @router.get(
@@ -235,7 +209,7 @@ async def notice(
 @router.get("/notices", summary="Your notices of allocation", responses=problem_responses(401, 403))
 async def my_notices(session: SessionDep, principal: Reader) -> list[RunPublic]:
     """The runs in which you have a line (open each with `…/runs/{id}/notices/{member_id}`)."""
-    return [_run(r) for r in await surplus.runs_of(session, principal.account_id)]
+    return await surplus.runs_of(session, principal.account_id)
 
 
 @router.get(
@@ -249,8 +223,7 @@ async def capital_account(
     """Refunds retained in the member's capital account and cash owed, from posted allocations
     less reversals. Members see their own; admins all."""
     await membership_service.visible_member(session, principal, member_id)
-    balances = await surplus.capital_account(session, member_id)
-    return CapitalAccountPublic(member_id=member_id, **balances)
+    return await surplus.capital_account(session, member_id)
 
 
 @router.post(
@@ -265,7 +238,7 @@ async def record_patronage(
     """Admins record a kind of patronage the bylaws define (`admin_patronage_kinds`), in the
     member class's unit, with a note; who recorded it stays on the record (the audit trail)."""
     row = await surplus.record_by_admin(session, principal, data)
-    return PatronagePublic.model_validate(row, from_attributes=True)
+    return surplus.patronage_public(row)
 
 
 @router.get(
@@ -283,7 +256,6 @@ async def list_patronage(
 ) -> Page[PatronagePublic]:
     """Your patronage records (fees and dues paid, consult minutes, reversals); admins pass
     `member_id` for anyone's."""
-    rows = await surplus.patronage_records(
+    return await surplus.patronage_records(
         session, principal, member_id=member_id, year=fiscal_year, cursor=cursor, limit=limit
     )
-    return page(rows, lambda row: PatronagePublic.model_validate(row, from_attributes=True))

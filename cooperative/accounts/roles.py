@@ -4,6 +4,7 @@ from here. A clinic_staff role is bound to clinics by telehealth's clinics servi
 this module with the clinic it binds."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import String, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,10 +12,15 @@ from sqlmodel import col
 
 from cooperative.accounts.errors import ClinicRequired, LastAdmin, RoleAlreadyHeld, RoleNotHeld
 from cooperative.accounts.models import Account, RoleChange
+from cooperative.accounts.schemas import AccountLookupPublic, RoleChangePublic, RolesPublic
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Role
 
 GRANTABLE = frozenset(Role) - {Role.PATIENT}
+
+OPERATOR = "Tequio (command line)"
+
+ClinicsOf = Callable[[AsyncSession, uuid.UUID], Awaitable[list[uuid.UUID]]]
 
 
 async def _locked_account(session: AsyncSession, account_id: uuid.UUID) -> Account:
@@ -143,3 +149,37 @@ async def names(session: AsyncSession, account_ids: set[uuid.UUID]) -> dict[uuid
         select(col(Account.id), col(Account.display_name)).where(col(Account.id).in_(account_ids))
     )
     return {account_id: name for account_id, name in rows}
+
+
+async def public(
+    session: AsyncSession, account_id: uuid.UUID, *, clinics_of: ClinicsOf
+) -> RolesPublic:
+    """The roles the account holds, the clinics where it is staff (telehealth's clinics service
+    knows them: `clinics_of`) and every change, oldest first, with who made it and why."""
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise NotFound()
+    changes = await history(session, account_id)
+    by_name = await names(session, {c.by_account_id for c in changes if c.by_account_id})
+    return RolesPublic(
+        account_id=account.id,
+        roles=sorted(account.roles),
+        clinic_ids=await clinics_of(session, account.id),
+        history=[
+            RoleChangePublic(
+                role=c.role,
+                action=c.action,
+                clinic_id=c.clinic_id,
+                reason=c.reason,
+                by=by_name.get(c.by_account_id, "?") if c.by_account_id else OPERATOR,
+                at=c.at,
+            )
+            for c in changes
+        ],
+    )
+
+
+def lookup_public(account: Account) -> AccountLookupPublic:
+    return AccountLookupPublic(
+        id=account.id, display_name=account.display_name, roles=account.roles
+    )

@@ -25,9 +25,10 @@ from cooperative.accounts.errors import (
 from cooperative.accounts.models import Account as Account  # the result type other domains name
 from cooperative.accounts.models import AuthSession, LoginThrottle, RefreshToken
 from cooperative.accounts.rules import ThrottleRule
-from cooperative.accounts.schemas import AccountCreate
+from cooperative.accounts.schemas import AccountCreate, AccountPublic, MePublic
 from cooperative.kernel import clock
-from cooperative.kernel.principal import Role
+from cooperative.kernel.errors import NotFound
+from cooperative.kernel.principal import Principal, Role
 
 
 async def register(
@@ -100,6 +101,18 @@ async def find_by_identifier(session: AsyncSession, identifier: str) -> Account 
 
 async def get(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
     return await session.get(Account, account_id)
+
+
+def account_public(account: Account) -> AccountPublic:
+    return AccountPublic.model_validate(account, from_attributes=True)
+
+
+async def me(session: AsyncSession, principal: Principal) -> MePublic:
+    """The principal's account, with the scopes its token carries (404 once it is gone)."""
+    account = await get(session, principal.account_id)
+    if account is None:
+        raise NotFound()
+    return MePublic(**account_public(account).model_dump(), scopes=sorted(principal.scopes))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.audit.models import AccessLogEntry
+from cooperative.audit.schemas import AccessLogEntryPublic
 from cooperative.kernel.arco import exported, rows
 from cooperative.kernel.context import request_id_var
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal
 
 
@@ -45,11 +46,15 @@ async def record_access(
     await session.flush()
 
 
+def entry_public(entry: AccessLogEntry) -> AccessLogEntryPublic:
+    return AccessLogEntryPublic.model_validate(entry, from_attributes=True)
+
+
 async def access_log(
     session: AsyncSession, account_id: uuid.UUID, *, cursor: str | None, limit: int | None
-) -> tuple[list[AccessLogEntry], str | None]:
+) -> Page[AccessLogEntryPublic]:
     """Who read this account's data and when, newest first."""
-    return await paginate(
+    rows = await paginate(
         session,
         select(AccessLogEntry).where(col(AccessLogEntry.subject_account_id) == account_id),
         time_column=col(AccessLogEntry.at),
@@ -58,6 +63,7 @@ async def access_log(
         limit=limit,
         descending=True,
     )
+    return page(rows, entry_public)
 
 
 async def export_of(session: AsyncSession, account_id: uuid.UUID) -> list[dict[str, Any]]:

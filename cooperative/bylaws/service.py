@@ -15,9 +15,10 @@ from sqlmodel import col
 from cooperative.bylaws.errors import BylawsAlreadyInstalled, BylawsNotInstalled
 from cooperative.bylaws.models import BylawsVersion
 from cooperative.bylaws.schema import Bylaws
+from cooperative.bylaws.schemas import BylawsVersionPublic, BylawsVersionSummary
 from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page, paginate
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,15 @@ def parsed(version: BylawsVersion) -> Bylaws:
         while len(_PARSED) > 32:
             _PARSED.popitem(last=False)
     return document
+
+
+def version_summary(version: BylawsVersion) -> BylawsVersionSummary:
+    return BylawsVersionSummary.model_validate(version, from_attributes=True)
+
+
+def version_public(version: BylawsVersion) -> BylawsVersionPublic:
+    """The version with its whole document."""
+    return BylawsVersionPublic(**version_summary(version).model_dump(), document=parsed(version))
 
 
 def digest(document: Bylaws) -> str:
@@ -73,8 +83,9 @@ async def version(session: AsyncSession, number: int) -> BylawsVersion:
 
 async def versions(
     session: AsyncSession, *, cursor: str | None, limit: int | None
-) -> tuple[list[BylawsVersion], str | None]:
-    return await paginate(
+) -> Page[BylawsVersionSummary]:
+    """Every version, oldest first."""
+    rows = await paginate(
         session,
         select(BylawsVersion),
         time_column=col(BylawsVersion.created_at),
@@ -82,6 +93,7 @@ async def versions(
         cursor=cursor,
         limit=limit,
     )
+    return page(rows, version_summary)
 
 
 async def _add(

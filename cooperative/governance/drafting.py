@@ -38,13 +38,14 @@ from cooperative.governance.schemas import (
     AllocationCreate,
     AmendmentCreate,
     CommentCreate,
+    CommentPublic,
     ElectionCreate,
     PrioritiesCreate,
     ProposalDraft,
 )
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal
 from cooperative.membership import service as membership_service
 from cooperative.membership.rules import MemberStatus
@@ -178,6 +179,10 @@ async def good_cosigners(
     return good
 
 
+def comment_public(comment: ProposalComment) -> CommentPublic:
+    return CommentPublic.model_validate(comment, from_attributes=True)
+
+
 async def comment(
     session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, data: CommentCreate
 ) -> ProposalComment:
@@ -203,9 +208,10 @@ async def comments(
     *,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[ProposalComment], str | None]:
+) -> Page[CommentPublic]:
+    """The discussion of a proposal the principal may see, oldest first."""
     await visible(session, principal, proposal_id)
-    rows, next_cursor = await paginate(
+    rows = await paginate(
         session,
         select(ProposalComment).where(col(ProposalComment.proposal_id) == proposal_id),
         time_column=col(ProposalComment.created_at),
@@ -213,4 +219,4 @@ async def comments(
         cursor=cursor,
         limit=limit,
     )
-    return list(rows), next_cursor
+    return page(rows, comment_public)

@@ -24,12 +24,12 @@ from cooperative.governance.closing import (
     unscrubbed,
 )
 from cooperative.governance.counting import keys_of, published, running
-from cooperative.governance.drafting import comment, comments, cosign, create
+from cooperative.governance.drafting import comment, comment_public, comments, cosign, create
 from cooperative.governance.models import Proposal, ProposalCosigner, ProposalEvent, ProposalVoter
 from cooperative.governance.opening import open_voting
 from cooperative.governance.payloads import AllocationPayload
 from cooperative.governance.rules import ProposalKind, ProposalStatus
-from cooperative.governance.schemas import ProposalPublic, Turnout, YourPart
+from cooperative.governance.schemas import ProposalEventPublic, ProposalPublic, Turnout, YourPart
 from cooperative.governance.sealing import BallotKeys
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal
@@ -41,9 +41,11 @@ __all__ = [
     "close_now",
     "closed_in",
     "comment",
+    "comment_public",
     "comments",
     "cosign",
     "create",
+    "event_public",
     "events",
     "keys_of",
     "list_proposals",
@@ -148,19 +150,21 @@ async def _turnout(
     return Turnout(eligible=eligible, voted={c: voted.get(c, 0) for c in eligible}), you
 
 
+def event_public(event: ProposalEvent) -> ProposalEventPublic:
+    return ProposalEventPublic.model_validate(event, from_attributes=True)
+
+
 async def events(
     session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, *, keys: BallotKeys
-) -> list[ProposalEvent]:
+) -> list[ProposalEventPublic]:
+    """A proposal's events, oldest first, once those its time brought are recorded."""
     await close_if_due(session, await visible(session, principal, proposal_id), keys=keys)
-    return list(
-        (
-            await session.execute(
-                select(ProposalEvent)
-                .where(col(ProposalEvent.proposal_id) == proposal_id)
-                .order_by(col(ProposalEvent.at))
-            )
-        ).scalars()
+    rows = await session.execute(
+        select(ProposalEvent)
+        .where(col(ProposalEvent.proposal_id) == proposal_id)
+        .order_by(col(ProposalEvent.at))
     )
+    return [event_public(event) for event in rows.scalars()]
 
 
 async def approval_of(session: AsyncSession, run_id: uuid.UUID) -> uuid.UUID | None:

@@ -3,7 +3,6 @@ reversing entry, and each member's capital account read back from it."""
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +14,7 @@ from cooperative.surplus.errors import NotApproved, NotPosted, RunNotDraft, RunP
 from cooperative.surplus.models import AllocationLine, AllocationRun, JournalEntry, JournalLine
 from cooperative.surplus.rules import JournalKind, RunStatus
 from cooperative.surplus.runs import LINE_CHUNK, get_run, lines, posted_run
+from cooperative.surplus.schemas import CapitalAccountPublic, JournalEntryPublic, JournalLinePublic
 
 ApprovalOf = Callable[[AsyncSession, uuid.UUID], Awaitable[uuid.UUID | None]]
 """Whether the general assembly approved a run: the approving proposal's id, or None. Surplus
@@ -151,9 +151,27 @@ async def reverse(
     return entry
 
 
-async def journal(
-    session: AsyncSession, run_id: uuid.UUID
-) -> list[tuple[JournalEntry, list[JournalLine]]]:
+async def entry_public(session: AsyncSession, entry: JournalEntry) -> JournalEntryPublic:
+    """The journal entry with its lines, by account and member."""
+    entry_lines = (
+        await session.execute(
+            select(JournalLine)
+            .where(col(JournalLine.entry_id) == entry.id)
+            .order_by(col(JournalLine.account), col(JournalLine.member_id))
+        )
+    ).scalars()
+    return JournalEntryPublic(
+        id=entry.id,
+        kind=entry.kind,
+        memo=entry.memo,
+        reverses_id=entry.reverses_id,
+        posted_at=entry.posted_at,
+        lines=[JournalLinePublic.model_validate(x, from_attributes=True) for x in entry_lines],
+    )
+
+
+async def journal(session: AsyncSession, run_id: uuid.UUID) -> list[JournalEntryPublic]:
+    """The run's entries, oldest first: its posting and any reversal, each with its lines."""
     entries = (
         await session.execute(
             select(JournalEntry)
@@ -161,20 +179,10 @@ async def journal(
             .order_by(col(JournalEntry.posted_at))
         )
     ).scalars()
-    out = []
-    for entry in entries:
-        entry_lines = (
-            await session.execute(
-                select(JournalLine)
-                .where(col(JournalLine.entry_id) == entry.id)
-                .order_by(col(JournalLine.account), col(JournalLine.member_id))
-            )
-        ).scalars()
-        out.append((entry, list(entry_lines)))
-    return out
+    return [await entry_public(session, entry) for entry in entries]
 
 
-async def capital_account(session: AsyncSession, member_id: uuid.UUID) -> dict[str, Any]:
+async def capital_account(session: AsyncSession, member_id: uuid.UUID) -> CapitalAccountPublic:
     """The patronage refunds retained in a member's capital account, and the cash owed them,
     from the journal (posted allocations less reversals), per currency."""
     rows = (
@@ -188,7 +196,8 @@ async def capital_account(session: AsyncSession, member_id: uuid.UUID) -> dict[s
             .group_by(col(JournalLine.account), col(JournalLine.currency))
         )
     ).all()
-    out: dict[str, Any] = {"retained": {}, "cash_payable": {}}
+    retained: dict[str, int] = {}
+    cash_payable: dict[str, int] = {}
     for account, currency, amount in rows:
-        out["retained" if account == "member_capital" else "cash_payable"][currency] = int(amount)
-    return out
+        (retained if account == "member_capital" else cash_payable)[currency] = int(amount)
+    return CapitalAccountPublic(member_id=member_id, retained=retained, cash_payable=cash_payable)

@@ -18,13 +18,14 @@ from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.schema import Waterfall
 from cooperative.dues import service as dues_service
 from cooperative.kernel.errors import NotFound
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.membership import service as membership_service
 from cooperative.surplus import rules
 from cooperative.surplus.errors import RateMissing, RunPosted
 from cooperative.surplus.models import AllocationLine, AllocationRun, JournalLine, PatronageRecord
 from cooperative.surplus.patronage import MINUTES, MONEY_CLASSES, PATRONS
 from cooperative.surplus.rules import RunStatus
+from cooperative.surplus.schemas import RunPublic
 
 Progress = Callable[[int, int], None]
 LINE_CHUNK = 5_000
@@ -235,13 +236,18 @@ async def draft_run(session: AsyncSession, run_id: uuid.UUID) -> RunForVote | No
     return RunForVote(id=run.id, fiscal_year=run.fiscal_year, input_digest=run.input_digest)
 
 
+def run_public(run: AllocationRun) -> RunPublic:
+    return RunPublic.model_validate(run, from_attributes=True)
+
+
 async def list_runs(
     session: AsyncSession, *, year: int | None, cursor: str | None, limit: int | None
-) -> tuple[list[AllocationRun], str | None]:
+) -> Page[RunPublic]:
+    """Every run (of the year, if given), newest first."""
     statement = select(AllocationRun)
     if year is not None:
         statement = statement.where(col(AllocationRun.fiscal_year) == year)
-    rows, next_cursor = await paginate(
+    rows = await paginate(
         session,
         statement,
         time_column=col(AllocationRun.created_at),
@@ -250,7 +256,7 @@ async def list_runs(
         limit=limit,
         descending=True,
     )
-    return list(rows), next_cursor
+    return page(rows, run_public)
 
 
 async def lines(session: AsyncSession, run_id: uuid.UUID) -> list[AllocationLine]:

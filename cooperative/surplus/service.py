@@ -17,12 +17,19 @@ from sqlmodel import col
 from cooperative.audit import service as audit
 from cooperative.bylaws import service as bylaws_service
 from cooperative.kernel.errors import NotFound
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal
 from cooperative.membership import service as membership_service
 from cooperative.surplus import patronage
 from cooperative.surplus.errors import PatronageKind, PatronageUnit, RunPosted
-from cooperative.surplus.ledger import ApprovalOf, capital_account, journal, post, reverse
+from cooperative.surplus.ledger import (
+    ApprovalOf,
+    capital_account,
+    entry_public,
+    journal,
+    post,
+    reverse,
+)
 from cooperative.surplus.models import AllocationLine, AllocationRun, PatronageRecord
 from cooperative.surplus.patronage import MINUTES, MONEY_CLASSES
 from cooperative.surplus.rules import RunStatus
@@ -35,9 +42,10 @@ from cooperative.surplus.runs import (
     get_run,
     lines,
     list_runs,
+    run_public,
     year_end,
 )
-from cooperative.surplus.schemas import PatronageCreate
+from cooperative.surplus.schemas import PatronageCreate, PatronagePublic, RunPublic
 
 __all__ = [
     "LINE_CHUNK",
@@ -47,15 +55,18 @@ __all__ = [
     "capital_account",
     "compute",
     "draft_run",
+    "entry_public",
     "get_run",
     "journal",
     "lines",
     "list_runs",
     "notice_data",
+    "patronage_public",
     "patronage_records",
     "post",
     "record_by_admin",
     "reverse",
+    "run_public",
     "runs_of",
     "year_end",
 ]
@@ -94,24 +105,25 @@ async def notice_data(
     }
 
 
-async def runs_of(session: AsyncSession, account_id: uuid.UUID) -> list[AllocationRun]:
+async def runs_of(session: AsyncSession, account_id: uuid.UUID) -> list[RunPublic]:
     """Posted (and reversed) runs in which the account's member has a line, newest first."""
     member = await membership_service.member_of(session, account_id)
     if member is None:
         return []
-    return list(
-        (
-            await session.execute(
-                select(AllocationRun)
-                .join(AllocationLine, col(AllocationLine.run_id) == col(AllocationRun.id))
-                .where(
-                    col(AllocationLine.member_id) == member.id,
-                    col(AllocationRun.status).in_([RunStatus.POSTED, RunStatus.REVERSED]),
-                )
-                .order_by(col(AllocationRun.fiscal_year).desc())
-            )
-        ).scalars()
+    runs = await session.execute(
+        select(AllocationRun)
+        .join(AllocationLine, col(AllocationLine.run_id) == col(AllocationRun.id))
+        .where(
+            col(AllocationLine.member_id) == member.id,
+            col(AllocationRun.status).in_([RunStatus.POSTED, RunStatus.REVERSED]),
+        )
+        .order_by(col(AllocationRun.fiscal_year).desc())
     )
+    return [run_public(run) for run in runs.scalars()]
+
+
+def patronage_public(record: PatronageRecord) -> PatronagePublic:
+    return PatronagePublic.model_validate(record, from_attributes=True)
 
 
 async def record_by_admin(
@@ -154,18 +166,20 @@ async def patronage_records(
     year: int | None,
     cursor: str | None,
     limit: int | None,
-) -> tuple[list[PatronageRecord], str | None]:
+) -> Page[PatronagePublic]:
+    """The patronage records of the principal's own membership, or of `member_id` if the
+    principal may see that member."""
     if member_id is None:
         own = await patronage.member_of_account(session, principal.account_id)
         if own is None:
-            return [], None
+            return Page(items=[], next_cursor=None)
         member_id = own.id
     else:
         await membership_service.visible_member(session, principal, member_id)
     statement = select(PatronageRecord).where(col(PatronageRecord.member_id) == member_id)
     if year is not None:
         statement = statement.where(col(PatronageRecord.fiscal_year) == year)
-    rows, next_cursor = await paginate(
+    rows = await paginate(
         session,
         statement,
         time_column=col(PatronageRecord.created_at),
@@ -173,4 +187,4 @@ async def patronage_records(
         cursor=cursor,
         limit=limit,
     )
-    return list(rows), next_cursor
+    return page(rows, patronage_public)
