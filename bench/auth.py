@@ -30,7 +30,7 @@ async def run() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             environment="test",
             database_url=url,
             secret_key="benchmark-secret-key-long-enough-for-hs256",

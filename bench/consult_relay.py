@@ -76,10 +76,12 @@ class RelayPeer:
     async def start(self) -> None:
         self.pc.addTrack(AudioStreamTrack())
         self.pc.addTrack(VideoStreamTrack())  # 640×480 at 30 frames a second
-        self.pc.on(
-            "connectionstatechange",
-            lambda: self.pc.connectionState == "connected" and self.connected.set(),
-        )
+
+        @self.pc.on("connectionstatechange")
+        def _state() -> None:
+            if self.pc.connectionState == "connected":
+                self.connected.set()
+
         self.pc.on(
             "track", lambda track: self.tasks.append(asyncio.create_task(self._count(track)))
         )

@@ -112,7 +112,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        backend = getattr(item, "callspec", None) and item.callspec.params.get("database")
+        backend = None
+        if isinstance(item, pytest.Function) and hasattr(item, "callspec"):  # parametrized
+            backend = item.callspec.params.get("database")
         if backend == "sqlite" and item.get_closest_marker("postgresql_only"):
             item.add_marker(pytest.mark.skip(reason="PostgreSQL only"))
         if backend == "postgresql" and item.get_closest_marker("sqlite_only"):
@@ -135,7 +137,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "signup_address_free_attempts": 10_000,
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @dataclass
@@ -243,9 +245,11 @@ async def _empty_tables(engine: AsyncEngine) -> None:
             await connection.exec_driver_sql(f"TRUNCATE {names}")
             return
         refusing = (
-            await connection.exec_driver_sql(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
-                " AND upper(sql) LIKE '%BEFORE DELETE%'"
+            await connection.execute(
+                text(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                    " AND upper(sql) LIKE '%BEFORE DELETE%'"
+                )
             )
         ).all()
         for name, _ in refusing:

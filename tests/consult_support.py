@@ -3,11 +3,12 @@ signaling-socket helpers."""
 
 import asyncio
 import json
+import logging
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -32,6 +33,21 @@ from tests.factories import (
     practitioner,
     signed_up,
 )
+
+if TYPE_CHECKING:
+    from aiortc import RTCPeerConnection
+
+
+class ErrorsLogged(logging.Handler):
+    """Keeps the errors logged while it is attached: the servers and the relay work in event
+    handlers and background tasks, where an error is only logged."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 def free_port() -> int:
@@ -100,11 +116,10 @@ async def consult_soon(
             .values(start=start, end=start + timedelta(minutes=30))
         )
         await session.commit()
-    me = lambda tokens: http.get("/v1/me", headers=bearer(tokens))  # noqa: E731
     return {
         "id": booked["id"],
         "doctor": doctor,
-        "doctor_id": (await me(doctor)).json()["id"],
+        "doctor_id": (await http.get("/v1/me", headers=bearer(doctor))).json()["id"],
         "patient": patient,
         "patient_id": patient_account["id"],
         "admin": admin,
@@ -157,7 +172,7 @@ async def http_to(database: Database) -> AsyncIterator[Callable[[str], httpx.Asy
         await client.aclose()
 
 
-def local_peer() -> Any:
+def local_peer() -> "RTCPeerConnection":
     """An aiortc peer with no ICE servers: without a configuration aiortc would use Google's
     public STUN server, and nothing here may call outside hosts."""
     from aiortc import RTCConfiguration, RTCPeerConnection

@@ -17,6 +17,7 @@ from app.broker import LocalBroker, SubscriberTooSlow
 from tests.app.test_consults_redis import REDIS, redis_or_skip
 from tests.conftest import Database
 from tests.consult_support import (
+    ErrorsLogged,
     consult_soon,
     end_consult,
     join_consult,
@@ -86,9 +87,7 @@ async def test_a_room_closing_under_an_open_socket_closes_it_cleanly(
     ws = await signal_as(host, http, consult, "doctor")
     await next_of_type(ws, "welcome")
     await end_consult(database, consult["id"])
-    errors: list[logging.LogRecord] = []
-    catcher = logging.Handler(logging.ERROR)
-    catcher.emit = errors.append  # type: ignore[method-assign]
+    catcher = ErrorsLogged()
     server_log = logging.getLogger("uvicorn.error")  # where uvicorn reports a crashed socket
     server_log.addHandler(catcher)
     try:
@@ -97,7 +96,7 @@ async def test_a_room_closing_under_an_open_socket_closes_it_cleanly(
         await asyncio.sleep(0.2)
     finally:
         server_log.removeHandler(catcher)
-    assert [r.getMessage() for r in errors] == []
+    assert [r.getMessage() for r in catcher.records] == []
 
 
 async def test_a_socket_that_only_listens_is_closed_when_the_room_closes(

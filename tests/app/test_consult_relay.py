@@ -16,6 +16,7 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import Database
 from tests.consult_support import (
+    ErrorsLogged,
     consult_soon,
     join_consult,
     local_peer,
@@ -30,15 +31,13 @@ from tests.factories import PASSWORD, bearer, signed_up
 def no_errors_logged() -> Iterator[None]:
     """The relay works in event handlers and background tasks, where an error is only logged:
     any error logged while a test runs (servers' shutdown included) fails it."""
-    errors: list[logging.LogRecord] = []
-    catcher = logging.Handler(logging.ERROR)
-    catcher.emit = errors.append  # type: ignore[method-assign]
+    catcher = ErrorsLogged()
     logging.getLogger().addHandler(catcher)
     try:
         yield
     finally:
         logging.getLogger().removeHandler(catcher)
-    assert [r.getMessage() for r in errors] == []
+    assert [r.getMessage() for r in catcher.records] == []
 
 
 CAP = {"relay_video_max_width": 160, "relay_video_max_height": 120, "relay_video_max_fps": 10}
@@ -48,7 +47,7 @@ def _small_video() -> Any:
     """A 320x240 camera: above the cap, so the relay must scale it down."""
     from aiortc.mediastreams import VideoStreamTrack
 
-    class SmallVideo(VideoStreamTrack):  # type: ignore[misc]
+    class SmallVideo(VideoStreamTrack):
         async def recv(self) -> Any:
             pts, time_base = await self.next_timestamp()
             frame = av.VideoFrame(width=320, height=240, format="yuv420p")
@@ -93,7 +92,8 @@ class RelayClient:
         with contextlib.suppress(Exception):
             while True:
                 frame = await track.recv()
-                source = self.tracks.get(mid, {}).get("account_id", "?")
+                whose = self.tracks.get(mid, {}) if mid is not None else {}
+                source = whose.get("account_id", "?")
                 key = (source, track.kind)
                 self.frames[key] = self.frames.get(key, 0) + 1
                 if track.kind == "video":

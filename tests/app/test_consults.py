@@ -204,7 +204,7 @@ async def test_two_aiortc_peers_exchange_audio_video_and_data_through_the_api(
 ) -> None:
     """A doctor and a patient, each a real WebRTC peer, signal through the API's socket and then
     receive each other's audio and video frames and data-channel messages."""
-    from aiortc import RTCSessionDescription
+    from aiortc import RTCDataChannel, RTCSessionDescription
     from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
     host = await server()
@@ -237,8 +237,11 @@ async def test_two_aiortc_peers_exchange_audio_video_and_data_through_the_api(
         channel.on("message", lambda m: messages["doctor"].append(m))
 
         @patient_pc.on("datachannel")
-        def _on_channel(incoming: Any) -> None:
-            incoming.on("message", lambda m: (messages["patient"].append(m), incoming.send("pong")))
+        def _on_channel(incoming: RTCDataChannel) -> None:
+            @incoming.on("message")
+            def _answer(message: str) -> None:
+                messages["patient"].append(message)
+                incoming.send("pong")
 
         await doctor_pc.setLocalDescription(await doctor_pc.createOffer())
         offer_out = {

@@ -23,7 +23,9 @@ async def _invite(
         headers=bearer(inviter),
     )
     assert response.status_code == 200, response.text
-    sent = [i for i in response.json()["invitations"] if i["member_id"] == member["id"]]
+    sent: list[dict[str, Any]] = [
+        i for i in response.json()["invitations"] if i["member_id"] == member["id"]
+    ]
     assert sent[0]["status"] == "pending"
     return sent[0]
 

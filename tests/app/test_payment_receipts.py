@@ -8,7 +8,7 @@ import zlib
 from collections.abc import AsyncIterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import av
 import httpx
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.usefixtures("bylaws_installed")
 GPS = b"GPS 17.0654N 96.7266W Pixel 8"
 
 
-def _encoded(codec_name: str, pix_fmt: str) -> bytes:
+def _encoded(codec_name: Literal["mjpeg", "png"], pix_fmt: str) -> bytes:
     codec = av.CodecContext.create(codec_name, "w")
     codec.width, codec.height, codec.pix_fmt = 16, 16, pix_fmt
     codec.time_base = Fraction(1, 25)
@@ -67,7 +67,7 @@ def _png_from_a_phone() -> bytes:
 
 
 def _decodes(data: bytes, kind: str) -> bool:
-    container = av.open(io.BytesIO(data), format=f"{kind}_pipe")
+    container = av.open(io.BytesIO(data), "r", format=f"{kind}_pipe")
     try:
         frame = next(container.decode(video=0))
         return (frame.width, frame.height) == (16, 16)

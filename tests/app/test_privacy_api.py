@@ -1,12 +1,14 @@
 """ARCO rights: a member exports everything held about them, and erases what may be erased."""
 
 import uuid
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col
+from sqlalchemy.orm import Mapped
+from sqlmodel import SQLModel, col
 
 from app.settings import Settings
 from cooperative.accounts.models import Account
@@ -29,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("bylaws_installed")
 
 async def _rosa_with_everything(
     client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
-) -> tuple[dict[str, object], dict[str, object], dict[str, object], dict[str, object]]:
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
     admin = await admin_tokens(client, sessionmaker, settings)
     member, tokens = await active_member(client, admin, curp="BOXW310820HNERXN09")
     home = await household(client, tokens)
@@ -125,7 +127,9 @@ async def test_erasure_removes_personal_data_and_keeps_the_books(
         assert row is not None
         assert (row.full_name, row.curp, row.status) == ("[erased]", None, "withdrawn")
 
-        async def count(model: type, column: object, value: uuid.UUID) -> int:
+        async def count(
+            model: type[SQLModel], column: Mapped[uuid.UUID | None], value: uuid.UUID
+        ) -> int:
             statement = select(func.count()).select_from(model).where(column == value)
             return (await session.execute(statement)).scalar_one()
 

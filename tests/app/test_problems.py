@@ -1,6 +1,7 @@
 """Every error is an RFC 9457 problem in English or Spanish; bad input never causes a 500."""
 
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -120,7 +121,7 @@ async def test_oversize_body_is_413_and_creates_nothing(client: httpx.AsyncClien
 
 
 async def test_oversize_streamed_body_without_length_is_413(client: httpx.AsyncClient) -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(40):
             yield b"x" * 65536
 

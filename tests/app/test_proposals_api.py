@@ -16,7 +16,7 @@ from app.settings import Settings
 from cooperative.bylaws.defaults import default_bylaws
 from cooperative.dues.models import Invoice
 from cooperative.governance import rules
-from cooperative.governance.ballots import receipt_hash
+from cooperative.governance.sealing import receipt_hash
 from cooperative.kernel import clock
 from cooperative.membership.models import Member
 from tests.factories import attest, bearer, household, signed_up

@@ -17,8 +17,9 @@ from app import governance as upkeep
 from app.db import create_sessionmaker
 from app.main import create_app
 from cooperative.bylaws.defaults import default_bylaws
-from cooperative.governance.ballots import new_receipt, receipt_hash
+from cooperative.governance.ballots import new_receipt
 from cooperative.governance.models import Ballot, Proposal, ProposalVoter
+from cooperative.governance.sealing import receipt_hash
 from cooperative.kernel.principal import Role
 from tests.conftest import TEST_ADDRESS, Database, make_settings
 from tests.factories import account_with_role, bearer, login

@@ -50,7 +50,7 @@ async def _pay_dues(
             headers=bearer(tokens),
         )
     ).json()["items"]
-    owed = sum(i["outstanding_minor"] for i in invoices)
+    owed: int = sum(i["outstanding_minor"] for i in invoices)
     body = {"household_id": created["id"], "amount_minor": owed, "currency": created["currency"]}
     if at_the_desk:
         recorded = await report_payment(

@@ -16,7 +16,7 @@ from cooperative.kernel import clock
 from tests.conftest import Database, make_settings
 from tests.factories import PASSWORD, register, unique_email
 
-ClientFactory = Callable[..., Any]
+ClientFactory = Callable[..., httpx.AsyncClient]
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,9 @@ def votes(**by_class: tuple[int, int, int]) -> list[tuple[str, Choice]]:
     """(yes, no, abstain) per class as a list of ballots."""
     out: list[tuple[str, Choice]] = []
     for name, (yes, no, abstain) in by_class.items():
-        out += [(name, "yes")] * yes + [(name, "no")] * no + [(name, "abstain")] * abstain
+        out += [(name, "yes")] * yes
+        out += [(name, "no")] * no
+        out += [(name, "abstain")] * abstain
     return out
 
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cooperative.dues.errors import PaymentNotPending
-from cooperative.dues.rules import PaymentStatus, transition
+from cooperative.dues.rules import PaymentAction, PaymentStatus, transition
 from cooperative.treasury import rules
 
 RATES = st.decimals(min_value=rules.MIN_RATE, max_value=rules.MAX_RATE, places=8, allow_nan=False)
@@ -54,8 +54,10 @@ def test_dates_from_2000_to_a_week_ahead() -> None:
         ("withdrawn", "withdraw", None),
     ],
 )
-def test_only_a_reported_payment_moves(status: str, action: str, outcome: object) -> None:
-    assert transition(status, action) == outcome  # type: ignore[arg-type]
+def test_only_a_reported_payment_moves(
+    status: str, action: PaymentAction, outcome: PaymentStatus | None
+) -> None:
+    assert transition(status, action) == outcome
 
 
 @pytest.mark.parametrize(
@@ -69,6 +71,6 @@ def test_only_a_reported_payment_moves(status: str, action: str, outcome: object
         ("withdrawn", "reject"),
     ],
 )
-def test_a_decided_payment_is_never_decided_otherwise(status: str, action: str) -> None:
+def test_a_decided_payment_is_never_decided_otherwise(status: str, action: PaymentAction) -> None:
     with pytest.raises(PaymentNotPending):
-        transition(status, action)  # type: ignore[arg-type]
+        transition(status, action)

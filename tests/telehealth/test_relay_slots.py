@@ -4,10 +4,11 @@ with other subscribers are never changed under them."""
 
 import asyncio
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import av
 from aiortc import MediaStreamTrack
+from aiortc.rtcrtpreceiver import RemoteStreamTrack
 
 from telehealth.consults.relay import RelayRoom, SlotTrack, VideoCap, restamped
 
@@ -19,7 +20,8 @@ class Camera(MediaStreamTrack):
 
     def __init__(self, start: int, shade: int) -> None:
         super().__init__()
-        self.pts, self.shade, self.sent = start, shade, []
+        self.pts, self.shade = start, shade
+        self.sent: list[tuple[av.VideoFrame, int | None]] = []
 
     async def recv(self) -> Any:
         frame = av.VideoFrame(64, 48, "yuv420p")
@@ -82,7 +84,8 @@ async def test_media_from_someone_alone_in_the_relay_is_read_not_hoarded() -> No
         [answer] = [m for m in sent if m["type"] == "answer"]
         await doctor.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
         await asyncio.sleep(3)
-        video = room.peers["doctor"].sources["video"]
+        # what aiortc hands to "track" handlers: its receiver's track, with a queue of frames
+        video = cast(RemoteStreamTrack, room.peers["doctor"].sources["video"])
         assert video.readyState == "live"
         assert video._queue.qsize() < 10  # aiortc's receive queue of decoded frames
     finally:
