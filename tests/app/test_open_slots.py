@@ -165,12 +165,12 @@ async def _entries(
         )
         assert response.status_code in (201, 409), response.text
     for _ in range(rng.randint(0, 2)):
-        start = clock.now() + timedelta(hours=rng.randint(1, 200))
+        away = clock.now() + timedelta(hours=rng.randint(1, 200))
         response = await client.post(
             f"/v1/practitioners/{doctor}/time-off",
             json={
-                "start": start.isoformat(),
-                "end": (start + timedelta(minutes=rng.choice((30, 90, 600)))).isoformat(),
+                "start": away.isoformat(),
+                "end": (away + timedelta(minutes=rng.choice((30, 90, 600)))).isoformat(),
                 "reason": "congreso",
             },
             headers=bearer(tokens),
@@ -334,11 +334,11 @@ async def test_a_search_costs_the_same_statements_for_three_doctors_as_for_twelv
     """The session check, the searcher's zone, the laid-out check, one page of slots, the page's
     doctors; and with a jurisdiction, their licences (each page of slots is checked exactly)."""
     _, patient = await signed_up(client)
-    counts = []
+    made = 0
     for doctors in (3, 12):
-        while len(counts) < doctors:
+        while made < doctors:
             await practitioner(client, admin, sessionmaker, settings, specialties=("pediatrics",))
-            counts.append(None)
+            made += 1
         plain = await _search_statements(client, database.engine, patient, limit=20)
         filtered = await _search_statements(
             client,
