@@ -75,6 +75,7 @@ class Cluster:
             [str(self.bin / args[0]), *args[1:]],
             user=self.runs_as,
             group=self.runs_as and pwd.getpwnam(self.runs_as).pw_gid,
+            extra_groups=[] if self.runs_as else None,  # none of root's groups
             cwd=self.folder,
             capture_output=True,
             text=True,
