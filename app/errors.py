@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.i18n import negotiate, validation_message
+from app.outage import RETRY_AFTER_SECONDS, OutageLog, database_unreachable
 from cooperative.kernel.context import request_id_var
 from cooperative.kernel.errors import Language, NotFound, TequioError, Text
 
@@ -107,6 +108,25 @@ class NotReady(TequioError):
     )
 
 
+class DatabaseUnavailable(TequioError):
+    """The database could not be reached (stopped, restarting, unreachable): nothing is wrong
+    with the request, which may be sent again after `Retry-After` seconds."""
+
+    status = 503
+    slug = "database-unavailable"
+    title = Text("Database unavailable", "Base de datos no disponible")
+    detail = Text(
+        "The service cannot reach its database for a moment. Try again in a few seconds; with "
+        "the same Idempotency-Key a retry never does the same thing twice.",
+        "El servicio no puede comunicarse con su base de datos por un momento. Intente de nuevo "
+        "en unos segundos; con la misma Idempotency-Key, un reintento nunca hace lo mismo dos "
+        "veces.",
+    )
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 class InternalError(TequioError):
     status = 500
     slug = "internal-error"
@@ -192,9 +212,22 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def render_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """An exception no handler took. The database gone: 503 `database-unavailable`, and no
+    traceback (the worker's outage log notes it, at most every few seconds). Anything else is a
+    bug: logged with its traceback, 500 `internal-error`."""
+    if database_unreachable(exc):
+        outage: OutageLog = request.app.state.outage
+        outage.failed(exc)
+        return render(request, DatabaseUnavailable())
     log.exception("unhandled error", exc_info=exc)
     return render(request, InternalError())
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's last resort, for an exception raised outside the routes and the middleware
+    that answers them (`UnexpectedErrorMiddleware`)."""
+    return await render_unexpected(request, exc)
 
 
 async def render_problem(request: Request, error: TequioError) -> JSONResponse:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db import AfterCommit, forget_deleted, in_own_session, to_completion, upkeep_connection
+from app.outage import OutageLog, database_unreachable
 from app.settings import Settings
 from cooperative.governance import service as governance
 from cooperative.governance.sealing import BallotKeys
@@ -88,15 +89,23 @@ def forget_after_close(
 
 
 async def sweep_proposals(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], engine: AsyncEngine
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    outage: OutageLog,
 ) -> None:
+    """Sweep every `governance_sweep_seconds`; a pass that finds the database gone is counted
+    in the worker's outage log (no traceback), and the next pass tries again."""
     while True:
         await asyncio.sleep(settings.governance_sweep_seconds)
         try:
             closed = await sweep_once(settings, sessionmaker)
             await to_completion(forget_closed_votes(engine, settings))
-        except Exception:  # the next pass tries again; a request may close it meanwhile
-            log.warning("governance sweep failed", exc_info=True)
+        except Exception as exc:  # the next pass tries again; a request may close it meanwhile
+            if database_unreachable(exc):
+                outage.failed(exc, "governance sweep")
+            else:
+                log.warning("governance sweep failed", exc_info=True)
             continue
         if closed:
             log.info("proposals closed", extra={"closed": closed})

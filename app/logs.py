@@ -48,6 +48,11 @@ _IPV6 = (
 _ADDRESS = re.compile(rf"(?<![\w.:])(?:{_IPV4}|\[(?:{_IPV6})\]|{_IPV6})(?::\d{{1,5}})?(?![\w.])")
 
 
+def scrub(text: str) -> str:
+    """`text` with secret query parameters and network addresses replaced."""
+    return _ADDRESS.sub("[address]", _SECRET_PARAMETER.sub(r"\1[redacted]", text))
+
+
 class PrivateLineFilter(logging.Filter):
     """The server's own lines, made safe: uvicorn's WebSocket handshake line (it carries the
     client's address and the query string with the consult token; our access line already
@@ -60,7 +65,7 @@ class PrivateLineFilter(logging.Filter):
             return False
         if record.name.startswith("uvicorn") and message.startswith("Uvicorn running on"):
             return True  # the server's own listening address, not a client's
-        cleaned = _ADDRESS.sub("[address]", _SECRET_PARAMETER.sub(r"\1[redacted]", message))
+        cleaned = scrub(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True

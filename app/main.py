@@ -29,7 +29,9 @@ from app.middleware import (
     RequestGuardMiddleware,
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
+    UnexpectedErrorMiddleware,
 )
+from app.outage import OutageLog
 from app.relays import RelayHub, relay_ice_servers
 from app.routers import (
     appointments,
@@ -113,7 +115,10 @@ def create_app(
     settings = settings or Settings()
     settings.start_clock()
     logs.silence_data_loggers()
-    engine = engine or create_engine(settings)
+    outage = OutageLog()
+    if engine is None:
+        engine = create_engine(settings)
+        outage.watch(engine)  # a lent engine is the lender's to watch
     sessions = sessionmaker or create_sessionmaker(engine)
     broker = create_broker(settings.redis_url)
     relays = RelayHub(settings, broker, sessions, relay_ice_servers(settings))
@@ -138,6 +143,7 @@ def create_app(
     app.state.background = background  # tasks outliving their request (pre-call checks)
     app.state.ballot_keys = BallotKeys(settings.ballot_key)  # from the settings, never the db
     app.state.after_commit = [forget_after_close(engine, settings, background)]
+    app.state.outage = outage  # what this worker logs about losing its database
     errors.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
@@ -167,7 +173,9 @@ def _lifespan(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         background: set[asyncio.Task[None]] = app.state.background
         if settings.governance_sweep_seconds > 0:
-            sweeper = asyncio.create_task(sweep_proposals(settings, sessions, engine))
+            sweeper = asyncio.create_task(
+                sweep_proposals(settings, sessions, engine, app.state.outage)
+            )
             background.add(sweeper)
             sweeper.add_done_callback(background.discard)
         if settings.slot_sweep_seconds > 0:
@@ -186,7 +194,10 @@ def _lifespan(
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    """Outermost last: request ids wrap everything, then the request guard, then CORS."""
+    """Outermost last: request ids wrap everything, then the request guard, then CORS, then
+    the answer to exceptions no handler took (so its 503s and 500s carry the request id, the
+    security headers and CORS's)."""
+    app.add_middleware(UnexpectedErrorMiddleware, render=errors.render_unexpected)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -281,6 +292,12 @@ def _with_page_policy(page: HTMLResponse) -> HTMLResponse:
     )
 
 
+DATABASE_AWAY = (
+    "The database cannot be reached for a moment (`database-unavailable`): send the request "
+    "again after `Retry-After` seconds, with the same `Idempotency-Key` if it had one."
+)
+
+
 def _problems_only_as_problem_json(schema: dict[str, Any]) -> None:
     """Every 4xx/5xx is documented as the `application/problem+json` it is sent as, including
     the 422 FastAPI adds by itself for any route with parameters."""
@@ -292,6 +309,8 @@ def _problems_only_as_problem_json(schema: dict[str, Any]) -> None:
             # carry a body too large (a GET too): the guards before the routes answer these
             responses.setdefault("400", {"description": "Malformed request or body."})
             responses.setdefault("413", {"description": "Request body too large."})
+            # and any request may find the database away for a moment
+            responses.setdefault("503", {"description": DATABASE_AWAY})
             if operation.get("security"):  # a token may be missing, or lack the scope
                 responses.setdefault("401", {"description": "Missing or invalid credentials."})
                 responses.setdefault("403", {"description": "The token lacks a scope."})

@@ -1,5 +1,7 @@
-"""Pure ASGI middleware: request ids with an access log, and the request-body size limit."""
+"""Pure ASGI middleware: request ids with an access log, the request-body size limit, and the
+answer to an exception no handler took."""
 
+import contextlib
 import logging
 import re
 import time
@@ -12,6 +14,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import MalformedRequest, PayloadTooLarge
+from app.outage import OutageLog, database_unreachable
 from cooperative.kernel.context import request_id_var
 from cooperative.kernel.errors import TequioError
 
@@ -84,6 +87,57 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 ProblemRenderer = Callable[[Request, TequioError], Awaitable[Any]]
+ExceptionRenderer = Callable[[Request, Exception], Awaitable[Any]]
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: the server cannot serve the socket for now
+
+
+class UnexpectedErrorMiddleware:
+    """Answers an exception that no handler took, inside the request id's scope (see
+    `errors.render_unexpected`: 503 when the database is gone, else 500 with the traceback
+    logged once, with the request id). Starlette's own last resort sits outside every
+    middleware and raises the exception again to the server, which logs it a second time,
+    without the request id, and closes the connection; here the connection stays open.
+
+    An exception after the response has started goes on to the server (the response is cut:
+    only closing the connection says so). A socket that finds the database gone is closed
+    with 1013, try again later; any other socket error goes on as before."""
+
+    def __init__(self, app: ASGIApp, *, render: ExceptionRenderer) -> None:
+        self.app = app
+        self.render = render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._socket(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:
+                raise
+            response = await self.render(Request(scope), exc)
+            await response(scope, receive, send)
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            outage: OutageLog = scope["app"].state.outage
+            outage.failed(exc, "socket")
+            with contextlib.suppress(Exception):  # the socket may be closed already
+                await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
 
 
 class RequestGuardMiddleware:

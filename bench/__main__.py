@@ -2,7 +2,16 @@
 
 import asyncio
 
-from bench import auth, booking_load, consults, fee_classes, slot_search, surplus, tallies
+from bench import (
+    auth,
+    booking_load,
+    consults,
+    db_outage,
+    fee_classes,
+    slot_search,
+    surplus,
+    tallies,
+)
 
 
 def main() -> None:
@@ -14,6 +23,8 @@ def main() -> None:
     slot_search.run()
     print("\n== booking under 64 concurrent clients (PostgreSQL)")
     booking_load.run()
+    print("\n== booking through database restarts and stops (a PostgreSQL cluster of its own)")
+    db_outage.run()
     print("\n== consults: signaling latency, peers connecting, CPU per relayed consult")
     consults.run()
     print("\n== governance tallies: 1,000,000 yes/no ballots; STV and IRV over 100,000 ranked")

@@ -29,6 +29,7 @@ from cooperative.accounts.models import Account
 from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.defaults import default_bylaws
 from telehealth.practitioners.models import AvailabilityWindow, Licence, Practitioner
+from tools.private_postgres import Cluster, private_cluster
 
 POSTGRES = "postgresql+asyncpg://root@127.0.0.1:5432"
 PASSWORD = "maiz azul de oaxaca"
@@ -115,6 +116,19 @@ async def scratch_database(folder: str) -> AsyncIterator[Scratch]:
         yield scratch
     finally:
         await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.asynccontextmanager
+async def private_database(folder: str) -> AsyncIterator[tuple[Scratch, Cluster]]:
+    """A migrated database in a PostgreSQL cluster of our own (tools/private_postgres.py), for
+    the benchmarks that stop and restart the database: never the shared server. Removed
+    afterwards whatever happens."""
+    with private_cluster() as cluster:
+        scratch = Scratch(
+            f"tequio on 127.0.0.1:{cluster.port}", cluster.url(), secrets.token_urlsafe(36)
+        )
+        await _migrate(scratch.environment(), folder)
+        yield scratch, cluster
 
 
 @dataclass
