@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 
 from cooperative.bylaws.defaults import default_bylaws
 from cooperative.surplus.rules import Allocation, Patronage, Policy, RunInput, allocate

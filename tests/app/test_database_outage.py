@@ -222,7 +222,10 @@ async def test_a_socket_that_finds_the_database_gone_is_told_to_try_again_later(
     async def receive() -> dict[str, Any]:
         return {"type": "websocket.connect"}
 
-    middleware = UnexpectedErrorMiddleware(socket_route, render=None)
+    async def never(request: Any, exc: Exception) -> None:
+        raise AssertionError("a socket is closed, not answered")
+
+    middleware = UnexpectedErrorMiddleware(socket_route, render=never)
     await middleware({"type": "websocket", "app": App(), "path": "/"}, receive, send)
     assert sent == [{"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER}]
     assert outage.failures_in_outage == 1
