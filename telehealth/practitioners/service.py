@@ -39,12 +39,20 @@ async def create(session: AsyncSession, data: PractitionerCreate) -> Practitione
     return practitioner
 
 
+_LOCKED = "tequio.practitioners.locked"
+
+
 async def get(
     session: AsyncSession, practitioner_id: uuid.UUID, *, lock: bool = False
 ) -> Practitioner:
+    """The active practitioner; `lock` holds the row until the transaction ends, and keeps it in
+    `session` meanwhile (the identity map holds rows weakly), so a later `get` in the same
+    transaction (the response naming the doctor) finds it there instead of reading it again."""
     practitioner = await session.get(Practitioner, practitioner_id, with_for_update=lock)
     if practitioner is None or not practitioner.active:
         raise NotFound()
+    if lock:
+        session.info.setdefault(_LOCKED, []).append(practitioner)
     return practitioner
 
 
