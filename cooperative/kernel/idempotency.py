@@ -9,12 +9,14 @@ the first request; the same key with another request is refused (`IdempotencyKey
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ColumnProperty
 from sqlmodel import col
 
 from cooperative.kernel.errors import IdempotencyKeyReused
@@ -66,13 +68,26 @@ class IdempotentCreate(Generic[KeyedT]):
     async def insert(self, session: AsyncSession, row: KeyedT) -> tuple[KeyedT, bool]:
         """Add `row` with the request's key and digest; returns it and False, or — when a
         request with the same key got in first (a race) — that request's row and True. Any
-        other integrity error is raised, the row left out."""
+        other integrity error is raised, the row left out.
+
+        One statement, `INSERT … ON CONFLICT DO NOTHING RETURNING …`: a conflict leaves no row
+        instead of an error that would spoil the transaction, so no savepoint (two more round
+        trips) is needed around it. Only then is the earlier row looked for; failing that, the
+        row is added as usual, which raises the conflict as the IntegrityError it is."""
         row.idempotency_key, row.request_digest = self.key, self.digest
-        try:
-            async with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
-            if (first := await self.earlier(session)) is not None:
-                return first, True
-            raise
-        return row, False
+        values = {attribute.key: getattr(row, attribute.key) for attribute in _columns(self.table)}
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(self.table).values(values).on_conflict_do_nothing()
+        inserted = (await session.scalars(statement.returning(self.table))).one_or_none()
+        if inserted is not None:
+            return inserted, False
+        if (first := await self.earlier(session)) is not None:
+            return first, True
+        session.add(row)
+        await session.flush()  # the other unique constraint's IntegrityError, or (if its row
+        return row, False  # went meanwhile) the row after all
+
+
+def _columns(table: type[KeyedRow]) -> Sequence[ColumnProperty[object]]:
+    return inspect(table).column_attrs  # type: ignore[no-any-return]
