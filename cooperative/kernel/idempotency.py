@@ -7,16 +7,18 @@ with the same key and the same request finds that row and answers with it, even 
 the first request; the same key with another request is refused (`IdempotencyKeyReused`).
 """
 
+import functools
 import hashlib
 import json
-from collections.abc import Sequence
+import uuid
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, cast
 
-from sqlalchemy import ColumnElement, inspect, select
+from sqlalchemy import Select, bindparam, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ColumnProperty
+from sqlalchemy.orm import Mapped, QueryableAttribute
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import col
 
 from cooperative.kernel.errors import IdempotencyKeyReused
@@ -42,13 +44,14 @@ def digest(request: object) -> str:
 class IdempotentCreate(Generic[KeyedT]):
     """A request that creates one `table` row, which its sender may repeat.
 
-    `sender` selects the sender's rows (a key is unique per sender, e.g.
-    `col(Payment.payer_account_id) == account_id`); `key` is the request's Idempotency-Key
-    (None: every request creates), `digest` what it asked for (see `digest`).
+    `sender` is the column naming who sent it (a key is unique per sender, e.g.
+    `col(Payment.payer_account_id)`), `sender_id` who did; `key` is the request's
+    Idempotency-Key (None: every request creates), `digest` what it asked for (see `digest`).
     """
 
     table: type[KeyedT]
-    sender: ColumnElement[bool]
+    sender: Mapped[uuid.UUID]
+    sender_id: uuid.UUID
     key: str | None
     digest: str
 
@@ -57,10 +60,10 @@ class IdempotentCreate(Generic[KeyedT]):
         that request asked for something else."""
         if not self.key:
             return None
-        statement = select(self.table).where(
-            self.sender, col(self.table.idempotency_key) == self.key
-        )
-        found = (await session.scalars(statement)).one_or_none()
+        statement = _earlier(self.table, cast("QueryableAttribute[uuid.UUID]", self.sender).key)
+        found: KeyedT | None = (
+            await session.scalars(statement, {"sender": self.sender_id, "key": self.key})
+        ).one_or_none()
         if found is not None and found.request_digest != self.digest:
             raise IdempotencyKeyReused()
         return found
@@ -75,11 +78,10 @@ class IdempotentCreate(Generic[KeyedT]):
         trips) is needed around it. Only then is the earlier row looked for; failing that, the
         row is added as usual, which raises the conflict as the IntegrityError it is."""
         row.idempotency_key, row.request_digest = self.key, self.digest
-        values = {attribute.key: getattr(row, attribute.key) for attribute in _columns(self.table)}
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(self.table).values(values).on_conflict_do_nothing()
-        inserted = (await session.scalars(statement.returning(self.table))).one_or_none()
+        mapper = inspect(self.table)
+        values = {attribute.key: getattr(row, attribute.key) for attribute in mapper.column_attrs}
+        statement = _insert(self.table, session.get_bind().dialect.name)
+        inserted = (await session.scalars(statement, [values])).one_or_none()
         if inserted is not None:
             return inserted, False
         if (first := await self.earlier(session)) is not None:
@@ -89,5 +91,18 @@ class IdempotentCreate(Generic[KeyedT]):
         return row, False  # went meanwhile) the row after all
 
 
-def _columns(table: type[KeyedRow]) -> Sequence[ColumnProperty[object]]:
-    return inspect(table).column_attrs  # type: ignore[no-any-return]
+# The statements, built once per table (building one costs more than running it).
+
+
+@functools.cache
+def _earlier(table: type[KeyedT], sender: str) -> Select[KeyedT]:
+    return select(table).where(
+        getattr(table, sender) == bindparam("sender"),
+        col(table.idempotency_key) == bindparam("key"),
+    )
+
+
+@functools.cache
+def _insert(table: type[KeyedT], dialect: str) -> ReturningInsert[tuple[KeyedT]]:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(table)
