@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -52,25 +52,26 @@ async def household_of(session: AsyncSession, member_id: uuid.UUID) -> uuid.UUID
     ).scalar_one_or_none()
 
 
+_WITH_HOUSEHOLD = (
+    select(Member, Household)
+    .outerjoin(
+        HouseholdMember,
+        and_(
+            col(HouseholdMember.member_id) == col(Member.id),
+            col(HouseholdMember.accepted_at).is_not(None),
+        ),
+    )
+    .outerjoin(Household, col(Household.id) == col(HouseholdMember.household_id))
+    .where(col(Member.account_id) == bindparam("account_id"))
+)
+
+
 async def member_with_household(
     session: AsyncSession, account_id: uuid.UUID
 ) -> tuple[Member, Household | None] | None:
     """The account's membership and the household covering it (None: no accepted household),
     in one query; None when the account never applied."""
-    row = (
-        await session.execute(
-            select(Member, Household)
-            .outerjoin(
-                HouseholdMember,
-                and_(
-                    col(HouseholdMember.member_id) == col(Member.id),
-                    col(HouseholdMember.accepted_at).is_not(None),
-                ),
-            )
-            .outerjoin(Household, col(Household.id) == col(HouseholdMember.household_id))
-            .where(col(Member.account_id) == account_id)
-        )
-    ).one_or_none()
+    row = (await session.execute(_WITH_HOUSEHOLD, {"account_id": account_id})).one_or_none()
     return (row[0], row[1]) if row is not None else None
 
 

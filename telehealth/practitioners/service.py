@@ -4,7 +4,7 @@ search across them is scheduling's)."""
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -123,11 +123,16 @@ async def add_licence(
     return practitioner
 
 
+_LICENCES = select(Licence).where(
+    col(Licence.practitioner_id).in_(bindparam("ids", expanding=True))
+)
+
+
 async def licences_of(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[rules.LicenceFact]]:
     """The licences of several practitioners in one query, by practitioner."""
-    rows = await session.execute(select(Licence).where(col(Licence.practitioner_id).in_(ids)))
+    rows = await session.execute(_LICENCES, {"ids": list(ids)})
     grouped: dict[uuid.UUID, list[rules.LicenceFact]] = {i: [] for i in ids}
     for row in rows.scalars():
         grouped[row.practitioner_id].append(rules.LicenceFact(row.jurisdiction, row.expires_on))
