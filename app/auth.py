@@ -34,7 +34,8 @@ async def _principal(
         raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
     claimed = token_issuer(request).verify(token)
     assert claimed.session_id is not None
-    roles = await accounts_service.active_roles(session, claimed.account_id, claimed.session_id)
+    account = await accounts_service.signed_in(session, claimed.account_id, claimed.session_id)
+    roles = frozenset(account.roles)
     principal = Principal(
         account_id=claimed.account_id,
         session_id=claimed.session_id,

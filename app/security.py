@@ -1,6 +1,7 @@
 """Access tokens: JWTs signed and verified with one explicitly named algorithm."""
 
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,8 +75,26 @@ def _check_times(claims: dict[str, Any]) -> dict[str, Any]:
     return claims
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """What a token's signature and claims were found to say, and when it is valid."""
+
+    principal: Principal
+    times: dict[str, Any]
+
+
+VERIFIED_TOKENS = 10_000  # about 4 MB: the tokens of the people signed in to one worker
+
+
 class TokenIssuer:
-    """Mints and checks access tokens; `algorithms` is always the single configured one."""
+    """Mints and checks access tokens; `algorithms` is always the single configured one.
+
+    A token whose signature and claims were checked once is remembered by its exact text (up to
+    VERIFIED_TOKENS of them, the least recently used forgotten first), so a client's next
+    requests with it skip the decoding and the HMAC or RSA check; its times are checked on every
+    use. What the token names is checked on every request all the same: its sign-in session
+    still open and its account still active (`accounts.service.signed_in`).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.algorithm = settings.jwt_algorithm
@@ -84,6 +103,7 @@ class TokenIssuer:
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
         self.lifetime = timedelta(minutes=settings.access_token_minutes)
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     def issue(
         self,
@@ -112,26 +132,37 @@ class TokenIssuer:
     def verify(self, token: str) -> Principal:
         """The principal a valid token names; InvalidToken for anything else, whatever the cause."""
         try:
-            claims = _check_times(
-                jwt.decode(
-                    token,
-                    self.verifying_key,
-                    algorithms=[self.algorithm],
-                    audience=self.audience,
-                    issuer=self.issuer,
-                    options=_REQUIRED_CLAIMS,
-                )
-            )
-            return Principal(
-                account_id=uuid.UUID(claims["sub"]),
-                session_id=uuid.UUID(claims["sid"]),
-                roles=frozenset(str(r) for r in claims.get("roles", [])),
-                scopes=frozenset(str(claims.get("scope", "")).split()),
-            )
+            verified = self._verified.get(token)
+            if verified is None:
+                verified = self._decode(token)
+                self._verified[token] = verified
+                if len(self._verified) > VERIFIED_TOKENS:
+                    self._verified.popitem(last=False)
+            else:
+                self._verified.move_to_end(token)
+            _check_times(verified.times)
+            return verified.principal
         except Exception as exc:  # python-jose raises several types; all mean "not valid"
             raise InvalidToken(
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
             ) from exc
+
+    def _decode(self, token: str) -> _Verified:
+        claims = jwt.decode(
+            token,
+            self.verifying_key,
+            algorithms=[self.algorithm],
+            audience=self.audience,
+            issuer=self.issuer,
+            options=_REQUIRED_CLAIMS,
+        )
+        principal = Principal(
+            account_id=uuid.UUID(claims["sub"]),
+            session_id=uuid.UUID(claims["sid"]),
+            roles=frozenset(str(r) for r in claims.get("roles", [])),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+        )
+        return _Verified(principal, {"exp": claims.get("exp"), "iat": claims.get("iat")})
 
 
 CONSULT_AUDIENCE = "tequio-consult"

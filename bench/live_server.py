@@ -15,19 +15,24 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from datetime import time as wall
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlmodel import col
 
 from app.main import password_hasher
+from app.security import TokenIssuer
 from app.settings import Settings
-from cooperative.accounts.models import Account
+from cooperative.accounts.models import Account, AuthSession
 from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.defaults import default_bylaws
+from cooperative.kernel import clock
+from cooperative.kernel.principal import scopes_for
+from cooperative.membership.models import Household, HouseholdMember, IncomeAttestation, Member
 from telehealth.practitioners.models import AvailabilityWindow, Licence, Practitioner
 from tools.private_postgres import Cluster, private_cluster
 
@@ -209,6 +214,89 @@ async def seed(
         practitioner_ids=[p.id for p in profiles],
         patients=[person(p) for p in patient_accounts],
     )
+
+
+async def make_members(
+    sessionmaker: async_sessionmaker[AsyncSession], patients: list[Person]
+) -> None:
+    """Each patient an active patient-owner with a rural household in Oaxaca of three and a
+    monthly income attested today: booking then takes the sliding-scale path, the one that
+    reads the most (standing, household, attestation)."""
+    today = clock.today()
+    members, households, links, attestations = [], [], [], []
+    for n, patient in enumerate(patients):
+        member = Member(
+            account_id=patient.account_id,
+            member_class="patient",
+            status="active",
+            full_name=f"Paciente Bench {n:05d}",
+            bylaws_version=1,
+            decided_at=clock.now(),
+        )
+        home = Household(
+            name=f"Familia Bench {n:05d}",
+            country="MX",
+            subdivision="MX-OAX",
+            municipality="San Miguel Tlacotepec",
+            area="rural",
+            currency="MXN",
+            created_by=patient.account_id,
+        )
+        members.append(member)
+        households.append(home)
+        links.append(
+            HouseholdMember(household_id=home.id, member_id=member.id, accepted_at=clock.now())
+        )
+        attestations.append(
+            IncomeAttestation(
+                household_id=home.id,
+                income_minor=450_000 + 1_000 * (n % 200),
+                currency="MXN",
+                period="monthly",
+                household_size=3,
+                effective_on=today,
+                expires_on=today + timedelta(days=365),
+                attested_by=patient.account_id,
+            )
+        )
+    async with sessionmaker() as session:
+        for rows in (members, households, links, attestations):
+            session.add_all(rows)
+            await session.flush()
+        await session.commit()
+
+
+async def mint_tokens(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, people: list[Person]
+) -> list[str]:
+    """An access token for each person, as a sign-in would give (a sign-in session stored, the
+    token naming it, every scope of the person's roles), without paying an argon2 hash each:
+    for benchmarks that need thousands of signed-in people."""
+    async with sessionmaker() as session:
+        accounts = {
+            a.id: a
+            for a in (
+                await session.execute(
+                    select(Account).where(col(Account.id).in_([p.account_id for p in people]))
+                )
+            ).scalars()
+        }
+        sessions = [AuthSession(account_id=p.account_id) for p in people]
+        session.add_all(sessions)
+        await session.commit()
+    issuer = TokenIssuer(settings)
+    tokens = []
+    for person, signed_in in zip(people, sessions, strict=True):
+        roles = frozenset(accounts[person.account_id].roles)
+        tokens.append(
+            issuer.issue(
+                account_id=person.account_id,
+                session_id=signed_in.id,
+                roles=roles,
+                scopes=scopes_for(roles),
+            )
+        )
+    return tokens
 
 
 async def sign_in(base: str, emails: list[str]) -> list[str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -327,21 +327,35 @@ async def session_of_refresh_token(session: AsyncSession, token: str) -> uuid.UU
     return stored
 
 
-async def active_roles(
-    session: AsyncSession, account_id: uuid.UUID, session_id: uuid.UUID
-) -> frozenset[str]:
-    """The account's current roles, if its sign-in session is still open and the account active.
+# The check every authenticated request makes, built once: the sign-in session and its account,
+# both by primary key, in one statement.
+_SIGNED_IN = (
+    select(Account, col(AuthSession.revoked_at))
+    .join(AuthSession, col(AuthSession.account_id) == col(Account.id))
+    .where(
+        col(AuthSession.id) == bindparam("session_id"),
+        col(Account.id) == bindparam("account_id"),
+    )
+)
+_CALLER = "tequio.accounts.caller"
+
+
+async def signed_in(session: AsyncSession, account_id: uuid.UUID, session_id: uuid.UUID) -> Account:
+    """The account, if its sign-in session is still open and the account active; SessionEnded
+    otherwise.
 
     Checked on every authenticated request, so logout, a detected token theft or a disabled
-    account take effect at once rather than when the access token expires.
+    account take effect at once rather than when the access token expires. The account comes
+    whole with the check and stays in `session` for the request, so a route that reads the
+    caller's account again (`get`) finds it there instead of asking the database a second time.
     """
     row = (
-        await session.execute(
-            select(col(Account.roles), col(Account.is_active), col(AuthSession.revoked_at))
-            .join(AuthSession, col(AuthSession.account_id) == col(Account.id))
-            .where(col(AuthSession.id) == session_id, col(Account.id) == account_id)
-        )
+        await session.execute(_SIGNED_IN, {"session_id": session_id, "account_id": account_id})
     ).one_or_none()
-    if row is None or not row.is_active or row.revoked_at is not None:
+    if row is None:
         raise SessionEnded()
-    return frozenset(row.roles)
+    account: Account = row.Account
+    if row.revoked_at is not None or not account.is_active:
+        raise SessionEnded()
+    session.info[_CALLER] = account  # the identity map holds rows weakly: keep this one
+    return account

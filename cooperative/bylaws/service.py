@@ -7,7 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -58,17 +58,18 @@ def digest(document: Bylaws) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+_IN_FORCE = (
+    select(BylawsVersion)
+    .where(col(BylawsVersion.effective_from) <= bindparam("moment"))
+    .order_by(col(BylawsVersion.effective_from).desc(), col(BylawsVersion.number).desc())
+    .limit(1)
+)
+
+
 async def in_force(session: AsyncSession, at: datetime | None = None) -> InForce:
     """The version in force at `at` (now by default): the latest whose effective date has come."""
     moment = at or clock.now()
-    version = (
-        await session.execute(
-            select(BylawsVersion)
-            .where(col(BylawsVersion.effective_from) <= moment)
-            .order_by(col(BylawsVersion.effective_from).desc(), col(BylawsVersion.number).desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    version = (await session.execute(_IN_FORCE, {"moment": moment})).scalar_one_or_none()
     if version is None:
         raise BylawsNotInstalled()
     return InForce(version.number, parsed(version))

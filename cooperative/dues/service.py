@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -221,7 +221,7 @@ async def record_payment(
     records nothing: the key is unique per payer in the database.
     """
     retry = idempotency.IdempotentCreate(
-        Payment, col(Payment.payer_account_id) == payer, idempotency_key, request.digest()
+        Payment, col(Payment.payer_account_id), payer, idempotency_key, request.digest()
     )
     if (earlier := await retry.earlier(session)) is not None:
         return earlier, True
@@ -334,18 +334,25 @@ async def forget_receipts(session: AsyncSession, reporter: uuid.UUID) -> list[st
     return files
 
 
+_OUTSTANDING = select(col(Invoice.due_on), col(Invoice.amount_minor) - col(Invoice.paid_minor))
+_MEMBER_DEBTS = _OUTSTANDING.where(col(Invoice.member_id) == bindparam("member_id"))
+_MEMBER_AND_HOUSEHOLD_DEBTS = _OUTSTANDING.where(
+    or_(
+        col(Invoice.member_id) == bindparam("member_id"),
+        col(Invoice.household_id) == bindparam("household_id"),
+    )
+)
+
+
 async def debts(
     session: AsyncSession, *, member_id: uuid.UUID, household_id: uuid.UUID | None
 ) -> list[rules.Debt]:
     """What a member owes for good standing: their share instalments and their household's dues."""
-    conditions = [col(Invoice.member_id) == member_id]
-    if household_id is not None:
-        conditions.append(col(Invoice.household_id) == household_id)
-    rows = await session.execute(
-        select(col(Invoice.due_on), col(Invoice.amount_minor) - col(Invoice.paid_minor)).where(
-            or_(*conditions)
-        )
-    )
+    if household_id is None:
+        rows = await session.execute(_MEMBER_DEBTS, {"member_id": member_id})
+    else:
+        parameters = {"member_id": member_id, "household_id": household_id}
+        rows = await session.execute(_MEMBER_AND_HOUSEHOLD_DEBTS, parameters)
     return [rules.Debt(due_on=due, outstanding_minor=left) for due, left in rows]
 
 

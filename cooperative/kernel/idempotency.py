@@ -7,14 +7,18 @@ with the same key and the same request finds that row and answers with it, even 
 the first request; the same key with another request is refused (`IdempotencyKeyReused`).
 """
 
+import functools
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, cast
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, bindparam, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, QueryableAttribute
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import col
 
 from cooperative.kernel.errors import IdempotencyKeyReused
@@ -40,13 +44,14 @@ def digest(request: object) -> str:
 class IdempotentCreate(Generic[KeyedT]):
     """A request that creates one `table` row, which its sender may repeat.
 
-    `sender` selects the sender's rows (a key is unique per sender, e.g.
-    `col(Payment.payer_account_id) == account_id`); `key` is the request's Idempotency-Key
-    (None: every request creates), `digest` what it asked for (see `digest`).
+    `sender` is the column naming who sent it (a key is unique per sender, e.g.
+    `col(Payment.payer_account_id)`), `sender_id` who did; `key` is the request's
+    Idempotency-Key (None: every request creates), `digest` what it asked for (see `digest`).
     """
 
     table: type[KeyedT]
-    sender: ColumnElement[bool]
+    sender: Mapped[uuid.UUID]
+    sender_id: uuid.UUID
     key: str | None
     digest: str
 
@@ -55,10 +60,10 @@ class IdempotentCreate(Generic[KeyedT]):
         that request asked for something else."""
         if not self.key:
             return None
-        statement = select(self.table).where(
-            self.sender, col(self.table.idempotency_key) == self.key
-        )
-        found = (await session.scalars(statement)).one_or_none()
+        statement = _earlier(self.table, cast("QueryableAttribute[uuid.UUID]", self.sender).key)
+        found: KeyedT | None = (
+            await session.scalars(statement, {"sender": self.sender_id, "key": self.key})
+        ).one_or_none()
         if found is not None and found.request_digest != self.digest:
             raise IdempotencyKeyReused()
         return found
@@ -66,13 +71,38 @@ class IdempotentCreate(Generic[KeyedT]):
     async def insert(self, session: AsyncSession, row: KeyedT) -> tuple[KeyedT, bool]:
         """Add `row` with the request's key and digest; returns it and False, or — when a
         request with the same key got in first (a race) — that request's row and True. Any
-        other integrity error is raised, the row left out."""
+        other integrity error is raised, the row left out.
+
+        One statement, `INSERT … ON CONFLICT DO NOTHING RETURNING …`: a conflict leaves no row
+        instead of an error that would spoil the transaction, so no savepoint (two more round
+        trips) is needed around it. Only then is the earlier row looked for; failing that, the
+        row is added as usual, which raises the conflict as the IntegrityError it is."""
         row.idempotency_key, row.request_digest = self.key, self.digest
-        try:
-            async with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
-            if (first := await self.earlier(session)) is not None:
-                return first, True
-            raise
-        return row, False
+        mapper = inspect(self.table)
+        values = {attribute.key: getattr(row, attribute.key) for attribute in mapper.column_attrs}
+        statement = _insert(self.table, session.get_bind().dialect.name)
+        inserted = (await session.scalars(statement, [values])).one_or_none()
+        if inserted is not None:
+            return inserted, False
+        if (first := await self.earlier(session)) is not None:
+            return first, True
+        session.add(row)
+        await session.flush()  # the other unique constraint's IntegrityError, or (if its row
+        return row, False  # went meanwhile) the row after all
+
+
+# The statements, built once per table (building one costs more than running it).
+
+
+@functools.cache
+def _earlier(table: type[KeyedT], sender: str) -> Select[KeyedT]:
+    return select(table).where(
+        getattr(table, sender) == bindparam("sender"),
+        col(table.idempotency_key) == bindparam("key"),
+    )
+
+
+@functools.cache
+def _insert(table: type[KeyedT], dialect: str) -> ReturningInsert[tuple[KeyedT]]:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(table)

@@ -14,7 +14,7 @@ from cooperative.kernel.principal import Principal
 from cooperative.membership import households
 from cooperative.membership.models import Household
 from cooperative.membership.rules import MemberStatus
-from cooperative.membership.service import household_of, member_of, view
+from cooperative.membership.service import member_with_household, standing
 
 
 class NotInGoodStanding(TequioError):
@@ -60,24 +60,17 @@ async def consult_fee(
 ) -> ConsultFee:
     """A member in good standing pays their household's class fee; a non-member the bylaws'
     non-member price if the bylaws let non-members book; a lapsed or suspended member is told why
-    they cannot book until they are in good standing again."""
-    member = await member_of(session, patient_account_id)
-    if member is None or MemberStatus(member.status) in _NOT_YET_OR_NO_LONGER:
-        if not law.bylaws.non_members.may_book:
-            raise MembersOnly()
-        currency = "USD" if jurisdiction.startswith("US") else "MXN"
-        return ConsultFee(
-            amount_minor=law.bylaws.non_members.consult_fee[currency],  # type: ignore[index]
-            currency=currency,
-            fee_class="non-member",
-            explanation={"basis": "non-member", "summary": "non-member price (bylaws)"},
-            bylaws_version=law.number,
-        )
-    standing = await view(session, member, law, today=today)
-    if not standing.in_good_standing:
-        raise NotInGoodStanding(status=standing.status)
-    household_id = await household_of(session, member.id)
-    household = await session.get(Household, household_id) if household_id else None
+    they cannot book until they are in good standing again.
+
+    Three queries at most: the membership with its household, what the member owes, and the
+    household's income attestation."""
+    found = await member_with_household(session, patient_account_id)
+    if found is None or MemberStatus(found[0].status) in _NOT_YET_OR_NO_LONGER:
+        return _non_member_fee(law, jurisdiction)
+    member, household = found
+    status = await standing(session, member, household.id if household else None, law, today=today)
+    if status != MemberStatus.ACTIVE:
+        raise NotInGoodStanding(status=status.value)
     if household is None:  # a member with no household yet pays full price in their currency
         currency = "USD" if jurisdiction.startswith("US") else "MXN"
         fee_class = law.bylaws.sliding_scale.full_price
@@ -101,6 +94,21 @@ async def consult_fee(
         currency=household.currency,
         fee_class=assessment.fee_class.code,
         explanation=explanation,
+        bylaws_version=law.number,
+    )
+
+
+def _non_member_fee(law: InForce, jurisdiction: str) -> ConsultFee:
+    """The bylaws' non-member price, in the currency of where the patient is; MembersOnly when
+    the bylaws let only members book."""
+    if not law.bylaws.non_members.may_book:
+        raise MembersOnly()
+    currency = "USD" if jurisdiction.startswith("US") else "MXN"
+    return ConsultFee(
+        amount_minor=law.bylaws.non_members.consult_fee[currency],  # type: ignore[index]
+        currency=currency,
+        fee_class="non-member",
+        explanation={"basis": "non-member", "summary": "non-member price (bylaws)"},
         bylaws_version=law.number,
     )
 

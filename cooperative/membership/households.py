@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 from fractions import Fraction
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -301,24 +301,23 @@ async def attest(
     return attestation
 
 
+_LATEST_ATTESTATION = (
+    select(IncomeAttestation)
+    .where(
+        col(IncomeAttestation.household_id) == bindparam("household_id"),
+        col(IncomeAttestation.effective_on) <= bindparam("on"),
+    )
+    .order_by(col(IncomeAttestation.effective_on).desc(), col(IncomeAttestation.created_at).desc())
+    .limit(1)
+)
+
+
 async def latest_attestation(
     session: AsyncSession, household_id: uuid.UUID, *, on: date
 ) -> IncomeAttestation | None:
     """The newest attestation already in effect on `on` (it may have expired; assess says so)."""
-    return (
-        await session.execute(
-            select(IncomeAttestation)
-            .where(
-                col(IncomeAttestation.household_id) == household_id,
-                col(IncomeAttestation.effective_on) <= on,
-            )
-            .order_by(
-                col(IncomeAttestation.effective_on).desc(),
-                col(IncomeAttestation.created_at).desc(),
-            )
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    parameters = {"household_id": household_id, "on": on}
+    return (await session.execute(_LATEST_ATTESTATION, parameters)).scalar_one_or_none()
 
 
 def income_of(household: Household, attestation: IncomeAttestation) -> dues_rules.HouseholdIncome:

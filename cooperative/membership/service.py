@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -28,7 +28,7 @@ from cooperative.membership.errors import (
     TooManyInstalments,
     UnknownMemberClass,
 )
-from cooperative.membership.models import Dependent, HouseholdMember
+from cooperative.membership.models import Dependent, Household, HouseholdMember
 from cooperative.membership.models import Member as Member  # the public result of this service
 from cooperative.membership.rules import MemberStatus
 from cooperative.membership.schemas import CurpReview, MemberApply, MemberPublic
@@ -50,6 +50,45 @@ async def household_of(session: AsyncSession, member_id: uuid.UUID) -> uuid.UUID
             )
         )
     ).scalar_one_or_none()
+
+
+_WITH_HOUSEHOLD = (
+    select(Member, Household)
+    .outerjoin(
+        HouseholdMember,
+        and_(
+            col(HouseholdMember.member_id) == col(Member.id),
+            col(HouseholdMember.accepted_at).is_not(None),
+        ),
+    )
+    .outerjoin(Household, col(Household.id) == col(HouseholdMember.household_id))
+    .where(col(Member.account_id) == bindparam("account_id"))
+)
+
+
+async def member_with_household(
+    session: AsyncSession, account_id: uuid.UUID
+) -> tuple[Member, Household | None] | None:
+    """The account's membership and the household covering it (None: no accepted household),
+    in one query; None when the account never applied."""
+    row = (await session.execute(_WITH_HOUSEHOLD, {"account_id": account_id})).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def standing(
+    session: AsyncSession,
+    member: Member,
+    household_id: uuid.UUID | None,
+    law: InForce,
+    *,
+    today: date,
+) -> MemberStatus:
+    """The member's status today: an active member lapses while a share instalment or their
+    household's dues are unpaid past the bylaws' grace."""
+    debts = await dues_service.debts(session, member_id=member.id, household_id=household_id)
+    return rules.effective_status(
+        MemberStatus(member.status), debts, today=today, grace_days=law.bylaws.dues.grace_days
+    )
 
 
 async def household_of_dependent(
@@ -218,11 +257,7 @@ async def view(
 ) -> MemberPublic:
     """The membership as its member sees it; `for_admin` adds what only admins may see."""
     household_id = await household_of(session, member.id)
-    debts = await dues_service.debts(session, member_id=member.id, household_id=household_id)
-    grace = law.bylaws.dues.grace_days
-    status = rules.effective_status(
-        MemberStatus(member.status), debts, today=today, grace_days=grace
-    )
+    status = await standing(session, member, household_id, law, today=today)
     review = None
     if for_admin and member.curp_pending is not None:
         holder = await _curp_holder(session, member.curp_pending)

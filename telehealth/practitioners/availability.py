@@ -6,6 +6,7 @@ hand) offers no slots, and an error naming the row's id is logged; it never fail
 a booking or a profile for anyone. Each value is decoded here rather than by the column type, so
 that even text SQLite accepted in a time column spoils only its own row."""
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -14,7 +15,16 @@ from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, CursorResult, delete, func, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Select,
+    bindparam,
+    delete,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 from sqlmodel import col
@@ -123,13 +133,8 @@ async def _rules(
     """Each practitioner's rows of `table` as slot rules, in one query; a row that does not
     make a valid rule is left out and logged by id (its values may be anyone's typo)."""
     model = table.model
-    statement = select(
-        _raw(model.id),
-        col(model.practitioner_id),
-        *(_raw(getattr(model, c)) for c in table.columns),
-    ).where(col(model.practitioner_id).in_(ids))
     found: dict[uuid.UUID, list[_Rule]] = {i: [] for i in ids}
-    for row in await session.execute(statement):
+    for row in await session.execute(_rows_of(table), {"ids": list(ids)}):
         values = row._mapping
         try:
             rule = build(*(values[c] for c in table.columns))
@@ -143,6 +148,17 @@ async def _rules(
             continue
         found[values["practitioner_id"]].append(rule)
     return found
+
+
+@functools.cache
+def _rows_of(table: _Table) -> Select[Any]:
+    """The practitioners' rows of `table`, raw (built once: building costs more than running)."""
+    model = table.model
+    return select(
+        _raw(model.id),
+        col(model.practitioner_id),
+        *(_raw(getattr(model, c)) for c in table.columns),
+    ).where(col(model.practitioner_id).in_(bindparam("ids", expanding=True)))
 
 
 def _weekly(weekday: object, start: object, end: object) -> WeeklyWindow:

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
@@ -100,12 +100,20 @@ async def by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.U
     return {row.id: row for row in rows.scalars()}
 
 
+_LOCKED = "tequio.practitioners.locked"
+
+
 async def get(
     session: AsyncSession, practitioner_id: uuid.UUID, *, lock: bool = False
 ) -> Practitioner:
+    """The active practitioner; `lock` holds the row until the transaction ends, and keeps it in
+    `session` meanwhile (the identity map holds rows weakly), so a later `get` in the same
+    transaction (the response naming the doctor) finds it there instead of reading it again."""
     practitioner = await session.get(Practitioner, practitioner_id, with_for_update=lock)
     if practitioner is None or not practitioner.active:
         raise NotFound()
+    if lock:
+        session.info.setdefault(_LOCKED, []).append(practitioner)
     return practitioner
 
 
@@ -186,11 +194,16 @@ async def add_licence(
     return practitioner
 
 
+_LICENCES = select(Licence).where(
+    col(Licence.practitioner_id).in_(bindparam("ids", expanding=True))
+)
+
+
 async def licences_of(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[rules.LicenceFact]]:
     """The licences of several practitioners in one query, by practitioner."""
-    rows = await session.execute(select(Licence).where(col(Licence.practitioner_id).in_(ids)))
+    rows = await session.execute(_LICENCES, {"ids": list(ids)})
     grouped: dict[uuid.UUID, list[rules.LicenceFact]] = {i: [] for i in ids}
     for row in rows.scalars():
         grouped[row.practitioner_id].append(rules.LicenceFact(row.jurisdiction, row.expires_on))

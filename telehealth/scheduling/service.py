@@ -153,7 +153,8 @@ async def book(
     practitioner = await practitioners.get(session, data.practitioner_id, lock=True)
     retry = idempotency.IdempotentCreate(
         Appointment,
-        col(Appointment.booked_by) == principal.account_id,
+        col(Appointment.booked_by),
+        principal.account_id,
         idempotency_key,
         idempotency.digest(data.model_dump(mode="json")),
     )

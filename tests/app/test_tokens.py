@@ -5,7 +5,8 @@ import hashlib
 import hmac
 import json
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -55,6 +56,16 @@ async def test_expired_token(client: httpx.AsyncClient, settings: Settings) -> N
     claims.update(iat=int(past.timestamp()), exp=int((past + timedelta(minutes=15)).timestamp()))
     expired = jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm="HS256")
     await _assert_refused(client, expired)
+
+
+async def test_a_token_that_worked_stops_working_when_it_expires(
+    client: httpx.AsyncClient, travel: Callable[[datetime], None]
+) -> None:
+    _, tokens = await signed_up(client)  # used once already: its signature was checked then
+    assert (await client.get("/v1/me", headers=bearer(tokens))).status_code == 200
+    expires = datetime.fromtimestamp(_claims(tokens)["exp"], UTC)
+    travel(expires + timedelta(minutes=1))
+    await _assert_refused(client, tokens["access_token"])
 
 
 async def test_bad_signature(client: httpx.AsyncClient) -> None:

@@ -1,0 +1,87 @@
+"""What stands behind the booking checks when they are raced past: the database's partial unique
+index on a live (practitioner, start) and the unique Idempotency-Key per booker. The checks are
+made to miss here, as a race would make them miss, and the insert itself must then refuse the
+slot, or answer with the booking the same key made, on SQLite and PostgreSQL alike."""
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.settings import Settings
+from cooperative.kernel import clock, idempotency
+from telehealth.scheduling import agenda
+from tests.factories import bearer, book, open_slots, practitioner, signed_up
+
+pytestmark = pytest.mark.usefixtures("bylaws_installed")
+
+
+async def nothing_booked(*_: Any, **__: Any) -> list[Any]:
+    return []
+
+
+async def _doctor_and_slot(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> tuple[str, str]:
+    profile, _ = await practitioner(client, admin, sessionmaker, settings)
+    _, anyone = await signed_up(client)
+    later = (clock.today() + timedelta(days=2)).isoformat()
+    slots = await open_slots(client, anyone, **{"from": later})
+    return profile["id"], next(
+        s["start"] for s in slots if s["practitioner"]["id"] == profile["id"]
+    )
+
+
+async def test_a_slot_the_checks_missed_is_refused_by_the_database(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    doctor_id, start = await _doctor_and_slot(client, admin, sessionmaker, settings)
+    _, first = await signed_up(client)
+    assert (await book(client, first, doctor_id, start)).status_code == 201
+
+    monkeypatch.setattr(agenda, "busy", nothing_booked)  # as if the booking came in meanwhile
+    _, second = await signed_up(client)
+    refused = await book(client, second, doctor_id, start)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"].endswith("/slot-taken")
+    mine = await client.get("/v1/appointments", headers=bearer(second))
+    assert mine.json()["items"] == []
+
+
+async def test_a_retry_the_first_look_missed_answers_with_the_first_booking(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    doctor_id, start = await _doctor_and_slot(client, admin, sessionmaker, settings)
+    _, patient = await signed_up(client)
+    body = {"practitioner_id": doctor_id, "start": start, "patient_jurisdiction": "MX"}
+    headers = {**bearer(patient), "Idempotency-Key": "una-sola-vez"}
+    first = await client.post("/v1/appointments", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+
+    looks: list[str] = []
+    earlier = idempotency.IdempotentCreate.earlier
+
+    async def missing_once(self: Any, session: Any) -> Any:
+        looks.append("look")
+        return None if len(looks) == 1 else await earlier(self, session)
+
+    monkeypatch.setattr(idempotency.IdempotentCreate, "earlier", missing_once)
+    monkeypatch.setattr(agenda, "busy", nothing_booked)  # the slot looks free too
+    again = await client.post("/v1/appointments", json=body, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert len(looks) == 2  # missed up front, found after the insert met the key

@@ -1,0 +1,151 @@
+"""How many SQL statements the hottest requests send, pinned on both databases: a change that
+adds one fails here, and the failure lists the statements the request sends now.
+
+What is counted is every statement the request sends to the database (savepoints included):
+the test's own savepoint around each request (the suite rolls every test back) is left out,
+and so are BEGIN and COMMIT, which every request sends once whatever it does.
+
+Booking is counted on its costliest path: a member in good standing with an attested household
+(the sliding-scale fee), with an Idempotency-Key, as the clients send it.
+"""
+
+import contextlib
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.settings import Settings
+from cooperative.kernel import clock
+from tests.conftest import Database
+from tests.factories import (
+    active_member,
+    attest,
+    bearer,
+    household,
+    open_slots,
+    practitioner,
+)
+
+pytestmark = pytest.mark.usefixtures("bylaws_installed")
+
+_HARNESS = re.compile(r"^(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT) (\w+)$")
+
+
+@contextlib.contextmanager
+def sent(database: Database) -> Iterator[list[str]]:
+    """The statements sent meanwhile, through a `before_cursor_execute` listener on the engine
+    the app uses, less the test's savepoint around the request."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+    first = _HARNESS.match(seen[0]) if seen else None
+    last = _HARNESS.match(seen[-1]) if seen else None
+    if first and last and first.group(2) == last.group(2):
+        del seen[0], seen[-1]
+
+
+def _shown(statements: list[str]) -> str:
+    return "\n".join(f"  {n}. {s[:160]}" for n, s in enumerate(statements, 1))
+
+
+@pytest.fixture
+async def world(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> tuple[dict[str, Any], str, list[str]]:
+    """A patient-owner with an attested household, a doctor and the doctor's open slots."""
+    profile, _ = await practitioner(client, admin, sessionmaker, settings)
+    _, patient = await active_member(client, admin)
+    home = await household(client, patient)
+    await attest(client, patient, home["id"], income_minor=100, household_size=3)
+    later = (clock.today() + timedelta(days=2)).isoformat()
+    slots = await open_slots(client, patient, **{"from": later})
+    starts = [s["start"] for s in slots if s["practitioner"]["id"] == profile["id"]]
+    return patient, profile["id"], starts
+
+
+def _booking(doctor_id: str, start: str) -> dict[str, Any]:
+    return {"practitioner_id": doctor_id, "start": start, "patient_jurisdiction": "MX-OAX"}
+
+
+async def test_an_authenticated_read_of_me_sends_one_statement(
+    client: httpx.AsyncClient, database: Database, world: tuple[dict[str, Any], str, list[str]]
+) -> None:
+    patient, _, _ = world
+    with sent(database) as statements:
+        response = await client.get("/v1/me", headers=bearer(patient))
+    assert response.status_code == 200, response.text
+    # the sign-in's session checked and the account read, together
+    assert len(statements) == 1, _shown(statements)
+
+
+async def test_listing_my_appointments_sends_three_statements(
+    client: httpx.AsyncClient, database: Database, world: tuple[dict[str, Any], str, list[str]]
+) -> None:
+    patient, doctor_id, starts = world
+    headers = {**bearer(patient), "Idempotency-Key": "lista"}
+    booked = await client.post(
+        "/v1/appointments", json=_booking(doctor_id, starts[0]), headers=headers
+    )
+    assert booked.status_code == 201, booked.text
+    with sent(database) as statements:
+        response = await client.get("/v1/appointments", headers=bearer(patient))
+    assert response.status_code == 200, response.text
+    assert len(response.json()["items"]) == 1
+    # the sign-in, the page of appointments, their doctors
+    assert len(statements) == 3, _shown(statements)
+
+
+async def test_a_booking_sends_fourteen_statements(
+    client: httpx.AsyncClient, database: Database, world: tuple[dict[str, Any], str, list[str]]
+) -> None:
+    patient, doctor_id, starts = world
+    headers = {**bearer(patient), "Idempotency-Key": "una-consulta"}
+    with sent(database) as statements:
+        response = await client.post(
+            "/v1/appointments", json=_booking(doctor_id, starts[0]), headers=headers
+        )
+    assert response.status_code == 201, response.text
+    assert response.json()["fee"]["fee_class"] == "A"  # the sliding scale's path
+    # the sign-in; the bylaws in force; the doctor, locked; an earlier booking with this key; the
+    # doctor's weekly windows, extra windows and time off; the doctor's booked times; licences;
+    # the membership with its household; what the member owes; the household's attestation;
+    # the appointment; its "booked" event
+    assert len(statements) == 14, _shown(statements)
+
+
+async def test_a_refused_booking_sends_eight_statements(
+    client: httpx.AsyncClient, database: Database, world: tuple[dict[str, Any], str, list[str]]
+) -> None:
+    patient, doctor_id, starts = world
+    first = await client.post(
+        "/v1/appointments",
+        json=_booking(doctor_id, starts[0]),
+        headers={**bearer(patient), "Idempotency-Key": "la-primera"},
+    )
+    assert first.status_code == 201, first.text
+    with sent(database) as statements:
+        response = await client.post(
+            "/v1/appointments",
+            json=_booking(doctor_id, starts[0]),
+            headers={**bearer(patient), "Idempotency-Key": "otra-vez-la-misma-hora"},
+        )
+    assert response.status_code == 409, response.text
+    assert response.json()["type"].endswith("/slot-taken")
+    # up to the doctor's booked times, where the slot is found taken
+    assert len(statements) == 8, _shown(statements)
