@@ -1,19 +1,17 @@
 """Runs every benchmark in this folder and prints its figures."""
 
-import asyncio
-
-from bench import auth, booking_load, consults, fee_classes, slot_search, surplus, tallies
+from bench import auth, consults, fee_classes, http_load, slot_search, surplus, tallies
 
 
 def main() -> None:
-    print("== sign-in and authenticated requests")
-    asyncio.run(auth.run())
+    print("== sign-in: password hashes and token checks")
+    auth.run()
+    print("\n== GET /v1/me and booking under wrk, beside /healthz/live (PostgreSQL, 2 workers)")
+    http_load.run()
     print("\n== sliding-scale fee classes")
     fee_classes.run()
     print("\n== slot search, 500 practitioners x 14 days")
     slot_search.run()
-    print("\n== booking under 64 concurrent clients (PostgreSQL)")
-    booking_load.run()
     print("\n== consults: signaling latency, peers connecting, CPU per relayed consult")
     consults.run()
     print("\n== governance tallies: 1,000,000 yes/no ballots; STV and IRV over 100,000 ranked")
