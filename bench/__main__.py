@@ -1,13 +1,11 @@
 """Runs every benchmark in this folder and prints its figures."""
 
-import asyncio
-
 from bench import (
     auth,
-    booking_load,
     consults,
     db_outage,
     fee_classes,
+    http_load,
     slot_search,
     surplus,
     tallies,
@@ -15,14 +13,14 @@ from bench import (
 
 
 def main() -> None:
-    print("== sign-in and authenticated requests")
-    asyncio.run(auth.run())
+    print("== sign-in: password hashes and token checks")
+    auth.run()
+    print("\n== GET /v1/me and booking under wrk, beside /healthz/live (PostgreSQL, 2 workers)")
+    http_load.run()
     print("\n== sliding-scale fee classes")
     fee_classes.run()
     print("\n== slot search, 500 practitioners x 14 days")
     slot_search.run()
-    print("\n== booking under 64 concurrent clients (PostgreSQL)")
-    booking_load.run()
     print("\n== booking through database restarts and stops (a PostgreSQL cluster of its own)")
     db_outage.run()
     print("\n== consults: signaling latency, peers connecting, CPU per relayed consult")

@@ -44,7 +44,10 @@ from app.settings import Settings
 from bench import wrk
 from bench.live_server import (
     People,
+    Server,
     answers,
+    cpu_seconds,
+    database_cpu_seconds,
     make_members,
     mint_tokens,
     scratch_database,
@@ -57,7 +60,6 @@ CONNECTIONS = 16
 PRACTITIONERS = 40
 PATIENTS = 2_000
 SECONDS = 10
-WARM_UP_SECONDS = 2
 WORKERS = 2
 ZONE = ZoneInfo("America/Mexico_City")
 DOUBLE_BOOKINGS = text(
@@ -122,7 +124,9 @@ async def _seeded(engine: AsyncEngine, settings: Settings) -> tuple[People, list
     return people, await mint_tokens(sessions, settings, people.patients)
 
 
-def _measure(wrk_path: str, base: str, folder: Path, people: People, tokens: list[str]) -> None:
+def _measure(
+    wrk_path: str, server: Server, database: str, folder: Path, people: People, tokens: list[str]
+) -> None:
     """Warm up, then each measured run beside /healthz/live; prints the table."""
     me = wrk.write_requests(folder / "me.txt", [wrk.Line("GET", "/v1/me", token=t) for t in tokens])
     bookings = _bookings(people, tokens)
@@ -133,26 +137,30 @@ def _measure(wrk_path: str, base: str, folder: Path, people: People, tokens: lis
     live = wrk.get_script(folder, "/healthz/live")
     for lua, args in ((live, ()), (from_file, (str(me),)), (from_file, (str(warm_up),))):
         wrk.measure(
-            wrk_path,
-            base,
-            "warm-up",
-            lua,
-            connections=CONNECTIONS,
-            seconds=WARM_UP_SECONDS,
-            args=args,
+            wrk_path, server.base, "warm-up", lua, connections=CONNECTIONS, seconds=2, args=args
         )
+    meters: wrk.Meters = {
+        "server": lambda: cpu_seconds([server]),
+        "database": lambda: database_cpu_seconds(database),
+    }
+    runs: list[tuple[str, Path, tuple[str, ...]]] = [
+        ("GET /v1/me", from_file, (str(me),)),
+        ("POST /v1/appointments", from_file, (str(measured),)),
+    ]
     results, ceiling = wrk.beside_live(
         wrk_path,
-        base,
+        server.base,
         folder,
-        [
-            ("GET /v1/me", from_file, (str(me),)),
-            ("POST /v1/appointments", from_file, (str(measured),)),
-        ],
+        runs,
         connections=CONNECTIONS,
         seconds=SECONDS,
+        meters=meters,
     )
-    print(wrk.HEADER)
+    _report(results, ceiling, meters)
+
+
+def _report(results: list[wrk.Result], ceiling: float, meters: wrk.Meters) -> None:
+    print(wrk.header(meters))
     for result in results:
         print(result.row(ceiling))
     for result in results:
@@ -183,7 +191,7 @@ async def _run(folder: str, wrk_path: str) -> int:
             env = scratch.environment(workers=str(WORKERS))
             async with serving(env, folder) as server:
                 await asyncio.to_thread(
-                    _measure, wrk_path, server.base, Path(folder), people, tokens
+                    _measure, wrk_path, server, scratch.name, Path(folder), people, tokens
                 )
             async with engine.connect() as connection:
                 doubles = (await connection.execute(DOUBLE_BOOKINGS)).scalar_one()

@@ -398,6 +398,22 @@ def cpu_seconds(servers: list[Server]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu_seconds(database: str) -> float:
+    """User and system CPU PostgreSQL's backends serving `database` have used so far (their
+    process titles name it; Linux's /proc, 0 elsewhere). A backend that ended is not counted."""
+    ticks = 0
+    for folder in Path("/proc").glob("[0-9]*"):
+        try:
+            title = (folder / "cmdline").read_bytes()
+            if not title.startswith(b"postgres: ") or f" {database} ".encode() not in title:
+                continue
+            fields = (folder / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def machine_cpu_seconds() -> float:
     """CPU time every core of the machine has spent busy since boot (Linux's /proc/stat; 0
     elsewhere): compared with the wall time, how loaded the machine was meanwhile."""

@@ -98,6 +98,36 @@ async def _calls(what: str, app: Any, people: Any, tokens: list[str], n: int) ->
     ]
 
 
+def _by_package(stats: pstats.Stats, requests: int) -> None:
+    """Own time summed by where the code lives: each library, the standard library, Tequio."""
+    own: dict[str, float] = {}
+    for (path, _line, name), row in stats.stats.items():  # type: ignore[attr-defined]
+        if "site-packages/" in path:
+            where = path.split("site-packages/")[1].split("/")[0].removesuffix(".py")
+        elif path == "~":
+            where = "builtins: " + name.split(" of ")[-1].strip("<>'")[:40]
+        elif "/work/" in path and "/.venv/" not in path:
+            where = "tequio: " + path.split("/")[-2]
+        else:
+            where = "stdlib: " + path.rsplit("/", 1)[-1]
+        own[where] = own.get(where, 0.0) + row[2]
+    total = sum(own.values())
+    print(
+        f"own CPU time by package, ms a request (of {total / requests * 1000:.2f} under cProfile)"
+    )
+    for where, seconds in sorted(own.items(), key=lambda item: -item[1])[:30]:
+        print(f"  {seconds / requests * 1000:8.3f}  {seconds / total:6.1%}  {where}")
+    top = sorted(
+        ((row[2], path.split("site-packages/")[-1], line, name)
+         for (path, line, name), row in stats.stats.items()  # type: ignore[attr-defined]
+         if "sqlalchemy" in path or "fastapi" in path),
+        reverse=True,
+    )  # fmt: skip
+    print("SQLAlchemy's and FastAPI's functions by own time, ms a request")
+    for seconds, path, line, name in top[:40]:
+        print(f"  {seconds / requests * 1000:8.3f}  {path}:{line}({name})")
+
+
 async def _profile(what: str, calls: list[Call]) -> None:
     """The time of each call alone (wall clock and this process's CPU), then a profile of the
     same number of calls: pyinstrument's (it follows awaits) when installed, else cProfile's."""
@@ -124,13 +154,16 @@ async def _profile(what: str, calls: list[Call]) -> None:
     if not PROFILE:
         return
     try:
-        from pyinstrument import Profiler
+        if os.environ.get("PROFILER") == "cprofile":
+            raise ImportError("cProfile asked for")
+        from pyinstrument import Profiler  # type: ignore[import-not-found]  # optional
     except ImportError:
         profiler = cProfile.Profile(time.process_time)  # CPU, not waiting
         profiler.enable()
         for call in calls[half:]:
             await call()
         profiler.disable()
+        _by_package(pstats.Stats(profiler), len(calls) - half)
         stats = pstats.Stats(profiler).strip_dirs()
         stats.sort_stats("tottime").print_stats(25)
         stats.sort_stats("cumulative").print_stats(45)

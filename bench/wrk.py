@@ -13,6 +13,7 @@ import shutil
 import statistics
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,6 +112,7 @@ class Result:
     statuses: Counter[str] = field(default_factory=Counter)
     errors: dict[str, int] = field(default_factory=dict)
     spare: int = 0  # requests sent after a request file ran out (GET /healthz/live)
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU per request, by meter
 
     @property
     def rate(self) -> float:
@@ -118,14 +120,25 @@ class Result:
 
     def row(self, ceiling: float | None = None) -> str:
         ratio = f"{self.rate / ceiling:8.2f}" if ceiling else f"{'':>8}"
+        cpu = "".join(f" {self.cpu_ms[name]:9.2f}" for name in self.cpu_ms)
         return (
             f"  {self.label:<30} {self.requests:>8,} {self.rate:9,.0f} {self.p50_ms:8.1f} "
-            f"{self.p99_ms:8.1f} {ratio}"
+            f"{self.p99_ms:8.1f} {ratio}{cpu}"
         )
 
 
 LIVE = "GET /healthz/live"
 HEADER = f"  {'':<30} {'requests':>8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x live':>8}"
+Meters = dict[str, Callable[[], float]]  # name: CPU seconds used so far by something
+
+
+def header(meters: Meters) -> str:
+    """The table's header, with a column of CPU milliseconds per request for each meter."""
+    return (
+        HEADER
+        + "".join(f" {name[:9]:>9}" for name in meters)
+        + (f"\n  {'':<75}" + "".join(f" {'CPU ms':>9}" for _ in meters) if meters else "")
+    )
 
 
 def ensure() -> str | None:
@@ -233,24 +246,23 @@ def beside_live(
     *,
     connections: int,
     seconds: float,
+    meters: Meters | None = None,
 ) -> tuple[list[Result], float]:
     """Each of `measured` (label, script, its arguments), with GET /healthz/live of the same
     server run before the first and after each: the results in order, and the live rate they
-    are compared with (the mean of the live runs)."""
+    are compared with (the mean of the live runs). `meters` say how much CPU something (the
+    server, the database) used during each run, per request."""
     live_lua = get_script(folder, "/healthz/live")
-    results = [measure(wrk, base, LIVE, live_lua, connections=connections, seconds=seconds)]
+    runs: list[tuple[str, Path, tuple[str, ...]]] = [(LIVE, live_lua, ())]
     for label, lua, args in measured:
-        for each, its_lua, its_args in ((label, lua, args), (LIVE, live_lua, ())):
-            results.append(
-                measure(
-                    wrk,
-                    base,
-                    each,
-                    its_lua,
-                    connections=connections,
-                    seconds=seconds,
-                    args=its_args,
-                )
-            )
+        runs += [(label, lua, args), (LIVE, live_lua, ())]
+    results = []
+    for label, lua, args in runs:
+        before = {name: meter() for name, meter in (meters or {}).items()}
+        result = measure(wrk, base, label, lua, connections=connections, seconds=seconds, args=args)
+        for name, meter in (meters or {}).items():
+            used = meter() - before[name]
+            result.cpu_ms[name] = used * 1000 / result.requests if result.requests else 0.0
+        results.append(result)
     ceiling = statistics.mean(r.rate for r in results if r.label == LIVE)
     return results, ceiling

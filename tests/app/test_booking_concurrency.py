@@ -1,20 +1,32 @@
-"""Fifty patients try the same slot at once: exactly one gets it, on SQLite and PostgreSQL; and an
-idempotent retry racing its original books once."""
+"""Five hundred patients try the same slot of a running server at once: exactly one gets it, on
+SQLite and PostgreSQL; an idempotent retry racing its original books once; reschedules, cancels
+and time off racing each other and bookings keep the agenda whole."""
 
 import asyncio
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import update
+import pytest
+from sqlalchemy import func, select, update
 from sqlmodel import col
 
-from app.db import create_sessionmaker
+from app.db import create_engine, create_sessionmaker
+from app.security import TokenIssuer
+from cooperative.accounts.models import Account, AuthSession
+from cooperative.bylaws import service as bylaws_service
+from cooperative.bylaws.defaults import default_bylaws
 from cooperative.kernel import clock
-from cooperative.kernel.principal import Role
-from telehealth.scheduling.models import SlotCoverage
-from tests.conftest import Database
+from cooperative.kernel.principal import Role, scopes_for
+from telehealth.practitioners.models import AvailabilityWindow, Licence, Practitioner
+from telehealth.scheduling.models import Appointment, SlotCoverage
+from telehealth.scheduling.rules import HOLDING
+from tests.conftest import BACKENDS, Database, make_settings
 from tests.factories import (
     account_with_role,
     bearer,
@@ -25,6 +37,7 @@ from tests.factories import (
     practitioner,
     signed_up,
 )
+from tests.live_server import SECRET_KEY, environment, serving, tequio
 
 
 async def _world(
@@ -45,15 +58,112 @@ async def _world(
     return client, profile["id"], start
 
 
-async def test_fifty_concurrent_bookings_of_one_slot_make_one_appointment(
-    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+PATIENTS = 500
+
+
+async def _seed_for_the_race(url: str) -> tuple[str, str, list[str]]:
+    """Straight into the database the server will use: the bylaws, a doctor available all week
+    08:00–20:00 in Mexico City with an MX licence, and PATIENTS patients, each signed in (a
+    stored sign-in session and an access token minted with the server's key, as the token
+    endpoint would). Returns the doctor's practitioner id, a slot two days ahead, the tokens."""
+    settings = make_settings(url, secret_key=SECRET_KEY)
+    engine = create_engine(settings)
+    accounts = [
+        Account(
+            email=f"carrera{n}@example.org", display_name="P", password_hash="x", roles=["patient"]
+        )
+        for n in range(PATIENTS)
+    ]
+    doctor = Account(
+        email="dra@example.org", display_name="Dra", password_hash="x", roles=["doctor"]
+    )
+    profile = Practitioner(
+        account_id=doctor.id, display_name="Dra. Carrera", timezone="America/Mexico_City",
+        min_notice_minutes=60, horizon_days=30,
+    )  # fmt: skip
+    signed_in = [AuthSession(account_id=a.id) for a in accounts]
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await bylaws_service.install(session, default_bylaws(), account_id=None)
+            for rows in (
+                [doctor, *accounts],
+                [profile],
+                [
+                    AvailabilityWindow(
+                        practitioner_id=profile.id, weekday=d, start=time(8), end=time(20)
+                    )
+                    for d in range(7)
+                ],
+                [
+                    Licence(
+                        practitioner_id=profile.id,
+                        jurisdiction="MX",
+                        number="1",
+                        expires_on=date(2030, 12, 31),
+                    )
+                ],
+                signed_in,
+            ):
+                session.add_all(rows)
+                await session.flush()
+            await session.commit()
+    finally:
+        await engine.dispose()
+    issuer = TokenIssuer(settings)
+    tokens = [
+        issuer.issue(account_id=a.account_id, session_id=a.id, roles=frozenset({"patient"}),
+                     scopes=scopes_for({"patient"}))
+        for a in signed_in
+    ]  # fmt: skip
+    zone = ZoneInfo("America/Mexico_City")
+    day = clock.now().astimezone(zone).date() + timedelta(days=2)
+    start = datetime.combine(day, time(10), zone).astimezone(UTC).isoformat()
+    return str(profile.id), start, tokens
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_five_hundred_patients_booking_one_slot_of_a_running_server_make_one_appointment(
+    backend: str, empty_database_url: Callable[[str], Any], tmp_path: Path
 ) -> None:
-    client, doctor_id, start = await _world(live_client_with, database)
-    patients = [(await signed_up(client))[1] for _ in range(50)]
-    responses = await asyncio.gather(*(book(client, p, doctor_id, start) for p in patients))
-    statuses = sorted(r.status_code for r in responses)
-    assert statuses == [201] + [409] * 49, statuses
+    """`tequio serve` with two workers; all at once, each patient over their own connection."""
+    url = await empty_database_url(backend)
+    env = environment(
+        url,
+        workers="2",
+        log_level="WARNING",
+        db_pool_timeout_seconds="300",  # 500 requests queue for 20 connections a worker
+        sqlite_busy_timeout_ms="300000",  # and, on SQLite, for its one writer
+    )
+    await asyncio.to_thread(tequio, env, "migrate")
+    doctor_id, start, tokens = await _seed_for_the_race(url)
+    body = {"practitioner_id": doctor_id, "start": start, "patient_jurisdiction": "MX"}
+    limits = httpx.Limits(max_connections=PATIENTS, max_keepalive_connections=PATIENTS)
+    with serving(env, tmp_path) as server:
+        async with httpx.AsyncClient(base_url=server.base, limits=limits, timeout=300) as http:
+            responses = await asyncio.gather(
+                *(
+                    http.post(
+                        "/v1/appointments", json=body, headers={"Authorization": f"Bearer {t}"}
+                    )
+                    for t in tokens
+                )
+            )
+        errors = [line for line in server.log_lines() if '"level": "error"' in line]
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 1, 409: PATIENTS - 1}, (statuses, errors[:5])
     assert all(r.json()["type"].endswith("/slot-taken") for r in responses if r.status_code == 409)
+    engine = create_engine(make_settings(url))
+    try:
+        async with engine.connect() as connection:
+            live = await connection.execute(
+                select(func.count())
+                .select_from(Appointment)
+                .where(col(Appointment.status).in_(HOLDING))
+            )
+            assert live.scalar_one() == 1
+    finally:
+        await engine.dispose()
 
 
 async def test_an_idempotent_retry_racing_its_original_books_once(
