@@ -10,7 +10,7 @@ def main() -> None:
     asyncio.run(auth.run())
     print("\n== sliding-scale fee classes")
     fee_classes.run()
-    print("\n== slot search, 500 practitioners x 14 days")
+    print("\n== slot search through tequio serve: 20 to 20,000 doctors, PostgreSQL and SQLite")
     slot_search.run()
     print("\n== booking under 64 concurrent clients (PostgreSQL)")
     booking_load.run()
