@@ -19,7 +19,7 @@ def main() -> None:
     http_load.run()
     print("\n== sliding-scale fee classes")
     fee_classes.run()
-    print("\n== slot search, 500 practitioners x 14 days")
+    print("\n== slot search through tequio serve: 20 to 20,000 doctors, PostgreSQL and SQLite")
     slot_search.run()
     print("\n== booking through database restarts and stops (a PostgreSQL cluster of its own)")
     db_outage.run()
