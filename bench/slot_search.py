@@ -867,10 +867,7 @@ def _rows(figures: list[Figures]) -> Iterator[tuple[str, list[str]]]:
             )
             yield (
                 "  wrk errors, not 2xx",
-                [
-                    f"{sum(f.load[label].errors.values())}, {_not_ok(f.load[label])}"
-                    for f in figures
-                ],
+                [_failures(f.load[label]) for f in figures],
             )
         yield (
             "  in-process ms: all/search/page",
