@@ -111,7 +111,7 @@ async def test_listing_my_appointments_sends_three_statements(
     assert len(statements) == 3, _shown(statements)
 
 
-async def test_a_booking_sends_fourteen_statements(
+async def test_a_booking_sends_fifteen_statements(
     client: httpx.AsyncClient, database: Database, world: tuple[dict[str, Any], str, list[str]]
 ) -> None:
     patient, doctor_id, starts = world
@@ -125,8 +125,8 @@ async def test_a_booking_sends_fourteen_statements(
     # the sign-in; the bylaws in force; the doctor, locked; an earlier booking with this key; the
     # doctor's weekly windows, extra windows and time off; the doctor's booked times; licences;
     # the membership with its household; what the member owes; the household's attestation;
-    # the appointment; its "booked" event
-    assert len(statements) == 14, _shown(statements)
+    # the appointment; its "booked" event; the open slots it blocks, deleted
+    assert len(statements) == 15, _shown(statements)
 
 
 async def test_a_refused_booking_sends_eight_statements(
