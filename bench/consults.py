@@ -39,7 +39,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -442,7 +442,7 @@ async def _book(server: Server, engine: AsyncEngine, people: People) -> list[Con
     tokens = await sign_in(server.base, emails)
     doctor_tokens, patient_tokens = tokens[: len(people.doctors)], tokens[len(people.doctors) :]
     async with httpx.AsyncClient(base_url=server.base, trust_env=False, timeout=60) as http:
-        since = (date.today() + timedelta(days=2)).isoformat()
+        since = (clock.today() + timedelta(days=2)).isoformat()
         response = await http.get(
             "/v1/slots",
             params={"limit": 200, "from": since},

@@ -31,7 +31,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from datetime import time as wall
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,7 @@ from sqlalchemy import text
 
 from app.db import create_engine, create_sessionmaker
 from bench.live_server import Server, private_database, seed, serving, sign_in
+from cooperative.kernel import clock
 from tools.private_postgres import Cluster, binaries
 
 CLIENTS = 16
@@ -89,7 +90,7 @@ class Outage:
 
 def _slots(days: int = 25) -> list[str]:
     """The seeded schedule's slots from the day after tomorrow on, in order."""
-    first = date.today() + timedelta(days=2)
+    first = clock.today() + timedelta(days=2)
     mornings = [datetime.combine(first + timedelta(days=d), wall(8), ZONE) for d in range(days)]
     return [
         (morning + timedelta(minutes=30 * n)).isoformat() for morning in mornings for n in range(24)

@@ -749,7 +749,7 @@ class Figures:
 
 
 def _search_params() -> dict[str, str]:
-    tomorrow = datetime.now(ZoneInfo(COOPERATIVE_ZONE)).date() + timedelta(days=1)
+    tomorrow = clock.today() + timedelta(days=1)
     last = tomorrow + timedelta(days=DAYS - 1)
     return {"from": tomorrow.isoformat(), "to": last.isoformat()}
 

@@ -165,11 +165,14 @@ async def free(
         await _replace(session, practitioner, low, high)
 
 
-async def _stale(session: AsyncSession, now: datetime, *, ahead: timedelta) -> list[uuid.UUID]:
+async def _stale(
+    session: AsyncSession, now: datetime, *, ahead: timedelta, limit: int | None
+) -> list[uuid.UUID]:
     rows = await session.execute(
         select(col(SlotCoverage.practitioner_id))
         .where(or_(col(SlotCoverage.fresh_until) < now + ahead, col(SlotCoverage.since) > now))
         .order_by(col(SlotCoverage.practitioner_id))  # every worker locks them in one order
+        .limit(limit)
     )
     return list(rows.scalars())
 
@@ -181,7 +184,7 @@ async def extend(
     of now (the sweep looks ahead; a search looks at now). How many were laid out."""
     now = clock.now()
     done = 0
-    for practitioner_id in (await _stale(session, now, ahead=ahead))[:limit]:
+    for practitioner_id in await _stale(session, now, ahead=ahead, limit=limit):
         try:
             practitioner = await practitioners.get(session, practitioner_id, lock=True)
         except NotFound:  # no longer practising: its rows go with its coverage
