@@ -42,7 +42,6 @@ from cooperative.treasury import service as treasury
 from cooperative.treasury.schemas import ExchangeRateCreate
 from telehealth.clinics import service as clinics
 from telehealth.clinics.schemas import ClinicCreate
-from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.models import Practitioner
 from telehealth.practitioners.schemas import (
     AvailabilityIn,
@@ -431,7 +430,7 @@ async def _practitioner(
         session, doctor, profile.id, AvailabilityIn(windows=hours, min_notice_minutes=60)
     )
     for jurisdiction, year in licences:
-        await practitioners.add_licence(
+        await openings.add_licence(
             session,
             admin,
             profile.id,

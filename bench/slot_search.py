@@ -121,6 +121,11 @@ QUERIES: tuple[tuple[str, dict[str, str]], ...] = (
     ("no filter", {}),
     ("specialty=pediatrics", {"specialty": "pediatrics"}),
     ("jurisdiction=US-CA", {"jurisdiction": "US-CA"}),
+    ("language=en", {"language": "en"}),
+    (
+        "US-CA, en, pediatrics",
+        {"jurisdiction": "US-CA", "language": "en", "specialty": "pediatrics"},
+    ),
 )
 HEALTH = "/healthz/live"
 # The tables seeded for each doctor, parents first, and a row of one of them.
@@ -431,15 +436,24 @@ class Bulk:
                 yield (doctor_id, start, end, place, opens_at, closes_at)
 
 
-async def _insert_rows(session: AsyncSession, rows: list[SlotRow]) -> None:
-    """Open slot rows: PostgreSQL's COPY, or one statement executed for many rows."""
+async def _without_foreign_key_checks(session: AsyncSession) -> None:
+    """On PostgreSQL as a superuser, this transaction only: no foreign-key trigger per row (the
+    rows it writes refer to rows just made)."""
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
         if await driver.fetchval("SELECT current_setting('is_superuser')") == "on":
-            # this transaction only: no foreign-key trigger per row (the doctors were just made)
             await driver.execute("SET LOCAL session_replication_role = replica")
+
+
+async def _insert_rows(session: AsyncSession, rows: list[SlotRow]) -> None:
+    """Open slot rows: PostgreSQL's COPY, or one statement executed for many rows."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await _without_foreign_key_checks(session)
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection
         await driver.copy_records_to_table("open_slot", records=rows, columns=list(COLUMNS))
     elif rows:
         await connection.exec_driver_sql(INSERT + "VALUES (?, ?, ?, ?, ?, ?)", rows)
@@ -478,23 +492,35 @@ async def _lay_out(engine: AsyncEngine, ids: list[uuid.UUID], *, bulk: bool) -> 
     laying = Bulk(clock.now(), _storing(engine.dialect))
     async with _without_order_index(engine, bulk=bulk):
         await _lay_out_batches(sessionmaker, laying, ids, bulk=bulk)
+        if bulk:
+            async with sessionmaker() as session:
+                await _without_foreign_key_checks(session)
+                await openings.file_all_under_facets(session)
+                await session.commit()
     async with sessionmaker() as session:
         return int((await session.execute(select(func.count()).select_from(OpenSlot))).scalar_one())
 
 
 @contextlib.asynccontextmanager
 async def _without_order_index(engine: AsyncEngine, *, bulk: bool) -> AsyncIterator[None]:
-    """For a bulk load, the search's index is dropped before and made again, as the model
-    defines it, after (one sorted build instead of millions of insertions)."""
+    """For a bulk load, the search's indexes are dropped before and made again, as the models
+    define them, after (one sorted build instead of millions of insertions)."""
     if not bulk:
         yield
         return
-    (index,) = (i for i in OPEN_SLOT.indexes if i.name == "ix_open_slot_order")
+    indexes = [
+        index
+        for table in (OPEN_SLOT, SQLModel.metadata.tables["open_slot_facet"])
+        for index in table.indexes
+        if index.name in ("ix_open_slot_order", "ix_open_slot_facet_order")
+    ]
     async with engine.begin() as connection:
-        await connection.execute(DropIndex(index))
+        for index in indexes:
+            await connection.execute(DropIndex(index))
     yield
     async with engine.begin() as connection:
-        await connection.execute(CreateIndex(index))
+        for index in indexes:
+            await connection.execute(CreateIndex(index))
 
 
 async def _lay_out_batches(

@@ -93,7 +93,7 @@ async def add_licence(
     session: SessionDep, principal: Scheduler, practitioner_id: uuid.UUID, data: LicenceIn
 ) -> PractitionerPublic:
     """A Mexican cédula profesional (`MX`) or a US state licence (`US-CA`), with its expiry."""
-    practitioner = await practitioners.add_licence(session, principal, practitioner_id, data)
+    practitioner = await openings.add_licence(session, principal, practitioner_id, data)
     return await practitioners.public(session, practitioner)
 
 

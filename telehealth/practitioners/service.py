@@ -4,8 +4,9 @@ search across them is scheduling's)."""
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, exists, select
+from sqlalchemy import ColumnElement, CompoundSelect, bindparam, exists, literal, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
@@ -90,6 +91,20 @@ def offering(
             )
         )
     return conditions
+
+
+def facets(practitioner_id: uuid.UUID | None = None) -> CompoundSelect[Any]:
+    """(practitioner id, kind, value) of what a slot search filters by: the tags (specialty,
+    language) and the jurisdiction of every licence held (whether one is valid on a day is the
+    search's to check); of one practitioner, or of all."""
+    tags = select(
+        col(PractitionerTag.practitioner_id), col(PractitionerTag.kind), col(PractitionerTag.value)
+    )
+    held = select(col(Licence.practitioner_id), literal("jurisdiction"), col(Licence.jurisdiction))
+    if practitioner_id is not None:
+        tags = tags.where(col(PractitionerTag.practitioner_id) == practitioner_id)
+        held = held.where(col(Licence.practitioner_id) == practitioner_id)
+    return union(tags, held)  # a licence renewed is held twice: filed once
 
 
 async def by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Practitioner]:

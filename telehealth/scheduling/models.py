@@ -121,3 +121,41 @@ class SlotCoverage(SQLModel, table=True):
     since: datetime = Field(sa_type=UTCDateTime, index=True)
     until: datetime = Field(sa_type=UTCDateTime)
     fresh_until: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class OpenSlotFacet(SQLModel, table=True):
+    """An open slot again under each value a search may filter by (`kind` "specialty",
+    "language" or "jurisdiction": a licence's), so that a filtered search is a range scan of
+    that value's slots alone. Without it, a filter that goes with the time of day (the licences
+    and languages of a region, whose working hours come at one time in UTC) makes the search
+    walk every other region's slots before its first match: a cost that grows with the number
+    of doctors. Deleting the open slot deletes these rows with it."""
+
+    __tablename__ = "open_slot_facet"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["practitioner_id", "start"],
+            ["open_slot.practitioner_id", "open_slot.start"],
+            ondelete="CASCADE",
+        ),
+        sa.Index(
+            "ix_open_slot_facet_order",
+            "kind",
+            "value",
+            "start",
+            "rank",
+            "practitioner_id",
+            "closes_at",
+            "opens_at",
+            "end",
+        ),
+    )
+
+    practitioner_id: uuid.UUID = Field(primary_key=True)
+    start: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    kind: str = Field(max_length=16, primary_key=True)
+    value: str = Field(max_length=40, primary_key=True)
+    end: datetime = Field(sa_type=UTCDateTime)
+    rank: int
+    opens_at: datetime = Field(sa_type=UTCDateTime)
+    closes_at: datetime = Field(sa_type=UTCDateTime)

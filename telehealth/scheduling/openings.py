@@ -8,8 +8,12 @@ buffer), and they are kept in step in the same transaction as every change that 
 - a booking, and the new time of a reschedule, deletes the slots it blocks (`take`);
 - a cancellation, a no-show, an entry in error and the old time of a reschedule lay their span
   out again (`free`);
-- new weekly windows or settings, an extra window and time off, added or removed, lay the
-  practitioner out again (`lay_out`).
+- new weekly windows or settings, an extra window and time off, added or removed, and a new
+  licence lay the practitioner out again (`lay_out`).
+
+Each open slot is also written once under each value a search filters by (its doctor's
+specialties, languages and licences: `OpenSlotFacet`), and a filtered search scans that value's
+slots alone, so that no filter makes a search walk slots it then throws away.
 
 What `now` decides (the minimum notice, the horizon) is in each row's `closes_at` and
 `opens_at`, so the same rows answer at every moment. The rows reach a week beyond the horizon;
@@ -41,6 +45,7 @@ from telehealth.practitioners.schemas import (
     AvailabilityIn,
     ExtraWindowIn,
     ExtraWindowPublic,
+    LicenceIn,
     PractitionerCreate,
     TimeOffIn,
     TimeOffPublic,
@@ -48,7 +53,7 @@ from telehealth.practitioners.schemas import (
 from telehealth.practitioners.service import Practitioner
 from telehealth.scheduling import agenda
 from telehealth.scheduling import rules as slots
-from telehealth.scheduling.models import OpenSlot, SlotCoverage
+from telehealth.scheduling.models import OpenSlot, OpenSlotFacet, SlotCoverage
 
 BEHIND = timedelta(days=1)  # laid out before now: a clock set back a little still finds them
 SLACK = timedelta(days=7)  # laid out beyond the horizon: a practitioner is laid out about weekly
@@ -113,8 +118,27 @@ async def _replace(
         )
     )
     rows = await _laid_out(session, practitioner, start, end)
-    if rows:
-        await session.execute(insert(OpenSlot), rows)
+    await _insert(session, practitioner, rows)
+
+
+async def _facets(session: AsyncSession, practitioner: Practitioner) -> list[dict[str, str]]:
+    """The values a search may find the practitioner's slots by."""
+    rows = await session.execute(practitioners.facets(practitioner.id))
+    return [{"kind": kind, "value": value} for _, kind, value in map(tuple, rows)]
+
+
+async def _insert(
+    session: AsyncSession, practitioner: Practitioner, rows: list[dict[str, Any]]
+) -> None:
+    """The open slots' rows, and each again under every value of the practitioner's facets."""
+    if not rows:
+        return
+    await session.execute(insert(OpenSlot), rows)
+    facets = await _facets(session, practitioner)
+    if facets:
+        await session.execute(
+            insert(OpenSlotFacet), [row | facet for row in rows for facet in facets]
+        )
 
 
 async def lay_out(session: AsyncSession, practitioner: Practitioner) -> None:
@@ -123,9 +147,7 @@ async def lay_out(session: AsyncSession, practitioner: Practitioner) -> None:
     now = clock.now()
     since, until = now - BEHIND, now + timedelta(days=practitioner.horizon_days) + SLACK
     await session.execute(delete(OpenSlot).where(col(OpenSlot.practitioner_id) == practitioner.id))
-    rows = await _laid_out(session, practitioner, since, until)
-    if rows:
-        await session.execute(insert(OpenSlot), rows)
+    await _insert(session, practitioner, await _laid_out(session, practitioner, since, until))
     await session.execute(
         delete(SlotCoverage).where(col(SlotCoverage.practitioner_id) == practitioner.id)
     )
@@ -203,6 +225,24 @@ async def _forget(session: AsyncSession, practitioner_id: uuid.UUID) -> None:
         await session.execute(delete(model).where(col(model.practitioner_id) == practitioner_id))
 
 
+async def file_all_under_facets(session: AsyncSession) -> None:
+    """Every open slot filed under its practitioner's facets, in one statement: after open
+    slots were loaded in bulk (as `bench.slot_search` does) rather than by `lay_out`."""
+    facets = practitioners.facets().subquery()
+    every = select(
+        col(OpenSlot.practitioner_id),
+        col(OpenSlot.start),
+        col(OpenSlot.end),
+        col(OpenSlot.rank),
+        col(OpenSlot.opens_at),
+        col(OpenSlot.closes_at),
+        facets.c.kind,
+        facets.c.value,
+    ).join(facets, facets.c.practitioner_id == col(OpenSlot.practitioner_id))
+    names = ["practitioner_id", "start", "end", "rank", "opens_at", "closes_at", "kind", "value"]
+    await session.execute(insert(OpenSlotFacet).from_select(names, every))
+
+
 async def lay_out_all(session: AsyncSession) -> int:
     """Every active practitioner laid out again (after rows were written by hand, or a time-zone
     database update): how many."""
@@ -261,6 +301,15 @@ async def delete_time_off(
     await lay_out(session, await practitioners.get(session, practitioner_id))
 
 
+async def add_licence(
+    session: AsyncSession, principal: Principal, practitioner_id: uuid.UUID, data: LicenceIn
+) -> Practitioner:
+    """A new licence: the practitioner's slots are found under its jurisdiction from now on."""
+    practitioner = await practitioners.add_licence(session, principal, practitioner_id, data)
+    await lay_out(session, await practitioners.get(session, practitioner_id, lock=True))
+    return practitioner
+
+
 # ---- search -----------------------------------------------------------------------------------
 
 
@@ -290,15 +339,36 @@ def _first_instant(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
-def _after(start: datetime, practitioner_id: uuid.UUID) -> ColumnElement[bool]:
+Slots = type[OpenSlot] | type[OpenSlotFacet]
+
+
+def _source(query: SlotQuery) -> tuple[Slots, list[ColumnElement[bool]]]:
+    """Where a search reads its slots: under the value of its filter that most goes with where
+    and so when a doctor works (the jurisdiction's licence, then the language, then the
+    specialty), or all of them when it has none; the other filters are checked per row."""
+    jurisdiction, language = query.jurisdiction, query.language
+    for kind, value in (
+        ("jurisdiction", practitioner_rules.licence_needed(jurisdiction) if jurisdiction else None),
+        ("language", practitioner_rules.primary_language(language) if language else None),
+        ("specialty", query.specialty),
+    ):
+        if value:
+            return OpenSlotFacet, [
+                col(OpenSlotFacet.kind) == kind,
+                col(OpenSlotFacet.value) == value,
+            ]
+    return OpenSlot, []
+
+
+def _after(table: Slots, start: datetime, practitioner_id: uuid.UUID) -> ColumnElement[bool]:
     """Rows after this slot in the search's order: start, then rank, then practitioner."""
     place = rank(practitioner_id, start)
     return and_(
-        col(OpenSlot.start) >= start,
+        col(table.start) >= start,
         or_(
-            col(OpenSlot.start) > start,
-            col(OpenSlot.rank) > place,
-            and_(col(OpenSlot.rank) == place, col(OpenSlot.practitioner_id) > practitioner_id),
+            col(table.start) > start,
+            col(table.rank) > place,
+            and_(col(table.rank) == place, col(table.practitioner_id) > practitioner_id),
         ),
     )
 
@@ -312,13 +382,15 @@ async def search(
     await extend(session)
     low = max(_first_instant(query.first_day, query.zone), now)
     high = _first_instant(query.last_day + _DAY, query.zone)
+    table, facet = _source(query)
     where = [
-        col(OpenSlot.start) >= low,
-        col(OpenSlot.start) < high,
-        col(OpenSlot.opens_at) < now,
-        col(OpenSlot.closes_at) >= now,
+        *facet,
+        col(table.start) >= low,
+        col(table.start) < high,
+        col(table.opens_at) < now,
+        col(table.closes_at) >= now,
         *practitioners.offering(
-            col(OpenSlot.practitioner_id),
+            col(table.practitioner_id),
             specialty=query.specialty,
             language=query.language,
             jurisdiction=query.jurisdiction,
@@ -329,13 +401,13 @@ async def search(
     after = query.after
     while len(found) <= limit:
         wanted = limit + 1 - len(found)
-        statement = select(
-            col(OpenSlot.start), col(OpenSlot.end), col(OpenSlot.practitioner_id)
-        ).where(*where)
+        statement = select(col(table.start), col(table.end), col(table.practitioner_id)).where(
+            *where
+        )
         if after is not None:
-            statement = statement.where(_after(*after))
+            statement = statement.where(_after(table, *after))
         statement = statement.order_by(
-            col(OpenSlot.start), col(OpenSlot.rank), col(OpenSlot.practitioner_id)
+            col(table.start), col(table.rank), col(table.practitioner_id)
         ).limit(wanted)
         batch = [(row[0], row[1], row[2]) for row in await session.execute(statement)]
         found += await _licensed(session, query.jurisdiction, batch)

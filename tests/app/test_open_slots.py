@@ -47,9 +47,20 @@ async def _reference(
     session: AsyncSession, query: openings.SlotQuery, doctors: list[uuid.UUID], now: datetime
 ) -> Found:
     """What the pure rules offer across `doctors`: each doctor's slots laid out from the stored
-    rows with `generate_slots`, on the asked dates in the asked zone, licensed where asked."""
+    rows with `generate_slots`, on the asked dates in the asked zone, of the asked specialty
+    and language, licensed where asked."""
     found = await practitioners.by_ids(session, doctors)
-    active = [p for p in found.values() if p.active]
+    active = [
+        p
+        for p in found.values()
+        if p.active
+        and (query.specialty is None or query.specialty in p.specialties)
+        and (
+            query.language is None
+            or practitioner_rules.primary_language(query.language)
+            in {practitioner_rules.primary_language(tag) for tag in p.languages}
+        )
+    ]
     plans = await agenda.schedules(session, active)
     licences = await practitioners.licences_of(session, [p.id for p in active])
     low = datetime.combine(query.first_day, datetime.min.time(), UTC) - timedelta(days=2)
@@ -146,6 +157,7 @@ async def _doctor(
         horizon_days=rng.choice((3, 9, 20)),
         licences=(("MX", expires.isoformat()), ("US-CA", "2030-12-31"))[: rng.randint(1, 2)],
         specialties=(rng.choice(("family_medicine", "pediatrics")),),
+        languages=rng.choice((("es",), ("en",), ("es-MX", "en"), ("nah", "es"))),
     )
     return str(profile["id"]), tokens, zone
 
@@ -226,6 +238,8 @@ async def _compare(
         last_day=first + timedelta(days=rng.randint(0, 13)),
         zone=zone,
         jurisdiction=rng.choice((None, "MX-OAX", "US-CA")),
+        specialty=rng.choice((None, None, "pediatrics")),
+        language=rng.choice((None, None, "es", "en-US")),
     )
     async with sessionmaker() as session:
         fast = [s for s in await _fast(session, query, rng.randint(1, 40)) if _ours(s, doctors)]
@@ -351,6 +365,43 @@ async def test_a_search_costs_the_same_statements_for_three_doctors_as_for_twelv
             jurisdiction="MX-OAX",
         )
         assert (len(plain), len(filtered)) == (4, 5), (plain, filtered)
+
+
+async def test_a_filtered_search_reads_only_the_slots_filed_under_its_filter(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    database: Any,
+) -> None:
+    """Mexico City's mornings come before the first Pacific-time slot in UTC: a search for
+    doctors licensed in California must not walk them. Each filter scans the slots filed under
+    its value (the jurisdiction before the language before the specialty)."""
+    _, patient = await signed_up(client)
+    for _ in range(3):
+        await practitioner(client, admin, sessionmaker, settings, specialties=("pediatrics",))
+    pacific, _ = await practitioner(
+        client,
+        admin,
+        sessionmaker,
+        settings,
+        timezone="America/Los_Angeles",
+        licences=(("US-CA", "2030-12-31"),),
+        languages=("en",),
+        specialties=("pediatrics",),
+    )
+    for query in (
+        {"jurisdiction": "US-CA", "language": "en", "specialty": "pediatrics"},
+        {"language": "en-US"},
+        {"specialty": "pediatrics"},
+        {},
+    ):
+        seen = await _search_statements(client, database.engine, patient, limit=5, **query)
+        (scan,) = [sql for sql in seen if "FROM open_slot" in sql]
+        assert ("FROM open_slot_facet" in scan) == bool(query), (query, scan)
+    found = await open_slots(client, patient, jurisdiction="US-CA", limit=50)
+    assert found
+    assert {slot["practitioner"]["id"] for slot in found} == {pacific["id"]}
 
 
 async def test_the_sweep_lays_doctors_out_before_a_search_has_to(
