@@ -33,7 +33,9 @@ from cooperative.bylaws.defaults import default_bylaws
 from cooperative.kernel import clock
 from cooperative.kernel.principal import scopes_for
 from cooperative.membership.models import Household, HouseholdMember, IncomeAttestation, Member
+from telehealth.practitioners import service as practitioners_service
 from telehealth.practitioners.models import AvailabilityWindow, Licence, Practitioner
+from telehealth.scheduling import openings
 from tools.private_postgres import Cluster, private_cluster
 
 POSTGRES = "postgresql+asyncpg://root@127.0.0.1:5432"
@@ -158,7 +160,7 @@ async def seed(
     patients: int,
 ) -> People:
     """Bylaws, an admin, practitioners available all week 08:00–20:00 (America/Mexico_City, MX
-    licences) and patients."""
+    licences) with their open slots laid out, and patients."""
     password_hash = password_hasher(settings).hash(PASSWORD)
 
     def account(email: str, role: str) -> Account:
@@ -203,6 +205,9 @@ async def seed(
         for rows in ([admin, *doctors, *patient_accounts], profiles, rules):
             session.add_all(rows)
             await session.flush()
+        session.add_all(t for p in profiles for t in practitioners_service.tags_of(p))
+        for profile in profiles:  # as the API does: search and booking find the open slots
+            await openings.lay_out(session, profile)
         await session.commit()
 
     def person(account: Account) -> Person:

@@ -158,6 +158,26 @@ async def lay_out(session: AsyncSession, practitioner: Practitioner) -> None:
     )
 
 
+async def bookable(
+    session: AsyncSession, practitioner_id: uuid.UUID, start: datetime, *, now: datetime
+) -> datetime | None:
+    """The end of the open slot at `start` if its row says it may be booked now; None when
+    there is no such row (the rules then say why, or find it open after all: a practitioner
+    the sweep has not reached). The caller holds the practitioner's lock, so the row is what
+    every change made of it. One statement."""
+    row = (
+        await session.execute(
+            select(col(OpenSlot.end)).where(
+                col(OpenSlot.practitioner_id) == practitioner_id,
+                col(OpenSlot.start) == start,
+                col(OpenSlot.opens_at) < now,
+                col(OpenSlot.closes_at) >= now,
+            )
+        )
+    ).scalar_one_or_none()
+    return row
+
+
 async def take(
     session: AsyncSession, practitioner: Practitioner, start: datetime, end: datetime
 ) -> None:

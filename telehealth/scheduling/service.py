@@ -18,7 +18,7 @@ from cooperative.accounts import service as accounts_service
 from cooperative.audit import service as audit
 from cooperative.bylaws.service import InForce
 from cooperative.kernel import clock, idempotency
-from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.errors import Forbidden, NotFound, TequioError
 from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.kernel.principal import Principal, Role
 from cooperative.membership import fees
@@ -78,7 +78,12 @@ async def _check_time(
     now: datetime,
     excluding: uuid.UUID | None = None,
 ) -> datetime:
-    """The consult's end if `start` is an open slot now; the precise refusal otherwise."""
+    """The consult's end if `start` is an open slot now; the precise refusal otherwise. An open
+    slot's row answers at once; without one the rules decide, and say why not."""
+    if excluding is None and (
+        end := await openings.bookable(session, practitioner.id, start, now=now)
+    ):
+        return end
     schedule = await agenda.schedule(session, practitioner)
     if schedule is None:  # the doctor's settings are broken (logged): nothing to book
         raise NotASlot(start=start.isoformat())
@@ -158,15 +163,18 @@ async def book(
         idempotency_key,
         idempotency.digest(data.model_dump(mode="json")),
     )
-    if (earlier := await retry.earlier(session)) is not None:
-        return earlier, True
-    patient = await _patient_of(session, principal, data)
-    now = clock.now()
-    end = await _check_time(session, practitioner, data.start, now=now)
-    await _check_licence(session, practitioner, data.start, data.patient_jurisdiction)
-    fee = await fees.consult_fee(
-        session, patient, law, today=today, jurisdiction=data.patient_jurisdiction
-    )
+    try:
+        patient = await _patient_of(session, principal, data)
+        now = clock.now()
+        end = await _check_time(session, practitioner, data.start, now=now)
+        await _check_licence(session, practitioner, data.start, data.patient_jurisdiction)
+        fee = await fees.consult_fee(
+            session, patient, law, today=today, jurisdiction=data.patient_jurisdiction
+        )
+    except TequioError:  # a retry whose first answer was lost finds its slot taken by itself
+        if (earlier := await retry.earlier(session)) is not None:
+            return earlier, True
+        raise
     appointment = Appointment(
         practitioner_id=practitioner.id,
         patient_account_id=patient,
