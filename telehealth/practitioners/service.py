@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, bindparam, exists, literal, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, bindparam, literal, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
@@ -66,31 +66,33 @@ def offering(
     """SQL conditions on a column of practitioner ids: active, of the specialty, speaking the
     language, and holding a licence the visit's jurisdiction needs that is still valid on
     `licensed_on` (whether it covers each day is `rules.licensed_for`'s to say). Each is an
-    indexed lookup per row, so a search costs the same whatever the number of practitioners."""
-    conditions: list[ColumnElement[bool]] = [
-        exists().where(col(Practitioner.id) == practitioner_id, col(Practitioner.active)),
-    ]
+    indexed lookup per row, so a search costs the same whatever the number of practitioners.
+
+    Each is checked row by row as the search walks its index in start order: `OFFSET 0` keeps
+    PostgreSQL from turning the check into a join it might start from (every pediatrician's
+    slots read and sorted to return fifty: a cost that grows with their number)."""
+    checks = [select(1).where(col(Practitioner.id) == practitioner_id, col(Practitioner.active))]
     for kind, value in (
         ("specialty", specialty),
         ("language", rules.primary_language(language) if language else None),
     ):
         if value is not None:
-            conditions.append(
-                exists().where(
+            checks.append(
+                select(1).where(
                     col(PractitionerTag.practitioner_id) == practitioner_id,
                     col(PractitionerTag.kind) == kind,
                     col(PractitionerTag.value) == value,
                 )
             )
     if jurisdiction is not None:
-        conditions.append(
-            exists().where(
+        checks.append(
+            select(1).where(
                 col(Licence.practitioner_id) == practitioner_id,
                 col(Licence.jurisdiction) == rules.licence_needed(jurisdiction),
                 col(Licence.expires_on) >= licensed_on,
             )
         )
-    return conditions
+    return [check.offset(0).exists() for check in checks]
 
 
 def facets(practitioner_id: uuid.UUID | None = None) -> CompoundSelect[Any]:
