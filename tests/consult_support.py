@@ -125,6 +125,7 @@ async def consult_soon(
     return {
         "id": booked["id"],
         "doctor": doctor,
+        "doctor_name": profile["display_name"],
         "doctor_id": (await http.get("/v1/me", headers=bearer(doctor))).json()["id"],
         "patient": patient,
         "patient_id": patient_account["id"],
