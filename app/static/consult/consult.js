@@ -18,6 +18,7 @@ const TEXT = {
     lobbyHeading: "Before the consult",
     lobbyHelp:
       "Check your connection first, then join. The doctor lets you in from the waiting room.",
+    lobbyHelpDoctor: "Check your connection first, then join. You let the others in.",
     precheck: "Check my connection",
     precheckHeading: "Connection check",
     precheckRunning: "Checking your connection…",
@@ -127,6 +128,7 @@ const TEXT = {
     lobbyHeading: "Antes de la consulta",
     lobbyHelp:
       "Primero revise su conexión y luego entre. El médico le deja pasar desde la sala de espera.",
+    lobbyHelpDoctor: "Primero revise su conexión y luego entre. Usted deja pasar a los demás.",
     precheck: "Revisar mi conexión",
     precheckHeading: "Revisión de la conexión",
     precheckRunning: "Revisando su conexión…",
@@ -578,6 +580,7 @@ function perspective() {
 function renderCard() {
   const card = state.card;
   show("appointment", !$("lobby").hidden || Boolean(card));
+  $("lobby-help").textContent = t(card?.your_role === "doctor" ? "lobbyHelpDoctor" : "lobbyHelp");
   if (!card) {
     $("appt-with").textContent = t("lobbyHeading");
     for (const id of ["appt-title", "appt-when", "appt-other-when", "appt-room", "room-with"]) {
@@ -599,7 +602,7 @@ function renderCard() {
           zone: zoneName(card.start, view.theirs),
           name: view.other,
         });
-  const short = [view.other, view.title, timeOf(card.start, view.mine)].filter(Boolean);
+  const short = [timeOf(card.start, view.mine), view.other, view.title].filter(Boolean);
   $("room-with").textContent = short.join(" · ");
   renderRoomState();
 }
@@ -1083,6 +1086,7 @@ function admit(accountId) {
   send({ type: "admit", account_id: accountId });
   const person = state.people.get(accountId);
   if (person) person.admitted = true; // the server does not echo our own messages back
+  announce("joinedRoom", { whoId: accountId });
   ensurePeer(accountId);
   renderRoom();
 }
