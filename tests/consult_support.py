@@ -106,9 +106,7 @@ async def consult_soon(
     await install_bylaws(committed)
     settings = make_settings(database.url)
     admin = await login(http, await account_with_role(committed, settings, Role.ADMIN))
-    profile, doctor = await practitioner(
-        http, admin, committed, settings, timezone=doctor_timezone
-    )
+    profile, doctor = await practitioner(http, admin, committed, settings, timezone=doctor_timezone)
     patient_account, patient = await signed_up(http)
     slots = await open_slots(
         http, patient, **{"from": (clock.today() + timedelta(days=2)).isoformat()}

@@ -65,7 +65,7 @@ class SpecialtyPublic(BaseModel):
 
 
 class ConsultDoctorPublic(BaseModel):
-    display_name: str = Field(description="As the doctor wants to be called (\"Dra. Ana López\").")
+    display_name: str = Field(description='As the doctor wants to be called ("Dra. Ana López").')
     specialties: list[SpecialtyPublic]
     timezone: str = Field(description="The doctor's IANA time zone.")
 

@@ -376,9 +376,7 @@ async def test_consent_from_the_page_reaches_the_api_and_the_other_side(
     consents_url = f"/v1/appointments/{consult['id']}/consult/consents"
 
     await patient.page.get_by_label("I agree to this consult being recorded").check()
-    await expect(doctor.page.locator("#consents")).to_have_text(
-        f"Agreed to recording: {PATIENT}."
-    )
+    await expect(doctor.page.locator("#consents")).to_have_text(f"Agreed to recording: {PATIENT}.")
 
     async def standing() -> set[str]:
         rows = (await http.get(consents_url, headers=bearer(consult["doctor"]))).json()

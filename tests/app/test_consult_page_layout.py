@@ -26,7 +26,7 @@ from tests.app.test_consult_page import (
 )
 from tests.conftest import Database
 from tests.consult_support import consult_soon
-from tests.factories import PASSWORD, bearer
+from tests.factories import PASSWORD, bearer, signed_up
 
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
@@ -77,7 +77,9 @@ LARGEST_VIDEO = """() => {
     account: first.video.closest("figure")?.dataset.account || first.video.id,
     playing: first.video.videoWidth > 0,
     share: area(first.box) / (view.width * view.height),
-    next: second ? (second.box.width * second.box.height) / (first.box.width * first.box.height) : 0,
+    next: second
+      ? (second.box.width * second.box.height) / (first.box.width * first.box.height)
+      : 0,
   };
 }"""
 
@@ -89,8 +91,7 @@ async def largest_video(person: Person) -> dict[str, Any]:
 
 async def shot(person: Person, name: str) -> None:
     folder = os.environ.get("TEQUIO_SHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
+    if folder:  # Playwright makes the folder
         await person.page.screenshot(path=str(Path(folder) / f"{name}.png"))
 
 
@@ -113,7 +114,9 @@ async def test_the_phone_and_the_laptop_show_what_matters_without_scrolling(
     http = http_to(host)
     consult = await consult_soon(http, database)
     card = (
-        await http.get(f"/v1/appointments/{consult['id']}/consult", headers=bearer(consult["doctor"]))
+        await http.get(
+            f"/v1/appointments/{consult['id']}/consult", headers=bearer(consult["doctor"])
+        )
     ).json()
     start = datetime.fromisoformat(card["start"])
     doctor = await opened(chromium, host, consult["id"], LAPTOP, consult["doctor"])
@@ -230,7 +233,9 @@ async def test_joining_too_early_shows_when_the_room_opens_with_a_countdown(
     await in_view(patient, room)
     await expect(patient.button("Join the consult")).to_be_disabled()
     card = (
-        await http.get(f"/v1/appointments/{consult['id']}/consult", headers=bearer(consult["patient"]))
+        await http.get(
+            f"/v1/appointments/{consult['id']}/consult", headers=bearer(consult["patient"])
+        )
     ).json()
     opens = datetime.fromisoformat(card["room_opens_at"])
     await expect(room).to_contain_text(hour_and_minute(opens, "America/Mexico_City"))
@@ -366,4 +371,61 @@ async def test_when_the_direct_path_never_comes_up_the_page_moves_to_the_relay(
     assert found["account"] == consult["doctor_id"], found
     await shot(patient, "phone-patient-relayed")
     for person in (doctor, patient):
+        await person.page.context.close()
+
+
+@pytest.mark.slow
+async def test_with_an_interpreter_the_doctor_is_large_until_someone_else_speaks(
+    server: Callable[..., Any],
+    http_to: Callable[[str], httpx.AsyncClient],
+    database: Database,
+    chromium: Any,  # noqa: F811
+) -> None:
+    """Three in the consult: on the patient's phone the doctor fills the stage and the
+    interpreter is a thumbnail; when only the interpreter speaks, the interpreter is large."""
+    from playwright.async_api import expect
+
+    host = await server()
+    http = http_to(host)
+    consult = await consult_soon(http, database)
+    interpreter_account, interpreter_tokens = await signed_up(
+        http, display_name="Intérprete mixteco"
+    )
+    invited = await http.post(
+        f"/v1/appointments/{consult['id']}/consult/interpreters",
+        json={"account_id": interpreter_account["id"]},
+        headers=bearer(consult["doctor"]),
+    )
+    assert invited.status_code == 200, invited.text
+    doctor = await opened(chromium, host, consult["id"], LAPTOP, consult["doctor"])
+    patient = await opened(chromium, host, consult["id"], PHONE, consult["patient"])
+    interpreter = await opened(chromium, host, consult["id"], LAPTOP, interpreter_tokens)
+    await doctor.button("Join the consult").click()
+    for person in (patient, interpreter):
+        await person.button("Join the consult").click()
+    await interpreter.button("Mute").click()
+    await expect(doctor.page).to_have_title("(2) Waiting — Tequio", timeout=WAIT_MS)
+    await doctor.button(f"Admit {PATIENT}").click()
+    await doctor.button("Admit Intérprete mixteco").click()
+
+    async def main_is(account_id: str) -> bool:
+        found = await largest_video(patient)
+        return bool(found["account"] == account_id and found["playing"])
+
+    await patient.wait_for(lambda: main_is(consult["doctor_id"]), "the doctor is large")
+    thumbnail = patient.page.locator(f'figure[data-account="{interpreter_account["id"]}"]')
+    await in_view(patient, thumbnail)
+    await expect(thumbnail).to_contain_text("Intérprete mixteco")
+    assert (await largest_video(patient))["next"] <= 0.15
+    await in_view(patient, patient.button("Leave"))
+    await shot(patient, "phone-patient-three-in-call")
+
+    await doctor.button("Mute").click()
+    await interpreter.button("Unmute").click()
+    await patient.wait_for(
+        lambda: main_is(interpreter_account["id"]), "the interpreter speaks and is large"
+    )
+    await shot(patient, "phone-patient-interpreter-speaks")
+    for person in (doctor, patient, interpreter):
+        await person.left_nothing_behind()
         await person.page.context.close()
