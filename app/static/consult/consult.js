@@ -1149,6 +1149,7 @@ function endCall() {
   show("room", false);
   show("ended", true);
   announce(null);
+  renderTitle();
 }
 
 // ---- peer-to-peer media -------------------------------------------------------------------------
