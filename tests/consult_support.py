@@ -95,14 +95,18 @@ async def server(database: Database) -> AsyncIterator[Callable[..., Any]]:
 
 
 async def consult_soon(
-    http: httpx.AsyncClient, database: Database, *, starts_in: timedelta = timedelta(minutes=5)
+    http: httpx.AsyncClient,
+    database: Database,
+    *,
+    starts_in: timedelta = timedelta(minutes=5),
+    doctor_timezone: str = "America/Mexico_City",
 ) -> dict[str, Any]:
     """A booked consult starting soon: the doctor, the patient and their tokens."""
     committed = create_sessionmaker(database.engine)
     await install_bylaws(committed)
     settings = make_settings(database.url)
     admin = await login(http, await account_with_role(committed, settings, Role.ADMIN))
-    profile, doctor = await practitioner(http, admin, committed, settings)
+    profile, doctor = await practitioner(http, admin, committed, settings, timezone=doctor_timezone)
     patient_account, patient = await signed_up(http)
     slots = await open_slots(
         http, patient, **{"from": (clock.today() + timedelta(days=2)).isoformat()}
@@ -119,6 +123,7 @@ async def consult_soon(
     return {
         "id": booked["id"],
         "doctor": doctor,
+        "doctor_name": profile["display_name"],
         "doctor_id": (await http.get("/v1/me", headers=bearer(doctor))).json()["id"],
         "patient": patient,
         "patient_id": patient_account["id"],

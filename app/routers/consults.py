@@ -24,11 +24,12 @@ from app.signaling import (
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Principal, Scope
 from telehealth.clinics import service as clinics_service
-from telehealth.consults import prechecks, rules, views
+from telehealth.consults import card, prechecks, rules, views
 from telehealth.consults import service as consults
 from telehealth.consults.precheck import Precheck
 from telehealth.consults.schemas import (
     AdmitIn,
+    ConsultCardPublic,
     InterpreterInvite,
     JoinPublic,
     ParticipantPublic,
@@ -40,6 +41,22 @@ from telehealth.consults.schemas import (
 router = APIRouter(tags=["consults"])
 
 Joiner = Annotated[Principal, require_scopes(Scope.CONSULTS_JOIN)]
+
+
+@router.get(
+    "/v1/appointments/{appointment_id}/consult",
+    summary="With whom and when: the consult's card",
+    responses=problem_responses(401, 403, 404),
+)
+async def consult_card(
+    request: Request, session: SessionDep, principal: Joiner, appointment_id: uuid.UUID
+) -> ConsultCardPublic:
+    """For the people in the consult, before and during it: the doctor's name, title and zone,
+    the start and end in the patient's zone, when the room opens and closes (with the server's
+    clock, for a countdown), and the display names of the people in it. Each name read is in
+    that person's access log. Clinic staff and interpreters still waiting see only the doctor."""
+    settings: Settings = request.app.state.settings
+    return await card.card(session, principal, appointment_id, window=settings.consult_window)
 
 
 @router.post(

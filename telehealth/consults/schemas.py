@@ -58,6 +58,48 @@ class ParticipantPublic(BaseModel):
     present: bool
 
 
+class SpecialtyPublic(BaseModel):
+    code: str
+    en: str = Field(description="The specialty's name in English.")
+    es: str = Field(description="The specialty's name in Spanish.")
+
+
+class ConsultDoctorPublic(BaseModel):
+    display_name: str = Field(description='As the doctor wants to be called ("Dra. Ana López").')
+    specialties: list[SpecialtyPublic]
+    timezone: str = Field(description="The doctor's IANA time zone.")
+
+
+class ConsultPersonPublic(BaseModel):
+    account_id: uuid.UUID
+    role: str
+    display_name: str
+
+
+class ConsultCardPublic(BaseModel):
+    """What a participant's page shows before and during the consult: with whom and when."""
+
+    appointment_id: uuid.UUID
+    your_role: str
+    status: str
+    start: datetime
+    end: datetime
+    patient_timezone: str = Field(
+        description="The patient's IANA zone (their account's, else their jurisdiction's)."
+    )
+    doctor: ConsultDoctorPublic
+    room: Literal["not-open-yet", "open", "closed"]
+    room_opens_at: datetime
+    room_closes_at: datetime
+    server_now: datetime = Field(
+        description="The server's clock, so a page counts down right on a phone set wrong."
+    )
+    people: list[ConsultPersonPublic] = Field(
+        description="The doctor, the patient and whoever joined, by name; an interpreter or "
+        "clinic staff still waiting to be admitted sees only the doctor."
+    )
+
+
 class InterpreterInvite(InputModel):
     account_id: uuid.UUID
 

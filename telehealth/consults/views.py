@@ -2,7 +2,10 @@
 socket) shows them: their rows become response models here."""
 
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from telehealth.consults import rules
 from telehealth.consults.models import (
     ConsultParticipant,
     ConsultRecording,
@@ -12,11 +15,18 @@ from telehealth.consults.models import (
 )
 from telehealth.consults.schemas import (
     ConsentPublic,
+    ConsultCardPublic,
+    ConsultDoctorPublic,
+    ConsultPersonPublic,
     ParticipantPublic,
     PrecheckResultPublic,
     RecordingPublic,
     RoomPublic,
+    SpecialtyPublic,
 )
+from telehealth.practitioners import rules as practitioner_rules
+from telehealth.practitioners.service import Practitioner
+from telehealth.scheduling.service import Appointment
 
 
 def participant_public(participant: ConsultParticipant) -> ParticipantPublic:
@@ -54,3 +64,44 @@ def recording_public(appointment_id: uuid.UUID, segment: ConsultRecording) -> Re
 
 def precheck_result_public(result: PrecheckResult) -> PrecheckResultPublic:
     return PrecheckResultPublic.model_validate(result, from_attributes=True)
+
+
+def card_public(
+    appointment: Appointment,
+    *,
+    your_role: str,
+    doctor: Practitioner,
+    patient_timezone: str,
+    people: list[tuple[uuid.UUID, str, str]],
+    room: str,
+    window: rules.RoomWindow,
+    now: datetime,
+) -> ConsultCardPublic:
+    """Times in the patient's zone, with its offset (the page formats them for its reader)."""
+    zone = ZoneInfo(patient_timezone)
+    names = practitioner_rules.SPECIALTIES
+    return ConsultCardPublic(
+        appointment_id=appointment.id,
+        your_role=your_role,
+        status=appointment.status,
+        start=appointment.start.astimezone(zone),
+        end=appointment.end.astimezone(zone),
+        patient_timezone=patient_timezone,
+        doctor=ConsultDoctorPublic(
+            display_name=doctor.display_name,
+            specialties=[
+                SpecialtyPublic(code=code, en=names[code][0], es=names[code][1])
+                for code in doctor.specialties
+                if code in names
+            ],
+            timezone=doctor.timezone,
+        ),
+        room="open" if room == "open" else "closed" if room == "closed" else "not-open-yet",
+        room_opens_at=(appointment.start - window.opens_before).astimezone(zone),
+        room_closes_at=(appointment.end + window.closes_after).astimezone(zone),
+        server_now=now.astimezone(zone),
+        people=[
+            ConsultPersonPublic(account_id=account_id, role=role, display_name=name)
+            for account_id, role, name in people
+        ],
+    )

@@ -204,6 +204,7 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
     ("POST", f"{A}/refund"): role("admin"),
     ("GET", f"{A}/events"): obj(owner="rosa"),
     ("GET", f"{A}/calendar.ics"): obj(owner="rosa", shows=("appointment",)),
+    ("GET", f"{A}/consult"): obj(owner="doctor", shows=("account",)),
     ("POST", f"{A}/consult/join"): obj(owner="rosa"),
     ("GET", f"{A}/consult/participants"): obj(owner="doctor", shows=("account",)),
     ("POST", f"{A}/consult/admit"): obj(body={"account_id": "{account}"}),

@@ -39,6 +39,7 @@ SMALL_RELAY = {
     "relay_video_max_fps": 10,
 }
 WAIT_MS = 20_000
+PATIENT = "Rosa Martínez"  # the factories' patient
 
 
 @pytest.fixture(scope="module")
@@ -131,9 +132,10 @@ async def both_in_the_room(
 
     await doctor.button("Join the consult").click()
     await patient.button("Join the consult").click()
-    await expect(patient.page.get_by_text("Waiting for the doctor to let you in")).to_be_visible()
-    await doctor.button("Admit Patient").click(timeout=WAIT_MS)
-    await expect(patient.page.get_by_text("Waiting for the doctor")).to_be_hidden()
+    waiting = patient.page.get_by_text(f"Waiting for {consult['doctor_name']} to let you in")
+    await expect(waiting).to_be_visible()
+    await doctor.button(f"Admit {PATIENT}").click(timeout=WAIT_MS)
+    await expect(waiting).to_be_hidden()
     return doctor, patient
 
 
@@ -158,10 +160,14 @@ async def test_doctor_and_patient_see_each_other_chat_mute_and_go_audio_only(
 
     await patient.page.get_by_label("Message").fill("¿Me escucha, doctora?")
     await patient.button("Send").click()
-    await expect(doctor.page.locator("#chat-log")).to_contain_text("Patient: ¿Me escucha, doctora?")
+    await expect(doctor.page.locator("#chat-log")).to_contain_text(
+        f"{PATIENT}: ¿Me escucha, doctora?"
+    )
     await doctor.page.get_by_label("Message").fill("Sí, la escucho bien.")
     await doctor.page.get_by_label("Message").press("Enter")
-    await expect(patient.page.locator("#chat-log")).to_contain_text("Doctor: Sí, la escucho bien.")
+    await expect(patient.page.locator("#chat-log")).to_contain_text(
+        f"{consult['doctor_name']}: Sí, la escucho bien."
+    )
 
     tile = doctor.page.locator(f'figure[data-account="{consult["patient_id"]}"]')
     await patient.button("Mute").click()
@@ -212,7 +218,7 @@ async def test_a_patient_who_reloads_gets_the_video_back(
 
     await patient.page.reload()  # signed in still (sessionStorage), and admitted
     await patient.button("Join the consult").click()
-    await expect(patient.page.get_by_text("Waiting for the doctor")).to_be_hidden()
+    await expect(patient.page.get_by_text("Waiting for Dra.")).to_be_hidden()
     await patient.wait_for(lambda: patient.frames_from(consult["doctor_id"]), "doctor's video")
     await doctor.wait_for(lambda: doctor.frames_from(consult["patient_id"]), "patient's video")
 
@@ -238,7 +244,8 @@ async def test_the_precheck_shows_reports_and_plays_the_echo(
     await patient.button("Check my connection").click()
     verdict = patient.page.locator("#precheck-verdict")
     await expect(verdict).to_have_text(
-        re.compile(r"^(Video should hold\.|Use audio only: .*)$"), timeout=WAIT_MS
+        re.compile(r"^(Your connection is good enough for video\.|Use audio only: .*)$"),
+        timeout=WAIT_MS,
     )
     await expect(patient.page.locator("#report-kbps")).to_have_text(re.compile(r"^\d+ kbps$"))
 
@@ -305,7 +312,9 @@ async def test_the_page_speaks_spanish_to_a_spanish_browser(
     assert await page.evaluate("document.documentElement.lang") == "en"
     await signed_in.button("Español").click()
     await signed_in.button("Entrar a la consulta").click()
-    await expect(page.get_by_text("Esperando a que el médico le deje pasar")).to_be_visible()
+    await expect(
+        page.get_by_text(f"Esperando a que {consult['doctor_name']} le deje pasar")
+    ).to_be_visible()
     for button in ("Silenciar", "Solo audio", "Salir", "Enviar"):
         await expect(signed_in.button(button)).to_be_visible()
 
@@ -367,7 +376,7 @@ async def test_consent_from_the_page_reaches_the_api_and_the_other_side(
     consents_url = f"/v1/appointments/{consult['id']}/consult/consents"
 
     await patient.page.get_by_label("I agree to this consult being recorded").check()
-    await expect(doctor.page.locator("#consents")).to_have_text("Agreed to recording: Patient.")
+    await expect(doctor.page.locator("#consents")).to_have_text(f"Agreed to recording: {PATIENT}.")
 
     async def standing() -> set[str]:
         rows = (await http.get(consents_url, headers=bearer(consult["doctor"]))).json()
@@ -380,7 +389,7 @@ async def test_consent_from_the_page_reaches_the_api_and_the_other_side(
         "Everyone must consent to recording"
     )
     await doctor.page.get_by_label("I agree to this consult being recorded").check()
-    await expect(patient.page.locator("#consents")).to_contain_text("Doctor")
+    await expect(patient.page.locator("#consents")).to_contain_text(consult["doctor_name"])
     await doctor.button("Start recording").click()
 
     for person in (doctor, patient):  # recording moves the consult to the server relay
@@ -404,7 +413,8 @@ async def test_the_server_relay_from_the_page_and_back_to_peer_to_peer(
     database: Database,
     chromium: Any,
 ) -> None:
-    """Anyone admitted moves the consult to the server relay; only the doctor moves it back."""
+    """The doctor moves the consult to the server relay from the connection menu, and back;
+    the patient has no such control."""
     from playwright.async_api import expect
 
     host = await server(**SMALL_RELAY)
@@ -413,14 +423,15 @@ async def test_the_server_relay_from_the_page_and_back_to_peer_to_peer(
     doctor, patient = await both_in_the_room(chromium, host, http, consult)
     await patient.wait_for(lambda: patient.frames_from(consult["doctor_id"]), "doctor's video")
 
-    await patient.button("Use server relay").click()
+    await expect(patient.page.get_by_text("Connection", exact=True)).to_be_hidden()
+    await use_the_menu(doctor, "Send the video through the server")
     for person in (doctor, patient):
         await expect(person.page.get_by_text(RELAY_NOTE)).to_be_visible(timeout=WAIT_MS)
     await doctor.wait_for(lambda: _relayed(doctor), "the patient's video through the relay")
     await patient.wait_for(lambda: _relayed(patient), "the doctor's video through the relay")
-    await expect(patient.button("Back to peer-to-peer")).to_be_hidden()  # the doctor's call
+    await expect(patient.button("Back to a direct connection")).to_be_hidden()  # the doctor's
 
-    await doctor.button("Back to peer-to-peer").click()
+    await use_the_menu(doctor, "Back to a direct connection")
     await expect(patient.page.get_by_text(RELAY_NOTE)).to_be_hidden()
     await doctor.wait_for(lambda: _direct(doctor, consult["patient_id"]), "direct video again")
     await patient.wait_for(lambda: _direct(patient, consult["doctor_id"]), "direct video again")
@@ -443,7 +454,7 @@ async def test_after_a_reload_in_relay_mode_the_doctor_sees_the_patient_again(
     http = http_to(host)
     consult = await consult_soon(http, database)
     doctor, patient = await both_in_the_room(chromium, host, http, consult)
-    await patient.button("Use server relay").click()
+    await use_the_menu(doctor, "Send the video through the server")
     await doctor.wait_for(lambda: _relayed(doctor), "the patient's video through the relay")
 
     await patient.page.reload()
@@ -456,6 +467,12 @@ async def test_after_a_reload_in_relay_mode_the_doctor_sees_the_patient_again(
     )
     for person in (doctor, patient):
         await person.page.context.close()
+
+
+async def use_the_menu(person: Person, action: str) -> None:
+    """The technical controls are in the connection menu, apart from the leave button."""
+    await person.page.get_by_text("Connection", exact=True).click()
+    await person.button(action).click()
 
 
 async def _relayed(person: Person, more_than: int = 0) -> bool:

@@ -18,6 +18,7 @@ const TEXT = {
     lobbyHeading: "Before the consult",
     lobbyHelp:
       "Check your connection first, then join. The doctor lets you in from the waiting room.",
+    lobbyHelpDoctor: "Check your connection first, then join. You let the others in.",
     precheck: "Check my connection",
     precheckHeading: "Connection check",
     precheckRunning: "Checking your connection…",
@@ -31,12 +32,27 @@ const TEXT = {
     relayed: "Through a relay",
     yes: "yes",
     no: "no",
-    verdictVideo: "Video should hold.",
-    verdictAudio: "Use audio only: this connection is too weak for video.",
+    verdictVideo: "Your connection is good enough for video.",
+    verdictAudio: "Use audio only: your connection is too weak for video.",
+    details: "Details",
     join: "Join the consult",
     joining: "Joining the consult…",
     roomHeading: "Consult room",
-    waiting: "Waiting for the doctor to let you in…",
+    waiting: "Waiting for {doctor} to let you in…",
+    theDoctor: "the doctor",
+    consultWith: "Consult with {name}",
+    timeIn: "{time} ({zone})",
+    timeFor: "{time} ({zone}) for {name}",
+    roomOpensIn: "The room opens in {left}, at {time}.",
+    roomOpen: "The room is open: you can join.",
+    roomClosed: "The room closed at {time}.",
+    notAConsult: "This consult is not taking place ({status}).",
+    titleWaiting: "Waiting",
+    waitsToEnter: "{who} is waiting to come in.",
+    stageAlone: "Nobody else is here yet.",
+    connectionMenu: "Connection",
+    relayAuto:
+      "The direct connection did not work: the video now goes through the cooperative's server.",
     admittedYou: "The doctor let you in.",
     modeRelay: "Video goes through the cooperative's server.",
     you: "You",
@@ -62,8 +78,8 @@ const TEXT = {
     badgeMuted: "muted",
     badgeAudioOnly: "audio only",
     badgeReconnecting: "reconnecting…",
-    useRelay: "Use server relay",
-    useP2p: "Back to peer-to-peer",
+    useRelay: "Send the video through the server",
+    useP2p: "Back to a direct connection",
     leave: "Leave",
     ended: "You left the consult.",
     rejoin: "Join again",
@@ -88,7 +104,7 @@ const TEXT = {
     mediaAudioOnly: "The camera is not available: you are in with audio only.",
     mediaNone: "No camera or microphone: you can still see, hear and chat.",
     cameraFailed: "The camera could not be turned on.",
-    p2pStruggling: "The video link with {who} is struggling. Try “Use server relay”.",
+    p2pStruggling: "The video link with {who} is struggling; trying again…",
     networkError: "Cannot reach the server. Check your connection.",
     errNotAdmitted: "Wait for the doctor to let you in.",
     errRateLimited: "Too many messages; slow down.",
@@ -112,6 +128,7 @@ const TEXT = {
     lobbyHeading: "Antes de la consulta",
     lobbyHelp:
       "Primero revise su conexión y luego entre. El médico le deja pasar desde la sala de espera.",
+    lobbyHelpDoctor: "Primero revise su conexión y luego entre. Usted deja pasar a los demás.",
     precheck: "Revisar mi conexión",
     precheckHeading: "Revisión de la conexión",
     precheckRunning: "Revisando su conexión…",
@@ -125,12 +142,27 @@ const TEXT = {
     relayed: "Por un relevo",
     yes: "sí",
     no: "no",
-    verdictVideo: "El video debería funcionar bien.",
-    verdictAudio: "Use solo audio: esta conexión es muy débil para video.",
+    verdictVideo: "Su conexión alcanza para video.",
+    verdictAudio: "Use solo audio: su conexión es muy débil para video.",
+    details: "Detalles",
     join: "Entrar a la consulta",
     joining: "Entrando a la consulta…",
     roomHeading: "Sala de consulta",
-    waiting: "Esperando a que el médico le deje pasar…",
+    waiting: "Esperando a que {doctor} le deje pasar…",
+    theDoctor: "el médico",
+    consultWith: "Consulta con {name}",
+    timeIn: "{time} ({zone})",
+    timeFor: "{time} ({zone}) para {name}",
+    roomOpensIn: "La sala abre en {left}, {at} {time}.",
+    roomOpen: "La sala está abierta: puede entrar.",
+    roomClosed: "La sala cerró {at} {time}.",
+    notAConsult: "Esta consulta no se lleva a cabo ({status}).",
+    titleWaiting: "En espera",
+    waitsToEnter: "{who} espera para entrar.",
+    stageAlone: "Todavía no hay nadie más aquí.",
+    connectionMenu: "Conexión",
+    relayAuto:
+      "La conexión directa no funcionó: el video ahora pasa por el servidor de la cooperativa.",
     admittedYou: "El médico le dejó pasar.",
     modeRelay: "El video pasa por el servidor de la cooperativa.",
     you: "Usted",
@@ -156,8 +188,8 @@ const TEXT = {
     badgeMuted: "silenciado",
     badgeAudioOnly: "solo audio",
     badgeReconnecting: "reconectando…",
-    useRelay: "Usar el servidor de relevo",
-    useP2p: "Volver a conexión directa",
+    useRelay: "Enviar el video por el servidor",
+    useP2p: "Volver a la conexión directa",
     leave: "Salir",
     ended: "Usted salió de la consulta.",
     rejoin: "Volver a entrar",
@@ -182,7 +214,7 @@ const TEXT = {
     mediaAudioOnly: "La cámara no está disponible: usted entra solo con audio.",
     mediaNone: "Sin cámara ni micrófono: aun así puede ver, oír y escribir.",
     cameraFailed: "No se pudo encender la cámara.",
-    p2pStruggling: "La conexión de video con {who} falla. Pruebe «Usar el servidor de relevo».",
+    p2pStruggling: "La conexión de video con {who} falla; reintentando…",
     networkError: "No se puede contactar al servidor. Revise su conexión.",
     errNotAdmitted: "Espere a que el médico le deje pasar.",
     errRateLimited: "Demasiados mensajes; espere un momento.",
@@ -197,6 +229,8 @@ const VIDEO = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { max:
 const ROLE_RANK = { doctor: 0 };
 const TOKEN_KEY = "tequio.consult.token";
 const RESTART_GRACE_MS = 3000;
+const P2P_CONNECT_MS = 10000; // a direct path not up by then goes through the relay
+const SPEAKER_HOLD_MS = 3000;
 
 const state = {
   lang: "en",
@@ -231,6 +265,24 @@ const state = {
   relay: null,
   precheck: null,
   tiles: new Map(), // account_id -> {figure, video, name, marks, stream}
+  card: null, // GET …/consult: with whom and when
+  skew: 0, // the server's clock minus this device's, in ms
+  names: new Map(), // account_id -> display name, from the card
+  cardTimer: null,
+  cardLoading: null,
+  status: null, // {key, params}: re-rendered in another language
+  alert: null, // {key, params} or {text} (an API problem, in the language it came in)
+  chat: [], // {from, text, item}
+  waitingSeen: new Set(), // who we already beeped for
+  beeps: 0,
+  audio: null, // AudioContext, made on a click (browsers refuse sound before one)
+  main: null, // whose video is large
+  speaker: null,
+  speakerAt: 0,
+  speakerTimer: null,
+  autoRelayed: 0, // times the page moved to the relay by itself
+  switching: false,
+  verdict: null, // the pre-call check's verdict, a text key
   missing: [],
   violations: [],
 };
@@ -270,24 +322,37 @@ function setLanguage(lang) {
   toggle.textContent = t("otherLanguage");
   toggle.lang = lang === "es" ? "en" : "es";
   if (state.name) $("whoami").textContent = t("signedInAs", { name: state.name });
+  renderVerdict();
   if (state.precheck?.last) showReport(state.precheck.last);
+  if (state.status) announce(state.status.key, state.status.params);
+  if (state.alert) showAlert(state.alert.key, state.alert.params, state.alert.text);
+  renderCard();
+  renderChat();
   renderRoom();
 }
 
 // ---- messages to the person -------------------------------------------------------------------
 
-function announce(text) {
-  $("status").textContent = text;
+// Messages are kept by key, so that another language re-renders them.
+function said(key, params) {
+  return t(key, params.whoId ? { ...params, who: label(params.whoId) } : params);
 }
 
-function showAlert(text) {
+function announce(key, params = {}) {
+  state.status = key ? { key, params } : null;
+  $("status").textContent = key ? said(key, params) : "";
+}
+
+function showAlert(key, params = {}, text = null) {
+  state.alert = key || text ? { key, params, text } : null;
   const alert = $("alert");
-  alert.textContent = text;
-  alert.hidden = !text;
+  alert.textContent = key ? said(key, params) : text || "";
+  alert.hidden = !alert.textContent;
 }
 
 function showProblem(error) {
-  showAlert(error instanceof ApiError ? error.message : t("networkError"));
+  if (error instanceof ApiError && error.problem) showAlert(null, {}, error.message);
+  else showAlert("networkError");
 }
 
 function show(id, visible) {
@@ -374,14 +439,14 @@ function signedOut() {
   sessionStorage.removeItem(TOKEN_KEY);
   show("signin", true);
   show("lobby", false);
-  if (!$("room").hidden) showAlert(t("needSignin"));
+  if (!$("room").hidden) showAlert("needSignin");
 }
 
 async function signIn(event) {
   event.preventDefault();
   const button = event.submitter || $("signin-form").querySelector("button");
   button.disabled = true;
-  announce(t("signingIn"));
+  announce("signingIn");
   try {
     const tokens = await api("POST", "/v1/auth/token", {
       username: $("username").value.trim(),
@@ -389,11 +454,11 @@ async function signIn(event) {
     });
     keepToken(tokens);
     $("password").value = "";
-    showAlert("");
+    showAlert(null);
     await enterLobby();
     if (state.joined && !state.ws && !state.leaving) reconnect(true);
   } catch (error) {
-    announce("");
+    announce(null);
     showProblem(error);
   } finally {
     button.disabled = false;
@@ -406,7 +471,167 @@ async function enterLobby() {
   $("whoami").textContent = t("signedInAs", { name: state.name });
   show("signin", false);
   show("lobby", !state.joined);
-  announce("");
+  announce(null);
+  await loadCard();
+}
+
+// ---- with whom and when -------------------------------------------------------------------------
+
+async function loadCard() {
+  if (state.cardLoading) return state.cardLoading;
+  state.cardLoading = (async () => {
+    try {
+      const card = await api("GET", consultPath("/consult"));
+      state.card = card;
+      state.skew = Date.parse(card.server_now) - Date.now();
+      state.names = new Map(card.people.map((person) => [person.account_id, person.display_name]));
+    } catch (error) {
+      if (error.status === 401) return;
+      if (!state.card) showProblem(error); // not this person's consult, or no such consult
+    } finally {
+      state.cardLoading = null;
+    }
+    renderCard();
+    renderChat();
+    renderRoom();
+  })();
+  return state.cardLoading;
+}
+
+function locale() {
+  const browser = navigator.language || "";
+  if (browser.toLowerCase().startsWith(state.lang)) return browser;
+  return state.lang === "es" ? "es-MX" : "en-US";
+}
+
+function formatted(iso, zone, options) {
+  try {
+    return new Intl.DateTimeFormat(locale(), { timeZone: zone, ...options }).format(new Date(iso));
+  } catch {
+    return new Date(iso).toLocaleString();
+  }
+}
+
+function timeOf(iso, zone) {
+  return formatted(iso, zone, { hour: "numeric", minute: "2-digit" });
+}
+
+function dateAndTime(iso, zone) {
+  const text = formatted(iso, zone, {
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+    year: "numeric",
+    hour: "numeric",
+    minute: "2-digit",
+  });
+  return text.charAt(0).toLocaleUpperCase(locale()) + text.slice(1);
+}
+
+function zoneName(iso, zone) {
+  try {
+    const parts = new Intl.DateTimeFormat(locale(), {
+      timeZone: zone,
+      timeZoneName: "longGeneric",
+    }).formatToParts(new Date(iso));
+    return parts.find((part) => part.type === "timeZoneName")?.value || zone;
+  } catch {
+    return zone;
+  }
+}
+
+// "a la 1:00", "a las 10:00"
+function atHour(time) {
+  return /^1[:.]/.test(time) ? "a la" : "a las";
+}
+
+function countdown(ms) {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const days = Math.floor(total / 86400);
+  const hours = Math.floor((total % 86400) / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = total % 60;
+  const two = (n) => String(n).padStart(2, "0");
+  const clock = hours || days ? `${hours}:${two(minutes)}:${two(seconds)}` : `${minutes}:${two(seconds)}`;
+  return days ? `${days} d ${clock}` : clock;
+}
+
+function patientName() {
+  const patient = state.card?.people.find((p) => p.role === "patient" || p.role === "guardian");
+  return patient?.display_name || t("role_patient");
+}
+
+function doctorName() {
+  return state.card?.doctor.display_name || t("theDoctor");
+}
+
+// The other side of the consult, for this reader, and the zones to show times in.
+function perspective() {
+  const card = state.card;
+  const doctor = card.your_role === "doctor";
+  return {
+    other: doctor ? patientName() : card.doctor.display_name,
+    title: doctor ? "" : card.doctor.specialties.map((s) => s[state.lang] || s.en).join(", "),
+    mine: doctor ? card.doctor.timezone : card.patient_timezone,
+    theirs: doctor ? card.patient_timezone : card.doctor.timezone,
+  };
+}
+
+function renderCard() {
+  const card = state.card;
+  show("appointment", !$("lobby").hidden || Boolean(card));
+  $("lobby-help").textContent = t(card?.your_role === "doctor" ? "lobbyHelpDoctor" : "lobbyHelp");
+  if (!card) {
+    $("appt-with").textContent = t("lobbyHeading");
+    for (const id of ["appt-title", "appt-when", "appt-other-when", "appt-room", "room-with"]) {
+      $(id).textContent = "";
+    }
+    return;
+  }
+  const view = perspective();
+  $("appt-with").textContent = t("consultWith", { name: view.other });
+  $("appt-title").textContent = view.title;
+  const when = dateAndTime(card.start, view.mine);
+  $("appt-when").textContent = t("timeIn", { time: when, zone: zoneName(card.start, view.mine) });
+  const elsewhere = dateAndTime(card.start, view.theirs);
+  $("appt-other-when").textContent =
+    elsewhere === when
+      ? ""
+      : t("timeFor", {
+          time: timeOf(card.start, view.theirs),
+          zone: zoneName(card.start, view.theirs),
+          name: view.other,
+        });
+  const short = [timeOf(card.start, view.mine), view.other, view.title].filter(Boolean);
+  $("room-with").textContent = short.join(" · ");
+  renderRoomState();
+}
+
+// Whether the room is open, on the server's clock; a countdown until it is.
+function renderRoomState() {
+  const card = state.card;
+  clearTimeout(state.cardTimer);
+  if (!card) return;
+  const zone = perspective().mine;
+  const now = Date.now() + state.skew;
+  const opens = Date.parse(card.room_opens_at);
+  const closes = Date.parse(card.room_closes_at);
+  const live = ["booked", "arrived"].includes(card.status);
+  let text;
+  if (!live) text = t("notAConsult", { status: card.status });
+  else if (now < opens) {
+    const time = timeOf(card.room_opens_at, zone);
+    text = t("roomOpensIn", { left: countdown(opens - now), time, at: atHour(time) });
+    state.cardTimer = setTimeout(renderRoomState, 1000 - (now % 1000) + 5);
+  } else if (now > closes) {
+    const time = timeOf(card.room_closes_at, zone);
+    text = t("roomClosed", { time, at: atHour(time) });
+  } else {
+    text = t("roomOpen");
+    state.cardTimer = setTimeout(renderRoomState, closes - now + 1000);
+  }
+  $("appt-room").textContent = text;
+  $("join").disabled = !live || now < opens || now > closes;
 }
 
 // On a clinic's shared computer signing out must end the session on the server too.
@@ -420,7 +645,7 @@ async function signOut() {
   }
   signedOut();
   show("ended", false);
-  showAlert("");
+  showAlert(null);
 }
 
 // ---- local camera and microphone ---------------------------------------------------------------
@@ -435,10 +660,10 @@ async function localMedia() {
     try {
       state.local = await media.getUserMedia({ audio: true });
       state.audioOnly = true;
-      showAlert(t("mediaAudioOnly"));
+      showAlert("mediaAudioOnly");
     } catch {
       state.local = new MediaStream();
-      showAlert(t("mediaNone"));
+      showAlert("mediaNone");
     }
   }
   $("local-video").srcObject = state.local;
@@ -503,7 +728,7 @@ async function cameraOn() {
     state.audioOnly = false;
     await sendEverywhere("video", track);
   } catch {
-    showAlert(t("cameraFailed"));
+    showAlert("cameraFailed");
   }
 }
 
@@ -574,7 +799,7 @@ async function runPrecheck() {
   clearReport();
   state.precheck?.pc.close();
   state.precheck = null;
-  announce(t("precheckRunning"));
+  announce("precheckRunning");
   try {
     const stream = await localMedia();
     const pc = new RTCPeerConnection({ iceServers: iceServers() });
@@ -599,7 +824,9 @@ async function runPrecheck() {
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     setTimeout(() => finishPrecheck(check, button), (answer.seconds + 2) * 1000);
   } catch (error) {
-    announce(t("precheckFailed"));
+    announce("precheckFailed");
+    state.verdict = "precheckFailed";
+    renderVerdict();
     showProblem(error);
     finishPrecheck(state.precheck, button);
   }
@@ -609,7 +836,11 @@ function finishPrecheck(check, button) {
   button.disabled = false;
   if (!check || state.precheck !== check) return;
   check.pc.close();
-  if (check.reports) announce(t("precheckDone"));
+  if (check.reports) announce("precheckDone");
+  else {
+    state.verdict = "precheckFailed";
+    renderVerdict();
+  }
   if ($("room").hidden) stopLocalMedia(); // no camera left on in the lobby
 }
 
@@ -621,7 +852,15 @@ function clearReport() {
   for (const id of ["rtt", "loss", "jitter", "kbps", "relayed"]) {
     $(`report-${id}`).textContent = "—";
   }
-  $("precheck-verdict").textContent = "";
+  state.verdict = "precheckRunning";
+  renderVerdict();
+}
+
+// The verdict in plain words leads; the figures are behind "Details".
+function renderVerdict() {
+  const verdict = $("precheck-verdict");
+  verdict.textContent = state.verdict ? t(state.verdict) : "";
+  verdict.dataset.verdict = state.verdict || "";
 }
 
 function showReport(report) {
@@ -633,7 +872,8 @@ function showReport(report) {
   $("report-kbps").textContent = number(report.received_kbps, "kbps");
   const relayed = report.relayed ?? null;
   $("report-relayed").textContent = relayed === null ? "—" : t(relayed ? "yes" : "no");
-  $("precheck-verdict").textContent = t(report.video_ok ? "verdictVideo" : "verdictAudio");
+  state.verdict = report.video_ok ? "verdictVideo" : "verdictAudio";
+  renderVerdict();
 }
 
 // ---- joining and the signaling socket -----------------------------------------------------------
@@ -641,8 +881,9 @@ function showReport(report) {
 async function join() {
   const button = $("join");
   button.disabled = true;
-  announce(t("joining"));
-  showAlert("");
+  prepareSound();
+  announce("joining");
+  showAlert(null);
   state.leaving = false;
   try {
     await localMedia();
@@ -654,7 +895,7 @@ async function join() {
     renderRoom();
     connect();
   } catch (error) {
-    announce("");
+    announce(null);
     showProblem(error);
     if (!checking()) stopLocalMedia();
   } finally {
@@ -679,7 +920,7 @@ function connect() {
   const ws = new WebSocket(url);
   let opened = false;
   state.ws = ws;
-  announce(t("connecting"));
+  announce("connecting");
   ws.onopen = () => {
     opened = true;
     state.retries = 0;
@@ -702,7 +943,7 @@ function dropped(refused) {
   if (state.leaving) return;
   const seconds = Math.min(15, 2 ** state.retries) * (0.75 + Math.random() / 2);
   state.retries += 1;
-  announce(t("reconnecting", { seconds: Math.ceil(seconds) }));
+  announce("reconnecting", { seconds: Math.ceil(seconds) });
   clearTimeout(state.retryTimer);
   state.retryTimer = setTimeout(() => reconnect(refused), seconds * 1000);
 }
@@ -788,7 +1029,7 @@ function onWelcome(message) {
     const known = previous.get(person.account_id) || { muted: false, audio_only: false };
     state.people.set(person.account_id, { ...known, ...person });
   }
-  announce(t(letIn ? "admittedYou" : "connected"));
+  announce(letIn ? "admittedYou" : "connected");
   sendMediaState();
   if (state.mediaApi) loadConsents();
   const mode = message.mode || "p2p";
@@ -799,7 +1040,14 @@ function onWelcome(message) {
     replay(message.replay || [], fresh);
     if (!letIn) for (const id of state.people.keys()) resumePeer(id);
   }
+  namesWanted(letIn);
   renderRoom();
+}
+
+// Someone we have no name for (a nurse or an interpreter who joined): read the card again.
+function namesWanted(always = false) {
+  const unnamed = [...state.people.keys()].some((id) => id !== state.me && !state.names.has(id));
+  if (always || unnamed) loadCard();
 }
 
 function onPresence(message) {
@@ -821,15 +1069,16 @@ function onPresence(message) {
   if (who === state.me) {
     if (message.event === "admitted" && !state.admitted) {
       state.admitted = true;
-      announce(t("admittedYou"));
+      announce("admittedYou");
       startMedia();
     }
   } else {
     const texts = { join: "joinedRoom", waiting: "waitsRoom", leave: "leftRoom" };
-    if (texts[message.event]) announce(t(texts[message.event], { who: label(who) }));
+    if (texts[message.event]) announce(texts[message.event], { whoId: who });
     if (message.event !== "leave") sendMediaState();
     if (message.event === "admitted") ensurePeer(who);
   }
+  namesWanted(who === state.me && message.event === "admitted");
   renderRoom();
 }
 
@@ -837,6 +1086,7 @@ function admit(accountId) {
   send({ type: "admit", account_id: accountId });
   const person = state.people.get(accountId);
   if (person) person.admitted = true; // the server does not echo our own messages back
+  announce("joinedRoom", { whoId: accountId });
   ensurePeer(accountId);
   renderRoom();
 }
@@ -847,7 +1097,7 @@ function startMedia() {
 }
 
 function onError(message) {
-  if (message.from === "relay") return showAlert(t("errRelay"));
+  if (message.from === "relay") return showAlert("errRelay");
   const texts = {
     "not-admitted": "errNotAdmitted",
     "rate-limited": "errRateLimited",
@@ -857,7 +1107,8 @@ function onError(message) {
     "not-relay-mode": "errRelay",
   };
   const key = texts[message.code];
-  showAlert(key ? t(key, { message: message.message }) : message.message);
+  if (key) showAlert(key, { message: message.message });
+  else showAlert(null, {}, message.message);
   if (message.code === "unknown-participant") refreshParticipants();
 }
 
@@ -897,7 +1148,8 @@ function endCall() {
   leave();
   show("room", false);
   show("ended", true);
-  announce("");
+  announce(null);
+  renderTitle();
 }
 
 // ---- peer-to-peer media -------------------------------------------------------------------------
@@ -929,6 +1181,8 @@ function peerTask(id, task) {
 function createPeer(id) {
   const pc = new RTCPeerConnection({ iceServers: iceServers() });
   const peer = { id, pc, senders: {}, pending: [], restartTimer: null, restarts: 0 };
+  peer.everConnected = false;
+  peer.connectTimer = setTimeout(() => directFailed(peer), P2P_CONNECT_MS);
   pc.ontrack = (event) => showTrack(id, event.track);
   pc.onicecandidate = (event) => {
     if (event.candidate?.candidate) {
@@ -944,6 +1198,7 @@ function closePeer(id) {
   const peer = state.peers.get(id);
   if (!peer) return;
   clearTimeout(peer.restartTimer);
+  clearTimeout(peer.connectTimer);
   peer.pc.close();
   state.peers.delete(id);
   const tile = state.tiles.get(id);
@@ -980,17 +1235,25 @@ async function freshOffer(id, announceRestart) {
 async function restartIce(peer) {
   if (state.peers.get(peer.id) !== peer || !canConnect(peer.id)) return;
   peer.restarts += 1;
-  if (peer.restarts > 2) announce(t("p2pStruggling", { who: label(peer.id) }));
+  if (peer.restarts > 2) announce("p2pStruggling", { whoId: peer.id });
   await peer.pc.setLocalDescription(await peer.pc.createOffer({ iceRestart: true }));
   send({ type: "ice-restart", to: peer.id });
   send({ type: "offer", to: peer.id, sdp: peer.pc.localDescription.sdp });
 }
 
+// A direct path that never came up (ICE failed, or not connected in time) moves the consult to
+// the server relay; one that broke later is restarted first, and moved if that keeps failing.
 function onIceState(peer) {
   const ice = peer.pc.iceConnectionState;
   renderRoom();
   clearTimeout(peer.restartTimer);
-  if (healthy(peer.pc)) peer.restarts = 0;
+  if (healthy(peer.pc)) {
+    peer.restarts = 0;
+    peer.everConnected = true;
+    clearTimeout(peer.connectTimer);
+  }
+  if (ice === "failed" && !peer.everConnected) return directFailed(peer);
+  if (peer.restarts > 2 && ice === "failed") return directFailed(peer);
   if (!iOffer(peer.id) || !["disconnected", "failed"].includes(ice)) return;
   const wait = ice === "failed" ? 0 : RESTART_GRACE_MS;
   peer.restartTimer = setTimeout(() => {
@@ -1111,13 +1374,30 @@ function relayTask(task) {
   return relayQueue;
 }
 
+async function directFailed(peer) {
+  if (state.peers.get(peer.id) !== peer || healthy(peer.pc) || state.mode !== "p2p") return;
+  if (!state.mediaApi || !canConnect(peer.id) || state.switching) return;
+  state.switching = true;
+  try {
+    await api("PUT", consultPath("/consult/mode"), { mode: "relay" });
+    state.autoRelayed += 1;
+    applyMode("relay");
+    announce("relayAuto");
+  } catch (error) {
+    console.warn("could not move to the relay", error);
+  } finally {
+    state.switching = false;
+  }
+}
+
 async function switchMode() {
   const button = $("mode");
   const wanted = state.mode === "relay" ? "p2p" : "relay";
   button.disabled = true;
   try {
     await api("PUT", consultPath("/consult/mode"), { mode: wanted });
-    showAlert("");
+    showAlert(null);
+    $("more").open = false;
     applyMode(wanted);
   } catch (error) {
     showProblem(error);
@@ -1237,6 +1517,8 @@ function placeRelayTracks(relay) {
 
 function label(id) {
   if (id === state.me) return t("you");
+  const named = state.names.get(id);
+  if (named) return named;
   const person = state.people.get(id);
   const role = person?.role || "unknown";
   const name = TEXT.en[`role_${role}`] ? t(`role_${role}`) : t("role_unknown");
@@ -1253,16 +1535,24 @@ function onMedia(message) {
 }
 
 function onChat(message) {
-  addChat(label(message.from), message.text);
+  addChat(message.from, message.text);
 }
 
-function addChat(who, text) {
+// Each line keeps who wrote it, so that its label follows names and the language.
+function addChat(from, text) {
   const item = document.createElement("li");
   const name = document.createElement("strong");
-  name.textContent = `${who}: `;
   item.append(name, document.createTextNode(text));
+  state.chat.push({ from, name });
+  name.textContent = `${from === null ? t("you") : label(from)}: `;
   $("chat-log").append(item);
   item.scrollIntoView({ block: "nearest" });
+}
+
+function renderChat() {
+  for (const line of state.chat) {
+    line.name.textContent = `${line.from === null ? t("you") : label(line.from)}: `;
+  }
 }
 
 function sendChat(event) {
@@ -1271,7 +1561,7 @@ function sendChat(event) {
   const text = input.value.trim();
   if (!text || !state.admitted || state.ws?.readyState !== WebSocket.OPEN) return;
   send({ type: "chat", text });
-  addChat(t("you"), text);
+  addChat(null, text); // our own
   input.value = "";
 }
 
@@ -1301,7 +1591,7 @@ async function setConsent() {
   try {
     await api("PUT", consultPath("/consult/consent"), { recording: wanted });
     state.consents.set(state.me, wanted);
-    showAlert("");
+    showAlert(null);
   } catch (error) {
     box.checked = !wanted;
     showProblem(error);
@@ -1319,16 +1609,16 @@ function onConsent(message) {
 
 function onRecording(message) {
   state.recording = message.state === "started";
-  if (state.recording) announce(t("recordingStarted"));
-  else if (message.reason) announce(t("recordingStoppedWhy", { reason: message.reason }));
-  else announce(t("recordingStopped"));
+  if (state.recording) announce("recordingStarted");
+  else if (message.reason) announce("recordingStoppedWhy", { reason: message.reason });
+  else announce("recordingStopped");
   renderRoom();
 }
 
 async function record(action) {
   try {
     const room = await api("POST", consultPath("/consult/recording"), { action });
-    showAlert("");
+    showAlert(null);
     state.recordingAsked = room.recording_requested;
     applyMode(room.mode);
   } catch (error) {
@@ -1340,22 +1630,86 @@ async function record(action) {
 // ---- rendering ----------------------------------------------------------------------------------
 
 function renderRoom() {
+  renderTitle();
   if ($("room").hidden) return;
   show("waiting", Boolean(state.me) && !state.admitted);
+  $("waiting").textContent = t("waiting", { doctor: doctorName() });
   show("recording", state.recording);
   show("recording-asked", state.recordingAsked && !state.recording);
   show("mode-note", state.mode === "relay");
-  const mode = $("mode");
-  // anyone admitted may move to the relay; only the doctor moves back
-  mode.hidden =
-    !state.mediaApi || !state.admitted || (state.mode === "relay" && state.role !== "doctor");
-  mode.textContent = t(state.mode === "relay" ? "useP2p" : "useRelay");
+  // The page moves to the relay by itself when the direct path fails; the doctor may also
+  // choose it, or go back, from the connection menu, away from the leave button.
+  show("more", state.mediaApi && state.admitted && state.role === "doctor");
+  $("mode").textContent = t(state.mode === "relay" ? "useP2p" : "useRelay");
   show("consent-panel", state.mediaApi);
   show("recording-controls", state.role === "doctor");
   renderControls();
+  renderAdmitBar();
   renderPeople();
   renderTiles();
   renderConsents();
+}
+
+function waitingPeople() {
+  if (state.role !== "doctor" || $("room").hidden) return [];
+  return [...state.people.values()].filter(
+    (p) => p.account_id !== state.me && p.present && !p.admitted,
+  );
+}
+
+// Someone waiting is obvious: a bar at the top of the room, the tab's title and a short sound.
+function renderAdmitBar() {
+  const waiting = waitingPeople();
+  const bar = $("admit-bar");
+  bar.replaceChildren();
+  for (const person of waiting) {
+    const row = document.createElement("p");
+    const text = document.createElement("span");
+    text.textContent = t("waitsToEnter", { who: label(person.account_id) });
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "primary";
+    button.textContent = t("admit");
+    button.setAttribute("aria-label", t("admitWho", { who: label(person.account_id) }));
+    button.addEventListener("click", () => admit(person.account_id));
+    row.append(text, button);
+    bar.append(row);
+  }
+  bar.hidden = waiting.length === 0;
+  const ids = new Set(waiting.map((p) => p.account_id));
+  for (const id of ids) if (!state.waitingSeen.has(id)) beep();
+  state.waitingSeen = ids;
+}
+
+function renderTitle() {
+  const waiting = waitingPeople().length;
+  document.title = waiting ? `(${waiting}) ${t("titleWaiting")} — Tequio` : t("pageTitle");
+}
+
+// Browsers allow sound only after a click: the context is made when the person joins.
+function prepareSound() {
+  try {
+    state.audio = state.audio || new AudioContext();
+    if (state.audio.state === "suspended") state.audio.resume().catch(() => {});
+  } catch {
+    state.audio = null;
+  }
+}
+
+function beep() {
+  const audio = state.audio;
+  if (!audio || audio.state !== "running") return;
+  const start = audio.currentTime;
+  const tone = audio.createOscillator();
+  const gain = audio.createGain();
+  tone.frequency.value = 880;
+  gain.gain.setValueAtTime(0.0001, start);
+  gain.gain.exponentialRampToValueAtTime(0.25, start + 0.02);
+  gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.3);
+  tone.connect(gain).connect(audio.destination);
+  tone.start(start);
+  tone.stop(start + 0.32);
+  state.beeps += 1;
 }
 
 function renderControls() {
@@ -1390,14 +1744,6 @@ function renderPeople() {
     const where = !person.present ? "stateAway" : person.admitted ? "stateHere" : "stateWaiting";
     status.textContent = [t(where), badges(person)].filter(Boolean).join(" ");
     item.append(name, " ", status);
-    if (state.role === "doctor" && person.present && !person.admitted) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.textContent = t("admit");
-      button.setAttribute("aria-label", t("admitWho", { who: label(person.account_id) }));
-      button.addEventListener("click", () => admit(person.account_id));
-      item.append(" ", button);
-    }
     list.append(item);
   }
 }
@@ -1448,6 +1794,64 @@ function renderTiles() {
     if (!person || !person.admitted || (!person.present && !connected)) removeTile(id);
     else renderTile(id);
   }
+  renderStage();
+}
+
+// The other person fills the stage; our own preview is small in a corner. With more people,
+// the one speaking is large, else the doctor; the others are thumbnails.
+function renderStage() {
+  const remote = [...state.tiles.keys()];
+  state.main = chooseMain(remote);
+  for (const [id, tile] of state.tiles) {
+    tile.figure.classList.toggle("main", id === state.main);
+    tile.figure.classList.toggle("thumb", id !== state.main);
+  }
+  $("stage").classList.toggle("alone", remote.length === 0);
+  $("stage-empty").textContent = remote.length ? "" : t("stageAlone");
+  if (remote.length > 1 && !state.speakerTimer) {
+    state.speakerTimer = setInterval(listenForSpeaker, 500);
+  } else if (remote.length <= 1 && state.speakerTimer) {
+    clearInterval(state.speakerTimer);
+    state.speakerTimer = null;
+  }
+}
+
+function chooseMain(remote) {
+  if (!remote.length) return null;
+  const speaking = Date.now() - state.speakerAt < SPEAKER_HOLD_MS;
+  if (remote.length > 1 && speaking && remote.includes(state.speaker)) return state.speaker;
+  const doctor = remote.find((id) => state.people.get(id)?.role === "doctor");
+  if (doctor) return doctor;
+  if (remote.includes(state.main)) return state.main;
+  const patient = remote.find((id) => ["patient", "guardian"].includes(state.people.get(id)?.role));
+  return patient || remote[0];
+}
+
+// Who speaks: the loudest audio arriving, as the browser measures it for each source.
+function listenForSpeaker() {
+  const levels = new Map();
+  const take = (id, receiver) => {
+    for (const source of receiver.getSynchronizationSources?.() || []) {
+      levels.set(id, Math.max(levels.get(id) || 0, source.audioLevel || 0));
+    }
+  };
+  for (const [id, peer] of state.peers) {
+    for (const receiver of peer.pc.getReceivers()) {
+      if (receiver.track?.kind === "audio") take(id, receiver);
+    }
+  }
+  if (state.relay) {
+    for (const transceiver of state.relay.pc.getTransceivers()) {
+      const source = state.relay.tracks[transceiver.mid];
+      if (source?.kind === "audio") take(source.account_id, transceiver.receiver);
+    }
+  }
+  const [loudest, level] = [...levels].sort((a, b) => b[1] - a[1])[0] || [null, 0];
+  if (loudest && level > 0.05) {
+    state.speaker = loudest;
+    state.speakerAt = Date.now();
+  }
+  if (chooseMain([...state.tiles.keys()]) !== state.main) renderStage();
 }
 
 function renderTile(id, reconnecting = false) {
@@ -1493,6 +1897,9 @@ window.tequio = Object.freeze({
     role: state.role,
     admitted: state.admitted,
     mode: state.mode,
+    autoRelayed: state.autoRelayed,
+    beeps: state.beeps,
+    main: state.main,
     recording: state.recording,
     connected: state.ws?.readyState === WebSocket.OPEN,
     peers: [...state.peers].map(([id, peer]) => ({ id, ice: peer.pc.iceConnectionState })),
@@ -1504,6 +1911,7 @@ window.tequio = Object.freeze({
     },
   }),
   missingTexts: () => [...state.missing],
+  texts: (lang) => Object.values(TEXT[lang] || {}),
   cspViolations: () => [...state.violations],
 });
 
