@@ -30,7 +30,7 @@ from telehealth.scheduling.schemas import (
     EventPublic,
     RefundIn,
     RescheduleIn,
-    SlotPublic,
+    SlotPage,
     StatusIn,
 )
 
@@ -115,10 +115,11 @@ async def search_slots(
     ] = None,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
-) -> Page[SlotPublic]:
+) -> SlotPage:
     """Open slots across the cooperative's doctors, soonest first, by specialty, language, the
     patient's jurisdiction and dates (7 days from today by default, 31 at most). Times come in
-    the zone asked for, with the same instant in the doctor's own zone."""
+    the zone asked for, with the same instant in the doctor's own zone. Each doctor of the page
+    is given once, in `practitioners`; each slot names its doctor by `practitioner_id`."""
     zone = _zone_info(timezone or await _zone(request, session, principal))
     visit = _visit(jurisdiction)
     first, last = _days(from_, to, today)

@@ -81,7 +81,20 @@ class SlotPublic(BaseModel):
     start: datetime = Field(description="In the time zone asked for.")
     end: datetime
     practitioner_start: datetime = Field(description="The same instant in the doctor's time zone.")
-    practitioner: PractitionerSummary
+    practitioner_id: uuid.UUID = Field(description="A key of the page's `practitioners`.")
+
+
+class SlotPage(BaseModel):
+    """A page of open slots: each doctor on the page is given once, in `practitioners`, and
+    each slot names its doctor by id."""
+
+    items: list[SlotPublic]
+    practitioners: dict[uuid.UUID, PractitionerSummary] = Field(
+        description="The doctors of this page's slots, by id."
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
 
 
 class FeePublic(BaseModel):

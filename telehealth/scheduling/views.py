@@ -21,6 +21,7 @@ from telehealth.scheduling.schemas import (
     EventPublic,
     FeePublic,
     PractitionerSummary,
+    SlotPage,
     SlotPublic,
 )
 
@@ -129,22 +130,27 @@ async def calendar_event(session: AsyncSession, appointment: Appointment) -> str
     )
 
 
-def slot_page(found: list[FoundSlot], zone: ZoneInfo, limit: int) -> Page[SlotPublic]:
+def slot_page(found: list[FoundSlot], zone: ZoneInfo, limit: int) -> SlotPage:
     """A page of a slot search (`found` holds one more slot when there are more): times in the
-    zone asked for, and in the doctor's."""
+    zone asked for, and in the doctor's; each doctor once, beside the slots that name them."""
     shown, more = found[:limit], len(found) > limit
-    return Page(
+    doctors: dict[uuid.UUID, PractitionerSummary] = {}
+    for slot in shown:
+        if slot.practitioner.id not in doctors:
+            doctors[slot.practitioner.id] = PractitionerSummary.model_validate(
+                slot.practitioner, from_attributes=True
+            )
+    return SlotPage(
         items=[
             SlotPublic(
                 start=slot.start.astimezone(zone),
                 end=slot.end.astimezone(zone),
                 practitioner_start=slot.start.astimezone(ZoneInfo(slot.practitioner.timezone)),
-                practitioner=PractitionerSummary.model_validate(
-                    slot.practitioner, from_attributes=True
-                ),
+                practitioner_id=slot.practitioner.id,
             )
             for slot in shown
         ],
+        practitioners=doctors,
         next_cursor=Cursor(shown[-1].start, str(shown[-1].practitioner.id)).encode()
         if more
         else None,

@@ -33,7 +33,7 @@ async def _doctor_and_slot(
     later = (clock.today() + timedelta(days=2)).isoformat()
     slots = await open_slots(client, anyone, **{"from": later})
     return profile["id"], next(
-        s["start"] for s in slots if s["practitioner"]["id"] == profile["id"]
+        s["start"] for s in slots if s["practitioner_id"] == profile["id"]
     )
 
 
