@@ -17,9 +17,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pwdlib import PasswordHash
-from starlette_compress import CompressMiddleware, add_compress_type, remove_compress_type
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette_compress import CompressMiddleware, add_compress_type, remove_compress_type
 
 from app import errors, logs
 from app.broker import create_broker

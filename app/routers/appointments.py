@@ -13,7 +13,7 @@ from app.db import SessionDep
 from app.errors import InvalidParameter, problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from cooperative.accounts import service as accounts_service
-from cooperative.kernel import clock
+from cooperative.kernel import clock, moments
 from cooperative.kernel.errors import TequioError, Text
 from cooperative.kernel.pagination import Cursor, InvalidCursor
 from cooperative.kernel.principal import Principal, Scope
@@ -121,6 +121,7 @@ async def search_slots(
     the zone asked for, with the same instant in the doctor's own zone. Each doctor of the page
     is given once, in `practitioners`; each slot names its doctor by `practitioner_id`."""
     zone = _zone_info(timezone or await _zone(request, session, principal))
+    moments.read_in(zone)  # a zone asked for holds for the whole answer
     visit = _visit(jurisdiction)
     first, last = _days(from_, to, today)
     query = openings.SlotQuery(

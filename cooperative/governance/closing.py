@@ -29,7 +29,7 @@ from cooperative.governance.models import (
 from cooperative.governance.payloads import AmendmentPayload
 from cooperative.governance.rules import ProposalEventKind, ProposalStatus
 from cooperative.governance.sealing import BallotKeys
-from cooperative.kernel import clock
+from cooperative.kernel import clock, moments
 from cooperative.kernel.errors import Forbidden
 from cooperative.kernel.principal import Principal
 
@@ -115,7 +115,7 @@ async def sweep(
             ProposalEvent(
                 proposal_id=proposal_id,
                 kind=ProposalEventKind.CLOSING_SOON,
-                data={"closes_at": closes_at.isoformat() if closes_at else None},
+                data={"closes_at": moments.stored(closes_at) if closes_at else None},
             )
         )
     await session.flush()

@@ -30,7 +30,7 @@ from cooperative.governance.payloads import (
 from cooperative.governance.rules import ProposalEventKind, ProposalStatus, VotingWindow
 from cooperative.governance.schemas import ProposalOpen
 from cooperative.governance.sealing import BallotKeys
-from cooperative.kernel import clock
+from cooperative.kernel import clock, moments
 from cooperative.kernel.errors import Forbidden
 from cooperative.kernel.principal import Principal
 from cooperative.membership import service as membership_service
@@ -168,8 +168,8 @@ def _opened(proposal: Proposal, window: VotingWindow, eligible: dict[str, int]) 
         proposal_id=proposal.id,
         kind=ProposalEventKind.OPENED,
         data={
-            "opens_at": window.opens_at.isoformat(),
-            "closes_at": window.closes_at.isoformat(),
+            "opens_at": moments.stored(window.opens_at),
+            "closes_at": moments.stored(window.closes_at),
             "eligible": eligible,
         },
     )

@@ -17,7 +17,7 @@ from sqlmodel import col
 from cooperative.accounts import service as accounts_service
 from cooperative.audit import service as audit
 from cooperative.bylaws.service import InForce
-from cooperative.kernel import clock, idempotency
+from cooperative.kernel import clock, idempotency, moments
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.kernel.principal import Principal, Role
@@ -51,6 +51,16 @@ from telehealth.scheduling.rules import (
 from telehealth.scheduling.schemas import AppointmentCreate, AppointmentPublic
 
 
+def _stored(value: object) -> object:
+    """A value as an event's JSON payload keeps it, with its type: booleans and numbers as
+    such, instants as RFC 3339 in UTC, anything else as text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime):
+        return moments.stored(value)
+    return str(value)
+
+
 def _event(
     session: AsyncSession,
     appointment: Appointment,
@@ -63,9 +73,7 @@ def _event(
             appointment_id=appointment.id,
             type=kind,
             actor_account_id=actor,
-            payload={
-                key: str(value) if value is not None else None for key, value in payload.items()
-            },
+            payload={key: _stored(value) for key, value in payload.items()},
         )
     )
 
@@ -192,7 +200,7 @@ async def book(
         raise SlotTaken() from exc
     if replayed:  # the same key raced in with another request
         return appointment, True
-    _event(session, appointment, "booked", principal.account_id, start=data.start.isoformat())
+    _event(session, appointment, "booked", principal.account_id, start=data.start)
     await openings.take(session, practitioner, appointment.start, appointment.end)
     await session.flush()
     return appointment, False
@@ -322,8 +330,8 @@ async def reschedule(
         appointment,
         "rescheduled",
         principal.account_id,
-        previous=previous.isoformat(),
-        start=start.isoformat(),
+        previous=previous,
+        start=start,
     )
     await openings.take(session, practitioner, start, end)
     await session.flush()

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.kernel.pagination import Cursor, Page
+from cooperative.kernel import moments
+from cooperative.kernel.pagination import Cursor
 from cooperative.kernel.principal import Principal
 from cooperative.membership import fees
 from telehealth.practitioners import service as practitioners
@@ -25,6 +26,7 @@ from telehealth.scheduling.schemas import (
     SlotPublic,
 )
 
+EVENT_TIMES = frozenset({"start", "previous"})  # the instants an event's payload may hold
 _FEE_FIELDS = {"fee_minor", "fee_currency", "fee_class", "fee_explanation", "bylaws_version"}
 
 
@@ -104,7 +106,12 @@ async def _events(session: AsyncSession, appointment_id: uuid.UUID) -> list[Appo
 async def events_public(session: AsyncSession, appointment_id: uuid.UUID) -> list[EventPublic]:
     """What happened to the appointment, oldest first."""
     return [
-        EventPublic.model_validate(event, from_attributes=True)
+        EventPublic(
+            type=event.type,
+            at=event.at,
+            actor_account_id=event.actor_account_id,
+            payload=moments.payload_shown(event.payload, EVENT_TIMES),
+        )
         for event in await _events(session, appointment_id)
     ]
 
