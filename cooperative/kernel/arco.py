@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 import pydantic_core
-
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col

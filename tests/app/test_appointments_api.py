@@ -203,9 +203,7 @@ async def test_minimum_notice_is_enforced(
     assert response.status_code == 422
     assert response.json()["type"].endswith("/too-soon")
     assert "7200 minutos" in response.json()["detail"]  # Spanish by default
-    slots = [
-        s for s in await open_slots(client, patient) if s["practitioner_id"] == profile["id"]
-    ]
+    slots = [s for s in await open_slots(client, patient) if s["practitioner_id"] == profile["id"]]
     first = min(datetime.fromisoformat(s["start"]) for s in slots)
     assert first - clock.now() >= timedelta(days=5)
 
