@@ -31,7 +31,7 @@ from cooperative.governance.rules import ProposalEventKind, ProposalStatus, Voti
 from cooperative.governance.schemas import ProposalOpen
 from cooperative.governance.sealing import BallotKeys
 from cooperative.kernel import clock, moments
-from cooperative.kernel.errors import Forbidden
+from cooperative.kernel.errors import Forbidden, Text
 from cooperative.kernel.principal import Principal
 from cooperative.membership import service as membership_service
 
@@ -91,7 +91,12 @@ async def _openable(
     if proposal.status != ProposalStatus.DRAFT:
         raise NotDraft(status=proposal.status)
     if not steers(principal) and proposal.proposed_by != principal.account_id:
-        raise Forbidden(reason="only the proposer, the board or an admin opens a proposal")
+        raise Forbidden(
+            reason=Text(
+                "only the proposer, the board or an admin opens a proposal",
+                "solo quien propone, el consejo o un administrador abren una propuesta",
+            )
+        )
     if proposal.initiative:
         needed = law.bylaws.governance.initiative_cosigners
         have = await good_cosigners(session, proposal, law, today=today)
