@@ -84,6 +84,15 @@ _SPANISH: dict[str, str] = {
     "rate_decimals": "Un tipo de cambio tiene como máximo {places:# decimal|# decimales}.",
     "rate_bounds": "Un tipo de cambio está entre {low} y {high}.",
     "same_currency": "Un tipo de cambio convierte entre dos monedas distintas.",
+    "control_character": "No debe contener caracteres de control.",
+    "curp": "No es una CURP válida (18 caracteres con su dígito verificador).",
+    "moment": "Indique un instante con su desfase UTC, entre 1970 y 9000.",
+    "one_target": "Indique `household_id` o `member_id`, solo uno de los dos.",
+    "subdivision": "Indique un estado del país del hogar, p. ej. MX-OAX o US-CA.",
+    "timezone": "Indique una zona horaria IANA, p. ej. America/Mexico_City.",
+    "referral_required": "Una consulta pedida por una clínica lleva su motivo de envío "
+    "(`referral_reason`).",
+    "specialty": "Especialidad desconocida; vea GET /v1/practitioners/specialties.",
 }
 
 

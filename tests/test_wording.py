@@ -175,3 +175,21 @@ def test_a_time_in_a_sentence_is_in_the_readers_zone_and_language() -> None:
         "The consult starts on December 2, 2026 at 8:00 AM (Tijuana time)."
     )
     moments.read_in(None)
+
+
+def test_every_custom_validation_error_has_its_spanish_message() -> None:
+    """A validator's own error code (`PydanticCustomError("code", …)`) carries English text;
+    the Spanish reader gets the catalog's sentence for that code, which must exist."""
+    codes = set()
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", getattr(node.func, "attr", ""))
+                    == "PydanticCustomError"
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                ):
+                    codes.add(node.args[0].value)
+    assert codes and not codes - set(i18n._SPANISH), sorted(codes - set(i18n._SPANISH))
