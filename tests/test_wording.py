@@ -180,7 +180,7 @@ def test_a_time_in_a_sentence_is_in_the_readers_zone_and_language() -> None:
 def test_every_custom_validation_error_has_its_spanish_message() -> None:
     """A validator's own error code (`PydanticCustomError("code", …)`) carries English text;
     the Spanish reader gets the catalog's sentence for that code, which must exist."""
-    codes = set()
+    codes: set[str] = set()
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text())):
@@ -191,5 +191,5 @@ def test_every_custom_validation_error_has_its_spanish_message() -> None:
                     and node.args
                     and isinstance(node.args[0], ast.Constant)
                 ):
-                    codes.add(node.args[0].value)
+                    codes.add(str(node.args[0].value))
     assert codes and not codes - set(i18n._SPANISH), sorted(codes - set(i18n._SPANISH))
