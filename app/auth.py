@@ -8,6 +8,7 @@ from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from app.db import SessionDep
 from app.security import InsufficientScope, NotAuthenticated, TokenIssuer
 from cooperative.accounts import service as accounts_service
+from cooperative.kernel import moments
 from cooperative.kernel.principal import SCOPE_DESCRIPTIONS, Principal, Scope, scopes_for
 
 TOKEN_URL = "/v1/auth/token"  # noqa: S105  (a path, not a secret)
@@ -35,6 +36,7 @@ async def _principal(
     claimed = token_issuer(request).verify(token)
     assert claimed.session_id is not None
     account = await accounts_service.signed_in(session, claimed.account_id, claimed.session_id)
+    moments.read_in(account.timezone)  # the answer's times are in the caller's zone
     roles = frozenset(account.roles)
     principal = Principal(
         account_id=claimed.account_id,

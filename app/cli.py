@@ -14,6 +14,7 @@ from app import logs
 from app.settings import Settings
 
 if TYPE_CHECKING:
+    from app.demo import DemoPerson
     from cooperative.bylaws.schema import Bylaws
 
 
@@ -31,19 +32,27 @@ def _settings() -> Settings:
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from app import running
+
     settings = _settings()
     logs.configure(settings.log_level, as_json=settings.log_json)
-    uvicorn.run(
-        "app.asgi:app",
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers or settings.workers,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        access_log=False,
-        log_config=None,
-        server_header=False,
-    )
+    host, port = args.host or settings.host, args.port or settings.port
+    if settings.environment != "production":  # for `tequio demo-consult` in another terminal
+        running.announce(host, port, settings.database_url)
+    try:
+        uvicorn.run(
+            "app.asgi:app",
+            host=host,
+            port=port,
+            workers=args.workers or settings.workers,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            access_log=False,
+            log_config=None,
+            server_header=False,
+        )
+    finally:
+        running.withdraw()
 
 
 def migrate(args: argparse.Namespace) -> None:
@@ -76,7 +85,10 @@ async def _demo(settings: Settings, *, if_empty: bool) -> None:
     try:
         async with create_sessionmaker(engine)() as session:
             if if_empty and await demo_data.has_accounts(session):
+                present = await demo_data.present(session)
                 print("demo data: the database already has accounts; nothing seeded")
+                if present:
+                    _print_logins([(person, False) for person in present])
                 return
             results = await demo_data.seed(
                 session, hasher=password_hasher(settings), settings=settings
@@ -84,7 +96,13 @@ async def _demo(settings: Settings, *, if_empty: bool) -> None:
             await session.commit()
     finally:
         await engine.dispose()
-    print(f"Demo cooperative — every demo login's password is: {demo_data.DEMO_PASSWORD}")
+    _print_logins(results)
+
+
+def _print_logins(results: "Sequence[tuple[DemoPerson, bool]]") -> None:
+    from app.demo import DEMO_PASSWORD
+
+    print(f"Demo cooperative — every demo login's password is: {DEMO_PASSWORD}")
     for person, created in results:
         login = person.email or person.phone
         state = "created" if created else "exists"
@@ -103,8 +121,19 @@ def demo_consult(args: argparse.Namespace) -> None:
 
 async def _demo_consult(settings: Settings, minutes: int) -> None:
     from app import demo as demo_data
+    from app import running
     from app.db import create_engine, create_sessionmaker
 
+    server = running.running()
+    base = f"http://{settings.host}:{settings.port}"
+    if server is not None:  # the server in the other terminal: its database and its address
+        settings = settings.model_copy(update={"database_url": server.database_url})
+        base = server.base_url
+    else:
+        print(
+            "no running `tequio serve` (or `make run`) found: using this folder's settings",
+            file=sys.stderr,
+        )
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session:
@@ -116,7 +145,7 @@ async def _demo_consult(settings: Settings, minutes: int) -> None:
             await session.commit()
     finally:
         await engine.dispose()
-    page = f"http://{settings.host}:{settings.port}/consult/{appointment.id}"
+    page = f"{base}/consult/{appointment.id}"
     print(f"A demo consult starts at {appointment.start:%H:%M} UTC; its room is open now.")
     print(f"  Dra. Ana López (doctor): {page}   sign in as ana.lopez@demo.tequio.coop")
     print(f"  Rosa Martínez (patient): {page}   sign in as +52 951 100 0002")

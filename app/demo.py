@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from pwdlib import PasswordHash
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -117,6 +117,19 @@ DEMO_PEOPLE: tuple[DemoPerson, ...] = (
         note="patient in Morelia, Michoacán",
     ),
 )
+
+
+async def present(session: AsyncSession) -> list[DemoPerson]:
+    """The demo people whose accounts this database holds."""
+    emails = [p.email for p in DEMO_PEOPLE if p.email]
+    phones = [p.phone for p in DEMO_PEOPLE if p.phone]
+    found = await session.execute(
+        select(col(Account.email), col(Account.phone)).where(
+            or_(col(Account.email).in_(emails), col(Account.phone).in_(phones))
+        )
+    )
+    held = {value for row in found.all() for value in row if value}
+    return [p for p in DEMO_PEOPLE if (p.email or p.phone) in held]
 
 
 async def has_accounts(session: AsyncSession) -> bool:

@@ -94,7 +94,8 @@ class PayloadTooLarge(TequioError):
     slug = "payload-too-large"
     title = Text("Request too large", "Solicitud demasiado grande")
     detail = Text(
-        "The body may be at most {limit} bytes.", "El cuerpo puede tener como máximo {limit} bytes."
+        "The body may be at most {limit:# byte|# bytes}.",
+        "El cuerpo puede tener como máximo {limit:# byte|# bytes}.",
     )
 
 
@@ -158,7 +159,7 @@ def render(request: Request, error: TequioError, *, status: int | None = None) -
         "type": error.type_uri(),
         "title": error.title.render(language),
         "status": status or error.status,
-        "detail": error.detail.render(language, error.params),
+        "detail": error.detail_in(language),
         "instance": request.url.path,
         "request_id": request_id_var.get(),
     }

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from cooperative.kernel.errors import LANGUAGES, Language
+from cooperative.kernel.errors import LANGUAGES, Language, Wording
 
 
 def negotiate(accept_language: str | None, default: Language) -> Language:
@@ -34,8 +34,8 @@ _SPANISH: dict[str, str] = {
     "missing": "Este campo es obligatorio.",
     "extra_forbidden": "Este campo no está permitido.",
     "string_type": "Debe ser un texto.",
-    "string_too_short": "Debe tener al menos {min_length} caracteres.",
-    "string_too_long": "Debe tener como máximo {max_length} caracteres.",
+    "string_too_short": "Debe tener al menos {min_length:# carácter|# caracteres}.",
+    "string_too_long": "Debe tener como máximo {max_length:# carácter|# caracteres}.",
     "string_pattern_mismatch": "No tiene el formato esperado.",
     "int_type": "Debe ser un número entero.",
     "int_parsing": "Debe ser un número entero.",
@@ -59,8 +59,8 @@ _SPANISH: dict[str, str] = {
     "model_attributes_type": "Debe ser un objeto JSON.",
     "dict_type": "Debe ser un objeto JSON.",
     "list_type": "Debe ser una lista.",
-    "too_short": "Debe tener al menos {min_length} elementos.",
-    "too_long": "Debe tener como máximo {max_length} elementos.",
+    "too_short": "Debe tener al menos {min_length:# elemento|# elementos}.",
+    "too_long": "Debe tener como máximo {max_length:# elemento|# elementos}.",
     "value_error": "Valor no válido.",
     "phone_e164": "El teléfono debe ir en formato internacional E.164, p. ej. +52 55 1234 5678.",
     "contact_required": "Indique un correo o un número de teléfono.",
@@ -69,7 +69,8 @@ _SPANISH: dict[str, str] = {
     "json_type": "Debe ser {expected_es} (llegó {given_es}).",
     "iso_format": "Indique una fecha u hora ISO 8601, no un número.",
     "date_format": "Indique la fecha como AAAA-MM-DD.",
-    "clinic_for_staff": "clinic_id es obligatorio para clinic_staff, y solo para ese rol.",
+    "clinic_for_staff": "`clinic_id` es obligatorio para el rol de personal de clínica "
+    "(`clinic_staff`), y solo para ese rol.",
     "wall_time": "Indique una hora del día como HH:MM o HH:MM:SS (reloj de 24 horas), "
     "p. ej. 09:00.",
     "wall_time_offset": "Indique la hora en el reloj del profesional, sin desfase UTC ni Z "
@@ -80,9 +81,18 @@ _SPANISH: dict[str, str] = {
     "time_off_order": "El tiempo libre termina después de empezar.",
     "decimal_string": 'Indique el tipo de cambio como texto decimal, p. ej. "17.25".',
     "rate_positive": "Un tipo de cambio es un número positivo.",
-    "rate_decimals": "Un tipo de cambio tiene como máximo {places} decimales.",
+    "rate_decimals": "Un tipo de cambio tiene como máximo {places:# decimal|# decimales}.",
     "rate_bounds": "Un tipo de cambio está entre {low} y {high}.",
     "same_currency": "Un tipo de cambio convierte entre dos monedas distintas.",
+    "control_character": "No debe contener caracteres de control.",
+    "curp": "No es una CURP válida (18 caracteres con su dígito verificador).",
+    "moment": "Indique un instante con su desfase UTC, entre 1970 y 9000.",
+    "one_target": "Indique `household_id` o `member_id`, solo uno de los dos.",
+    "subdivision": "Indique un estado del país del hogar, p. ej. MX-OAX o US-CA.",
+    "timezone": "Indique una zona horaria IANA, p. ej. America/Mexico_City.",
+    "referral_required": "Una consulta pedida por una clínica lleva su motivo de envío "
+    "(`referral_reason`).",
+    "specialty": "Especialidad desconocida; vea GET /v1/practitioners/specialties.",
 }
 
 
@@ -94,8 +104,8 @@ def validation_message(error: dict[str, Any], language: Language) -> str:
         template = _SPANISH.get(kind)
         if template is not None:
             try:
-                return template.format(**(error.get("ctx") or {}))
-            except (KeyError, IndexError):
+                return Wording(language, {}).format(template, **(error.get("ctx") or {}))
+            except (KeyError, IndexError, ValueError):
                 return template
     message = str(error.get("msg", "Invalid value."))
     return message.removeprefix("Value error, ")

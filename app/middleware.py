@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import MalformedRequest, PayloadTooLarge
 from app.outage import OutageLog, database_unreachable
+from cooperative.kernel import moments
 from cooperative.kernel.context import request_id_var
 from cooperative.kernel.errors import TequioError
 
@@ -61,7 +62,8 @@ class RequestIdMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with moments.request_scope():  # each answer's times in its own caller's zone
+                await self.app(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             access_log.info(

@@ -451,7 +451,7 @@ async def _book(server: Server, engine: AsyncEngine, people: People) -> list[Con
         response.raise_for_status()
         first_slot: dict[str, str] = {}
         for slot in response.json()["items"]:
-            first_slot.setdefault(slot["practitioner"]["id"], slot["start"])
+            first_slot.setdefault(slot["practitioner_id"], slot["start"])
         consults = []
         for n, practitioner_id in enumerate(people.practitioner_ids):
             booked = await http.post(

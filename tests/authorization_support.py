@@ -223,7 +223,7 @@ async def build_world(
         for s in await open_slots(
             http, rosa_t, **{"from": (clock.today() + timedelta(days=2)).isoformat()}
         )
-        if s["practitioner"]["id"] == profile["id"]
+        if s["practitioner_id"] == profile["id"]
     ]
     booked = await book(http, rosa_t, profile["id"], slots[0])
     assert booked.status_code == 201, booked.text
@@ -240,7 +240,7 @@ async def build_world(
     pedros = await open_slots(
         http, other_t, **{"from": (clock.today() + timedelta(days=2)).isoformat()}
     )
-    [first_free] = [s for s in pedros if s["practitioner"]["id"] == other_profile["id"]][:1]
+    [first_free] = [s for s in pedros if s["practitioner_id"] == other_profile["id"]][:1]
     pedros_visit = await book(
         http,
         staff["other_clinic"],

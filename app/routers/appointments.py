@@ -13,7 +13,7 @@ from app.db import SessionDep
 from app.errors import InvalidParameter, problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from cooperative.accounts import service as accounts_service
-from cooperative.kernel import clock
+from cooperative.kernel import clock, moments
 from cooperative.kernel.errors import TequioError, Text
 from cooperative.kernel.pagination import Cursor, InvalidCursor
 from cooperative.kernel.principal import Principal, Scope
@@ -30,7 +30,7 @@ from telehealth.scheduling.schemas import (
     EventPublic,
     RefundIn,
     RescheduleIn,
-    SlotPublic,
+    SlotPage,
     StatusIn,
 )
 
@@ -46,7 +46,8 @@ class RangeTooLong(TequioError):
     slug = "range-too-long"
     title = Text("Date range too long", "Rango de fechas demasiado largo")
     detail = Text(
-        "Search at most {days} days at a time.", "Busque como máximo {days} días a la vez."
+        "Search at most {days:# day|# days} at a time.",
+        "Busque como máximo {days:# día|# días} a la vez.",
     )
 
 
@@ -60,14 +61,26 @@ def _zone_info(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(rules.valid_timezone(name))
     except ValueError as exc:
-        raise InvalidParameter(name="timezone", reason=str(exc)) from exc
+        raise InvalidParameter(
+            name="timezone",
+            reason=Text(
+                "give an IANA time zone such as America/Mexico_City",
+                "indique una zona horaria IANA, p. ej. America/Mexico_City",
+            ),
+        ) from exc
 
 
 def _visit(jurisdiction: str | None) -> str | None:
     try:
         return rules.normalize_visit_jurisdiction(jurisdiction) if jurisdiction else None
     except ValueError as exc:
-        raise InvalidParameter(name="jurisdiction", reason=str(exc)) from exc
+        raise InvalidParameter(
+            name="jurisdiction",
+            reason=Text(
+                "give MX, a Mexican state (MX-BCN) or a US state (US-CA)",
+                "indique MX, un estado de México (MX-BCN) o de EE. UU. (US-CA)",
+            ),
+        ) from exc
 
 
 def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
@@ -85,7 +98,13 @@ def _days(from_: date | None, to: date | None, today: date) -> tuple[date, date]
     """The dates searched: 7 days from today by default, 31 at most."""
     first = from_ or today
     if not today - timedelta(days=1) <= first <= today + timedelta(days=400):
-        raise InvalidParameter(name="from", reason="search from today, up to 400 days ahead")
+        raise InvalidParameter(
+            name="from",
+            reason=Text(
+                "search from today, up to 400 days ahead",
+                "busque desde hoy y hasta 400 días adelante",
+            ),
+        )
     last = to or first + timedelta(days=6)
     if last < first or (last - first).days >= MAX_SEARCH_DAYS:
         raise RangeTooLong(days=MAX_SEARCH_DAYS)
@@ -115,11 +134,13 @@ async def search_slots(
     ] = None,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
-) -> Page[SlotPublic]:
+) -> SlotPage:
     """Open slots across the cooperative's doctors, soonest first, by specialty, language, the
     patient's jurisdiction and dates (7 days from today by default, 31 at most). Times come in
-    the zone asked for, with the same instant in the doctor's own zone."""
+    the zone asked for, with the same instant in the doctor's own zone. Each doctor of the page
+    is given once, in `practitioners`; each slot names its doctor by `practitioner_id`."""
     zone = _zone_info(timezone or await _zone(request, session, principal))
+    moments.read_in(zone)  # a zone asked for holds for the whole answer
     visit = _visit(jurisdiction)
     first, last = _days(from_, to, today)
     query = openings.SlotQuery(
@@ -185,7 +206,13 @@ async def list_appointments(
             if moment is not None:
                 sane_moment(moment)
         except ValueError as exc:
-            raise InvalidParameter(name=name, reason=str(exc)) from exc
+            raise InvalidParameter(
+                name=name,
+                reason=Text(
+                    "give an instant with its UTC offset, between 1970 and 9000",
+                    "indique un instante con su desfase UTC, entre 1970 y 9000",
+                ),
+            ) from exc
     return await scheduling.list_visible(
         session,
         principal,

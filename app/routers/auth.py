@@ -28,6 +28,7 @@ from cooperative.accounts.schemas import (
     SignUpAccepted,
     TokenResponse,
 )
+from cooperative.kernel.errors import Text
 from cooperative.kernel.principal import scopes_for
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -109,9 +110,14 @@ async def _login_form(request: Request) -> dict[str, Any]:
         except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting
             raise MalformedBody(expected="JSON") from exc
         if not isinstance(payload, dict):
-            raise MalformedBody(expected="a JSON object")
+            raise MalformedBody(expected=Text("a JSON object", "un objeto JSON"))
         return payload
-    raise UnsupportedMediaType(expected="application/json or application/x-www-form-urlencoded")
+    raise UnsupportedMediaType(
+        expected=Text(
+            "application/json or application/x-www-form-urlencoded",
+            "application/json o application/x-www-form-urlencoded",
+        )
+    )
 
 
 def _validated(model: type[LoginRequest] | type[RefreshGrant], payload: dict[str, Any]) -> Any:

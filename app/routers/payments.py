@@ -24,7 +24,7 @@ from cooperative.dues.schemas import (
     PaymentPublic,
     PaymentReject,
 )
-from cooperative.kernel.errors import NotFound
+from cooperative.kernel.errors import NotFound, Text
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.treasury import payments
 
@@ -219,7 +219,9 @@ async def put_receipt(
     await payments.visible(session, principal, payment_id)  # a stranger learns nothing more
     declared = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if declared not in receipts.EXTENSIONS:
-        raise UnsupportedMediaType(expected="image/jpeg or image/png")
+        raise UnsupportedMediaType(
+            expected=Text("image/jpeg or image/png", "image/jpeg o image/png")
+        )
     image = receipts.clean(await request.body())
     payment, replaced = await payments.attach_receipt(session, principal, payment_id, image)
     settings: Settings = request.app.state.settings

@@ -1,6 +1,7 @@
 from typing import ClassVar
 
-from cooperative.kernel.errors import TequioError, Text
+from cooperative.kernel import wordbook
+from cooperative.kernel.errors import TequioError, Text, using
 
 
 class AccountExists(TequioError):
@@ -8,6 +9,7 @@ class AccountExists(TequioError):
 
     status = 409
     slug = "account-exists"
+    words = using(field=wordbook.CONTACT)
     title = Text("Account already exists", "La cuenta ya existe")
     detail = Text(
         "An account with this {field} already exists. Sign in instead.",
@@ -37,8 +39,8 @@ class TooManyAttempts(TequioError):
     slug = "too-many-attempts"
     title = Text("Too many attempts", "Demasiados intentos")
     detail = Text(
-        "Too many failed sign-ins. Try again in {retry_after} seconds.",
-        "Demasiados intentos fallidos. Intente de nuevo en {retry_after} segundos.",
+        "Too many failed sign-ins. Try again in {retry_after:# second|# seconds}.",
+        "Demasiados intentos fallidos. Intente de nuevo en {retry_after:# segundo|# segundos}.",
     )
 
 
@@ -46,9 +48,10 @@ class TooManySignUps(TooManyAttempts):
     slug = "too-many-sign-ups"
     title = Text("Too many sign-ups", "Demasiados registros")
     detail = Text(
-        "Too many sign-ups from here or for this contact. Try again in {retry_after} seconds.",
+        "Too many sign-ups from here or for this contact. Try again in "
+        "{retry_after:# second|# seconds}.",
         "Demasiados registros desde aquí o para este contacto. Intente de nuevo en "
-        "{retry_after} segundos.",
+        "{retry_after:# segundo|# segundos}.",
     )
 
 
@@ -89,20 +92,22 @@ class SessionEnded(TequioError):
 class RoleAlreadyHeld(TequioError):
     status = 409
     slug = "role-already-held"
+    words = using(role=wordbook.ROLE)
     title = Text("Role already held", "Ya tiene ese rol")
     detail = Text(
         "The account already holds the role {role}{where}.",
-        "La cuenta ya tiene el rol {role}{where}.",
+        "La cuenta ya tiene el rol de {role}{where}.",
     )
 
 
 class RoleNotHeld(TequioError):
     status = 409
     slug = "role-not-held"
+    words = using(role=wordbook.ROLE)
     title = Text("Role not held", "No tiene ese rol")
     detail = Text(
         "The account does not hold the role {role}{where}.",
-        "La cuenta no tiene el rol {role}{where}.",
+        "La cuenta no tiene el rol de {role}{where}.",
     )
 
 
@@ -122,6 +127,8 @@ class ClinicRequired(TequioError):
     slug = "clinic-required"
     title = Text("Which clinic?", "¿Qué clínica?")
     detail = Text(
-        "clinic_staff is given and taken away at one clinic: name it; no other role has one.",
-        "clinic_staff se otorga y se retira en una clínica: indíquela; ningún otro rol la lleva.",
+        "The clinic staff role (`clinic_staff`) is given and taken away at one clinic: name it; "
+        "no other role has one.",
+        "El rol de personal de clínica (`clinic_staff`) se otorga y se retira en una clínica: "
+        "indíquela; ningún otro rol la lleva.",
     )

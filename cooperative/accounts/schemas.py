@@ -1,7 +1,6 @@
 """What crosses the API about accounts and tokens."""
 
 import uuid
-from datetime import datetime
 from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,6 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from cooperative.accounts import rules
 from cooperative.kernel.errors import Text
+from cooperative.kernel.moments import Moment
 from cooperative.kernel.schemas import InputModel
 
 LanguageCode = Literal["es", "en"]
@@ -128,7 +128,7 @@ class AccountPublic(BaseModel):
     roles: list[str]
     preferred_language: str
     timezone: str | None = None
-    created_at: datetime
+    created_at: Moment
 
 
 class MePublic(AccountPublic):
@@ -224,7 +224,7 @@ class RoleChangePublic(BaseModel):
     clinic_id: uuid.UUID | None
     reason: str
     by: str = Field(description="Who made the change: an admin's name, or the operator.")
-    at: datetime
+    at: Moment
 
 
 class RolesPublic(BaseModel):

@@ -1,13 +1,14 @@
 """What crosses the API about the access log."""
 
 import uuid
-from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from cooperative.kernel.moments import Moment
+
 
 class AccessLogEntryPublic(BaseModel):
-    at: datetime
+    at: Moment
     accessor_account_id: uuid.UUID | None
     accessor_role: str
     resource: str = Field(examples=["household:2b1f4c9e-…"])

@@ -1,4 +1,5 @@
-from cooperative.kernel.errors import TequioError, Text
+from cooperative.kernel import wordbook
+from cooperative.kernel.errors import TequioError, Text, using
 
 __all__ = [
     "InvalidPeriod",
@@ -25,6 +26,7 @@ class InvalidPeriod(TequioError):
 class PaymentNotPending(TequioError):
     status = 409
     slug = "payment-not-pending"
+    words = using(status=wordbook.PAYMENT_STATUS)
     title = Text("Payment already decided", "Pago ya resuelto")
     detail = Text(
         "This payment is {status}: only a reported (pending) payment can be confirmed, rejected "
@@ -93,6 +95,7 @@ class ReceivedInTheFuture(TequioError):
 class ReceiptNotAllowed(TequioError):
     status = 409
     slug = "receipt-not-pending"
+    words = using(status=wordbook.PAYMENT_STATUS)
     title = Text("Receipt only while pending", "Comprobante solo mientras está pendiente")
     detail = Text(
         "A receipt photo is added to a reported (pending) payment; this one is {status}.",
@@ -106,10 +109,12 @@ class ReceivedTooLongAgo(TequioError):
     slug = "received-too-long-ago"
     title = Text("Received too long ago", "Recibido hace demasiado")
     detail = Text(
-        "`received_on` ({on}) is more than {days} days before the payment was recorded ({recorded})"
+        "`received_on` ({on}) is more than {days:# day|# days} before the payment was recorded "
+        "({recorded})"
         ": the day money arrived decides its rate and its fiscal year, so it cannot be moved back "
         "at will. Record it as an adjustment with the board's knowledge instead.",
-        "`received_on` ({on}) es más de {days} días anterior al registro del pago ({recorded}): "
+        "`received_on` ({on}) es más de {days:# día|# días} anterior al registro del pago "
+        "({recorded}): "
         "el día en que llegó el dinero decide su tipo de cambio y su ejercicio, así que no puede "
         "retrasarse a voluntad. Regístrelo como ajuste con conocimiento del consejo.",
     )

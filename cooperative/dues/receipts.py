@@ -58,13 +58,13 @@ def clean(data: bytes) -> CleanImage:
     if not data:
         raise NotAnImage(reason="empty")
     if len(data) > MAX_BYTES:
-        raise NotAnImage(reason="larger than 5 MB")
+        raise NotAnImage(reason=Text("larger than 5 MB", "pesa más de 5 MB"))
     kind = sniff(data)
     if kind == JPEG:
         return CleanImage(JPEG, _strip_jpeg(data))
     if kind == PNG:
         return CleanImage(PNG, _strip_png(data))
-    raise NotAnImage(reason="neither JPEG nor PNG")
+    raise NotAnImage(reason=Text("neither JPEG nor PNG", "no es JPEG ni PNG"))
 
 
 def _keeps_jpeg_segment(marker: int, payload: bytes) -> bool:
@@ -82,27 +82,27 @@ def _strip_jpeg(data: bytes) -> bytes:
     frame = scan = False
     while True:
         if position + 1 >= size or data[position] != 0xFF:
-            raise NotAnImage(reason="a damaged JPEG")
+            raise NotAnImage(reason=Text("a damaged JPEG", "un JPEG dañado"))
         while position < size and data[position] == 0xFF:  # fill bytes before a marker
             position += 1
         if position >= size:
-            raise NotAnImage(reason="a truncated JPEG")
+            raise NotAnImage(reason=Text("a truncated JPEG", "un JPEG incompleto"))
         marker = data[position]
         position += 1
         if marker == 0xD9:  # end of image: whatever follows is dropped
             if not (frame and scan):
-                raise NotAnImage(reason="a JPEG without an image")
+                raise NotAnImage(reason=Text("a JPEG without an image", "un JPEG sin imagen"))
             out += b"\xff\xd9"
             return bytes(out)
         if marker == 0x01 or 0xD0 <= marker <= 0xD7:
             out += bytes((0xFF, marker))
             continue
         if position + 2 > size:
-            raise NotAnImage(reason="a truncated JPEG")
+            raise NotAnImage(reason=Text("a truncated JPEG", "un JPEG incompleto"))
         (length,) = struct.unpack(">H", data[position : position + 2])
         end = position + length
         if length < 2 or end > size:
-            raise NotAnImage(reason="a damaged JPEG")
+            raise NotAnImage(reason=Text("a damaged JPEG", "un JPEG dañado"))
         payload = data[position + 2 : end]
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
             frame = True
@@ -115,7 +115,7 @@ def _strip_jpeg(data: bytes) -> bytes:
             while True:
                 position = data.find(b"\xff", position)
                 if position < 0 or position + 1 >= size:
-                    raise NotAnImage(reason="a truncated JPEG")
+                    raise NotAnImage(reason=Text("a truncated JPEG", "un JPEG incompleto"))
                 following = data[position + 1]
                 if following == 0x00 or 0xD0 <= following <= 0xD7:
                     position += 2
@@ -132,18 +132,18 @@ def _strip_png(data: bytes) -> bytes:
     position, size, first, pixels = len(_PNG_SIGNATURE), len(data), True, False
     while True:
         if position + 12 > size:
-            raise NotAnImage(reason="a truncated PNG")
+            raise NotAnImage(reason=Text("a truncated PNG", "un PNG incompleto"))
         (length,) = struct.unpack(">I", data[position : position + 4])
         kind = data[position + 4 : position + 8]
         end = position + 12 + length
         if end > size:
-            raise NotAnImage(reason="a truncated PNG")
+            raise NotAnImage(reason=Text("a truncated PNG", "un PNG incompleto"))
         body = data[position + 8 : position + 8 + length]
         (crc,) = struct.unpack(">I", data[position + 8 + length : end])
         if zlib.crc32(kind + body) != crc:
-            raise NotAnImage(reason="a damaged PNG")
+            raise NotAnImage(reason=Text("a damaged PNG", "un PNG dañado"))
         if first and kind != b"IHDR":
-            raise NotAnImage(reason="a PNG without its header")
+            raise NotAnImage(reason=Text("a PNG without its header", "un PNG sin su encabezado"))
         first = False
         pixels = pixels or kind == b"IDAT"
         if kind in _PNG_KEPT:
@@ -151,5 +151,5 @@ def _strip_png(data: bytes) -> bytes:
         position = end
         if kind == b"IEND":  # whatever follows is dropped
             if not pixels:
-                raise NotAnImage(reason="a PNG without an image")
+                raise NotAnImage(reason=Text("a PNG without an image", "un PNG sin imagen"))
             return bytes(out)

@@ -97,7 +97,7 @@ def compare(income: HouseholdIncome, lines: PovertyLines, on: date) -> Compariso
     if income.country == "US":
         us = _in_force(lines.us, on)
         if us is None:
-            raise NoPovertyLine(table="HHS", on=on.isoformat())
+            raise NoPovertyLine(table="HHS", on=on)
         annual_minor = us_guideline_dollars(us, income.us_region, income.size) * 100
         line_minor = annual_minor if income.period == "annual" else Fraction(annual_minor, 12)
         return Comparison(
@@ -111,7 +111,7 @@ def compare(income: HouseholdIncome, lines: PovertyLines, on: date) -> Compariso
         )
     mx = _in_force(lines.mx, on)
     if mx is None:
-        raise NoPovertyLine(table="INEGI", on=on.isoformat())
+        raise NoPovertyLine(table="INEGI", on=on)
     per_person = mx.rural_monthly_minor if income.area == "rural" else mx.urban_monthly_minor
     monthly_line = per_person * income.size
     line_minor = monthly_line if income.period == "monthly" else monthly_line * 12

@@ -1,12 +1,13 @@
 """What crosses the API about invoices, payments and balances. Money: integer minor units."""
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from cooperative.kernel.moments import Moment
 from cooperative.kernel.money import Currency
 from cooperative.kernel.schemas import InputModel
 
@@ -24,7 +25,7 @@ class InvoicePublic(BaseModel):
     fee_class: str | None
     bylaws_version: int
     due_on: date
-    issued_at: datetime
+    issued_at: Moment
 
 
 PaymentMethod = Literal["cash", "card", "transfer", "remittance", "other"]
@@ -115,7 +116,7 @@ class ReceiptPublic(BaseModel):
     media_type: str = Field(examples=["image/jpeg"])
     bytes: int
     sha256: str = Field(description="Of the stored file (after its metadata was removed).")
-    uploaded_at: datetime
+    uploaded_at: Moment
 
 
 class PaymentPublic(BaseModel):
@@ -147,15 +148,15 @@ class PaymentPublic(BaseModel):
     )
     allocations: list[AllocationPublic]
     credit_minor: int = Field(description="What no invoice has absorbed yet.")
-    recorded_at: datetime = Field(description="When it was reported or recorded.")
+    recorded_at: Moment = Field(description="When it was reported or recorded.")
     confirmed_by: uuid.UUID | None = Field(
         description="The treasurer who confirmed it; null for payments recorded before "
         "confirmations existed."
     )
-    confirmed_at: datetime | None
-    rejected_at: datetime | None
+    confirmed_at: Moment | None
+    rejected_at: Moment | None
     rejection_reason: str | None
-    withdrawn_at: datetime | None
+    withdrawn_at: Moment | None
     receipt: ReceiptPublic | None = Field(default=None, description="The receipt photo, if any.")
 
 

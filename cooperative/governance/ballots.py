@@ -37,7 +37,7 @@ from cooperative.governance.rules import ProposalStatus
 from cooperative.governance.schemas import BallotCast, BallotReceipt, ResultPublic, Verification
 from cooperative.governance.sealing import BallotKeys, OpenBallot, ProposalKeys, receipt_hash
 from cooperative.kernel import clock
-from cooperative.kernel.errors import NotFound
+from cooperative.kernel.errors import NotFound, Text
 from cooperative.kernel.principal import Principal
 
 
@@ -218,9 +218,7 @@ async def closed(
         session, await visible(session, principal, proposal_id), keys=keys
     )
     if proposal.status != ProposalStatus.CLOSED:
-        raise NotClosed(
-            closes_at=proposal.closes_at.isoformat() if proposal.closes_at else "not yet set"
-        )
+        raise NotClosed(closes_at=proposal.closes_at or Text("not yet set", "aún sin fijar"))
     return proposal
 
 
@@ -253,9 +251,7 @@ async def result(
             passed=None,
             result=count,
         )
-    raise NotClosed(
-        closes_at=proposal.closes_at.isoformat() if proposal.closes_at else "not yet set"
-    )
+    raise NotClosed(closes_at=proposal.closes_at or Text("not yet set", "aún sin fijar"))
 
 
 async def verify(

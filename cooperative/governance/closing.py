@@ -29,8 +29,8 @@ from cooperative.governance.models import (
 from cooperative.governance.payloads import AmendmentPayload
 from cooperative.governance.rules import ProposalEventKind, ProposalStatus
 from cooperative.governance.sealing import BallotKeys
-from cooperative.kernel import clock
-from cooperative.kernel.errors import Forbidden
+from cooperative.kernel import clock, moments
+from cooperative.kernel.errors import Forbidden, Text
 from cooperative.kernel.principal import Principal
 
 CLOSED_HERE = "tequio.governance.closed"  # in `session.info`: a vote closed in this transaction
@@ -41,7 +41,12 @@ async def close_now(
 ) -> Proposal:
     """The board or an admin closes voting now (the assembly ended early); the close is final."""
     if not steers(principal):
-        raise Forbidden(reason="only the board or an admin closes a vote early")
+        raise Forbidden(
+            reason=Text(
+                "only the board or an admin closes a vote early",
+                "solo el consejo o un administrador cierran antes una votación",
+            )
+        )
     proposal = await visible(session, principal, proposal_id, lock=True)
     if proposal.status == ProposalStatus.DRAFT:
         raise NotOpen(status=proposal.status)
@@ -115,7 +120,7 @@ async def sweep(
             ProposalEvent(
                 proposal_id=proposal_id,
                 kind=ProposalEventKind.CLOSING_SOON,
-                data={"closes_at": closes_at.isoformat() if closes_at else None},
+                data={"closes_at": moments.stored(closes_at) if closes_at else None},
             )
         )
     await session.flush()

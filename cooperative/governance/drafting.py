@@ -44,7 +44,7 @@ from cooperative.governance.schemas import (
     ProposalDraft,
 )
 from cooperative.kernel import clock
-from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.errors import Forbidden, NotFound, Text
 from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal
 from cooperative.membership import service as membership_service
@@ -60,7 +60,12 @@ async def create(
     if initiative and not await membership_service.in_good_standing(
         session, principal.account_id, law, today=today
     ):
-        raise Forbidden(reason="only the board, an admin or a member in good standing proposes")
+        raise Forbidden(
+            reason=Text(
+                "only the board, an admin or a member in good standing proposes",
+                "solo el consejo, un administrador o un socio al corriente proponen",
+            )
+        )
     if data.kind not in law.bylaws.governance.rules:
         raise NoRuleForKind(kind=data.kind)
     proposal = Proposal(
@@ -143,14 +148,29 @@ async def cosign(
     if proposal.status != ProposalStatus.DRAFT:
         raise NotDraft(status=proposal.status)
     if not proposal.initiative:
-        raise Forbidden(reason="only a member initiative is co-signed")
+        raise Forbidden(
+            reason=Text(
+                "only a member initiative is co-signed",
+                "solo se firma como apoyo una iniciativa de socios",
+            )
+        )
     member = await membership_service.member_of(session, principal.account_id)
     if member is None or not await membership_service.in_good_standing(
         session, principal.account_id, law, today=today
     ):
-        raise Forbidden(reason="only members in good standing co-sign")
+        raise Forbidden(
+            reason=Text(
+                "only members in good standing co-sign",
+                "solo los socios al corriente firman como apoyo",
+            )
+        )
     if proposal.proposed_by == principal.account_id:
-        raise Forbidden(reason="the proposer does not co-sign their own initiative")
+        raise Forbidden(
+            reason=Text(
+                "the proposer does not co-sign their own initiative",
+                "quien propone no firma como apoyo su propia iniciativa",
+            )
+        )
     try:
         async with session.begin_nested():
             session.add(ProposalCosigner(proposal_id=proposal.id, member_id=member.id))

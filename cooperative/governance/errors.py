@@ -1,6 +1,7 @@
 """Governance's problems: each refusal its own type, so a client can tell one from another."""
 
-from cooperative.kernel.errors import TequioError, Text
+from cooperative.kernel import wordbook
+from cooperative.kernel.errors import TequioError, Text, using
 
 # The Spanish word for each status of `rules.ProposalStatus` (which imports this module), and for
 # an open proposal whose voting has not started yet.
@@ -36,10 +37,11 @@ class NotOpen(TequioError):
 class NotDraft(TequioError):
     status = 409
     slug = "proposal-not-draft"
+    words = using(status=wordbook.PROPOSAL_STATUS)
     title = Text("No longer a draft", "Ya no es un borrador")
     detail = Text(
         "This proposal is {status}; only a draft can be co-signed, changed or opened.",
-        "Esta propuesta está {estado}; solo un borrador se firma, cambia o abre.",
+        "Esta propuesta está {status}; solo un borrador se firma, cambia o abre.",
     )
 
     def __init__(self, *, status: str) -> None:
@@ -82,9 +84,11 @@ class CosignersMissing(TequioError):
     slug = "cosigners-missing"
     title = Text("More co-signers needed", "Faltan firmas")
     detail = Text(
-        "A member initiative opens with {needed} co-signing members in good standing; it has "
+        "A member initiative opens with "
+        "{needed:# co-signing member|# co-signing members} in good standing; it has "
         "{have}.",
-        "Una iniciativa de socios se abre con {needed} socios al corriente que la firmen; tiene "
+        "Una iniciativa de socios se abre con "
+        "{needed:# socio al corriente que la firme|# socios al corriente que la firmen}; tiene "
         "{have}.",
     )
 
@@ -123,6 +127,7 @@ class InvalidBallot(TequioError):
 
 class NoRuleForKind(InvalidProposal):
     slug = "no-rule-for-kind"
+    words = using(kind=wordbook.PROPOSAL_KIND)
     title = Text("No rule for this kind", "Sin regla para este tipo")
     detail = Text(
         "The bylaws in force have no rule for {kind}.",
@@ -159,28 +164,31 @@ class OptionsNotDistinct(InvalidProposal):
 
 class NoSeats(InvalidProposal):
     slug = "no-board-seats"
+    words = using(member_class=wordbook.MEMBER_CLASS)
     title = Text("No board seats for this class", "Sin puestos del consejo para esta clase")
     detail = Text(
         "The bylaws in force elect no board seats for {member_class}.",
-        "Los estatutos vigentes no eligen puestos del consejo para {member_class}.",
+        "Los estatutos vigentes no eligen puestos del consejo para la clase {member_class}.",
     )
 
 
 class CandidatesNotDistinct(InvalidProposal):
     slug = "candidates-not-distinct"
+    words = using(member_class=wordbook.MEMBER_CLASS)
     title = Text("Candidates not distinct", "Candidaturas repetidas")
     detail = Text(
         "The {member_class} race needs different candidates.",
-        "La contienda {member_class} necesita candidaturas distintas.",
+        "La contienda de la clase {member_class} necesita candidaturas distintas.",
     )
 
 
 class NotACandidate(InvalidProposal):
     slug = "candidate-not-eligible"
+    words = using(member_class=wordbook.MEMBER_CLASS)
     title = Text("Not an eligible candidate", "Candidatura no elegible")
     detail = Text(
         "Candidate {candidate} is not an active {member_class} member.",
-        "La candidatura {candidate} no es de un socio activo {member_class}.",
+        "La candidatura {candidate} no es de un socio activo de la clase {member_class}.",
     )
 
 
@@ -238,8 +246,8 @@ class InitiativeTooShort(InvalidProposal):
     slug = "initiative-voting-too-short"
     title = Text("Voting too short", "Votación demasiado corta")
     detail = Text(
-        "A member initiative is open for at least {hours} hours.",
-        "Una iniciativa de socios está abierta al menos {hours} horas.",
+        "A member initiative is open for at least {hours:# hour|# hours}.",
+        "Una iniciativa de socios está abierta al menos {hours:# hora|# horas}.",
     )
 
 
@@ -277,6 +285,7 @@ class EmptyRoll(InvalidProposal):
 
 class WrongBallotShape(InvalidBallot):
     slug = "wrong-ballot-shape"
+    words = using(kind=wordbook.PROPOSAL_KIND)
     title = Text("Wrong kind of ballot", "Boleta de otro tipo")
     detail = Text(
         "A {kind} ballot has `{expected}` and nothing else.",
@@ -295,10 +304,11 @@ class RankingNotDistinct(InvalidBallot):
 
 class NotInRace(InvalidBallot):
     slug = "not-in-race"
+    words = using(member_class=wordbook.MEMBER_CLASS)
     title = Text("Not a candidate in your race", "No es candidatura de su contienda")
     detail = Text(
-        "Not a candidate in the {member_class} race: {candidate}.",
-        "No es candidatura de la contienda {member_class}: {candidate}.",
+        "Not a candidate in the {member_class} class's race: {candidate}.",
+        "No es candidatura de la contienda de la clase {member_class}: {candidate}.",
     )
 
 

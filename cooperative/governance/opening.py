@@ -30,8 +30,8 @@ from cooperative.governance.payloads import (
 from cooperative.governance.rules import ProposalEventKind, ProposalStatus, VotingWindow
 from cooperative.governance.schemas import ProposalOpen
 from cooperative.governance.sealing import BallotKeys
-from cooperative.kernel import clock
-from cooperative.kernel.errors import Forbidden
+from cooperative.kernel import clock, moments
+from cooperative.kernel.errors import Forbidden, Text
 from cooperative.kernel.principal import Principal
 from cooperative.membership import service as membership_service
 
@@ -91,7 +91,12 @@ async def _openable(
     if proposal.status != ProposalStatus.DRAFT:
         raise NotDraft(status=proposal.status)
     if not steers(principal) and proposal.proposed_by != principal.account_id:
-        raise Forbidden(reason="only the proposer, the board or an admin opens a proposal")
+        raise Forbidden(
+            reason=Text(
+                "only the proposer, the board or an admin opens a proposal",
+                "solo quien propone, el consejo o un administrador abren una propuesta",
+            )
+        )
     if proposal.initiative:
         needed = law.bylaws.governance.initiative_cosigners
         have = await good_cosigners(session, proposal, law, today=today)
@@ -168,8 +173,8 @@ def _opened(proposal: Proposal, window: VotingWindow, eligible: dict[str, int]) 
         proposal_id=proposal.id,
         kind=ProposalEventKind.OPENED,
         data={
-            "opens_at": window.opens_at.isoformat(),
-            "closes_at": window.closes_at.isoformat(),
+            "opens_at": moments.stored(window.opens_at),
+            "closes_at": moments.stored(window.closes_at),
             "eligible": eligible,
         },
     )

@@ -1,13 +1,14 @@
 """Requests and answers of governance."""
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Discriminator, Field, RootModel
 
 from cooperative.bylaws.schema import Bylaws
 from cooperative.governance.rules import Choice, ProposalKind, ProposalStatus
+from cooperative.kernel.moments import Moment
 from cooperative.kernel.schemas import InputModel
 
 Kind = Literal[
@@ -101,7 +102,7 @@ class CommentPublic(BaseModel):
     id: uuid.UUID
     author: str
     body: str
-    created_at: datetime
+    created_at: Moment
 
 
 class BallotCast(InputModel):
@@ -142,8 +143,8 @@ class ProposalPublic(BaseModel):
     initiative: bool
     cosigners: int
     cosigners_needed: int
-    opens_at: datetime | None
-    closes_at: datetime | None
+    opens_at: Moment | None
+    closes_at: Moment | None
     record_date: date | None
     bylaws_version: int | None
     rule: dict[str, Any] | None
@@ -151,8 +152,8 @@ class ProposalPublic(BaseModel):
     you: YourPart | None
     passed: bool | None
     adopted_bylaws_version: int | None
-    created_at: datetime
-    closed_at: datetime | None
+    created_at: Moment
+    closed_at: Moment | None
 
 
 class ResultPublic(BaseModel):
@@ -185,5 +186,5 @@ class Verification(BaseModel):
 
 class ProposalEventPublic(BaseModel):
     kind: str
-    at: datetime
+    at: Moment
     data: dict[str, Any]

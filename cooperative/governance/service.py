@@ -31,6 +31,7 @@ from cooperative.governance.payloads import AllocationPayload
 from cooperative.governance.rules import ProposalKind, ProposalStatus
 from cooperative.governance.schemas import ProposalEventPublic, ProposalPublic, Turnout, YourPart
 from cooperative.governance.sealing import BallotKeys
+from cooperative.kernel import moments
 from cooperative.kernel.pagination import paginate
 from cooperative.kernel.principal import Principal
 
@@ -151,7 +152,11 @@ async def _turnout(
 
 
 def event_public(event: ProposalEvent) -> ProposalEventPublic:
-    return ProposalEventPublic.model_validate(event, from_attributes=True)
+    return ProposalEventPublic(
+        kind=event.kind,
+        at=event.at,
+        data=moments.payload_shown(event.data, frozenset({"opens_at", "closes_at"})),
+    )
 
 
 async def events(

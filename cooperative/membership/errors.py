@@ -1,9 +1,11 @@
-from cooperative.kernel.errors import TequioError, Text
+from cooperative.kernel import wordbook
+from cooperative.kernel.errors import TequioError, Text, using
 
 
 class AlreadyMember(TequioError):
     status = 409
     slug = "already-member"
+    words = using(status=wordbook.MEMBERSHIP_STATUS)
     title = Text("Already a member", "Ya es socio/a")
     detail = Text(
         "This account already has a membership ({status}).",
@@ -14,6 +16,7 @@ class AlreadyMember(TequioError):
 class UnknownMemberClass(TequioError):
     status = 422
     slug = "unknown-member-class"
+    words = using(member_class=wordbook.MEMBER_CLASS)
     title = Text("Unknown member class", "Clase de socio desconocida")
     detail = Text(
         "The bylaws have no member class `{member_class}`; they have: {known}.",
@@ -26,14 +29,15 @@ class TooManyInstalments(TequioError):
     slug = "too-many-instalments"
     title = Text("Too many instalments", "Demasiados pagos parciales")
     detail = Text(
-        "The share of this class may be paid in at most {max} instalments.",
-        "La aportación de esta clase puede pagarse en máximo {max} pagos.",
+        "The share of this class may be paid in at most {max:# instalment|# instalments}.",
+        "La aportación de esta clase puede pagarse en {max:un solo pago|máximo # pagos}.",
     )
 
 
 class InvalidTransition(TequioError):
     status = 409
     slug = "invalid-membership-transition"
+    words = using(status=wordbook.MEMBERSHIP_STATUS, action=wordbook.MEMBERSHIP_ACTION)
     title = Text("Not possible in this state", "No es posible en este estado")
     detail = Text(
         "A membership that is {status} cannot be {action}.",

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cooperative.bylaws.service import InForce
-from cooperative.kernel.errors import TequioError, Text
+from cooperative.kernel import wordbook
+from cooperative.kernel.errors import TequioError, Text, using
 from cooperative.kernel.principal import Principal
 from cooperative.membership import households
 from cooperative.membership.models import Household
@@ -20,6 +21,7 @@ from cooperative.membership.service import member_with_household, standing
 class NotInGoodStanding(TequioError):
     status = 409
     slug = "not-in-good-standing"
+    words = using(status=wordbook.MEMBERSHIP_STATUS)
     title = Text("Membership not in good standing", "Membresía sin estar al corriente")
     detail = Text(
         "The patient's membership is {status}. Paying what is overdue restores it at once.",

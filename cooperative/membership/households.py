@@ -13,7 +13,7 @@ from cooperative.audit import service as audit
 from cooperative.bylaws.service import InForce
 from cooperative.dues import rules as dues_rules
 from cooperative.kernel import clock
-from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.errors import Forbidden, NotFound, Text
 from cooperative.kernel.money import format_minor
 from cooperative.kernel.pagination import Page, page, page_async, paginate
 from cooperative.kernel.principal import Principal
@@ -278,14 +278,18 @@ async def attest(
     """Record the household's declared income and size, valid for the bylaws' period."""
     household = await visible(session, principal, household_id, resource="household")
     if principal.account_id not in await managers(session, household) and not principal.is_admin:
-        raise Forbidden(reason="only the household attests its income")
+        raise Forbidden(
+            reason=Text(
+                "only the household attests its income", "solo el propio hogar declara sus ingresos"
+            )
+        )
     if data.currency != household.currency:
         raise CurrencyMismatch(expected=household.currency)
     effective = data.effective_on or today
     months = law.bylaws.sliding_scale.attestation_valid_months
     earliest = dues_rules.add_months(today, -months)
     if not earliest <= effective <= today:
-        raise AttestationDate(earliest=earliest.isoformat(), today=today.isoformat())
+        raise AttestationDate(earliest=earliest, today=today)
     attestation = IncomeAttestation(
         household_id=household.id,
         income_minor=data.income_minor,

@@ -73,7 +73,7 @@ async def _not_declined_lately(
     ).scalar_one()
     if last is not None:
         until = clock.day_of(last + DECLINE_RESPITE)
-        raise DeclinedRecently(until=until.isoformat())
+        raise DeclinedRecently(until=until)
 
 
 async def invitations_for(

@@ -1,12 +1,13 @@
 """What crosses the API about members, households, dependents, attestations and fee classes."""
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from cooperative.kernel.moments import Moment
 from cooperative.kernel.money import Currency
 from cooperative.kernel.schemas import InputModel
 from cooperative.membership import rules
@@ -65,8 +66,8 @@ class MemberPublic(BaseModel):
     matricula_consular: str | None
     household_id: uuid.UUID | None
     bylaws_version: int
-    applied_at: datetime
-    decided_at: datetime | None
+    applied_at: Moment
+    decided_at: Moment | None
     status_reason: str | None
     needs_review: Literal["curp-on-file"] | None = Field(
         default=None,
@@ -168,8 +169,8 @@ class InvitationSent(BaseModel):
     id: uuid.UUID
     member_id: uuid.UUID
     status: Literal["pending", "accepted", "declined"]
-    invited_at: datetime
-    answered_at: datetime | None
+    invited_at: Moment
+    answered_at: Moment | None
 
 
 class InvitationReceived(BaseModel):
@@ -198,7 +199,7 @@ class InvitationReceived(BaseModel):
     country: str
     municipality: str
     invited_by: str | None = Field(description="The inviter's name, as their account shows it.")
-    invited_at: datetime
+    invited_at: Moment
 
 
 class HouseholdPublic(BaseModel):
@@ -216,7 +217,7 @@ class HouseholdPublic(BaseModel):
         default_factory=list, description="Every invitation not withdrawn, newest first."
     )
     dependents: list[DependentPublic]
-    created_at: datetime
+    created_at: Moment
 
 
 class MemberAdd(InputModel):
@@ -262,7 +263,7 @@ class AttestationPublic(BaseModel):
     household_size: int
     effective_on: date
     expires_on: date
-    created_at: datetime
+    created_at: Moment
 
 
 class Amount(BaseModel):

@@ -15,7 +15,7 @@ from cooperative.audit import service as audit
 from cooperative.bylaws.service import InForce
 from cooperative.dues import service as dues_service
 from cooperative.kernel import clock
-from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.errors import Forbidden, NotFound, Text
 from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.kernel.principal import Principal, Role
 from cooperative.membership import rules
@@ -190,7 +190,12 @@ async def apply(
             member_class=data.member_class, known=", ".join(sorted(law.bylaws.member_classes))
         )
     if data.member_class == "doctor" and not principal.has_role(Role.DOCTOR):
-        raise Forbidden(reason="doctor-owners are practising doctors of the cooperative")
+        raise Forbidden(
+            reason=Text(
+                "doctor-owners are practising doctors of the cooperative",
+                "los socios médicos son médicos en ejercicio de la cooperativa",
+            )
+        )
     if data.share_instalments > member_class.max_share_instalments:
         raise TooManyInstalments(max=member_class.max_share_instalments)
     existing = await member_of(session, principal.account_id)
@@ -371,7 +376,12 @@ async def decide(
     """Change a membership's state. Admins decide; a member may only withdraw themselves."""
     member = await visible_member(session, principal, member_id, lock=True)
     if not principal.is_admin and action != "withdraw":
-        raise Forbidden(reason="only an admin decides on memberships")
+        raise Forbidden(
+            reason=Text(
+                "only an admin decides on memberships",
+                "solo un administrador decide sobre las membresías",
+            )
+        )
     allowed_from, to, needs_reason = _TRANSITIONS[action]
     if MemberStatus(member.status) not in allowed_from:
         raise InvalidTransition(status=member.status, action=action)

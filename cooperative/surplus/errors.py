@@ -1,4 +1,5 @@
-from cooperative.kernel.errors import TequioError, Text
+from cooperative.kernel import wordbook
+from cooperative.kernel.errors import TequioError, Text, using
 
 
 class RunPosted(TequioError):
@@ -14,6 +15,7 @@ class RunPosted(TequioError):
 class RunNotDraft(TequioError):
     status = 409
     slug = "allocation-not-draft"
+    words = using(status=wordbook.RUN_STATUS)
     title = Text("Not a draft", "No es un borrador")
     detail = Text(
         "This allocation run is {status}; only a draft is posted.",
@@ -26,9 +28,10 @@ class NotApproved(TequioError):
     slug = "allocation-not-approved"
     title = Text("Not approved by the assembly", "Sin aprobación de la asamblea")
     detail = Text(
-        "An allocation is posted only after a surplus_allocation proposal for this run passes.",
-        "Una asignación se contabiliza solo después de aprobarse una propuesta "
-        "surplus_allocation para ella.",
+        "An allocation is posted only after a surplus allocation proposal "
+        "(`surplus_allocation`) for this run passes.",
+        "Una asignación se contabiliza solo después de aprobarse una propuesta de asignación "
+        "del excedente (`surplus_allocation`) para ella.",
     )
 
 
@@ -59,19 +62,21 @@ class PatronageKind(TequioError):
         "Not a patronage kind of the bylaws", "No es un tipo de patronazgo de los estatutos"
     )
     detail = Text(
-        "The bylaws let an admin record only the kinds in `admin_patronage_kinds`, not {kind}.",
+        "The bylaws let an admin record only the kinds in `admin_patronage_kinds`, not `{kind}`.",
         "Los estatutos solo permiten registrar a mano los tipos de `admin_patronage_kinds`, no "
-        "{kind}.",
+        "`{kind}`.",
     )
 
 
 class PatronageUnit(TequioError):
     status = 422
     slug = "patronage-unit"
+    words = using(member_class=wordbook.MEMBER_CLASS)
     title = Text("Wrong unit for this member", "Unidad equivocada para este socio")
     detail = Text(
         "A {member_class} member's patronage is counted in the class's unit: money for patients, "
         "minutes for doctors.",
-        "El patronazgo de un socio {member_class} se cuenta en la unidad de su clase: dinero para "
+        "El patronazgo de un socio de la clase {member_class} se cuenta en la unidad de su "
+        "clase: dinero para "
         "pacientes, minutos para médicos.",
     )

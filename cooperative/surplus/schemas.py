@@ -1,12 +1,12 @@
 """Requests and answers of surplus allocation."""
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from cooperative.kernel.moments import Moment
 from cooperative.kernel.money import Currency
 from cooperative.kernel.schemas import InputModel
 
@@ -38,9 +38,9 @@ class RunPublic(BaseModel):
     summary: dict[str, Any]
     members: int
     proposal_id: uuid.UUID | None
-    created_at: datetime
-    posted_at: datetime | None
-    reversed_at: datetime | None
+    created_at: Moment
+    posted_at: Moment | None
+    reversed_at: Moment | None
 
 
 class Reason(InputModel):
@@ -60,7 +60,7 @@ class JournalEntryPublic(BaseModel):
     kind: str
     memo: str
     reverses_id: uuid.UUID | None
-    posted_at: datetime
+    posted_at: Moment
     lines: list[JournalLinePublic]
 
 
@@ -84,7 +84,7 @@ class PatronagePublic(BaseModel):
     reverses_id: uuid.UUID | None
     recorded_by: uuid.UUID | None
     note: str | None
-    created_at: datetime
+    created_at: Moment
 
 
 class CapitalAccountPublic(BaseModel):

@@ -20,9 +20,9 @@ class RateDateOutOfRange(TequioError):
     slug = "exchange-rate-date"
     title = Text("Rate date out of range", "Fecha del tipo de cambio fuera de rango")
     detail = Text(
-        "A rate takes effect between {earliest} and {latest} (at most {days} days ahead).",
-        "Un tipo de cambio entra en vigor entre el {earliest} y el {latest} (a lo sumo {days} "
-        "días adelante).",
+        "A rate takes effect between {earliest} and {latest} (at most {days:# day|# days} ahead).",
+        "Un tipo de cambio entra en vigor entre el {earliest} y el {latest} (a lo sumo "
+        "{days:# día|# días} adelante).",
     )
 
 

@@ -163,12 +163,10 @@ async def _confirm(
     """Convert, settle, and record the dues paid as the patron's patronage."""
     today = clock.today()
     if received_on > today:
-        raise ReceivedInTheFuture(on=received_on.isoformat(), today=today.isoformat())
+        raise ReceivedInTheFuture(on=received_on, today=today)
     recorded = clock.day_of(payment.recorded_at)
     if received_on < recorded - timedelta(days=RECEIVED_WITHIN_DAYS):
-        raise ReceivedTooLongAgo(
-            on=received_on.isoformat(), recorded=recorded.isoformat(), days=RECEIVED_WITHIN_DAYS
-        )
+        raise ReceivedTooLongAgo(on=received_on, recorded=recorded, days=RECEIVED_WITHIN_DAYS)
     conversion = await _conversion(session, payment, received_on)
     await dues_service.settle(
         session, payment, conversion, received_on=received_on, confirmed_by=principal.account_id
@@ -234,7 +232,7 @@ async def _conversion(
     rate = await treasury.in_force(session, payment.currency, payment.settled_currency, received_on)
     if rate is None:
         raise NoExchangeRate(
-            source=payment.currency, target=payment.settled_currency, on=received_on.isoformat()
+            source=payment.currency, target=payment.settled_currency, on=received_on
         )
     settled = convert(
         payment.amount_minor, payment.currency, payment.settled_currency, Decimal(rate.rate)

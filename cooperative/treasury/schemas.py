@@ -1,13 +1,14 @@
 """What crosses the API about exchange rates. A rate is a decimal string, never a float."""
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from cooperative.kernel.moments import Moment
 from cooperative.kernel.money import Currency
 from cooperative.kernel.schemas import InputModel
 from cooperative.treasury import rules
@@ -98,4 +99,4 @@ class ExchangeRatePublic(BaseModel):
     note: str | None
     large_change_confirmed: bool
     entered_by: uuid.UUID = Field(description="The treasurer (or admin) who entered it.")
-    entered_at: datetime
+    entered_at: Moment

@@ -67,8 +67,8 @@ async def record(
     """Append a rate to the table, within its bounds (see `rules`)."""
     if not rules.effective_date_allowed(data.effective_on, today):
         raise RateDateOutOfRange(
-            earliest=rules.EARLIEST.isoformat(),
-            latest=rules.latest_effective(today).isoformat(),
+            earliest=rules.EARLIEST,
+            latest=rules.latest_effective(today),
             days=rules.MAX_DAYS_AHEAD,
         )
     previous = await _reference(session, data)
@@ -80,7 +80,7 @@ async def record(
             percent=int(rules.LARGE_CHANGE * 100),
             source=data.from_currency,
             target=data.to_currency,
-            on=previous.effective_on.isoformat(),
+            on=previous.effective_on,
             extensions={"previous_rate": previous.rate, "previous_rate_id": str(previous.id)},
         )
     row = ExchangeRate(

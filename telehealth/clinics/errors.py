@@ -9,9 +9,9 @@ class TooManyRegistrations(TooManyAttempts):
     title = Text("Too many registrations", "Demasiados registros")
     detail = Text(
         "This account has registered many patients in a short time. Try again in "
-        "{retry_after} seconds.",
+        "{retry_after:# second|# seconds}.",
         "Esta cuenta ha registrado muchos pacientes en poco tiempo. Intente de nuevo en "
-        "{retry_after} segundos.",
+        "{retry_after:# segundo|# segundos}.",
     )
 
 

@@ -1,5 +1,4 @@
 import uuid
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, validate_email
@@ -7,6 +6,7 @@ from pydantic_core import PydanticCustomError
 
 from cooperative.accounts import rules
 from cooperative.kernel.errors import Text
+from cooperative.kernel.moments import Moment
 from cooperative.kernel.schemas import InputModel
 from telehealth.practitioners.fields import TimeZoneName, VisitJurisdiction
 
@@ -26,7 +26,7 @@ class ClinicPublic(BaseModel):
     municipality: str
     rural: bool
     timezone: str
-    created_at: datetime
+    created_at: Moment
 
 
 class PatientRegister(InputModel):
@@ -122,5 +122,5 @@ class ClinicPatientPublic(BaseModel):
     clinic_id: uuid.UUID
     account_id: uuid.UUID = Field(description="Give it as `patient_account_id` when booking.")
     display_name: str
-    registered_at: datetime
-    accepted_at: datetime
+    registered_at: Moment
+    accepted_at: Moment

@@ -1,4 +1,13 @@
-from cooperative.kernel.errors import TequioError, Text
+from cooperative.kernel.errors import TequioError, Text, using
+from telehealth.scheduling import errors as scheduling_errors
+
+CONSULT_ROLE = {  # como …
+    "patient": Text("patient", "paciente"),
+    "guardian": Text("guardian", "responsable"),
+    "doctor": Text("doctor", "médico"),
+    "clinic": Text("clinic", "clínica"),
+    "interpreter": Text("interpreter", "intérprete"),
+}
 
 
 class RoomNotOpen(TequioError):
@@ -6,14 +15,17 @@ class RoomNotOpen(TequioError):
     slug = "room-not-open"
     title = Text("The consult room is not open", "La sala de consulta no está abierta")
     detail = Text(
-        "The room opens {opens} minutes before the consult and closes {closes} minutes after it.",
-        "La sala abre {opens} minutos antes de la consulta y cierra {closes} minutos después.",
+        "The room opens {opens:# minute|# minutes} before the consult and closes "
+        "{closes:# minute|# minutes} after it.",
+        "La sala abre {opens:# minuto|# minutos} antes de la consulta y cierra "
+        "{closes:# minuto|# minutos} después.",
     )
 
 
 class NotAConsult(TequioError):
     status = 409
     slug = "not-a-consult"
+    words = using(status=scheduling_errors.APPOINTMENT_STATUS)
     title = Text("No consult for this appointment", "Esta cita no tiene consulta")
     detail = Text(
         "An appointment that is {status} has no consult room.",
@@ -46,6 +58,7 @@ class RecordingNeedsConsent(TequioError):
 class AlreadyAParticipant(TequioError):
     status = 409
     slug = "already-a-participant"
+    words = using(role=CONSULT_ROLE)
     title = Text("Already in the consult", "Ya participa en la consulta")
     detail = Text(
         "This account already takes part in the consult (as {role}); it cannot also be its "

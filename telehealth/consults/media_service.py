@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from cooperative.audit import service as audit
 from cooperative.kernel import clock
-from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.errors import Forbidden, NotFound, Text
 from cooperative.kernel.principal import Principal
 from telehealth.consults import rules
 from telehealth.consults.errors import NotAConsult, RecordingNeedsConsent, RoomNotOpen
@@ -79,7 +79,12 @@ async def _admitted(
     _require_open(appointment, window)
     me = await session.get(ConsultParticipant, (appointment_id, principal.account_id))
     if me is None or me.admitted_at is None:
-        raise Forbidden(reason="join the consult and be admitted first")
+        raise Forbidden(
+            reason=Text(
+                "join the consult and be admitted first",
+                "entre primero a la consulta y espere a que lo admitan",
+            )
+        )
     return appointment, role
 
 
@@ -96,7 +101,12 @@ async def set_mode(
     _, role = await _admitted(session, principal, appointment_id, window)
     state = await room(session, appointment_id)
     if mode == "p2p" and role != "doctor":
-        raise Forbidden(reason="the doctor decides to leave the server relay")
+        raise Forbidden(
+            reason=Text(
+                "the doctor decides to leave the server relay",
+                "es el médico quien decide dejar el servidor de relevo",
+            )
+        )
     if state.mode != mode:
         state.mode = mode
         state.updated_at = clock.now()
@@ -277,7 +287,12 @@ async def request_recording(
     the room and whether it just moved to the relay."""
     _, role = await _admitted(session, principal, appointment_id, window)
     if role != "doctor":
-        raise Forbidden(reason="only the doctor starts or stops a recording")
+        raise Forbidden(
+            reason=Text(
+                "only the doctor starts or stops a recording",
+                "solo el médico inicia o detiene una grabación",
+            )
+        )
     state = await room(session, appointment_id)
     if not start:
         state.recording_requested_by = None

@@ -25,11 +25,11 @@ again (same ICE credentials: the same connection) with more.
 """
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from cooperative.kernel.moments import Moment
 from cooperative.kernel.schemas import InputModel
 
 
@@ -48,7 +48,7 @@ class JoinPublic(BaseModel):
     ice_servers: list[IceServer] = Field(
         description="TURN with short-lived credentials and STUN, as configured; empty if none."
     )
-    room_closes_at: datetime
+    room_closes_at: Moment
 
 
 class ParticipantPublic(BaseModel):
@@ -82,16 +82,16 @@ class ConsultCardPublic(BaseModel):
     appointment_id: uuid.UUID
     your_role: str
     status: str
-    start: datetime
-    end: datetime
+    start: Moment
+    end: Moment
     patient_timezone: str = Field(
         description="The patient's IANA zone (their account's, else their jurisdiction's)."
     )
     doctor: ConsultDoctorPublic
     room: Literal["not-open-yet", "open", "closed"]
-    room_opens_at: datetime
-    room_closes_at: datetime
-    server_now: datetime = Field(
+    room_opens_at: Moment
+    room_closes_at: Moment
+    server_now: Moment = Field(
         description="The server's clock, so a page counts down right on a phone set wrong."
     )
     people: list[ConsultPersonPublic] = Field(
@@ -193,7 +193,7 @@ class PrecheckResultPublic(BaseModel):
     received_kbps: float | None
     relayed: bool | None
     video_ok: bool
-    created_at: datetime
+    created_at: Moment
 
 
 class ModeIn(InputModel):
@@ -216,8 +216,8 @@ class ConsentIn(InputModel):
 
 class ConsentPublic(BaseModel):
     account_id: uuid.UUID
-    given_at: datetime
-    withdrawn_at: datetime | None
+    given_at: Moment
+    withdrawn_at: Moment | None
 
 
 class RecordingIn(InputModel):
@@ -227,8 +227,8 @@ class RecordingIn(InputModel):
 class RecordingPublic(BaseModel):
     id: uuid.UUID
     participants: list[uuid.UUID]
-    started_at: datetime
-    stopped_at: datetime | None
+    started_at: Moment
+    stopped_at: Moment | None
     stop_reason: str | None
     size_bytes: int | None
     download_url: str | None = Field(description="Once the segment is finished.")

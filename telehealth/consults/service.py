@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
 from cooperative.kernel import clock
-from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.errors import Forbidden, NotFound, Text
 from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal
 from telehealth.clinics import service as clinics_service
@@ -98,7 +98,12 @@ async def _doctor_or_admin(
 ) -> Appointment:
     appointment, role = await room_of(session, principal, appointment_id)
     if role != "doctor" and not principal.is_admin:
-        raise Forbidden(reason="the doctor admits participants and invites interpreters")
+        raise Forbidden(
+            reason=Text(
+                "the doctor admits participants and invites interpreters",
+                "el médico admite a los participantes e invita a los intérpretes",
+            )
+        )
     return appointment
 
 
@@ -169,7 +174,9 @@ async def waiting_room(
     if role not in CORE_ROLES and not any(
         p.account_id == principal.account_id and p.admitted_at is not None for p in everyone
     ):
-        raise Forbidden(reason="wait for the doctor to admit you")
+        raise Forbidden(
+            reason=Text("wait for the doctor to admit you", "espere a que el médico lo admita")
+        )
     return everyone
 
 

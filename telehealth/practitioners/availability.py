@@ -30,7 +30,7 @@ from sqlalchemy.types import NullType
 from sqlmodel import col
 
 from cooperative.kernel import clock
-from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.errors import Forbidden, NotFound, Text
 from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal
 from telehealth.practitioners import rules
@@ -231,7 +231,12 @@ async def managed(
     profile, so anyone else is refused (403)."""
     practitioner = await _active(session, practitioner_id, lock=True)
     if practitioner.account_id != principal.account_id and not principal.is_admin:
-        raise Forbidden(reason="only the doctor or an admin manages this schedule")
+        raise Forbidden(
+            reason=Text(
+                "only the doctor or an admin manages this schedule",
+                "solo el médico o un administrador gestionan este horario",
+            )
+        )
     return practitioner
 
 
@@ -285,7 +290,7 @@ async def add_extra(
     today = clock.now().astimezone(ZoneInfo(practitioner.timezone)).date()
     first, last = rules.extra_window_dates(today)
     if not first <= data.day <= last:
-        raise ExtraWindowOutOfRange(first=first.isoformat(), last=last.isoformat())
+        raise ExtraWindowOutOfRange(first=first, last=last)
     rule = DatedWindow(data.day, data.start, data.end)
     same = await session.execute(
         select(col(ExtraWindow.id)).where(
@@ -318,8 +323,8 @@ async def add_time_off(
     if not rules.time_off_fits(data.start, data.end, now):
         earliest, latest = rules.time_off_bounds(now)
         raise TimeOffOutOfRange(
-            earliest=earliest.isoformat(timespec="minutes"),
-            latest=latest.isoformat(timespec="minutes"),
+            earliest=earliest,
+            latest=latest,
         )
     await _room_for_one_more(
         session, col(TimeOff.practitioner_id) == practitioner.id, col(TimeOff.end) > now

@@ -59,8 +59,8 @@ class ScheduleFull(TequioError):
     slug = "schedule-full"
     title = Text("Too many entries", "Demasiadas entradas")
     detail = Text(
-        "A schedule holds at most {limit} upcoming extra windows and {limit} upcoming spans of "
-        "time off; delete some first.",
-        "Un horario admite como máximo {limit} ventanas adicionales y {limit} periodos de tiempo "
-        "libre por venir; elimine algunos primero.",
+        "A schedule holds at most {limit:# upcoming extra window|# upcoming extra windows} and "
+        "{limit:# upcoming span|# upcoming spans} of time off; delete some first.",
+        "Un horario admite como máximo {limit:# ventana adicional|# ventanas adicionales} y "
+        "{limit:# periodo|# periodos} de tiempo libre por venir; elimine algunos primero.",
     )

@@ -5,6 +5,7 @@ from typing import Self
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from cooperative.kernel.moments import Moment
 from cooperative.kernel.schemas import InputModel
 from cooperative.kernel.types import sane_moment
 from telehealth.practitioners import rules
@@ -158,7 +159,7 @@ class ExtraWindowPublic(BaseModel):
     day: date = Field(description="The practitioner's local date.")
     start: WallTimeOut
     end: WallTimeOut
-    created_at: datetime
+    created_at: Moment
     valid: bool = Field(
         description="False for a window stored before today's checks that offers no slots "
         "(one that ends before it starts, say): delete it and add it again."
@@ -181,8 +182,8 @@ class PractitionerPublic(BaseModel):
 
 class TimeOffPublic(BaseModel):
     id: uuid.UUID
-    start: datetime
-    end: datetime
+    start: Moment
+    end: Moment
     reason: str | None
     appointments_to_reschedule: list[uuid.UUID] = Field(
         description="Bookings inside the time off, now flagged `needs_reschedule`."
@@ -193,10 +194,10 @@ class TimeOffEntryPublic(BaseModel):
     """Time off as stored, with the id to delete it by."""
 
     id: uuid.UUID
-    start: datetime
-    end: datetime
+    start: Moment
+    end: Moment
     reason: str | None
-    created_at: datetime
+    created_at: Moment
     valid: bool = Field(
         description="False for time off stored before today's checks that the slot rules "
         "cannot use (one that ends before it starts, say): delete it and add it again."

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
-from cooperative.kernel.errors import Forbidden, NotFound
+from cooperative.kernel.errors import Forbidden, NotFound, Text
 from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.kernel.principal import Principal, Role
 from telehealth.practitioners import availability, rules
@@ -204,7 +204,12 @@ async def add_licence(
 ) -> Practitioner:
     """Licences are recorded by an admin, who checks the document."""
     if not principal.is_admin:
-        raise Forbidden(reason="an admin records licences after checking them")
+        raise Forbidden(
+            reason=Text(
+                "an admin records licences after checking them",
+                "un administrador registra las licencias después de verificarlas",
+            )
+        )
     practitioner = await get(session, practitioner_id)
     session.add(Licence(practitioner_id=practitioner.id, **data.model_dump()))
     await session.flush()

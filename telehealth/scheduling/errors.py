@@ -1,4 +1,15 @@
-from cooperative.kernel.errors import TequioError, Text
+from cooperative.kernel.errors import TequioError, Text, using
+
+APPOINTMENT_STATUS = {  # una cita …, marcar como …
+    "booked": Text("booked", "reservada"),
+    "arrived": Text("arrived", "con el paciente presente"),
+    "fulfilled": Text("fulfilled", "realizada"),
+    "cancelled": Text("cancelled", "cancelada"),
+    "noshow": Text("no-show", "sin asistencia"),
+    "entered-in-error": Text("entered in error", "registrada por error"),
+    "rescheduled": Text("rescheduled", "reprogramada"),
+    "refunded": Text("refunded", "reembolsada"),
+}
 
 
 class SlotTaken(TequioError):
@@ -26,9 +37,9 @@ class NotASlot(TequioError):
     slug = "not-a-slot"
     title = Text("Not an offered time", "No es un horario ofrecido")
     detail = Text(
-        "The doctor's schedule offers no consult starting at {start}. Search the slots first "
+        "The doctor's schedule offers no consult starting on {start}. Search the slots first "
         "(GET /v1/slots).",
-        "El horario del médico no ofrece una consulta que empiece a las {start}. Busque primero "
+        "El horario del médico no ofrece una consulta que empiece el {start}. Busque primero "
         "los horarios (GET /v1/slots).",
     )
 
@@ -38,8 +49,8 @@ class TooSoon(TequioError):
     slug = "too-soon"
     title = Text("Too soon", "Demasiado pronto")
     detail = Text(
-        "This doctor needs {minutes} minutes' notice before a consult.",
-        "Este médico necesita {minutes} minutos de anticipación para una consulta.",
+        "This doctor needs {minutes:# minute's|# minutes'} notice before a consult.",
+        "Este médico necesita {minutes:# minuto|# minutos} de anticipación para una consulta.",
     )
 
 
@@ -48,8 +59,8 @@ class BeyondHorizon(TequioError):
     slug = "beyond-horizon"
     title = Text("Too far ahead", "Demasiado lejos")
     detail = Text(
-        "This doctor takes bookings up to {days} days ahead.",
-        "Este médico acepta reservas hasta con {days} días de anticipación.",
+        "This doctor takes bookings up to {days:# day|# days} ahead.",
+        "Este médico acepta reservas hasta con {days:# día|# días} de anticipación.",
     )
 
 
@@ -70,18 +81,20 @@ class NotLicensed(TequioError):
 class InvalidAppointmentTransition(TequioError):
     status = 409
     slug = "invalid-appointment-transition"
+    words = using(status=APPOINTMENT_STATUS, target=APPOINTMENT_STATUS)
     title = Text("Not possible in this state", "No es posible en este estado")
     detail = Text(
         "An appointment that is {status} cannot become {target}.",
-        "Una cita en estado {status} no puede pasar a {target}.",
+        "Una cita en estado {status} no puede pasar a estado {target}.",
     )
 
 
 class TooEarly(TequioError):
     status = 409
     slug = "too-early"
+    words = using(status=APPOINTMENT_STATUS)
     title = Text("Too early", "Demasiado pronto")
     detail = Text(
-        "The consult starts at {start}; it cannot be marked {status} yet.",
-        "La consulta empieza a las {start}; todavía no se puede marcar como {status}.",
+        "The consult starts on {start}; it cannot be marked {status} yet.",
+        "La consulta empieza el {start}; todavía no se puede marcar como {status}.",
     )

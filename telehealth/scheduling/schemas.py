@@ -5,6 +5,7 @@ from typing import Any, Self
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from cooperative.kernel.moments import Moment
 from cooperative.kernel.schemas import InputModel
 from cooperative.kernel.types import sane_moment
 from telehealth.practitioners.fields import LanguageTag, VisitJurisdiction
@@ -78,10 +79,23 @@ class PractitionerSummary(BaseModel):
 
 
 class SlotPublic(BaseModel):
-    start: datetime = Field(description="In the time zone asked for.")
-    end: datetime
+    start: Moment = Field(description="In the time zone asked for.")
+    end: Moment
     practitioner_start: datetime = Field(description="The same instant in the doctor's time zone.")
-    practitioner: PractitionerSummary
+    practitioner_id: uuid.UUID = Field(description="A key of the page's `practitioners`.")
+
+
+class SlotPage(BaseModel):
+    """A page of open slots: each doctor on the page is given once, in `practitioners`, and
+    each slot names its doctor by id."""
+
+    items: list[SlotPublic]
+    practitioners: dict[uuid.UUID, PractitionerSummary] = Field(
+        description="The doctors of this page's slots, by id."
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
 
 
 class FeePublic(BaseModel):
@@ -102,8 +116,8 @@ class AppointmentPublic(BaseModel):
     dependent_id: uuid.UUID | None
     booked_by: uuid.UUID
     clinic_id: uuid.UUID | None
-    start: datetime
-    end: datetime
+    start: Moment
+    end: Moment
     practitioner_start: datetime = Field(description="The start in the doctor's time zone.")
     status: AppointmentStatus = Field(
         description="FHIR: booked, arrived, fulfilled, cancelled, noshow…"
@@ -117,11 +131,14 @@ class AppointmentPublic(BaseModel):
     needs_reschedule: bool
     late_cancellation: bool
     status_reason: str | None
-    created_at: datetime
+    created_at: Moment
 
 
 class EventPublic(BaseModel):
     type: str
-    at: datetime
+    at: Moment
     actor_account_id: uuid.UUID | None
-    payload: dict[str, Any]
+    payload: dict[str, bool | int | str | None] = Field(
+        description="What the event says, typed: `late` is a boolean, `patronage` a count, "
+        "`start` and `previous` instants in your zone, `reason` text."
+    )

@@ -17,8 +17,8 @@ from sqlmodel import col
 from cooperative.accounts import service as accounts_service
 from cooperative.audit import service as audit
 from cooperative.bylaws.service import InForce
-from cooperative.kernel import clock, idempotency
-from cooperative.kernel.errors import Forbidden, NotFound, TequioError
+from cooperative.kernel import clock, idempotency, moments
+from cooperative.kernel.errors import Forbidden, NotFound, TequioError, Text
 from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.kernel.principal import Principal, Role
 from cooperative.membership import fees
@@ -51,6 +51,16 @@ from telehealth.scheduling.rules import (
 from telehealth.scheduling.schemas import AppointmentCreate, AppointmentPublic
 
 
+def _stored(value: object) -> object:
+    """A value as an event's JSON payload keeps it, with its type: booleans and numbers as
+    such, instants as RFC 3339 in UTC, anything else as text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime):
+        return moments.stored(value)
+    return str(value)
+
+
 def _event(
     session: AsyncSession,
     appointment: Appointment,
@@ -63,9 +73,7 @@ def _event(
             appointment_id=appointment.id,
             type=kind,
             actor_account_id=actor,
-            payload={
-                key: str(value) if value is not None else None for key, value in payload.items()
-            },
+            payload={key: _stored(value) for key, value in payload.items()},
         )
     )
 
@@ -86,10 +94,10 @@ async def _check_time(
         return end
     schedule = await agenda.schedule(session, practitioner)
     if schedule is None:  # the doctor's settings are broken (logged): nothing to book
-        raise NotASlot(start=start.isoformat())
+        raise NotASlot(start=start)
     problem = slots.check_start(schedule, start, now=now)
     if problem == "not-a-slot":
-        raise NotASlot(start=start.isoformat())
+        raise NotASlot(start=start)
     if problem == "too-soon":
         raise TooSoon(minutes=practitioner.min_notice_minutes)
     if problem == "beyond-horizon":
@@ -115,7 +123,7 @@ async def _check_licence(
     day = practitioner_rules.date_in(jurisdiction, start)
     facts = (await practitioners.licences_of(session, [practitioner.id]))[practitioner.id]
     if not practitioner_rules.licensed_for(facts, jurisdiction, day):
-        raise NotLicensed(jurisdiction=jurisdiction, day=day.isoformat())
+        raise NotLicensed(jurisdiction=jurisdiction, day=day)
 
 
 async def _patient_of(
@@ -200,7 +208,7 @@ async def book(
         raise SlotTaken() from exc
     if replayed:  # the same key raced in with another request
         return appointment, True
-    _event(session, appointment, "booked", principal.account_id, start=data.start.isoformat())
+    _event(session, appointment, "booked", principal.account_id, start=data.start)
     await openings.take(session, practitioner, appointment.start, appointment.end)
     await session.flush()
     return appointment, False
@@ -330,8 +338,8 @@ async def reschedule(
         appointment,
         "rescheduled",
         principal.account_id,
-        previous=previous.isoformat(),
-        start=start.isoformat(),
+        previous=previous,
+        start=start,
     )
     await openings.take(session, practitioner, start, end)
     await session.flush()
@@ -353,14 +361,24 @@ async def set_status(
     appointment, practitioner = await _locked(session, principal, appointment_id)
     doctor = await _is_doctor_of(session, principal, appointment)
     if status == RecordedStatus.ENTERED_IN_ERROR and not principal.is_admin:
-        raise Forbidden(reason="only an admin marks an appointment entered in error")
+        raise Forbidden(
+            reason=Text(
+                "only an admin marks an appointment entered in error",
+                "solo un administrador marca una cita como registrada por error",
+            )
+        )
     if not (doctor or principal.is_admin):
-        raise Forbidden(reason="the doctor of this consult records what happened")
+        raise Forbidden(
+            reason=Text(
+                "the doctor of this consult records what happened",
+                "el médico de esta consulta registra lo que pasó",
+            )
+        )
     target = AppointmentStatus(status)
     check_change(appointment.status, target)
     opens = recordable_from(status, appointment.start)
     if opens is not None and clock.now() < opens:
-        raise TooEarly(status=status, start=appointment.start.isoformat())
+        raise TooEarly(status=status, start=appointment.start)
     was = appointment.status
     appointment.status = target
     appointment.status_reason = reason
@@ -417,7 +435,12 @@ async def refund(
 ) -> Appointment:
     """An admin refunds a fulfilled consult's fee; its patronage is reversed, once."""
     if not principal.is_admin:
-        raise Forbidden(reason="only an admin refunds a consult fee")
+        raise Forbidden(
+            reason=Text(
+                "only an admin refunds a consult fee",
+                "solo un administrador reembolsa la cuota de una consulta",
+            )
+        )
     appointment = await visible(session, principal, appointment_id, lock=True)
     check_change(appointment.status, "refunded")
     reversed_ = await patronage.consult_undone(

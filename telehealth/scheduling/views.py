@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.kernel.pagination import Cursor, Page
+from cooperative.kernel import moments
+from cooperative.kernel.pagination import Cursor
 from cooperative.kernel.principal import Principal
 from cooperative.membership import fees
 from telehealth.practitioners import service as practitioners
@@ -21,9 +22,11 @@ from telehealth.scheduling.schemas import (
     EventPublic,
     FeePublic,
     PractitionerSummary,
+    SlotPage,
     SlotPublic,
 )
 
+EVENT_TIMES = frozenset({"start", "previous"})  # the instants an event's payload may hold
 _FEE_FIELDS = {"fee_minor", "fee_currency", "fee_class", "fee_explanation", "bylaws_version"}
 
 
@@ -103,7 +106,12 @@ async def _events(session: AsyncSession, appointment_id: uuid.UUID) -> list[Appo
 async def events_public(session: AsyncSession, appointment_id: uuid.UUID) -> list[EventPublic]:
     """What happened to the appointment, oldest first."""
     return [
-        EventPublic.model_validate(event, from_attributes=True)
+        EventPublic(
+            type=event.type,
+            at=event.at,
+            actor_account_id=event.actor_account_id,
+            payload=moments.payload_shown(event.payload, EVENT_TIMES),
+        )
         for event in await _events(session, appointment_id)
     ]
 
@@ -129,22 +137,27 @@ async def calendar_event(session: AsyncSession, appointment: Appointment) -> str
     )
 
 
-def slot_page(found: list[FoundSlot], zone: ZoneInfo, limit: int) -> Page[SlotPublic]:
+def slot_page(found: list[FoundSlot], zone: ZoneInfo, limit: int) -> SlotPage:
     """A page of a slot search (`found` holds one more slot when there are more): times in the
-    zone asked for, and in the doctor's."""
+    zone asked for, and in the doctor's; each doctor once, beside the slots that name them."""
     shown, more = found[:limit], len(found) > limit
-    return Page(
+    doctors: dict[uuid.UUID, PractitionerSummary] = {}
+    for slot in shown:
+        if slot.practitioner.id not in doctors:
+            doctors[slot.practitioner.id] = PractitionerSummary.model_validate(
+                slot.practitioner, from_attributes=True
+            )
+    return SlotPage(
         items=[
             SlotPublic(
                 start=slot.start.astimezone(zone),
                 end=slot.end.astimezone(zone),
                 practitioner_start=slot.start.astimezone(ZoneInfo(slot.practitioner.timezone)),
-                practitioner=PractitionerSummary.model_validate(
-                    slot.practitioner, from_attributes=True
-                ),
+                practitioner_id=slot.practitioner.id,
             )
             for slot in shown
         ],
+        practitioners=doctors,
         next_cursor=Cursor(shown[-1].start, str(shown[-1].practitioner.id)).encode()
         if more
         else None,

@@ -57,7 +57,7 @@ async def _doctor_slots(
 ) -> list[str]:
     """The doctor's open slot starts from the day after tomorrow, soonest first."""
     found = await open_slots(client, tokens, **{"from": _tomorrow()})
-    return [s["start"] for s in found if s["practitioner"]["id"] == doctor_id]
+    return [s["start"] for s in found if s["practitioner_id"] == doctor_id]
 
 
 async def _first_slot(client: httpx.AsyncClient, tokens: dict[str, Any], doctor_id: str) -> str:
@@ -203,9 +203,7 @@ async def test_minimum_notice_is_enforced(
     assert response.status_code == 422
     assert response.json()["type"].endswith("/too-soon")
     assert "7200 minutos" in response.json()["detail"]  # Spanish by default
-    slots = [
-        s for s in await open_slots(client, patient) if s["practitioner"]["id"] == profile["id"]
-    ]
+    slots = [s for s in await open_slots(client, patient) if s["practitioner_id"] == profile["id"]]
     first = min(datetime.fromisoformat(s["start"]) for s in slots)
     assert first - clock.now() >= timedelta(days=5)
 
@@ -221,7 +219,7 @@ async def test_a_doctor_licensed_only_in_mexico_cannot_see_a_patient_in_californ
     assert refused.json()["type"].endswith("/not-licensed")
     assert "US-CA" in refused.json()["detail"]
     californian = await open_slots(client, patient, jurisdiction="US-CA")
-    assert profile["id"] not in {s["practitioner"]["id"] for s in californian}
+    assert profile["id"] not in {s["practitioner_id"] for s in californian}
 
 
 async def test_an_expired_licence_does_not_count(
@@ -258,7 +256,7 @@ async def test_search_by_specialty_and_language_in_the_patients_time_zone(
         timezone="America/Tijuana",
         **{"from": _tomorrow()},
     )
-    assert {s["practitioner"]["id"] for s in found} == {nahuatl["id"]}
+    assert {s["practitioner_id"] for s in found} == {nahuatl["id"]}
     slot = found[0]
     in_tijuana = datetime.fromisoformat(slot["start"])
     in_mexico_city = datetime.fromisoformat(slot["practitioner_start"])

@@ -36,9 +36,7 @@ async def _doctor_and_slot(
     _, anyone = await signed_up(client)
     later = (clock.today() + timedelta(days=2)).isoformat()
     slots = await open_slots(client, anyone, **{"from": later})
-    return profile["id"], next(
-        s["start"] for s in slots if s["practitioner"]["id"] == profile["id"]
-    )
+    return profile["id"], next(s["start"] for s in slots if s["practitioner_id"] == profile["id"])
 
 
 async def test_a_slot_the_checks_missed_is_refused_by_the_database(

@@ -203,7 +203,7 @@ async def _bookings(
     )
     booked = []
     for slot in rng.sample(offered, min(len(offered), rng.randint(1, 6))):
-        response = await book(client, patient, slot["practitioner"]["id"], slot["start"])
+        response = await book(client, patient, slot["practitioner_id"], slot["start"])
         if response.status_code == 201:  # a slot next to one just booked may be gone
             booked.append((response.json(), slot))
         else:  # licensed elsewhere, or next to one just booked
@@ -218,7 +218,7 @@ async def _bookings(
             )
             assert response.status_code == 200, response.text
         elif action == "reschedule":
-            same = [s for s in offered if s["practitioner"]["id"] == slot["practitioner"]["id"]]
+            same = [s for s in offered if s["practitioner_id"] == slot["practitioner_id"]]
             target = rng.choice(same)["start"]
             response = await client.post(
                 f"{path}/reschedule", json={"start": target}, headers=bearer(patient)
@@ -304,8 +304,8 @@ async def test_slots_that_start_together_do_not_always_list_the_same_doctor_firs
     found = await open_slots(client, patient, **{"from": day.isoformat(), "to": day.isoformat()})
     first_at: dict[str, str] = {}
     for slot in found:
-        if slot["practitioner"]["id"] in made:
-            first_at.setdefault(slot["start"], slot["practitioner"]["id"])
+        if slot["practitioner_id"] in made:
+            first_at.setdefault(slot["start"], slot["practitioner_id"])
     assert len(first_at) == 24  # 08:00 to 20:00, every half hour, all three doctors free
     assert set(first_at.values()) == set(made)
 
@@ -401,7 +401,7 @@ async def test_a_filtered_search_reads_only_the_slots_filed_under_its_filter(
         assert ("FROM open_slot_facet" in scan) == bool(query), (query, scan)
     found = await open_slots(client, patient, jurisdiction="US-CA", limit=50)
     assert found
-    assert {slot["practitioner"]["id"] for slot in found} == {pacific["id"]}
+    assert {slot["practitioner_id"] for slot in found} == {pacific["id"]}
 
 
 async def test_the_sweep_lays_doctors_out_before_a_search_has_to(

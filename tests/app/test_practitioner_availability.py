@@ -52,7 +52,7 @@ async def _slots_on(
     found = await open_slots(
         client, tokens, timezone=ZONE, **{"from": day.isoformat(), "to": day.isoformat()}
     )
-    return [s["start"][11:16] for s in found if s["practitioner"]["id"] == doctor_id]
+    return [s["start"][11:16] for s in found if s["practitioner_id"] == doctor_id]
 
 
 def _extra(day: date, start: str = "10:00", end: str = "12:00") -> dict[str, str]:
@@ -423,9 +423,9 @@ async def test_a_bad_stored_row_costs_its_own_slots_and_nothing_else(
     found = await open_slots(
         client, patient, timezone=ZONE, **{"from": day.isoformat(), "to": day.isoformat()}
     )
-    mine = [s["start"][11:16] for s in found if s["practitioner"]["id"] == profile["id"]]
+    mine = [s["start"][11:16] for s in found if s["practitioner_id"] == profile["id"]]
     assert mine == ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30"]
-    assert any(s["practitioner"]["id"] == other["id"] for s in found)
+    assert any(s["practitioner_id"] == other["id"] for s in found)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     for row_id in bad_ids.values():
         assert str(row_id) in logged, row_id
@@ -435,7 +435,7 @@ async def test_a_bad_stored_row_costs_its_own_slots_and_nothing_else(
     assert booked.status_code == 201, booked.text
     moved = await client.post(
         f"/v1/appointments/{booked.json()['id']}/reschedule",
-        json={"start": [s for s in found if s["practitioner"]["id"] == profile["id"]][1]["start"]},
+        json={"start": [s for s in found if s["practitioner_id"] == profile["id"]][1]["start"]},
         headers=bearer(patient),
     )
     assert moved.status_code == 200, moved.text
@@ -466,7 +466,7 @@ async def test_a_doctor_whose_zone_is_unknown_offers_nothing_and_others_still_do
     _, patient = await signed_up(client)
     day = _local_today() + timedelta(days=3)
     found = await open_slots(client, patient, **{"from": day.isoformat(), "to": day.isoformat()})
-    start = next(s["start"] for s in found if s["practitioner"]["id"] == broken["id"])
+    start = next(s["start"] for s in found if s["practitioner_id"] == broken["id"])
     async with sessionmaker() as session:
         await session.execute(
             update(Practitioner)
@@ -477,7 +477,7 @@ async def test_a_doctor_whose_zone_is_unknown_offers_nothing_and_others_still_do
     caplog.set_level(logging.ERROR, logger="tequio.availability")
     await _rebuild(sessionmaker)
     found = await open_slots(client, patient, **{"from": day.isoformat(), "to": day.isoformat()})
-    doctors = {s["practitioner"]["id"] for s in found}
+    doctors = {s["practitioner_id"] for s in found}
     assert other["id"] in doctors and broken["id"] not in doctors
     assert broken["id"] in caplog.text
     refused = await book(client, patient, broken["id"], start)

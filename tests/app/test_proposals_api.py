@@ -188,7 +188,11 @@ async def test_ineligible_voters_are_told_why_and_change_nothing(
     assert refused.status_code == 403
     problem = refused.json()
     assert problem["type"].endswith("/not-eligible-to-vote")
-    assert yesterday.isoformat() in problem["detail"]
+    # the record date in words, in Spanish: "1 de diciembre de 2026", never "2026-12-01"
+    months = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+              "septiembre", "octubre", "noviembre", "diciembre"]  # fmt: skip
+    spoken = f"{yesterday.day} de {months[yesterday.month - 1]} de {yesterday.year}"
+    assert spoken in problem["detail"] and yesterday.isoformat() not in problem["detail"]
     assert (await vote(client, lapsed, draft["id"], vote="yes")).status_code == 403
     assert (await vote(client, early, draft["id"], vote="yes")).status_code == 200
 

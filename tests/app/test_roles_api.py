@@ -242,7 +242,7 @@ async def test_a_nurse_taken_off_her_clinic_keeps_none_of_the_consults_she_booke
         for s in await open_slots(
             client, nurse, **{"from": (clock.today() + timedelta(days=2)).isoformat()}
         )
-        if s["practitioner"]["id"] == profile["id"]
+        if s["practitioner_id"] == profile["id"]
     )
     booked = await book(
         client,

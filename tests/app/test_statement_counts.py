@@ -75,7 +75,7 @@ async def world(
     await attest(client, patient, home["id"], income_minor=100, household_size=3)
     later = (clock.today() + timedelta(days=2)).isoformat()
     slots = await open_slots(client, patient, **{"from": later})
-    starts = [s["start"] for s in slots if s["practitioner"]["id"] == profile["id"]]
+    starts = [s["start"] for s in slots if s["practitioner_id"] == profile["id"]]
     return patient, profile["id"], starts
 
 

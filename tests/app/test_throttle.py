@@ -76,7 +76,7 @@ async def test_account_is_slowed_after_repeated_failures_then_recovers(
     assert locked.headers["content-type"] == "application/problem+json"
     assert locked.json()["type"].endswith("/too-many-attempts")
     assert locked.headers["retry-after"] == "1"
-    assert "Intente de nuevo en 1 segundos" in locked.json()["detail"]
+    assert "Intente de nuevo en 1 segundo." in locked.json()["detail"]  # one second, singular
 
     # from another address the patient still gets in: guessing from one place cannot lock
     # the patient out everywhere
