@@ -92,7 +92,9 @@ async def test_the_nurse_and_the_doctor_see_whose_consult_it_is_and_nobody_else(
 
     # a nurse of another clinic, and a stranger, get nothing; an admin no name
     for stranger in (other_nurse, (await signed_up(client))[1]):
-        refused = await client.get(f"/v1/appointments/{appointment['id']}", headers=bearer(stranger))
+        refused = await client.get(
+            f"/v1/appointments/{appointment['id']}", headers=bearer(stranger)
+        )
         assert refused.status_code == 404
         assert "Rosa" not in refused.text
         assert "Rosa" not in (await client.get("/v1/appointments", headers=bearer(stranger))).text
