@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.accounts import service as accounts
-from cooperative.kernel.pagination import Cursor, Page
+from cooperative.kernel.pagination import Cursor, Page, page, paginate
 from cooperative.kernel.principal import Principal
 from cooperative.membership import fees
 from cooperative.membership import service as membership
@@ -154,6 +154,21 @@ async def events_public(session: AsyncSession, appointment_id: uuid.UUID) -> lis
         EventPublic.model_validate(event, from_attributes=True)
         for event in await _events(session, appointment_id)
     ]
+
+
+async def events_page(
+    session: AsyncSession, appointment_id: uuid.UUID, *, cursor: str | None, limit: int | None
+) -> Page[EventPublic]:
+    """What happened to the appointment, oldest first, a page at a time."""
+    rows = await paginate(
+        session,
+        select(AppointmentEvent).where(col(AppointmentEvent.appointment_id) == appointment_id),
+        time_column=col(AppointmentEvent.at),
+        id_column=col(AppointmentEvent.id),
+        cursor=cursor,
+        limit=limit,
+    )
+    return page(rows, lambda event: EventPublic.model_validate(event, from_attributes=True))
 
 
 async def calendar_event(session: AsyncSession, appointment: Appointment) -> str:
