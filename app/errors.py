@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -29,7 +30,10 @@ class FieldProblem(BaseModel):
 class Problem(BaseModel):
     """An RFC 9457 problem document."""
 
-    type: str = Field(examples=["https://tequio.coop/problems/not-found"])
+    type: str = Field(
+        description="A stable URI naming the problem: `https://tequio.coop/problems/<slug>`; "
+        "each response's examples show the types of its status."
+    )
     title: str
     status: int
     detail: str
@@ -242,15 +246,70 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _on_unexpected)
 
 
+class _Unfilled(dict[str, str]):
+    """Leaves a detail's placeholders (`{days}`) as they are in an example."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _example(problem: type[TequioError], **extra: Any) -> dict[str, Any]:
+    """An example of the problem document `problem` is answered with (in English)."""
+    return {
+        "summary": problem.title.en,
+        "value": {
+            "type": problem.type_uri(),
+            "title": problem.title.en,
+            "status": problem.status,
+            "detail": problem.detail.en.format_map(_Unfilled()),
+            "request_id": "01JE6Q0V8J5W3M2XKQ7R9T4B6C",
+            **extra,
+        },
+    }
+
+
+@cache
+def _default_examples() -> dict[int, list[dict[str, Any]]]:
+    """What each status is usually answered with, to show under operations that name none."""
+    from app.security import InsufficientScope, InvalidToken, NotAuthenticated
+    from cooperative.accounts.errors import TooManyAttempts
+    from cooperative.kernel.errors import Conflict, Forbidden
+    from cooperative.kernel.pagination import InvalidCursor
+
+    field_problem = {"field": "body.start", "message": "Field required", "code": "missing"}
+    return {
+        400: [_example(MalformedBody), _example(InvalidCursor)],
+        401: [_example(NotAuthenticated), _example(InvalidToken)],
+        403: [_example(InsufficientScope), _example(Forbidden)],
+        404: [_example(NotFound)],
+        409: [_example(Conflict)],
+        413: [_example(PayloadTooLarge)],
+        415: [_example(UnsupportedMediaType)],
+        422: [_example(ValidationFailed, errors=[field_problem])],
+        429: [_example(TooManyAttempts)],
+        503: [_example(DatabaseUnavailable)],
+    }
+
+
+def examples_for(status: int, named: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The examples a status's problem documents show, by slug: those an operation names,
+    then the usual ones of that status."""
+    examples = [*named, *_default_examples().get(status, [])]
+    return {example["value"]["type"].rsplit("/", 1)[-1]: example for example in examples}
+
+
 def problem_responses(
     *statuses: int, problems: Iterable[type[TequioError]] = ()
 ) -> dict[int | str, dict[str, Any]]:
     """The `responses=` entries documenting the problems an endpoint can return; `problems`
-    named there are listed by type under their status."""
+    named there are listed by type under their status, and each status shows examples of its
+    own problem types (those named, else the usual ones)."""
     types: dict[int, list[str]] = {}
+    named: dict[int, list[dict[str, Any]]] = {}
     for problem in problems:
         assert problem.status in statuses, f"{problem.slug}: {problem.status} is not documented"
         types.setdefault(problem.status, []).append(f"`{problem.slug}`")
+        named.setdefault(problem.status, []).append(_example(problem))
     descriptions = {
         400: "Malformed request body.",
         401: "Missing, invalid or expired credentials.",
@@ -264,12 +323,14 @@ def problem_responses(
         503: "Unavailable for now; `detail` says why (the database does not answer, or the "
         "server's ballot secret is not the one the vote opened with).",
     }
-    return {
-        status: {
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        content: dict[str, Any] = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        content["examples"] = examples_for(status, named.get(status, []))
+        responses[status] = {
             "model": Problem,
             "description": descriptions.get(status, "Problem.")
             + (f" Problem types: {', '.join(types[status])}." if status in types else ""),
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {PROBLEM_JSON: content},
         }
-        for status in statuses
-    }
+    return responses

@@ -330,7 +330,11 @@ def _problems_only_as_problem_json(schema: dict[str, Any]) -> None:
                 responses.setdefault("403", {"description": "The token lacks a scope."})
             for code, response in responses.items():
                 if code[0] in "45":
-                    response["content"] = problem
+                    named = response.get("content", {}).get(PROBLEM_JSON, {}).get("examples", {})
+                    examples = {**named, **errors.examples_for(int(code))}
+                    response["content"] = {PROBLEM_JSON: {**problem[PROBLEM_JSON]}}
+                    if examples:  # each status shows its own problem types
+                        response["content"][PROBLEM_JSON]["examples"] = examples
                     if code == "422":  # keeping the problem types a route lists
                         listed = response.get("description", "").partition(" Problem types:")[2]
                         response["description"] = (

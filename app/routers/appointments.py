@@ -310,14 +310,18 @@ async def refund(
 @router.get(
     "/v1/appointments/{appointment_id}/events",
     summary="What happened to an appointment",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404),
 )
 async def events(
-    session: SessionDep, principal: Reader, appointment_id: uuid.UUID
-) -> list[EventPublic]:
+    session: SessionDep,
+    principal: Reader,
+    appointment_id: uuid.UUID,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[EventPublic]:
     """Booked, rescheduled, cancelled, needs-reschedule, status changes — oldest first."""
     appointment = await scheduling.visible(session, principal, appointment_id)
-    return await views.events_public(session, appointment.id)
+    return await views.events_page(session, appointment.id, cursor=cursor, limit=limit)
 
 
 @router.get(

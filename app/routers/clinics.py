@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, status
 
 from app.auth import AdminPrincipal, require_scopes
 from app.db import SessionDep
@@ -89,18 +89,42 @@ async def register_patient(
 @router.get(
     "/{clinic_id}/patients",
     summary="The clinic's patients",
-    responses=problem_responses(400, 401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def patients(
     session: SessionDep,
     principal: Staff,
     clinic_id: uuid.UUID,
+    name: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=120,
+            description="Words of the name, in any case, with or without accents "
+            "(`martinez` finds Rosa Martínez).",
+            examples=["rosa martinez"],
+        ),
+    ] = None,
+    phone: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=32,
+            pattern=r"^[0-9 +().-]+$",
+            description="The number as written, with or without country code or the old "
+            "mobile prefix; at least 4 digits; matched on its last ten.",
+            examples=["951 100 0002"],
+        ),
+    ] = None,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
 ) -> Page[ClinicPatientPublic]:
     """The patients who accepted your clinic's registration, with the account id to book
-    for them. Each read is in the patient's access log."""
-    return await clinics.patients(session, principal, clinic_id, cursor=cursor, limit=limit)
+    for them, found by `name` and `phone` (both given: both must match). For the clinic's
+    staff only. Each read is in the patient's access log."""
+    return await clinics.patients(
+        session, principal, clinic_id, name=name, phone=phone, cursor=cursor, limit=limit
+    )
 
 
 @router.post(

@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from app.broker import Broker
 from app.db import SessionDep, after_commit
 from app.errors import problem_responses
+from app.pagination import CursorParam, LimitParam, Page
 from app.relays import RelayHub
 from app.routers.consults import Joiner
 from app.settings import Settings
@@ -96,16 +97,20 @@ async def consent(
 @router.get(
     "/v1/appointments/{appointment_id}/consult/consents",
     summary="Who consented to recording, and when",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(400, 401, 403, 404, 409),
 )
 async def consents(
-    session: SessionDep, principal: Joiner, appointment_id: uuid.UUID
-) -> list[ConsentPublic]:
-    """Every consent given and withdrawn in this consult (who, when, withdrawn when)."""
-    return [
-        views.consent_public(c)
-        for c in await media_service.consents(session, principal, appointment_id)
-    ]
+    session: SessionDep,
+    principal: Joiner,
+    appointment_id: uuid.UUID,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[ConsentPublic]:
+    """Every consent given and withdrawn in this consult (who, when, withdrawn when), oldest
+    first."""
+    return await media_service.consents_page(
+        session, principal, appointment_id, cursor=cursor, limit=limit
+    )
 
 
 @router.post(
@@ -155,16 +160,19 @@ async def recording(
 @router.get(
     "/v1/appointments/{appointment_id}/consult/recordings",
     summary="The consult's recordings (patient and doctor)",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404),
 )
 async def recordings(
-    session: SessionDep, principal: Joiner, appointment_id: uuid.UUID
-) -> list[RecordingPublic]:
+    session: SessionDep,
+    principal: Joiner,
+    appointment_id: uuid.UUID,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[RecordingPublic]:
     """Only the patient (or the responsible member, for a dependent) and the doctor see them."""
-    return [
-        views.recording_public(appointment_id, r)
-        for r in await media_service.recordings(session, principal, appointment_id)
-    ]
+    return await media_service.recordings(
+        session, principal, appointment_id, cursor=cursor, limit=limit
+    )
 
 
 @router.get(

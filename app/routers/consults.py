@@ -96,16 +96,19 @@ async def join(
 @router.get(
     "/v1/appointments/{appointment_id}/consult/participants",
     summary="Who is in the room and who waits",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404),
 )
 async def participants(
-    session: SessionDep, principal: Joiner, appointment_id: uuid.UUID
-) -> list[ParticipantPublic]:
+    session: SessionDep,
+    principal: Joiner,
+    appointment_id: uuid.UUID,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[ParticipantPublic]:
     """The doctor sees who waits to be admitted."""
-    return [
-        views.participant_public(p)
-        for p in await consults.waiting_room(session, principal, appointment_id)
-    ]
+    return await consults.waiting_room(
+        session, principal, appointment_id, cursor=cursor, limit=limit
+    )
 
 
 @router.post(

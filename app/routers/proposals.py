@@ -182,13 +182,20 @@ async def comments(
 @router.get(
     "/{proposal_id}/events",
     summary="Opening, closing soon, result",
-    responses=problem_responses(401, 403, 404, 503),
+    responses=problem_responses(400, 401, 403, 404, 503),
 )
 async def events(
-    session: SessionDep, principal: Voter, keys: BallotKeysDep, proposal_id: uuid.UUID
-) -> list[ProposalEventPublic]:
+    session: SessionDep,
+    principal: Voter,
+    keys: BallotKeysDep,
+    proposal_id: uuid.UUID,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[ProposalEventPublic]:
     """What notifications are made of: `opened`, `closing_soon` and `result`, each once."""
-    return await governance.events(session, principal, proposal_id, keys=keys)
+    return await governance.events(
+        session, principal, proposal_id, keys=keys, cursor=cursor, limit=limit
+    )
 
 
 @router.post(

@@ -163,14 +163,18 @@ async def reverse(
 @router.get(
     "/runs/{run_id}/journal",
     summary="A run's journal entries",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404),
 )
 async def journal(
-    session: SessionDep, _: AdminPrincipal, run_id: uuid.UUID
-) -> list[JournalEntryPublic]:
+    session: SessionDep,
+    _: AdminPrincipal,
+    run_id: uuid.UUID,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[JournalEntryPublic]:
     """The run's posting and any reversal, each with its balanced lines."""
     await surplus.get_run(session, run_id)
-    return await surplus.journal(session, run_id)
+    return await surplus.journal(session, run_id, cursor=cursor, limit=limit)
 
 
 @router.get(
@@ -206,10 +210,15 @@ async def notice(
     )
 
 
-@router.get("/notices", summary="Your notices of allocation", responses=problem_responses(401, 403))
-async def my_notices(session: SessionDep, principal: Reader) -> list[RunPublic]:
-    """The runs in which you have a line (open each with `…/runs/{id}/notices/{member_id}`)."""
-    return await surplus.runs_of(session, principal.account_id)
+@router.get(
+    "/notices", summary="Your notices of allocation", responses=problem_responses(400, 401, 403)
+)
+async def my_notices(
+    session: SessionDep, principal: Reader, cursor: CursorParam = None, limit: LimitParam = 50
+) -> Page[RunPublic]:
+    """The runs in which you have a line, newest first (open each with
+    `…/runs/{id}/notices/{member_id}`)."""
+    return await surplus.runs_of(session, principal.account_id, cursor=cursor, limit=limit)
 
 
 @router.get(

@@ -3,16 +3,18 @@
 import asyncio
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pwdlib import PasswordHash
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, Select, String, bindparam, func, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.accounts import rules
+from cooperative.accounts import rules, search
 from cooperative.accounts.errors import (
     AccountExists,
     InvalidCredentials,
@@ -359,3 +361,23 @@ async def signed_in(session: AsyncSession, account_id: uuid.UUID, session_id: uu
         raise SessionEnded()
     session.info[_CALLER] = account  # the identity map holds rows weakly: keep this one
     return account
+
+
+def _folded_name() -> ColumnElement[str]:
+    """The display name as `search.fold` folds it, in SQL both databases speak."""
+    folded: ColumnElement[str] = type_coerce(col(Account.display_name), String)
+    for accented, plain in search.FOLDED:
+        folded = func.replace(folded, accented, plain, type_=String)
+    return func.lower(folded, type_=String)
+
+
+def matching(*, words: Sequence[str] = (), phone_digits: str | None = None) -> Select[Any]:
+    """The ids of active accounts whose name holds every folded word and whose phone ends with
+    `phone_digits` (`cooperative.accounts.search`), to narrow another domain's list."""
+    statement = select(col(Account.id)).where(col(Account.is_active).is_(True))
+    name = _folded_name()
+    for word in words:
+        statement = statement.where(name.contains(word, autoescape=True))
+    if phone_digits is not None:
+        statement = statement.where(col(Account.phone).endswith(phone_digits))
+    return statement

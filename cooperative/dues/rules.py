@@ -10,6 +10,7 @@ is at least that percentage, so a household at exactly 100% is in the first clas
 """
 
 import calendar
+import math
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -132,6 +133,47 @@ def fee_class_for(percent: Fraction, scale: SlidingScale) -> FeeClass:
         if fee_class.max_percent is None or percent <= fee_class.max_percent:
             return fee_class
     return scale.full_price
+
+
+@dataclass(frozen=True, slots=True)
+class ShownPercent:
+    """A household's percentage as the explanation shows it, to hundredths, never pointing to
+    another class than the one it is charged.
+
+    `hundredths` is the nearest hundredth, unless that figure would fall in another class (a
+    household a cent over 200% is 200.0006%, which rounds to 200.00%, exactly 200% being class
+    D, though it pays class E): then it is the next hundredth toward the household's class
+    (200.01), and `near` names the bound it is just over (or under) in words."""
+
+    hundredths: int
+    near: Literal["just-over", "just-under"] | None = None
+    bound_hundredths: int | None = None
+
+    @property
+    def figure(self) -> str:
+        """`200.01`, as the explanation's `percent_of_poverty_line` gives it."""
+        return _hundredths(self.hundredths)
+
+    @property
+    def bound(self) -> str:
+        """`200` (whole percents without decimals), the bound named in words."""
+        bound = self.bound_hundredths if self.bound_hundredths is not None else self.hundredths
+        return str(bound // 100) if bound % 100 == 0 else _hundredths(bound)
+
+
+def _hundredths(value: int) -> str:
+    return f"{value // 100}.{value % 100:02d}"
+
+
+def shown_percent(percent: Fraction, scale: SlidingScale) -> ShownPercent:
+    """The percentage to show beside the household's class (see `ShownPercent`)."""
+    nearest = round(percent * 100)
+    charged = fee_class_for(percent, scale).code
+    if fee_class_for(Fraction(nearest, 100), scale).code == charged:
+        return ShownPercent(nearest)
+    if percent * 100 > nearest:
+        return ShownPercent(math.ceil(percent * 100), "just-over", nearest)
+    return ShownPercent(math.floor(percent * 100), "just-under", nearest)
 
 
 Basis = Literal["attested", "expired", "none"]

@@ -32,7 +32,7 @@ from cooperative.governance.rules import ProposalKind, ProposalStatus
 from cooperative.governance.schemas import ProposalEventPublic, ProposalPublic, Turnout, YourPart
 from cooperative.governance.sealing import BallotKeys
 from cooperative.kernel import moments
-from cooperative.kernel.pagination import paginate
+from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal
 
 __all__ = [
@@ -160,16 +160,25 @@ def event_public(event: ProposalEvent) -> ProposalEventPublic:
 
 
 async def events(
-    session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, *, keys: BallotKeys
-) -> list[ProposalEventPublic]:
+    session: AsyncSession,
+    principal: Principal,
+    proposal_id: uuid.UUID,
+    *,
+    keys: BallotKeys,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page[ProposalEventPublic]:
     """A proposal's events, oldest first, once those its time brought are recorded."""
     await close_if_due(session, await visible(session, principal, proposal_id), keys=keys)
-    rows = await session.execute(
-        select(ProposalEvent)
-        .where(col(ProposalEvent.proposal_id) == proposal_id)
-        .order_by(col(ProposalEvent.at))
+    rows = await paginate(
+        session,
+        select(ProposalEvent).where(col(ProposalEvent.proposal_id) == proposal_id),
+        time_column=col(ProposalEvent.at),
+        id_column=col(ProposalEvent.id),
+        cursor=cursor,
+        limit=limit,
     )
-    return [event_public(event) for event in rows.scalars()]
+    return page(rows, event_public)
 
 
 async def approval_of(session: AsyncSession, run_id: uuid.UUID) -> uuid.UUID | None:

@@ -2,7 +2,6 @@
 
 import uuid
 from datetime import date
-from fractions import Fraction
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -10,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.audit import service as audit
+from cooperative.bylaws.schema import SlidingScale
 from cooperative.bylaws.service import InForce
 from cooperative.dues import rules as dues_rules
 from cooperative.kernel import clock
@@ -356,13 +356,10 @@ def _amount(amount_minor: int, currency: str) -> Amount:
     )
 
 
-def _percent(value: Fraction) -> str:
-    hundredths = round(value * 100)
-    return f"{hundredths // 100}.{hundredths % 100:02d}"
-
-
 def _summary(
-    assessment: dues_rules.Assessment, attestation: IncomeAttestation | None
+    assessment: dues_rules.Assessment,
+    attestation: IncomeAttestation | None,
+    scale: SlidingScale,
 ) -> dict[str, str]:
     code = assessment.fee_class.code
     if assessment.basis == "none":
@@ -380,11 +377,15 @@ def _summary(
         }
     comparison = assessment.comparison
     assert comparison is not None
-    percent = _percent(comparison.percent)
+    shown = dues_rules.shown_percent(comparison.percent, scale)
+    en, es = {  # never a figure that would be another class's
+        None: (f"{shown.figure}%", f"{shown.figure}%"),
+        "just-over": (f"just over {shown.bound}%", f"poco más del {shown.bound}%"),
+        "just-under": (f"just under {shown.bound}%", f"poco menos del {shown.bound}%"),
+    }[shown.near]
     return {
-        "en": f"Household income is {percent}% of the poverty line ({comparison.table}): "
-        f"class {code}.",
-        "es": f"El ingreso del hogar es {percent}% de la línea de pobreza ({comparison.table}): "
+        "en": f"Household income is {en} of the poverty line ({comparison.table}): class {code}.",
+        "es": f"El ingreso del hogar es {es} de la línea de pobreza ({comparison.table}): "
         f"clase {code}.",
     }
 
@@ -413,7 +414,9 @@ async def fee_class(
             period=comparison.period,
             household_size=attestation.household_size,
             income=_amount(attestation.income_minor, attestation.currency),
-            percent_of_poverty_line=_percent(comparison.percent),
+            percent_of_poverty_line=dues_rules.shown_percent(
+                comparison.percent, law.bylaws.sliding_scale
+            ).figure,
             percent_exact=f"{comparison.percent.numerator}/{comparison.percent.denominator}",
         )
     return FeeClassPublic(
@@ -426,7 +429,7 @@ async def fee_class(
         consult_fee=_amount(fee.consult_fee[currency], currency),  # type: ignore[index]
         explanation=explanation,
         attestation_expires_on=attestation.expires_on if attestation else None,
-        summary=_summary(assessment, attestation),
+        summary=_summary(assessment, attestation, law.bylaws.sliding_scale),
         bylaws_version=law.number,
         computed_on=today,
     )

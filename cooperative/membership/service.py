@@ -99,6 +99,12 @@ async def household_of_dependent(
     return dependent.household_id if dependent is not None else None
 
 
+async def dependent_name(session: AsyncSession, dependent_id: uuid.UUID) -> str | None:
+    """A dependent's full name, for those who see a consult booked for them."""
+    dependent = await session.get(Dependent, dependent_id)
+    return dependent.full_name if dependent is not None else None
+
+
 async def members_by_id(
     session: AsyncSession, member_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, Member]:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.kernel import clock
+from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.surplus.errors import NotApproved, NotPosted, RunNotDraft, RunPosted
 from cooperative.surplus.models import AllocationLine, AllocationRun, JournalEntry, JournalLine
 from cooperative.surplus.rules import JournalKind, RunStatus
@@ -170,16 +171,19 @@ async def entry_public(session: AsyncSession, entry: JournalEntry) -> JournalEnt
     )
 
 
-async def journal(session: AsyncSession, run_id: uuid.UUID) -> list[JournalEntryPublic]:
+async def journal(
+    session: AsyncSession, run_id: uuid.UUID, *, cursor: str | None = None, limit: int | None = None
+) -> Page[JournalEntryPublic]:
     """The run's entries, oldest first: its posting and any reversal, each with its lines."""
-    entries = (
-        await session.execute(
-            select(JournalEntry)
-            .where(col(JournalEntry.run_id) == run_id)
-            .order_by(col(JournalEntry.posted_at))
-        )
-    ).scalars()
-    return [await entry_public(session, entry) for entry in entries]
+    rows = await paginate(
+        session,
+        select(JournalEntry).where(col(JournalEntry.run_id) == run_id),
+        time_column=col(JournalEntry.posted_at),
+        id_column=col(JournalEntry.id),
+        cursor=cursor,
+        limit=limit,
+    )
+    return await page_async(rows, lambda entry: entry_public(session, entry))
 
 
 async def capital_account(session: AsyncSession, member_id: uuid.UUID) -> CapitalAccountPublic:

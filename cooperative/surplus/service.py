@@ -105,21 +105,32 @@ async def notice_data(
     }
 
 
-async def runs_of(session: AsyncSession, account_id: uuid.UUID) -> list[RunPublic]:
+async def runs_of(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    *,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page[RunPublic]:
     """Posted (and reversed) runs in which the account's member has a line, newest first."""
     member = await membership_service.member_of(session, account_id)
     if member is None:
-        return []
-    runs = await session.execute(
+        return Page(items=[], next_cursor=None)
+    rows = await paginate(
+        session,
         select(AllocationRun)
         .join(AllocationLine, col(AllocationLine.run_id) == col(AllocationRun.id))
         .where(
             col(AllocationLine.member_id) == member.id,
             col(AllocationRun.status).in_([RunStatus.POSTED, RunStatus.REVERSED]),
-        )
-        .order_by(col(AllocationRun.fiscal_year).desc())
+        ),
+        time_column=col(AllocationRun.created_at),
+        id_column=col(AllocationRun.id),
+        cursor=cursor,
+        limit=limit,
+        descending=True,
     )
-    return [run_public(run) for run in runs.scalars()]
+    return page(rows, run_public)
 
 
 def patronage_public(record: PatronageRecord) -> PatronagePublic:

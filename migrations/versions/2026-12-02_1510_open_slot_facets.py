@@ -3,7 +3,7 @@ specialties, languages and licence jurisdictions), so that a filtered slot searc
 value's slots alone. Filled from the open slots already laid out.
 
 Revision ID: 5d0c2f7e9a41
-Revises: 7446fbffd37a
+Revises: 5c1e2a7d9f30
 Create Date: 2026-12-02 15:10:00.000000+00:00
 """
 
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "5d0c2f7e9a41"
-down_revision: str | None = "7446fbffd37a"
+down_revision: str | None = "5c1e2a7d9f30"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -28,3 +28,13 @@ class WrongRegistrationCode(TequioError):
         "intentos fallidos deberá registrarle de nuevo).",
     )
     persist_changes: ClassVar[bool] = True
+
+
+class PhoneSearchTooShort(TequioError):
+    status = 422
+    slug = "phone-search-too-short"
+    title = Text("Too few digits", "Faltan dígitos")
+    detail = Text(
+        "Search by phone with at least {digits} digits of the number.",
+        "Busque por teléfono con al menos {digits} dígitos del número.",
+    )

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.accounts import roles
+from cooperative.accounts import roles, search
 from cooperative.accounts import rules as account_rules
 from cooperative.accounts import service as accounts_service
 from cooperative.accounts.errors import RoleAlreadyHeld, RoleNotHeld
@@ -22,7 +22,11 @@ from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal, Role
-from telehealth.clinics.errors import TooManyRegistrations, WrongRegistrationCode
+from telehealth.clinics.errors import (
+    PhoneSearchTooShort,
+    TooManyRegistrations,
+    WrongRegistrationCode,
+)
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicRegistration, ClinicStaff
 from telehealth.clinics.schemas import ClinicCreate, ClinicPatientPublic, ClinicPublic
 
@@ -320,15 +324,28 @@ async def patients(
     principal: Principal,
     clinic_id: uuid.UUID,
     *,
+    name: str | None = None,
+    phone: str | None = None,
     cursor: str | None,
     limit: int | None,
 ) -> Page[ClinicPatientPublic]:
-    """The patients who accepted the clinic's registration, for its staff (reads are logged in
-    each patient's access log)."""
-    clinic = await visible(session, principal, clinic_id)
+    """The patients who accepted the clinic's registration, for its staff only (404 for anyone
+    else, admins included), found by name and phone as `cooperative.accounts.search` says;
+    each read is in the patient's access log."""
+    clinic = await session.get(Clinic, clinic_id)
+    if clinic is None or not await is_staff(session, clinic.id, principal.account_id):
+        raise NotFound()
+    digits = None
+    if phone is not None and (digits := search.phone_digits(phone)) is None:
+        raise PhoneSearchTooShort(digits=search.MIN_PHONE_DIGITS)
+    found = accounts_service.matching(words=search.name_words(name or ""), phone_digits=digits)
     links, next_cursor = await paginate(
         session,
-        select(ClinicPatient).where(col(ClinicPatient.clinic_id) == clinic.id),
+        select(ClinicPatient).where(
+            col(ClinicPatient.clinic_id) == clinic.id,
+            col(ClinicPatient.accepted_at).is_not(None),
+            col(ClinicPatient.account_id).in_(found),
+        ),
         time_column=col(ClinicPatient.registered_at),
         id_column=col(ClinicPatient.account_id),
         cursor=cursor,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -14,8 +14,9 @@ from sqlmodel import col
 from cooperative.audit import service as audit
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound, Text
+from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal
-from telehealth.consults import rules
+from telehealth.consults import rules, views
 from telehealth.consults.errors import NotAConsult, RecordingNeedsConsent, RoomNotOpen
 from telehealth.consults.models import (
     ConsultParticipant,
@@ -24,6 +25,7 @@ from telehealth.consults.models import (
     RecordingConsent,
     SignalMemo,
 )
+from telehealth.consults.schemas import ConsentPublic, RecordingPublic
 from telehealth.consults.service import CORE_ROLES, participants, room_of
 from telehealth.scheduling import service as scheduling
 from telehealth.scheduling.rules import LIVE
@@ -211,11 +213,11 @@ async def _standing(
     return rows.scalar_one_or_none()
 
 
-async def consents(
+async def _consents_seen(
     session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
-) -> list[RecordingConsent]:
-    """Every consent given and withdrawn in this consult, oldest first: for the doctor and the
-    patient, and for the others once admitted; someone still waiting sees only their own."""
+) -> Select[RecordingConsent]:
+    """The consents the caller may see: all for the doctor and the patient, and for the others
+    once admitted; someone still waiting sees only their own."""
     _, role = await _open_appointment(session, principal, appointment_id)
     statement = select(RecordingConsent).where(
         col(RecordingConsent.appointment_id) == appointment_id
@@ -223,10 +225,39 @@ async def consents(
     me = await session.get(ConsultParticipant, (appointment_id, principal.account_id))
     if role not in CORE_ROLES and (me is None or me.admitted_at is None):
         statement = statement.where(col(RecordingConsent.account_id) == principal.account_id)
+    return statement
+
+
+async def consents(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
+) -> list[RecordingConsent]:
+    """Every consent given and withdrawn in this consult that the caller may see, oldest
+    first."""
+    statement = await _consents_seen(session, principal, appointment_id)
     rows = await session.execute(
         statement.order_by(col(RecordingConsent.given_at), col(RecordingConsent.id))
     )
     return list(rows.scalars())
+
+
+async def consents_page(
+    session: AsyncSession,
+    principal: Principal,
+    appointment_id: uuid.UUID,
+    *,
+    cursor: str | None,
+    limit: int | None,
+) -> Page[ConsentPublic]:
+    """`consents`, a page at a time."""
+    rows = await paginate(
+        session,
+        await _consents_seen(session, principal, appointment_id),
+        time_column=col(RecordingConsent.given_at),
+        id_column=col(RecordingConsent.id),
+        cursor=cursor,
+        limit=limit,
+    )
+    return page(rows, views.consent_public)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,15 +372,24 @@ async def _reader(
 
 
 async def recordings(
-    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
-) -> list[ConsultRecording]:
+    session: AsyncSession,
+    principal: Principal,
+    appointment_id: uuid.UUID,
+    *,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page[RecordingPublic]:
+    """The consult's segments, oldest first, for the patient and the doctor."""
     await _reader(session, principal, appointment_id)
-    rows = await session.execute(
-        select(ConsultRecording)
-        .where(col(ConsultRecording.appointment_id) == appointment_id)
-        .order_by(col(ConsultRecording.started_at), col(ConsultRecording.id))
+    rows = await paginate(
+        session,
+        select(ConsultRecording).where(col(ConsultRecording.appointment_id) == appointment_id),
+        time_column=col(ConsultRecording.started_at),
+        id_column=col(ConsultRecording.id),
+        cursor=cursor,
+        limit=limit,
     )
-    return list(rows.scalars())
+    return page(rows, lambda segment: views.recording_public(appointment_id, segment))
 
 
 async def recording(

@@ -19,7 +19,7 @@ from telehealth.clinics import service as clinics_service
 from telehealth.consults import rules, views
 from telehealth.consults.errors import AlreadyAParticipant, NotAConsult, RoomNotOpen
 from telehealth.consults.models import ConsultParticipant, PrecheckResult, SignalMemo
-from telehealth.consults.schemas import PrecheckResultPublic
+from telehealth.consults.schemas import ParticipantPublic, PrecheckResultPublic
 from telehealth.practitioners import service as practitioners
 from telehealth.scheduling import service as scheduling
 from telehealth.scheduling.rules import LIVE
@@ -165,19 +165,31 @@ async def participants(
 
 
 async def waiting_room(
-    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
-) -> list[ConsultParticipant]:
-    """Who is in the room and who waits: for the doctor and the patient, and for the others
-    (clinic staff, an interpreter) once admitted; until then the room is not theirs to see."""
+    session: AsyncSession,
+    principal: Principal,
+    appointment_id: uuid.UUID,
+    *,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page[ParticipantPublic]:
+    """Who is in the room and who waits, in the order they joined: for the doctor and the
+    patient, and for the others (clinic staff, an interpreter) once admitted; until then the
+    room is not theirs to see."""
     _, role = await room_of(session, principal, appointment_id)
-    everyone = await participants(session, appointment_id)
-    if role not in CORE_ROLES and not any(
-        p.account_id == principal.account_id and p.admitted_at is not None for p in everyone
-    ):
+    me = await session.get(ConsultParticipant, (appointment_id, principal.account_id))
+    if role not in CORE_ROLES and (me is None or me.admitted_at is None):
         raise Forbidden(
             reason=Text("wait for the doctor to admit you", "espere a que el médico lo admita")
         )
-    return everyone
+    rows = await paginate(
+        session,
+        select(ConsultParticipant).where(col(ConsultParticipant.appointment_id) == appointment_id),
+        time_column=col(ConsultParticipant.created_at),
+        id_column=col(ConsultParticipant.account_id),
+        cursor=cursor,
+        limit=limit,
+    )
+    return page(rows, views.participant_public)
 
 
 async def may_connect(

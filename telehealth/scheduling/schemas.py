@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Self
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from cooperative.kernel.moments import Moment
@@ -109,10 +109,41 @@ class FeePublic(BaseModel):
     bylaws_version: int
 
 
+class PatientSummary(BaseModel):
+    """Whose consult it is, for those who need to know: the patient, the doctor, and the
+    staff of the clinic the patient accepted (each read is in the patient's access log)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_id": "0b7d9e2a-4c6f-4a1b-9d3e-5f7a9c1e3b5d",
+                    "display_name": "Rosa Martínez",
+                    "dependent_name": None,
+                }
+            ]
+        }
+    )
+
+    account_id: uuid.UUID
+    display_name: str = Field(description="The patient's (or responsible member's) name.")
+    dependent_name: str | None = Field(
+        description="For a consult booked for a dependent of the household: the dependent's name."
+    )
+
+
 class AppointmentPublic(BaseModel):
     id: uuid.UUID
-    practitioner: PractitionerSummary
+    practitioner: PractitionerSummary = Field(
+        description="The doctor, by name and title (`Dra. Ana López`), specialties and languages."
+    )
     patient_account_id: uuid.UUID
+    patient: PatientSummary | None = Field(
+        default=None,
+        description="The patient's name, for the patient, the doctor and the staff of the "
+        "clinic the patient accepted; null for anyone else (an admin, staff of a clinic the "
+        "patient has left).",
+    )
     dependent_id: uuid.UUID | None
     booked_by: uuid.UUID
     clinic_id: uuid.UUID | None

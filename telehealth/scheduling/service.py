@@ -162,7 +162,30 @@ async def book(
     idempotency_key: str | None,
     today: date,
 ) -> tuple[Appointment, bool]:
-    """Book a slot; returns the appointment and whether it is the replay of an earlier request."""
+    """Book a slot; returns the appointment and whether it is the replay of an earlier request.
+    Booking for someone else (clinic staff, an admin) reads their name: it goes in their
+    access log, as any read of the appointment does."""
+    appointment, replayed = await _book(
+        session, principal, data, law, idempotency_key=idempotency_key, today=today
+    )
+    await audit.record_access(
+        session,
+        [appointment.patient_account_id],
+        principal,
+        resource=f"appointment:{appointment.id}",
+    )
+    return appointment, replayed
+
+
+async def _book(
+    session: AsyncSession,
+    principal: Principal,
+    data: AppointmentCreate,
+    law: InForce,
+    *,
+    idempotency_key: str | None,
+    today: date,
+) -> tuple[Appointment, bool]:
     practitioner = await practitioners.get(session, data.practitioner_id, lock=True)
     retry = idempotency.IdempotentCreate(
         Appointment,

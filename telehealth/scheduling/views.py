@@ -9,10 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.accounts import service as accounts
 from cooperative.kernel import moments
-from cooperative.kernel.pagination import Cursor
+from cooperative.kernel.pagination import Cursor, Page, page, paginate
 from cooperative.kernel.principal import Principal
 from cooperative.membership import fees
+from cooperative.membership import service as membership
+from telehealth.clinics import service as clinics
 from telehealth.practitioners import service as practitioners
 from telehealth.scheduling import ics, rules
 from telehealth.scheduling.models import Appointment, AppointmentEvent
@@ -21,6 +24,7 @@ from telehealth.scheduling.schemas import (
     AppointmentPublic,
     EventPublic,
     FeePublic,
+    PatientSummary,
     PractitionerSummary,
     SlotPage,
     SlotPublic,
@@ -36,6 +40,8 @@ class Seen:
 
     practitioners: dict[uuid.UUID, PractitionerSummary] = field(default_factory=dict)
     households: dict[uuid.UUID, bool] = field(default_factory=dict)
+    doctors: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
+    registered: dict[tuple[uuid.UUID, uuid.UUID], bool] = field(default_factory=dict)
 
 
 async def _practitioner(
@@ -72,6 +78,47 @@ async def _fee(
     )
 
 
+async def _sees_patient(
+    session: AsyncSession, principal: Principal, appointment: Appointment, seen: Seen
+) -> bool:
+    """The patient, the doctor, and the staff of the appointment's clinic while the patient
+    stays registered with it see whose consult it is; nobody else (not an admin as such)."""
+    if principal.account_id == appointment.patient_account_id:
+        return True
+    practitioner_id = appointment.practitioner_id
+    if practitioner_id not in seen.doctors:
+        seen.doctors[practitioner_id] = await practitioners.account_of(session, practitioner_id)
+    if seen.doctors[practitioner_id] == principal.account_id:
+        return True
+    clinic_id = appointment.clinic_id
+    if clinic_id is None or not await clinics.is_staff(session, clinic_id, principal.account_id):
+        return False
+    key = (clinic_id, appointment.patient_account_id)
+    if key not in seen.registered:
+        seen.registered[key] = await clinics.is_registered(session, *key)
+    return seen.registered[key]
+
+
+async def _patient(
+    session: AsyncSession, principal: Principal, appointment: Appointment, seen: Seen
+) -> PatientSummary | None:
+    """Whose consult it is, for those who need to know. Callers have logged the read of the
+    appointment in the patient's access log (`service.visible`, `list_visible`, `book`)."""
+    if not await _sees_patient(session, principal, appointment, seen):
+        return None
+    account = await accounts.get(session, appointment.patient_account_id)
+    if account is None:
+        return None
+    dependent = (
+        await membership.dependent_name(session, appointment.dependent_id)
+        if appointment.dependent_id is not None
+        else None
+    )
+    return PatientSummary(
+        account_id=account.id, display_name=account.display_name, dependent_name=dependent
+    )
+
+
 async def appointment_public(
     session: AsyncSession,
     principal: Principal,
@@ -91,6 +138,7 @@ async def appointment_public(
         practitioner=practitioner,
         practitioner_start=appointment.start.astimezone(ZoneInfo(practitioner.timezone)),
         fee=await _fee(session, principal, appointment, seen),
+        patient=await _patient(session, principal, appointment, seen),
     )
 
 
@@ -114,6 +162,21 @@ async def events_public(session: AsyncSession, appointment_id: uuid.UUID) -> lis
         )
         for event in await _events(session, appointment_id)
     ]
+
+
+async def events_page(
+    session: AsyncSession, appointment_id: uuid.UUID, *, cursor: str | None, limit: int | None
+) -> Page[EventPublic]:
+    """What happened to the appointment, oldest first, a page at a time."""
+    rows = await paginate(
+        session,
+        select(AppointmentEvent).where(col(AppointmentEvent.appointment_id) == appointment_id),
+        time_column=col(AppointmentEvent.at),
+        id_column=col(AppointmentEvent.id),
+        cursor=cursor,
+        limit=limit,
+    )
+    return page(rows, lambda event: EventPublic.model_validate(event, from_attributes=True))
 
 
 async def calendar_event(session: AsyncSession, appointment: Appointment) -> str:

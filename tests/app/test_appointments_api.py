@@ -430,7 +430,7 @@ async def test_reschedule_is_atomic_and_cancellation_may_be_late(
     assert cancelled.json()["late_cancellation"] is False  # two days ahead, the window is 24 h
     events = (
         await client.get(f"/v1/appointments/{mine['id']}/events", headers=bearer(patient))
-    ).json()
+    ).json()["items"]
     assert [e["type"] for e in events] == ["booked", "rescheduled", "cancelled"]
 
 
@@ -546,7 +546,7 @@ async def test_time_off_over_a_booking_keeps_it_and_flags_a_reschedule(
     assert (kept["status"], kept["needs_reschedule"]) == ("booked", True)
     events = (
         await client.get(f"/v1/appointments/{appointment['id']}/events", headers=bearer(patient))
-    ).json()
+    ).json()["items"]
     assert events[-1]["type"] == "needs-reschedule"
 
 

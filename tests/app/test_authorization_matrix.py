@@ -178,8 +178,11 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
     ("DELETE", "/v1/practitioners/{practitioner_id}/time-off/{time_off_id}"): obj(),
     ("POST", "/v1/clinics"): role("admin"),
     ("GET", "/v1/clinics"): listing(owner="clinic_staff", shows=("clinic",)),
-    ("GET", "/v1/clinics/{clinic_id}/patients"): obj(
-        see={"same_clinic_staff"}, owner="clinic_staff", shows=("account",)
+    ("GET", "/v1/clinics/{clinic_id}/patients"): obj(  # searched as the nurse types
+        query={"name": "rosa matias", "phone": "951 555 0142"},
+        see={"same_clinic_staff"},
+        owner="clinic_staff",
+        shows=("account",),
     ),
     ("POST", "/v1/clinics/{clinic_id}/patients/decline"): OWN,
     ("POST", "/v1/clinics/{clinic_id}/patients/withdraw"): OWN,

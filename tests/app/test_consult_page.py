@@ -379,7 +379,7 @@ async def test_consent_from_the_page_reaches_the_api_and_the_other_side(
     await expect(doctor.page.locator("#consents")).to_have_text(f"Agreed to recording: {PATIENT}.")
 
     async def standing() -> set[str]:
-        rows = (await http.get(consents_url, headers=bearer(consult["doctor"]))).json()
+        rows = (await http.get(consents_url, headers=bearer(consult["doctor"]))).json()["items"]
         return {row["account_id"] for row in rows if row["withdrawn_at"] is None}
 
     assert await standing() == {consult["patient_id"]}

@@ -281,7 +281,10 @@ async def test_recording_runs_only_while_everyone_present_consents(
     await consent("doctor", True)
     refused = await http.post(f"{base}/recording", json=start, headers=bearer(consult["doctor"]))
     assert refused.json()["missing"] == [consult["patient_id"]]
-    assert (await http.get(f"{base}/recordings", headers=bearer(consult["doctor"]))).json() == []
+    assert (await http.get(f"{base}/recordings", headers=bearer(consult["doctor"]))).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
 
     await consent("patient", True)
     by_patient = await http.post(
@@ -320,7 +323,9 @@ async def test_recording_runs_only_while_everyone_present_consents(
         for client in clients:
             await client.close()
 
-    segments = (await http.get(f"{base}/recordings", headers=bearer(consult["patient"]))).json()
+    segments = (await http.get(f"{base}/recordings", headers=bearer(consult["patient"]))).json()[
+        "items"
+    ]
     # a new segment starts when the people sending media change: first the doctor alone, then
     # both; the last one stopped when the patient withdrew, and nothing was recorded after
     assert [s["stop_reason"] for s in segments][-1] == "consent-missing"
@@ -344,7 +349,9 @@ async def test_recording_runs_only_while_everyone_present_consents(
     assert (await http.get(segment["download_url"], headers=bearer(outsider))).status_code == 404
     log = (await http.get("/v1/me/access-log", headers=bearer(consult["patient"]))).json()
     assert any(e["resource"] == "consult-recording" for e in log["items"])
-    history = (await http.get(f"{base}/consents", headers=bearer(consult["doctor"]))).json()
+    history = (await http.get(f"{base}/consents", headers=bearer(consult["doctor"]))).json()[
+        "items"
+    ]
     patient_rows = [c for c in history if c["account_id"] == consult["patient_id"]]
     assert len(patient_rows) == 1 and patient_rows[0]["withdrawn_at"] is not None
     # the patient's right to erasure takes the recordings with it, files included
@@ -353,7 +360,10 @@ async def test_recording_runs_only_while_everyone_present_consents(
     )
     assert erased.status_code == 200, erased.text
     assert "recordings of your video consults" in erased.json()["erased"]
-    assert (await http.get(f"{base}/recordings", headers=bearer(consult["doctor"]))).json() == []
+    assert (await http.get(f"{base}/recordings", headers=bearer(consult["doctor"]))).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
     assert await asyncio.to_thread(lambda: list(tmp_path.rglob("*.mkv"))) == []
 
 
@@ -429,6 +439,6 @@ async def test_a_reconnecting_socket_does_not_lose_to_the_old_ones_late_goodbye(
     people = await http.get(
         f"/v1/appointments/{consult['id']}/consult/participants", headers=bearer(consult["patient"])
     )
-    [me] = [p for p in people.json() if p["account_id"] == consult["patient_id"]]
+    [me] = [p for p in people.json()["items"] if p["account_id"] == consult["patient_id"]]
     assert me["present"] is True
     await new.close()

@@ -191,7 +191,7 @@ async def test_someone_still_waiting_does_not_read_the_room_over_http_either(
     assert waiting.status_code == 403
     assert consult["patient_id"] not in waiting.text
     history = await http.get(f"{room}/consents", headers=bearer(interpreter))
-    assert [c["account_id"] for c in history.json()] == [interpreter_account["id"]]
+    assert [c["account_id"] for c in history.json()["items"]] == [interpreter_account["id"]]
 
     admitted = await http.post(
         f"{room}/admit",
@@ -200,6 +200,6 @@ async def test_someone_still_waiting_does_not_read_the_room_over_http_either(
     )
     assert admitted.status_code == 200, admitted.text
     inside = await http.get(f"{room}/participants", headers=bearer(interpreter))
-    assert consult["patient_id"] in {p["account_id"] for p in inside.json()}
+    assert consult["patient_id"] in {p["account_id"] for p in inside.json()["items"]}
     history = await http.get(f"{room}/consents", headers=bearer(interpreter))
-    assert consult["patient_id"] in {c["account_id"] for c in history.json()}
+    assert consult["patient_id"] in {c["account_id"] for c in history.json()["items"]}

@@ -332,10 +332,12 @@ async def test_the_sweep_closes_what_is_due_once_and_announces_what_closes_soon(
         e["kind"]
         for e in (
             await client.get(f"/v1/proposals/{soon['id']}/events", headers=bearer(member))
-        ).json()
+        ).json()["items"]
     ]
     assert kinds.count("result") == 1
-    far = (await client.get(f"/v1/proposals/{later['id']}/events", headers=bearer(member))).json()
+    far = (await client.get(f"/v1/proposals/{later['id']}/events", headers=bearer(member))).json()[
+        "items"
+    ]
     assert [e["kind"] for e in far] == ["opened"]  # a week away is not "soon" (24 h)
     await open_vote(
         client, admin, (await propose(client, admin))["id"], closes_in=timedelta(hours=3)
@@ -344,7 +346,9 @@ async def test_the_sweep_closes_what_is_due_once_and_announces_what_closes_soon(
     await sweep_once(settings, sessionmaker)
     listed = (await client.get("/v1/proposals", headers=bearer(member))).json()["items"]
     newest = listed[0]["id"]
-    events = (await client.get(f"/v1/proposals/{newest}/events", headers=bearer(member))).json()
+    events = (await client.get(f"/v1/proposals/{newest}/events", headers=bearer(member))).json()[
+        "items"
+    ]
     assert [e["kind"] for e in events] == ["opened", "closing_soon"]
 
 

@@ -93,7 +93,9 @@ async def test_a_resolution_from_draft_to_a_published_recountable_result(
         "included": True,
         "content": {"vote": "no"},
     }
-    events = (await client.get(f"/v1/proposals/{draft['id']}/events", headers=bearer(admin))).json()
+    events = (
+        await client.get(f"/v1/proposals/{draft['id']}/events", headers=bearer(admin))
+    ).json()["items"]
     assert [e["kind"] for e in events] == ["opened", "result"]
 
 

@@ -135,7 +135,7 @@ async def test_a_year_from_patronage_to_posted_notices_and_a_reversal(
     assert "http" not in page.text.split("<body>")[0]  # nothing from outside hosts
     other = await client.get(url, headers=bearer(juan))
     assert other.status_code == 404
-    listed = (await client.get("/v1/surplus/notices", headers=bearer(rosa))).json()
+    listed = (await client.get("/v1/surplus/notices", headers=bearer(rosa))).json()["items"]
     assert [r["id"] for r in listed] == [run["id"]]
     export_ = (await client.get("/v1/me/export", headers=bearer(rosa))).json()
     assert [r["kind"] for r in export_["patronage"]] == ["dues"]
@@ -155,7 +155,7 @@ async def test_a_year_from_patronage_to_posted_notices_and_a_reversal(
     assert (await client.get(account, headers=bearer(rosa))).json()["retained"] == {"MXN": 0}
     journal = (
         await client.get(f"/v1/surplus/runs/{run['id']}/journal", headers=bearer(admin))
-    ).json()
+    ).json()["items"]
     assert [e["kind"] for e in journal] == ["allocation", "reversal"]
     fresh = await client.post(
         "/v1/surplus/runs",

@@ -78,7 +78,7 @@ async def test_a_fulfilled_consult_is_patronage_until_refunded_or_entered_in_err
     theirs = (await records(consult["doctor"])).json()["items"]
     assert sum(r["amount"] for r in theirs) == 0
     assert {patient["member_class"], doctor["member_class"]} == {"patient", "doctor"}
-    events = (await http.get(f"{appointment}/events", headers=bearer(admin))).json()
+    events = (await http.get(f"{appointment}/events", headers=bearer(admin))).json()["items"]
     assert [e["type"] for e in events].count("refunded") == 1
 
 

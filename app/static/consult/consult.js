@@ -1114,7 +1114,8 @@ function onError(message) {
 
 async function refreshParticipants() {
   try {
-    for (const person of await api("GET", consultPath("/consult/participants"))) {
+    const { items } = await api("GET", consultPath("/consult/participants?limit=200"));
+    for (const person of items) {
       const known = state.people.get(person.account_id) || { muted: false, audio_only: false };
       state.people.set(person.account_id, { ...known, ...person });
     }
@@ -1567,7 +1568,7 @@ function sendChat(event) {
 
 async function loadConsents() {
   try {
-    const rows = await api("GET", consultPath("/consult/consents"));
+    const rows = (await api("GET", consultPath("/consult/consents?limit=200"))).items;
     state.consents = new Map();
     const latest = [...rows].sort((a, b) => String(a.given_at).localeCompare(String(b.given_at)));
     for (const row of latest) state.consents.set(row.account_id, !row.withdrawn_at);
