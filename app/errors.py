@@ -1,6 +1,7 @@
 """Every error leaves as RFC 9457 `application/problem+json`, in English or Spanish."""
 
 import logging
+import re
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
@@ -253,6 +254,9 @@ class _Unfilled(dict[str, str]):
         return "{" + key + "}"
 
 
+_PLACEHOLDER = re.compile(r"\{(\w+):[^{}]*\}")  # `{n:# byte|# bytes}` shown as `{n}`
+
+
 def _example(problem: type[TequioError], **extra: Any) -> dict[str, Any]:
     """An example of the problem document `problem` is answered with (in English)."""
     return {
@@ -261,7 +265,7 @@ def _example(problem: type[TequioError], **extra: Any) -> dict[str, Any]:
             "type": problem.type_uri(),
             "title": problem.title.en,
             "status": problem.status,
-            "detail": problem.detail.en.format_map(_Unfilled()),
+            "detail": _PLACEHOLDER.sub(r"{\1}", problem.detail.en).format_map(_Unfilled()),
             "request_id": "01JE6Q0V8J5W3M2XKQ7R9T4B6C",
             **extra,
         },

@@ -35,6 +35,6 @@ class PhoneSearchTooShort(TequioError):
     slug = "phone-search-too-short"
     title = Text("Too few digits", "Faltan dígitos")
     detail = Text(
-        "Search by phone with at least {digits} digits of the number.",
-        "Busque por teléfono con al menos {digits} dígitos del número.",
+        "Search by phone with at least {digits:# digit|# digits} of the number.",
+        "Busque por teléfono con al menos {digits:# dígito|# dígitos} del número.",
     )

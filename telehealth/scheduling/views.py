@@ -153,15 +153,17 @@ async def _events(session: AsyncSession, appointment_id: uuid.UUID) -> list[Appo
 
 async def events_public(session: AsyncSession, appointment_id: uuid.UUID) -> list[EventPublic]:
     """What happened to the appointment, oldest first."""
-    return [
-        EventPublic(
-            type=event.type,
-            at=event.at,
-            actor_account_id=event.actor_account_id,
-            payload=moments.payload_shown(event.payload, EVENT_TIMES),
-        )
-        for event in await _events(session, appointment_id)
-    ]
+    return [event_public(event) for event in await _events(session, appointment_id)]
+
+
+def event_public(event: AppointmentEvent) -> EventPublic:
+    """An event, its payload's instants in the reader's zone."""
+    return EventPublic(
+        type=event.type,
+        at=event.at,
+        actor_account_id=event.actor_account_id,
+        payload=moments.payload_shown(event.payload, EVENT_TIMES),
+    )
 
 
 async def events_page(
@@ -176,7 +178,7 @@ async def events_page(
         cursor=cursor,
         limit=limit,
     )
-    return page(rows, lambda event: EventPublic.model_validate(event, from_attributes=True))
+    return page(rows, event_public)
 
 
 async def calendar_event(session: AsyncSession, appointment: Appointment) -> str:

@@ -31,7 +31,7 @@ Tokens = dict[str, Any]
 
 async def _slots(client: httpx.AsyncClient, tokens: Tokens, doctor_id: str) -> list[str]:
     found = await open_slots(client, tokens, **{"from": (clock.today() + timedelta(days=2))})
-    return [s["start"] for s in found if s["practitioner"]["id"] == doctor_id]
+    return [s["start"] for s in found if s["practitioner_id"] == doctor_id]
 
 
 async def _appointments(client: httpx.AsyncClient, tokens: Tokens) -> dict[str, Any]:

@@ -149,7 +149,7 @@ async def test_appointment_events_are_typed(
     )
     events = (
         await client.get(f"/v1/appointments/{booked['id']}/events", headers=bearer(rosa))
-    ).json()
+    ).json()["items"]
     made, cancelled = events[0]["payload"], events[-1]["payload"]
     assert made["start"] == slots[0]["start"]  # the instant she booked, in her zone
     assert cancelled["late"] is False  # a boolean, not the text "False"
