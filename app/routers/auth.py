@@ -161,6 +161,17 @@ async def _token_response(
 async def token(request: Request, response: Response, session: SessionDep) -> TokenResponse:
     """Exchange an email or phone number and password for an access and a refresh token.
 
+    The phone number is taken as people write it. Mexican numbers with or without the country
+    code, spaces, dashes or the old mobile `1` (`951 123 4567`, `9511234567`, `52 951 123 4567`,
+    `+52 1 951 123 4567`, `044 951 123 4567`) and US numbers (`(213) 555-0100`, `213-555-0100`,
+    `1 213 555 0100`, `+1 213 555 0100`) all sign in to the account registered with that
+    number. A number without its country code is read as Mexican first, then as a US one.
+    A wrong number or password gets the same `401` either way.
+
+    El teléfono se escribe como se acostumbra: con o sin `+52`, con espacios o guiones, con el
+    `1` de celular de antes o `044` (`951 123 4567`, `+52 1 951 123 4567`), o un número de
+    EE. UU. (`(213) 555-0100`, `1 213 555 0100`).
+
     Accepts a JSON body or the OAuth2 form (so the docs' **Authorize** button works); with the
     form, `grant_type=refresh_token` and `refresh_token` refresh instead. `scope` may narrow the
     token to fewer scopes than the account's roles grant.

@@ -57,6 +57,56 @@ async def test_sign_up_with_phone_only_and_sign_in_with_any_spelling(
         assert me.json()["phone"] == "+529515550101"
 
 
+@pytest.mark.parametrize(
+    ("registered", "typed"),
+    [
+        ("+52 951 100 0002", "951 100 0002"),
+        ("+52 951 100 0002", "9511000002"),
+        ("+52 951 100 0002", "52 951 100 0002"),
+        ("+52 951 100 0002", "+52 1 951 100 0002"),
+        ("+52 951 100 0002", "044 951 100 0002"),
+        ("951 100 0002", "+52 951 100 0002"),
+        ("+52 1 951 100 0002", "+529511000002"),
+        ("+1 213 555 0100", "(213) 555-0100"),
+        ("+1 213 555 0100", "213-555-0100"),
+        ("(213) 555-0100", "1 213 555 0100"),
+    ],
+)
+async def test_sign_in_with_the_phone_number_as_people_type_it(
+    client: httpx.AsyncClient, registered: str, typed: str
+) -> None:
+    """Rosa signed up with her number in one form and signs in with it in another."""
+    account = await register(client, phone=registered)
+    tokens = await login(client, typed)
+    me = (await client.get("/v1/me", headers=bearer(tokens))).json()
+    assert me["id"] == account["id"]
+    assert me["phone"] == account["phone"] and me["phone"].startswith("+")
+
+
+async def test_a_wrong_number_in_any_form_gets_the_answer_of_a_wrong_password(
+    client: httpx.AsyncClient,
+) -> None:
+    account = await register(client, phone="+52 951 100 0002")
+    answers = [
+        await client.post("/v1/auth/token", json={"username": username, "password": password})
+        for username, password in (
+            ("951 100 0003", PASSWORD),  # a number nobody has
+            ("0000", PASSWORD),  # not a number at all
+            ("951 100 0002", "not the password"),  # hers, with a wrong password
+        )
+    ]
+    assert {a.status_code for a in answers} == {401}
+    assert len({(a.json()["type"], a.json()["detail"]) for a in answers}) == 1
+    assert account["phone"] == "+529511000002"
+
+
+async def test_the_token_endpoint_says_which_phone_forms_work(client: httpx.AsyncClient) -> None:
+    operation = (await client.get("/openapi.json")).json()["paths"]["/v1/auth/token"]["post"]
+    for form in ("951 123 4567", "+52 1 951 123 4567", "(213) 555-0100", "1 213 555 0100"):
+        assert form in operation["description"]
+    assert "El teléfono se escribe como se acostumbra" in operation["description"]
+
+
 async def test_oauth2_password_form_signs_in_like_the_docs_authorize_button(
     client: httpx.AsyncClient,
 ) -> None:
