@@ -1,5 +1,6 @@
 """Sign-up, sign-in, token refresh and sign-out."""
 
+import hashlib
 import json
 import uuid
 from datetime import timedelta
@@ -133,7 +134,12 @@ async def _token_response(
     roles = frozenset(account.roles)
     scopes = scopes_for(roles, issued.scope.split() if issued.scope is not None else None)
     access = token_issuer(request).issue(
-        account_id=account.id, session_id=issued.session_id, roles=roles, scopes=scopes
+        account_id=account.id,
+        session_id=issued.session_id,
+        roles=roles,
+        scopes=scopes,
+        now=issued.issued_at,
+        jti=hashlib.sha256(b"access:" + issued.token.encode()).hexdigest()[:32],
     )
     return TokenResponse(
         access_token=access,
@@ -208,10 +214,15 @@ async def token(request: Request, response: Response, session: SessionDep) -> To
 async def _refresh(
     request: Request, response: Response, session: SessionDep, data: RefreshRequest
 ) -> TokenResponse:
+    settings = _settings(request)
     issued = await accounts_service.rotate_refresh(
         session,
         data.refresh_token.get_secret_value(),
-        ttl=timedelta(days=_settings(request).refresh_token_days),
+        policy=accounts_service.RefreshPolicy(
+            ttl=timedelta(days=settings.refresh_token_days),
+            grace=timedelta(seconds=settings.refresh_reuse_grace_seconds),
+            successor_key=settings.refresh_successor_key,
+        ),
     )
     return await _token_response(request, response, issued)
 
@@ -226,8 +237,12 @@ async def refresh(
 ) -> TokenResponse:
     """Spend a refresh token for a new access token and a new refresh token.
 
-    Each refresh token works once. Presenting one that was already used ends the whole sign-in
-    session (every token descended from the same login), because it may have been stolen.
+    Each refresh token works once. A retry of the very same token shortly after (30 seconds by
+    default, `TEQUIO_REFRESH_REUSE_GRACE_SECONDS`), while the new refresh token has not been
+    used, gets the very same answer again: a phone whose answer was lost on a bad link stays
+    signed in. The refresh token is its own idempotency key. Presenting a spent one later, or
+    after its successor was used, ends the whole sign-in session (every token descended from
+    the same login), because it may have been stolen.
     """
     return await _refresh(request, response, session, data)
 

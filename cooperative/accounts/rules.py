@@ -1,5 +1,6 @@
 """Pure rules for accounts: contact normalization, the password policy, login back-off."""
 
+import base64
 import hashlib
 import hmac
 import re
@@ -222,6 +223,13 @@ def contact_hash(contact: str, secret: bytes) -> str:
     """A keyed hash of an email or phone number in its one spelling: what is kept about a
     contact that may not belong to any account (a clinic's pending registration)."""
     return throttle_key("contact", canonical_identifier(contact), secret)
+
+
+def successor_token(token: str, key: bytes) -> str:
+    """The refresh token that replaces `token` when it is spent: a keyed hash of it, so that a
+    retry of the same refresh can be answered with the same new token without keeping it."""
+    digest = hmac.new(key, b"refresh successor:" + token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def hash_refresh_token(token: str) -> str:
