@@ -1,6 +1,6 @@
 """Governance's problems: each refusal its own type, so a client can tell one from another."""
 
-from cooperative.kernel.errors import TequioError, Text
+from cooperative.kernel.errors import IdempotencyKeyReused, TequioError, Text
 
 # The Spanish word for each status of `rules.ProposalStatus` (which imports this module), and for
 # an open proposal whose voting has not started yet.
@@ -340,4 +340,5 @@ CASTING: tuple[type[TequioError], ...] = (
     RankingNotDistinct,
     NotInRace,
     ApprovalNotValid,
+    IdempotencyKeyReused,
 )
