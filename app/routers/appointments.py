@@ -216,12 +216,28 @@ async def get_appointment(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def cancel(
-    session: SessionDep, principal: Writer, law: LawDep, appointment_id: uuid.UUID, data: CancelIn
+    session: SessionDep,
+    principal: Writer,
+    law: LawDep,
+    response: Response,
+    appointment_id: uuid.UUID,
+    data: CancelIn,
+    idempotency_key: IdempotencyKey = None,
 ) -> AppointmentPublic:
-    """Cancel with a reason; within the bylaws' window before the start it is marked late."""
-    appointment = await scheduling.cancel(
-        session, principal, appointment_id, reason=data.reason, law=law
+    """Cancel with a reason; after `free_cancellation_until` (the bylaws' window before the
+    start) it is marked late.
+
+    Send an `Idempotency-Key`: a retry from a flaky link with the same key and reason gets the
+    appointment again (`Idempotent-Replayed: true`) instead of `409`."""
+    appointment, replayed = await scheduling.cancel(
+        session,
+        principal,
+        appointment_id,
+        reason=data.reason,
+        law=law,
+        idempotency_key=idempotency_key,
     )
+    mark_replayed(response, replayed)
     return await views.appointment_public(session, principal, appointment)
 
 
@@ -231,11 +247,22 @@ async def cancel(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def reschedule(
-    session: SessionDep, principal: Writer, appointment_id: uuid.UUID, data: RescheduleIn
+    session: SessionDep,
+    principal: Writer,
+    response: Response,
+    appointment_id: uuid.UUID,
+    data: RescheduleIn,
+    idempotency_key: IdempotencyKey = None,
 ) -> AppointmentPublic:
     """Move to another open slot of the same doctor: the new time is taken and the old freed
-    together, or nothing changes."""
-    appointment = await scheduling.reschedule(session, principal, appointment_id, data.start)
+    together, or nothing changes.
+
+    Send an `Idempotency-Key`: a retry from a flaky link with the same key and time gets the
+    appointment again (`Idempotent-Replayed: true`) instead of a refusal."""
+    appointment, replayed = await scheduling.reschedule(
+        session, principal, appointment_id, data.start, idempotency_key=idempotency_key
+    )
+    mark_replayed(response, replayed)
     return await views.appointment_public(session, principal, appointment)
 
 
