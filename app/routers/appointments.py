@@ -118,7 +118,8 @@ async def search_slots(
 ) -> Page[SlotPublic]:
     """Open slots across the cooperative's doctors, soonest first, by specialty, language, the
     patient's jurisdiction and dates (7 days from today by default, 31 at most). Times come in
-    the zone asked for, with the same instant in the doctor's own zone."""
+    the zone asked for, with the same instant in the doctor's own zone, and until when a consult
+    booked in the slot could be cancelled free of charge (`free_cancellation_until`)."""
     zone = _zone_info(timezone or await _zone(request, session, principal))
     visit = _visit(jurisdiction)
     first, last = _days(from_, to, today)
@@ -132,7 +133,8 @@ async def search_slots(
         after=_after(cursor),
     )
     found = await openings.search(session, query, now=clock.now(), limit=limit)
-    return views.slot_page(found, zone, limit)
+    hours = await views.late_cancellation_hours(session)
+    return views.slot_page(found, zone, limit, hours)
 
 
 @router.post(
@@ -159,8 +161,9 @@ async def book(
     a patient where the patient will be), `not-in-good-standing`, `members-only`.
 
     The consult fee is fixed now from the patient's sliding-scale class (or the non-member price)
-    and stored with its explanation and the bylaws version. Send an `Idempotency-Key` so that a
-    retry from a flaky link never books twice."""
+    and stored with its explanation and the bylaws version. `free_cancellation_until` says,
+    in the patient's time zone, until when cancelling costs nothing. Send an `Idempotency-Key`
+    so that a retry from a flaky link never books twice."""
     appointment, replayed = await scheduling.book(
         session, principal, data, law, idempotency_key=idempotency_key, today=today
     )

@@ -82,6 +82,12 @@ class SlotPublic(BaseModel):
     end: datetime
     practitioner_start: datetime = Field(description="The same instant in the doctor's time zone.")
     practitioner: PractitionerSummary
+    free_cancellation_until: datetime | None = Field(
+        default=None,
+        description="Booked now, the consult may be cancelled free of charge until this moment "
+        "(the bylaws' late-cancellation window before the start), in the zone asked for; "
+        "null when no bylaws are installed.",
+    )
 
 
 class FeePublic(BaseModel):
@@ -116,6 +122,12 @@ class AppointmentPublic(BaseModel):
     fee: FeePublic
     needs_reschedule: bool
     late_cancellation: bool
+    free_cancellation_until: datetime | None = Field(
+        default=None,
+        description="Until when cancelling is free (the bylaws' late-cancellation window before "
+        "the start), RFC 3339 in the patient's time zone; later it is marked late. Null once "
+        "the consult can no longer be cancelled.",
+    )
     status_reason: str | None
     created_at: datetime
 

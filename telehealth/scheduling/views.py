@@ -2,13 +2,17 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.accounts import service as accounts_service
+from cooperative.bylaws import service as bylaws_service
+from cooperative.bylaws.errors import BylawsNotInstalled
+from cooperative.kernel import clock
 from cooperative.kernel.pagination import Cursor, Page
 from cooperative.kernel.principal import Principal
 from cooperative.membership import fees
@@ -33,6 +37,39 @@ class Seen:
 
     practitioners: dict[uuid.UUID, PractitionerSummary] = field(default_factory=dict)
     households: dict[uuid.UUID, bool] = field(default_factory=dict)
+    zones: dict[uuid.UUID, ZoneInfo] = field(default_factory=dict)
+    late_cancellation_hours: int | None = None
+    bylaws_read: bool = False
+
+
+async def late_cancellation_hours(session: AsyncSession) -> int | None:
+    """The bylaws' late-cancellation window in force now, None before bylaws are installed."""
+    try:
+        law = await bylaws_service.in_force(session)
+    except BylawsNotInstalled:
+        return None
+    return law.bylaws.scheduling.late_cancellation_hours
+
+
+async def _free_cancellation_until(
+    session: AsyncSession, appointment: Appointment, seen: Seen
+) -> datetime | None:
+    """Until when the patient may cancel free of charge, in the patient's zone; None once the
+    appointment is not live."""
+    if appointment.status not in rules.LIVE:
+        return None
+    if not seen.bylaws_read:
+        seen.late_cancellation_hours = await late_cancellation_hours(session)
+        seen.bylaws_read = True
+    if seen.late_cancellation_hours is None:
+        return None
+    zone = seen.zones.get(appointment.patient_account_id)
+    if zone is None:
+        patient = await accounts_service.get(session, appointment.patient_account_id)
+        zone = ZoneInfo(patient.timezone) if patient and patient.timezone else clock.zone()
+        seen.zones[appointment.patient_account_id] = zone
+    until = rules.free_cancellation_until(appointment.start, seen.late_cancellation_hours)
+    return until.astimezone(zone)
 
 
 async def _practitioner(
@@ -88,6 +125,7 @@ async def appointment_public(
         practitioner=practitioner,
         practitioner_start=appointment.start.astimezone(ZoneInfo(practitioner.timezone)),
         fee=await _fee(session, principal, appointment, seen),
+        free_cancellation_until=await _free_cancellation_until(session, appointment, seen),
     )
 
 
@@ -129,9 +167,12 @@ async def calendar_event(session: AsyncSession, appointment: Appointment) -> str
     )
 
 
-def slot_page(found: list[FoundSlot], zone: ZoneInfo, limit: int) -> Page[SlotPublic]:
+def slot_page(
+    found: list[FoundSlot], zone: ZoneInfo, limit: int, late_cancellation_hours: int | None
+) -> Page[SlotPublic]:
     """A page of a slot search (`found` holds one more slot when there are more): times in the
-    zone asked for, and in the doctor's."""
+    zone asked for, and in the doctor's; with the bylaws' window, until when a consult booked
+    in each slot could be cancelled free of charge."""
     shown, more = found[:limit], len(found) > limit
     return Page(
         items=[
@@ -141,6 +182,11 @@ def slot_page(found: list[FoundSlot], zone: ZoneInfo, limit: int) -> Page[SlotPu
                 practitioner_start=slot.start.astimezone(ZoneInfo(slot.practitioner.timezone)),
                 practitioner=PractitionerSummary.model_validate(
                     slot.practitioner, from_attributes=True
+                ),
+                free_cancellation_until=None
+                if late_cancellation_hours is None
+                else rules.free_cancellation_until(slot.start, late_cancellation_hours).astimezone(
+                    zone
                 ),
             )
             for slot in shown
