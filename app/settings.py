@@ -104,6 +104,12 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Patients one staff account registers before back-off."
     )
 
+    public_base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="Where people reach Tequio, e.g. https://tequio.coop: the links it hands "
+        "out (the consult page in calendar entries) start with it. Unset: http://HOST:PORT.",
+    )
     cors_origins: CommaList = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     default_language: Language = "es"
@@ -224,6 +230,11 @@ class Settings(BaseSettings):
     def start_clock(self) -> None:
         """The one clock's zone (and, in a test run moved in time, its offset)."""
         clock.configure(self.timezone, timedelta(seconds=self.clock_offset_seconds))
+
+    @property
+    def public_url(self) -> str:
+        """The base of the links Tequio hands out, without a trailing slash."""
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

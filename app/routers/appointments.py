@@ -12,6 +12,7 @@ from app.context import IdempotencyKey, LawDep, TodayDep, mark_replayed
 from app.db import SessionDep
 from app.errors import InvalidParameter, problem_responses
 from app.pagination import CursorParam, LimitParam, Page
+from app.settings import Settings
 from cooperative.accounts import service as accounts_service
 from cooperative.kernel import clock
 from cooperative.kernel.errors import TequioError, Text
@@ -332,10 +333,20 @@ async def events(
         **problem_responses(401, 403, 404),
     },
 )
-async def calendar(session: SessionDep, principal: Reader, appointment_id: uuid.UUID) -> Response:
-    """An iCalendar (RFC 5545) event for a phone's calendar. It holds no health data."""
+async def calendar(
+    request: Request, session: SessionDep, principal: Reader, appointment_id: uuid.UUID
+) -> Response:
+    """An iCalendar (RFC 5545) event for a phone's calendar: the time, the doctor's name, the
+    consult page's link (`TEQUIO_PUBLIC_BASE_URL`) and a reminder when its room opens. It holds
+    no health data (no specialty, no reason)."""
+    settings: Settings = request.app.state.settings
     appointment = await scheduling.visible(session, principal, appointment_id)
-    body = await views.calendar_event(session, appointment)
+    body = await views.calendar_event(
+        session,
+        appointment,
+        base_url=settings.public_url,
+        opens_before=timedelta(minutes=settings.consult_opens_minutes_before),
+    )
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",

@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -146,21 +146,31 @@ async def events_public(session: AsyncSession, appointment_id: uuid.UUID) -> lis
     ]
 
 
-async def calendar_event(session: AsyncSession, appointment: Appointment) -> str:
+async def calendar_event(
+    session: AsyncSession, appointment: Appointment, *, base_url: str, opens_before: timedelta
+) -> str:
     """The appointment as an iCalendar event; each reschedule or cancellation is a new
-    `SEQUENCE`, so a phone's calendar updates the event it holds."""
+    `SEQUENCE`, so a phone's calendar updates the event it holds. It links to the consult page
+    under `base_url` and reminds the patient when the room opens (`opens_before` the start)."""
     practitioner = await practitioners.get(session, appointment.practitioner_id)
     changes = [
         event
         for event in await _events(session, appointment.id)
         if event.type in ("rescheduled", "cancelled")
     ]
+    page = f"{base_url.rstrip('/')}/consult/{appointment.id}"
+    minutes = int(opens_before.total_seconds() // 60)
     return ics.event(
         uid=f"{appointment.id}@tequio.coop",
         start=appointment.start,
         end=appointment.end,
         summary=f"Consulta Tequio — {practitioner.display_name}",
-        description="Consulta por video. Entre desde la app de Tequio a la hora de la cita.",
+        description=f"Consulta por video. Entre a la hora de la cita en {page}\n"
+        f"Video consult. Join at the time of the appointment at {page}",
+        url=page,
+        remind_before=opens_before,
+        reminder=f"Su consulta de Tequio empieza en {minutes} min: {page}\n"
+        f"Your Tequio consult starts in {minutes} min: {page}",
         cancelled=appointment.status in rules.CALLED_OFF,
         stamp=appointment.updated_at,
         sequence=len(changes),
