@@ -62,7 +62,8 @@ _SPANISH: dict[str, str] = {
     "too_short": "Debe tener al menos {min_length:# elemento|# elementos}.",
     "too_long": "Debe tener como máximo {max_length:# elemento|# elementos}.",
     "value_error": "Valor no válido.",
-    "phone_e164": "El teléfono debe ir en formato internacional E.164, p. ej. +52 55 1234 5678.",
+    "phone_e164": "No es un teléfono válido de México o de EE. UU.; escríbalo con su lada, "
+    "p. ej. 951 123 4567, o con el código del país, p. ej. +52 951 123 4567.",
     "contact_required": "Indique un correo o un número de teléfono.",
     "blank": "No debe estar vacío.",
     "email": "No es un correo electrónico válido.",

@@ -113,6 +113,7 @@ class TokenIssuer:
         roles: frozenset[str],
         scopes: frozenset[str],
         now: datetime | None = None,
+        jti: str | None = None,
     ) -> str:
         issued = now or clock.now()
         claims: dict[str, Any] = {
@@ -122,7 +123,7 @@ class TokenIssuer:
             "sid": str(session_id),
             "iat": int(issued.timestamp()),
             "exp": int((issued + self.lifetime).timestamp()),
-            "jti": uuid.uuid4().hex,
+            "jti": jti or uuid.uuid4().hex,
             "roles": sorted(roles),
             "scope": " ".join(sorted(scopes)),
         }

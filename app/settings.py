@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     jwt_audience: str = "tequio-api"
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
+    refresh_reuse_grace_seconds: float = Field(
+        default=30,
+        ge=0,
+        le=300,
+        description="A refresh token presented again this soon after it was spent (a retry "
+        "whose answer a bad link lost) gets the same new tokens; later, it ends the sign-in.",
+    )
 
     password_min_length: int = Field(default=10, ge=8, le=64)
     # OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): ~25 ms a hash on one core here
@@ -97,6 +104,12 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Patients one staff account registers before back-off."
     )
 
+    public_base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="Where people reach Tequio, e.g. https://tequio.coop: the links it hands "
+        "out (the consult page in calendar entries) start with it. Unset: http://HOST:PORT.",
+    )
     cors_origins: CommaList = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     default_language: Language = "es"
@@ -219,6 +232,11 @@ class Settings(BaseSettings):
         clock.configure(self.timezone, timedelta(seconds=self.clock_offset_seconds))
 
     @property
+    def public_url(self) -> str:
+        """The base of the links Tequio hands out, without a trailing slash."""
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -230,6 +248,12 @@ class Settings(BaseSettings):
             return self.ballot_secret.get_secret_value().encode()
         secret = self.secret_key.get_secret_value().encode()
         return hmac.new(secret, b"tequio ballot secret", hashlib.sha256).digest()
+
+    @cached_property
+    def refresh_successor_key(self) -> bytes:
+        """Derives a refresh token's successor from it (derived from TEQUIO_SECRET_KEY)."""
+        secret = self.secret_key.get_secret_value().encode()
+        return hmac.new(secret, b"tequio refresh successor", hashlib.sha256).digest()
 
     @cached_property
     def signing_key(self) -> str:

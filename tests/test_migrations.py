@@ -198,3 +198,50 @@ async def test_payments_recorded_before_confirmations_stay_confirmed_by_nobody(
             assert kept.scalars().all() == [3450]
     finally:
         await engine.dispose()
+
+
+BEFORE_ONE_SPELLING = "7446fbffd37a"
+_account_with_phone = sa.table(
+    "account",
+    *(sa.column(name) for name in ("email", "phone", "display_name", "password_hash", "roles")),
+    *(sa.column(name) for name in ("preferred_language", "is_active")),
+    sa.column("id", sa.Uuid),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+    sa.column("updated_at", sa.DateTime(timezone=True)),
+)
+
+
+def _accounts_with_phones(connection: Connection, phones: list[str]) -> None:
+    at = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    for index, phone in enumerate(phones):
+        connection.execute(
+            sa.insert(_account_with_phone).values(
+                id=uuid.uuid4(), email=None, phone=phone, display_name=f"P{index}",
+                password_hash="x", roles='["patient"]', preferred_language="es", is_active=True,
+                created_at=at, updated_at=at,
+            )
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_phones_stored_as_typed_before_get_the_one_spelling_sign_in_looks_up(
+    backend: str, empty_database_url: Callable[[str], Any]
+) -> None:
+    url = await empty_database_url(backend)
+    engine = create_engine(make_settings(url))
+    stored = ["+5219511000002", "+529511000003", "+5219511000003", "+999123456789"]
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(upgrade_on, BEFORE_ONE_SPELLING)
+            await connection.run_sync(_accounts_with_phones, stored)
+            await connection.commit()
+            await connection.run_sync(upgrade_on)
+            await connection.commit()
+            phones = await connection.execute(sa.text("SELECT phone FROM account"))
+            # the old mobile 1 is dropped; a spelling another account holds already, and a
+            # number that is not a valid one, stay as they were
+            assert sorted(phones.scalars()) == sorted(
+                ["+529511000002", "+529511000003", "+5219511000003", "+999123456789"]
+            )
+    finally:
+        await engine.dispose()

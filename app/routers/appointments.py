@@ -12,6 +12,7 @@ from app.context import IdempotencyKey, LawDep, TodayDep, mark_replayed
 from app.db import SessionDep
 from app.errors import InvalidParameter, problem_responses
 from app.pagination import CursorParam, LimitParam, Page
+from app.settings import Settings
 from cooperative.accounts import service as accounts_service
 from cooperative.kernel import clock, moments
 from cooperative.kernel.errors import TequioError, Text
@@ -137,8 +138,10 @@ async def search_slots(
 ) -> SlotPage:
     """Open slots across the cooperative's doctors, soonest first, by specialty, language, the
     patient's jurisdiction and dates (7 days from today by default, 31 at most). Times come in
-    the zone asked for, with the same instant in the doctor's own zone. Each doctor of the page
-    is given once, in `practitioners`; each slot names its doctor by `practitioner_id`."""
+    the zone asked for, with the same instant in the doctor's own zone, and until when a consult
+    booked in the slot could be cancelled free of charge (`free_cancellation_until`). Each doctor
+    of the page is given once, in `practitioners`; each slot names its doctor by
+    `practitioner_id`."""
     zone = _zone_info(timezone or await _zone(request, session, principal))
     moments.read_in(zone)  # a zone asked for holds for the whole answer
     visit = _visit(jurisdiction)
@@ -153,7 +156,8 @@ async def search_slots(
         after=_after(cursor),
     )
     found = await openings.search(session, query, now=clock.now(), limit=limit)
-    return views.slot_page(found, zone, limit)
+    hours = await views.late_cancellation_hours(session)
+    return views.slot_page(found, zone, limit, hours)
 
 
 @router.post(
@@ -180,8 +184,9 @@ async def book(
     a patient where the patient will be), `not-in-good-standing`, `members-only`.
 
     The consult fee is fixed now from the patient's sliding-scale class (or the non-member price)
-    and stored with its explanation and the bylaws version. Send an `Idempotency-Key` so that a
-    retry from a flaky link never books twice."""
+    and stored with its explanation and the bylaws version. `free_cancellation_until` says,
+    in the patient's time zone, until when cancelling costs nothing. Send an `Idempotency-Key`
+    so that a retry from a flaky link never books twice."""
     appointment, replayed = await scheduling.book(
         session, principal, data, law, idempotency_key=idempotency_key, today=today
     )
@@ -243,12 +248,28 @@ async def get_appointment(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def cancel(
-    session: SessionDep, principal: Writer, law: LawDep, appointment_id: uuid.UUID, data: CancelIn
+    session: SessionDep,
+    principal: Writer,
+    law: LawDep,
+    response: Response,
+    appointment_id: uuid.UUID,
+    data: CancelIn,
+    idempotency_key: IdempotencyKey = None,
 ) -> AppointmentPublic:
-    """Cancel with a reason; within the bylaws' window before the start it is marked late."""
-    appointment = await scheduling.cancel(
-        session, principal, appointment_id, reason=data.reason, law=law
+    """Cancel with a reason; after `free_cancellation_until` (the bylaws' window before the
+    start) it is marked late.
+
+    Send an `Idempotency-Key`: a retry from a flaky link with the same key and reason gets the
+    appointment again (`Idempotent-Replayed: true`) instead of `409`."""
+    appointment, replayed = await scheduling.cancel(
+        session,
+        principal,
+        appointment_id,
+        reason=data.reason,
+        law=law,
+        idempotency_key=idempotency_key,
     )
+    mark_replayed(response, replayed)
     return await views.appointment_public(session, principal, appointment)
 
 
@@ -258,11 +279,22 @@ async def cancel(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def reschedule(
-    session: SessionDep, principal: Writer, appointment_id: uuid.UUID, data: RescheduleIn
+    session: SessionDep,
+    principal: Writer,
+    response: Response,
+    appointment_id: uuid.UUID,
+    data: RescheduleIn,
+    idempotency_key: IdempotencyKey = None,
 ) -> AppointmentPublic:
     """Move to another open slot of the same doctor: the new time is taken and the old freed
-    together, or nothing changes."""
-    appointment = await scheduling.reschedule(session, principal, appointment_id, data.start)
+    together, or nothing changes.
+
+    Send an `Idempotency-Key`: a retry from a flaky link with the same key and time gets the
+    appointment again (`Idempotent-Replayed: true`) instead of a refusal."""
+    appointment, replayed = await scheduling.reschedule(
+        session, principal, appointment_id, data.start, idempotency_key=idempotency_key
+    )
+    mark_replayed(response, replayed)
     return await views.appointment_public(session, principal, appointment)
 
 
@@ -333,10 +365,20 @@ async def events(
         **problem_responses(401, 403, 404),
     },
 )
-async def calendar(session: SessionDep, principal: Reader, appointment_id: uuid.UUID) -> Response:
-    """An iCalendar (RFC 5545) event for a phone's calendar. It holds no health data."""
+async def calendar(
+    request: Request, session: SessionDep, principal: Reader, appointment_id: uuid.UUID
+) -> Response:
+    """An iCalendar (RFC 5545) event for a phone's calendar: the time, the doctor's name, the
+    consult page's link (`TEQUIO_PUBLIC_BASE_URL`) and a reminder when its room opens. It holds
+    no health data (no specialty, no reason)."""
+    settings: Settings = request.app.state.settings
     appointment = await scheduling.visible(session, principal, appointment_id)
-    body = await views.calendar_event(session, appointment)
+    body = await views.calendar_event(
+        session,
+        appointment,
+        base_url=settings.public_url,
+        opens_before=timedelta(minutes=settings.consult_opens_minutes_before),
+    )
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",

@@ -1,5 +1,6 @@
 """Sign-up, sign-in, token refresh and sign-out."""
 
+import hashlib
 import json
 import uuid
 from datetime import timedelta
@@ -139,7 +140,12 @@ async def _token_response(
     roles = frozenset(account.roles)
     scopes = scopes_for(roles, issued.scope.split() if issued.scope is not None else None)
     access = token_issuer(request).issue(
-        account_id=account.id, session_id=issued.session_id, roles=roles, scopes=scopes
+        account_id=account.id,
+        session_id=issued.session_id,
+        roles=roles,
+        scopes=scopes,
+        now=issued.issued_at,
+        jti=hashlib.sha256(b"access:" + issued.token.encode()).hexdigest()[:32],
     )
     return TokenResponse(
         access_token=access,
@@ -166,6 +172,17 @@ async def _token_response(
 )
 async def token(request: Request, response: Response, session: SessionDep) -> TokenResponse:
     """Exchange an email or phone number and password for an access and a refresh token.
+
+    The phone number is taken as people write it. Mexican numbers with or without the country
+    code, spaces, dashes or the old mobile `1` (`951 123 4567`, `9511234567`, `52 951 123 4567`,
+    `+52 1 951 123 4567`, `044 951 123 4567`) and US numbers (`(213) 555-0100`, `213-555-0100`,
+    `1 213 555 0100`, `+1 213 555 0100`) all sign in to the account registered with that
+    number. A number without its country code is read as Mexican first, then as a US one.
+    A wrong number or password gets the same `401` either way.
+
+    El teléfono se escribe como se acostumbra: con o sin `+52`, con espacios o guiones, con el
+    `1` de celular de antes o `044` (`951 123 4567`, `+52 1 951 123 4567`), o un número de
+    EE. UU. (`(213) 555-0100`, `1 213 555 0100`).
 
     Accepts a JSON body or the OAuth2 form (so the docs' **Authorize** button works); with the
     form, `grant_type=refresh_token` and `refresh_token` refresh instead. `scope` may narrow the
@@ -203,10 +220,15 @@ async def token(request: Request, response: Response, session: SessionDep) -> To
 async def _refresh(
     request: Request, response: Response, session: SessionDep, data: RefreshRequest
 ) -> TokenResponse:
+    settings = _settings(request)
     issued = await accounts_service.rotate_refresh(
         session,
         data.refresh_token.get_secret_value(),
-        ttl=timedelta(days=_settings(request).refresh_token_days),
+        policy=accounts_service.RefreshPolicy(
+            ttl=timedelta(days=settings.refresh_token_days),
+            grace=timedelta(seconds=settings.refresh_reuse_grace_seconds),
+            successor_key=settings.refresh_successor_key,
+        ),
     )
     return await _token_response(request, response, issued)
 
@@ -221,8 +243,12 @@ async def refresh(
 ) -> TokenResponse:
     """Spend a refresh token for a new access token and a new refresh token.
 
-    Each refresh token works once. Presenting one that was already used ends the whole sign-in
-    session (every token descended from the same login), because it may have been stolen.
+    Each refresh token works once. A retry of the very same token shortly after (30 seconds by
+    default, `TEQUIO_REFRESH_REUSE_GRACE_SECONDS`), while the new refresh token has not been
+    used, gets the very same answer again: a phone whose answer was lost on a bad link stays
+    signed in. The refresh token is its own idempotency key. Presenting a spent one later, or
+    after its successor was used, ends the whole sign-in session (every token descended from
+    the same login), because it may have been stolen.
     """
     return await _refresh(request, response, session, data)
 

@@ -5,7 +5,7 @@ import io
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.auth import require_scopes
 from app.context import BallotKeysDep, LawDep, TodayDep
@@ -198,6 +198,19 @@ async def events(
     )
 
 
+BallotIdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=16,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A random string (16+ characters, e.g. a UUID), new for each ballot; a retry "
+        "with the same key and ballot gets the same receipt.",
+    ),
+]
+
+
 @router.post(
     "/{proposal_id}/ballots",
     summary="Cast or replace your ballot",
@@ -209,13 +222,21 @@ async def cast(
     keys: BallotKeysDep,
     proposal_id: uuid.UUID,
     data: BallotCast,
+    idempotency_key: BallotIdempotencyKey = None,
 ) -> BallotReceipt:
     """A secret ballot: Tequio records that you voted apart from what you voted, and nothing joins
     the two. Until the close your ballot is stored sealed, readable only with a secret the server
     keeps out of the database. The answer carries your receipt, shown only this once: send your
     ballot again with it to change your vote until the close, and after the close check that it
-    was counted."""
-    return await ballots.cast(session, principal, proposal_id, data, keys=keys)
+    was counted.
+
+    Send an `Idempotency-Key` (a random one, e.g. a UUID, new for each ballot): if the answer
+    is lost on a bad link, the same request sent again until the close gets the same receipt
+    instead of `already-voted`. The receipt is derived from you and the key with the server's
+    ballot secret and never stored, so the key must be one nobody could guess."""
+    return await ballots.cast(
+        session, principal, proposal_id, data, keys=keys, idempotency_key=idempotency_key
+    )
 
 
 @router.get(

@@ -1,5 +1,6 @@
 """Pure rules for accounts: contact normalization, the password policy, login back-off."""
 
+import base64
 import hashlib
 import hmac
 import re
@@ -8,8 +9,23 @@ from datetime import datetime, timedelta
 from functools import cache
 from importlib.resources import files
 
+import phonenumbers
+
 _E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 _PHONE_DECORATION = re.compile(r"[\s().\-]")
+# Mexico's dialling prefixes dropped in 2019-2020: 044/045 before a mobile number, 01 before a
+# long-distance one. People still type them.
+_DIGITS = re.compile(r"^\+?[0-9]{4,17}$")
+_OLD_MX_PREFIX = re.compile(r"^(?:044|045|01)([0-9]{10})$")
+
+PHONE_REGIONS = ("MX", "US")
+"""Where a number typed without its country code is tried, in order: the cooperative's own
+country first (Mexico), then the US (the border and the families who sponsor from there)."""
+
+PHONE_FORMS = (
+    "+52 951 123 4567, 951 123 4567, 52 951 123 4567, +52 1 951 123 4567, "
+    "(213) 555-0100, 1 213 555 0100"
+)
 
 MAX_PASSWORD_LENGTH = 128
 
@@ -18,18 +34,60 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def normalize_phone(phone: str) -> str:
-    """A phone number in E.164 (`+5215512345678`); spaces, dots, dashes and parentheses are dropped.
+def _valid(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber | None:
+    """The number, or the same without Mexico's old mobile `1` after the country code
+    (`+52 1 951…` is `+52 951…` since 2019); None when neither is a valid number."""
+    if phonenumbers.is_valid_number(number):
+        return number
+    national = str(number.national_number)
+    if number.country_code == 52 and len(national) == 11 and national.startswith("1"):
+        modern = phonenumbers.PhoneNumber(country_code=52, national_number=int(national[1:]))
+        if phonenumbers.is_valid_number(modern):
+            return modern
+    return None
 
-    A leading `00` international prefix becomes `+`. Raises ValueError for anything else, since a
-    number without its country code cannot be told apart between Mexico and the US.
+
+def normalize_phone(phone: str, regions: tuple[str, ...] = PHONE_REGIONS) -> str:
+    """A phone number as people type it, in its one spelling: E.164 (`+529511234567`).
+
+    With a country code (`+52…`, `0052…`, `52 951…`, `1 213…`) it is read as such; without one,
+    as a national number of the first of `regions` where it is a valid number (Mexico, then
+    the US). Mexico's old mobile `1` (`+52 1 951…`) and dialling prefixes (`044`, `045`, `01`)
+    are dropped. Raises ValueError for anything that is not a valid number.
     """
     compact = _PHONE_DECORATION.sub("", phone.strip())
     if compact.startswith("00"):
         compact = "+" + compact[2:]
-    if not _E164.match(compact):
-        raise ValueError("phone number must be in international E.164 form, e.g. +52 55 1234 5678")
-    return compact
+    if old := _OLD_MX_PREFIX.match(compact):
+        compact = old.group(1)
+    readings: list[tuple[str, str | None]] = []  # (digits, region they are national to)
+    if _DIGITS.match(compact):
+        if compact.startswith("+"):
+            readings.append((compact, None))
+        else:
+            if len(compact) > 10:  # longer than a national number: it starts with its country
+                readings.append(("+" + compact, None))
+            readings += [(compact, region) for region in regions]
+    for digits, region in readings:
+        try:
+            number = phonenumbers.parse(digits, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if (valid := _valid(number)) is not None:
+            return phonenumbers.format_number(valid, phonenumbers.PhoneNumberFormat.E164)
+    raise ValueError(
+        "not a valid Mexican or US phone number; type it with its area code, e.g. "
+        "951 123 4567, or with its country code, e.g. +52 951 123 4567"
+    )
+
+
+def legacy_phone(phone: str) -> str | None:
+    """The spelling phone numbers were stored in before they were validated (E.164 digits as
+    typed): what sign-in falls back to for an account whose number is not a valid one."""
+    compact = _PHONE_DECORATION.sub("", phone.strip())
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    return compact if _E164.match(compact) else None
 
 
 def looks_like_email(identifier: str) -> bool:
@@ -37,13 +95,14 @@ def looks_like_email(identifier: str) -> bool:
 
 
 def canonical_identifier(identifier: str) -> str:
-    """One spelling per sign-in name, so `+52 951…` and `0052951…` count as the same account."""
+    """One spelling per sign-in name, so `+52 951…`, `951…` and `0052 1 951…` count as the same
+    account."""
     if looks_like_email(identifier):
         return normalize_email(identifier)
     try:
         return normalize_phone(identifier)
     except ValueError:
-        return identifier.strip().lower()
+        return legacy_phone(identifier) or identifier.strip().lower()
 
 
 @cache
@@ -164,6 +223,13 @@ def contact_hash(contact: str, secret: bytes) -> str:
     """A keyed hash of an email or phone number in its one spelling: what is kept about a
     contact that may not belong to any account (a clinic's pending registration)."""
     return throttle_key("contact", canonical_identifier(contact), secret)
+
+
+def successor_token(token: str, key: bytes) -> str:
+    """The refresh token that replaces `token` when it is spent: a keyed hash of it, so that a
+    retry of the same refresh can be answered with the same new token without keeping it."""
+    digest = hmac.new(key, b"refresh successor:" + token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def hash_refresh_token(token: str) -> str:

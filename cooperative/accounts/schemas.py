@@ -40,7 +40,11 @@ class AccountCreate(InputModel):
 
     email: EmailStr | None = Field(default=None, max_length=254)
     phone: str | None = Field(
-        default=None, max_length=32, description="E.164 with country code, e.g. `+52 55 1234 5678`."
+        default=None,
+        max_length=32,
+        description="A Mexican or US number as people write it: `951 123 4567`, "
+        "`+52 951 123 4567`, `+52 1 951 123 4567`, `(213) 555-0100`, `1 213 555 0100`. Stored "
+        "and answered in E.164 (`+529511234567`).",
     )
     password: SecretStr = Field(description="At least 10 characters; common passwords refused.")
     display_name: str = Field(min_length=1, max_length=120, description="How we address you.")
@@ -141,12 +145,18 @@ class LoginRequest(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"username": "+52 951 123 4567", "password": "maíz azul de oaxaca"}]
+            "examples": [{"username": "951 123 4567", "password": "maíz azul de oaxaca"}]
         },
     )
 
     grant_type: Literal["password"] | None = None
-    username: str = Field(min_length=1, max_length=254)
+    username: str = Field(
+        min_length=1,
+        max_length=254,
+        description="The email, or the phone number as you write it: `951 123 4567`, "
+        "`+52 951 123 4567`, `52 951…`, `+52 1 951…` (the old mobile form), `044 951…`; in the "
+        "US `(213) 555-0100`, `213-555-0100`, `1 213 555 0100`.",
+    )
     password: SecretStr = Field(min_length=1, max_length=rules.MAX_PASSWORD_LENGTH)
     scope: str | None = Field(
         default=None, max_length=1000, description="Space-separated scopes; default: all granted."

@@ -232,16 +232,24 @@ async def finish_attempt(
 
 @dataclass(frozen=True, slots=True)
 class IssuedRefresh:
+    """A refresh token handed out, and when: the access token issued with it carries that
+    instant, so the answer to a retried refresh (see `rotate_refresh`) is the same pair."""
+
     account: Account
     session_id: uuid.UUID
     token: str
     scope: str | None
+    issued_at: datetime
 
 
 async def _issue_token(
-    session: AsyncSession, auth_session_id: uuid.UUID, now: datetime, ttl: timedelta
+    session: AsyncSession,
+    auth_session_id: uuid.UUID,
+    now: datetime,
+    ttl: timedelta,
+    token: str | None = None,
 ) -> str:
-    token = secrets.token_urlsafe(32)
+    token = token or secrets.token_urlsafe(32)
     session.add(
         RefreshToken(
             session_id=auth_session_id,
@@ -265,16 +273,37 @@ async def start_session(
     await session.flush()
     token = await _issue_token(session, auth_session.id, now, ttl)
     return IssuedRefresh(
-        account=account, session_id=auth_session.id, token=token, scope=auth_session.scope
+        account=account,
+        session_id=auth_session.id,
+        token=token,
+        scope=auth_session.scope,
+        issued_at=now,
     )
 
 
-async def rotate_refresh(session: AsyncSession, token: str, *, ttl: timedelta) -> IssuedRefresh:
+@dataclass(frozen=True, slots=True)
+class RefreshPolicy:
+    """How refresh tokens rotate: `ttl` of each new token; `grace`, how long after a token was
+    spent the very same token may be presented again (a retry whose answer a bad link lost)
+    and get the same answer; `successor_key`, what derives a token's successor from it."""
+
+    ttl: timedelta
+    grace: timedelta
+    successor_key: bytes
+
+
+async def rotate_refresh(
+    session: AsyncSession, token: str, *, policy: RefreshPolicy
+) -> IssuedRefresh:
     """Spend a refresh token for a new one in the same session.
 
-    A token spent before (a replay, perhaps by a thief) revokes the whole session, and the
-    revocation is kept although the request fails. Of concurrent uses of one token, exactly one
-    wins: the spend is a conditional UPDATE, and the losers count as reuse.
+    The new token is derived from the one spent (a keyed hash, `rules.successor_token`), so a
+    retry of the very same token within `policy.grace` of its spending, while its successor is
+    unspent, gets the same new token again, with the same access token (the same instant):
+    a phone whose answer was lost is not signed out. Any other reuse of a spent token (later,
+    or after its successor was used: a replay, perhaps by a thief) revokes the whole session,
+    and the revocation is kept although the request fails. Of concurrent uses of one token,
+    exactly one spends it (a conditional UPDATE); the others are retries within the grace.
     """
     now = clock.now()
     row = (
@@ -295,13 +324,50 @@ async def rotate_refresh(session: AsyncSession, token: str, *, ttl: timedelta) -
         .where(col(RefreshToken.id) == stored.id, col(RefreshToken.used_at).is_(None))
         .values(used_at=now)
     )
+    successor = rules.successor_token(token, policy.successor_key)
     if _rowcount(spent) != 1:
-        await revoke_session(session, auth_session.id, reason="reuse")
-        raise RefreshTokenReused()
-    new_token = await _issue_token(session, auth_session.id, now, ttl)
+        retried = await _retried(session, stored.id, successor, now=now, grace=policy.grace)
+        if retried is None:
+            await revoke_session(session, auth_session.id, reason="reuse")
+            raise RefreshTokenReused()
+        return IssuedRefresh(
+            account=account,
+            session_id=auth_session.id,
+            token=successor,
+            scope=auth_session.scope,
+            issued_at=retried,
+        )
+    await _issue_token(session, auth_session.id, now, policy.ttl, token=successor)
     return IssuedRefresh(
-        account=account, session_id=auth_session.id, token=new_token, scope=auth_session.scope
+        account=account,
+        session_id=auth_session.id,
+        token=successor,
+        scope=auth_session.scope,
+        issued_at=now,
     )
+
+
+async def _retried(
+    session: AsyncSession, spent_id: uuid.UUID, successor: str, *, now: datetime, grace: timedelta
+) -> datetime | None:
+    """When the spent token was spent, if this is a retry the grace lets through: within
+    `grace` of it, and its successor still unspent; else None."""
+    spent_at = (
+        await session.execute(
+            select(col(RefreshToken.used_at)).where(col(RefreshToken.id) == spent_id)
+        )
+    ).scalar_one()
+    if spent_at is None or now - spent_at > grace:
+        return None
+    unspent = (
+        await session.execute(
+            select(col(RefreshToken.id)).where(
+                col(RefreshToken.token_hash) == rules.hash_refresh_token(successor),
+                col(RefreshToken.used_at).is_(None),
+            )
+        )
+    ).first()
+    return spent_at if unspent is not None else None
 
 
 def _rowcount(result: object) -> int:

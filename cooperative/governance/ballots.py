@@ -37,13 +37,14 @@ from cooperative.governance.rules import ProposalStatus
 from cooperative.governance.schemas import BallotCast, BallotReceipt, ResultPublic, Verification
 from cooperative.governance.sealing import BallotKeys, OpenBallot, ProposalKeys, receipt_hash
 from cooperative.kernel import clock
-from cooperative.kernel.errors import NotFound, Text
+from cooperative.kernel.errors import IdempotencyKeyReused, NotFound, Text
 from cooperative.kernel.principal import Principal
 
 
-def new_receipt() -> str:
-    """120 random bits, in groups a person can copy: ABCD-EFGH-IJKL-MNOP-QRST-UVWX."""
-    code = b32encode(secrets.token_bytes(15)).decode()
+def new_receipt(bits: bytes | None = None) -> str:
+    """120 random bits (or the 15 bytes given), in groups a person can copy:
+    ABCD-EFGH-IJKL-MNOP-QRST-UVWX."""
+    code = b32encode(bits or secrets.token_bytes(15)).decode()
     return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
@@ -107,7 +108,14 @@ async def cast(
     data: BallotCast,
     *,
     keys: BallotKeys,
+    idempotency_key: str | None = None,
 ) -> BallotReceipt:
+    """Cast (or, with `data.receipt`, replace) the principal's ballot.
+
+    With an `idempotency_key`, the receipt is derived from the voter and the key
+    (`ProposalKeys.keyed_receipt`): a retry of the same cast while the vote runs finds the
+    ballot under that receipt and answers with the same receipt, also when it races the
+    first; the same key with another ballot is refused (`IdempotencyKeyReused`)."""
     proposal = await _taking_ballots(session, principal, proposal_id, keys=keys)
     voter = await voter_of(session, proposal.id, principal.account_id)
     if voter is None:
@@ -117,8 +125,55 @@ async def cast(
     padded_to = sealing.width(widest(proposal))
     if data.receipt is not None:
         return await _replace(session, proposal, voter, sealer, data.receipt, content, padded_to)
-    await _mark_voted(session, voter)
-    receipt = new_receipt()
+    if idempotency_key is None:
+        await _mark_voted(session, voter)
+        return await _seal_new(session, proposal, voter, sealer, new_receipt(), content, padded_to)
+    receipt = new_receipt(sealer.keyed_receipt(voter.member_id, idempotency_key))
+    if (earlier := await _cast_before(session, proposal, sealer, receipt, content)) is not None:
+        return earlier
+    try:
+        await _mark_voted(session, voter)
+    except AlreadyVoted:  # a retry racing the first cast: it is in now, answer with it
+        if (earlier := await _cast_before(session, proposal, sealer, receipt, content)) is None:
+            raise
+        return earlier
+    return await _seal_new(session, proposal, voter, sealer, receipt, content, padded_to)
+
+
+async def _cast_before(
+    session: AsyncSession,
+    proposal: Proposal,
+    sealer: ProposalKeys,
+    receipt: str,
+    content: dict[str, Any],
+) -> BallotReceipt | None:
+    """The answer to the cast that stored a ballot under `receipt`, if one did and it asked
+    for `content`; IdempotencyKeyReused if it asked for another ballot."""
+    lookup = sealer.lookup(receipt)
+    row = (
+        await session.execute(
+            select(SealedBallot).where(
+                col(SealedBallot.proposal_id) == proposal.id, col(SealedBallot.lookup) == lookup
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    if sealer.unseal(lookup, row.sealed).content != content:
+        raise IdempotencyKeyReused()
+    return BallotReceipt(receipt=receipt, receipt_hash=receipt_hash(receipt), replaced=False)
+
+
+async def _seal_new(
+    session: AsyncSession,
+    proposal: Proposal,
+    voter: ProposalVoter,
+    sealer: ProposalKeys,
+    receipt: str,
+    content: dict[str, Any],
+    padded_to: int,
+) -> BallotReceipt:
+    """Store the ballot of a voter just marked as voted, sealed under its receipt."""
     hashed = receipt_hash(receipt)
     lookup = sealer.lookup(receipt)
     ballot = OpenBallot(voter.member_class, hashed, content)

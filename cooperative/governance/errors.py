@@ -1,7 +1,7 @@
 """Governance's problems: each refusal its own type, so a client can tell one from another."""
 
 from cooperative.kernel import wordbook
-from cooperative.kernel.errors import TequioError, Text, using
+from cooperative.kernel.errors import IdempotencyKeyReused, TequioError, Text, using
 
 # The Spanish word for each status of `rules.ProposalStatus` (which imports this module), and for
 # an open proposal whose voting has not started yet.
@@ -350,4 +350,5 @@ CASTING: tuple[type[TequioError], ...] = (
     RankingNotDistinct,
     NotInRace,
     ApprovalNotValid,
+    IdempotencyKeyReused,
 )

@@ -39,7 +39,8 @@ class PatientRegister(InputModel):
     username: str = Field(
         min_length=1,
         max_length=254,
-        description="An email, or a phone number in E.164 with its country code.",
+        description="An email, or a Mexican or US phone number as people write it "
+        "(`951 100 0002`, `+52 1 951 100 0002`, `(213) 555-0100`).",
     )
 
     @field_validator("username")

@@ -1,32 +1,14 @@
-"""iCalendar (RFC 5545) for one appointment, to add to a phone's calendar.
+"""iCalendar (RFC 5545) for one appointment, to add to a phone's calendar, written with the
+`icalendar` library.
 
-No health data goes in it (no reason, no referral): calendars sync to other companies' clouds.
+No health data goes in it (no reason, no referral, no specialty): calendars sync to other
+companies' clouds. It carries what the patient needs on the day: the consult page's link and a
+reminder (`VALARM`) when the room opens.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-
-def _text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets continue on the next line after a space (RFC 5545 §3.1)."""
-    raw = line.encode()
-    if len(raw) <= 75:
-        return line
-    parts, start = [], 0
-    while start < len(raw):
-        end = min(start + (75 if start == 0 else 74), len(raw))
-        while end < len(raw) and (raw[end] & 0xC0) == 0x80:  # never split a UTF-8 character
-            end -= 1
-        parts.append(raw[start:end].decode())
-        start = end
-    return "\r\n ".join(parts)
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+from icalendar import Alarm, Calendar, Event
 
 
 def event(
@@ -36,28 +18,39 @@ def event(
     end: datetime,
     summary: str,
     description: str,
+    url: str,
+    remind_before: timedelta,
+    reminder: str,
     cancelled: bool,
     stamp: datetime,
     sequence: int,
 ) -> str:
     """`sequence` grows with every change (reschedule, cancellation), so calendars update the
-    event they already hold instead of keeping the old time."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Tequio//Consultas//ES",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:{uid}",
-        f"DTSTAMP:{_utc(stamp)}",
-        f"SEQUENCE:{sequence}",
-        f"DTSTART:{_utc(start)}",
-        f"DTEND:{_utc(end)}",
-        f"SUMMARY:{_text(summary)}",
-        f"DESCRIPTION:{_text(description)}",
-        f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+    event they already hold instead of keeping the old time. `url` is the consult page; a
+    reminder saying `reminder` goes off `remind_before` the start, unless the consult was
+    called off."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Tequio//Consultas//ES")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    entry = Event()
+    entry.add("uid", uid)
+    entry.add("dtstamp", stamp.astimezone(UTC))
+    entry.add("sequence", sequence)
+    entry.add("dtstart", start.astimezone(UTC))
+    entry.add("dtend", end.astimezone(UTC))
+    entry.add("summary", summary)
+    entry.add("description", description)
+    entry.add("url", url)
+    entry.add("location", url)  # what most phone calendars show and open as a link
+    entry.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    if not cancelled:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", reminder)
+        alarm.add("trigger", -remind_before)
+        entry.add_component(alarm)
+    calendar.add_component(entry)
+    written: bytes = calendar.to_ical()
+    return written.decode()

@@ -69,6 +69,13 @@ class AppointmentEvent(SQLModel, table=True):
     read from here."""
 
     __tablename__ = "appointment_event"
+    __table_args__ = (
+        # a cancel or reschedule sent with an Idempotency-Key: its event keeps the key, once
+        # per account (see cooperative.kernel.idempotency)
+        sa.UniqueConstraint(
+            "actor_account_id", "idempotency_key", name="uq_appointment_event_idempotency"
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     appointment_id: uuid.UUID = Field(foreign_key="appointment.id", index=True)
@@ -76,6 +83,8 @@ class AppointmentEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     actor_account_id: uuid.UUID | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    request_digest: str | None = Field(default=None, max_length=64)
 
 
 class OpenSlot(SQLModel, table=True):

@@ -271,3 +271,10 @@ def recordable_from(status: RecordedStatus, start: datetime) -> datetime | None:
     if status == RecordedStatus.ENTERED_IN_ERROR:
         return None
     return start - (ARRIVAL_WINDOW if status == RecordedStatus.ARRIVED else _ZERO)
+
+
+def free_cancellation_until(start: datetime, late_cancellation_hours: int) -> datetime:
+    """The last moment a consult starting at `start` may be cancelled without it being late:
+    the bylaws' `late_cancellation_hours` before the start (a cancellation at that very moment
+    is still free)."""
+    return start - timedelta(hours=late_cancellation_hours)

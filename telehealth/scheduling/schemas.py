@@ -83,6 +83,12 @@ class SlotPublic(BaseModel):
     end: Moment
     practitioner_start: datetime = Field(description="The same instant in the doctor's time zone.")
     practitioner_id: uuid.UUID = Field(description="A key of the page's `practitioners`.")
+    free_cancellation_until: Moment | None = Field(
+        default=None,
+        description="Booked now, the consult may be cancelled free of charge until this moment "
+        "(the bylaws' late-cancellation window before the start), in the zone asked for; "
+        "null when no bylaws are installed.",
+    )
 
 
 class SlotPage(BaseModel):
@@ -161,6 +167,12 @@ class AppointmentPublic(BaseModel):
     fee: FeePublic
     needs_reschedule: bool
     late_cancellation: bool
+    free_cancellation_until: Moment | None = Field(
+        default=None,
+        description="Until when cancelling is free (the bylaws' late-cancellation window before "
+        "the start), in the reader's zone like every instant; later it is marked late. Null once "
+        "the consult can no longer be cancelled.",
+    )
     status_reason: str | None
     created_at: Moment
 

@@ -7,11 +7,13 @@ one practitioner run one after another and each sees the ones before; a partial 
 """
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
@@ -61,6 +63,17 @@ def _stored(value: object) -> object:
     return str(value)
 
 
+def _new_event(
+    appointment: Appointment, kind: str, actor: uuid.UUID | None, **payload: object
+) -> AppointmentEvent:
+    return AppointmentEvent(
+        appointment_id=appointment.id,
+        type=kind,
+        actor_account_id=actor,
+        payload={key: _stored(value) for key, value in payload.items()},
+    )
+
+
 def _event(
     session: AsyncSession,
     appointment: Appointment,
@@ -68,14 +81,35 @@ def _event(
     actor: uuid.UUID | None,
     **payload: object,
 ) -> None:
-    session.add(
-        AppointmentEvent(
-            appointment_id=appointment.id,
-            type=kind,
-            actor_account_id=actor,
-            payload={key: _stored(value) for key, value in payload.items()},
-        )
+    session.add(_new_event(appointment, kind, actor, **payload))
+
+
+def _change(
+    principal: Principal, key: str | None, request: dict[str, str]
+) -> idempotency.IdempotentCreate[AppointmentEvent]:
+    """A change to an appointment (cancel, reschedule) its sender may repeat: the event it
+    writes keeps the key, so a retry finds it and answers with the appointment as it is."""
+    return idempotency.IdempotentCreate(
+        AppointmentEvent,
+        cast("Mapped[uuid.UUID]", AppointmentEvent.actor_account_id),  # set on every change
+        principal.account_id,
+        key,
+        idempotency.digest(request),
     )
+
+
+async def _record_change(
+    session: AsyncSession,
+    change: idempotency.IdempotentCreate[AppointmentEvent],
+    event: AppointmentEvent,
+) -> bool:
+    """Write the change's event before the change itself; True if the same keyed request got
+    in first (then nothing is to be changed)."""
+    if change.key is None:
+        session.add(event)
+        return False
+    _, replayed = await change.insert(session, event)
+    return replayed
 
 
 async def _check_time(
@@ -298,29 +332,34 @@ async def cancel(
     *,
     reason: str,
     law: InForce,
-) -> Appointment:
+    idempotency_key: str | None = None,
+) -> tuple[Appointment, bool]:
     """Cancel with a reason (patient, booker, clinic, doctor or admin); a cancellation within the
-    bylaws' window before the start is marked late."""
+    bylaws' window before the start is marked late. Returns the appointment and whether this
+    was the retry of a cancel sent before with the same `idempotency_key`."""
     appointment, practitioner = await _locked(session, principal, appointment_id)
+    change = _change(
+        principal,
+        idempotency_key,
+        {"operation": "cancel", "appointment": str(appointment.id), "reason": reason},
+    )
+    if await change.earlier(session) is not None:
+        return appointment, True
     check_change(appointment.status, AppointmentStatus.CANCELLED)
     now = clock.now()
-    window = timedelta(hours=law.bylaws.scheduling.late_cancellation_hours)
+    hours = law.bylaws.scheduling.late_cancellation_hours
+    late = now > slots.free_cancellation_until(appointment.start, hours)
+    event = _new_event(appointment, "cancelled", principal.account_id, reason=reason, late=late)
+    if await _record_change(session, change, event):
+        return appointment, True
     appointment.status = AppointmentStatus.CANCELLED
     appointment.status_reason = reason
     appointment.status_changed_by = principal.account_id
-    appointment.late_cancellation = appointment.start - now < window
+    appointment.late_cancellation = late
     appointment.updated_at = now
-    _event(
-        session,
-        appointment,
-        "cancelled",
-        principal.account_id,
-        reason=reason,
-        late=appointment.late_cancellation,
-    )
     await session.flush()
     await openings.free(session, practitioner, appointment.start, appointment.end)
-    return appointment
+    return appointment, False
 
 
 async def _locked(
@@ -336,18 +375,43 @@ async def _locked(
 
 
 async def reschedule(
-    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID, start: datetime
-) -> Appointment:
+    session: AsyncSession,
+    principal: Principal,
+    appointment_id: uuid.UUID,
+    start: datetime,
+    idempotency_key: str | None = None,
+) -> tuple[Appointment, bool]:
     """Move a booked appointment to another open slot of the same doctor, atomically: the new
-    time is taken and the old one freed in one transaction, or nothing changes."""
+    time is taken and the old one freed in one transaction, or nothing changes. Returns the
+    appointment and whether this was the retry of a reschedule sent before with the same
+    `idempotency_key`; a move to the time it already has changes nothing."""
     appointment = await visible(session, principal, appointment_id)
-    check_change(appointment.status, "rescheduled")
+    change = _change(
+        principal,
+        idempotency_key,
+        {
+            "operation": "reschedule",
+            "appointment": str(appointment.id),
+            "start": start.astimezone(UTC).isoformat(),
+        },
+    )
     practitioner = await practitioners.get(session, appointment.practitioner_id, lock=True)
     await session.refresh(appointment, with_for_update=True)
+    if await change.earlier(session) is not None:
+        return appointment, True
     check_change(appointment.status, "rescheduled")  # it may have changed meanwhile
+    if start == appointment.start:
+        return appointment, False
     end = await _check_time(session, practitioner, start, now=clock.now(), excluding=appointment.id)
     await _check_licence(session, practitioner, start, appointment.patient_jurisdiction)
     previous, previous_end = appointment.start, appointment.end
+    event = _new_event(
+        appointment,
+        "rescheduled",
+        principal.account_id,
+        previous=previous,
+        start=start,
+    )
     appointment.start, appointment.end = start, end
     appointment.needs_reschedule = False
     appointment.updated_at = clock.now()
@@ -356,18 +420,12 @@ async def reschedule(
             await session.flush()
     except IntegrityError as exc:
         raise SlotTaken() from exc
-    _event(
-        session,
-        appointment,
-        "rescheduled",
-        principal.account_id,
-        previous=previous,
-        start=start,
-    )
+    if await _record_change(session, change, event):  # cannot be: the row is locked
+        raise SlotTaken()
     await openings.take(session, practitioner, start, end)
     await session.flush()
     await openings.free(session, practitioner, previous, previous_end)
-    return appointment
+    return appointment, False
 
 
 async def set_status(

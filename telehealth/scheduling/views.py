@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.accounts import service as accounts
+from cooperative.bylaws import service as bylaws_service
+from cooperative.bylaws.errors import BylawsNotInstalled
 from cooperative.kernel import moments
 from cooperative.kernel.pagination import Cursor, Page, page, paginate
 from cooperative.kernel.principal import Principal
@@ -42,6 +44,32 @@ class Seen:
     households: dict[uuid.UUID, bool] = field(default_factory=dict)
     doctors: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
     registered: dict[tuple[uuid.UUID, uuid.UUID], bool] = field(default_factory=dict)
+    late_cancellation_hours: int | None = None
+    bylaws_read: bool = False
+
+
+async def late_cancellation_hours(session: AsyncSession) -> int | None:
+    """The bylaws' late-cancellation window in force now, None before bylaws are installed."""
+    try:
+        law = await bylaws_service.in_force(session)
+    except BylawsNotInstalled:
+        return None
+    return law.bylaws.scheduling.late_cancellation_hours
+
+
+async def _free_cancellation_until(
+    session: AsyncSession, appointment: Appointment, seen: Seen
+) -> datetime | None:
+    """Until when the patient may cancel free of charge (shown in the reader's zone, as every
+    instant); None once the appointment is not live."""
+    if appointment.status not in rules.LIVE:
+        return None
+    if not seen.bylaws_read:
+        seen.late_cancellation_hours = await late_cancellation_hours(session)
+        seen.bylaws_read = True
+    if seen.late_cancellation_hours is None:
+        return None
+    return rules.free_cancellation_until(appointment.start, seen.late_cancellation_hours)
 
 
 async def _practitioner(
@@ -139,6 +167,7 @@ async def appointment_public(
         practitioner_start=appointment.start.astimezone(ZoneInfo(practitioner.timezone)),
         fee=await _fee(session, principal, appointment, seen),
         patient=await _patient(session, principal, appointment, seen),
+        free_cancellation_until=await _free_cancellation_until(session, appointment, seen),
     )
 
 
@@ -181,30 +210,44 @@ async def events_page(
     return page(rows, event_public)
 
 
-async def calendar_event(session: AsyncSession, appointment: Appointment) -> str:
+async def calendar_event(
+    session: AsyncSession, appointment: Appointment, *, base_url: str, opens_before: timedelta
+) -> str:
     """The appointment as an iCalendar event; each reschedule or cancellation is a new
-    `SEQUENCE`, so a phone's calendar updates the event it holds."""
+    `SEQUENCE`, so a phone's calendar updates the event it holds. It links to the consult page
+    under `base_url` and reminds the patient when the room opens (`opens_before` the start)."""
     practitioner = await practitioners.get(session, appointment.practitioner_id)
     changes = [
         event
         for event in await _events(session, appointment.id)
         if event.type in ("rescheduled", "cancelled")
     ]
+    page = f"{base_url.rstrip('/')}/consult/{appointment.id}"
+    minutes = int(opens_before.total_seconds() // 60)
     return ics.event(
         uid=f"{appointment.id}@tequio.coop",
         start=appointment.start,
         end=appointment.end,
         summary=f"Consulta Tequio — {practitioner.display_name}",
-        description="Consulta por video. Entre desde la app de Tequio a la hora de la cita.",
+        description=f"Consulta por video. Entre a la hora de la cita en {page}\n"
+        f"Video consult. Join at the time of the appointment at {page}",
+        url=page,
+        remind_before=opens_before,
+        reminder=f"Su consulta de Tequio empieza en {minutes} min: {page}\n"
+        f"Your Tequio consult starts in {minutes} min: {page}",
         cancelled=appointment.status in rules.CALLED_OFF,
         stamp=appointment.updated_at,
         sequence=len(changes),
     )
 
 
-def slot_page(found: list[FoundSlot], zone: ZoneInfo, limit: int) -> SlotPage:
+def slot_page(
+    found: list[FoundSlot], zone: ZoneInfo, limit: int, late_cancellation_hours: int | None
+) -> SlotPage:
     """A page of a slot search (`found` holds one more slot when there are more): times in the
-    zone asked for, and in the doctor's; each doctor once, beside the slots that name them."""
+    zone asked for, and in the doctor's; each doctor once, beside the slots that name them;
+    with the bylaws' window, until when a consult booked in each slot could be cancelled free
+    of charge."""
     shown, more = found[:limit], len(found) > limit
     doctors: dict[uuid.UUID, PractitionerSummary] = {}
     for slot in shown:
@@ -219,6 +262,11 @@ def slot_page(found: list[FoundSlot], zone: ZoneInfo, limit: int) -> SlotPage:
                 end=slot.end.astimezone(zone),
                 practitioner_start=slot.start.astimezone(ZoneInfo(slot.practitioner.timezone)),
                 practitioner_id=slot.practitioner.id,
+                free_cancellation_until=None
+                if late_cancellation_hours is None
+                else rules.free_cancellation_until(slot.start, late_cancellation_hours).astimezone(
+                    zone
+                ),
             )
             for slot in shown
         ],

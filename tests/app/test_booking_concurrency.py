@@ -182,6 +182,71 @@ async def test_an_idempotent_retry_racing_its_original_books_once(
     assert len(mine) == 1
 
 
+async def test_a_cancel_retried_with_its_key_gets_the_same_answer_not_409(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    """The phone sends the cancel four times at once and once more later, all with one key:
+    one cancellation, recorded once; every answer is the cancelled appointment."""
+    client, doctor_id, start = await _world(live_client_with, database)
+    _, patient = await signed_up(client)
+    appointment = (await book(client, patient, doctor_id, start)).json()
+    base = f"/v1/appointments/{appointment['id']}"
+    headers = {**bearer(patient), "Idempotency-Key": "cancelar-la-consulta-1"}
+
+    def cancel(reason: str = "no puedo ir") -> Any:
+        return client.post(f"{base}/cancel", json={"reason": reason}, headers=headers)
+
+    answers = [*await asyncio.gather(*(cancel() for _ in range(4))), await cancel()]
+    assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
+    assert {a.json()["status"] for a in answers} == {"cancelled"}
+    assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 4
+    events = [
+        e["type"] for e in (await client.get(f"{base}/events", headers=bearer(patient))).json()
+    ]
+    assert events == ["booked", "cancelled"]
+    # without the key, or with it for another request, a second cancel is still refused
+    again = await client.post(f"{base}/cancel", json={"reason": "x"}, headers=bearer(patient))
+    assert again.status_code == 409
+    other = await cancel("otra razón")
+    assert other.status_code == 422 and other.json()["type"].endswith("/idempotency-key-reused")
+
+
+async def test_a_reschedule_retried_with_its_key_gets_the_same_answer(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    client, doctor_id, _ = await _world(live_client_with, database)
+    _, patient = await signed_up(client)
+    later = (clock.today() + timedelta(days=2)).isoformat()
+    starts = [
+        s["start"]
+        for s in await open_slots(client, patient, **{"from": later})
+        if s["practitioner"]["id"] == doctor_id
+    ]
+    appointment = (await book(client, patient, doctor_id, starts[0])).json()
+    base = f"/v1/appointments/{appointment['id']}"
+    headers = {**bearer(patient), "Idempotency-Key": "mover-la-consulta-1"}
+    answers = await asyncio.gather(
+        *(
+            client.post(f"{base}/reschedule", json={"start": starts[1]}, headers=headers)
+            for _ in range(4)
+        )
+    )
+    assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
+    assert len({a.json()["start"] for a in answers}) == 1
+    events = [
+        e["type"] for e in (await client.get(f"{base}/events", headers=bearer(patient))).json()
+    ]
+    assert events == ["booked", "rescheduled"]
+    # the time it left is open again, the time it took is not
+    open_now = {s["start"] for s in await open_slots(client, patient, **{"from": later})}
+    assert starts[0] in open_now and starts[1] not in open_now
+    # a retry after the patient cancelled still answers with the appointment as it is now
+    cancelled = await client.post(f"{base}/cancel", json={"reason": "x"}, headers=bearer(patient))
+    assert cancelled.status_code == 200
+    late_retry = await client.post(f"{base}/reschedule", json={"start": starts[1]}, headers=headers)
+    assert late_retry.status_code == 200 and late_retry.json()["status"] == "cancelled"
+
+
 async def test_reschedules_racing_cancellations_never_move_a_cancelled_consult(
     live_client_with: Callable[..., httpx.AsyncClient], database: Database
 ) -> None:

@@ -195,7 +195,7 @@ async def test_a_contact_that_is_not_one_is_refused_alike(
     client: httpx.AsyncClient, clinic: tuple[dict[str, Any], Tokens]
 ) -> None:
     place, nurse = clinic
-    for wrong in ("951 100 0002", "rosa@", "Rosa Martínez"):
+    for wrong in ("951 100 00", "rosa@", "Rosa Martínez"):
         response = await _register(client, nurse, place["id"], wrong)
         assert response.status_code == 422, wrong
 
@@ -213,3 +213,17 @@ async def test_staff_registering_many_patients_at_once_are_slowed(
     assert statuses == [202] * free + [429] * 5
     assert answers[-1].json()["type"].endswith("/too-many-registrations")
     assert int(answers[-1].headers["retry-after"]) >= 1
+
+
+async def test_the_nurse_types_the_number_as_she_hears_it(
+    client: httpx.AsyncClient, clinic: tuple[dict[str, Any], Tokens]
+) -> None:
+    """Juana writes Rosa's number without the country code, with the old mobile 1; Rosa signed
+    up with +52: it is the same number, and Rosa's acceptance joins her to the clinic."""
+    place, nurse = clinic
+    rosa, tokens = await signed_up(client, phone="+52 951 100 0777")
+    registered = await _register(client, nurse, place["id"], "044 951 100 0777")
+    assert registered.status_code == 202, registered.text
+    accepted = await _answer(client, tokens, place["id"], registered.json()["code"])
+    assert accepted.status_code == 200, accepted.text
+    assert [p["account_id"] for p in await _patients(client, nurse, place["id"])] == [rosa["id"]]

@@ -289,6 +289,9 @@ async def test_the_page_speaks_spanish_to_a_spanish_browser(
     assert await page.evaluate("document.documentElement.lang") == "es"
     await expect(page.get_by_role("heading", name="Consulta por video")).to_be_visible()
     await expect(page.get_by_role("heading", name="Iniciar sesión")).to_be_visible()
+    # the form says which ways of writing a phone number work
+    await expect(page.get_by_text("Su teléfono como lo escribe siempre")).to_be_visible()
+    await expect(page.get_by_text("(213) 555-0100")).to_be_visible()
 
     # a refused sign-in shows the API's problem, in Spanish too
     expected = await http.post(

@@ -208,3 +208,72 @@ async def test_two_amendments_closing_together_become_two_versions(
     assert sorted(v["number"] for v in versions) == [1, 2, 3]
     adopted = {v["proposal_id"] for v in versions if v["number"] > 1}
     assert adopted == {d["id"] for d in drafts}
+
+
+async def test_a_ballot_retried_with_its_key_gets_the_same_receipt(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    """Rosa's vote went through but the answer, with the receipt shown only once, was lost on
+    a bad link; her phone sends the same ballot again with the same key, even several times at
+    once: one ballot is stored and every answer carries the same receipt."""
+    client, admin, committed = await _setup(live_client_with, database)
+    rosa, juan = await patient_owner(client, admin), await patient_owner(client, admin)
+    draft = await propose(client, admin)
+    await open_vote(client, admin, draft["id"])
+
+    def cast(tokens: dict[str, Any], key: str, choice: str = "yes") -> Any:
+        return client.post(
+            f"/v1/proposals/{draft['id']}/ballots",
+            json={"vote": choice},
+            headers={**bearer(tokens), "Idempotency-Key": key},
+        )
+
+    key = "0b6f5a3e-2c41-4d8e-9f1a-7c3b2e5d4a10"
+    answers = await asyncio.gather(*(cast(rosa, key) for _ in range(5)))
+    assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
+    receipts = {a.json()["receipt"] for a in answers}
+    assert len(receipts) == 1
+    later = await cast(rosa, key)
+    assert later.status_code == 200 and later.json()["receipt"] in receipts
+
+    # the same key from another voter is that voter's own ballot, with its own receipt
+    other = await cast(juan, key, "no")
+    assert other.status_code == 200 and other.json()["receipt"] not in receipts
+    # another key, or the same key with another ballot, is not a retry
+    assert (await cast(rosa, "a-different-key-1234567")).json()["type"].endswith("/already-voted")
+    changed = await cast(rosa, key, "no")
+    assert changed.status_code == 422
+    assert changed.json()["type"].endswith("/idempotency-key-reused")
+    async with committed() as session:
+        sealed = (await session.execute(select(func.count()).select_from(SealedBallot))).scalar()
+    assert sealed == 2
+
+    # the receipt works as any receipt: it replaces the ballot, and the close counts it
+    (receipt,) = receipts
+    replaced = await vote(client, rosa, draft["id"], vote="abstain", receipt=receipt)
+    assert replaced.status_code == 200 and replaced.json()["replaced"] is True
+    closed = await client.post(f"/v1/proposals/{draft['id']}/close", headers=bearer(admin))
+    assert closed.status_code == 200
+    checked = await client.get(
+        f"/v1/proposals/{draft['id']}/verify", params={"receipt": receipt}, headers=bearer(rosa)
+    )
+    assert checked.json()["included"] is True and checked.json()["content"] == {"vote": "abstain"}
+    # and after the close a retry is refused like any ballot: the vote is over
+    assert (await cast(rosa, key)).status_code == 409
+
+
+async def test_a_guessable_ballot_key_is_refused(
+    live_client_with: Callable[..., httpx.AsyncClient], database: Database
+) -> None:
+    client, admin, _ = await _setup(live_client_with, database)
+    rosa = await patient_owner(client, admin)
+    draft = await propose(client, admin)
+    await open_vote(client, admin, draft["id"])
+    short = await client.post(
+        f"/v1/proposals/{draft['id']}/ballots",
+        json={"vote": "yes"},
+        headers={**bearer(rosa), "Idempotency-Key": "1", "Accept-Language": "en"},
+    )
+    assert short.status_code == 422
+    assert short.json()["errors"][0]["field"] == "header.Idempotency-Key"
+    assert (await vote(client, rosa, draft["id"], vote="yes")).status_code == 200

@@ -17,16 +17,40 @@ from cooperative.kernel.principal import Role, Scope, scopes_for
         ("+1 (619) 555-0100", "+16195550100"),
         ("0052 951 123 4567", "+529511234567"),
         ("+52.951.123.4567", "+529511234567"),
+        # as people in Mexico type it: national, with the country code but no plus, the old
+        # mobile 1, and the dialling prefixes dropped in 2019-2020
+        ("951 100 0002", "+529511000002"),
+        ("9511000002", "+529511000002"),
+        ("52 951 100 0002", "+529511000002"),
+        ("+52 1 951 100 0002", "+529511000002"),
+        ("521 951 100 0002", "+529511000002"),
+        ("0052 1 951 100 0002", "+529511000002"),
+        ("044 951 100 0002", "+529511000002"),
+        ("045 951 100 0002", "+529511000002"),
+        ("01 951 100 0002", "+529511000002"),
+        ("5512345678", "+525512345678"),
+        # and in the US: not a Mexican number, so read as a US one
+        ("(213) 555-0100", "+12135550100"),
+        ("213-555-0100", "+12135550100"),
+        ("1 213 555 0100", "+12135550100"),
+        ("+1 213 555 0100", "+12135550100"),
     ],
 )
 def test_phone_numbers_normalize_to_e164(raw: str, e164: str) -> None:
     assert rules.normalize_phone(raw) == e164
 
 
-@pytest.mark.parametrize("raw", ["5512345678", "+0 55 1234 5678", "+52", "+52abc12345678", ""])
-def test_phone_numbers_without_country_code_are_refused(raw: str) -> None:
-    with pytest.raises(ValueError, match=r"E\.164"):
+@pytest.mark.parametrize(
+    "raw", ["12345", "+0 55 1234 5678", "+52", "+52abc12345678", "", "951 100 00", "+52 0000000000"]
+)
+def test_what_is_not_a_valid_phone_number_is_refused(raw: str) -> None:
+    with pytest.raises(ValueError, match=r"\+52 951 123 4567"):
         rules.normalize_phone(raw)
+
+
+def test_sign_in_finds_a_number_stored_before_numbers_were_validated() -> None:
+    """An account whose number is no valid one still signs in by its stored spelling."""
+    assert rules.canonical_identifier("+999 123 456 789") == "+999123456789"
 
 
 def test_password_policy() -> None:

@@ -9,6 +9,9 @@ const TEXT = {
     otherLanguage: "Español",
     signinHeading: "Sign in",
     username: "Email or phone",
+    usernameHint:
+      "Your phone as you usually write it: 951 123 4567, +52 951 123 4567, " +
+      "+52 1 951 123 4567 or, in the US, (213) 555-0100.",
     password: "Password",
     signin: "Sign in",
     signingIn: "Signing in…",
@@ -119,6 +122,9 @@ const TEXT = {
     otherLanguage: "English",
     signinHeading: "Iniciar sesión",
     username: "Correo o teléfono",
+    usernameHint:
+      "Su teléfono como lo escribe siempre: 951 123 4567, +52 951 123 4567, " +
+      "+52 1 951 123 4567 o, en EE. UU., (213) 555-0100.",
     password: "Contraseña",
     signin: "Iniciar sesión",
     signingIn: "Iniciando sesión…",
