@@ -5,7 +5,7 @@ import json
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
@@ -66,13 +66,27 @@ _IN_FORCE = (
 )
 
 
+_IN_FORCE_NOW = "tequio.bylaws.in_force_now"
+_REMEMBERED = timedelta(seconds=5)
+
+
 async def in_force(session: AsyncSession, at: datetime | None = None) -> InForce:
-    """The version in force at `at` (now by default): the latest whose effective date has come."""
+    """The version in force at `at` (now by default): the latest whose effective date has come.
+    Now's is read once per request (a booking asks for it to set the fee and again to say until
+    when it may be cancelled free): a session remembers it for a few seconds of the clock, and
+    forgets it when a version is added in the session."""
     moment = at or clock.now()
+    if at is None:
+        known: tuple[datetime, InForce] | None = session.info.get(_IN_FORCE_NOW)
+        if known is not None and timedelta(0) <= moment - known[0] < _REMEMBERED:
+            return known[1]
     version = (await session.execute(_IN_FORCE, {"moment": moment})).scalar_one_or_none()
     if version is None:
         raise BylawsNotInstalled()
-    return InForce(version.number, parsed(version))
+    found = InForce(version.number, parsed(version))
+    if at is None:
+        session.info[_IN_FORCE_NOW] = (moment, found)
+    return found
 
 
 async def version(session: AsyncSession, number: int) -> BylawsVersion:
@@ -118,6 +132,7 @@ async def _add(
         proposal_id=proposal_id,
         note=note,
     )
+    session.info.pop(_IN_FORCE_NOW, None)
     try:
         async with session.begin_nested():
             session.add(row)

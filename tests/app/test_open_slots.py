@@ -346,7 +346,8 @@ async def test_a_search_costs_the_same_statements_for_three_doctors_as_for_twelv
     database: Any,
 ) -> None:
     """The sign-in check (which loads the searcher's account and zone), the laid-out check, one
-    page of slots, the page's doctors; and with a jurisdiction, their licences (each page of
+    page of slots, the page's doctors, the bylaws' late-cancellation window (until when a
+    booking would be free to cancel); and with a jurisdiction, their licences (each page of
     slots is checked exactly)."""
     _, patient = await signed_up(client)
     made = 0
@@ -364,7 +365,7 @@ async def test_a_search_costs_the_same_statements_for_three_doctors_as_for_twelv
             language="es",
             jurisdiction="MX-OAX",
         )
-        assert (len(plain), len(filtered)) == (4, 5), (plain, filtered)
+        assert (len(plain), len(filtered)) == (5, 6), (plain, filtered)
 
 
 async def test_a_filtered_search_reads_only_the_slots_filed_under_its_filter(

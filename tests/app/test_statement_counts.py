@@ -94,7 +94,7 @@ async def test_an_authenticated_read_of_me_sends_one_statement(
     assert len(statements) == 1, _shown(statements)
 
 
-async def test_listing_my_appointments_sends_three_statements(
+async def test_listing_my_appointments_sends_four_statements(
     client: httpx.AsyncClient, database: Database, world: tuple[dict[str, Any], str, list[str]]
 ) -> None:
     patient, doctor_id, starts = world
@@ -107,8 +107,9 @@ async def test_listing_my_appointments_sends_three_statements(
         response = await client.get("/v1/appointments", headers=bearer(patient))
     assert response.status_code == 200, response.text
     assert len(response.json()["items"]) == 1
-    # the sign-in, the page of appointments, their doctors
-    assert len(statements) == 3, _shown(statements)
+    # the sign-in, the page of appointments, their doctors, the bylaws' late-cancellation window
+    # (until when each may be cancelled free of charge)
+    assert len(statements) == 4, _shown(statements)
 
 
 async def test_a_booking_sends_eleven_statements(
