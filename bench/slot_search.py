@@ -486,10 +486,11 @@ async def _lay_out_in_bulk(session: AsyncSession, bulk: Bulk, doctors: list[Prac
     await session.execute(insert(SlotCoverage), coverage)
 
 
-async def _lay_out(engine: AsyncEngine, ids: list[uuid.UUID], *, bulk: bool) -> int:
-    """Every doctor's open slots, a batch of doctors a transaction: how many rows."""
+async def _lay_out(engine: AsyncEngine, ids: list[uuid.UUID], *, bulk: bool, now: datetime) -> int:
+    """Every doctor's open slots as laid out at `now`, a batch of doctors a transaction: how
+    many rows."""
     sessionmaker = create_sessionmaker(engine)
-    laying = Bulk(clock.now(), _storing(engine.dialect))
+    laying = Bulk(now, _storing(engine.dialect))
     async with _without_order_index(engine, bulk=bulk):
         await _lay_out_batches(sessionmaker, laying, ids, bulk=bulk)
         if bulk:
@@ -557,10 +558,18 @@ async def _rows_of(session: AsyncSession, doctor: uuid.UUID) -> list[tuple[Any, 
     return [tuple(row) for row in rows]
 
 
-async def _check(sessionmaker: async_sessionmaker[AsyncSession], ids: list[uuid.UUID]) -> int:
-    """The rows of a sample of doctors equal what a fresh `openings.lay_out` writes (in a
-    transaction rolled back); raises otherwise. How many doctors were compared."""
+async def _check(
+    sessionmaker: async_sessionmaker[AsyncSession], ids: list[uuid.UUID], now: datetime
+) -> int:
+    """The rows of a sample of doctors equal what a fresh `openings.lay_out` at the same `now`
+    writes (in a transaction rolled back; a large seeding takes long enough for the laid-out
+    span to move); raises otherwise. How many doctors were compared."""
     sample = random.Random(SEED).sample(ids, min(CHECKED, len(ids)))
+    with clock.travel(now, frozen=True):
+        return await _compare(sessionmaker, sample)
+
+
+async def _compare(sessionmaker: async_sessionmaker[AsyncSession], sample: list[uuid.UUID]) -> int:
     async with sessionmaker() as session:
         for doctor in sample:
             seeded = await _rows_of(session, doctor)
@@ -580,10 +589,12 @@ async def _seed(scratch: Scratch, size: Size, first: date) -> Seeded:
         started = time.perf_counter()
         seeded = await _seed_people(sessionmaker, settings, size, first)
         laid = time.perf_counter()
-        seeded.rows = await _lay_out(engine, seeded.doctors, bulk=size.bulk)
+        now = clock.now()
+        with clock.travel(now, frozen=True):  # every doctor laid out at the same moment
+            seeded.rows = await _lay_out(engine, seeded.doctors, bulk=size.bulk, now=now)
         seeded.seconds_slots = time.perf_counter() - laid
         seeded.seconds_people = laid - started
-        seeded.checked = await _check(sessionmaker, seeded.doctors)
+        seeded.checked = await _check(sessionmaker, seeded.doctors, now)
         if engine.dialect.name == "postgresql":
             async with engine.connect() as connection:
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
