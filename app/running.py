@@ -40,15 +40,19 @@ class RunningServer:
 def announce(host: str, port: int, database_url: str) -> None:
     """Say that this process serves `host:port` on `database_url`."""
     path = note_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
     note = {
         "base_url": f"http://{shown_host}:{port}",
         "database_url": absolute_database_url(database_url),
         "pid": os.getpid(),
     }
-    path.write_text(json.dumps(note))
-    path.chmod(0o600)  # a PostgreSQL URL may carry a password
+    # a PostgreSQL URL may carry a password: the note is the user's alone from its first byte
+    written = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(json.dumps(note))
+    os.replace(written, path)
 
 
 def withdraw() -> None:

@@ -202,11 +202,11 @@ BallotIdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        min_length=16,
-        max_length=200,
-        pattern=r"^[\x21-\x7e]+$",
-        description="A random string (16+ characters, e.g. a UUID), new for each ballot; a retry "
-        "with the same key and ballot gets the same receipt.",
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$",
+        description="A fresh random UUID (version 4) for each ballot, never one that means "
+        "something (such as the proposal's id): a retry with the same key and ballot gets the "
+        "same receipt, and the key's randomness is what keeps anyone who holds the ballot "
+        "secret from working out the receipt of a guessed key for each voter.",
     ),
 ]
 

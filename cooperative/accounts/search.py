@@ -6,15 +6,16 @@ lower case, accents dropped (`martinez` finds `Rosa Martínez`, `NUNEZ` finds `N
 database folds with `replace` and `lower`, which SQLite and PostgreSQL share; `FOLDED` lists
 the letters it folds (Spanish's), and `fold` folds a query the same way.
 
-A phone matches on the last digits of the number (the national number of a Mexican or a US
-phone is ten digits), so `951 100 0002`, `+52 951 100 0002`, `52 1 951 100 0002` (the old
-mobile prefix) and `044 951 100 0002` all find `+529511000002`.
+A phone matches on the whole national number (ten digits for a Mexican or a US phone; fewer
+are refused, since searching by the last few digits, one digit more at a time, would let staff
+rebuild a number a patient never gave them), so `951 100 0002`, `+52 951 100 0002`,
+`52 1 951 100 0002` (the old mobile prefix) and `044 951 100 0002` all find `+529511000002`.
 """
 
 import unicodedata
 
 NATIONAL_DIGITS = 10
-MIN_PHONE_DIGITS = 4
+MIN_PHONE_DIGITS = NATIONAL_DIGITS  # the whole number: a few digits would let staff rebuild one
 
 # Spanish's accented letters (both cases) and what they fold to; ASCII case is folded by
 # `lower`. (SQLite's parser refuses much deeper nesting of `replace`, so the list stays short.)

@@ -97,6 +97,14 @@ async def find_by_identifier(session: AsyncSession, identifier: str) -> Account 
     if rules.looks_like_email(canonical):
         return await _find_by(session, "email", canonical)
     if canonical.startswith("+"):
+        typed = rules.legacy_phone(identifier)
+        # a number kept in its old spelling (two accounts held it both ways) is its owner's
+        if (
+            typed is not None
+            and typed != canonical
+            and (kept := await _find_by(session, "phone", typed)) is not None
+        ):
+            return kept
         return await _find_by(session, "phone", canonical)
     return None
 

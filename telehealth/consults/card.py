@@ -51,7 +51,8 @@ async def card(
 ) -> ConsultCardPublic:
     """The consult's doctor, time and people for a participant (404 for anyone else). Staff
     and interpreters waiting to be admitted see the doctor only, as they see no one in the
-    waiting room until admitted."""
+    waiting room until admitted, and times in the cooperative's zone (the patient's would say
+    where the patient is)."""
     appointment, role = await service.room_of(session, principal, appointment_id)
     doctor = await practitioners.any_by_id(session, appointment.practitioner_id)
     roles = await service.roles_in(session, appointment)
@@ -69,14 +70,18 @@ async def card(
             names[account_id] = doctor.display_name
         elif (account := await accounts_service.get(session, account_id)) is not None:
             names[account_id] = account.display_name
+    read = [*names.keys(), *([appointment.patient_account_id] if sees_room else [])]
     await audit.record_access(
-        session, names.keys(), principal, resource=f"consult:{appointment.id}:people"
+        session, dict.fromkeys(read), principal, resource=f"consult:{appointment.id}:people"
     )
     return views.card_public(
         appointment,
         your_role=role,
         doctor=doctor,
-        patient_timezone=await patient_zone(session, appointment),
+        # where the patient lives is theirs to tell: to those who see the room, access-logged
+        patient_timezone=await patient_zone(session, appointment)
+        if sees_room
+        else clock.zone().key,
         people=[(account_id, roles[account_id], name) for account_id, name in names.items()],
         room=rules.room_state(appointment.start, appointment.end, clock.now(), window),
         window=window,

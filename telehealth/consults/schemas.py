@@ -85,7 +85,9 @@ class ConsultCardPublic(BaseModel):
     start: Moment
     end: Moment
     patient_timezone: str = Field(
-        description="The patient's IANA zone (their account's, else their jurisdiction's)."
+        description="The patient's IANA zone (their account's, else their jurisdiction's); "
+        "for staff or an interpreter not yet admitted, the cooperative's (the patient's would "
+        "say where the patient is)."
     )
     doctor: ConsultDoctorPublic
     room: Literal["not-open-yet", "open", "closed"]

@@ -1,6 +1,7 @@
 """Sign-up, sign-in by email and by phone, refresh rotation, reuse detection, sign-out, /v1/me."""
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -82,6 +83,27 @@ async def test_sign_in_with_the_phone_number_as_people_type_it(
     me = (await client.get("/v1/me", headers=bearer(tokens))).json()
     assert me["id"] == account["id"]
     assert me["phone"] == account["phone"] and me["phone"].startswith("+")
+
+
+async def test_a_number_left_in_its_old_spelling_still_signs_its_owner_in(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Two accounts held one number in two spellings, so the migration left the older one as
+    it was (`+52 1 …`): its owner, typing the number that way, reaches her own account."""
+    older = await register(client, phone="+52 951 100 0077")
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Account)
+            .where(col(Account.id) == uuid.UUID(older["id"]))
+            .values(phone="+5219511000077")
+        )
+        await session.commit()
+    newer = await register(client, phone="951 100 0077")
+    assert newer["phone"] == "+529511000077"
+    mine = await login(client, "+52 1 951 100 0077")
+    assert (await client.get("/v1/me", headers=bearer(mine))).json()["id"] == older["id"]
+    theirs = await login(client, "951 100 0077")
+    assert (await client.get("/v1/me", headers=bearer(theirs))).json()["id"] == newer["id"]
 
 
 async def test_a_wrong_number_in_any_form_gets_the_answer_of_a_wrong_password(

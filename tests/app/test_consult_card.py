@@ -1,13 +1,18 @@
 """The consult's card (`GET …/consult`): with whom and when, for the people in the consult only;
 each name shown is in that person's access log."""
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import update
+from sqlmodel import col
 
+from app.db import create_sessionmaker
+from cooperative.accounts.models import Account
 from tests.conftest import Database
 from tests.consult_support import consult_soon
 from tests.factories import bearer, signed_up
@@ -73,6 +78,14 @@ async def test_nobody_outside_the_consult_reads_its_card_and_a_waiting_interpret
     assert "Rosa" not in refused.text
     assert (await http.get(room)).status_code == 401
 
+    rosa = (await http.get("/v1/me", headers=bearer(consult["patient"]))).json()
+    async with create_sessionmaker(database.engine)() as session:  # she lives in Tijuana
+        await session.execute(
+            update(Account)
+            .where(col(Account.id) == uuid.UUID(rosa["id"]))
+            .values(timezone="America/Tijuana")
+        )
+        await session.commit()
     interpreter_account, interpreter = await signed_up(http, display_name="Intérprete mixteco")
     invited = await http.post(
         f"{room}/interpreters",
@@ -84,6 +97,8 @@ async def test_nobody_outside_the_consult_reads_its_card_and_a_waiting_interpret
     waiting = (await http.get(room, headers=bearer(interpreter))).json()
     assert [p["role"] for p in waiting["people"]] == ["doctor"]
     assert "Rosa" not in str(waiting)
+    assert waiting["patient_timezone"] == "America/Mexico_City"  # not where Rosa lives
+    assert "Tijuana" not in str(waiting)
 
     admitted = await http.post(
         f"{room}/admit",
@@ -93,3 +108,4 @@ async def test_nobody_outside_the_consult_reads_its_card_and_a_waiting_interpret
     assert admitted.status_code == 200, admitted.text
     inside = (await http.get(room, headers=bearer(interpreter))).json()
     assert {p["display_name"] for p in inside["people"]} >= {"Rosa Martínez", "Intérprete mixteco"}
+    assert inside["patient_timezone"] == "America/Tijuana"

@@ -240,7 +240,8 @@ async def test_a_ballot_retried_with_its_key_gets_the_same_receipt(
     other = await cast(juan, key, "no")
     assert other.status_code == 200 and other.json()["receipt"] not in receipts
     # another key, or the same key with another ballot, is not a retry
-    assert (await cast(rosa, "a-different-key-1234567")).json()["type"].endswith("/already-voted")
+    another = "5d1c9e2a-7b34-4f60-8a9d-2e6f1b3c4d58"
+    assert (await cast(rosa, another)).json()["type"].endswith("/already-voted")
     changed = await cast(rosa, key, "no")
     assert changed.status_code == 422
     assert changed.json()["type"].endswith("/idempotency-key-reused")
@@ -269,11 +270,12 @@ async def test_a_guessable_ballot_key_is_refused(
     rosa = await patient_owner(client, admin)
     draft = await propose(client, admin)
     await open_vote(client, admin, draft["id"])
-    short = await client.post(
-        f"/v1/proposals/{draft['id']}/ballots",
-        json={"vote": "yes"},
-        headers={**bearer(rosa), "Idempotency-Key": "1", "Accept-Language": "en"},
-    )
-    assert short.status_code == 422
-    assert short.json()["errors"][0]["field"] == "header.Idempotency-Key"
+    for guessable in ("1", "vote-rosa-0000001", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"):
+        short = await client.post(
+            f"/v1/proposals/{draft['id']}/ballots",
+            json={"vote": "yes"},
+            headers={**bearer(rosa), "Idempotency-Key": guessable, "Accept-Language": "en"},
+        )
+        assert short.status_code == 422, guessable
+        assert short.json()["errors"][0]["field"] == "header.Idempotency-Key"
     assert (await vote(client, rosa, draft["id"], vote="yes")).status_code == 200

@@ -24,5 +24,6 @@ def test_a_mexican_number_however_written_ends_the_same(prefix: str) -> None:
 
 def test_too_few_digits_are_no_phone_search() -> None:
     assert search.phone_digits("95 1") is None
-    assert search.phone_digits("0002") == "0002"
+    assert search.phone_digits("0002") is None  # a few digits would rebuild a number
+    assert search.phone_digits("1 951 100 0002") == "9511000002"
     assert search.phone_digits("١٢٣٤٥") is None  # only ASCII digits are a phone's
