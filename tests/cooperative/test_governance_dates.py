@@ -142,7 +142,7 @@ def test_an_initiative_takes_its_roll_the_day_it_opens_and_runs_its_minimum_hour
         assert isinstance(refused, InitiativeRecordDate)
     elif length < hours * 60:
         assert isinstance(refused, InitiativeTooShort)
-        assert f"{hours} hours" in str(refused)
+        assert (f"{hours} hours" if hours != 1 else "1 hour.") in str(refused)
     else:
         assert refused is None
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from telehealth.scheduling.errors import InvalidAppointmentTransition
+from telehealth.scheduling.errors import APPOINTMENT_STATUS, InvalidAppointmentTransition
 from telehealth.scheduling.rules import (
     CALLED_OFF,
     HOLDING,
@@ -39,7 +39,8 @@ def test_each_change_follows_only_its_statuses(status: AppointmentStatus, change
         with pytest.raises(InvalidAppointmentTransition) as refused:
             check_change(status, change)
         assert refused.value.params == {"status": status, "target": change}
-        assert str(refused.value) == f"An appointment that is {status} cannot become {change}."
+        said, becoming = APPOINTMENT_STATUS[str(status)].en, APPOINTMENT_STATUS[str(change)].en
+        assert str(refused.value) == f"An appointment that is {said} cannot become {becoming}."
 
 
 def test_a_stored_status_is_read_as_the_same_word() -> None:
