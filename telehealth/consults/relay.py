@@ -17,7 +17,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -414,14 +414,14 @@ class RelayRoom:
         for other in list(self.peers.values()):
             await self._sync(other)
 
-    @staticmethod
-    async def _hang_up(peer: Peer) -> None:
+    async def _hang_up(self, peer: Peer) -> None:
         for slot in peer.slots:
             slot.track.stop()
         for drain in peer.drains:
             await drain.stop()
         with contextlib.suppress(Exception):
             await peer.pc.close()
+        _stop_reading(self.relay, peer.sources.values())
 
     @property
     def senders(self) -> frozenset[str]:
@@ -472,3 +472,24 @@ class RelayRoom:
         await self.stop_recording()
         for account in list(self.peers):
             await self._hang_up(self.peers.pop(account))
+
+
+def _stop_reading(relay: MediaRelay, sources: Iterable[MediaStreamTrack]) -> None:
+    """aiortc's MediaRelay reads each source until the source ends, and a closed connection
+    ends it only later, from its decoder thread: a room closed meanwhile leaves the reader
+    waiting, and it is destroyed pending (logged as an error). A source whose connection is
+    closed has nothing more to read: its subscribers are told it ended (as the reader tells them
+    when the source ends), and its reader is cancelled and forgotten."""
+    tasks: dict[MediaStreamTrack, asyncio.Task[None]] = getattr(relay, "_MediaRelay__tasks", {})
+    proxies: dict[MediaStreamTrack, set[Any]] = getattr(relay, "_MediaRelay__proxies", {})
+    for source in list(sources):
+        task = tasks.pop(source, None)
+        if task is None:
+            continue  # its reader has ended already
+        task.cancel()
+        for proxy in proxies.pop(source, set()):
+            if proxy._buffered:
+                proxy._queue.put_nowait(None)
+            else:
+                proxy._frame = None
+                proxy._new_frame_event.set()
