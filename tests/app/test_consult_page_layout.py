@@ -423,7 +423,7 @@ async def test_with_an_interpreter_the_doctor_is_large_until_someone_else_speaks
     await doctor.button("Mute").click()
     await interpreter.button("Unmute").click()
     await patient.wait_for(
-        lambda: main_is(interpreter_account["id"]), "the interpreter speaks and is large"
+        lambda: main_is(interpreter_account["id"]), "the interpreter speaks and is large", 60
     )
     await shot(patient, "phone-patient-interpreter-speaks")
     for person in (doctor, patient, interpreter):

@@ -672,6 +672,8 @@ async function localMedia() {
       showAlert("mediaNone");
     }
   }
+  // muted while the camera was still being opened: the microphone starts muted
+  for (const track of state.local.getAudioTracks()) track.enabled = !state.muted;
   $("local-video").srcObject = state.local;
   return state.local;
 }
@@ -1854,7 +1856,8 @@ function listenForSpeaker() {
     }
   }
   const [loudest, level] = [...levels].sort((a, b) => b[1] - a[1])[0] || [null, 0];
-  if (loudest && level > 0.05) {
+  // the browser's noise suppression softens a steady voice over time: a low bar, the loudest wins
+  if (loudest && level > 0.02) {
     state.speaker = loudest;
     state.speakerAt = Date.now();
   }
