@@ -1775,6 +1775,7 @@ function ensureTile(id) {
   $("tiles").append(figure);
   tile = { figure, video, name, marks, stream: new MediaStream() };
   state.tiles.set(id, tile);
+  renderStage(); // a new tile takes its place (large or thumbnail) at once, not at the next roll call
   return tile;
 }
 
