@@ -113,3 +113,31 @@ async def test_a_token_narrowed_to_fewer_scopes_gets_the_documented_403(
         response = await client.get(path, headers=bearer(narrow))
         assert response.status_code == 403, (path, response.text)
         assert "403" in spec["paths"][path]["get"]["responses"], path
+
+
+def test_the_router_order_changes_no_route() -> None:
+    """The routers are included with the busiest first (`app.main.ROUTERS`); that is safe only
+    while no path and method of one router is also served by another, which would then be
+    taken by whichever comes first."""
+    from app.main import ROUTERS
+
+    def sample(path: str) -> str:
+        return re.sub(r"\{[^}:]+(:path)?\}", lambda m: "a/b" if m.group(1) else "sample", path)
+
+    served: list[tuple[str, Any]] = [
+        (module.__name__, route)
+        for module in ROUTERS
+        for route in module.router.routes
+        if hasattr(route, "path_regex")
+    ]
+    assert len(served) > 100
+    crossing = [
+        (method, sample(route.path), mine, theirs)
+        for mine, route in served
+        for method in sorted(getattr(route, "methods", None) or {"GET"})
+        for theirs, other in served
+        if theirs != mine
+        and other.path_regex.match(sample(route.path))
+        and method in (getattr(other, "methods", None) or {"GET"})
+    ]
+    assert crossing == []
