@@ -49,6 +49,9 @@ from telehealth.practitioners.schemas import (
     PractitionerCreate,
     WindowIn,
 )
+from telehealth.referrals import service as referrals
+from telehealth.referrals.rules import Action
+from telehealth.referrals.schemas import Interconsultation, ReferralCreate
 from telehealth.scheduling import openings
 from telehealth.scheduling.models import Appointment
 
@@ -488,6 +491,46 @@ async def _rural_clinic(
         clinic.id,
         code,
         secret=settings.contact_secret,
+    )
+    await _referral(session, accounts, clinic.id, nurse)
+
+
+async def _referral(
+    session: AsyncSession, accounts: dict[str, Account], clinic_id: uuid.UUID, nurse: Principal
+) -> None:
+    """Juana refers Rosa to cardiology; Dra. Ana López takes the referral on and answers in
+    writing, which spares Rosa the trip to the city."""
+    referral = await referrals.create(
+        session,
+        nurse,
+        ReferralCreate(
+            clinic_id=clinic_id,
+            patient_account_id=accounts["Rosa Martínez"].id,
+            specialty="cardiology",
+            urgency="priority",
+            reason="Palpitaciones al subir la cuesta desde hace un mes",
+            clinical_summary="Mujer de 47 años, sin antecedentes cardiacos. FC 96, TA 128/82. "
+            "Electrocardiograma de la clínica: ritmo sinusal con extrasístoles aisladas.",
+            diagnostic_impression="Extrasístoles ventriculares aisladas",
+            treatment_given="Ninguno; se pidió evitar café",
+            language="es",
+        ),
+    )
+    doctor = _principal(accounts["Dra. Ana López"])
+    await referrals.act(session, doctor, referral.id, Action.ACCEPT)
+    await referrals.act(
+        session,
+        doctor,
+        referral.id,
+        Action.ANSWER,
+        answer=Interconsultation(
+            findings="Electrocardiograma con extrasístoles ventriculares aisladas, monomórficas; "
+            "sin datos de cardiopatía estructural en lo que envía la clínica.",
+            diagnostic_impression="Extrasístoles ventriculares benignas",
+            plan="No requiere tratamiento. Reducir café y refrescos de cola; dormir bien. "
+            "Acudir de inmediato si hay desmayo, dolor de pecho o falta de aire.",
+            follow_up="Nuevo electrocardiograma en la clínica en 3 meses.",
+        ),
     )
 
 

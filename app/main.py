@@ -51,6 +51,7 @@ from app.routers import (
     payments,
     practitioners,
     proposals,
+    referrals,
     roles,
     surplus,
 )
@@ -159,8 +160,8 @@ def create_app(
 # No two routers serve one path and method, so the order changes nothing else
 # (`tests/app/test_openapi.py::test_the_router_order_changes_no_route`).
 ROUTERS = (
-    health, auth, me, appointments, consults, consult_media, practitioners, clinics, households,
-    members, dues, payments, proposals, roles, bylaws, exchange_rates, surplus, pages,
+    health, auth, me, appointments, consults, consult_media, practitioners, clinics, referrals,
+    households, members, dues, payments, proposals, roles, bylaws, exchange_rates, surplus, pages,
 )  # fmt: skip
 
 

@@ -39,6 +39,7 @@ from telehealth.practitioners.models import (
     Practitioner,
     TimeOff,
 )
+from telehealth.referrals.models import Referral, ReferralEvent
 from telehealth.scheduling.models import Appointment, AppointmentEvent
 
 __all__ = [
@@ -80,6 +81,8 @@ __all__ = [
     "ProposalCosigner",
     "ProposalEvent",
     "ProposalVoter",
+    "Referral",
+    "ReferralEvent",
     "RefreshToken",
     "SealedBallot",
     "ShareSubscription",

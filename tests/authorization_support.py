@@ -251,6 +251,24 @@ async def build_world(
         referral_reason="dolor de rodilla",
     )
     assert pedros_visit.status_code == 201, pedros_visit.text
+    # the clinic refers Rosa to Dr. Ana's specialty, and Dr. Ana takes the referral on
+    referral = await _ok(
+        http.post(
+            "/v1/referrals",
+            json={
+                "clinic_id": clinics["clinic"],
+                "patient_account_id": rosa["id"],
+                "specialty": "family_medicine",
+                "reason": "Presión alta pese a tratamiento",
+                "clinical_summary": "Mujer de 52 años con hipertensión desde 2020.",
+                "diagnostic_impression": "Hipertensión arterial descontrolada",
+                "treatment_given": "Losartán 50 mg al día",
+                "language": "es",
+            },
+            headers=bearer(staff["clinic"]),
+        )
+    )
+    await _ok(http.post(f"/v1/referrals/{referral['id']}/accept", headers=bearer(doctor_t)))
     async with sessions() as session:  # Rosa's own consult is about to start: its room is open
         start = clock.now() + timedelta(minutes=5)
         await session.execute(
@@ -311,6 +329,7 @@ async def build_world(
         "time_off": time_off["id"],
         "appointment": booked.json()["id"],
         "clinic_appointment": by_clinic.json()["id"],
+        "referral": referral["id"],
         "practitioner": profile["id"],
         "other_practitioner": other_profile["id"],
         "clinic": clinics["clinic"],
@@ -343,11 +362,18 @@ async def build_world(
         "Tomás Matías Cruz": "Tomás's name",
         booked.json()["id"]: "Rosa's appointment's id",
         by_clinic.json()["id"]: "the clinic appointment's id",
+        referral["id"]: "Rosa's referral's id",
         **{receipt: "Rosa's ballot receipt" for receipt in receipts},
         **{invoice: f"invoice {invoice[:8]}'s id" for invoice in invoices},
     }
     same_clinic_knows = frozenset(
-        {rosa["id"], rosa["email"], "Rosa Itzel Matías Cruz", by_clinic.json()["id"]}
+        {
+            rosa["id"],
+            rosa["email"],
+            "Rosa Itzel Matías Cruz",
+            by_clinic.json()["id"],
+            referral["id"],
+        }
     )
     return World(
         ids=ids,

@@ -42,6 +42,10 @@ async def create(session: AsyncSession, data: ClinicCreate) -> Clinic:
     return clinic
 
 
+async def get(session: AsyncSession, clinic_id: uuid.UUID) -> Clinic | None:
+    return await session.get(Clinic, clinic_id)
+
+
 async def is_staff(session: AsyncSession, clinic_id: uuid.UUID, account_id: uuid.UUID) -> bool:
     return await session.get(ClinicStaff, (clinic_id, account_id)) is not None
 

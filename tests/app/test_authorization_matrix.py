@@ -70,6 +70,13 @@ A = "/v1/appointments/{appointment_id}"
 H = "/v1/households/{household_id}"
 P = "/v1/proposals/{proposal_id}"
 R = "/v1/surplus/runs/{run_id}"
+F = "/v1/referrals/{referral_id}"
+CLINIC = {"same_clinic_staff"}  # a referral is its clinic's: its staff see and move it
+INTERCONSULTATION = {
+    "findings": "Cifras de 160/100",
+    "diagnostic_impression": "Hipertensión",
+    "plan": "Agregar amlodipino",
+}
 
 OPERATIONS: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/auth/register"): PUBLIC,
@@ -254,6 +261,33 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/surplus/patronage"): listing(
         query={"member_id": "member"}, owner="rosa", shows=("member",)
     ),
+    ("POST", "/v1/referrals"): obj(
+        body={
+            "clinic_id": "{clinic}",
+            "patient_account_id": "{account}",
+            "specialty": "cardiology",
+            "reason": "Soplo",
+            "clinical_summary": "Soplo sistólico nuevo",
+            "diagnostic_impression": "Soplo a estudiar",
+            "treatment_given": "ninguno",
+            "language": "es",
+        },
+        see=CLINIC,
+        act=CLINIC,
+    ),
+    ("GET", "/v1/referrals/open"): listing(),
+    ("GET", "/v1/referrals/mine"): listing(owner="doctor", shows=("referral", "account")),
+    ("GET", "/v1/me/referrals"): listing(owner="rosa", shows=("referral",)),
+    ("GET", "/v1/clinics/{clinic_id}/referrals"): obj(
+        see=CLINIC, owner="clinic_staff", shows=("referral", "account")
+    ),
+    ("GET", F): obj(see=CLINIC, owner="doctor", shows=("referral", "account")),
+    ("POST", f"{F}/accept"): obj(see=CLINIC),
+    ("POST", f"{F}/decline"): obj(see=CLINIC, body={"reason": "No es de mi especialidad"}),
+    ("POST", f"{F}/answer"): obj(see=CLINIC, body=INTERCONSULTATION),
+    ("POST", f"{F}/schedule"): obj(see=CLINIC, act=CLINIC, body={"appointment_id": "{nothing}"}),
+    ("POST", f"{F}/complete"): obj(see=CLINIC, body=INTERCONSULTATION),
+    ("POST", f"{F}/withdraw"): obj(see=CLINIC, act=CLINIC),
     ("GET", "/healthz/live"): PUBLIC,
     ("GET", "/healthz/ready"): PUBLIC,
 }
@@ -275,6 +309,7 @@ PARAMS = {
     "rate_id": "rate",
     "window_id": "window",
     "time_off_id": "time_off",
+    "referral_id": "referral",
     "number": "1",
     "action": "withdraw",  # what a member may do to their own membership
 }

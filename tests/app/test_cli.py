@@ -62,7 +62,15 @@ def test_migrate_demo_and_create_admin(tmp_path: Path) -> None:
             "FROM payment p LEFT JOIN payment_allocation a ON a.payment_id = p.id "
             "LEFT JOIN invoice i ON i.id = a.invoice_id ORDER BY p.status"
         ).fetchall()
+        # Rosa's referral from the clinic, answered in writing by Dra. Ana López
+        referral = db.execute(
+            "SELECT r.state, r.specialty, r.answer, p.display_name FROM referral r "
+            "JOIN practitioner p ON p.id = r.practitioner_id"
+        ).fetchall()
     assert payments == [("confirmed", 1, 1), ("reported", 0, None)]
+    [(state, specialty, answer, doctor)] = referral
+    assert (state, specialty, doctor) == ("answered", "cardiology", "Dra. Ana López")
+    assert "No requiere tratamiento" in json.loads(answer)["plan"]
     assert status == "open"
     assert json.loads(eligible) == {"doctor": 3, "patient": 3}
 

@@ -1,0 +1,206 @@
+"""The referral loop between a rural clinic and the cooperative's specialists."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.auth import require_scopes
+from app.db import SessionDep
+from app.errors import problem_responses
+from app.pagination import CursorParam, LimitParam, Page
+from cooperative.kernel.principal import Principal, Scope
+from telehealth.referrals import service as referrals
+from telehealth.referrals.rules import Action
+from telehealth.referrals.schemas import (
+    Interconsultation,
+    OpenReferralPublic,
+    ReferralCreate,
+    ReferralDecline,
+    ReferralPublic,
+    ReferralSchedule,
+    StateName,
+)
+
+router = APIRouter(tags=["referrals"])
+
+Reader = Annotated[Principal, require_scopes(Scope.APPOINTMENTS_READ)]
+Writer = Annotated[Principal, require_scopes(Scope.APPOINTMENTS_WRITE)]
+Staff = Annotated[Principal, require_scopes(Scope.PATIENTS_REGISTER)]
+StateParam = Annotated[StateName | None, Query(description="Only referrals in this state.")]
+ACTED = problem_responses(401, 403, 404, 409, 422)
+
+
+@router.post(
+    "/v1/referrals",
+    status_code=status.HTTP_201_CREATED,
+    summary="Refer a patient to a specialty",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def create(session: SessionDep, principal: Staff, data: ReferralCreate) -> ReferralPublic:
+    """Clinic staff refer a patient registered with their clinic (who accepted the
+    registration) to a specialty: NOM-004's referral note (reason, clinical summary,
+    diagnostic impression, treatment given so far), the urgency, and the language the patient
+    speaks and any interpreter they need. Every active specialist of that specialty sees it in
+    `GET /v1/referrals/open`, without the patient's name, until one accepts or declines."""
+    return await referrals.full(session, await referrals.create(session, principal, data))
+
+
+@router.get(
+    "/v1/referrals/open",
+    summary="Referrals waiting for your specialty",
+    responses=problem_responses(400, 401, 403),
+)
+async def open_referrals(
+    session: SessionDep, principal: Reader, cursor: CursorParam = None, limit: LimitParam = 50
+) -> Page[OpenReferralPublic]:
+    """For a specialist: the referrals of your specialties nobody has accepted yet, oldest
+    first, with how long each has waited. You see the clinical content, not the patient's
+    name; you see that once you accept."""
+    return await referrals.open_for(session, principal, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/v1/referrals/mine",
+    summary="Referrals you accepted",
+    responses=problem_responses(400, 401, 403),
+)
+async def accepted_referrals(
+    session: SessionDep,
+    principal: Reader,
+    state: StateParam = None,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[ReferralPublic]:
+    """For a specialist: the referrals you accepted or declined, newest first."""
+    return await referrals.accepted_by(session, principal, state=state, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/v1/clinics/{clinic_id}/referrals",
+    summary="A clinic's referrals",
+    responses=problem_responses(400, 401, 403, 404),
+)
+async def clinic_referrals(
+    session: SessionDep,
+    principal: Staff,
+    clinic_id: uuid.UUID,
+    state: StateParam = None,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[ReferralPublic]:
+    """For the clinic's staff: its referrals, newest first, each with its state, how long it
+    has waited, and the specialist's answer or counter-referral once returned."""
+    return await referrals.of_clinic(
+        session, principal, clinic_id, state=state, cursor=cursor, limit=limit
+    )
+
+
+@router.get(
+    "/v1/me/referrals",
+    summary="Your referrals",
+    responses=problem_responses(400, 401, 403),
+)
+async def my_referrals(
+    session: SessionDep, principal: Reader, cursor: CursorParam = None, limit: LimitParam = 50
+) -> Page[ReferralPublic]:
+    """For a patient: the referrals your clinic made for you, with the specialists' answers."""
+    return await referrals.of_patient(session, principal, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/v1/referrals/{referral_id}",
+    summary="A referral",
+    responses=problem_responses(401, 403, 404),
+)
+async def get_referral(
+    session: SessionDep, principal: Reader, referral_id: uuid.UUID
+) -> ReferralPublic | OpenReferralPublic:
+    """Its patient, the referring clinic's staff and the specialist who accepted it see all of
+    it, with its history; a specialist of its specialty sees a waiting referral without the
+    patient's identity; anyone else gets 404."""
+    referral, viewer = await referrals.visible(session, principal, referral_id)
+    return await referrals.public(session, referral, viewer)
+
+
+async def _acted(
+    session: SessionDep,
+    principal: Principal,
+    referral_id: uuid.UUID,
+    action: Action,
+    *,
+    decline_reason: str | None = None,
+    answer: Interconsultation | None = None,
+    appointment_id: uuid.UUID | None = None,
+) -> ReferralPublic:
+    referral, _viewer = await referrals.act(
+        session,
+        principal,
+        referral_id,
+        action,
+        decline_reason=decline_reason,
+        answer=answer,
+        appointment_id=appointment_id,
+    )
+    return await referrals.full(session, referral)
+
+
+@router.post("/v1/referrals/{referral_id}/accept", summary="Accept a referral", responses=ACTED)
+async def accept(session: SessionDep, principal: Writer, referral_id: uuid.UUID) -> ReferralPublic:
+    """A specialist of the referral's specialty takes it on; the first to accept has it (a
+    second gets 409). Repeating your own accept answers with the referral as it is."""
+    return await _acted(session, principal, referral_id, Action.ACCEPT)
+
+
+@router.post("/v1/referrals/{referral_id}/decline", summary="Decline a referral", responses=ACTED)
+async def decline(
+    session: SessionDep, principal: Writer, referral_id: uuid.UUID, data: ReferralDecline
+) -> ReferralPublic:
+    """A specialist of the specialty (or the one who accepted it) declines, saying why: the
+    clinic sees the reason and may refer again."""
+    return await _acted(session, principal, referral_id, Action.DECLINE, decline_reason=data.reason)
+
+
+@router.post(
+    "/v1/referrals/{referral_id}/answer", summary="Answer a referral in writing", responses=ACTED
+)
+async def answer(
+    session: SessionDep, principal: Writer, referral_id: uuid.UUID, data: Interconsultation
+) -> ReferralPublic:
+    """The specialist who accepted answers without a visit (an eConsult): the
+    interconsultation note and the plan go back to the clinic, and the referral is closed."""
+    return await _acted(session, principal, referral_id, Action.ANSWER, answer=data)
+
+
+@router.post(
+    "/v1/referrals/{referral_id}/schedule",
+    summary="Link the referral's consult",
+    responses=ACTED,
+)
+async def schedule(
+    session: SessionDep, principal: Writer, referral_id: uuid.UUID, data: ReferralSchedule
+) -> ReferralPublic:
+    """The specialist who accepted, or the clinic, links the consult booked for the patient with
+    that specialist (`POST /v1/appointments`, the clinic booking for its patient)."""
+    return await _acted(
+        session, principal, referral_id, Action.SCHEDULE, appointment_id=data.appointment_id
+    )
+
+
+@router.post(
+    "/v1/referrals/{referral_id}/complete",
+    summary="Return the counter-referral",
+    responses=ACTED,
+)
+async def complete(
+    session: SessionDep, principal: Writer, referral_id: uuid.UUID, data: Interconsultation
+) -> ReferralPublic:
+    """After the consult took place (recorded as fulfilled), the specialist returns the
+    counter-referral to the clinic: findings, diagnostic impression, plan and follow-up."""
+    return await _acted(session, principal, referral_id, Action.COMPLETE, answer=data)
+
+
+@router.post("/v1/referrals/{referral_id}/withdraw", summary="Withdraw a referral", responses=ACTED)
+async def withdraw(session: SessionDep, principal: Staff, referral_id: uuid.UUID) -> ReferralPublic:
+    """The clinic withdraws a referral no specialist has answered yet."""
+    return await _acted(session, principal, referral_id, Action.WITHDRAW)
