@@ -50,6 +50,7 @@ from app.routers import (
     pages,
     payments,
     practitioners,
+    prescriptions,
     proposals,
     roles,
     surplus,
@@ -88,6 +89,11 @@ TAGS = [
     {"name": "clinics", "description": "Clinics, their staff and registered patients."},
     {"name": "appointments", "description": "Slot search and race-free booking of consults."},
     {"name": "consults", "description": "Video consult rooms: join, waiting room, signaling."},
+    {
+        "name": "prescriptions",
+        "description": "Prescriptions (recetas): issue, print, revoke; public verification "
+        "for pharmacies.",
+    },
     {"name": "governance", "description": "Proposals, secret ballots, elections, results."},
     {"name": "surplus", "description": "Patronage, surplus allocation, notices, capital."},
     {"name": "health", "description": "Liveness and readiness probes."},
@@ -155,7 +161,8 @@ def create_app(
 
 ROUTERS = (
     auth, me, roles, bylaws, members, households, dues, payments, exchange_rates, practitioners,
-    clinics, appointments, consults, consult_media, proposals, surplus, health, pages,
+    clinics, appointments, consults, consult_media, prescriptions, proposals, surplus, health,
+    pages,
 )  # fmt: skip
 
 

@@ -39,6 +39,7 @@ from telehealth.practitioners.models import (
     Practitioner,
     TimeOff,
 )
+from telehealth.prescriptions.models import Prescription
 from telehealth.scheduling.models import Appointment, AppointmentEvent
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "PaymentAllocation",
     "Practitioner",
     "PrecheckResult",
+    "Prescription",
     "Proposal",
     "ProposalComment",
     "ProposalCosigner",
