@@ -9,14 +9,14 @@ class ControlledSubstance(TequioError):
         "Las sustancias controladas no se recetan por telemedicina",
     )
     detail = Text(
-        "Drug line {line} names {substance} ({substance_en}), a controlled substance of the "
+        "Medicine number {line} ({substance}, {substance_en}) is a controlled substance of the "
         "Ley General de Salud art. 226, fraction {fraction}: it needs a special or retained "
         "prescription written in person, which a telemedicine consult cannot issue. Refer the "
         "patient to an in-person visit.",
-        "El medicamento {line} es {substance}, sustancia controlada de la Ley General de Salud "
-        "art. 226, fracción {fraction}: requiere una receta especial o que se retiene, emitida "
-        "en consulta presencial, y una consulta de telemedicina no puede emitirla. Refiera al "
-        "paciente a una consulta presencial.",
+        "El medicamento número {line} ({substance}) es una sustancia controlada de la Ley "
+        "General de Salud art. 226, fracción {fraction}: requiere una receta especial o que se "
+        "retiene, emitida en consulta presencial, y una consulta de telemedicina no puede "
+        "emitirla. Refiera al paciente a una consulta presencial.",
     )
 
 

@@ -12,11 +12,11 @@ from io import BytesIO
 from typing import Literal
 
 import segno
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from cooperative.kernel import clock
+from cooperative.kernel.errors import moment_phrase
 from telehealth.prescriptions import rules
 from telehealth.prescriptions.models import Prescription
 
@@ -94,7 +94,9 @@ def _day(value: date, language: str) -> str:
 
 
 def _moment(value: datetime, language: str) -> str:
-    return format_datetime(value.astimezone(clock.zone()), format="medium", locale=language)
+    """ "2 de diciembre de 2026 a las 13:40 (hora de Ciudad de México)", in the cooperative's
+    zone."""
+    return moment_phrase(value, "en" if language == "en" else "es")
 
 
 def qr_svg(url: str) -> str:
@@ -108,27 +110,28 @@ body{margin:0;font:14px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,Arial,san
 color:#111;background:#eceff1}
 .sheet{background:#fff;max-width:200mm;margin:12px auto;padding:10mm 12mm}
 header{display:flex;gap:12px;justify-content:space-between;align-items:flex-start;
-border-bottom:2px solid #0b5d4b;padding-bottom:8px}
-h1{font-size:19px;margin:0 0 2px;color:#0b5d4b}
-.muted{color:#444;font-size:12.5px;margin:0}
+border-bottom:2px solid #0b5d4b;padding-bottom:.5em}
+h1{font-size:1.4em;margin:0 0 2px;color:#0b5d4b}
+h2{font-size:.9em;margin:.5em 0 0}
+.muted{color:#444;font-size:.9em;margin:0}
 .verify{display:flex;gap:10px;align-items:center;flex:0 0 auto}
 .qr{width:30mm;height:30mm;display:block}
-.code{font:600 13px/1.3 ui-monospace,Menlo,Consolas,monospace;word-break:break-all;max-width:44mm}
+.code{font:600 .95em/1.35 ui-monospace,Menlo,Consolas,monospace;max-width:44mm;margin:.2em 0 0}
 .doc p{margin:1px 0}
-.who{display:flex;flex-wrap:wrap;gap:4px 24px;margin:8px 0;font-size:14px}
-ol{margin:4px 0 0;padding-left:20px}
-li{margin:0 0 6px;break-inside:avoid}
-li h3{font-size:14.5px;margin:0}
-.facts{display:flex;flex-wrap:wrap;gap:0 16px;font-size:13px;margin:1px 0}
-.instr{margin:2px 0 0}
+.who{display:flex;flex-wrap:wrap;gap:4px 24px;margin:.5em 0}
+ol{margin:.2em 0 0;padding-left:2em}
+li{margin:0 0 .35em;break-inside:avoid}
+li h3{font-size:1.03em;margin:0}
+.facts{display:flex;flex-wrap:wrap;gap:0 1.1em;font-size:.93em;margin:1px 0}
+.instr{margin:1px 0 0}
 .banner{background:#b00020;color:#fff;font-weight:700;padding:6px 10px;margin:8px 0}
-footer{border-top:1px solid #999;margin-top:8px;padding-top:6px;font-size:11.5px;color:#333}
+footer{border-top:1px solid #999;margin-top:.5em;padding-top:.4em;font-size:.82em;color:#333}
 footer p{margin:1px 0}
 .digest{font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
 @media (max-width:600px){header{flex-direction:column}.sheet{padding:14px;margin:0}}
 @page{margin:10mm}
-@media print{body{background:#fff;font-size:12.5px}.sheet{margin:0;padding:0;max-width:none}
-.qr{width:28mm;height:28mm}}
+@media print{body{background:#fff;font-size:11.5px}.sheet{margin:0;padding:0;max-width:none}
+.qr{width:26mm;height:26mm}.banner{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
 _VERIFY_CSS = """
@@ -137,7 +140,8 @@ body{margin:0;font:16px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans
 main{max-width:720px;margin:0 auto;padding:16px}
 .status{font-size:22px;font-weight:700;padding:12px 14px;color:#fff}
 .valid{background:#0b6b3a}.revoked{background:#b00020}.unknown{background:#555}
-ol{padding-left:22px}li{margin-bottom:8px}
+ol{padding-left:22px}li{margin-bottom:10px}li h3{font-size:1.05em;margin:0}
+.facts{display:flex;flex-wrap:wrap;gap:0 1em}.instr{margin:2px 0 0}p{margin:4px 0}
 .muted{color:#555;font-size:14px}
 """
 
@@ -311,79 +315,105 @@ def _qr_pdf(pdf: FPDF, url: str, x: float, y: float, size: float) -> None:
                 pdf.rect(x + column * module, y + row * module, module, module, style="F")
 
 
-def pdf_bytes(prescription: Prescription, url: str, paper: Paper = "letter") -> bytes:
-    """The prescription as a PDF of one page (Letter, or A4)."""
-    language = language_of(prescription.language)
-    words = LABELS[language]
-    code = rules.grouped(prescription.code)
-    pdf = FPDF(orientation="portrait", unit="mm", format=paper)
-    pdf.set_title(f"{words['title']} {code}")
-    pdf.set_creator("Tequio")
-    pdf.set_lang(language)
-    pdf.set_creation_date(prescription.issued_at)
-    pdf.set_margins(15, 12, 15)
-    pdf.set_auto_page_break(auto=True, margin=12)
-    pdf.add_page()
-    width = pdf.w - 30
-    qr_size = 30.0
-    top = pdf.get_y()
-    _qr_pdf(pdf, url, pdf.w - 15 - qr_size, top, qr_size)
-    text_width = width - qr_size - 6
+class _Sheet:
+    """One PDF page being written, top to bottom, in the prescription's language."""
 
-    def write(text: str, size: float = 10, style: str = "", height: float = 5) -> None:
-        pdf.set_font("Helvetica", style, size)
-        pdf.multi_cell(text_width, height, _latin(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    MARGIN = 15.0
+    QR = 30.0
 
-    pdf.set_text_color(11, 93, 75)
-    write(words["title"], 16, "B", 8)
-    pdf.set_text_color(0, 0, 0)
-    write(prescription.institution_name, 10, "B")
-    write(prescription.institution_address, 9)
-    write(prescription.prescriber_name, 11, "B", 6)
-    if prescription.prescriber_specialty:
-        write(prescription.prescriber_specialty, 10)
-    write(f"{words['cedula']}: {prescription.prescriber_cedula}")
-    if prescription.prescriber_specialty_cedula:
-        write(f"{words['specialty_cedula']}: {prescription.prescriber_specialty_cedula}")
-    pdf.set_xy(pdf.w - 15 - qr_size - 10, top + qr_size + 1)
-    pdf.set_font("Helvetica", "", 7)
-    pdf.cell(qr_size + 10, 4, _latin(words["code"]), align="C")
-    pdf.set_xy(pdf.w - 15 - qr_size - 10, top + qr_size + 5)
-    pdf.set_font("Courier", "B", 7)
-    pdf.multi_cell(qr_size + 10, 3.5, code, align="C")
-    pdf.set_y(max(pdf.get_y(), top + qr_size + 14))
-    pdf.set_draw_color(11, 93, 75)
-    pdf.line(15, pdf.get_y(), pdf.w - 15, pdf.get_y())
-    pdf.ln(2)
-    text_width = width
-    if prescription.revoked_at is not None:
-        pdf.set_text_color(176, 0, 32)
-        write(
-            f"{words['revoked']} - {words['revoked_on']} "
-            f"{_moment(prescription.revoked_at, language)}",
-            12,
-            "B",
-            7,
-        )
+    def __init__(self, prescription: Prescription, url: str, paper: Paper) -> None:
+        self.prescription = prescription
+        self.url = url
+        self.language = language_of(prescription.language)
+        self.words = LABELS[self.language]
+        self.code = rules.grouped(prescription.code)
+        pdf = FPDF(orientation="portrait", unit="mm", format=paper)
+        pdf.set_title(f"{self.words['title']} {self.code}")
+        pdf.set_creator("Tequio")
+        pdf.set_lang(self.language)
+        pdf.set_creation_date(prescription.issued_at)
+        pdf.set_margins(self.MARGIN, 12, self.MARGIN)
+        pdf.set_auto_page_break(auto=True, margin=12)
+        pdf.add_page()
+        self.pdf = pdf
+        self.width = pdf.w - 2 * self.MARGIN
+
+    def write(self, text: str, size: float = 10, style: str = "", height: float = 5) -> None:
+        self.pdf.set_font("Helvetica", style, size)
+        self.pdf.multi_cell(self.width, height, _latin(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def rule(self, gray: int) -> None:
+        y = self.pdf.get_y()
+        self.pdf.set_draw_color(gray, gray, gray)
+        self.pdf.line(self.MARGIN, y, self.pdf.w - self.MARGIN, y)
+
+    def header(self) -> None:
+        """The cooperative and the doctor on the left; the QR code and the code on the right."""
+        p, words, pdf = self.prescription, self.words, self.pdf
+        top, left = pdf.get_y(), pdf.w - self.MARGIN - self.QR
+        _qr_pdf(pdf, self.url, left, top, self.QR)
+        full = self.width
+        self.width = full - self.QR - 6
+        pdf.set_text_color(11, 93, 75)
+        self.write(words["title"], 16, "B", 8)
         pdf.set_text_color(0, 0, 0)
-    write(f"{words['patient']}: {prescription.patient_name}", 11, "", 6)
-    write(f"{words['date']}: {_day(prescription.issued_on, language)}", 11, "", 6)
-    pdf.ln(1)
-    write(words["drugs"], 11, "B", 6)
-    for number, line in enumerate(prescription.lines, start=1):
-        write(f"{number}. {line['generic_name']} - {line['presentation']}", 10.5, "B", 5.5)
-        write("   " + "   ".join(f"{words[key]}: {line[key]}" for key in _FIELDS), 9.5, "", 5)
-        write(f"   {words['instructions']}: {line['instructions']}", 9.5, "", 5)
+        self.write(p.institution_name, 10, "B")
+        self.write(p.institution_address, 9)
+        self.write(p.prescriber_name, 11, "B", 6)
+        if p.prescriber_specialty:
+            self.write(p.prescriber_specialty)
+        self.write(f"{words['cedula']}: {p.prescriber_cedula}")
+        if p.prescriber_specialty_cedula:
+            self.write(f"{words['specialty_cedula']}: {p.prescriber_specialty_cedula}")
+        pdf.set_y(max(pdf.get_y(), top + self.QR) + 2)
+        pdf.set_font("Helvetica", "", 9)
+        label = _latin(words["code"]) + ": "
+        pdf.cell(pdf.get_string_width(label) + 1, 6, label)
+        pdf.set_font("Courier", "B", 12)
+        pdf.cell(0, 6, self.code, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(1)
-    if prescription.indications:
-        write(f"{words['indications']}: {prescription.indications}", 10, "", 5)
-    pdf.ln(2)
-    pdf.set_draw_color(150, 150, 150)
-    pdf.line(15, pdf.get_y(), pdf.w - 15, pdf.get_y())
-    pdf.ln(1)
-    write(f"{words['verify_at']} {url}", 8.5, "", 4)
-    write(words["telemedicine"], 8.5, "", 4)
-    write(f"{words['digest']}: {prescription.digest}", 7.5, "", 4)
-    buffer = BytesIO()
-    pdf.output(buffer)
-    return buffer.getvalue()
+        self.width = full
+        self.rule(90)
+        pdf.ln(2)
+
+    def body(self) -> None:
+        """Revoked or not, the patient, the date, the medicines and the indications."""
+        p, words = self.prescription, self.words
+        if p.revoked_at is not None:
+            self.pdf.set_text_color(176, 0, 32)
+            when = _moment(p.revoked_at, self.language)
+            self.write(f"{words['revoked']} - {words['revoked_on']} {when}", 12, "B", 7)
+            self.pdf.set_text_color(0, 0, 0)
+        self.write(f"{words['patient']}: {p.patient_name}", 11, "", 6)
+        self.write(f"{words['date']}: {_day(p.issued_on, self.language)}", 11, "", 6)
+        self.pdf.ln(1)
+        self.write(words["drugs"], 11, "B", 6)
+        for number, line in enumerate(p.lines, start=1):
+            self.write(f"{number}. {line['generic_name']} - {line['presentation']}", 10.5, "B")
+            self.write("   " + "   ".join(f"{words[k]}: {line[k]}" for k in _FIELDS), 9.5)
+            self.write(f"   {words['instructions']}: {line['instructions']}", 9.5)
+            self.pdf.ln(1)
+        if p.indications:
+            self.write(f"{words['indications']}: {p.indications}")
+
+    def footer(self) -> None:
+        self.pdf.ln(2)
+        self.rule(150)
+        self.pdf.ln(1)
+        self.write(f"{self.words['verify_at']} {self.url}", 8.5, "", 4)
+        self.write(self.words["telemedicine"], 8.5, "", 4)
+        self.write(f"{self.words['digest']}: {self.prescription.digest}", 7.5, "", 4)
+
+    def bytes(self) -> bytes:
+        buffer = BytesIO()
+        self.pdf.output(buffer)
+        return buffer.getvalue()
+
+
+def pdf_bytes(prescription: Prescription, url: str, paper: Paper = "letter") -> bytes:
+    """The prescription as a PDF of one page (Letter, or A4), the QR code drawn as vectors."""
+    sheet = _Sheet(prescription, url, paper)
+    sheet.header()
+    sheet.body()
+    sheet.footer()
+    return sheet.bytes()

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from cooperative.kernel.moments import Moment
 from cooperative.kernel.schemas import InputModel
@@ -14,7 +15,7 @@ from cooperative.kernel.schemas import InputModel
 def _stripped(value: str) -> str:
     clean = " ".join(value.split())
     if not clean:
-        raise ValueError("give some text, not only spaces")
+        raise PydanticCustomError("blank", "give some text, not only spaces")
     return clean
 
 

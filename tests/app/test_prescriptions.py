@@ -26,6 +26,7 @@ from tests.factories import bearer, practitioner, signed_up
 from tests.prescription_support import (
     AMOXICILLIN,
     INDICATIONS,
+    PARACETAMOL,
     PATIENT_NAME,
     PATIENT_PHONE,
     consult_now,
@@ -303,6 +304,14 @@ async def test_the_pdf_parses_and_carries_every_field(
             prescription["digest"],
         ):
             assert shown in words, (shown, words)
+    ten = await issued(client, consult, lines=[AMOXICILLIN, PARACETAMOL] * 5)
+    for paper in ("letter", "a4"):  # the most a prescription holds still fits one sheet
+        response = await client.get(
+            f"/v1/prescriptions/{ten['id']}/pdf",
+            params={"paper": paper},
+            headers=bearer(consult["patient"]),
+        )
+        assert len(PdfReader(io.BytesIO(response.content)).pages) == 1, paper
     bad = await client.get(
         f"/v1/prescriptions/{prescription['id']}/pdf",
         params={"paper": "papiro"},
