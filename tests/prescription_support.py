@@ -17,6 +17,8 @@ from tests.factories import (
     apply,
     bearer,
     book,
+    decide,
+    household,
     install_bylaws,
     open_slots,
     practitioner,
@@ -78,6 +80,7 @@ async def consult_now(
     language: str = "es",
     specialty_cedula: str | None = "7654321",
     starts_in: timedelta = timedelta(minutes=-5),
+    dependent: str | None = None,
 ) -> dict[str, Any]:
     """A consult taking place now (its room open) between a doctor with an MX licence (and a
     specialty cédula) and a patient-owner, Rosa; with their tokens and an admin's."""
@@ -100,12 +103,25 @@ async def consult_now(
     patient_account, patient = await signed_up(
         http, display_name="Rosa", phone=PATIENT_PHONE, preferred_language=language
     )
-    await apply(http, patient, full_name=PATIENT_NAME)
+    member = await apply(http, patient, full_name=PATIENT_NAME)
+    fields: dict[str, Any] = {}
+    if dependent is not None:  # Rosa books for her daughter, a dependent of her household
+        assert (await decide(http, admin, member["id"])).status_code == 200
+        home = await household(http, patient)
+        child = await http.post(
+            f"/v1/households/{home['id']}/dependents",
+            json={"full_name": dependent},
+            headers=bearer(patient),
+        )
+        assert child.status_code == 201, child.text
+        fields["dependent_id"] = child.json()["id"]
     slots = await open_slots(
         http, patient, **{"from": (clock.today() + timedelta(days=2)).isoformat()}
     )
     slot = next(s for s in slots if s["practitioner_id"] == profile["id"])
-    booked = await book(http, patient, profile["id"], slot["start"], reason="fiebre y tos")
+    booked = await book(
+        http, patient, profile["id"], slot["start"], reason="fiebre y tos", **fields
+    )
     assert booked.status_code == 201, booked.text
     await move_consult(sessionmaker, booked.json()["id"], starts_in=starts_in)
     return {

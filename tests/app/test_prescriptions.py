@@ -439,6 +439,20 @@ async def test_only_the_patient_and_the_treating_doctor_see_it_and_the_doctors_r
     assert "prescriptions" in resources  # the doctor's list
 
 
+async def test_a_dependents_prescription_names_the_child_and_the_responsible_member_sees_it(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    consult = await consult_now(client, sessionmaker, settings, dependent="Xóchitl Matías Cruz")
+    prescription = await issued(client, consult)
+    assert prescription["patient_name"] == "Xóchitl Matías Cruz"
+    listed = await client.get("/v1/prescriptions", headers=bearer(consult["patient"]))
+    assert [p["patient_name"] for p in listed.json()["items"]] == ["Xóchitl Matías Cruz"]
+    printed = await client.get(
+        f"/v1/prescriptions/{prescription['id']}/print", headers=bearer(consult["patient"])
+    )
+    assert "Xóchitl Matías Cruz" in printed.text
+
+
 async def test_prescriptions_are_listed_newest_first_a_page_at_a_time(
     client: httpx.AsyncClient, consult: dict[str, Any]
 ) -> None:
