@@ -94,6 +94,7 @@ _SPANISH: dict[str, str] = {
     "referral_required": "Una consulta pedida por una clínica lleva su motivo de envío "
     "(`referral_reason`).",
     "specialty": "Especialidad desconocida; vea GET /v1/practitioners/specialties.",
+    "specialty_cedula": "La cédula de especialidad va en una licencia MX.",
 }
 
 

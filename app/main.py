@@ -50,6 +50,7 @@ from app.routers import (
     pages,
     payments,
     practitioners,
+    prescriptions,
     proposals,
     referrals,
     roles,
@@ -89,6 +90,11 @@ TAGS = [
     {"name": "clinics", "description": "Clinics, their staff and registered patients."},
     {"name": "appointments", "description": "Slot search and race-free booking of consults."},
     {"name": "consults", "description": "Video consult rooms: join, waiting room, signaling."},
+    {
+        "name": "prescriptions",
+        "description": "Prescriptions (recetas): issue, print, revoke; public verification "
+        "for pharmacies.",
+    },
     {"name": "governance", "description": "Proposals, secret ballots, elections, results."},
     {"name": "surplus", "description": "Patronage, surplus allocation, notices, capital."},
     {"name": "health", "description": "Liveness and readiness probes."},
@@ -160,8 +166,9 @@ def create_app(
 # No two routers serve one path and method, so the order changes nothing else
 # (`tests/app/test_openapi.py::test_the_router_order_changes_no_route`).
 ROUTERS = (
-    health, auth, me, appointments, consults, consult_media, practitioners, clinics, referrals,
-    households, members, dues, payments, proposals, roles, bylaws, exchange_rates, surplus, pages,
+    health, auth, me, appointments, consults, consult_media, prescriptions, practitioners,
+    clinics, referrals, households, members, dues, payments, proposals, roles, bylaws,
+    exchange_rates, surplus, pages,
 )  # fmt: skip
 
 

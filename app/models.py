@@ -39,6 +39,7 @@ from telehealth.practitioners.models import (
     Practitioner,
     TimeOff,
 )
+from telehealth.prescriptions.models import Prescription
 from telehealth.referrals.models import Referral, ReferralEvent
 from telehealth.scheduling.models import Appointment, AppointmentEvent
 
@@ -76,6 +77,7 @@ __all__ = [
     "PaymentAllocation",
     "Practitioner",
     "PrecheckResult",
+    "Prescription",
     "Proposal",
     "ProposalComment",
     "ProposalCosigner",

@@ -110,6 +110,20 @@ class Settings(BaseSettings):
         description="Where people reach Tequio, e.g. https://tequio.coop: the links it hands "
         "out (the consult page in calendar entries) start with it. Unset: http://HOST:PORT.",
     )
+    cooperative_name: str = Field(
+        default="Tequio, Sociedad Cooperativa de Consumo de Servicios de Salud",
+        min_length=1,
+        max_length=200,
+        description="The cooperative's legal name, as its bylaws' deed registers it: every "
+        "prescription carries it (Reglamento de Insumos para la Salud art. 29).",
+    )
+    cooperative_address: str = Field(
+        default="Calle de la Reforma 12, Centro, 68000 Oaxaca de Juárez, Oax., México",
+        min_length=1,
+        max_length=300,
+        description="The cooperative's registered address (domicilio social), printed on every "
+        "prescription.",
+    )
     cors_origins: CommaList = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     default_language: Language = "es"

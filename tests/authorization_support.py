@@ -1,5 +1,6 @@
 """The world the authorization matrix probes: one family's household and everything around it
-(a sponsor, a clinic, a doctor, a consult about to start, ballots, payments, a surplus run), and
+(a sponsor, a clinic, a doctor, a consult about to start and its prescription, ballots,
+payments, a surplus run), and
 a stranger of every kind. Built once per backend through the API, on committed data."""
 
 import contextlib
@@ -280,6 +281,28 @@ async def build_world(
     for tokens in (doctor_t, rosa_t):  # the doctor is in; Rosa waits to be admitted
         joining = f"/v1/appointments/{booked.json()['id']}/consult/join"
         await _ok(http.post(joining, headers=bearer(tokens)))
+    # in the consult, Dr. Ana prescribes for Rosa
+    prescription = await _ok(
+        http.post(
+            f"/v1/appointments/{booked.json()['id']}/prescriptions",
+            json={
+                "lines": [
+                    {
+                        "generic_name": "Losartán",
+                        "presentation": "Tabletas de 50 mg",
+                        "dose": "1 tableta",
+                        "route": "Oral",
+                        "frequency": "Cada 24 horas",
+                        "duration": "30 días",
+                        "quantity": "30 tabletas",
+                        "instructions": "Tome una tableta cada mañana.",
+                    }
+                ],
+                "indications": "Dieta baja en sal; regrese en un mes.",
+            },
+            headers=bearer(doctor_t),
+        )
+    )
 
     # governance: a vote still open and one closed, Rosa voting in both
     receipts: list[str] = []
@@ -339,6 +362,8 @@ async def build_world(
         "slot": slots[2],
         "nothing": str(uuid.uuid4()),
         "receipt": receipts[1],
+        "prescription": prescription["id"],
+        "prescription_code": prescription["verification_code"],
     }
     secrets = {
         rosa["id"]: "Rosa's account id",
@@ -363,6 +388,9 @@ async def build_world(
         booked.json()["id"]: "Rosa's appointment's id",
         by_clinic.json()["id"]: "the clinic appointment's id",
         referral["id"]: "Rosa's referral's id",
+        prescription["id"]: "Rosa's prescription's id",
+        prescription["verification_code"]: "Rosa's prescription's verification code",
+        "Dieta baja en sal; regrese en un mes.": "the indications of Rosa's prescription",
         **{receipt: "Rosa's ballot receipt" for receipt in receipts},
         **{invoice: f"invoice {invoice[:8]}'s id" for invoice in invoices},
     }

@@ -19,6 +19,7 @@ from cooperative.kernel.schemas import InputModel
 from cooperative.privacy import arco
 from telehealth.clinics import service as clinics
 from telehealth.consults import media_service
+from telehealth.prescriptions import service as prescriptions
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -46,8 +47,11 @@ async def access_log(
 
 @router.get("/me/export", summary="Export my data", responses=problem_responses(401, 403))
 async def export(session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
-    """Everything Tequio holds about you, as JSON (your ARCO right of access)."""
-    return await arco.export(session, principal.account_id)
+    """Everything Tequio holds about you, as JSON (your ARCO right of access), with the
+    prescriptions issued to you (`prescriptions`)."""
+    held = await arco.export(session, principal.account_id)
+    held["prescriptions"] = await prescriptions.export_of(session, principal.account_id)
+    return held
 
 
 class ErasureRequest(InputModel):

@@ -2,7 +2,7 @@
 answer in writing or consult and counter-referral, and an event for every change.
 
 Revision ID: 558566d52b58
-Revises: 9e2d4b6a1f38
+Revises: 5c1e7a3b9d20
 Create Date: 2026-12-02 19:36:50.738891+00:00
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "558566d52b58"
-down_revision: str | None = "9e2d4b6a1f38"
+down_revision: str | None = "5c1e7a3b9d20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -50,6 +50,12 @@ class Licence(SQLModel, table=True):
     )
     jurisdiction: str = Field(max_length=8)
     number: str = Field(max_length=40)
+    specialty_cedula: str | None = Field(
+        default=None,
+        max_length=40,
+        description="In Mexico, the cédula de especialidad of a doctor who has one; a "
+        "prescription carries it beside the cédula profesional.",
+    )
     expires_on: date
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 

@@ -93,7 +93,21 @@ class AvailabilityIn(InputModel):
 class LicenceIn(InputModel):
     jurisdiction: LicenceJurisdiction
     number: str = Field(min_length=1, max_length=40)
+    specialty_cedula: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="MX only: the cédula de especialidad, for a doctor who has one.",
+    )
     expires_on: date
+
+    @model_validator(mode="after")
+    def _specialty_in_mexico(self) -> Self:
+        if self.specialty_cedula is not None and self.jurisdiction != "MX":
+            raise PydanticCustomError(
+                "specialty_cedula", "a cédula de especialidad belongs to a MX licence"
+            )
+        return self
 
 
 class ExtraWindowIn(InputModel):
@@ -143,6 +157,7 @@ class TimeOffIn(InputModel):
 class LicencePublic(BaseModel):
     jurisdiction: str
     number: str
+    specialty_cedula: str | None = None
     expires_on: date
 
 

@@ -188,7 +188,10 @@ async def public(session: AsyncSession, practitioner: Practitioner) -> Practitio
         horizon_days=practitioner.horizon_days,
         licences=[
             LicencePublic(
-                jurisdiction=lic.jurisdiction, number=lic.number, expires_on=lic.expires_on
+                jurisdiction=lic.jurisdiction,
+                number=lic.number,
+                specialty_cedula=lic.specialty_cedula,
+                expires_on=lic.expires_on,
             )
             for lic in await licences(session, practitioner.id)
         ],
@@ -241,3 +244,17 @@ async def account_of(session: AsyncSession, practitioner_id: uuid.UUID) -> uuid.
     """The doctor's account, whether or not the practitioner still practises here."""
     practitioner = await session.get(Practitioner, practitioner_id)
     return practitioner.account_id if practitioner is not None else None
+
+
+async def cedula_on(session: AsyncSession, practitioner_id: uuid.UUID, on: date) -> Licence | None:
+    """The doctor's Mexican licence (cédula profesional, and the specialty cédula if any) in
+    force on `on`, the one expiring last when several are."""
+    rows = await session.execute(
+        select(Licence)
+        .where(col(Licence.practitioner_id) == practitioner_id)
+        .where(col(Licence.jurisdiction) == "MX")
+        .where(col(Licence.expires_on) >= on)
+        .order_by(col(Licence.expires_on).desc(), col(Licence.created_at).desc())
+        .limit(1)
+    )
+    return rows.scalars().first()

@@ -77,6 +77,17 @@ INTERCONSULTATION = {
     "diagnostic_impression": "Hipertensión",
     "plan": "Agregar amlodipino",
 }
+RX = "/v1/prescriptions/{prescription_id}"
+LOSARTAN = {
+    "generic_name": "Losartán",
+    "presentation": "Tabletas de 50 mg",
+    "dose": "1 tableta",
+    "route": "Oral",
+    "frequency": "Cada 24 horas",
+    "duration": "30 días",
+    "quantity": "30 tabletas",
+    "instructions": "Tome una tableta cada mañana.",
+}
 
 OPERATIONS: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/auth/register"): PUBLIC,
@@ -231,6 +242,13 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
     ("POST", f"{A}/consult/recording"): obj(body={"action": "stop"}),
     ("GET", f"{A}/consult/recordings"): obj(owner="rosa"),
     ("GET", f"{A}/consult/recordings/{{recording_id}}/file"): obj(),
+    ("POST", f"{A}/prescriptions"): obj(body={"lines": [LOSARTAN]}),
+    ("GET", "/v1/prescriptions"): listing(owner="rosa", shows=("prescription",)),
+    ("GET", RX): obj(owner="rosa", shows=("prescription", "prescription_code")),
+    ("GET", f"{RX}/print"): obj(owner="doctor", shows=("Rosa Itzel Matías Cruz",)),
+    ("GET", f"{RX}/pdf"): obj(owner="rosa"),
+    ("POST", f"{RX}/revoke"): obj(body={"reason": "me lo merezco"}),
+    ("GET", "/v1/prescriptions/verify/{code}"): PUBLIC,
     ("POST", "/v1/proposals"): OWN,
     ("GET", "/v1/proposals"): listing(owner="rosa", shows=("proposal",)),
     ("GET", P): obj(**MEMBERS_SEE, owner="rosa", shows=("proposal",)),
@@ -310,6 +328,8 @@ PARAMS = {
     "window_id": "window",
     "time_off_id": "time_off",
     "referral_id": "referral",
+    "prescription_id": "prescription",
+    "code": "prescription_code",
     "number": "1",
     "action": "withdraw",  # what a member may do to their own membership
 }
@@ -451,3 +471,18 @@ async def test_the_doctor_and_the_clinic_see_the_fee_but_not_the_household_incom
     for text in seen:
         assert family.ids["household"] not in text
         assert family.fee_percent not in text
+
+
+async def test_a_pharmacy_verifying_rosas_prescription_sees_nothing_else_of_the_family(
+    world: tuple[httpx.AsyncClient, World],
+) -> None:
+    """The verification address is public: its answer (JSON and page) holds the prescription's
+    validity, prescriber, date and drug lines, and not one id, name, email or phone of the
+    family (the code in the address is what the pharmacy already holds)."""
+    http, family = world
+    url = f"/v1/prescriptions/verify/{family.ids['prescription_code']}"
+    for accept in ("application/json", "text/html"):
+        response = await http.get(url, headers={"Accept": accept})
+        assert response.status_code == 200, response.text
+        assert "Losart" in response.text
+        assert not family.leaked("anonymous", response), response.text[:2000]

@@ -1,0 +1,1 @@
+"""Prescriptions (recetas): issued in a consult, printed, verified by pharmacies, revoked."""
