@@ -36,6 +36,7 @@ from app.outage import OutageLog
 from app.relays import RelayHub, relay_ice_servers
 from app.routers import (
     appointments,
+    attachments,
     auth,
     bylaws,
     clinics,
@@ -88,6 +89,10 @@ TAGS = [
     {"name": "clinics", "description": "Clinics, their staff and registered patients."},
     {"name": "appointments", "description": "Slot search and race-free booking of consults."},
     {"name": "consults", "description": "Video consult rooms: join, waiting room, signaling."},
+    {
+        "name": "attachments",
+        "description": "Lab results, photos and documents of a consult; signed download links.",
+    },
     {"name": "governance", "description": "Proposals, secret ballots, elections, results."},
     {"name": "surplus", "description": "Patronage, surplus allocation, notices, capital."},
     {"name": "health", "description": "Liveness and readiness probes."},
@@ -145,6 +150,7 @@ def create_app(
     app.state.ballot_keys = BallotKeys(settings.ballot_key)  # from the settings, never the db
     app.state.after_commit = [forget_after_close(engine, settings, background)]
     app.state.outage = outage  # what this worker logs about losing its database
+    app.state.attachment_store = settings.attachment_store()  # a directory or an S3 bucket
     errors.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
@@ -155,7 +161,8 @@ def create_app(
 
 ROUTERS = (
     auth, me, roles, bylaws, members, households, dues, payments, exchange_rates, practitioners,
-    clinics, appointments, consults, consult_media, proposals, surplus, health, pages,
+    clinics, appointments, consults, consult_media, attachments, proposals, surplus, health,
+    pages,
 )  # fmt: skip
 
 
@@ -211,7 +218,14 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
         RequestGuardMiddleware,
         max_bytes=settings.max_body_bytes,
         render=errors.render_problem,
-        larger=[("PUT", payments.RECEIPT_PATH, receipts.MAX_BYTES)],
+        larger=[
+            ("PUT", payments.RECEIPT_PATH, receipts.MAX_BYTES),
+            (
+                "POST",
+                attachments.UPLOAD_PATH,
+                settings.attachment_max_bytes + attachments.MULTIPART_OVERHEAD,
+            ),
+        ],
     )
     app.add_middleware(SecurityHeadersMiddleware)
     _install_compression(app)

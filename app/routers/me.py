@@ -17,6 +17,7 @@ from cooperative.audit.schemas import AccessLogEntryPublic
 from cooperative.dues import service as dues_service
 from cooperative.kernel.schemas import InputModel
 from cooperative.privacy import arco
+from telehealth.attachments import service as attachments
 from telehealth.clinics import service as clinics
 from telehealth.consults import media_service
 
@@ -46,8 +47,13 @@ async def access_log(
 
 @router.get("/me/export", summary="Export my data", responses=problem_responses(401, 403))
 async def export(session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
-    """Everything Tequio holds about you, as JSON (your ARCO right of access)."""
-    return await arco.export(session, principal.account_id)
+    """Everything Tequio holds about you, as JSON (your ARCO right of access). `attachments`
+    lists the files of your consults (yours and your dependents'): what each is, when and by
+    whom (by role) it was added; each file is fetched through its link."""
+    held = await arco.export(session, principal.account_id)
+    # telehealth's part is added here: cooperative.privacy may not import telehealth
+    held["attachments"] = await attachments.export_of(session, principal.account_id)
+    return held
 
 
 class ErasureRequest(InputModel):
