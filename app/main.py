@@ -36,6 +36,7 @@ from app.outage import OutageLog
 from app.relays import RelayHub, relay_ice_servers
 from app.routers import (
     appointments,
+    attachments,
     auth,
     bylaws,
     clinics,
@@ -95,6 +96,15 @@ TAGS = [
         "description": "Prescriptions (recetas): issue, print, revoke; public verification "
         "for pharmacies.",
     },
+    {
+        "name": "attachments",
+        "description": "Lab results, photos and documents of a consult; signed download links.",
+    },
+    {
+        "name": "referrals",
+        "description": "A clinic's referral to a specialty, the specialist's answer or consult, "
+        "and the counter-referral.",
+    },
     {"name": "governance", "description": "Proposals, secret ballots, elections, results."},
     {"name": "surplus", "description": "Patronage, surplus allocation, notices, capital."},
     {"name": "health", "description": "Liveness and readiness probes."},
@@ -152,6 +162,7 @@ def create_app(
     app.state.ballot_keys = BallotKeys(settings.ballot_key)  # from the settings, never the db
     app.state.after_commit = [forget_after_close(engine, settings, background)]
     app.state.outage = outage  # what this worker logs about losing its database
+    app.state.attachment_store = settings.attachment_store()  # a directory or an S3 bucket
     errors.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
@@ -166,9 +177,9 @@ def create_app(
 # No two routers serve one path and method, so the order changes nothing else
 # (`tests/app/test_openapi.py::test_the_router_order_changes_no_route`).
 ROUTERS = (
-    health, auth, me, appointments, consults, consult_media, prescriptions, practitioners,
-    clinics, referrals, households, members, dues, payments, proposals, roles, bylaws,
-    exchange_rates, surplus, pages,
+    health, auth, me, appointments, consults, consult_media, prescriptions, attachments,
+    practitioners, clinics, referrals, households, members, dues, payments, proposals, roles,
+    bylaws, exchange_rates, surplus, pages,
 )  # fmt: skip
 
 
@@ -224,7 +235,14 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
         RequestGuardMiddleware,
         max_bytes=settings.max_body_bytes,
         render=errors.render_problem,
-        larger=[("PUT", payments.RECEIPT_PATH, receipts.MAX_BYTES)],
+        larger=[
+            ("PUT", payments.RECEIPT_PATH, receipts.MAX_BYTES),
+            (
+                "POST",
+                attachments.UPLOAD_PATH,
+                settings.attachment_max_bytes + attachments.MULTIPART_OVERHEAD,
+            ),
+        ],
     )
     app.add_middleware(SecurityHeadersMiddleware)
     _install_compression(app)

@@ -30,6 +30,7 @@ from cooperative.surplus.models import (
     PatronageRecord,
 )
 from cooperative.treasury.models import ExchangeRate
+from telehealth.attachments.models import Attachment
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicRegistration, ClinicStaff
 from telehealth.consults.models import ConsultParticipant, PrecheckResult, SignalMemo
 from telehealth.practitioners.models import (
@@ -50,6 +51,7 @@ __all__ = [
     "AllocationRun",
     "Appointment",
     "AppointmentEvent",
+    "Attachment",
     "AuthSession",
     "AvailabilityWindow",
     "Ballot",

@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from cooperative.accounts.rules import BackoffPolicy, ThrottleRule, throttle_key
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Language
+from telehealth.attachments.service import Policy as AttachmentPolicy
+from telehealth.attachments.store import FileStore, LocalStore, S3Store
 from telehealth.consults.rules import RoomWindow
 
 DEVELOPMENT_SECRET = "tequio-development-secret-do-not-use-in-production"  # noqa: S105
@@ -185,6 +187,47 @@ class Settings(BaseSettings):
         description="Where payment receipt photos are written; shared storage across hosts.",
     )
 
+    attachments_dir: Path = Field(
+        default=Path("./attachments"),
+        description="Where consult attachments are kept when no S3 bucket is set: one host, "
+        "or a directory every worker mounts.",
+    )
+    attachment_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        le=100 * 1024 * 1024,
+        description="The largest attachment taken (a lab result, photo or document).",
+    )
+    attachment_link_seconds: int = Field(
+        default=300, ge=10, le=3600, description="How long a signed download link works."
+    )
+    attachment_withdraw_hours: float = Field(
+        default=24,
+        ge=0,
+        le=24 * 30,
+        description="How long after uploading a file its uploader may withdraw it.",
+    )
+    s3_bucket: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=63,
+        description="Set: attachments go to this bucket of an S3-compatible object store "
+        "(AWS S3, MinIO…), which every worker shares, instead of TEQUIO_ATTACHMENTS_DIR.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="The store's address, e.g. http://minio:9000; unset: AWS S3 itself.",
+    )
+    s3_region: str = Field(default="us-east-1", max_length=32)
+    s3_access_key_id: str | None = Field(
+        default=None, description="Unset: boto3's usual chain (environment, instance role)."
+    )
+    s3_secret_access_key: SecretStr | None = None
+    s3_prefix: str = Field(
+        default="", max_length=100, description="Put before every object key, e.g. tequio/."
+    )
+
     log_level: str = "INFO"
     log_json: bool = True
     demo_data: bool = Field(default=True, description="Seed the demo cooperative on `make run`.")
@@ -262,6 +305,34 @@ class Settings(BaseSettings):
             return self.ballot_secret.get_secret_value().encode()
         secret = self.secret_key.get_secret_value().encode()
         return hmac.new(secret, b"tequio ballot secret", hashlib.sha256).digest()
+
+    @cached_property
+    def attachment_link_key(self) -> bytes:
+        """Signs attachment download links (derived from TEQUIO_SECRET_KEY)."""
+        secret = self.secret_key.get_secret_value().encode()
+        return hmac.new(secret, b"tequio attachment links", hashlib.sha256).digest()
+
+    @property
+    def attachment_policy(self) -> AttachmentPolicy:
+        return AttachmentPolicy(
+            link_key=self.attachment_link_key,
+            link_lifetime=timedelta(seconds=self.attachment_link_seconds),
+            withdraw_window=timedelta(hours=self.attachment_withdraw_hours),
+        )
+
+    def attachment_store(self) -> FileStore:
+        """The S3-compatible bucket when one is set, else the local directory."""
+        if self.s3_bucket is None:
+            return LocalStore(self.attachments_dir)
+        secret = self.s3_secret_access_key
+        return S3Store(
+            bucket=self.s3_bucket,
+            endpoint_url=self.s3_endpoint_url,
+            region=self.s3_region,
+            access_key_id=self.s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret else None,
+            prefix=self.s3_prefix,
+        )
 
     @cached_property
     def refresh_successor_key(self) -> bytes:

@@ -73,7 +73,11 @@ class World:
         JSON decoded (so an escaped `Mat\\u00edas` is found too). What the request itself
         carried (the id in its path, echoed as a problem's `instance`) is not news to anyone."""
         request = response.request
-        sent = str(request.url) + request.content.decode("utf-8", "replace")
+        try:
+            content = request.content
+        except httpx.RequestNotRead:  # a multipart upload is streamed
+            content = request.read()
+        sent = str(request.url) + content.decode("utf-8", "replace")
         texts = [response.text]
         with contextlib.suppress(ValueError):
             texts.append(json.dumps(response.json(), ensure_ascii=False))
@@ -303,6 +307,15 @@ async def build_world(
             headers=bearer(doctor_t),
         )
     )
+    # Rosa sends her lab results to her consult before it starts
+    attachment = await _ok(
+        http.post(
+            f"/v1/appointments/{booked.json()['id']}/attachments",
+            files={"file": ("Biometría de Rosa.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+            data={"kind": "lab_result", "title": "Biometría hemática de Rosa"},
+            headers=bearer(rosa_t),
+        )
+    )
 
     # governance: a vote still open and one closed, Rosa voting in both
     receipts: list[str] = []
@@ -351,6 +364,7 @@ async def build_world(
         "window": window["id"],
         "time_off": time_off["id"],
         "appointment": booked.json()["id"],
+        "attachment": attachment["id"],
         "clinic_appointment": by_clinic.json()["id"],
         "referral": referral["id"],
         "practitioner": profile["id"],
@@ -386,6 +400,9 @@ async def build_world(
         tomas_member["id"]: "Tomás's member id",
         "Tomás Matías Cruz": "Tomás's name",
         booked.json()["id"]: "Rosa's appointment's id",
+        attachment["id"]: "Rosa's lab result's id",
+        "Biometría hemática de Rosa": "Rosa's lab result's title",
+        "Biometría de Rosa": "Rosa's lab result's file name",
         by_clinic.json()["id"]: "the clinic appointment's id",
         referral["id"]: "Rosa's referral's id",
         prescription["id"]: "Rosa's prescription's id",

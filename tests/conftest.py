@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ def _move_the_clock() -> datetime | None:
 TEST_NOW = _move_the_clock()
 DEFAULT_PG_URL = "postgresql+asyncpg://root@127.0.0.1:5432/test"
 TEST_ADDRESS = "203.0.113.7"
+# attachments uploaded by tests land here unless a test names its own store, never in the tree
+TEST_ATTACHMENTS = Path(tempfile.mkdtemp(prefix="tequio-test-attachments-"))
 
 
 def _postgres_url() -> str | None:
@@ -135,6 +138,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # the suite signs everyone up from one address; the sign-up throttle's own tests put
         # the shipped limit back
         "signup_address_free_attempts": 10_000,
+        "attachments_dir": TEST_ATTACHMENTS,
         **overrides,
     }
     return Settings(_env_file=None, **values)

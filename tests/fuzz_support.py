@@ -113,6 +113,14 @@ async def seed(http: httpx.AsyncClient, database_url: str) -> Seeded:
         )
     )
     [invitation] = [i for i in invited["invitations"] if i["member_id"] == cousin["id"]]
+    attachment = await _ok(
+        http.post(
+            f"/v1/appointments/{booked['id']}/attachments",
+            files={"file": ("biometria.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+            data={"kind": "lab_result"},
+            headers=bearer(patient),
+        )
+    )
     proposal = await _ok(
         http.post(
             "/v1/proposals",
@@ -134,6 +142,7 @@ async def seed(http: httpx.AsyncClient, database_url: str) -> Seeded:
             "household_id": home["id"],
             "member_id": member["id"],
             "appointment_id": booked["id"],
+            "attachment_id": attachment["id"],
             "practitioner_id": profile["id"],
             "clinic_id": clinic["id"],
             "proposal_id": proposal["id"],

@@ -17,6 +17,7 @@ from cooperative.audit.schemas import AccessLogEntryPublic
 from cooperative.dues import service as dues_service
 from cooperative.kernel.schemas import InputModel
 from cooperative.privacy import arco
+from telehealth.attachments import service as attachments
 from telehealth.clinics import service as clinics
 from telehealth.consults import media_service
 from telehealth.prescriptions import service as prescriptions
@@ -48,9 +49,13 @@ async def access_log(
 @router.get("/me/export", summary="Export my data", responses=problem_responses(401, 403))
 async def export(session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
     """Everything Tequio holds about you, as JSON (your ARCO right of access), with the
-    prescriptions issued to you (`prescriptions`)."""
+    prescriptions issued to you (`prescriptions`) and the files of your consults (`attachments`,
+    yours and your dependents': what each is, when and by whom (by role) it was added; each
+    file is fetched through its link)."""
     held = await arco.export(session, principal.account_id)
+    # telehealth's part is added here: cooperative.privacy may not import telehealth
     held["prescriptions"] = await prescriptions.export_of(session, principal.account_id)
+    held["attachments"] = await attachments.export_of(session, principal.account_id)
     return held
 
 

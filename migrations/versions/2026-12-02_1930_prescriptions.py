@@ -3,7 +3,7 @@ database refuses any change but its revocation and verification count, and its d
 the specialty cédula on a doctor's Mexican licence
 
 Revision ID: 5c1e7a3b9d20
-Revises: 9e2d4b6a1f38
+Revises: 7a3c9e15d2b8
 Create Date: 2026-12-02 19:30:00+00:00
 """
 
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "5c1e7a3b9d20"
-down_revision: str | None = "9e2d4b6a1f38"
+down_revision: str | None = "7a3c9e15d2b8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

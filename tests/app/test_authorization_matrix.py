@@ -12,7 +12,10 @@ A new operation fails `test_every_operation_is_classified` until it has a line i
   must get 401/403/404; those in `see` (members see proposals) may read it, and act on it only
   if in `act`;
 - `listing(...)`, `EXPORT`: the caller's own items; a stranger gets 200 (or 403/404) with none of
-  the family's.
+  the family's;
+- `LINK`: opened with a signed link instead of a token: everyone, without a token or with their
+  own, is refused (403/404) a link the server did not sign for them.
+`files=` sends the body as a multipart form with these files (an upload), `body=` its fields.
 Path parameters are filled from the world (`tests/authorization_support.py`) by their name
 (PARAMS); `path=`, `query=` and `body=` name world objects as `"{household}"`. `owner=` and
 `shows=` make a positive control: that person still gets the family's data, `shows` in it.
@@ -39,6 +42,7 @@ class Rule:
     path: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
     body: Mapping[str, Any] | None = None
+    files: Mapping[str, tuple[str, bytes, str]] | None = None
     see: frozenset[str] = frozenset()
     act: frozenset[str] = frozenset()
     owner: str | None = None
@@ -48,7 +52,13 @@ class Rule:
 PUBLIC = Rule("public")
 OWN = Rule("own")
 SIGNED_IN = Rule("signed-in")
-EXPORT = Rule("export", owner="rosa", shows=("household", "dependent", "attestation", "invoice"))
+EXPORT = Rule(
+    "export",
+    owner="rosa",
+    shows=("household", "dependent", "attestation", "invoice", "attachment"),
+)
+FORGED = {"by": "account", "expires": "4102444800", "signature": "c2lnbmVkIGJ5IG5vYm9keQ"}
+LINK = Rule("link", query=FORGED)
 
 
 def role(name: str, **fields: Any) -> Rule:
@@ -67,10 +77,12 @@ MEMBERS_SEE = {"see": MEMBERS}
 CLOSED = {"proposal_id": "closed_proposal"}
 SPAN = {"start": "2030-01-02T10:00:00-06:00", "end": "2030-01-02T11:00:00-06:00"}
 A = "/v1/appointments/{appointment_id}"
+F = "/v1/attachments/{attachment_id}"
+LAB_RESULT = {"file": ("biometria.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}
 H = "/v1/households/{household_id}"
 P = "/v1/proposals/{proposal_id}"
 R = "/v1/surplus/runs/{run_id}"
-F = "/v1/referrals/{referral_id}"
+REF = "/v1/referrals/{referral_id}"
 CLINIC = {"same_clinic_staff"}  # a referral is its clinic's: its staff see and move it
 INTERCONSULTATION = {
     "findings": "Cifras de 160/100",
@@ -249,6 +261,12 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
     ("GET", f"{RX}/pdf"): obj(owner="rosa"),
     ("POST", f"{RX}/revoke"): obj(body={"reason": "me lo merezco"}),
     ("GET", "/v1/prescriptions/verify/{code}"): PUBLIC,
+    ("POST", f"{A}/attachments"): obj(body={"kind": "lab_result"}, files=LAB_RESULT),
+    ("GET", f"{A}/attachments"): obj(owner="doctor", shows=("attachment",)),
+    ("GET", F): obj(owner="rosa", shows=("attachment",)),
+    ("GET", f"{F}/link"): obj(owner="doctor", shows=("attachment",)),
+    ("GET", f"{F}/download"): LINK,
+    ("DELETE", F): obj(),
     ("POST", "/v1/proposals"): OWN,
     ("GET", "/v1/proposals"): listing(owner="rosa", shows=("proposal",)),
     ("GET", P): obj(**MEMBERS_SEE, owner="rosa", shows=("proposal",)),
@@ -299,13 +317,13 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/clinics/{clinic_id}/referrals"): obj(
         see=CLINIC, owner="clinic_staff", shows=("referral", "account")
     ),
-    ("GET", F): obj(see=CLINIC, owner="doctor", shows=("referral", "account")),
-    ("POST", f"{F}/accept"): obj(see=CLINIC),
-    ("POST", f"{F}/decline"): obj(see=CLINIC, body={"reason": "No es de mi especialidad"}),
-    ("POST", f"{F}/answer"): obj(see=CLINIC, body=INTERCONSULTATION),
-    ("POST", f"{F}/schedule"): obj(see=CLINIC, act=CLINIC, body={"appointment_id": "{nothing}"}),
-    ("POST", f"{F}/complete"): obj(see=CLINIC, body=INTERCONSULTATION),
-    ("POST", f"{F}/withdraw"): obj(see=CLINIC, act=CLINIC),
+    ("GET", REF): obj(see=CLINIC, owner="doctor", shows=("referral", "account")),
+    ("POST", f"{REF}/accept"): obj(see=CLINIC),
+    ("POST", f"{REF}/decline"): obj(see=CLINIC, body={"reason": "No es de mi especialidad"}),
+    ("POST", f"{REF}/answer"): obj(see=CLINIC, body=INTERCONSULTATION),
+    ("POST", f"{REF}/schedule"): obj(see=CLINIC, act=CLINIC, body={"appointment_id": "{nothing}"}),
+    ("POST", f"{REF}/complete"): obj(see=CLINIC, body=INTERCONSULTATION),
+    ("POST", f"{REF}/withdraw"): obj(see=CLINIC, act=CLINIC),
     ("GET", "/healthz/live"): PUBLIC,
     ("GET", "/healthz/ready"): PUBLIC,
 }
@@ -322,6 +340,7 @@ PARAMS = {
     "proposal_id": "proposal",
     "run_id": "run",
     "recording_id": "nothing",
+    "attachment_id": "attachment",
     "invitation_id": "invitation",
     "account_id": "account",
     "rate_id": "rate",
@@ -384,6 +403,10 @@ async def _call(
     url = re.sub(r"\{(\w+)\}", lambda m: world.ids.get(names[m[1]], names[m[1]]), path)
     query = {k: world.ids.get(v, v) for k, v in rule.query.items()}
     body = _fill(rule.body, world) if rule.body is not None else None
+    if rule.files is not None:
+        return await http.request(
+            method, url, params=query, data=body, files=rule.files, headers=headers_of(world, who)
+        )
     if body is None and method in ("POST", "PUT", "PATCH"):
         body = {}
     return await http.request(method, url, params=query, json=body, headers=headers_of(world, who))
@@ -432,7 +455,9 @@ async def test_a_stranger_gets_nothing_of_the_family(
     leaked = family.leaked(who, response)
     assert not leaked, f"{who} was answered {status} with {leaked}:\n{response.text[:2000]}"
     assert status < 500, response.text
-    if who == "anonymous":
+    if rule.kind == "link":
+        assert status in (403, 404), f"{who} was answered {status}: {response.text[:500]}"
+    elif who == "anonymous":
         assert status == 401, response.text
     elif rule.kind in ("role", "object") and who not in rule.see:
         assert status in (401, 403, 404), f"{who} was answered {status}: {response.text[:500]}"

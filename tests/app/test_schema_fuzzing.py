@@ -174,6 +174,7 @@ async def test_fuzzing_finds_no_defect_but_the_known_ones(
         access_token_minutes="120",
         log_level="WARNING",
         recordings_dir=str(tmp_path / "recordings"),
+        attachments_dir=str(tmp_path / "attachments"),
     )
     await asyncio.to_thread(tequio, env, "migrate")
     await asyncio.to_thread(
