@@ -51,6 +51,7 @@ from app.routers import (
     payments,
     practitioners,
     proposals,
+    records,
     roles,
     surplus,
 )
@@ -155,7 +156,7 @@ def create_app(
 
 ROUTERS = (
     auth, me, roles, bylaws, members, households, dues, payments, exchange_rates, practitioners,
-    clinics, appointments, consults, consult_media, proposals, surplus, health, pages,
+    clinics, appointments, consults, consult_media, records, proposals, surplus, health, pages,
 )  # fmt: skip
 
 

@@ -31,7 +31,12 @@ from cooperative.surplus.models import (
 )
 from cooperative.treasury.models import ExchangeRate
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicRegistration, ClinicStaff
-from telehealth.consults.models import ConsultParticipant, PrecheckResult, SignalMemo
+from telehealth.consults.models import (
+    ConsultEvent,
+    ConsultParticipant,
+    PrecheckResult,
+    SignalMemo,
+)
 from telehealth.practitioners.models import (
     AvailabilityWindow,
     ExtraWindow,
@@ -39,6 +44,7 @@ from telehealth.practitioners.models import (
     Practitioner,
     TimeOff,
 )
+from telehealth.records.models import ClinicalNote, TelehealthConsent
 from telehealth.scheduling.models import Appointment, AppointmentEvent
 
 __all__ = [
@@ -56,6 +62,8 @@ __all__ = [
     "ClinicPatient",
     "ClinicRegistration",
     "ClinicStaff",
+    "ClinicalNote",
+    "ConsultEvent",
     "ConsultParticipant",
     "Dependent",
     "ExchangeRate",
@@ -84,6 +92,7 @@ __all__ = [
     "SealedBallot",
     "ShareSubscription",
     "SignalMemo",
+    "TelehealthConsent",
     "TimeOff",
     "metadata",
 ]
