@@ -62,6 +62,12 @@ def test_migrate_demo_and_create_admin(tmp_path: Path) -> None:
             "FROM payment p LEFT JOIN payment_allocation a ON a.payment_id = p.id "
             "LEFT JOIN invoice i ON i.id = a.invoice_id ORDER BY p.status"
         ).fetchall()
+        # Rosa's consult a week ago, with Dra. Ana López's signed note of it
+        notes = db.execute(
+            "SELECT n.kind, n.signer_name, n.digest IS NOT NULL, a.status "
+            "FROM clinical_note n JOIN appointment a ON a.id = n.appointment_id"
+        ).fetchall()
+    assert notes == [("evolution", "Dra. Ana López", 1, "fulfilled")]
     assert payments == [("confirmed", 1, 1), ("reported", 0, None)]
     assert status == "open"
     assert json.loads(eligible) == {"doctor": 3, "patient": 3}
