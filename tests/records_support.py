@@ -24,7 +24,7 @@ from tests.factories import (
     signed_up,
 )
 
-COMPLETE = {
+COMPLETE: dict[str, Any] = {
     "content": {
         "subjective": {
             "reason": "Control de presión arterial",

@@ -305,6 +305,13 @@ async def test_who_reads_the_note_and_what_the_patients_access_log_says(
             assert refused.status_code == 404, (path, refused.text)
         assert (await http.get(path, headers=bearer(consult["patient"]))).status_code == 200
         assert (await http.get(path, headers=bearer(consult["doctor"]))).status_code == 200
+    for writer in (consult["admin"], other_doctor, consult["patient"]):  # only the doctor writes
+        for method, path, body in (
+            ("PUT", note_path(consult), {"version": 2}),
+            ("POST", f"{note_path(consult)}/addenda", {"text": "Corrección"}),
+        ):
+            response = await http.request(method, path, json=body, headers=bearer(writer))
+            assert response.status_code == 404, response.text
     as_admin = await http.get(
         note_path(consult),
         params={"reason": "queja CONAMED 2026-114"},
