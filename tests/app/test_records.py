@@ -8,21 +8,35 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import col
 
 from app.db import create_sessionmaker
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Role
 from telehealth.records import service as records_service
 from telehealth.records.models import ClinicalNote
+from telehealth.scheduling.models import Appointment
 from tests.conftest import Database, make_settings
-from tests.factories import PASSWORD, account_with_role, bearer, login, practitioner, signed_up
+from tests.factories import (
+    PASSWORD,
+    account_with_role,
+    bearer,
+    book,
+    clinic_staff,
+    login,
+    new_clinic,
+    open_slots,
+    practitioner,
+    registered_with_clinic,
+    signed_up,
+)
 from tests.records_support import (
     COMPLETE,
     another_consult,
@@ -410,3 +424,48 @@ async def test_the_export_holds_the_record_and_erasure_says_until_when_it_is_kep
     assert (
         await http.get(note_path(consult), headers=bearer(consult["doctor"]))
     ).status_code == 200
+
+
+async def test_a_consult_a_clinic_booked_has_an_interconsultation_note_its_staff_do_not_read(
+    live_client_with: Client, database: Database
+) -> None:
+    http = live_client_with()
+    consult = await consult_under_way(http, database)
+    admin, patient = consult["admin"], consult["patient"]
+    clinic = await new_clinic(http, admin)
+    staff = await clinic_staff(http, admin, clinic["id"])
+    email = (await http.get("/v1/me", headers=bearer(patient))).json()["email"]
+    await registered_with_clinic(http, staff, clinic["id"], patient, email)
+    seen = await http.get(f"/v1/appointments/{consult['id']}", headers=bearer(patient))
+    doctor_id = seen.json()["practitioner"]["id"]
+    slots = await open_slots(
+        http, staff, **{"from": (clock.today() + timedelta(days=3)).isoformat()}
+    )
+    [slot] = [s for s in slots if s["practitioner_id"] == doctor_id][:1]
+    booked = await book(
+        http,
+        staff,
+        doctor_id,
+        slot["start"],
+        patient_account_id=consult["patient_id"],
+        clinic_id=clinic["id"],
+        referral_reason="hipertensión de difícil control",
+    )
+    assert booked.status_code == 201, booked.text
+    referred = {**consult, "id": booked.json()["id"]}
+    async with create_sessionmaker(database.engine)() as session:
+        start = clock.now() - timedelta(minutes=5)
+        await session.execute(
+            update(Appointment)
+            .where(col(Appointment.id) == uuid.UUID(referred["id"]))
+            .values(start=start, end=start + timedelta(minutes=30))
+        )
+        await session.commit()
+    note = await signed_note(http, referred)
+    assert note["kind"] == "interconsultation"
+    # the clinic's staff take part in the appointment, but the note is not theirs to read
+    assert (
+        await http.get(f"/v1/appointments/{referred['id']}", headers=bearer(staff))
+    ).status_code == 200
+    for path in (note_path(referred), f"{note_path(referred)}/summary"):
+        assert (await http.get(path, headers=bearer(staff))).status_code == 404
