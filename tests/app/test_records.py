@@ -420,6 +420,14 @@ async def test_the_export_holds_the_record_and_erasure_says_until_when_it_is_kep
         ).isoformat()
     )
     assert any("NOM-004-SSA3-2012" in line for line in erased.json()["kept"])
+    # a patient whose record holds only a draft: the draft goes, nothing is kept for NOM-004
+    gone = await http.post(
+        "/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(other["patient"])
+    )
+    assert gone.status_code == 200, gone.text
+    assert "unsigned drafts of clinical notes" in gone.json()["erased"]
+    assert gone.json()["clinical_record_kept_until"] is None
+    assert (await http.get(note_path(other), headers=bearer(other["doctor"]))).status_code == 404
     # the note is still there for the doctor
     assert (
         await http.get(note_path(consult), headers=bearer(consult["doctor"]))
