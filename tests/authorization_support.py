@@ -260,20 +260,20 @@ async def build_world(
             .values(start=start, end=start + timedelta(minutes=30))
         )
         await session.commit()
+    # Rosa consents to remote care, for herself and for her daughter, before her first consult
+    for dependent in (None, child["id"]):
+        consent = {"version": 1, "language": "es", "dependent_id": dependent}
+        await _ok(http.post("/v1/me/telehealth-consents", json=consent, headers=bearer(rosa_t)))
     for tokens in (doctor_t, rosa_t):  # the doctor is in; Rosa waits to be admitted
         joining = f"/v1/appointments/{booked.json()['id']}/consult/join"
         await _ok(http.post(joining, headers=bearer(tokens)))
 
-    # the record: Dr. Ana's signed note of that consult; Rosa's consent to remote care, for
-    # herself and for her daughter
+    # the record: Dr. Ana's signed note of that consult
     note = f"/v1/appointments/{booked.json()['id']}/note"
     draft = await _ok(http.put(note, json={"version": 0, **COMPLETE}, headers=bearer(doctor_t)))
     await _ok(
         http.post(f"{note}/sign", json={"version": draft["version"]}, headers=bearer(doctor_t))
     )
-    for dependent in (None, child["id"]):
-        consent = {"version": 1, "language": "es", "dependent_id": dependent}
-        await _ok(http.post("/v1/me/telehealth-consents", json=consent, headers=bearer(rosa_t)))
 
     # governance: a vote still open and one closed, Rosa voting in both
     receipts: list[str] = []

@@ -76,3 +76,20 @@ class UnknownConsentVersion(TequioError):
         "There is no version {version} of the consent text; read the current one first.",
         "No existe la versión {version} del texto de consentimiento; lea primero la vigente.",
     )
+
+
+class ConsentRequired(TequioError):
+    status = 409
+    slug = "telehealth-consent-required"
+    title = Text(
+        "Consent to remote care is needed",
+        "Se necesita el consentimiento a la atención a distancia",
+    )
+    detail = Text(
+        "Before the consult, the patient (or the household's responsible member, for a "
+        "dependent) consents to be seen remotely: read version {version} of the text at "
+        "GET /v1/records/consent and consent at POST /v1/me/telehealth-consents.",
+        "Antes de la consulta, el paciente (o el responsable del hogar, para un dependiente) "
+        "consiente ser atendido a distancia: lea la versión {version} del texto en "
+        "GET /v1/records/consent y dé su consentimiento en POST /v1/me/telehealth-consents.",
+    )

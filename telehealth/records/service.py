@@ -28,6 +28,7 @@ from telehealth.practitioners import rules as practitioner_rules
 from telehealth.practitioners import service as practitioners
 from telehealth.records import rules, views
 from telehealth.records.errors import (
+    ConsentRequired,
     NoLicence,
     NotAConsultYet,
     NoteIncomplete,
@@ -418,6 +419,21 @@ async def my_consents(
         return views.consent_public(consent)
 
     return await page_async(rows, public)
+
+
+async def require_consent(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
+) -> None:
+    """The patient's side joins a consult once the patient (or, for a dependent, the member
+    who booked for them) consented to the current version of the text; anyone else's join is
+    not this rule's business (the consult decides who may join)."""
+    appointment = await scheduling.get(session, appointment_id)
+    if appointment is None or appointment.patient_account_id != principal.account_id:
+        return
+    version = rules.current_consent_version()
+    subject = appointment.dependent_id or appointment.patient_account_id
+    if await _consent(session, subject, version) is None:
+        raise ConsentRequired(version=version, extensions={"version": version})
 
 
 async def consent_of(session: AsyncSession, appointment: Appointment) -> TelehealthConsent | None:

@@ -44,5 +44,6 @@ async def test_the_encounter_shows_the_modalities_and_who_was_present(
     assert present[consult["patient_id"]]["role"] == "patient"
     assert present[consult["patient_id"]]["stays"][0][1] is not None  # left
     assert present[consult["doctor_id"]]["stays"][0][1] is None  # still in the room
-    assert seen["consent"] is None and seen["note_status"] == "none"
+    assert seen["consent"]["version"] == 1  # given before joining
+    assert seen["note_status"] == "none"
     await doctor_ws.close()

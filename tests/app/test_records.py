@@ -354,8 +354,15 @@ async def test_consent_to_remote_care_once_per_version_and_for_a_dependent(
     live_client_with: Client, database: Database
 ) -> None:
     http = live_client_with()
-    consult = await consult_under_way(http, database)
+    await consult_under_way(http, database)  # the cooperative's bylaws
+    consult = await another_consult(http, database)  # a patient who has not consented yet
     patient = bearer(consult["patient"])
+    join = f"/v1/appointments/{consult['id']}/consult/join"
+    refused = await http.post(join, headers={**patient, "Accept-Language": "es"})
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/telehealth-consent-required")
+    assert refused.json()["version"] == 1 and "consentimiento" in refused.json()["detail"]
+    assert (await http.post(join, headers=bearer(consult["doctor"]))).status_code == 200
     texts = {
         lang: (
             await http.get("/v1/records/consent", params={"language": lang}, headers=patient)
@@ -381,6 +388,8 @@ async def test_consent_to_remote_care_once_per_version_and_for_a_dependent(
     assert unknown.status_code == 422
     seen = (await http.get(encounter, headers=bearer(consult["doctor"]))).json()["consent"]
     assert (seen["version"], seen["language"]) == (1, "es")
+    joined = await http.post(join, headers=patient)
+    assert joined.status_code == 200, joined.text
 
     # a guardian consents for a dependent of their own household, not of anyone else's
     stranger_child = {"version": 1, "language": "es", "dependent_id": str(uuid.uuid4())}
