@@ -49,11 +49,14 @@ from telehealth.practitioners.schemas import (
     PractitionerCreate,
     WindowIn,
 )
+from telehealth.records import service as records
+from telehealth.records.schemas import ConsentIn, NoteDraft
 from telehealth.referrals import service as referrals
 from telehealth.referrals.rules import Action
 from telehealth.referrals.schemas import Interconsultation, ReferralCreate
 from telehealth.scheduling import openings
 from telehealth.scheduling.models import Appointment
+from telehealth.scheduling.rules import AppointmentStatus
 
 DEMO_PASSWORD = "tequio-demo-2026"  # noqa: S105  (published on purpose: demo data only)
 
@@ -423,6 +426,71 @@ async def _seed_telehealth(
     for name in DEMO_PRACTITIONERS:
         await _practitioner(session, name, _principal(accounts[name]), admin)
     await _rural_clinic(session, accounts, admin, settings)
+    await _rosas_last_consult(session, accounts, settings)
+
+
+# Dra. Ana López's note of Rosa's consult a week ago (what `GET /v1/me/records` shows Rosa).
+DEMO_NOTE = {
+    "version": 0,
+    "content": {
+        "subjective": {
+            "reason": "Control de presión arterial",
+            "current_illness": "Cefalea occipital por las mañanas desde hace dos semanas; "
+            "toma enalapril 10 mg de forma irregular.",
+        },
+        "objective": {
+            "findings": "Consciente, orientada, sin edema de miembros inferiores.",
+            "vital_signs": {
+                "systolic_mmhg": 152,
+                "diastolic_mmhg": 94,
+                "heart_rate_bpm": 80,
+                "weight_kg": 71.5,
+                "measured_by": "Enf. Juana Pérez, Clínica Rural San Miguel",
+            },
+        },
+        "assessment": {
+            "diagnoses": [
+                {"code": "I10", "note": "fuera de meta"},
+                {"code": "Z91.1", "note": "toma irregular del medicamento"},
+            ],
+            "impression": "Hipertensión arterial sistémica no controlada por apego irregular.",
+        },
+        "plan": {
+            "treatment": "Cambiar enalapril por losartán 50 mg cada 24 horas.",
+            "indications": "Dieta baja en sal; caminar 30 minutos al día; medir la presión "
+            "en la clínica cada semana.",
+            "follow_up": "Control en 4 semanas con el registro de presión.",
+        },
+    },
+    "summary": {
+        "language": "es",
+        "found": "Su presión está más alta de lo que debe, porque la pastilla no se tomaba "
+        "todos los días.",
+        "to_do": "Tome una pastilla de losartán cada mañana, coma con poca sal y camine media "
+        "hora al día. Pida que le midan la presión en la clínica cada semana.",
+        "come_back": "En cuatro semanas, con sus mediciones de presión.",
+    },
+}
+
+
+async def _rosas_last_consult(
+    session: AsyncSession, accounts: dict[str, Account], settings: Settings
+) -> None:
+    """Rosa's consult with Dra. Ana López a week ago, with her consent to remote care and the
+    doctor's signed note."""
+    appointment = await consult_soon(session, minutes=-7 * 24 * 60)
+    appointment.status = AppointmentStatus.FULFILLED
+    rosa = _principal(accounts["Rosa Martínez"])
+    await records.give_consent(session, rosa, ConsentIn(version=1, language="es"))
+    doctor = _principal(accounts["Dra. Ana López"])
+    draft = await records.save_draft(
+        session,
+        doctor,
+        appointment.id,
+        NoteDraft.model_validate(DEMO_NOTE),
+        window=settings.consult_window,
+    )
+    await records.sign(session, doctor, appointment.id, draft.version)
 
 
 async def _practitioner(

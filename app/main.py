@@ -53,6 +53,7 @@ from app.routers import (
     practitioners,
     prescriptions,
     proposals,
+    records,
     referrals,
     roles,
     surplus,
@@ -177,9 +178,9 @@ def create_app(
 # No two routers serve one path and method, so the order changes nothing else
 # (`tests/app/test_openapi.py::test_the_router_order_changes_no_route`).
 ROUTERS = (
-    health, auth, me, appointments, consults, consult_media, prescriptions, attachments,
-    practitioners, clinics, referrals, households, members, dues, payments, proposals, roles,
-    bylaws, exchange_rates, surplus, pages,
+    health, auth, me, appointments, consults, consult_media, records, prescriptions,
+    attachments, practitioners, clinics, referrals, households, members, dues, payments,
+    proposals, roles, bylaws, exchange_rates, surplus, pages,
 )  # fmt: skip
 
 

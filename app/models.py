@@ -32,7 +32,12 @@ from cooperative.surplus.models import (
 from cooperative.treasury.models import ExchangeRate
 from telehealth.attachments.models import Attachment
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicRegistration, ClinicStaff
-from telehealth.consults.models import ConsultParticipant, PrecheckResult, SignalMemo
+from telehealth.consults.models import (
+    ConsultEvent,
+    ConsultParticipant,
+    PrecheckResult,
+    SignalMemo,
+)
 from telehealth.practitioners.models import (
     AvailabilityWindow,
     ExtraWindow,
@@ -41,6 +46,7 @@ from telehealth.practitioners.models import (
     TimeOff,
 )
 from telehealth.prescriptions.models import Prescription
+from telehealth.records.models import ClinicalNote, TelehealthConsent
 from telehealth.referrals.models import Referral, ReferralEvent
 from telehealth.scheduling.models import Appointment, AppointmentEvent
 
@@ -60,6 +66,8 @@ __all__ = [
     "ClinicPatient",
     "ClinicRegistration",
     "ClinicStaff",
+    "ClinicalNote",
+    "ConsultEvent",
     "ConsultParticipant",
     "Dependent",
     "ExchangeRate",
@@ -91,6 +99,7 @@ __all__ = [
     "SealedBallot",
     "ShareSubscription",
     "SignalMemo",
+    "TelehealthConsent",
     "TimeOff",
     "metadata",
 ]

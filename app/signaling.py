@@ -25,6 +25,7 @@ from telehealth.consults.schemas import (
     Admit,
     Answer,
     ClientMessage,
+    Media,
     Offer,
     Ping,
 )
@@ -228,6 +229,14 @@ class SignalConnection:
                     sender=self.me,
                     kind=message.type,
                     payload=message.model_dump(mode="json"),
+                ),
+            )
+        if isinstance(message, Media):
+            audio_only = message.audio_only
+            await in_own_session(
+                self.sessionmaker,
+                lambda session: consults.note_media(
+                    session, self.appointment_id, self.me, audio_only=audio_only
                 ),
             )
         if getattr(message, "to", None) == RELAY:

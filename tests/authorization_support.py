@@ -42,6 +42,7 @@ from tests.factories import (
     treasurer_tokens,
 )
 from tests.governance_support import close, open_vote, propose, vote
+from tests.records_support import COMPLETE
 from tests.surplus_support import YEAR, record_patronage
 
 STRANGERS = (
@@ -282,6 +283,10 @@ async def build_world(
             .values(start=start, end=start + timedelta(minutes=30))
         )
         await session.commit()
+    # Rosa consents to remote care, for herself and for her daughter, before her first consult
+    for dependent in (None, child["id"]):
+        consent = {"version": 1, "language": "es", "dependent_id": dependent}
+        await _ok(http.post("/v1/me/telehealth-consents", json=consent, headers=bearer(rosa_t)))
     for tokens in (doctor_t, rosa_t):  # the doctor is in; Rosa waits to be admitted
         joining = f"/v1/appointments/{booked.json()['id']}/consult/join"
         await _ok(http.post(joining, headers=bearer(tokens)))
@@ -315,6 +320,13 @@ async def build_world(
             data={"kind": "lab_result", "title": "Biometría hemática de Rosa"},
             headers=bearer(rosa_t),
         )
+    )
+
+    # the record: Dr. Ana's signed note of that consult
+    note = f"/v1/appointments/{booked.json()['id']}/note"
+    draft = await _ok(http.put(note, json={"version": 0, **COMPLETE}, headers=bearer(doctor_t)))
+    await _ok(
+        http.post(f"{note}/sign", json={"version": draft["version"]}, headers=bearer(doctor_t))
     )
 
     # governance: a vote still open and one closed, Rosa voting in both

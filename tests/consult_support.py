@@ -112,6 +112,9 @@ async def consult_soon(
         http, patient, **{"from": (clock.today() + timedelta(days=2)).isoformat()}
     )
     booked = (await book(http, patient, profile["id"], slots[0]["start"])).json()
+    consent = {"version": 1, "language": "es"}  # to be seen remotely, before joining
+    given = await http.post("/v1/me/telehealth-consents", json=consent, headers=bearer(patient))
+    assert given.status_code == 200, given.text
     async with committed() as session:  # the consult's day comes
         start = clock.now() + starts_in
         await session.execute(

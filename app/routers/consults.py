@@ -37,6 +37,7 @@ from telehealth.consults.schemas import (
     PrecheckOffer,
     PrecheckResultPublic,
 )
+from telehealth.records import service as records
 
 router = APIRouter(tags=["consults"])
 
@@ -69,9 +70,12 @@ async def join(
 ) -> JoinPublic:
     """Enter the consult's room (it opens shortly before the start and closes after the end).
     Returns a short-lived token for the signaling socket and the ICE servers to use. The doctor
-    is in at once; the patient, the clinic and an interpreter wait until the doctor admits them."""
+    is in at once; the patient, the clinic and an interpreter wait until the doctor admits them.
+    The patient (the responsible member, for a dependent) joins once they consented to be seen
+    remotely: 409 `telehealth-consent-required` until then (`POST /v1/me/telehealth-consents`)."""
     settings: Settings = request.app.state.settings
     window = settings.consult_window
+    await records.require_consent(session, principal, appointment_id)
     participant, appointment = await consults.join(
         session, principal, appointment_id, window=window
     )

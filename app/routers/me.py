@@ -1,5 +1,6 @@
 """The signed-in account."""
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,6 +22,7 @@ from telehealth.attachments import service as attachments
 from telehealth.clinics import service as clinics
 from telehealth.consults import media_service
 from telehealth.prescriptions import service as prescriptions
+from telehealth.records import service as records
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -48,12 +50,14 @@ async def access_log(
 
 @router.get("/me/export", summary="Export my data", responses=problem_responses(401, 403))
 async def export(session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
-    """Everything Tequio holds about you, as JSON (your ARCO right of access), with the
-    prescriptions issued to you (`prescriptions`) and the files of your consults (`attachments`,
-    yours and your dependents': what each is, when and by whom (by role) it was added; each
-    file is fetched through its link)."""
+    """Everything Tequio holds about you, as JSON (your ARCO right of access): your clinical
+    record (`clinical_record`: signed consult notes and their addenda, consents to remote care),
+    the prescriptions issued to you (`prescriptions`) and the files of your consults
+    (`attachments`, yours and your dependents': what each is, when and by whom (by role) it was
+    added; each file is fetched through its link)."""
     held = await arco.export(session, principal.account_id)
     # telehealth's part is added here: cooperative.privacy may not import telehealth
+    held["clinical_record"] = await records.export_of(session, principal.account_id)
     held["prescriptions"] = await prescriptions.export_of(session, principal.account_id)
     held["attachments"] = await attachments.export_of(session, principal.account_id)
     return held
@@ -68,6 +72,28 @@ class ErasureRequest(InputModel):
 class ErasureReport(BaseModel):
     erased: list[str]
     kept: list[str] = Field(description="What the law requires us to keep, de-identified.")
+    clinical_record_kept_until: date | None = Field(
+        default=None,
+        description="The first day your clinical record may be destroyed: NOM-004-SSA3-2012 "
+        "keeps it at least five years from its last act. Null when there is none.",
+    )
+
+
+def _with_clinical_record(
+    report: dict[str, list[str]], erased: list[str], until: date | None
+) -> dict[str, Any]:
+    if until is None:
+        return {**report, "erased": report["erased"] + erased}
+    kept = (
+        "your clinical record (signed consult notes, addenda, consents to remote care): "
+        "Mexico's NOM-004-SSA3-2012 requires keeping it at least five years from its last "
+        f"act, so until {until.isoformat()}; it is then erased on request"
+    )
+    return {
+        "erased": report["erased"] + erased,
+        "kept": [*report["kept"], kept],
+        "clinical_record_kept_until": until,
+    }
 
 
 @router.post(
@@ -83,12 +109,15 @@ async def erase(
     out everywhere and cannot sign in again with this account."""
     # one transaction: a wrong password below undoes this too
     await clinics.leave_all(session, principal.account_id, reason="the account was erased")
-    report = await arco.erase(
+    report: dict[str, Any] = await arco.erase(
         session,
         principal.account_id,
         password=data.password.get_secret_value(),
         hasher=request.app.state.password_hasher,
     )
+    # the clinical record is kept (NOM-004); only unsigned drafts go
+    clinical_erased, kept_until = await records.erase_of(session, principal.account_id)
+    report = _with_clinical_record(report, clinical_erased, kept_until)
     files = await media_service.forget_recordings(session, principal.account_id)
     photos = await dues_service.forget_receipts(session, principal.account_id)
     settings: Settings = request.app.state.settings

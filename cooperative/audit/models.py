@@ -24,4 +24,7 @@ class AccessLogEntry(SQLModel, table=True):
     resource: str = Field(max_length=80)
     action: str = Field(max_length=16)
     request_id: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(
+        default=None, max_length=500, description="Why, when the reader had to say (an admin)."
+    )
     at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)

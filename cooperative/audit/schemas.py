@@ -13,3 +13,6 @@ class AccessLogEntryPublic(BaseModel):
     accessor_role: str
     resource: str = Field(examples=["household:2b1f4c9e-…"])
     action: str
+    reason: str | None = Field(
+        default=None, description="The reason the reader gave, when they had to give one."
+    )

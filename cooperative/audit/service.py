@@ -30,8 +30,10 @@ async def record_access(
     *,
     resource: str,
     action: str = "read",
+    reason: str | None = None,
 ) -> None:
-    """Log a read of these accounts' data by `accessor`; reading your own is not logged."""
+    """Log a read of these accounts' data by `accessor`; reading your own is not logged. A
+    `reason` is kept when the reader had to give one (an admin reading a clinical record)."""
     for subject in set(subjects) - {accessor.account_id}:
         session.add(
             AccessLogEntry(
@@ -41,6 +43,7 @@ async def record_access(
                 resource=resource,
                 action=action,
                 request_id=request_id_var.get(),
+                reason=reason,
             )
         )
     await session.flush()

@@ -2,7 +2,7 @@
 doctor or clinic; their bytes live in the file store (a directory or an S3 bucket).
 
 Revision ID: 7a3c9e15d2b8
-Revises: 9e2d4b6a1f38
+Revises: fb7a779ff359
 Create Date: 2026-12-02 19:30:00+00:00
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "7a3c9e15d2b8"
-down_revision: str | None = "9e2d4b6a1f38"
+down_revision: str | None = "fb7a779ff359"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -26,7 +26,7 @@ from telehealth.consults.models import (
     SignalMemo,
 )
 from telehealth.consults.schemas import ConsentPublic, RecordingPublic
-from telehealth.consults.service import CORE_ROLES, participants, room_of
+from telehealth.consults.service import CORE_ROLES, note_event, participants, room_of
 from telehealth.scheduling import service as scheduling
 from telehealth.scheduling.rules import LIVE
 from telehealth.scheduling.service import Appointment
@@ -112,6 +112,7 @@ async def set_mode(
     if state.mode != mode:
         state.mode = mode
         state.updated_at = clock.now()
+        note_event(session, appointment_id, "mode", principal.account_id, mode)
     if mode == "p2p":
         state.recording_requested_by = None
         state.relay_owner = state.relay_seen_at = None
@@ -335,6 +336,8 @@ async def request_recording(
     if missing:
         raise RecordingNeedsConsent(count=len(missing), extensions={"missing": missing})
     switched = state.mode != "relay"
+    if switched:
+        note_event(session, appointment_id, "mode", principal.account_id, "relay")
     state.recording_requested_by = principal.account_id
     state.mode = "relay"
     state.updated_at = clock.now()

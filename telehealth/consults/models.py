@@ -115,3 +115,18 @@ class ConsultRecording(SQLModel, table=True):
     stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     stop_reason: str | None = Field(default=None, max_length=32)
     size_bytes: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class ConsultEvent(SQLModel, table=True):
+    """What the room learnt as the consult went on, for its encounter: a participant's socket
+    arrived (`joined`) or went (`left`), the room's media `mode` changed (`p2p` or `relay`), a
+    participant went to audio only or back to video (`media`: `audio_only` or `video`)."""
+
+    __tablename__ = "consult_event"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    appointment_id: uuid.UUID = Field(foreign_key="appointment.id", ondelete="CASCADE", index=True)
+    account_id: uuid.UUID | None = None
+    kind: str = Field(max_length=8, description="joined, left, mode, media")
+    value: str | None = Field(default=None, max_length=16)
+    at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

@@ -18,7 +18,12 @@ from cooperative.kernel.principal import Principal
 from telehealth.clinics import service as clinics_service
 from telehealth.consults import rules, views
 from telehealth.consults.errors import AlreadyAParticipant, NotAConsult, RoomNotOpen
-from telehealth.consults.models import ConsultParticipant, PrecheckResult, SignalMemo
+from telehealth.consults.models import (
+    ConsultEvent,
+    ConsultParticipant,
+    PrecheckResult,
+    SignalMemo,
+)
 from telehealth.consults.schemas import ParticipantPublic, PrecheckResultPublic
 from telehealth.practitioners import service as practitioners
 from telehealth.scheduling import service as scheduling
@@ -227,11 +232,57 @@ async def set_present(
     participant = await session.get(ConsultParticipant, (appointment_id, account_id))
     if participant is None:
         return
+    was_present = participant.present
     if present:
         participant.present, participant.connection = True, connection
     elif participant.connection in (None, connection):
         participant.present, participant.connection = False, None
+    if participant.present != was_present:
+        note_event(session, appointment_id, "joined" if present else "left", account_id)
     await session.flush()
+
+
+def note_event(
+    session: AsyncSession,
+    appointment_id: uuid.UUID,
+    kind: str,
+    account_id: uuid.UUID | None = None,
+    value: str | None = None,
+) -> None:
+    """Keep what the room just learnt (presence, media mode, audio only) for the encounter."""
+    session.add(
+        ConsultEvent(appointment_id=appointment_id, account_id=account_id, kind=kind, value=value)
+    )
+
+
+async def note_media(
+    session: AsyncSession, appointment_id: uuid.UUID, account_id: uuid.UUID, *, audio_only: bool
+) -> None:
+    """A participant said they are on audio only (or back on video): kept when it changes."""
+    value = "audio_only" if audio_only else "video"
+    last = await session.execute(
+        select(col(ConsultEvent.value))
+        .where(
+            col(ConsultEvent.appointment_id) == appointment_id,
+            col(ConsultEvent.account_id) == account_id,
+            col(ConsultEvent.kind) == "media",
+        )
+        .order_by(col(ConsultEvent.at).desc())
+        .limit(1)
+    )
+    if (last.scalar_one_or_none() or "video") != value:
+        note_event(session, appointment_id, "media", account_id, value)
+        await session.flush()
+
+
+async def events(session: AsyncSession, appointment_id: uuid.UUID) -> list[ConsultEvent]:
+    """What the room learnt during the consult, in the order it happened."""
+    rows = await session.execute(
+        select(ConsultEvent)
+        .where(col(ConsultEvent.appointment_id) == appointment_id)
+        .order_by(col(ConsultEvent.at), col(ConsultEvent.id))
+    )
+    return list(rows.scalars())
 
 
 async def remember(

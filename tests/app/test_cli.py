@@ -67,6 +67,12 @@ def test_migrate_demo_and_create_admin(tmp_path: Path) -> None:
             "SELECT r.state, r.specialty, r.answer, p.display_name FROM referral r "
             "JOIN practitioner p ON p.id = r.practitioner_id"
         ).fetchall()
+        # Rosa's consult a week ago, with Dra. Ana López's signed note of it
+        notes = db.execute(
+            "SELECT n.kind, n.signer_name, n.digest IS NOT NULL, a.status "
+            "FROM clinical_note n JOIN appointment a ON a.id = n.appointment_id"
+        ).fetchall()
+    assert notes == [("evolution", "Dra. Ana López", 1, "fulfilled")]
     assert payments == [("confirmed", 1, 1), ("reported", 0, None)]
     [(state, specialty, answer, doctor)] = referral
     assert (state, specialty, doctor) == ("answered", "cardiology", "Dra. Ana López")

@@ -130,6 +130,12 @@ async def _journey(base: str, database_url: str, ports: set[int]) -> dict[str, s
             booked = await book(http, patient, profile["id"], slots[0]["start"])
             assert booked.status_code == 201, booked.text
             appointment = booked.json()["id"]
+            consented = await http.post(
+                "/v1/me/telehealth-consents",
+                json={"version": 1, "language": "es"},
+                headers=bearer(patient),
+            )
+            assert consented.status_code == 200, consented.text
             async with sessions() as session:  # the consult's day has come
                 start = clock.now() + timedelta(minutes=5)
                 await session.execute(

@@ -912,8 +912,28 @@ async function join() {
 }
 
 async function requestToken() {
-  state.joined = await api("POST", consultPath("/consult/join"));
+  try {
+    state.joined = await api("POST", consultPath("/consult/join"));
+  } catch (error) {
+    if (!(error instanceof ApiError) || !consentNeeded(error)) throw error;
+    await askConsent(error);
+    state.joined = await api("POST", consultPath("/consult/join"));
+  }
   state.joinedAt = Date.now();
+}
+
+function consentNeeded(error) {
+  const type = (error.problem && error.problem.type) || "";
+  return error.status === 409 && type.endsWith("/telehealth-consent-required");
+}
+
+// Before the first consult the patient reads the consent to be seen remotely, in the page's
+// language, and gives it (once per version of the text); declining leaves them in the lobby.
+async function askConsent(refusal) {
+  const lang = state.lang === "es" ? "es" : "en";
+  const consent = await api("GET", `/v1/records/consent?language=${lang}`);
+  if (!window.confirm(consent.text)) throw refusal; // the problem says why, in their language
+  await api("POST", "/v1/me/telehealth-consents", { version: consent.version, language: lang });
 }
 
 function tokenExpired() {
