@@ -11,10 +11,9 @@ from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from app.settings import Settings
-from cooperative.kernel.pagination import clamp_limit
 from cooperative.kernel.principal import Principal, Scope
-from telehealth.records import rules
 from telehealth.records import service as records
+from telehealth.records import views
 from telehealth.records.schemas import (
     AddendumIn,
     CodePublic,
@@ -165,13 +164,7 @@ async def cie10(
 ) -> Page[CodePublic]:
     """Tequio's CIE-10 list (a subset of common codes, with the Spanish descriptions of the
     WHO/PAHO edition), searched by code or by words (accents ignored)."""
-    found = [c for c in rules.search_codes(q) if cursor is None or c[0] > cursor]
-    size = clamp_limit(limit)
-    shown = found[:size]
-    return Page(
-        items=[CodePublic(code=code, description=text) for code, text in shown],
-        next_cursor=shown[-1][0] if len(found) > size else None,
-    )
+    return views.codes(q, cursor=cursor, limit=limit)
 
 
 @router.get(
@@ -182,11 +175,7 @@ async def cie10(
 async def consent_text(principal: Anyone, language: Language = "es") -> ConsentTextPublic:
     """The current text of the consent to be seen remotely, in Spanish or English, with its
     version: give consent to that version with `POST /v1/me/telehealth-consents`."""
-    version = rules.current_consent_version()
-    text = rules.consent_texts()[version][language]
-    return ConsentTextPublic(
-        version=version, language=language, text=text, digest=rules.text_digest(text)
-    )
+    return views.consent_text(language)
 
 
 @router.post(

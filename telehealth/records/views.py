@@ -3,13 +3,17 @@
 import uuid
 from datetime import datetime
 
+from cooperative.kernel.pagination import Page, clamp_limit
 from telehealth.records import rules
 from telehealth.records.models import ClinicalNote, TelehealthConsent
 from telehealth.records.schemas import (
     AddendumPublic,
+    CodePublic,
     ConsentPublic,
+    ConsentTextPublic,
     DiagnosisPublic,
     EncounterPublic,
+    Language,
     ModalityPublic,
     NoteContent,
     NotePublic,
@@ -119,4 +123,25 @@ def encounter_public(
         present=present,
         consent=consent,
         note_status=note or "none",
+    )
+
+
+def codes(words: str, *, cursor: str | None, limit: int | None) -> Page[CodePublic]:
+    """A page of Tequio's CIE-10 list matching `words` (a code or words of a description),
+    in code order; the cursor is the last code shown."""
+    found = [c for c in rules.search_codes(words) if cursor is None or c[0] > cursor]
+    size = clamp_limit(limit)
+    shown = found[:size]
+    return Page(
+        items=[CodePublic(code=code, description=text) for code, text in shown],
+        next_cursor=shown[-1][0] if len(found) > size else None,
+    )
+
+
+def consent_text(language: Language) -> ConsentTextPublic:
+    """The current version of the consent to be seen remotely, in `language`."""
+    version = rules.current_consent_version()
+    text = rules.consent_texts()[version][language]
+    return ConsentTextPublic(
+        version=version, language=language, text=text, digest=rules.text_digest(text)
     )
