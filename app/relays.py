@@ -154,20 +154,22 @@ class HostedRelay:
     async def _finish(self, reason: str | None) -> None:
         if self.segment_id is None:
             return
-        size = await self.relay.stop_recording()
         segment_id, self.segment_id = self.segment_id, None
-
+        size = await self.relay.stop_recording()
+        # Everyone hears that it stopped before the segment's row is closed: a database that is
+        # slow or failing at that moment must not keep the room showing "Recording" after a
+        # withdrawal, when nothing is recorded any more.
+        if reason != "participants-changed":
+            await self.publish(
+                {"type": "recording", "state": "stopped", "reason": reason, "from": RELAY}
+                | {"recording_id": str(segment_id)}
+            )
         await in_own_session(
             self.hub.sessionmaker,
             lambda session: media_service.end_segment(
                 session, segment_id, reason or "stopped", size
             ),
         )
-        if reason != "participants-changed":
-            await self.publish(
-                {"type": "recording", "state": "stopped", "reason": reason, "from": RELAY}
-                | {"recording_id": str(segment_id)}
-            )
 
     async def _keep_claim(self) -> None:
         """Renew the claim, let go of anyone who may no longer take part (their access ended,

@@ -258,6 +258,7 @@ const state = {
   mode: "p2p",
   mediaApi: false, // the server knows relay mode and recording consent
   recording: false, // running now
+  recordingEvents: 0, // how many `recording` events arrived (newer than a consents list asked before)
   recordingAsked: false, // the doctor asked; it runs while everyone present consents
   people: new Map(), // account_id -> {account_id, role, admitted, present, muted, audio_only}
   consents: new Map(), // account_id -> bool
@@ -1595,6 +1596,7 @@ function sendChat(event) {
 }
 
 async function loadConsents() {
+  const heard = state.recordingEvents; // a `recording` event while we ask is newer than the answer
   try {
     const rows = (await api("GET", consultPath("/consult/consents?limit=200"))).items;
     state.consents = new Map();
@@ -1602,7 +1604,8 @@ async function loadConsents() {
     for (const row of latest) state.consents.set(row.account_id, !row.withdrawn_at);
     // after a (re)connect we missed the `recording` event: warn rather than stay silent
     const present = [...state.people.values()].filter((p) => p.present && p.admitted);
-    if (state.recordingAsked && present.every((p) => state.consents.get(p.account_id))) {
+    const everyone = present.every((p) => state.consents.get(p.account_id));
+    if (heard === state.recordingEvents && state.recordingAsked && everyone) {
       state.recording = true;
     }
     renderRoom();
@@ -1637,6 +1640,7 @@ function onConsent(message) {
 }
 
 function onRecording(message) {
+  state.recordingEvents += 1;
   state.recording = message.state === "started";
   if (state.recording) announce("recordingStarted");
   else if (message.reason) announce("recordingStoppedWhy", { reason: message.reason });
