@@ -88,8 +88,10 @@ class ConsentRequired(TequioError):
     detail = Text(
         "Before the consult, the patient (or the household's responsible member, for a "
         "dependent) consents to be seen remotely: read version {version} of the text at "
-        "GET /v1/records/consent and consent at POST /v1/me/telehealth-consents.",
+        "GET /v1/records/consent and consent at POST /v1/me/telehealth-consents (with "
+        "`dependent_id` when the problem names one).",
         "Antes de la consulta, el paciente (o el responsable del hogar, para un dependiente) "
         "consiente ser atendido a distancia: lea la versión {version} del texto en "
-        "GET /v1/records/consent y dé su consentimiento en POST /v1/me/telehealth-consents.",
+        "GET /v1/records/consent y dé su consentimiento en POST /v1/me/telehealth-consents "
+        "(con `dependent_id` cuando el problema lo indica).",
     )

@@ -433,7 +433,19 @@ async def require_consent(
     version = rules.current_consent_version()
     subject = appointment.dependent_id or appointment.patient_account_id
     if await _consent(session, subject, version) is None:
-        raise ConsentRequired(version=version, extensions={"version": version})
+        dependent = appointment.dependent_id
+        raise ConsentRequired(
+            version=version,
+            extensions={
+                "version": version,
+                "dependent_id": str(dependent) if dependent is not None else None,
+                "dependent_name": (
+                    await membership_service.dependent_name(session, dependent)
+                    if dependent is not None
+                    else None
+                ),
+            },
+        )
 
 
 async def consent_of(session: AsyncSession, appointment: Appointment) -> TelehealthConsent | None:

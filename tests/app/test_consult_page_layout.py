@@ -429,3 +429,52 @@ async def test_with_an_interpreter_the_doctor_is_large_and_the_interpreter_a_thu
     for person in (doctor, patient, interpreter):
         await person.left_nothing_behind()
         await person.page.context.close()
+
+
+@pytest.mark.slow
+async def test_before_her_first_consult_she_reads_the_consent_on_the_page_and_joins(
+    server: Callable[..., Any],
+    http_to: Callable[[str], httpx.AsyncClient],
+    database: Database,
+    chromium: Any,  # noqa: F811
+) -> None:
+    """No browser dialog: the consent to be seen remotely opens in the lobby, in her
+    language, with its answer on the first screen of her phone. "Not now" keeps her in the
+    lobby and records nothing; agreeing records the version she read and lets her in."""
+    from playwright.async_api import expect
+
+    host = await server()
+    http = http_to(host)
+    consult = await consult_soon(http, database, consented=False)
+    mine = "/v1/me/telehealth-consents"
+    for viewport, name in ((PHONE, "phone"), (LAPTOP, "laptop")):
+        patient = await opened(chromium, host, consult["id"], viewport, consult["patient"], "es-MX")
+        page = patient.page
+        page.on("dialog", lambda dialog: patient.errors.append(f"dialog: {dialog.message}"))
+        await patient.button("Entrar a la consulta").click()
+        panel = page.locator("#remote-consent")
+        await expect(panel.get_by_role("heading")).to_have_text("Antes de su primera consulta")
+        await expect(panel).to_contain_text("NOM-004-SSA3-2012")
+        assert await panel.locator("li").count() >= 3  # its numbered points, as a list
+        await in_view(patient, patient.button("Acepto, entrar"))
+        await in_view(patient, patient.button("Ahora no"))
+        await expect(patient.button("Entrar a la consulta")).to_be_hidden()
+        await shot(patient, f"{name}-patient-remote-consent")
+        if name == "phone":
+            await patient.button("Ahora no").click()
+            await expect(page.get_by_role("alert")).to_have_text(
+                "Podrá entrar cuando acepte la atención a distancia."
+            )
+            await expect(patient.button("Entrar a la consulta")).to_be_visible()
+            given = await http.get(mine, headers=bearer(consult["patient"]))
+            assert given.json()["items"] == []
+        else:
+            await page.get_by_role("button", name="English").click()  # reads it in English
+            await expect(panel).to_contain_text("911")
+            await patient.button("I agree, join").click()
+            await expect(page.locator("#room")).to_be_visible(timeout=WAIT_MS)
+            [given] = (await http.get(mine, headers=bearer(consult["patient"]))).json()["items"]
+            assert (given["version"], given["language"]) == (1, "en")
+        assert patient.errors == []
+        await patient.left_nothing_behind()
+        await page.context.close()

@@ -15,9 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from app.db import create_sessionmaker
+from app.settings import Settings
 from cooperative.kernel import clock
 from cooperative.kernel.principal import Role
 from telehealth.records import service as records_service
@@ -37,6 +39,7 @@ from tests.factories import (
     registered_with_clinic,
     signed_up,
 )
+from tests.prescription_support import consult_now
 from tests.records_support import (
     COMPLETE,
     another_consult,
@@ -486,3 +489,26 @@ async def test_a_consult_a_clinic_booked_has_an_interconsultation_note_its_staff
     ).status_code == 200
     for path in (note_path(referred), f"{note_path(referred)}/summary"):
         assert (await http.get(path, headers=bearer(staff))).status_code == 404
+
+
+async def test_a_guardian_is_asked_to_consent_for_the_child_the_consult_is_for(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """The refusal names the dependent, so the page can ask the guardian for them: the
+    guardian's own consent does not cover the child."""
+    consult = await consult_now(client, sessionmaker, settings, dependent="Xóchitl Matías Cruz")
+    guardian = bearer(consult["patient"])
+    join = f"/v1/appointments/{consult['id']}/consult/join"
+    refused = (await client.post(join, headers=guardian)).json()
+    assert refused["type"].endswith("/telehealth-consent-required")
+    assert refused["dependent_name"] == "Xóchitl Matías Cruz"
+    own = {"version": refused["version"], "language": "es"}
+    assert (
+        await client.post("/v1/me/telehealth-consents", json=own, headers=guardian)
+    ).status_code == 200
+    assert (await client.post(join, headers=guardian)).status_code == 409  # still the child's
+    for_child = {**own, "dependent_id": refused["dependent_id"]}
+    given = await client.post("/v1/me/telehealth-consents", json=for_child, headers=guardian)
+    assert given.status_code == 200, given.text
+    assert given.json()["dependent_id"] == refused["dependent_id"]
+    assert (await client.post(join, headers=guardian)).status_code == 200

@@ -40,6 +40,11 @@ const TEXT = {
     details: "Details",
     join: "Join the consult",
     joining: "Joining the consult…",
+    remoteConsentHeading: "Before your first consult",
+    remoteConsentFor: "You consent for {name}, who is having the consult.",
+    remoteConsentAgree: "I agree, join",
+    remoteConsentLater: "Not now",
+    consentLater: "You can join once you agree to be seen at a distance.",
     roomHeading: "Consult room",
     waiting: "Waiting for {doctor} to let you in…",
     theDoctor: "the doctor",
@@ -153,6 +158,11 @@ const TEXT = {
     details: "Detalles",
     join: "Entrar a la consulta",
     joining: "Entrando a la consulta…",
+    remoteConsentHeading: "Antes de su primera consulta",
+    remoteConsentFor: "Usted da el consentimiento por {name}, quien tendrá la consulta.",
+    remoteConsentAgree: "Acepto, entrar",
+    remoteConsentLater: "Ahora no",
+    consentLater: "Podrá entrar cuando acepte la atención a distancia.",
     roomHeading: "Sala de consulta",
     waiting: "Esperando a que {doctor} le deje pasar…",
     theDoctor: "el médico",
@@ -258,6 +268,7 @@ const state = {
   mode: "p2p",
   mediaApi: false, // the server knows relay mode and recording consent
   recording: false, // running now
+  remoteConsent: null, // the consent to be seen remotely, while the page asks for it
   recordingEvents: 0, // how many `recording` events arrived (newer than a consents list asked before)
   recordingAsked: false, // the doctor asked; it runs while everyone present consents
   people: new Map(), // account_id -> {account_id, role, admitted, present, muted, audio_only}
@@ -336,6 +347,7 @@ function setLanguage(lang) {
   renderCard();
   renderChat();
   renderRoom();
+  if (!$("remote-consent").hidden) loadConsentText().catch(showProblem); // read in the new one
 }
 
 // ---- messages to the person -------------------------------------------------------------------
@@ -905,7 +917,8 @@ async function join() {
     connect();
   } catch (error) {
     announce(null);
-    showProblem(error);
+    if (error instanceof Declined) showAlert(error.key);
+    else showProblem(error);
     if (!checking()) stopLocalMedia();
   } finally {
     button.disabled = false;
@@ -930,11 +943,69 @@ function consentNeeded(error) {
 
 // Before the first consult the patient reads the consent to be seen remotely, in the page's
 // language, and gives it (once per version of the text); declining leaves them in the lobby.
+// A guardian consents for the child the consult is for (the refusal names them).
 async function askConsent(refusal) {
+  const problem = refusal.problem || {};
+  state.remoteConsent = { for: problem.dependent_id || null, name: problem.dependent_name || null };
+  await loadConsentText();
+  show("remote-consent", true);
+  show("lobby-actions", false);
+  $("remote-consent-text").scrollTop = 0;
+  $("remote-consent").scrollIntoView({ block: "nearest" });
+  const agreed = await new Promise((resolve) => {
+    state.remoteConsent.answer = resolve;
+  });
+  show("remote-consent", false);
+  show("lobby-actions", true);
+  if (!agreed) throw new Declined("consentLater");
+  const shown = state.remoteConsent.text;
+  const body = { version: shown.version, language: shown.language };
+  if (state.remoteConsent.for) body.dependent_id = state.remoteConsent.for;
+  await api("POST", "/v1/me/telehealth-consents", body);
+}
+
+class Declined extends Error {
+  constructor(key) {
+    super(key);
+    this.key = key; // what the page says, in the person's language
+  }
+}
+
+async function loadConsentText() {
   const lang = state.lang === "es" ? "es" : "en";
-  const consent = await api("GET", `/v1/records/consent?language=${lang}`);
-  if (!window.confirm(consent.text)) throw refusal; // the problem says why, in their language
-  await api("POST", "/v1/me/telehealth-consents", { version: consent.version, language: lang });
+  state.remoteConsent.text = await api("GET", `/v1/records/consent?language=${lang}`);
+  renderConsentText();
+}
+
+// The text's numbered points, "(1) … (2) …", read as a list.
+function renderConsentText() {
+  const consent = state.remoteConsent?.text;
+  if (!consent) return;
+  const [intro, ...rest] = consent.text.split(/\s\(\d+\)\s/);
+  const box = $("remote-consent-text");
+  const lead = document.createElement("p");
+  lead.textContent = intro;
+  box.replaceChildren(lead);
+  if (rest.length) {
+    const list = document.createElement("ol");
+    for (const point of rest) {
+      const item = document.createElement("li");
+      item.textContent = point.replace(/;\s*$/, ".");
+      list.append(item);
+    }
+    box.append(list);
+  }
+  const name = state.remoteConsent.name;
+  $("remote-consent-for").textContent = name ? t("remoteConsentFor", { name }) : "";
+  show("remote-consent-for", Boolean(name));
+}
+
+function answerConsent(agreed) {
+  const answer = state.remoteConsent?.answer;
+  if (answer) {
+    state.remoteConsent.answer = null;
+    answer(agreed);
+  }
 }
 
 function tokenExpired() {
@@ -1974,6 +2045,8 @@ function wire() {
   $("consent").addEventListener("change", setConsent);
   $("record-start").addEventListener("click", () => record("start"));
   $("record-stop").addEventListener("click", () => record("stop"));
+  $("remote-consent-agree").addEventListener("click", () => answerConsent(true));
+  $("remote-consent-later").addEventListener("click", () => answerConsent(false));
   window.addEventListener("online", () => {
     if (state.joined && !state.ws && !state.leaving) reconnect(false);
   });
