@@ -65,6 +65,10 @@ DEFAULT_PG_URL = "postgresql+asyncpg://root@127.0.0.1:5432/test"
 TEST_ADDRESS = "203.0.113.7"
 # attachments uploaded by tests land here unless a test names its own store, never in the tree
 TEST_ATTACHMENTS = Path(tempfile.mkdtemp(prefix="tequio-test-attachments-"))
+# Every `tequio serve` a test starts notes where it runs (for `tequio demo-consult`) under
+# XDG_STATE_HOME: in a folder of this process's own, not the developer's state directory, where
+# another test's CLI running at the same moment would find it and work on its database.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="tequio-test-state-")
 
 
 def _postgres_url() -> str | None:

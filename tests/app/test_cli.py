@@ -29,6 +29,7 @@ def _run(
         "TEQUIO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
         "TEQUIO_ARGON2_MEMORY_KIB": "1024",
         "TEQUIO_ARGON2_TIME_COST": "1",
+        "XDG_STATE_HOME": str(tmp_path / "state"),  # no other test's running server
         **env,
     }
     return subprocess.run(
