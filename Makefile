@@ -34,9 +34,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The whole suite on SQLite and PostgreSQL, one worker per core.
+# The whole suite on SQLite and PostgreSQL, one worker per core; the slowest tests are listed
+# at the end, where CI's time goes.
 pytest: $(STAMP)
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --durations=20
 
 # The suite again (on SQLite) at the hours that once broke it: 23:30 in Mexico City on New
 # Year's Eve (already the next day, month and year in UTC), and the two nights the border cities
