@@ -14,10 +14,12 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.main import create_app
 from app.settings import Settings
 from telehealth.attachments.models import Attachment
 from tests.app.test_referrals import act, make_loop, refer
-from tests.attachment_support import pdf, photo_from_a_phone
+from tests.attachment_support import ELF, pdf, photo_from_a_phone
+from tests.conftest import Database, _client, make_settings
 from tests.factories import bearer, signed_up
 
 pytestmark = pytest.mark.usefixtures("bylaws_installed")
@@ -153,6 +155,26 @@ async def test_a_specialist_who_declined_sees_the_files_no_more_and_a_closed_ref
     assert "rechazada o retirada" in spanish.json()["detail"]
     still = await listed(client, referral, loop["nurse"])  # the clinic keeps what it sent
     assert [a["id"] for a in still.json()["items"]] == [lab["id"]]
+
+
+async def test_a_referrals_upload_takes_the_attachment_limit_not_the_smaller_body_limit(
+    database: Database,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    loop: dict[str, Any],
+    client: httpx.AsyncClient,
+) -> None:
+    referral = await refer(client, loop)
+    limit = 2 * 1024 * 1024  # over the 1 MiB other requests may send
+    settings = make_settings(database.url, attachment_max_bytes=limit)
+    app = create_app(settings, engine=database.engine, sessionmaker=sessionmaker)
+    async with _client(app) as http:
+        taken = await upload(http, referral, loop["nurse"], pdf(limit), "grande.pdf")
+        assert taken.status_code == 201, taken.text
+        over = await upload(http, referral, loop["nurse"], pdf(limit + 1), "grande.pdf")
+        assert over.status_code == 413
+        assert over.json()["type"].endswith("/attachment-too-large")
+        elf = await upload(http, referral, loop["nurse"], ELF, "r.pdf")
+        assert elf.status_code == 415
 
 
 async def test_the_uploader_withdraws_their_file_and_it_leaves_the_list(
