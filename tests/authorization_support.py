@@ -1,5 +1,6 @@
 """The world the authorization matrix probes: one family's household and everything around it
-(a sponsor, a clinic, a doctor, a consult about to start and its prescription, ballots,
+(a sponsor, a clinic, a doctor, a consult about to start and its prescription, a referral with
+a lab result, ballots,
 payments, a surplus run), and
 a stranger of every kind. Built once per backend through the API, on committed data."""
 
@@ -274,6 +275,15 @@ async def build_world(
             headers=bearer(staff["clinic"]),
         )
     )
+    # the clinic sends Rosa's glucose curve with the referral, before Dr. Ana takes it on
+    referral_file = await _ok(
+        http.post(
+            f"/v1/referrals/{referral['id']}/attachments",
+            files={"file": ("Curva de Rosa.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+            data={"kind": "lab_result", "title": "Curva de tolerancia de Rosa"},
+            headers=bearer(staff["clinic"]),
+        )
+    )
     await _ok(http.post(f"/v1/referrals/{referral['id']}/accept", headers=bearer(doctor_t)))
     async with sessions() as session:  # Rosa's own consult is about to start: its room is open
         start = clock.now() + timedelta(minutes=5)
@@ -379,6 +389,7 @@ async def build_world(
         "attachment": attachment["id"],
         "clinic_appointment": by_clinic.json()["id"],
         "referral": referral["id"],
+        "referral_attachment": referral_file["id"],
         "practitioner": profile["id"],
         "other_practitioner": other_profile["id"],
         "clinic": clinics["clinic"],
@@ -417,6 +428,9 @@ async def build_world(
         "Biometría de Rosa": "Rosa's lab result's file name",
         by_clinic.json()["id"]: "the clinic appointment's id",
         referral["id"]: "Rosa's referral's id",
+        referral_file["id"]: "the id of Rosa's lab result sent with her referral",
+        "Curva de tolerancia de Rosa": "the title of Rosa's lab result sent with her referral",
+        "Curva de Rosa": "the file name of Rosa's lab result sent with her referral",
         prescription["id"]: "Rosa's prescription's id",
         prescription["verification_code"]: "Rosa's prescription's verification code",
         "Dieta baja en sal; regrese en un mes.": "the indications of Rosa's prescription",
@@ -430,6 +444,9 @@ async def build_world(
             "Rosa Itzel Matías Cruz",
             by_clinic.json()["id"],
             referral["id"],
+            referral_file["id"],  # the clinic's staff sent it
+            "Curva de tolerancia de Rosa",
+            "Curva de Rosa",
         }
     )
     return World(

@@ -1,4 +1,6 @@
-"""Attachments of a consult: lab results, photos and documents, and their signed links."""
+"""Attachments of a consult or a referral: lab results, photos and documents, and their signed
+links. Attachments sit below referrals and never import them: this shell asks the referrals'
+service who takes part in a referral and hands its answer to the attachments' service."""
 
 import asyncio
 import re
@@ -13,6 +15,7 @@ from app.auth import require_scopes
 from app.db import SessionDep, after_commit
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
+from app.reasons import ReasonParam
 from app.settings import Settings
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.kernel.schemas import clean_text
@@ -30,16 +33,22 @@ from telehealth.attachments.errors import (
 )
 from telehealth.attachments.schemas import AttachmentLink, AttachmentPublic
 from telehealth.attachments.store import FileStore
+from telehealth.referrals import service as referrals
+from telehealth.referrals.errors import ReferralClosedToFiles
 
 router = APIRouter(tags=["attachments"])
 
 Reader = Annotated[Principal, require_scopes(Scope.APPOINTMENTS_READ)]
 Writer = Annotated[Principal, require_scopes(Scope.APPOINTMENTS_WRITE)]
 
-UPLOAD_PATH = re.compile(r"/v1/appointments/[^/]+/attachments")  # takes the larger bodies
+UPLOAD_PATH = re.compile(r"/v1/(appointments|referrals)/[^/]+/attachments")  # larger bodies
 MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries, headers and small fields
 
 Title = Annotated[str, AfterValidator(clean_text)]
+FileField = Annotated[UploadFile, File(description="The file: JPEG, PNG, WebP or PDF.")]
+KindField = Annotated[rules.Kind, Form(description="What it is to the consult or referral.")]
+TitleField = Annotated[Title | None, Form(max_length=200, description="A few words.")]
+FILE_PROBLEMS = (AttachmentTooLarge, AttachmentTypeRefused, AttachmentHeic, AttachmentUnreadable)
 
 
 def _store(request: Request) -> FileStore:
@@ -89,13 +98,7 @@ def _cleaned(data: bytes) -> rules.CleanFile:
         413,
         415,
         422,
-        problems=(
-            AttachmentTooLarge,
-            AttachmentTypeRefused,
-            AttachmentHeic,
-            AttachmentUnreadable,
-            ConsultCancelled,
-        ),
+        problems=(*FILE_PROBLEMS, ConsultCancelled),
     ),
 )
 async def upload(
@@ -103,11 +106,9 @@ async def upload(
     session: SessionDep,
     principal: Writer,
     appointment_id: uuid.UUID,
-    file: Annotated[UploadFile, File(description="The file: JPEG, PNG, WebP or PDF.")],
-    kind: Annotated[
-        rules.Kind, Form(description="What it is to the consult.")
-    ] = rules.Kind.DOCUMENT,
-    title: Annotated[Title | None, Form(max_length=200, description="A few words.")] = None,
+    file: FileField,
+    kind: KindField = rules.Kind.DOCUMENT,
+    title: TitleField = None,
 ) -> AttachmentPublic:
     """Send a `multipart/form-data` form with `file` (as phones and browsers send a file), and
     optionally `kind` (`lab_result`, `photo` or `document`) and `title`. The patient (or the
@@ -118,9 +119,7 @@ async def upload(
     photos and PDF documents are taken, anything else is refused (415). A photo is stored
     without its metadata (EXIF, GPS position, XMP, comments), upright as the phone meant it.
     At most `TEQUIO_ATTACHMENT_MAX_BYTES` (10 MB unless the cooperative set another size)."""
-    settings: Settings = request.app.state.settings
-    data = await _read_limited(file, settings.attachment_max_bytes)
-    cleaned = await asyncio.to_thread(_cleaned, data)  # Pillow re-encodes off the loop
+    cleaned = await _received(request, file)
     return await attachments.upload(
         session,
         principal,
@@ -132,6 +131,12 @@ async def upload(
         store=_store(request),
         policy=_policy(request),
     )
+
+
+async def _received(request: Request, file: UploadFile) -> rules.CleanFile:
+    settings: Settings = request.app.state.settings
+    data = await _read_limited(file, settings.attachment_max_bytes)
+    return await asyncio.to_thread(_cleaned, data)  # Pillow re-encodes off the loop
 
 
 @router.get(
@@ -154,16 +159,96 @@ async def of_consult(
     )
 
 
+@router.post(
+    "/v1/referrals/{referral_id}/attachments",
+    status_code=201,
+    summary="Add a lab result, photo or document to a referral",
+    responses=problem_responses(
+        400,
+        401,
+        403,
+        404,
+        409,
+        413,
+        415,
+        422,
+        problems=(*FILE_PROBLEMS, ReferralClosedToFiles),
+    ),
+)
+async def upload_to_referral(
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    referral_id: uuid.UUID,
+    file: FileField,
+    kind: KindField = rules.Kind.DOCUMENT,
+    title: TitleField = None,
+) -> AttachmentPublic:
+    """The same form as a consult's upload. The referring clinic's staff, the patient and the
+    specialist who accepted the referral may add files; the specialists still deciding whether
+    to accept it may not, nor see them (404): a lab result carries the patient's name, which
+    they see once they accept. A referral is created without files: add them right after
+    `POST /v1/referrals`. A declined or withdrawn referral takes no more files (409)."""
+    owner = await referrals.attachment_owner(session, principal, referral_id, adding=True)
+    cleaned = await _received(request, file)
+    return await attachments.add(
+        session,
+        principal,
+        owner,
+        file=cleaned,
+        kind=kind,
+        title=title,
+        given_name=file.filename,
+        store=_store(request),
+        policy=_policy(request),
+    )
+
+
+@router.get(
+    "/v1/referrals/{referral_id}/attachments",
+    summary="A referral's attachments",
+    responses=problem_responses(400, 401, 403, 404),
+)
+async def of_referral(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    referral_id: uuid.UUID,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[AttachmentPublic]:
+    """Oldest first. For the patient, the referring clinic's staff and the specialist who
+    accepted the referral; the list is a read of the patient's record, and goes in their
+    access log."""
+    owner = await referrals.attachment_owner(session, principal, referral_id)
+    return await attachments.listed(
+        session, principal, owner, policy=_policy(request), cursor=cursor, limit=limit
+    )
+
+
 @router.get(
     "/v1/attachments/{attachment_id}",
     summary="An attachment's details",
     responses=problem_responses(401, 403, 404),
 )
 async def get(
-    request: Request, session: SessionDep, principal: Reader, attachment_id: uuid.UUID
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    attachment_id: uuid.UUID,
+    reason: ReasonParam = None,
 ) -> AttachmentPublic:
-    """Its name, type, size and who added it (by role). The file itself: `GET …/link`."""
-    return await attachments.get(session, principal, attachment_id, policy=_policy(request))
+    """Its name, type, size, what it belongs to and who added it (by role). The file itself:
+    `GET …/link`. For those who see its consult or referral; an admin only with a `reason`,
+    kept in the patient's access log."""
+    return await attachments.get(
+        session,
+        principal,
+        attachment_id,
+        policy=_policy(request),
+        referral_owner=referrals.attachment_owner,
+        reason=reason,
+    )
 
 
 @router.get(
@@ -172,11 +257,17 @@ async def get(
     responses=problem_responses(401, 403, 404),
 )
 async def link(
-    request: Request, session: SessionDep, principal: Reader, attachment_id: uuid.UUID
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    attachment_id: uuid.UUID,
+    reason: ReasonParam = None,
 ) -> AttachmentLink:
     """A link to the file that works without a token for a few minutes
     (`TEQUIO_ATTACHMENT_LINK_SECONDS`, 5 minutes unless set): to open in a browser or a
-    phone's viewer. It is signed for you; whoever opens it, the read is recorded as yours."""
+    phone's viewer. It is signed for you; whoever opens it, the read is recorded as yours. An
+    admin gets one only with a `reason`, which the link carries (signed) into the download's
+    line of the patient's access log."""
     settings: Settings = request.app.state.settings
     return await attachments.link(
         session,
@@ -184,6 +275,8 @@ async def link(
         attachment_id,
         policy=_policy(request),
         base_url=settings.public_url,
+        referral_owner=referrals.attachment_owner,
+        reason=reason,
     )
 
 
@@ -206,6 +299,9 @@ async def download(
     by: Annotated[uuid.UUID, Query(description="From the link.")],
     expires: Annotated[int, Query(ge=0, le=2**40, description="From the link.")],
     signature: Annotated[str, Query(max_length=100, description="From the link.")],
+    reason: Annotated[
+        str | None, Query(max_length=500, description="From an admin's link, when it has one.")
+    ] = None,
 ) -> Response:
     """Use the `url` a `GET …/link` answered, as it is: no token needed. A link that was
     changed or has expired is refused (403) and a new one is asked for. The file comes with
@@ -217,8 +313,10 @@ async def download(
         by=by,
         expires=expires,
         signature=signature,
+        reason=reason,
         store=_store(request),
         policy=_policy(request),
+        referral_owner=referrals.attachment_owner,
     )
     name = quote(attachment.file_name)
     return Response(
@@ -243,8 +341,15 @@ async def withdraw(
 ) -> None:
     """Only who uploaded the file, within `TEQUIO_ATTACHMENT_WITHDRAW_HOURS` (24 unless set)
     of uploading it (a wrong photo is noticed at once): the file is deleted and the list shows
-    it no more. After that it is part of the consult's clinical record, which NOM-004 keeps."""
-    key = await attachments.withdraw(session, principal, attachment_id, policy=_policy(request))
+    it no more. After that it is part of the consult's (or referral's) clinical record, which
+    NOM-004 keeps."""
+    key = await attachments.withdraw(
+        session,
+        principal,
+        attachment_id,
+        policy=_policy(request),
+        referral_owner=referrals.attachment_owner,
+    )
     store = _store(request)
 
     async def delete_file() -> None:  # after the commit: a rolled-back withdrawal keeps it

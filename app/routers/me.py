@@ -52,9 +52,9 @@ async def access_log(
 async def export(session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
     """Everything Tequio holds about you, as JSON (your ARCO right of access): your clinical
     record (`clinical_record`: signed consult notes and their addenda, consents to remote care),
-    the prescriptions issued to you (`prescriptions`) and the files of your consults
-    (`attachments`, yours and your dependents': what each is, when and by whom (by role) it was
-    added; each file is fetched through its link)."""
+    the prescriptions issued to you (`prescriptions`) and the files of your consults and
+    referrals (`attachments`, yours and your dependents': what each is, what it belongs to, when
+    and by whom (by role) it was added; each file is fetched through its link)."""
     held = await arco.export(session, principal.account_id)
     # telehealth's part is added here: cooperative.privacy may not import telehealth
     held["clinical_record"] = await records.export_of(session, principal.account_id)

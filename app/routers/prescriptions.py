@@ -12,6 +12,7 @@ from app.db import SessionDep
 from app.errors import problem_responses
 from app.i18n import negotiate
 from app.pagination import CursorParam, LimitParam, Page
+from app.reasons import ReasonParam
 from app.settings import Settings
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal, Scope
@@ -145,14 +146,19 @@ async def verify(
 @router.get(
     "/v1/prescriptions/{prescription_id}",
     summary="A prescription",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def get_prescription(
-    request: Request, session: SessionDep, principal: Reader, prescription_id: uuid.UUID
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    prescription_id: uuid.UUID,
+    reason: ReasonParam = None,
 ) -> PrescriptionPublic:
     """For its patient (or the member responsible for the dependent it is for) and its
-    treating doctor; nobody else (404). A read by the doctor goes in the patient's access log."""
-    prescription = await prescriptions.visible(session, principal, prescription_id)
+    treating doctor, and an admin who gives a `reason`; nobody else (404). A read by anyone
+    but the patient goes in the patient's access log (an admin's with the reason)."""
+    prescription = await prescriptions.visible(session, principal, prescription_id, reason=reason)
     return views.prescription_public(prescription, _settings(request).public_url)
 
 

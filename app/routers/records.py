@@ -10,6 +10,7 @@ from app.auth import require_scopes
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
+from app.reasons import ReasonParam
 from app.settings import Settings
 from cooperative.kernel.principal import Principal, Scope
 from telehealth.records import service as records
@@ -33,15 +34,6 @@ router = APIRouter(tags=["records"])
 Reader = Annotated[Principal, require_scopes(Scope.APPOINTMENTS_READ)]
 Writer = Annotated[Principal, require_scopes(Scope.APPOINTMENTS_WRITE)]
 Anyone = Annotated[Principal, require_scopes(Scope.ME)]
-ReasonParam = Annotated[
-    str | None,
-    Query(
-        min_length=3,
-        max_length=500,
-        description="An admin's reason to read a patient's record; kept in the patient's "
-        "access log. Without one, an admin is answered as anyone else (404).",
-    ),
-]
 N = "/v1/appointments/{appointment_id}/note"
 
 

@@ -42,7 +42,9 @@ async def create(session: SessionDep, principal: Staff, data: ReferralCreate) ->
     registration) to a specialty: NOM-004's referral note (reason, clinical summary,
     diagnostic impression, treatment given so far), the urgency, and the language the patient
     speaks and any interpreter they need. Every active specialist of that specialty sees it in
-    `GET /v1/referrals/open`, without the patient's name, until one accepts or declines."""
+    `GET /v1/referrals/open`, without the patient's name, until one accepts or declines. Lab
+    results and photos are added right after, to `POST /v1/referrals/{id}/attachments`; only
+    the specialist who accepts sees them."""
     return await referrals.full(session, await referrals.create(session, principal, data))
 
 

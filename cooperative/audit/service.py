@@ -49,6 +49,17 @@ async def record_access(
     await session.flush()
 
 
+def admin_reason(principal: Principal, reason: str | None) -> str | None:
+    """The reason an admin gave to read someone's clinical data, trimmed; None when the caller
+    is not an admin or gave none (blank is none). Clinical data is its patient's and their
+    carers': an admin reads it only with a documented reason, which `record_access` keeps with
+    the read in the patient's access log; without one, an admin is answered as anyone else
+    (404)."""
+    if not principal.is_admin or reason is None or not reason.strip():
+        return None
+    return reason.strip()
+
+
 def entry_public(entry: AccessLogEntry) -> AccessLogEntryPublic:
     return AccessLogEntryPublic.model_validate(entry, from_attributes=True)
 

@@ -14,23 +14,32 @@ from cooperative.kernel.types import UTCDateTime
 
 
 class Attachment(SQLModel, table=True):
-    """Belongs to one consult (`appointment_id`). A referral will own attachments the same way,
-    with a nullable `referral_id` beside it and a check that exactly one of the two is set: a
-    real foreign key per owner, so the database keeps each attachment tied to something that
-    exists (an "owner kind + id" pair could not be a foreign key).
+    """Belongs to one consult (`appointment_id`) or one referral (`referral_id`), never both
+    nor neither: the database's `one_owner` check refuses anything else. A real foreign key per
+    owner, so the database keeps each attachment tied to something that exists (an "owner kind
+    + id" pair could not be a foreign key); the row goes with its owner.
 
-    `patient_account_id` is the consult's patient (the responsible member, for a dependent),
-    kept here so the access log and the ARCO export find a patient's files without a join. The
-    bytes live in the file store under `storage_key`; a withdrawn upload keeps its row (who
-    added what, and when it was withdrawn) but not its bytes."""
+    `patient_account_id` is the consult's or the referral's patient (the responsible member,
+    for a dependent), kept here so the access log and the ARCO export find a patient's files
+    without a join. The bytes live in the file store under `storage_key`; a withdrawn upload
+    keeps its row (who added what, and when it was withdrawn) but not its bytes."""
 
     __table_args__ = (
         sa.Index("ix_attachment_appointment_created", "appointment_id", "created_at"),
+        sa.Index("ix_attachment_referral_created", "referral_id", "created_at"),
+        sa.CheckConstraint(
+            "(appointment_id IS NULL AND referral_id IS NOT NULL)"
+            " OR (appointment_id IS NOT NULL AND referral_id IS NULL)",
+            name="one_owner",
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     appointment_id: uuid.UUID | None = Field(
         default=None, foreign_key="appointment.id", ondelete="CASCADE"
+    )
+    referral_id: uuid.UUID | None = Field(
+        default=None, foreign_key="referral.id", ondelete="CASCADE"
     )
     patient_account_id: uuid.UUID = Field(foreign_key="account.id", index=True)
     uploaded_by: uuid.UUID | None = Field(

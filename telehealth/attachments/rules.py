@@ -143,12 +143,21 @@ LinkCheck = Literal["valid", "invalid", "expired"]
 
 
 def link_signature(
-    key: bytes, attachment_id: uuid.UUID, account_id: uuid.UUID, expires: int
+    key: bytes,
+    attachment_id: uuid.UUID,
+    account_id: uuid.UUID,
+    expires: int,
+    *,
+    reason: str | None = None,
 ) -> str:
     """The signature of a download link: HMAC-SHA256 of what the link grants, to whom and until
-    when (seconds since 1970), base64url without padding."""
-    message = f"tequio attachment download\n{attachment_id}\n{account_id}\n{expires}".encode()
-    digest = hmac.new(key, message, hashlib.sha256).digest()
+    when (seconds since 1970), and, for an admin's link, the reason they gave (so the download
+    is logged with the reason the link was given for, and nobody changes it); base64url
+    without padding."""
+    message = f"tequio attachment download\n{attachment_id}\n{account_id}\n{expires}"
+    if reason is not None:
+        message += f"\nreason\n{reason}"
+    digest = hmac.new(key, message.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
@@ -163,10 +172,12 @@ def check_link(
     expires: int,
     signature: str,
     now: datetime,
+    *,
+    reason: str | None = None,
 ) -> LinkCheck:
     """`invalid` when anything in the link was changed (its signature is checked first, so a
     forged link learns nothing), `expired` once its time has passed."""
-    expected = link_signature(key, attachment_id, account_id, expires)
+    expected = link_signature(key, attachment_id, account_id, expires, reason=reason)
     if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
         return "invalid"
     if now.timestamp() >= expires:

@@ -155,23 +155,33 @@ async def _treating_account(session: AsyncSession, prescription: Prescription) -
 
 
 async def visible(
-    session: AsyncSession, principal: Principal, prescription_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession,
+    principal: Principal,
+    prescription_id: uuid.UUID,
+    *,
+    lock: bool = False,
+    reason: str | None = None,
 ) -> Prescription:
     """The prescription if the caller is its patient (or the member responsible for the
-    dependent it is for) or its treating doctor; 404 for anyone else, admins included. A read
-    by the doctor goes in the patient's access log."""
+    dependent it is for) or its treating doctor, or an admin who gives a `reason`; 404 for
+    anyone else, admins without a reason included. A read by anyone but the patient goes in
+    the patient's access log (an admin's with their reason)."""
     prescription = await session.get(Prescription, prescription_id, with_for_update=lock)
     if prescription is None:
         raise NotFound()
+    why = None
     if principal.account_id != prescription.patient_account_id and principal.account_id != (
         await _treating_account(session, prescription)
     ):
-        raise NotFound()
+        why = audit.admin_reason(principal, reason)
+        if why is None:
+            raise NotFound()
     await audit.record_access(
         session,
         [prescription.patient_account_id],
         principal,
         resource=f"prescription:{prescription.id}",
+        reason=why,
     )
     return prescription
 

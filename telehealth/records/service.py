@@ -82,7 +82,7 @@ async def access(
         reader = "patient"
     elif principal.account_id == await _doctor_account(session, appointment):
         reader = "doctor"
-    elif principal.is_admin and reason and reason.strip():
+    elif audit.admin_reason(principal, reason) is not None:
         reader = "admin"
     else:
         raise NotFound()
@@ -91,7 +91,7 @@ async def access(
         [appointment.patient_account_id],
         principal,
         resource=f"{resource}:{appointment.id}",
-        reason=reason.strip() if reader == "admin" and reason else None,
+        reason=audit.admin_reason(principal, reason) if reader == "admin" else None,
     )
     return Access(appointment, reader)
 

@@ -64,3 +64,15 @@ class ConsultNotHeld(TequioError):
         "Concluya la interconsulta cuando su consulta se haya realizado (regístrela primero "
         "como realizada).",
     )
+
+
+class ReferralClosedToFiles(TequioError):
+    status = 409
+    slug = "referral-closed-to-files"
+    title = Text("The referral is closed", "La interconsulta está cerrada")
+    detail = Text(
+        "Files are added to a referral that is waiting, taken on or answered, not to one that "
+        "was declined or withdrawn.",
+        "Los archivos se agregan a una interconsulta en espera, aceptada o respondida, no a una "
+        "rechazada o retirada.",
+    )

@@ -83,6 +83,10 @@ CLOSED = frozenset(
     }
 )
 
+SHUT = frozenset({ReferralState.DECLINED, ReferralState.WITHDRAWN})
+"""Closed without an answer: no file is added to these (an answered or completed referral
+still takes the clinic's follow-up results)."""
+
 
 def may(action: Action, actor: Actor) -> bool:
     """Whether this kind of actor ever takes this action (otherwise the referral is not theirs

@@ -20,17 +20,20 @@ from cooperative.kernel import clock
 from cooperative.kernel.errors import Forbidden, NotFound
 from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.kernel.principal import Principal
+from telehealth.attachments.service import Owner
 from telehealth.clinics import service as clinics
 from telehealth.practitioners import service as practitioners
 from telehealth.referrals.errors import (
     ConsultNotHeld,
     NotTheReferralsConsult,
     PatientNotRegistered,
+    ReferralClosedToFiles,
     ReferralNotInState,
 )
 from telehealth.referrals.models import Referral, ReferralEvent
 from telehealth.referrals.rules import (
     CLOSED,
+    SHUT,
     TRANSITIONS,
     Action,
     Actor,
@@ -123,6 +126,37 @@ async def visible(
         session, [referral.patient_account_id], principal, resource=f"referral:{referral.id}"
     )
     return referral, viewer
+
+
+async def attachment_owner(
+    session: AsyncSession, principal: Principal, referral_id: uuid.UUID, *, adding: bool = False
+) -> Owner:
+    """The referral as the owner of files, and the caller's part in it: its patient, the
+    referring clinic's staff, or the specialist who accepted it. 404 for anyone else, the
+    specialists of the specialty deciding whether to accept it included: a lab result or a
+    photo carries the patient's name and face, which they do not see until they accept. Files
+    are added (`adding`) while the referral is not declined or withdrawn. The read is logged
+    by the attachments' service, under the attachment's name."""
+    referral = await session.get(Referral, referral_id)
+    if referral is None:
+        raise NotFound()
+    viewer = await _viewer(session, principal, referral)
+    taken_on = (
+        viewer.practitioner_id is not None
+        and referral.practitioner_id == viewer.practitioner_id
+        and referral.state != ReferralState.DECLINED
+    )
+    if viewer.patient:
+        role = "patient"
+    elif viewer.clinic:
+        role = "clinic"
+    elif taken_on:
+        role = "doctor"
+    else:
+        raise NotFound()
+    if adding and referral.state in SHUT:
+        raise ReferralClosedToFiles()
+    return Owner(referral.patient_account_id, role, referral_id=referral.id)
 
 
 def _waited(referral: Referral) -> int:

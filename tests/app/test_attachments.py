@@ -210,6 +210,28 @@ async def test_nobody_else_sees_or_adds_anything_admins_included(
     assert (await client.delete(f"/v1/attachments/{lab['id']}", headers=headers)).status_code == 404
 
 
+async def test_an_admin_reads_a_consults_file_only_with_a_documented_reason(
+    client: httpx.AsyncClient, consult: dict[str, Any]
+) -> None:
+    lab = await uploaded(client, consult, "rosa", pdf(), "biometría.pdf")
+    admin = bearer(consult["admin"])
+    reason = {"reason": "solicitud de la COFEPRIS 2026-7"}
+    read = await client.get(f"/v1/attachments/{lab['id']}", params=reason, headers=admin)
+    assert read.status_code == 200 and read.json()["appointment_id"] == consult["id"]
+    listed = await client.get(
+        f"/v1/appointments/{consult['id']}/attachments", params=reason, headers=admin
+    )
+    assert listed.status_code == 404  # one file with a reason, never the consult's list
+    withdrawn = await client.delete(f"/v1/attachments/{lab['id']}", params=reason, headers=admin)
+    assert withdrawn.status_code == 404
+    log = await client.get("/v1/me/access-log", headers=bearer(consult["rosa"]))
+    assert [
+        (e["resource"], e["accessor_role"], e["reason"])
+        for e in log.json()["items"]
+        if e["accessor_role"] == "admin"
+    ] == [(f"attachment:{lab['id']}", "admin", "solicitud de la COFEPRIS 2026-7")]
+
+
 async def test_a_pdf_named_jpg_is_a_pdf_and_an_executable_named_pdf_is_refused(
     client: httpx.AsyncClient, consult: dict[str, Any]
 ) -> None:

@@ -55,7 +55,7 @@ SIGNED_IN = Rule("signed-in")
 EXPORT = Rule(
     "export",
     owner="rosa",
-    shows=("household", "dependent", "attestation", "invoice", "attachment"),
+    shows=("household", "dependent", "attestation", "invoice", "attachment", "referral_attachment"),
 )
 FORGED = {"by": "account", "expires": "4102444800", "signature": "c2lnbmVkIGJ5IG5vYm9keQ"}
 LINK = Rule("link", query=FORGED)
@@ -337,6 +337,10 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
     ("POST", f"{REF}/schedule"): obj(see=CLINIC, act=CLINIC, body={"appointment_id": "{nothing}"}),
     ("POST", f"{REF}/complete"): obj(see=CLINIC, body=INTERCONSULTATION),
     ("POST", f"{REF}/withdraw"): obj(see=CLINIC, act=CLINIC),
+    ("POST", f"{REF}/attachments"): obj(
+        see=CLINIC, act=CLINIC, body={"kind": "lab_result"}, files=LAB_RESULT
+    ),
+    ("GET", f"{REF}/attachments"): obj(see=CLINIC, owner="doctor", shows=("referral_attachment",)),
     ("GET", "/healthz/live"): PUBLIC,
     ("GET", "/healthz/ready"): PUBLIC,
 }
@@ -492,6 +496,31 @@ async def test_the_family_still_gets_its_own(
     assert response.status_code == 200, response.text
     for shown in rule.shows:
         assert family.ids.get(shown, shown) in response.text, (shown, response.text[:2000])
+
+
+@pytest.mark.parametrize("who", [s for s in STRANGERS if s not in CLINIC])
+async def test_a_stranger_gets_nothing_of_the_referrals_attachment(
+    world: tuple[httpx.AsyncClient, World], who: str
+) -> None:
+    """The operations on one attachment serve a consult's and a referral's: the matrix above
+    probes them with the consult's; here with the one the clinic sent with Rosa's referral
+    (an admin's `reason` included, which opens nothing to anyone else)."""
+    http, family = world
+    one = f"/v1/attachments/{family.ids['referral_attachment']}"
+    reason = {"reason": "curiosidad"}
+    for method, path, query in (
+        ("GET", one, {}),
+        ("GET", one, reason),
+        ("GET", f"{one}/link", reason),
+        ("DELETE", one, {}),
+    ):
+        response = await http.request(method, path, params=query, headers=headers_of(family, who))
+        leaked = family.leaked(who, response)
+        assert not leaked, f"{who} was answered {response.status_code} with {leaked}"
+        expected = (401,) if who == "anonymous" else (403, 404)
+        assert response.status_code in expected, (method, path, response.text[:500])
+    owner = await http.get(one, headers=headers_of(family, "doctor"))
+    assert owner.status_code == 200 and owner.json()["referral_id"] == family.ids["referral"]
 
 
 async def test_the_doctor_and_the_clinic_see_the_fee_but_not_the_household_income(

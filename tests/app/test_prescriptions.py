@@ -439,6 +439,34 @@ async def test_only_the_patient_and_the_treating_doctor_see_it_and_the_doctors_r
     assert "prescriptions" in resources  # the doctor's list
 
 
+async def test_an_admin_reads_one_only_with_a_documented_reason_which_the_log_keeps(
+    client: httpx.AsyncClient, consult: dict[str, Any]
+) -> None:
+    """Nobody else sees a prescription, admins included, unless the admin gives a reason: the
+    read is then in the patient's access log with it. A doctor's reason opens nothing."""
+    prescription = await issued(client, consult)
+    one = f"/v1/prescriptions/{prescription['id']}"
+    admin = bearer(consult["admin"])
+    for query in ({}, {"reason": "   "}):
+        refused = await client.get(one, params=query, headers=admin)
+        assert refused.status_code in (404, 422), refused.text
+        assert prescription["id"] not in refused.text.replace(one, "")
+    _, stranger = await signed_up(client)
+    reason = {"reason": "queja CONAMED 2026-114"}
+    assert (await client.get(one, params=reason, headers=bearer(stranger))).status_code == 404
+    read = await client.get(one, params=reason, headers=admin)
+    assert read.status_code == 200, read.text
+    assert read.json()["id"] == prescription["id"]
+    log = await client.get("/v1/me/access-log", headers=bearer(consult["patient"]))
+    admin_id = (await client.get("/v1/me", headers=admin)).json()["id"]
+    reads = [
+        (entry["accessor_role"], entry["reason"])
+        for entry in log.json()["items"]
+        if entry["accessor_account_id"] == admin_id
+    ]
+    assert reads == [("admin", "queja CONAMED 2026-114")]
+
+
 async def test_a_dependents_prescription_names_the_child_and_the_responsible_member_sees_it(
     client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
