@@ -10,8 +10,9 @@ from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from cooperative.kernel.principal import Principal, Scope
+from telehealth.records.errors import NoLicence
 from telehealth.referrals import service as referrals
-from telehealth.referrals.errors import ConsultNoteNotSigned, ConsultNotHeld
+from telehealth.referrals.errors import ConsultNoteNotSigned, ConsultNotHeld, ReferralNotInState
 from telehealth.referrals.rules import Action
 from telehealth.referrals.schemas import (
     Interconsultation,
@@ -165,7 +166,9 @@ async def decline(
 
 
 @router.post(
-    "/v1/referrals/{referral_id}/answer", summary="Answer a referral in writing", responses=ACTED
+    "/v1/referrals/{referral_id}/answer",
+    summary="Answer a referral in writing",
+    responses=problem_responses(401, 403, 404, 409, 422, problems=(ReferralNotInState, NoLicence)),
 )
 async def answer(
     session: SessionDep, principal: Writer, referral_id: uuid.UUID, data: Interconsultation
@@ -187,7 +190,9 @@ async def schedule(
     session: SessionDep, principal: Writer, referral_id: uuid.UUID, data: ReferralSchedule
 ) -> ReferralPublic:
     """The specialist who accepted, or the clinic, links the consult booked for the patient with
-    that specialist (`POST /v1/appointments`, the clinic booking for its patient)."""
+    that specialist (`POST /v1/appointments`, the clinic booking for its patient). When the
+    specialist signs that consult's note, the referral is completed with it (see
+    `…/complete`)."""
     return await _acted(
         session, principal, referral_id, Action.SCHEDULE, appointment_id=data.appointment_id
     )
@@ -197,7 +202,7 @@ async def schedule(
     "/v1/referrals/{referral_id}/complete",
     summary="Complete the referral with the consult's signed note",
     responses=problem_responses(
-        401, 403, 404, 409, 422, problems=(ConsultNotHeld, ConsultNoteNotSigned)
+        401, 403, 404, 409, 422, problems=(ReferralNotInState, ConsultNotHeld, ConsultNoteNotSigned)
     ),
 )
 async def complete(
