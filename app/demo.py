@@ -49,6 +49,8 @@ from telehealth.practitioners.schemas import (
     PractitionerCreate,
     WindowIn,
 )
+from telehealth.prescriptions import service as prescriptions
+from telehealth.prescriptions.schemas import DrugLine, PrescriptionCreate
 from telehealth.records import service as records
 from telehealth.records.schemas import ConsentIn, NoteDraft
 from telehealth.referrals import service as referrals
@@ -422,14 +424,18 @@ DEMO_PRACTITIONERS: dict[str, tuple[str, list[str], list[str], list[tuple[str, i
 async def _seed_telehealth(
     session: AsyncSession, accounts: dict[str, Account], admin: Principal, settings: Settings
 ) -> None:
-    """The doctors' profiles and weekday hours, and the rural clinic with its nurse and Rosa."""
+    """The doctors' profiles and weekday hours, the rural clinic with its nurse and Rosa, and
+    Rosa's referrals: one seen in a consult and returned with its counter-referral, one
+    answered in writing."""
     for name in DEMO_PRACTITIONERS:
         await _practitioner(session, name, _principal(accounts[name]), admin)
-    await _rural_clinic(session, accounts, admin, settings)
-    await _rosas_last_consult(session, accounts, settings)
+    clinic_id = await _rural_clinic(session, accounts, admin, settings)
+    await _referred_consult(session, accounts, clinic_id, settings)
+    await _written_referral(session, accounts, clinic_id)
 
 
-# Dra. Ana López's note of Rosa's consult a week ago (what `GET /v1/me/records` shows Rosa).
+# Dra. Ana López's note of Rosa's consult a week ago, the one her referral was scheduled into:
+# what `GET /v1/me/records` shows Rosa, and the counter-referral the clinic has.
 DEMO_NOTE = {
     "version": 0,
     "content": {
@@ -473,24 +479,91 @@ DEMO_NOTE = {
 }
 
 
-async def _rosas_last_consult(
-    session: AsyncSession, accounts: dict[str, Account], settings: Settings
+# Rosa's prescription from that consult: the losartán the note's plan names.
+DEMO_PRESCRIPTION = PrescriptionCreate(
+    lines=[
+        DrugLine(
+            generic_name="Losartán",
+            presentation="Tabletas de 50 mg",
+            dose="1 tableta",
+            route="Oral",
+            frequency="Cada 24 horas",
+            duration="30 días",
+            quantity="30 tabletas (1 caja)",
+            instructions="Tome una tableta cada mañana, todos los días, aunque se sienta bien.",
+        )
+    ],
+    indications="Coma con poca sal. Deje el enalapril. Pida que le midan la presión en la "
+    "clínica cada semana.",
+)
+
+
+async def _referred_consult(
+    session: AsyncSession, accounts: dict[str, Account], clinic_id: uuid.UUID, settings: Settings
 ) -> None:
-    """Rosa's consult with Dra. Ana López a week ago, with her consent to remote care and the
-    doctor's signed note."""
-    appointment = await consult_soon(session, minutes=-7 * 24 * 60)
-    appointment.status = AppointmentStatus.FULFILLED
-    rosa = _principal(accounts["Rosa Martínez"])
-    await records.give_consent(session, rosa, ConsentIn(version=1, language="es"))
+    """The referral loop closed, seeded in the past on the one clock: ten days ago Juana referred
+    Rosa to cardiology for her blood pressure and Dra. Ana López took it on; Juana booked her a
+    consult at the clinic for a week ago and linked it. In the consult (Rosa at the clinic,
+    Juana taking her pressure) the doctor prescribed losartán and signed her note, which
+    completed the referral: the clinic has the note and the prescription."""
+    nurse = _principal(accounts["Juana Pérez"])
     doctor = _principal(accounts["Dra. Ana López"])
-    draft = await records.save_draft(
+    now = clock.now()
+    with clock.travel(now - timedelta(days=10)):
+        referral = await referrals.create(session, nurse, _blood_pressure(accounts, clinic_id))
+    with clock.travel(now - timedelta(days=10, hours=-3)):
+        await referrals.act(session, doctor, referral.id, Action.ACCEPT)
+    appointment = await consult_soon(  # its fee from the bylaws, in force from today only
         session,
-        doctor,
-        appointment.id,
-        NoteDraft.model_validate(DEMO_NOTE),
-        window=settings.consult_window,
+        minutes=-7 * 24 * 60,
+        booked_by=nurse.account_id,
+        clinic_id=clinic_id,
+        referral_reason="Hipertensión descontrolada (interconsulta a cardiología)",
     )
-    await records.sign(session, doctor, appointment.id, draft.version)
+    appointment.created_at = appointment.updated_at = now - timedelta(days=9)
+    with clock.travel(now - timedelta(days=9)):
+        await referrals.act(
+            session, nurse, referral.id, Action.SCHEDULE, appointment_id=appointment.id
+        )
+    rosa = _principal(accounts["Rosa Martínez"])
+    with clock.travel(appointment.start - timedelta(minutes=10)):
+        await records.give_consent(session, rosa, ConsentIn(version=1, language="es"))
+    with clock.travel(appointment.start + timedelta(minutes=20)):
+        await prescriptions.issue(
+            session,
+            doctor,
+            appointment.id,
+            DEMO_PRESCRIPTION,
+            window=settings.consult_window,
+            institution=prescriptions.Institution(
+                settings.cooperative_name, settings.cooperative_address
+            ),
+        )
+        draft = await records.save_draft(
+            session,
+            doctor,
+            appointment.id,
+            NoteDraft.model_validate(DEMO_NOTE),
+            window=settings.consult_window,
+        )
+        await records.sign(session, doctor, appointment.id, draft.version)
+        await referrals.complete_on_signing(session, doctor, appointment.id)
+    appointment.status = AppointmentStatus.FULFILLED
+
+
+def _blood_pressure(accounts: dict[str, Account], clinic_id: uuid.UUID) -> ReferralCreate:
+    return ReferralCreate(
+        clinic_id=clinic_id,
+        patient_account_id=accounts["Rosa Martínez"].id,
+        specialty="cardiology",
+        urgency="priority",
+        reason="Presión arterial de 150/95 pese a enalapril",
+        clinical_summary="Mujer de 47 años con hipertensión desde 2021. TA 152/94 y 148/92 en "
+        "las dos últimas semanas; cefalea occipital por las mañanas. Sin dolor de pecho.",
+        diagnostic_impression="Hipertensión arterial sistémica descontrolada",
+        treatment_given="Enalapril 10 mg cada 24 horas desde 2021",
+        language="es",
+    )
 
 
 async def _practitioner(
@@ -524,7 +597,7 @@ async def _practitioner(
 
 async def _rural_clinic(
     session: AsyncSession, accounts: dict[str, Account], admin: Principal, settings: Settings
-) -> None:
+) -> uuid.UUID:
     """The rural Clínica San Miguel; Juana is its nurse, and Rosa accepts its registration
     with the code Juana gives her."""
     clinic = await clinics.create(
@@ -560,51 +633,64 @@ async def _rural_clinic(
         code,
         secret=settings.contact_secret,
     )
-    await _referral(session, accounts, clinic.id, nurse)
+    return clinic.id
 
 
-async def _referral(
-    session: AsyncSession, accounts: dict[str, Account], clinic_id: uuid.UUID, nurse: Principal
+async def _written_referral(
+    session: AsyncSession, accounts: dict[str, Account], clinic_id: uuid.UUID
 ) -> None:
-    """Juana refers Rosa to cardiology; Dra. Ana López takes the referral on and answers in
-    writing, which spares Rosa the trip to the city."""
-    referral = await referrals.create(
-        session,
-        nurse,
-        ReferralCreate(
-            clinic_id=clinic_id,
-            patient_account_id=accounts["Rosa Martínez"].id,
-            specialty="cardiology",
-            urgency="priority",
-            reason="Palpitaciones al subir la cuesta desde hace un mes",
-            clinical_summary="Mujer de 47 años, sin antecedentes cardiacos. FC 96, TA 128/82. "
-            "Electrocardiograma de la clínica: ritmo sinusal con extrasístoles aisladas.",
-            diagnostic_impression="Extrasístoles ventriculares aisladas",
-            treatment_given="Ninguno; se pidió evitar café",
-            language="es",
-        ),
-    )
+    """Three days ago Juana referred Rosa to cardiology again, for palpitations; Dra. Ana López
+    took the referral on and answered in writing two days ago, which spared Rosa the trip."""
+    nurse = _principal(accounts["Juana Pérez"])
+    now = clock.now()
+    with clock.travel(now - timedelta(days=3)):
+        referral = await referrals.create(
+            session,
+            nurse,
+            ReferralCreate(
+                clinic_id=clinic_id,
+                patient_account_id=accounts["Rosa Martínez"].id,
+                specialty="cardiology",
+                urgency="priority",
+                reason="Palpitaciones al subir la cuesta desde hace un mes",
+                clinical_summary="Mujer de 47 años, sin antecedentes cardiacos. FC 96, TA 128/82. "
+                "Electrocardiograma de la clínica: ritmo sinusal con extrasístoles aisladas.",
+                diagnostic_impression="Extrasístoles ventriculares aisladas",
+                treatment_given="Ninguno; se pidió evitar café",
+                language="es",
+            ),
+        )
     doctor = _principal(accounts["Dra. Ana López"])
-    await referrals.act(session, doctor, referral.id, Action.ACCEPT)
-    await referrals.act(
-        session,
-        doctor,
-        referral.id,
-        Action.ANSWER,
-        answer=Interconsultation(
-            findings="Electrocardiograma con extrasístoles ventriculares aisladas, monomórficas; "
-            "sin datos de cardiopatía estructural en lo que envía la clínica.",
-            diagnostic_impression="Extrasístoles ventriculares benignas",
-            plan="No requiere tratamiento. Reducir café y refrescos de cola; dormir bien. "
-            "Acudir de inmediato si hay desmayo, dolor de pecho o falta de aire.",
-            follow_up="Nuevo electrocardiograma en la clínica en 3 meses.",
-        ),
-    )
+    with clock.travel(now - timedelta(days=2, hours=3)):
+        await referrals.act(session, doctor, referral.id, Action.ACCEPT)
+    with clock.travel(now - timedelta(days=2)):
+        await referrals.act(
+            session,
+            doctor,
+            referral.id,
+            Action.ANSWER,
+            answer=Interconsultation(
+                findings="Electrocardiograma con extrasístoles ventriculares aisladas, "
+                "monomórficas; sin datos de cardiopatía estructural en lo que envía la clínica.",
+                diagnostic_impression="Extrasístoles ventriculares benignas",
+                plan="No requiere tratamiento. Reducir café y refrescos de cola; dormir bien. "
+                "Acudir de inmediato si hay desmayo, dolor de pecho o falta de aire.",
+                follow_up="Nuevo electrocardiograma en la clínica en 3 meses.",
+            ),
+        )
 
 
-async def consult_soon(session: AsyncSession, *, minutes: int = 5) -> Appointment:
+async def consult_soon(
+    session: AsyncSession,
+    *,
+    minutes: int = 5,
+    booked_by: uuid.UUID | None = None,
+    clinic_id: uuid.UUID | None = None,
+    referral_reason: str | None = None,
+) -> Appointment:
     """A demo consult between Rosa and Dra. Ana López starting in `minutes`, so the consult page
-    can be tried at once (its room opens before the start). Demo data only: it skips the booking
+    can be tried at once (its room opens before the start); booked by Rosa, or by her clinic's
+    staff (`booked_by`, `clinic_id`, `referral_reason`). Demo data only: it skips the booking
     rules' minimum notice and slot grid; the fee is fixed from Rosa's sliding-scale class."""
     rosa = await session.scalar(select(Account).where(col(Account.phone) == "+529511000002"))
     doctor = await session.scalar(
@@ -618,7 +704,9 @@ async def consult_soon(session: AsyncSession, *, minutes: int = 5) -> Appointmen
     appointment = Appointment(
         practitioner_id=doctor.id,
         patient_account_id=rosa.id,
-        booked_by=rosa.id,
+        booked_by=booked_by or rosa.id,
+        clinic_id=clinic_id,
+        referral_reason=referral_reason,
         start=start,
         end=start + timedelta(minutes=30),
         patient_jurisdiction="MX-OAX",

@@ -245,3 +245,89 @@ async def test_phones_stored_as_typed_before_get_the_one_spelling_sign_in_looks_
             )
     finally:
         await engine.dispose()
+
+
+BEFORE_SIGNED_COUNTER_REFERRALS = "558566d52b58"
+_TYPED = {
+    "findings": "HbA1c 9.8 %",
+    "diagnostic_impression": "Diabetes tipo 2 descontrolada",
+    "plan": "Agregar glibenclamida",
+    "follow_up": None,
+}
+
+
+def _referrals_completed_the_old_way(connection: Connection) -> list[uuid.UUID]:
+    """A patient, a clinic, and three referrals: one completed with a typed counter-referral,
+    one answered in writing, one already holding a signed note's snapshot."""
+    at = datetime(2026, 12, 2, 20, tzinfo=UTC)
+    patient, clinic = uuid.uuid4(), uuid.uuid4()
+    connection.execute(
+        sa.insert(_account_with_phone).values(
+            id=patient, email="rosa@example.org", phone=None, display_name="Rosa",
+            password_hash="x", roles='["patient"]', preferred_language="es", is_active=True,
+            created_at=at, updated_at=at,
+        )
+    )  # fmt: skip
+    connection.execute(
+        sa.text(
+            "INSERT INTO clinic (id, name, jurisdiction, municipality, rural, timezone, "
+            "created_at) VALUES (:id, 'Clínica San Miguel', 'MX-OAX', 'San Miguel', true, "
+            "'America/Mexico_City', :at)"
+        ).bindparams(
+            sa.bindparam("id", type_=sa.Uuid), sa.bindparam("at", type_=sa.DateTime(timezone=True))
+        ),
+        {"id": clinic, "at": at},
+    )
+    snapshot = {"returned_at": at.isoformat(), "note": {"note_id": str(uuid.uuid4())}}
+    ids = []
+    for state, answer, counter in (
+        ("completed", None, _TYPED),
+        ("answered", _TYPED, None),
+        ("completed", None, snapshot),
+    ):
+        ids.append(uuid.uuid4())
+        connection.execute(
+            sa.insert(_referral).values(
+                id=ids[-1], clinic_id=clinic, patient_account_id=patient, specialty="cardiology",
+                urgency="routine", reason="r", clinical_summary="s", diagnostic_impression="d",
+                treatment_given="t", language="es", state=state, answer=answer,
+                counter_referral=counter, created_at=at, version=1,
+            )
+        )  # fmt: skip
+    return ids
+
+
+_referral = sa.table(
+    "referral",
+    *(sa.column(name) for name in ("specialty", "urgency", "reason", "clinical_summary")),
+    *(sa.column(name) for name in ("diagnostic_impression", "treatment_given", "language")),
+    *(sa.column(name) for name in ("state", "version")),
+    *(sa.column(name, sa.Uuid) for name in ("id", "clinic_id", "patient_account_id")),
+    sa.column("answer", sa.JSON),
+    sa.column("counter_referral", sa.JSON),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_counter_referral_typed_before_signed_notes_is_kept_as_the_written_answer(
+    backend: str, empty_database_url: Callable[[str], Any]
+) -> None:
+    url = await empty_database_url(backend)
+    engine = create_engine(make_settings(url))
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(upgrade_on, BEFORE_SIGNED_COUNTER_REFERRALS)
+            typed, answered, signed = await connection.run_sync(_referrals_completed_the_old_way)
+            await connection.commit()
+            await connection.run_sync(upgrade_on)
+            await connection.commit()
+            rows = await connection.execute(
+                sa.select(_referral.c.id, _referral.c.answer, _referral.c.counter_referral)
+            )
+            found = {row.id: (row.answer, row.counter_referral) for row in rows}
+            assert found[typed] == (_TYPED, None)
+            assert found[answered] == (_TYPED, None)
+            assert found[signed][1]["note"].keys() == {"note_id"}
+    finally:
+        await engine.dispose()

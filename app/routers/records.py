@@ -28,6 +28,7 @@ from telehealth.records.schemas import (
     SignIn,
     SummaryPublic,
 )
+from telehealth.referrals import service as referrals
 
 router = APIRouter(tags=["records"])
 
@@ -89,8 +90,14 @@ async def sign_note(
     for the patient's jurisdiction) from your practitioner record, the time, and the SHA-256 of
     its canonical content. From then on the database refuses any change to it; corrections are
     addenda. A note lacking a reason, a diagnosis, a plan or the patient's summary is refused
-    (422, `missing` lists what)."""
-    return await records.sign(session, principal, appointment_id, data.version)
+    (422, `missing` lists what).
+
+    When the consult is the one a clinic's referral was scheduled into, and it has begun or
+    taken place, signing also completes the referral: the signed note and the consult's
+    prescriptions go back to the clinic as the counter-referral (`referral.completed`)."""
+    note = await records.sign(session, principal, appointment_id, data.version)
+    await referrals.complete_on_signing(session, principal, appointment_id)
+    return note
 
 
 @router.post(

@@ -10,7 +10,9 @@ from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from cooperative.kernel.principal import Principal, Scope
+from telehealth.records.errors import NoLicence
 from telehealth.referrals import service as referrals
+from telehealth.referrals.errors import ConsultNoteNotSigned, ConsultNotHeld, ReferralNotInState
 from telehealth.referrals.rules import Action
 from telehealth.referrals.schemas import (
     Interconsultation,
@@ -92,7 +94,9 @@ async def clinic_referrals(
     limit: LimitParam = 50,
 ) -> Page[ReferralPublic]:
     """For the clinic's staff: its referrals, newest first, each with its state, how long it
-    has waited, and the specialist's answer or counter-referral once returned."""
+    has waited, and the specialist's answer or counter-referral once returned (the signed
+    note of the consult, its addenda, and its prescriptions as they stand now). The clinic
+    sees nothing else of the consult."""
     return await referrals.of_clinic(
         session, principal, clinic_id, state=state, cursor=cursor, limit=limit
     )
@@ -164,13 +168,18 @@ async def decline(
 
 
 @router.post(
-    "/v1/referrals/{referral_id}/answer", summary="Answer a referral in writing", responses=ACTED
+    "/v1/referrals/{referral_id}/answer",
+    summary="Answer a referral in writing",
+    responses=problem_responses(401, 403, 404, 409, 422, problems=(ReferralNotInState, NoLicence)),
 )
 async def answer(
     session: SessionDep, principal: Writer, referral_id: uuid.UUID, data: Interconsultation
 ) -> ReferralPublic:
     """The specialist who accepted answers without a visit (an eConsult): the
-    interconsultation note and the plan go back to the clinic, and the referral is closed."""
+    interconsultation note and the plan go back to the clinic, stamped with the specialist's
+    name and licence (the cédula profesional, from the licence record, as a note is signed)
+    and the time, and the referral is closed. A specialist without a licence in force for the
+    clinic's jurisdiction cannot answer (409 `no-licence-to-sign`)."""
     return await _acted(session, principal, referral_id, Action.ANSWER, answer=data)
 
 
@@ -183,7 +192,9 @@ async def schedule(
     session: SessionDep, principal: Writer, referral_id: uuid.UUID, data: ReferralSchedule
 ) -> ReferralPublic:
     """The specialist who accepted, or the clinic, links the consult booked for the patient with
-    that specialist (`POST /v1/appointments`, the clinic booking for its patient)."""
+    that specialist (`POST /v1/appointments`, the clinic booking for its patient). When the
+    specialist signs that consult's note, the referral is completed with it (see
+    `…/complete`)."""
     return await _acted(
         session, principal, referral_id, Action.SCHEDULE, appointment_id=data.appointment_id
     )
@@ -191,15 +202,24 @@ async def schedule(
 
 @router.post(
     "/v1/referrals/{referral_id}/complete",
-    summary="Return the counter-referral",
-    responses=ACTED,
+    summary="Complete the referral with the consult's signed note",
+    responses=problem_responses(
+        401, 403, 404, 409, 422, problems=(ReferralNotInState, ConsultNotHeld, ConsultNoteNotSigned)
+    ),
 )
 async def complete(
-    session: SessionDep, principal: Writer, referral_id: uuid.UUID, data: Interconsultation
+    session: SessionDep, principal: Writer, referral_id: uuid.UUID
 ) -> ReferralPublic:
-    """After the consult took place (recorded as fulfilled), the specialist returns the
-    counter-referral to the clinic: findings, diagnostic impression, plan and follow-up."""
-    return await _acted(session, principal, referral_id, Action.COMPLETE, answer=data)
+    """The counter-referral returns by itself: when the specialist signs the note of the
+    referral's consult (`POST /v1/appointments/{id}/note/sign`) once the consult has begun or
+    taken place, the referral is completed in the same request, with the signed note and the
+    consult's prescriptions. This is the manual path, for the specialist who accepted, when
+    that did not happen (the note was signed before the consult's start): it completes a
+    scheduled referral whose consult has begun or taken place (409
+    `referral-consult-not-held` otherwise) from its signed note (409 `note-not-signed` while
+    there is none). No body: the counter-referral is the signed note, never a separate text.
+    Repeating it answers with the referral as it is."""
+    return await _acted(session, principal, referral_id, Action.COMPLETE)
 
 
 @router.post("/v1/referrals/{referral_id}/withdraw", summary="Withdraw a referral", responses=ACTED)

@@ -113,6 +113,14 @@ async def get(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
     return await session.get(Account, account_id)
 
 
+async def by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Account]:
+    """Several accounts in one query, by id (those that exist)."""
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Account).where(col(Account.id).in_(set(ids))))
+    return {account.id: account for account in rows}
+
+
 def account_public(account: Account) -> AccountPublic:
     return AccountPublic.model_validate(account, from_attributes=True)
 

@@ -34,7 +34,28 @@ async def record_access(
 ) -> None:
     """Log a read of these accounts' data by `accessor`; reading your own is not logged. A
     `reason` is kept when the reader had to give one (an admin reading a clinical record)."""
-    for subject in set(subjects) - {accessor.account_id}:
+    await record_reads(
+        session,
+        [(subject, resource) for subject in set(subjects)],
+        accessor,
+        action=action,
+        reason=reason,
+    )
+
+
+async def record_reads(
+    session: AsyncSession,
+    reads: Iterable[tuple[uuid.UUID, str]],
+    accessor: Principal,
+    *,
+    action: str = "read",
+    reason: str | None = None,
+) -> None:
+    """Log several reads at once, each `(subject account, resource)` (a page of referrals, each
+    its own resource): one INSERT for all of them, however many."""
+    for subject, resource in reads:
+        if subject == accessor.account_id:
+            continue
         session.add(
             AccessLogEntry(
                 subject_account_id=subject,

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import or_, select
@@ -27,7 +28,8 @@ from telehealth.clinics.errors import (
     TooManyRegistrations,
     WrongRegistrationCode,
 )
-from telehealth.clinics.models import Clinic, ClinicPatient, ClinicRegistration, ClinicStaff
+from telehealth.clinics.models import Clinic as Clinic  # the result type other domains name
+from telehealth.clinics.models import ClinicPatient, ClinicRegistration, ClinicStaff
 from telehealth.clinics.schemas import ClinicCreate, ClinicPatientPublic, ClinicPublic
 
 
@@ -44,6 +46,14 @@ async def create(session: AsyncSession, data: ClinicCreate) -> Clinic:
 
 async def get(session: AsyncSession, clinic_id: uuid.UUID) -> Clinic | None:
     return await session.get(Clinic, clinic_id)
+
+
+async def by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Clinic]:
+    """Several clinics in one query, by id (those that exist)."""
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Clinic).where(col(Clinic.id).in_(set(ids))))
+    return {clinic.id: clinic for clinic in rows}
 
 
 async def is_staff(session: AsyncSession, clinic_id: uuid.UUID, account_id: uuid.UUID) -> bool:

@@ -145,6 +145,21 @@ class PrescriptionSummary(BaseModel):
     drugs: list[str] = Field(description="The generic names.")
 
 
+class PrescriptionBrief(BaseModel):
+    """A consult's prescription as the counter-referral shows it to the referring clinic: what
+    was prescribed and whether it still holds, with the code a pharmacy verifies it by."""
+
+    id: uuid.UUID
+    status: PrescriptionStatus = Field(description="`revoked` once the doctor withdrew it.")
+    verification_code: str = Field(description="Grouped for reading: `7KQM-2X9T-…`.")
+    issued_at: Moment
+    issued_on: date = Field(description="The date, in the cooperative's time zone.")
+    prescriber: PrescriberPublic
+    lines: list[DrugLinePublic]
+    indications: str | None
+    revoked_at: Moment | None
+
+
 class VerificationPublic(BaseModel):
     """What a pharmacy sees: whether it is valid (or revoked, and when), who issued it and
     when, and the drug lines. Nothing of the patient (not even initials) and no diagnosis: the

@@ -4,6 +4,7 @@ revoked by the doctor, verified by anyone holding the code (a pharmacy)."""
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from cooperative.membership import service as membership_service
 from telehealth.consults.rules import RoomWindow
 from telehealth.practitioners import rules as practitioner_rules
 from telehealth.practitioners import service as practitioners
-from telehealth.prescriptions import rules
+from telehealth.prescriptions import rules, views
 from telehealth.prescriptions.errors import (
     WHY_NOT,
     AlreadyRevoked,
@@ -32,7 +33,11 @@ from telehealth.prescriptions.errors import (
     NotTheTreatingDoctor,
 )
 from telehealth.prescriptions.models import Prescription
-from telehealth.prescriptions.schemas import PrescriptionCreate, PrescriptionSummary
+from telehealth.prescriptions.schemas import (
+    PrescriptionBrief,
+    PrescriptionCreate,
+    PrescriptionSummary,
+)
 from telehealth.scheduling import service as scheduling
 
 
@@ -238,6 +243,25 @@ async def list_visible(
         session, {p.patient_account_id for p in found[0]}, principal, resource="prescriptions"
     )
     return page(found, summary)
+
+
+async def of_consults(
+    session: AsyncSession, appointment_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[PrescriptionBrief]]:
+    """The prescriptions of several consults in one query, each consult's in the order issued,
+    as they stand now (a revoked one says so). No access check and no access log: the caller
+    (the referral loop) decides who sees them and logs the read."""
+    found: dict[uuid.UUID, list[PrescriptionBrief]] = {key: [] for key in appointment_ids}
+    if not appointment_ids:
+        return found
+    rows = await session.scalars(
+        select(Prescription)
+        .where(col(Prescription.appointment_id).in_(appointment_ids))
+        .order_by(col(Prescription.issued_at), col(Prescription.id))
+    )
+    for prescription in rows:
+        found[prescription.appointment_id].append(views.brief_public(prescription))
+    return found
 
 
 async def verify(session: AsyncSession, code: str) -> Prescription | None:

@@ -9,6 +9,7 @@ from telehealth.prescriptions.schemas import (
     DrugLinePublic,
     InstitutionPublic,
     PrescriberPublic,
+    PrescriptionBrief,
     PrescriptionPublic,
     PrescriptionStatus,
     VerificationPublic,
@@ -85,4 +86,18 @@ def verification_public(prescription: Prescription) -> VerificationPublic:
         institution=institution(prescription),
         lines=lines(prescription),
         verification_count=prescription.verification_count,
+    )
+
+
+def brief_public(prescription: Prescription) -> PrescriptionBrief:
+    return PrescriptionBrief(
+        id=prescription.id,
+        status=status_of(prescription),
+        verification_code=rules.grouped(prescription.code),
+        issued_at=prescription.issued_at,
+        issued_on=prescription.issued_on,
+        prescriber=prescriber(prescription),
+        lines=lines(prescription),
+        indications=prescription.indications,
+        revoked_at=prescription.revoked_at,
     )

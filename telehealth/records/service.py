@@ -6,6 +6,7 @@ treating doctor, and an admin who gives a reason; anyone else gets 404. Every re
 other than the patient is in the patient's access log (an admin's with their reason)."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -40,6 +41,7 @@ from telehealth.records.errors import (
 from telehealth.records.models import ClinicalNote, TelehealthConsent
 from telehealth.records.schemas import (
     AddendumIn,
+    AddendumPublic,
     ConsentIn,
     ConsentPublic,
     EncounterPublic,
@@ -189,12 +191,23 @@ async def save_draft(
     raise StaleNote(sent=draft.version, current=note.version)
 
 
-async def _signature(
-    session: AsyncSession, appointment: Appointment, fields: dict[str, Any]
-) -> dict[str, Any]:
-    """The signer's name and licence from the practitioner record, the time and the digest."""
-    doctor = await practitioners.any_by_id(session, appointment.practitioner_id)
-    needed = practitioner_rules.licence_needed(appointment.patient_jurisdiction)
+@dataclass(frozen=True)
+class Signer:
+    """Who signs, as the licence record names them: for a note, an addendum, and a
+    specialist's written answer to a referral."""
+
+    name: str
+    licence: str
+    jurisdiction: str
+
+
+async def signer(
+    session: AsyncSession, practitioner_id: uuid.UUID, patient_jurisdiction: str
+) -> Signer:
+    """The doctor's name and the licence in force today that covers a patient in
+    `patient_jurisdiction` (the one expiring last); `NoLicence` when none does."""
+    doctor = await practitioners.any_by_id(session, practitioner_id)
+    needed = practitioner_rules.licence_needed(patient_jurisdiction)
     today = clock.today()
     valid = [
         lic
@@ -204,18 +217,26 @@ async def _signature(
     if not valid:
         raise NoLicence(jurisdiction=needed)
     licence = max(valid, key=lambda lic: lic.expires_on)
+    return Signer(doctor.display_name, licence.number, licence.jurisdiction)
+
+
+async def _signature(
+    session: AsyncSession, appointment: Appointment, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """The signer's name and licence from the practitioner record, the time and the digest."""
+    who = await signer(session, appointment.practitioner_id, appointment.patient_jurisdiction)
     signed_at = clock.now()
     stamp = {
-        "signer_name": doctor.display_name,
-        "signer_licence": licence.number,
-        "signer_jurisdiction": licence.jurisdiction,
+        "signer_name": who.name,
+        "signer_licence": who.licence,
+        "signer_jurisdiction": who.jurisdiction,
         "signed_at": signed_at.isoformat(),
     }
     return {
         "signed_at": signed_at,
-        "signer_name": doctor.display_name,
-        "signer_licence": licence.number,
-        "signer_jurisdiction": licence.jurisdiction,
+        "signer_name": who.name,
+        "signer_licence": who.licence,
+        "signer_jurisdiction": who.jurisdiction,
         "digest": rules.digest({**fields, **stamp}),
     }
 
@@ -348,6 +369,37 @@ async def my_records(
         return views.summary_public(note, await _addenda(session, note.id))
 
     return await page_async(rows, public)
+
+
+# what the referral loop returns to the referring clinic
+
+
+async def signed_note(session: AsyncSession, appointment_id: uuid.UUID) -> NotePublic | None:
+    """The consult's note if it is signed (with its addenda), else None. No access check and
+    no access log: the caller (the referral loop) decides who sees it and logs the read."""
+    note = await _main_note(session, appointment_id)
+    if note is None or note.signed_at is None:
+        return None
+    return await _public(session, note)
+
+
+async def addenda_of(
+    session: AsyncSession, note_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[AddendumPublic]]:
+    """The signed addenda of several notes in one query, each note's in the order signed."""
+    found: dict[uuid.UUID, list[AddendumPublic]] = {note_id: [] for note_id in note_ids}
+    if not note_ids:
+        return found
+    rows = await session.scalars(
+        select(ClinicalNote)
+        .where(col(ClinicalNote.addendum_to).in_(note_ids))
+        .order_by(col(ClinicalNote.signed_at), col(ClinicalNote.id))
+    )
+    for addendum in rows:
+        public = views.addendum_public(addendum)
+        if addendum.addendum_to is not None and public is not None:
+            found[addendum.addendum_to].append(public)
+    return found
 
 
 # consent to be seen remotely

@@ -58,16 +58,20 @@ def note_public(note: ClinicalNote, addenda: list[ClinicalNote]) -> NotePublic:
         summary=PatientSummary.model_validate(note.summary),
         updated_at=note.updated_at,
         signature=signature,
-        addenda=[
-            AddendumPublic(
-                id=a.id,
-                text=str(a.content.get("text", "")),
-                summary=_summary(a.summary),
-                signature=sig,
-            )
-            for a in addenda
-            if (sig := signature_public(a)) is not None
-        ],
+        addenda=[shown for a in addenda if (shown := addendum_public(a)) is not None],
+    )
+
+
+def addendum_public(addendum: ClinicalNote) -> AddendumPublic | None:
+    """A signed addendum as shown (an unsigned one never exists; None all the same)."""
+    signature = signature_public(addendum)
+    if signature is None:
+        return None
+    return AddendumPublic(
+        id=addendum.id,
+        text=str(addendum.content.get("text", "")),
+        summary=_summary(addendum.summary),
+        signature=signature,
     )
 
 

@@ -1,4 +1,5 @@
 from cooperative.kernel.errors import TequioError, Text, using
+from telehealth.records.errors import NoteNotSigned
 
 REFERRAL_STATE = {  # esta interconsulta está …
     "sent": Text("waiting for a specialist", "en espera de un especialista"),
@@ -60,9 +61,19 @@ class ConsultNotHeld(TequioError):
     slug = "referral-consult-not-held"
     title = Text("The consult has not taken place", "La consulta no se ha realizado")
     detail = Text(
-        "Complete the referral once its consult took place (record it as fulfilled first).",
-        "Concluya la interconsulta cuando su consulta se haya realizado (regístrela primero "
-        "como realizada).",
+        "Complete the referral once its consult has begun or taken place.",
+        "Concluya la interconsulta cuando su consulta haya comenzado o se haya realizado.",
+    )
+
+
+class ConsultNoteNotSigned(NoteNotSigned):
+    """The counter-referral is the specialist's signed note: nothing to return without it."""
+
+    detail = Text(
+        "The consult's note is not signed yet: sign it, and signing completes the referral "
+        "with it.",
+        "La nota de la consulta aún no está firmada: fírmela, y al firmarla la interconsulta "
+        "se concluye con ella.",
     )
 
 

@@ -4,10 +4,14 @@ A rural clinic refers a registered patient to a specialty (NOM-004-SSA3-2012's r
 a specialist of that specialty accepts or declines it; an accepted referral is either answered
 in writing (an eConsult: the specialist's interconsultation note and plan, no visit needed) or
 scheduled (a consult booked with the specialist), and a scheduled one is completed once the
-consult took place, with the counter-referral returned to the clinic. The clinic may withdraw a
-referral nobody has answered yet."""
+consult took place, with the counter-referral (the specialist's signed note and the consult's
+prescriptions) returned to the clinic. The clinic may withdraw a referral nobody has answered
+yet."""
 
+from datetime import datetime
 from enum import StrEnum
+
+from telehealth.scheduling.rules import AppointmentStatus
 
 
 class ReferralState(StrEnum):
@@ -98,3 +102,13 @@ def next_state(state: ReferralState, action: Action) -> ReferralState | None:
     """Where `action` leads from `state`, or None when it may not be taken from there."""
     starts, _actors, leads_to = TRANSITIONS[action]
     return leads_to if state in starts else None
+
+
+def held(status: str, start: datetime, now: datetime) -> bool:
+    """Whether a referral's consult has taken place, for completing the referral: recorded as
+    fulfilled, or still booked (or arrived) with its start passed: a doctor signing the note of
+    a consult that began has held it, though the status is often recorded later (or never). A
+    consult cancelled, missed or entered in error was not held; one still to start, not yet."""
+    if status == AppointmentStatus.FULFILLED:
+        return True
+    return status in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED) and start <= now

@@ -8,6 +8,8 @@ from cooperative.kernel.moments import Moment
 from cooperative.kernel.schemas import InputModel
 from telehealth.practitioners import rules as practitioner_rules
 from telehealth.practitioners.fields import LanguageTag
+from telehealth.prescriptions.schemas import PrescriptionBrief
+from telehealth.records.schemas import DiagnosisPublic, NoteContent, SignaturePublic
 
 UrgencyName = Literal["routine", "priority", "urgent"]
 StateName = Literal[
@@ -83,6 +85,62 @@ class Interconsultation(InputModel):
     )
 
 
+class AnswerSignature(BaseModel):
+    """Who answered and when: the specialist's name and licence from their licence record (the
+    cédula profesional for a clinic in Mexico), as a signed note is stamped."""
+
+    name: str
+    licence: str = Field(description="Cédula profesional (or the licence of the jurisdiction).")
+    jurisdiction: str
+    signed_at: Moment
+
+
+class AnswerPublic(BaseModel):
+    """The specialist's written answer (eConsult), stamped with who gave it and when."""
+
+    findings: str
+    diagnostic_impression: str
+    plan: str
+    follow_up: str | None = None
+    signature: AnswerSignature | None = Field(
+        default=None,
+        description="Who answered and when (null only on answers given before "
+        "answers were stamped).",
+    )
+
+
+class CounterReferralNote(BaseModel):
+    """The specialist's signed note of the consult, as it was signed: the clinical content
+    (subjective, objective with vital signs, assessment, plan), the diagnoses with their CIE-10
+    codes, and the signature (name, cédula, time, SHA-256 digest of the note)."""
+
+    note_id: uuid.UUID
+    appointment_id: uuid.UUID
+    kind: str = Field(description="interconsultation (nota de interconsulta) or evolution")
+    content: NoteContent
+    diagnoses: list[DiagnosisPublic]
+    signature: SignaturePublic
+
+
+class CounterReferralAddendum(BaseModel):
+    """A signed correction or addition to the note, made after it was returned."""
+
+    id: uuid.UUID
+    text: str
+    signature: SignaturePublic
+
+
+class CounterReferralPublic(BaseModel):
+    """What comes back to the clinic after the consult: the specialist's signed note and the
+    consult's prescriptions. The note is as signed (corrections follow as addenda); the
+    prescriptions are as they stand now, so a revoked one says so."""
+
+    returned_at: Moment = Field(description="When the referral was completed with it.")
+    note: CounterReferralNote
+    addenda: list[CounterReferralAddendum]
+    prescriptions: list[PrescriptionBrief]
+
+
 class ReferralSchedule(InputModel):
     appointment_id: uuid.UUID = Field(
         description="A consult booked for the patient with the specialist who accepted."
@@ -124,10 +182,11 @@ class ReferralPublic(OpenReferralPublic):
     practitioner_id: uuid.UUID | None
     practitioner_name: str | None
     decline_reason: str | None
-    answer: Interconsultation | None = Field(description="The written answer (eConsult).")
+    answer: AnswerPublic | None = Field(description="The written answer (eConsult).")
     appointment_id: uuid.UUID | None
-    counter_referral: Interconsultation | None = Field(
-        description="The specialist's note after the consult, returned to the clinic."
+    counter_referral: CounterReferralPublic | None = Field(
+        description="Once completed: the specialist's signed note of the consult and its "
+        "prescriptions, returned to the clinic."
     )
     closed_at: Moment | None
     history: list[ReferralEventPublic]

@@ -6,7 +6,7 @@ the patient's identity); nobody else, admins included (404). Every read by someo
 the patient is in the patient's access log."""
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -16,14 +16,19 @@ from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
 from cooperative.audit import service as audit
-from cooperative.kernel import clock
+from cooperative.kernel import clock, moments
 from cooperative.kernel.errors import Forbidden, NotFound
-from cooperative.kernel.pagination import Page, page_async, paginate
+from cooperative.kernel.pagination import Page, paginate
 from cooperative.kernel.principal import Principal
 from telehealth.attachments.service import Owner
 from telehealth.clinics import service as clinics
+from telehealth.clinics.service import Clinic
 from telehealth.practitioners import service as practitioners
+from telehealth.prescriptions import service as prescriptions
+from telehealth.records import service as records
+from telehealth.records.schemas import NotePublic
 from telehealth.referrals.errors import (
+    ConsultNoteNotSigned,
     ConsultNotHeld,
     NotTheReferralsConsult,
     PatientNotRegistered,
@@ -38,10 +43,15 @@ from telehealth.referrals.rules import (
     Action,
     Actor,
     ReferralState,
+    held,
     may,
     next_state,
 )
 from telehealth.referrals.schemas import (
+    AnswerPublic,
+    CounterReferralAddendum,
+    CounterReferralNote,
+    CounterReferralPublic,
     Interconsultation,
     OpenReferralPublic,
     ReferralCreate,
@@ -164,9 +174,7 @@ def _waited(referral: Referral) -> int:
     return max(0, int((until - referral.created_at).total_seconds()))
 
 
-async def _common(session: AsyncSession, referral: Referral) -> dict[str, Any]:
-    clinic = await clinics.get(session, referral.clinic_id)
-    assert clinic is not None  # a clinic is never deleted while it has referrals (foreign key)
+def _common(referral: Referral, clinic: Clinic) -> dict[str, Any]:
     return {
         "id": referral.id,
         "clinic_name": clinic.name,
@@ -196,35 +204,102 @@ async def public(
 
 
 async def waiting(session: AsyncSession, referral: Referral) -> OpenReferralPublic:
-    return OpenReferralPublic(**await _common(session, referral))
+    [shown] = await _waiting_many(session, [referral])
+    return shown
 
 
 async def full(session: AsyncSession, referral: Referral) -> ReferralPublic:
-    patient = await accounts_service.get(session, referral.patient_account_id)
-    doctor = (
-        await practitioners.any_by_id(session, referral.practitioner_id)
-        if referral.practitioner_id is not None
-        else None
+    [shown] = await _full_many(session, [referral])
+    return shown
+
+
+async def _waiting_many(
+    session: AsyncSession, referrals: Sequence[Referral]
+) -> list[OpenReferralPublic]:
+    places = await clinics.by_ids(session, [r.clinic_id for r in referrals])
+    return [OpenReferralPublic(**_common(r, places[r.clinic_id])) for r in referrals]
+
+
+async def _full_many(session: AsyncSession, referrals: Sequence[Referral]) -> list[ReferralPublic]:
+    """Referrals as their clinic, patient and specialist see them, in a fixed number of queries
+    however many they are: their clinics, patients, specialists and histories each in one, and
+    the counter-referrals' addenda and prescriptions each in one when there are any."""
+    places = await clinics.by_ids(session, [r.clinic_id for r in referrals])
+    patients = await accounts_service.by_ids(session, [r.patient_account_id for r in referrals])
+    doctors = await practitioners.by_ids(
+        session, list({r.practitioner_id for r in referrals if r.practitioner_id is not None})
     )
+    histories = await _histories(session, [r.id for r in referrals])
+    returned = await _counter_referrals(session, referrals)
+    shown = []
+    for referral in referrals:
+        patient = patients.get(referral.patient_account_id)
+        doctor = doctors.get(referral.practitioner_id) if referral.practitioner_id else None
+        shown.append(
+            ReferralPublic(
+                **_common(referral, places[referral.clinic_id]),
+                clinic_id=referral.clinic_id,
+                patient_account_id=referral.patient_account_id,
+                patient_name=patient.display_name if patient is not None else "",
+                practitioner_id=referral.practitioner_id,
+                practitioner_name=doctor.display_name if doctor is not None else None,
+                decline_reason=referral.decline_reason,
+                answer=AnswerPublic.model_validate(referral.answer) if referral.answer else None,
+                appointment_id=referral.appointment_id,
+                counter_referral=returned.get(referral.id),
+                closed_at=referral.closed_at,
+                history=histories[referral.id],
+            )
+        )
+    return shown
+
+
+async def _histories(
+    session: AsyncSession, referral_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[ReferralEventPublic]]:
+    found: dict[uuid.UUID, list[ReferralEventPublic]] = {key: [] for key in referral_ids}
+    if not referral_ids:
+        return found
     events = await session.scalars(
         select(ReferralEvent)
-        .where(col(ReferralEvent.referral_id) == referral.id)
+        .where(col(ReferralEvent.referral_id).in_(referral_ids))
         .order_by(col(ReferralEvent.at), col(ReferralEvent.id))
     )
-    return ReferralPublic(
-        **await _common(session, referral),
-        clinic_id=referral.clinic_id,
-        patient_account_id=referral.patient_account_id,
-        patient_name=patient.display_name if patient is not None else "",
-        practitioner_id=referral.practitioner_id,
-        practitioner_name=doctor.display_name if doctor is not None else None,
-        decline_reason=referral.decline_reason,
-        answer=referral.answer,
-        appointment_id=referral.appointment_id,
-        counter_referral=referral.counter_referral,
-        closed_at=referral.closed_at,
-        history=[ReferralEventPublic(type=e.type, state=e.state, at=e.at) for e in events.all()],
+    for event in events:
+        found[event.referral_id].append(
+            ReferralEventPublic(type=event.type, state=event.state, at=event.at)
+        )
+    return found
+
+
+async def _counter_referrals(
+    session: AsyncSession, referrals: Sequence[Referral]
+) -> dict[uuid.UUID, CounterReferralPublic]:
+    """The counter-referrals of these referrals: each note as signed (stored with the referral
+    when it was completed), with its addenda and the consult's prescriptions as they are now."""
+    notes = {
+        r.id: (CounterReferralNote.model_validate(r.counter_referral["note"]), r.counter_referral)
+        for r in referrals
+        if r.counter_referral
+    }
+    if not notes:
+        return {}
+    addenda = await records.addenda_of(session, [note.note_id for note, _ in notes.values()])
+    prescribed = await prescriptions.of_consults(
+        session, [note.appointment_id for note, _ in notes.values()]
     )
+    return {
+        referral_id: CounterReferralPublic(
+            returned_at=stored["returned_at"],
+            note=note,
+            addenda=[
+                CounterReferralAddendum(id=a.id, text=a.text, signature=a.signature)
+                for a in addenda[note.note_id]
+            ],
+            prescriptions=prescribed[note.appointment_id],
+        )
+        for referral_id, (note, stored) in notes.items()
+    }
 
 
 async def of_clinic(
@@ -242,7 +317,7 @@ async def of_clinic(
     statement = select(Referral).where(col(Referral.clinic_id) == clinic_id)
     if state is not None:
         statement = statement.where(col(Referral.state) == state)
-    return await _page(session, principal, statement, full, cursor, limit, descending=True)
+    return await _page(session, principal, statement, _full_many, cursor, limit, descending=True)
 
 
 async def open_for(
@@ -256,7 +331,9 @@ async def open_for(
         col(Referral.state) == ReferralState.SENT,
         col(Referral.specialty).in_(doctor.specialties),
     )
-    return await _page(session, principal, statement, waiting, cursor, limit, descending=False)
+    return await _page(
+        session, principal, statement, _waiting_many, cursor, limit, descending=False
+    )
 
 
 async def accepted_by(
@@ -274,7 +351,7 @@ async def accepted_by(
     statement = select(Referral).where(col(Referral.practitioner_id) == doctor.id)
     if state is not None:
         statement = statement.where(col(Referral.state) == state)
-    return await _page(session, principal, statement, full, cursor, limit, descending=True)
+    return await _page(session, principal, statement, _full_many, cursor, limit, descending=True)
 
 
 async def of_patient(
@@ -282,20 +359,22 @@ async def of_patient(
 ) -> Page[ReferralPublic]:
     """The caller's own referrals, newest first."""
     statement = select(Referral).where(col(Referral.patient_account_id) == principal.account_id)
-    return await _page(session, principal, statement, full, cursor, limit, descending=True)
+    return await _page(session, principal, statement, _full_many, cursor, limit, descending=True)
 
 
 async def _page(
     session: AsyncSession,
     principal: Principal,
     statement: Select[Referral],
-    shown: Callable[[AsyncSession, Referral], Awaitable[T]],
+    shown: Callable[[AsyncSession, Sequence[Referral]], Awaitable[list[T]]],
     cursor: str | None,
     limit: int | None,
     *,
     descending: bool,
 ) -> Page[T]:
-    rows = await paginate(
+    """A page of referrals, each read in its patient's access log, built in a fixed number of
+    queries whatever its length."""
+    found, next_cursor = await paginate(
         session,
         statement,
         time_column=col(Referral.created_at),
@@ -304,11 +383,10 @@ async def _page(
         limit=limit,
         descending=descending,
     )
-    for referral in rows[0]:
-        await audit.record_access(
-            session, [referral.patient_account_id], principal, resource=f"referral:{referral.id}"
-        )
-    return await page_async(rows, lambda referral: shown(session, referral))
+    await audit.record_reads(
+        session, [(r.patient_account_id, f"referral:{r.id}") for r in found], principal
+    )
+    return Page(items=await shown(session, found), next_cursor=next_cursor)
 
 
 async def act(
@@ -332,36 +410,122 @@ async def act(
         return referral, viewer
     if leads_to is None:
         raise ReferralNotInState(state=referral.state, action=action.value)
-    changes: dict[str, Any] = {"state": leads_to, "version": referral.version + 1}
+    changes: dict[str, Any] = {}
     if action in (Action.ACCEPT, Action.DECLINE) and referral.practitioner_id is None:
         changes["practitioner_id"] = viewer.practitioner_id
     if action is Action.DECLINE:
         changes["decline_reason"] = decline_reason
     if action is Action.ANSWER:
         assert answer is not None
-        changes["answer"] = answer.model_dump()
+        changes["answer"] = await _stamped(session, referral, answer)
     if action is Action.SCHEDULE:
         assert appointment_id is not None
         await _check_consult(session, referral, appointment_id)
         changes["appointment_id"] = appointment_id
     if action is Action.COMPLETE:
-        assert answer is not None
-        await _check_held(session, referral)
-        changes["counter_referral"] = answer.model_dump()
+        changes["counter_referral"] = await _returned(session, referral)
+    if not await _move(session, referral, leads_to, changes, principal.account_id):
+        raise ReferralNotInState(state=referral.state, action=action.value)
+    return referral, viewer
+
+
+async def _move(
+    session: AsyncSession,
+    referral: Referral,
+    leads_to: ReferralState,
+    changes: dict[str, Any],
+    actor: uuid.UUID,
+) -> bool:
+    """Make the change over the version read, with its event; False (nothing changed, the
+    referral reloaded) when another request moved the referral first."""
+    values = {**changes, "state": leads_to, "version": referral.version + 1}
     if leads_to in CLOSED:
-        changes["closed_at"] = clock.now()
+        values["closed_at"] = clock.now()
     moved = await session.execute(
         update(Referral)
         .where(col(Referral.id) == referral.id, col(Referral.version) == referral.version)
-        .values(**changes)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     await session.refresh(referral)
     if moved.rowcount != 1:  # type: ignore[attr-defined]
-        raise ReferralNotInState(state=referral.state, action=action.value)
-    session.add(_event(referral, f"referral.{leads_to}", principal.account_id))
+        return False
+    session.add(_event(referral, f"referral.{leads_to}", actor))
     await session.flush()
-    return referral, viewer
+    return True
+
+
+async def _stamped(
+    session: AsyncSession, referral: Referral, answer: Interconsultation
+) -> dict[str, Any]:
+    """The written answer stamped as a note is signed: the specialist's name and the licence
+    covering the clinic's patients (the cédula in Mexico), and the time."""
+    assert referral.practitioner_id is not None  # accepted
+    clinic = await clinics.get(session, referral.clinic_id)
+    assert clinic is not None
+    who = await records.signer(session, referral.practitioner_id, clinic.jurisdiction)
+    signature = {
+        "name": who.name,
+        "licence": who.licence,
+        "jurisdiction": who.jurisdiction,
+        "signed_at": moments.stored(clock.now()),
+    }
+    return {**answer.model_dump(), "signature": signature}
+
+
+def _counter_referral(note: NotePublic) -> dict[str, Any]:
+    """What the referral keeps of the signed note: its clinical content, diagnoses and
+    signature, not the patient's plain-language summary (the patient's own to read)."""
+    assert note.signature is not None
+    kept = CounterReferralNote(
+        note_id=note.id,
+        appointment_id=note.appointment_id,
+        kind=note.kind,
+        content=note.content,
+        diagnoses=note.diagnoses,
+        signature=note.signature,
+    ).model_dump(mode="json")
+    kept["signature"]["signed_at"] = moments.stored(note.signature.signed_at)
+    return {"returned_at": moments.stored(clock.now()), "note": kept}
+
+
+async def _returned(session: AsyncSession, referral: Referral) -> dict[str, Any]:
+    """The counter-referral of a scheduled referral completed by hand: its consult held and
+    its note signed, else a 409 that says which is missing."""
+    assert referral.appointment_id is not None  # scheduled
+    appointment = await scheduling.get(session, referral.appointment_id)
+    if appointment is None or not held(appointment.status, appointment.start, clock.now()):
+        raise ConsultNotHeld()
+    note = await records.signed_note(session, appointment.id)
+    if note is None:
+        raise ConsultNoteNotSigned()
+    return _counter_referral(note)
+
+
+async def complete_on_signing(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID
+) -> Referral | None:
+    """After the specialist signs the note of a consult a referral was scheduled into: if the
+    consult has begun or taken place (`rules.held`), the referral is completed in the same
+    transaction, with the note and the consult's prescriptions as its counter-referral; the
+    completed referral, or None when there was nothing to complete."""
+    referral = await session.scalar(
+        select(Referral).where(
+            col(Referral.appointment_id) == appointment_id,
+            col(Referral.state) == ReferralState.SCHEDULED,
+        )
+    )
+    if referral is None:
+        return None
+    appointment = await scheduling.get(session, appointment_id)
+    if appointment is None or not held(appointment.status, appointment.start, clock.now()):
+        return None
+    note = await records.signed_note(session, appointment_id)
+    if note is None:
+        return None
+    changes = {"counter_referral": _counter_referral(note)}
+    moved = await _move(session, referral, ReferralState.COMPLETED, changes, principal.account_id)
+    return referral if moved else None
 
 
 def _already(referral: Referral, viewer: Viewer, action: Action) -> bool:
@@ -390,10 +554,3 @@ async def _check_consult(
         or linked is not None
     ):
         raise NotTheReferralsConsult()
-
-
-async def _check_held(session: AsyncSession, referral: Referral) -> None:
-    assert referral.appointment_id is not None  # scheduled
-    appointment = await scheduling.get(session, referral.appointment_id)
-    if appointment is None or appointment.status != AppointmentStatus.FULFILLED:
-        raise ConsultNotHeld()

@@ -335,7 +335,7 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
     ("POST", f"{REF}/decline"): obj(see=CLINIC, body={"reason": "No es de mi especialidad"}),
     ("POST", f"{REF}/answer"): obj(see=CLINIC, body=INTERCONSULTATION),
     ("POST", f"{REF}/schedule"): obj(see=CLINIC, act=CLINIC, body={"appointment_id": "{nothing}"}),
-    ("POST", f"{REF}/complete"): obj(see=CLINIC, body=INTERCONSULTATION),
+    ("POST", f"{REF}/complete"): obj(see=CLINIC),
     ("POST", f"{REF}/withdraw"): obj(see=CLINIC, act=CLINIC),
     ("POST", f"{REF}/attachments"): obj(
         see=CLINIC, act=CLINIC, body={"kind": "lab_result"}, files=LAB_RESULT

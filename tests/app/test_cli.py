@@ -63,21 +63,32 @@ def test_migrate_demo_and_create_admin(tmp_path: Path) -> None:
             "FROM payment p LEFT JOIN payment_allocation a ON a.payment_id = p.id "
             "LEFT JOIN invoice i ON i.id = a.invoice_id ORDER BY p.status"
         ).fetchall()
-        # Rosa's referral from the clinic, answered in writing by Dra. Ana López
-        referral = db.execute(
-            "SELECT r.state, r.specialty, r.answer, p.display_name FROM referral r "
-            "JOIN practitioner p ON p.id = r.practitioner_id"
+        # Rosa's referrals from the clinic to Dra. Ana López: one seen in a consult a week ago
+        # and completed with its counter-referral, one answered in writing
+        referrals = db.execute(
+            "SELECT r.state, r.specialty, r.answer, r.counter_referral, p.display_name "
+            "FROM referral r JOIN practitioner p ON p.id = r.practitioner_id "
+            "ORDER BY r.created_at"
         ).fetchall()
-        # Rosa's consult a week ago, with Dra. Ana López's signed note of it
+        # that consult, with Dra. Ana López's signed note and her prescription
         notes = db.execute(
-            "SELECT n.kind, n.signer_name, n.digest IS NOT NULL, a.status "
+            "SELECT n.kind, n.signer_name, n.digest IS NOT NULL, a.status, a.clinic_id IS NOT NULL "
             "FROM clinical_note n JOIN appointment a ON a.id = n.appointment_id"
         ).fetchall()
-    assert notes == [("evolution", "Dra. Ana López", 1, "fulfilled")]
+        prescribed = db.execute(
+            "SELECT p.lines, p.revoked_at FROM prescription p "
+            "JOIN clinical_note n ON n.appointment_id = p.appointment_id"
+        ).fetchall()
+    assert notes == [("interconsultation", "Dra. Ana López", 1, "fulfilled", 1)]
+    [(lines, revoked)] = prescribed
+    assert [line["generic_name"] for line in json.loads(lines)] == ["Losartán"]
+    assert revoked is None
     assert payments == [("confirmed", 1, 1), ("reported", 0, None)]
-    [(state, specialty, answer, doctor)] = referral
-    assert (state, specialty, doctor) == ("answered", "cardiology", "Dra. Ana López")
-    assert "No requiere tratamiento" in json.loads(answer)["plan"]
+    seen, written = referrals
+    assert seen[0::4] == ("completed", "Dra. Ana López")
+    assert json.loads(seen[3])["note"]["signature"]["name"] == "Dra. Ana López"
+    assert (written[0], written[1], written[4]) == ("answered", "cardiology", "Dra. Ana López")
+    assert "No requiere tratamiento" in json.loads(written[2])["plan"]
     assert status == "open"
     assert json.loads(eligible) == {"doctor": 3, "patient": 3}
 

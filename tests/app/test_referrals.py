@@ -1,26 +1,20 @@
 """The referral loop (issue 15): Clínica San Miguel refers Rosa to endocrinology; a specialist of
-that specialty accepts and answers in writing, or sees her and returns the counter-referral;
-who may see and move a referral, and what each of them sees."""
+that specialty accepts and answers in writing; who may see and move a referral, and what each
+of them sees. The consult and its counter-referral: test_referrals_counter.py."""
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col
 
 from app.settings import Settings
 from cooperative.kernel import clock
-from telehealth.scheduling.models import Appointment
 from tests.factories import (
     bearer,
-    book,
     clinic_staff,
     new_clinic,
-    open_slots,
     practitioner,
     registered_with_clinic,
     signed_up,
@@ -161,6 +155,15 @@ async def test_the_clinic_refers_a_specialist_accepts_and_answers_in_writing(
     [seen] = desk.json()["items"]
     assert seen["state"] == "answered"
     assert seen["answer"]["plan"] == NOTE["plan"]
+    # stamped as a note is signed: who answered, with the cédula of the licence record, and when
+    stamp = seen["answer"]["signature"]
+    assert (stamp["name"], stamp["licence"], stamp["jurisdiction"]) == (
+        accepted.json()["practitioner_name"],
+        "1234567",
+        "MX",
+    )
+    answered_at = datetime.fromisoformat(stamp["signed_at"])
+    assert abs(answered_at - datetime.fromisoformat(seen["closed_at"])) < timedelta(seconds=1)
     assert seen["practitioner_name"] == accepted.json()["practitioner_name"]
     assert 600 <= seen["waited_seconds"] < 660  # sent, then ten minutes (and the requests')
     assert [e["state"] for e in seen["history"]] == ["sent", "accepted", "answered"]
@@ -172,82 +175,6 @@ async def test_the_clinic_refers_a_specialist_accepts_and_answers_in_writing(
     readers = {(e["accessor_role"], e["resource"]) for e in log.json()["items"]}
     assert ("doctor", f"referral:{referral['id']}") in readers
     assert ("clinic_staff", f"referral:{referral['id']}") in readers
-
-
-async def test_a_scheduled_referral_is_completed_after_the_consult_with_its_counter_referral(
-    client: httpx.AsyncClient,
-    loop: dict[str, Any],
-    sessionmaker: async_sessionmaker[AsyncSession],
-) -> None:
-    referral = await refer(client, loop)
-    ana = loop["ana"]
-    assert (await act(client, referral, "accept", ana["tokens"])).status_code == 200
-    start = next(
-        s["start"]
-        for s in await open_slots(
-            client, loop["nurse"], **{"from": (clock.today() + timedelta(days=2)).isoformat()}
-        )
-        if s["practitioner_id"] == ana["profile"]["id"]
-    )
-    booked = await book(
-        client,
-        loop["nurse"],
-        ana["profile"]["id"],
-        start,
-        patient_account_id=loop["rosa"]["id"],
-        clinic_id=loop["clinic"]["id"],
-        referral_reason="Diabetes descontrolada",
-    )
-    assert booked.status_code == 201, booked.text
-    appointment = booked.json()["id"]
-    # a consult of someone else cannot be linked
-    _, other_t = await signed_up(client)
-    others = await book(client, other_t, ana["profile"]["id"], open_after(start))
-    assert others.status_code == 201, others.text
-    wrong = await act(
-        client, referral, "schedule", loop["nurse"], appointment_id=others.json()["id"]
-    )
-    assert wrong.status_code == 422
-    assert wrong.json()["type"].endswith("/not-the-referrals-consult")
-
-    linked = await act(client, referral, "schedule", loop["nurse"], appointment_id=appointment)
-    assert linked.status_code == 200, linked.text
-    assert linked.json()["state"] == "scheduled"
-    assert linked.json()["appointment_id"] == appointment
-
-    early = await act(client, referral, "complete", ana["tokens"], **NOTE)
-    assert early.status_code == 409
-    assert early.json()["type"].endswith("/referral-consult-not-held")
-
-    async with sessionmaker() as session:  # the consult's time comes
-        await session.execute(
-            update(Appointment)
-            .where(col(Appointment.id) == uuid.UUID(appointment))
-            .values(
-                start=clock.now() - timedelta(minutes=5), end=clock.now() + timedelta(minutes=25)
-            )
-        )
-        await session.commit()
-    held = await client.post(
-        f"/v1/appointments/{appointment}/status",
-        json={"status": "fulfilled"},
-        headers=bearer(ana["tokens"]),
-    )
-    assert held.status_code == 200, held.text
-    done = await act(client, referral, "complete", ana["tokens"], **NOTE)
-    assert done.status_code == 200, done.text
-    desk = await client.get(
-        f"/v1/clinics/{loop['clinic']['id']}/referrals",
-        params={"state": "completed"},
-        headers=bearer(loop["nurse"]),
-    )
-    [seen] = desk.json()["items"]
-    assert seen["counter_referral"]["diagnostic_impression"] == NOTE["diagnostic_impression"]
-    assert [e["state"] for e in seen["history"]] == ["sent", "accepted", "scheduled", "completed"]
-
-
-def open_after(start: str) -> str:
-    return (datetime.fromisoformat(start) + timedelta(minutes=30)).isoformat()
 
 
 async def test_who_may_move_a_referral_and_from_where(
