@@ -247,7 +247,7 @@ async def test_phones_stored_as_typed_before_get_the_one_spelling_sign_in_looks_
         await engine.dispose()
 
 
-BEFORE_SIGNED_COUNTER_REFERRALS = "558566d52b58"
+BEFORE_SIGNED_COUNTER_REFERRALS = "3f0b2c7d9e41"
 _TYPED = {
     "findings": "HbA1c 9.8 %",
     "diagnostic_impression": "Diabetes tipo 2 descontrolada",

@@ -8,8 +8,8 @@ is shown as the specialist's written answer; the referral stays completed, with 
 counter-referral. Nothing else changes, so the downgrade has nothing to undo.
 
 Revision ID: 9c2d4e6f8a10
-Revises: 558566d52b58
-Create Date: 2026-12-03 04:00:00+00:00
+Revises: 3f0b2c7d9e41
+Create Date: 2026-12-03 04:10:00+00:00
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9c2d4e6f8a10"
-down_revision: str | None = "558566d52b58"
+down_revision: str | None = "3f0b2c7d9e41"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
