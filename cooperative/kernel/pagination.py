@@ -140,3 +140,28 @@ def _typed(column: Mapped[uuid.UUID] | Mapped[int], value: str) -> uuid.UUID | i
         return uuid.UUID(value) if python_type is uuid.UUID else value
     except (ValueError, TypeError, NotImplementedError, OverflowError) as exc:
         raise InvalidCursor() from exc
+
+
+_K = TypeVar("_K")
+_R = TypeVar("_R")
+_V = TypeVar("_V")
+
+
+async def grouped(
+    session: AsyncSession,
+    statement: Select[_R],
+    keys: Sequence[_K],
+    key_of: Callable[[_R], _K | None],
+    shown: Callable[[_R], _V | None],
+) -> dict[_K, list[_V]]:
+    """The rows of `statement` (children of several parents, read in one query in its order)
+    grouped under their parent's key, as `shown` makes them (None: left out); every key of
+    `keys` is in the answer, an empty list when it has none. Nothing is read for no keys."""
+    found: dict[_K, list[_V]] = {key: [] for key in keys}
+    if not keys:
+        return found
+    for row in await session.scalars(statement):
+        key, value = key_of(row), shown(row)
+        if key is not None and value is not None:
+            found[key].append(value)
+    return found

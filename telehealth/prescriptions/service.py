@@ -17,7 +17,7 @@ from cooperative.audit import service as audit
 from cooperative.kernel import clock
 from cooperative.kernel.arco import exported
 from cooperative.kernel.errors import NotFound
-from cooperative.kernel.pagination import Page, page, paginate
+from cooperative.kernel.pagination import Page, grouped, page, paginate
 from cooperative.kernel.principal import Principal, Role
 from cooperative.membership import service as membership_service
 from telehealth.consults.rules import RoomWindow
@@ -251,17 +251,15 @@ async def of_consults(
     """The prescriptions of several consults in one query, each consult's in the order issued,
     as they stand now (a revoked one says so). No access check and no access log: the caller
     (the referral loop) decides who sees them and logs the read."""
-    found: dict[uuid.UUID, list[PrescriptionBrief]] = {key: [] for key in appointment_ids}
-    if not appointment_ids:
-        return found
-    rows = await session.scalars(
+    return await grouped(
+        session,
         select(Prescription)
         .where(col(Prescription.appointment_id).in_(appointment_ids))
-        .order_by(col(Prescription.issued_at), col(Prescription.id))
+        .order_by(col(Prescription.issued_at), col(Prescription.id)),
+        appointment_ids,
+        lambda prescription: prescription.appointment_id,
+        views.brief_public,
     )
-    for prescription in rows:
-        found[prescription.appointment_id].append(views.brief_public(prescription))
-    return found
 
 
 async def verify(session: AsyncSession, code: str) -> Prescription | None:

@@ -20,7 +20,7 @@ from cooperative.audit import service as audit
 from cooperative.kernel import clock
 from cooperative.kernel.arco import exported
 from cooperative.kernel.errors import NotFound
-from cooperative.kernel.pagination import Page, page_async, paginate
+from cooperative.kernel.pagination import Page, grouped, page_async, paginate
 from cooperative.kernel.principal import Principal
 from cooperative.membership import service as membership_service
 from telehealth.consults import service as consults
@@ -387,19 +387,15 @@ async def addenda_of(
     session: AsyncSession, note_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[AddendumPublic]]:
     """The signed addenda of several notes in one query, each note's in the order signed."""
-    found: dict[uuid.UUID, list[AddendumPublic]] = {note_id: [] for note_id in note_ids}
-    if not note_ids:
-        return found
-    rows = await session.scalars(
+    return await grouped(
+        session,
         select(ClinicalNote)
         .where(col(ClinicalNote.addendum_to).in_(note_ids))
-        .order_by(col(ClinicalNote.signed_at), col(ClinicalNote.id))
+        .order_by(col(ClinicalNote.signed_at), col(ClinicalNote.id)),
+        note_ids,
+        lambda addendum: addendum.addendum_to,
+        views.addendum_public,
     )
-    for addendum in rows:
-        public = views.addendum_public(addendum)
-        if addendum.addendum_to is not None and public is not None:
-            found[addendum.addendum_to].append(public)
-    return found
 
 
 # consent to be seen remotely

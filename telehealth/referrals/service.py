@@ -18,7 +18,7 @@ from cooperative.accounts import service as accounts_service
 from cooperative.audit import service as audit
 from cooperative.kernel import clock, moments
 from cooperative.kernel.errors import Forbidden, NotFound
-from cooperative.kernel.pagination import Page, paginate
+from cooperative.kernel.pagination import Page, grouped, paginate
 from cooperative.kernel.principal import Principal
 from telehealth.attachments.service import Owner
 from telehealth.clinics import service as clinics
@@ -257,19 +257,15 @@ async def _full_many(session: AsyncSession, referrals: Sequence[Referral]) -> li
 async def _histories(
     session: AsyncSession, referral_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[ReferralEventPublic]]:
-    found: dict[uuid.UUID, list[ReferralEventPublic]] = {key: [] for key in referral_ids}
-    if not referral_ids:
-        return found
-    events = await session.scalars(
+    return await grouped(
+        session,
         select(ReferralEvent)
         .where(col(ReferralEvent.referral_id).in_(referral_ids))
-        .order_by(col(ReferralEvent.at), col(ReferralEvent.id))
+        .order_by(col(ReferralEvent.at), col(ReferralEvent.id)),
+        referral_ids,
+        lambda event: event.referral_id,
+        lambda event: ReferralEventPublic(type=event.type, state=event.state, at=event.at),
     )
-    for event in events:
-        found[event.referral_id].append(
-            ReferralEventPublic(type=event.type, state=event.state, at=event.at)
-        )
-    return found
 
 
 async def _counter_referrals(
