@@ -12,7 +12,12 @@ from app.pagination import CursorParam, LimitParam, Page
 from cooperative.kernel.principal import Principal, Scope
 from telehealth.records.errors import NoLicence
 from telehealth.referrals import service as referrals
-from telehealth.referrals.errors import ConsultNoteNotSigned, ConsultNotHeld, ReferralNotInState
+from telehealth.referrals.errors import (
+    ConsultNoteNotSigned,
+    ConsultNotHeld,
+    ReferralConsultStillOn,
+    ReferralNotInState,
+)
 from telehealth.referrals.rules import Action
 from telehealth.referrals.schemas import (
     Interconsultation,
@@ -30,7 +35,9 @@ Reader = Annotated[Principal, require_scopes(Scope.APPOINTMENTS_READ)]
 Writer = Annotated[Principal, require_scopes(Scope.APPOINTMENTS_WRITE)]
 Staff = Annotated[Principal, require_scopes(Scope.PATIENTS_REGISTER)]
 StateParam = Annotated[StateName | None, Query(description="Only referrals in this state.")]
-ACTED = problem_responses(401, 403, 404, 409, 422)
+ACTED = problem_responses(
+    401, 403, 404, 409, 422, problems=(ReferralNotInState, ReferralConsultStillOn)
+)
 
 
 @router.post(
@@ -76,7 +83,8 @@ async def accepted_referrals(
     cursor: CursorParam = None,
     limit: LimitParam = 50,
 ) -> Page[ReferralPublic]:
-    """For a specialist: the referrals you accepted or declined, newest first."""
+    """For a specialist: the referrals you accepted (those you declined afterwards included),
+    newest first. One you declined without accepting is not yours: it is not listed."""
     return await referrals.accepted_by(session, principal, state=state, cursor=cursor, limit=limit)
 
 
@@ -135,18 +143,12 @@ async def _acted(
     referral_id: uuid.UUID,
     action: Action,
     *,
-    decline_reason: str | None = None,
     answer: Interconsultation | None = None,
     appointment_id: uuid.UUID | None = None,
 ) -> ReferralPublic:
+    """An action only the referral's specialist, clinic or patient takes: they see all of it."""
     referral, _viewer = await referrals.act(
-        session,
-        principal,
-        referral_id,
-        action,
-        decline_reason=decline_reason,
-        answer=answer,
-        appointment_id=appointment_id,
+        session, principal, referral_id, action, answer=answer, appointment_id=appointment_id
     )
     return await referrals.full(session, referral)
 
@@ -161,10 +163,15 @@ async def accept(session: SessionDep, principal: Writer, referral_id: uuid.UUID)
 @router.post("/v1/referrals/{referral_id}/decline", summary="Decline a referral", responses=ACTED)
 async def decline(
     session: SessionDep, principal: Writer, referral_id: uuid.UUID, data: ReferralDecline
-) -> ReferralPublic:
+) -> ReferralPublic | OpenReferralPublic:
     """A specialist of the specialty (or the one who accepted it) declines, saying why: the
-    clinic sees the reason and may refer again."""
-    return await _acted(session, principal, referral_id, Action.DECLINE, decline_reason=data.reason)
+    clinic sees the reason and may refer again. A specialist who declines without having
+    accepted sees the referral as before, without the patient's identity; a scheduled referral
+    is declined only once its consult fell through (409 `referral-consult-still-on`)."""
+    referral, viewer = await referrals.act(
+        session, principal, referral_id, Action.DECLINE, decline_reason=data.reason
+    )
+    return await referrals.public(session, referral, viewer)
 
 
 @router.post(
@@ -191,10 +198,13 @@ async def answer(
 async def schedule(
     session: SessionDep, principal: Writer, referral_id: uuid.UUID, data: ReferralSchedule
 ) -> ReferralPublic:
-    """The specialist who accepted, or the clinic, links the consult booked for the patient with
-    that specialist (`POST /v1/appointments`, the clinic booking for its patient). When the
+    """The specialist who accepted, or the clinic, links the consult the clinic booked for the
+    patient with that specialist (`POST /v1/appointments` with the clinic's id; not a consult
+    the patient booked privately, nor a dependent's: its note goes to the clinic). When the
     specialist signs that consult's note, the referral is completed with it (see
-    `…/complete`)."""
+    `…/complete`). If that consult is cancelled, missed or entered in error, the referral is
+    linked to another consult the same way (or declined, or withdrawn); while it is still on,
+    that is a 409 `referral-consult-still-on`."""
     return await _acted(
         session, principal, referral_id, Action.SCHEDULE, appointment_id=data.appointment_id
     )
@@ -224,5 +234,6 @@ async def complete(
 
 @router.post("/v1/referrals/{referral_id}/withdraw", summary="Withdraw a referral", responses=ACTED)
 async def withdraw(session: SessionDep, principal: Staff, referral_id: uuid.UUID) -> ReferralPublic:
-    """The clinic withdraws a referral no specialist has answered yet."""
+    """The clinic withdraws a referral no specialist has answered yet (a scheduled one once its
+    consult fell through)."""
     return await _acted(session, principal, referral_id, Action.WITHDRAW)

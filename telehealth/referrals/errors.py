@@ -44,15 +44,73 @@ class PatientNotRegistered(TequioError):
     )
 
 
+WHO_ACTS = {  # Su cuenta no puede hacer esto (…)
+    "accept": Text(
+        "a specialist of the referral's specialty accepts it",
+        "una interconsulta la acepta un especialista de su especialidad",
+    ),
+    "decline": Text(
+        "a specialist of the referral's specialty declines it",
+        "una interconsulta la rechaza un especialista de su especialidad",
+    ),
+    "answer": Text(
+        "the specialist who accepted the referral answers it",
+        "una interconsulta la responde el especialista que la aceptó",
+    ),
+    "schedule": Text(
+        "the referring clinic or the specialist who accepted links the consult",
+        "la consulta la vincula la clínica que refiere o el especialista que aceptó",
+    ),
+    "complete": Text(
+        "the specialist who accepted the referral completes it",
+        "una interconsulta la concluye el especialista que la aceptó",
+    ),
+    "withdraw": Text(
+        "the referring clinic withdraws its referral",
+        "una interconsulta la retira la clínica que la envió",
+    ),
+    "open": Text(
+        "the referrals open to a specialty are for its active specialists",
+        "las interconsultas abiertas de una especialidad son para sus especialistas activos",
+    ),
+    "accepted": Text(
+        "only a doctor has accepted referrals",
+        "solo un médico tiene interconsultas aceptadas",
+    ),
+}
+
+
 class NotTheReferralsConsult(TequioError):
+    """The consult a referral is scheduled into must be the referral's: its patient's own (not
+    a dependent's), booked by the referring clinic with the specialist who accepted, still to
+    take place, and no other referral's. A consult the patient booked privately is theirs: its
+    note never goes to the clinic."""
+
     status = 422
     slug = "not-the-referrals-consult"
     title = Text("Another consult", "Otra consulta")
     detail = Text(
-        "Link a consult booked for this patient with the specialist who accepted the referral, "
-        "still to take place and not linked to another referral.",
-        "Vincule una consulta reservada para este paciente con el especialista que aceptó la "
-        "interconsulta, aún por realizarse y sin otra interconsulta.",
+        "Link a consult the referring clinic booked for this patient with the specialist who "
+        "accepted the referral, still to take place and not linked to another referral.",
+        "Vincule una consulta que la clínica que refiere reservó para este paciente con el "
+        "especialista que aceptó la interconsulta, aún por realizarse y sin otra interconsulta.",
+    )
+
+
+class ReferralConsultStillOn(TequioError):
+    """A scheduled referral is relinked, declined or withdrawn only once its consult fell
+    through: otherwise the patient would keep a consult the referral no longer explains."""
+
+    status = 409
+    slug = "referral-consult-still-on"
+    words = using(action=ACTION)
+    title = Text("The consult is still on", "La consulta sigue en pie")
+    detail = Text(
+        "The referral's consult is still on (not cancelled, missed or entered in error), so "
+        "the referral cannot be {action}: cancel the consult first.",
+        "La consulta de esta interconsulta sigue en pie (no se canceló ni se marcó como "
+        "inasistencia o registrada por error), así que la interconsulta no puede {action}: "
+        "cancele primero la consulta.",
     )
 
 

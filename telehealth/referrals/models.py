@@ -17,7 +17,8 @@ class Referral(SQLModel, table=True):
     note: sending establishment, clinical summary, diagnostic impression, treatment given), and
     the specialist's answer: in writing, or a consult and its counter-referral. Every change
     bumps `version` under a condition on it, so two specialists accepting at once cannot both
-    win."""
+    win. Once given, the written answer and the counter-referral are never changed: the
+    database refuses it (migration `2026-12-03_0730`)."""
 
     __table_args__ = (sa.Index("ix_referral_open", "state", "specialty", "created_at"),)
 
@@ -37,6 +38,13 @@ class Referral(SQLModel, table=True):
     interpreter_language: str | None = Field(default=None, max_length=16)
     state: str = Field(max_length=16)
     practitioner_id: uuid.UUID | None = Field(default=None, foreign_key="practitioner.id")
+    declined_by: uuid.UUID | None = Field(
+        default=None,
+        description="The specialist who declined a referral they had not accepted: they see it "
+        "as a waiting referral is seen (without the patient's identity), never as its specialist. "
+        "A practitioner's id; no foreign key, so SQLite adds the column without rebuilding the "
+        "table that others point at.",
+    )
     decline_reason: str | None = Field(default=None, max_length=500)
     answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     appointment_id: uuid.UUID | None = Field(

@@ -6,7 +6,8 @@ in writing (an eConsult: the specialist's interconsultation note and plan, no vi
 scheduled (a consult booked with the specialist), and a scheduled one is completed once the
 consult took place, with the counter-referral (the specialist's signed note and the consult's
 prescriptions) returned to the clinic. The clinic may withdraw a referral nobody has answered
-yet."""
+yet. A scheduled referral whose consult fell through (cancelled, missed, entered in error) is not
+stuck: it is linked to another consult, declined or withdrawn (`fell_through`)."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -52,7 +53,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[ReferralState], frozenset[Actor], Refe
         ReferralState.ACCEPTED,
     ),
     Action.DECLINE: (
-        frozenset({ReferralState.SENT, ReferralState.ACCEPTED}),
+        frozenset({ReferralState.SENT, ReferralState.ACCEPTED, ReferralState.SCHEDULED}),
         frozenset({Actor.SPECIALIST}),
         ReferralState.DECLINED,
     ),
@@ -62,7 +63,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[ReferralState], frozenset[Actor], Refe
         ReferralState.ANSWERED,
     ),
     Action.SCHEDULE: (
-        frozenset({ReferralState.ACCEPTED}),
+        frozenset({ReferralState.ACCEPTED, ReferralState.SCHEDULED}),
         frozenset({Actor.SPECIALIST, Actor.CLINIC}),
         ReferralState.SCHEDULED,
     ),
@@ -72,7 +73,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[ReferralState], frozenset[Actor], Refe
         ReferralState.COMPLETED,
     ),
     Action.WITHDRAW: (
-        frozenset({ReferralState.SENT, ReferralState.ACCEPTED}),
+        frozenset({ReferralState.SENT, ReferralState.ACCEPTED, ReferralState.SCHEDULED}),
         frozenset({Actor.CLINIC}),
         ReferralState.WITHDRAWN,
     ),
@@ -102,6 +103,21 @@ def next_state(state: ReferralState, action: Action) -> ReferralState | None:
     """Where `action` leads from `state`, or None when it may not be taken from there."""
     starts, _actors, leads_to = TRANSITIONS[action]
     return leads_to if state in starts else None
+
+
+UNTIED = frozenset({Action.SCHEDULE, Action.DECLINE, Action.WITHDRAW})
+"""What a scheduled referral may still do, only once its consult fell through."""
+
+FELL_THROUGH = frozenset(
+    {AppointmentStatus.CANCELLED, AppointmentStatus.NOSHOW, AppointmentStatus.ENTERED_IN_ERROR}
+)
+
+
+def fell_through(status: str | None) -> bool:
+    """Whether a scheduled referral's consult will not take place, so the referral may be
+    linked to another consult, declined or withdrawn: cancelled, missed, entered in error, or
+    gone (`status` None)."""
+    return status is None or status in FELL_THROUGH
 
 
 def held(status: str, start: datetime, now: datetime) -> bool:

@@ -93,6 +93,11 @@ class AnswerSignature(BaseModel):
     licence: str = Field(description="Cédula profesional (or the licence of the jurisdiction).")
     jurisdiction: str
     signed_at: Moment
+    digest: str | None = Field(
+        default=None,
+        description="SHA-256 (hex) of the answer's canonical content with this stamp, as a "
+        "signed note's digest (null on answers stamped before digests).",
+    )
 
 
 class AnswerPublic(BaseModel):

@@ -7,10 +7,11 @@ the patient is in the patient's access log."""
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -25,14 +26,17 @@ from telehealth.clinics import service as clinics
 from telehealth.clinics.service import Clinic
 from telehealth.practitioners import service as practitioners
 from telehealth.prescriptions import service as prescriptions
+from telehealth.records import rules as record_rules
 from telehealth.records import service as records
 from telehealth.records.schemas import NotePublic
 from telehealth.referrals.errors import (
+    WHO_ACTS,
     ConsultNoteNotSigned,
     ConsultNotHeld,
     NotTheReferralsConsult,
     PatientNotRegistered,
     ReferralClosedToFiles,
+    ReferralConsultStillOn,
     ReferralNotInState,
 )
 from telehealth.referrals.models import Referral, ReferralEvent
@@ -40,9 +44,11 @@ from telehealth.referrals.rules import (
     CLOSED,
     SHUT,
     TRANSITIONS,
+    UNTIED,
     Action,
     Actor,
     ReferralState,
+    fell_through,
     held,
     may,
     next_state,
@@ -72,6 +78,7 @@ class Viewer:
     clinic: bool = False
     specialist: bool = False  # of the specialty, while it waits; then the one who accepted
     practitioner_id: uuid.UUID | None = None
+    taken_on: bool = False  # the specialist who accepted it: sees who the patient is
 
     @property
     def actors(self) -> frozenset[Actor]:
@@ -106,19 +113,20 @@ async def _viewer(session: AsyncSession, principal: Principal, referral: Referra
     patient = principal.account_id == referral.patient_account_id
     clinic = await clinics.is_staff(session, referral.clinic_id, principal.account_id)
     doctor = await practitioners.of_account(session, principal.account_id)
-    specialist = doctor is not None and (
-        doctor.id == referral.practitioner_id
-        or (
-            referral.state == ReferralState.SENT
-            and doctor.active
-            and referral.specialty in doctor.specialties
-        )
+    if doctor is None or not doctor.active:  # a doctor who left keeps no access
+        return Viewer(patient=patient, clinic=clinic)
+    taken_on = doctor.id == referral.practitioner_id
+    specialist = (
+        taken_on
+        or doctor.id == referral.declined_by
+        or (referral.state == ReferralState.SENT and referral.specialty in doctor.specialties)
     )
     return Viewer(
         patient=patient,
         clinic=clinic,
         specialist=specialist,
-        practitioner_id=doctor.id if doctor is not None else None,
+        practitioner_id=doctor.id,
+        taken_on=taken_on,
     )
 
 
@@ -151,11 +159,7 @@ async def attachment_owner(
     if referral is None:
         raise NotFound()
     viewer = await _viewer(session, principal, referral)
-    taken_on = (
-        viewer.practitioner_id is not None
-        and referral.practitioner_id == viewer.practitioner_id
-        and referral.state != ReferralState.DECLINED
-    )
+    taken_on = viewer.taken_on and referral.state != ReferralState.DECLINED
     if viewer.patient:
         role = "patient"
     elif viewer.clinic:
@@ -196,9 +200,9 @@ def _common(referral: Referral, clinic: Clinic) -> dict[str, Any]:
 async def public(
     session: AsyncSession, referral: Referral, viewer: Viewer
 ) -> ReferralPublic | OpenReferralPublic:
-    """What this viewer sees: a specialist deciding whether to accept sees the clinical
-    content, not who the patient is."""
-    if viewer.patient or viewer.clinic or referral.practitioner_id == viewer.practitioner_id:
+    """What this viewer sees: a specialist deciding whether to accept (or who declined without
+    accepting) sees the clinical content, not who the patient is."""
+    if viewer.patient or viewer.clinic or viewer.taken_on:
         return await full(session, referral)
     return await waiting(session, referral)
 
@@ -322,7 +326,7 @@ async def open_for(
     """The referrals waiting for a specialist of the caller's specialties, oldest first."""
     doctor = await practitioners.of_account(session, principal.account_id)
     if doctor is None or not doctor.active:
-        raise Forbidden()
+        raise Forbidden(reason=WHO_ACTS["open"])
     statement = select(Referral).where(
         col(Referral.state) == ReferralState.SENT,
         col(Referral.specialty).in_(doctor.specialties),
@@ -340,10 +344,11 @@ async def accepted_by(
     cursor: str | None,
     limit: int | None,
 ) -> Page[ReferralPublic]:
-    """The referrals the calling specialist accepted (or declined), newest first."""
+    """The referrals the calling specialist accepted (those they declined afterwards included),
+    newest first. One declined without accepting is not theirs: it is not listed."""
     doctor = await practitioners.of_account(session, principal.account_id)
-    if doctor is None:
-        raise Forbidden()
+    if doctor is None or not doctor.active:
+        raise Forbidden(reason=WHO_ACTS["accepted"])
     statement = select(Referral).where(col(Referral.practitioner_id) == doctor.id)
     if state is not None:
         statement = statement.where(col(Referral.state) == state)
@@ -397,20 +402,25 @@ async def act(
 ) -> tuple[Referral, Viewer]:
     """Move the referral on. Repeating what the same person just did (a retry on a bad link)
     answers with the referral as it is; a referral that moved on meanwhile (another specialist
-    accepted first) is a 409 saying where it stands."""
+    accepted first) is a 409 saying where it stands. A scheduled referral is relinked,
+    declined or withdrawn only once its consult fell through (409 otherwise)."""
     referral, viewer = await visible(session, principal, referral_id)
     if not any(may(action, actor) for actor in viewer.actors):
-        raise Forbidden()
+        raise Forbidden(reason=WHO_ACTS[action.value])
     leads_to = next_state(ReferralState(referral.state), action)
-    if _already(referral, viewer, action):
+    if _already(referral, viewer, action, appointment_id):
         return referral, viewer
     if leads_to is None:
         raise ReferralNotInState(state=referral.state, action=action.value)
+    if referral.state == ReferralState.SCHEDULED and action in UNTIED:
+        await _check_fell_through(session, referral, action)
     changes: dict[str, Any] = {}
-    if action in (Action.ACCEPT, Action.DECLINE) and referral.practitioner_id is None:
+    if action is Action.ACCEPT:
         changes["practitioner_id"] = viewer.practitioner_id
     if action is Action.DECLINE:
         changes["decline_reason"] = decline_reason
+        if referral.practitioner_id is None:  # declined without being taken on
+            changes["declined_by"] = viewer.practitioner_id
     if action is Action.ANSWER:
         assert answer is not None
         changes["answer"] = await _stamped(session, referral, answer)
@@ -420,9 +430,29 @@ async def act(
         changes["appointment_id"] = appointment_id
     if action is Action.COMPLETE:
         changes["counter_referral"] = await _returned(session, referral)
-    if not await _move(session, referral, leads_to, changes, principal.account_id):
+    try:
+        async with session.begin_nested():
+            moved = await _move(session, referral, leads_to, changes, principal.account_id)
+    except IntegrityError as exc:
+        if action is not Action.SCHEDULE:
+            raise
+        raise NotTheReferralsConsult() from exc  # another referral linked it meanwhile
+    if not moved:
         raise ReferralNotInState(state=referral.state, action=action.value)
-    return referral, viewer
+    taken_on = (
+        viewer.practitioner_id is not None and referral.practitioner_id == viewer.practitioner_id
+    )
+    return referral, replace(viewer, taken_on=taken_on)
+
+
+async def _check_fell_through(session: AsyncSession, referral: Referral, action: Action) -> None:
+    consult = (
+        await scheduling.get(session, referral.appointment_id)
+        if referral.appointment_id is not None
+        else None
+    )
+    if not fell_through(consult.status if consult is not None else None):
+        raise ReferralConsultStillOn(action=action.value)
 
 
 async def _move(
@@ -455,7 +485,8 @@ async def _stamped(
     session: AsyncSession, referral: Referral, answer: Interconsultation
 ) -> dict[str, Any]:
     """The written answer stamped as a note is signed: the specialist's name and the licence
-    covering the clinic's patients (the cédula in Mexico), and the time."""
+    covering the clinic's patients (the cédula in Mexico), the time, and the SHA-256 digest of
+    the answer with that stamp (`records.rules.digest`). The database keeps it as given."""
     assert referral.practitioner_id is not None  # accepted
     clinic = await clinics.get(session, referral.clinic_id)
     assert clinic is not None
@@ -466,7 +497,9 @@ async def _stamped(
         "jurisdiction": who.jurisdiction,
         "signed_at": moments.stored(clock.now()),
     }
-    return {**answer.model_dump(), "signature": signature}
+    content = answer.model_dump()
+    signature["digest"] = record_rules.digest({**content, **signature})
+    return {**content, "signature": signature}
 
 
 def _counter_referral(note: NotePublic) -> dict[str, Any]:
@@ -488,8 +521,11 @@ def _counter_referral(note: NotePublic) -> dict[str, Any]:
 async def _returned(session: AsyncSession, referral: Referral) -> dict[str, Any]:
     """The counter-referral of a scheduled referral completed by hand: its consult held and
     its note signed, else a 409 that says which is missing."""
-    assert referral.appointment_id is not None  # scheduled
-    appointment = await scheduling.get(session, referral.appointment_id)
+    appointment = (
+        await scheduling.get(session, referral.appointment_id)
+        if referral.appointment_id is not None  # gone: its row was deleted
+        else None
+    )
     if appointment is None or not held(appointment.status, appointment.start, clock.now()):
         raise ConsultNotHeld()
     note = await records.signed_note(session, appointment.id)
@@ -524,19 +560,30 @@ async def complete_on_signing(
     return referral if moved else None
 
 
-def _already(referral: Referral, viewer: Viewer, action: Action) -> bool:
-    """The same person's same change, already made."""
+def _already(
+    referral: Referral, viewer: Viewer, action: Action, appointment_id: uuid.UUID | None
+) -> bool:
+    """The same change, already made: linking the consult it is linked to, or the same
+    person's accept, decline, answer, completion or withdrawal."""
     starts, _actors, leads_to = TRANSITIONS[action]
-    if referral.state != leads_to or referral.state in starts:
+    if referral.state != leads_to:
+        return False
+    if action is Action.SCHEDULE:
+        return referral.appointment_id == appointment_id
+    if referral.state in starts:
         return False
     if Actor.CLINIC in viewer.actors and action is Action.WITHDRAW:
         return True
-    return viewer.practitioner_id is not None and referral.practitioner_id == viewer.practitioner_id
+    if action is Action.DECLINE and referral.declined_by is not None:
+        return referral.declined_by == viewer.practitioner_id
+    return viewer.taken_on
 
 
 async def _check_consult(
     session: AsyncSession, referral: Referral, appointment_id: uuid.UUID
 ) -> None:
+    """The consult must be the referral's (`NotTheReferralsConsult`): its note will go to the
+    clinic."""
     appointment = await scheduling.get(session, appointment_id)
     linked = await session.scalar(
         select(col(Referral.id)).where(col(Referral.appointment_id) == appointment_id)
@@ -544,6 +591,8 @@ async def _check_consult(
     if (
         appointment is None
         or appointment.patient_account_id != referral.patient_account_id
+        or appointment.dependent_id is not None  # a child's consult is not the parent's
+        or appointment.clinic_id != referral.clinic_id  # booked privately: the patient's own
         or appointment.practitioner_id != referral.practitioner_id
         or appointment.status != AppointmentStatus.BOOKED
         or appointment.start <= clock.now()
