@@ -285,6 +285,24 @@ async def build_world(
         )
     )
     await _ok(http.post(f"/v1/referrals/{referral['id']}/accept", headers=bearer(doctor_t)))
+    # and a second one, still waiting, for the clinic's staff to withdraw when probed (a
+    # withdrawn referral takes its files from the doctor: the first must stay open)
+    spare_referral = await _ok(
+        http.post(
+            "/v1/referrals",
+            json={
+                "clinic_id": clinics["clinic"],
+                "patient_account_id": rosa["id"],
+                "specialty": "dermatology",  # no doctor of the world's: nobody's to see
+                "reason": "Dermatitis que no cede",
+                "clinical_summary": "Mujer de 52 años con dermatitis en manos.",
+                "diagnostic_impression": "Dermatitis de contacto",
+                "treatment_given": "Crema de hidrocortisona",
+                "language": "es",
+            },
+            headers=bearer(staff["clinic"]),
+        )
+    )
     async with sessions() as session:  # Rosa's own consult is about to start: its room is open
         start = clock.now() + timedelta(minutes=5)
         await session.execute(
@@ -389,6 +407,7 @@ async def build_world(
         "attachment": attachment["id"],
         "clinic_appointment": by_clinic.json()["id"],
         "referral": referral["id"],
+        "spare_referral": spare_referral["id"],
         "referral_attachment": referral_file["id"],
         "practitioner": profile["id"],
         "other_practitioner": other_profile["id"],
@@ -428,6 +447,7 @@ async def build_world(
         "Biometría de Rosa": "Rosa's lab result's file name",
         by_clinic.json()["id"]: "the clinic appointment's id",
         referral["id"]: "Rosa's referral's id",
+        spare_referral["id"]: "Rosa's second referral's id",
         referral_file["id"]: "the id of Rosa's lab result sent with her referral",
         "Curva de tolerancia de Rosa": "the title of Rosa's lab result sent with her referral",
         "Curva de Rosa": "the file name of Rosa's lab result sent with her referral",
@@ -444,6 +464,7 @@ async def build_world(
             "Rosa Itzel Matías Cruz",
             by_clinic.json()["id"],
             referral["id"],
+            spare_referral["id"],
             referral_file["id"],  # the clinic's staff sent it
             "Curva de tolerancia de Rosa",
             "Curva de Rosa",

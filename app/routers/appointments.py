@@ -23,6 +23,7 @@ from cooperative.kernel.types import sane_moment
 from telehealth.practitioners import rules
 from telehealth.scheduling import openings, views
 from telehealth.scheduling import service as scheduling
+from telehealth.scheduling.errors import ConsultBegun
 from telehealth.scheduling.rules import AppointmentStatus
 from telehealth.scheduling.schemas import (
     AppointmentCreate,
@@ -245,7 +246,7 @@ async def get_appointment(
 @router.post(
     "/v1/appointments/{appointment_id}/cancel",
     summary="Cancel",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422, problems=(ConsultBegun,)),
 )
 async def cancel(
     session: SessionDep,
@@ -257,7 +258,9 @@ async def cancel(
     idempotency_key: IdempotencyKey = None,
 ) -> AppointmentPublic:
     """Cancel with a reason; after `free_cancellation_until` (the bylaws' window before the
-    start) it is marked late.
+    start) it is marked late. Once the consult has begun (its start passed, or the patient is in
+    the waiting room) only its doctor or an admin cancels it (409 `consult-begun`): the doctor
+    records whether it took place instead.
 
     Send an `Idempotency-Key`: a retry from a flaky link with the same key and reason gets the
     appointment again (`Idempotent-Replayed: true`) instead of `409`."""

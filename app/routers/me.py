@@ -22,7 +22,9 @@ from telehealth.attachments import service as attachments
 from telehealth.clinics import service as clinics
 from telehealth.consults import media_service
 from telehealth.prescriptions import service as prescriptions
+from telehealth.records import rules as record_rules
 from telehealth.records import service as records
+from telehealth.referrals import service as referrals
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -54,12 +56,14 @@ async def export(session: SessionDep, principal: CurrentPrincipal) -> dict[str, 
     record (`clinical_record`: signed consult notes and their addenda, consents to remote care),
     the prescriptions issued to you (`prescriptions`) and the files of your consults and
     referrals (`attachments`, yours and your dependents': what each is, what it belongs to, when
-    and by whom (by role) it was added; each file is fetched through its link)."""
+    and by whom (by role) it was added; each file is fetched through its link) and your
+    referrals (`referrals`: as you see them, with the specialist's answer or counter-referral)."""
     held = await arco.export(session, principal.account_id)
     # telehealth's part is added here: cooperative.privacy may not import telehealth
     held["clinical_record"] = await records.export_of(session, principal.account_id)
     held["prescriptions"] = await prescriptions.export_of(session, principal.account_id)
     held["attachments"] = await attachments.export_of(session, principal.account_id)
+    held["referrals"] = await referrals.export_of(session, principal.account_id)
     return held
 
 
@@ -85,7 +89,8 @@ def _with_clinical_record(
     if until is None:
         return {**report, "erased": report["erased"] + erased}
     kept = (
-        "your clinical record (signed consult notes, addenda, consents to remote care): "
+        "your clinical record (signed consult notes, addenda, consents to remote care, "
+        "referrals with their answers and counter-referrals): "
         "Mexico's NOM-004-SSA3-2012 requires keeping it at least five years from its last "
         f"act, so until {until.isoformat()}; it is then erased on request"
     )
@@ -117,6 +122,10 @@ async def erase(
     )
     # the clinical record is kept (NOM-004); only unsigned drafts go
     clinical_erased, kept_until = await records.erase_of(session, principal.account_id)
+    withdrawn, last_referral = await referrals.erase_of(session, principal)
+    if last_referral is not None:  # a referral is an act of the record too
+        kept_until = max(filter(None, (kept_until, record_rules.kept_until(last_referral))))
+    clinical_erased += withdrawn
     report = _with_clinical_record(report, clinical_erased, kept_until)
     files = await media_service.forget_recordings(session, principal.account_id)
     photos = await dues_service.forget_receipts(session, principal.account_id)

@@ -74,8 +74,8 @@ WHO_ACTS = {  # Su cuenta no puede hacer esto (…)
         "las interconsultas abiertas de una especialidad son para sus especialistas activos",
     ),
     "accepted": Text(
-        "only a doctor has accepted referrals",
-        "solo un médico tiene interconsultas aceptadas",
+        "the referrals a specialist took on are listed while they practise in the cooperative",
+        "las interconsultas que tomó un especialista se listan mientras ejerce en la cooperativa",
     ),
 }
 
@@ -109,7 +109,7 @@ class ReferralConsultStillOn(TequioError):
         "The referral's consult is still on (not cancelled, missed or entered in error), so "
         "the referral cannot be {action}: cancel the consult first.",
         "La consulta de esta interconsulta sigue en pie (no se canceló ni se marcó como "
-        "inasistencia o registrada por error), así que la interconsulta no puede {action}: "
+        "inasistencia ni como registrada por error), así que la interconsulta no puede {action}: "
         "cancele primero la consulta.",
     )
 

@@ -18,7 +18,9 @@ class Referral(SQLModel, table=True):
     the specialist's answer: in writing, or a consult and its counter-referral. Every change
     bumps `version` under a condition on it, so two specialists accepting at once cannot both
     win. Once given, the written answer and the counter-referral are never changed: the
-    database refuses it (migration `2026-12-03_0730`)."""
+    database refuses it (trigger `referral_answer_kept`, migration `2026-12-03_0730`). A later
+    migration that rebuilds this table on SQLite (`batch_alter_table`) drops the trigger and
+    must create it again."""
 
     __table_args__ = (sa.Index("ix_referral_open", "state", "specialty", "created_at"),)
 

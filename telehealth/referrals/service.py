@@ -8,6 +8,7 @@ the patient is in the patient's access log."""
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select, update
@@ -113,7 +114,9 @@ async def _viewer(session: AsyncSession, principal: Principal, referral: Referra
     patient = principal.account_id == referral.patient_account_id
     clinic = await clinics.is_staff(session, referral.clinic_id, principal.account_id)
     doctor = await practitioners.of_account(session, principal.account_id)
-    if doctor is None or not doctor.active:  # a doctor who left keeps no access
+    if doctor is None or not doctor.active or patient:
+        # a doctor who left keeps no access; a doctor referred is the patient, not her own
+        # specialist
         return Viewer(patient=patient, clinic=clinic)
     taken_on = doctor.id == referral.practitioner_id
     specialist = (
@@ -152,14 +155,15 @@ async def attachment_owner(
     """The referral as the owner of files, and the caller's part in it: its patient, the
     referring clinic's staff, or the specialist who accepted it. 404 for anyone else, the
     specialists of the specialty deciding whether to accept it included: a lab result or a
-    photo carries the patient's name and face, which they do not see until they accept. Files
-    are added (`adding`) while the referral is not declined or withdrawn. The read is logged
+    photo carries the patient's name and face, which they do not see until they accept. The
+    specialist loses them once the referral is declined or withdrawn, and no file is added to it
+    then (`adding`). The read is logged
     by the attachments' service, under the attachment's name."""
     referral = await session.get(Referral, referral_id)
     if referral is None:
         raise NotFound()
     viewer = await _viewer(session, principal, referral)
-    taken_on = viewer.taken_on and referral.state != ReferralState.DECLINED
+    taken_on = viewer.taken_on and referral.state not in SHUT
     if viewer.patient:
         role = "patient"
     elif viewer.clinic:
@@ -330,6 +334,7 @@ async def open_for(
     statement = select(Referral).where(
         col(Referral.state) == ReferralState.SENT,
         col(Referral.specialty).in_(doctor.specialties),
+        col(Referral.patient_account_id) != principal.account_id,  # not her own
     )
     return await _page(
         session, principal, statement, _waiting_many, cursor, limit, descending=False
@@ -446,13 +451,21 @@ async def act(
 
 
 async def _check_fell_through(session: AsyncSession, referral: Referral, action: Action) -> None:
+    """A scheduled referral is relinked, declined or withdrawn once its consult fell through;
+    the clinic also withdraws it once the specialist who took it on has left the cooperative
+    (nobody else can sign that consult's note, so it would never complete)."""
     consult = (
         await scheduling.get(session, referral.appointment_id)
         if referral.appointment_id is not None
         else None
     )
-    if not fell_through(consult.status if consult is not None else None):
-        raise ReferralConsultStillOn(action=action.value)
+    if fell_through(consult.status if consult is not None else None):
+        return
+    if action is Action.WITHDRAW and referral.practitioner_id is not None:
+        doctor = await practitioners.any_by_id(session, referral.practitioner_id)
+        if not doctor.active:
+            return
+    raise ReferralConsultStillOn(action=action.value)
 
 
 async def _move(
@@ -498,8 +511,33 @@ async def _stamped(
         "signed_at": moments.stored(clock.now()),
     }
     content = answer.model_dump()
-    signature["digest"] = record_rules.digest({**content, **signature})
+    signature["digest"] = record_rules.digest(_answer_fields(referral, content, signature))
     return {**content, "signature": signature}
+
+
+def _answer_fields(
+    referral: Referral, content: dict[str, Any], signature: dict[str, Any]
+) -> dict[str, Any]:
+    """What a written answer's digest covers: its text, its stamp (the time as stored, UTC),
+    and which referral of which patient it answers, so it verifies nowhere else."""
+    stamp = {key: value for key, value in signature.items() if key != "digest"}
+    return {
+        **content,
+        **stamp,
+        "referral_id": str(referral.id),
+        "patient_account_id": str(referral.patient_account_id),
+    }
+
+
+def answer_verifies(referral: Referral) -> bool:
+    """Whether a referral's written answer still matches its digest (False when it has none)."""
+    signature = (referral.answer or {}).get("signature") or {}
+    if "digest" not in signature:
+        return False
+    assert referral.answer is not None
+    content = {key: value for key, value in referral.answer.items() if key != "signature"}
+    digest = record_rules.digest(_answer_fields(referral, content, signature))
+    return bool(digest == signature["digest"])
 
 
 def _counter_referral(note: NotePublic) -> dict[str, Any]:
@@ -558,6 +596,38 @@ async def complete_on_signing(
     changes = {"counter_referral": _counter_referral(note)}
     moved = await _move(session, referral, ReferralState.COMPLETED, changes, principal.account_id)
     return referral if moved else None
+
+
+async def erase_of(session: AsyncSession, principal: Principal) -> tuple[list[str], date | None]:
+    """On the patient's erasure: the referrals still open (waiting, taken on, scheduled) are
+    withdrawn, so no specialist goes on processing them; every referral is kept as part of the
+    clinical record NOM-004 keeps. Says what was done, and the day of the last act."""
+    referrals = list(
+        await session.scalars(
+            select(Referral).where(col(Referral.patient_account_id) == principal.account_id)
+        )
+    )
+    withdrawn = 0
+    for referral in referrals:
+        if referral.state not in CLOSED:
+            withdrawn += await _move(
+                session, referral, ReferralState.WITHDRAWN, {}, principal.account_id
+            )
+    erased = (
+        ["your open referrals (withdrawn: no specialist sees them any more)"] if withdrawn else []
+    )
+    moments = [r.closed_at or r.created_at for r in referrals]
+    return erased, clock.day_of(max(moments)) if moments else None
+
+
+async def export_of(session: AsyncSession, account_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The referrals of this account, as its patient sees them, for its ARCO export."""
+    referrals = await session.scalars(
+        select(Referral)
+        .where(col(Referral.patient_account_id) == account_id)
+        .order_by(col(Referral.created_at), col(Referral.id))
+    )
+    return [shown.model_dump(mode="json") for shown in await _full_many(session, list(referrals))]
 
 
 def _already(

@@ -89,6 +89,22 @@ class InvalidAppointmentTransition(TequioError):
     )
 
 
+class ConsultBegun(TequioError):
+    """Once a consult has begun, what happened is recorded (fulfilled, no-show) by its doctor,
+    not cancelled by the patient or the clinic: a cancellation would erase a consult that may
+    have taken place, and the note the doctor is writing with it."""
+
+    status = 409
+    slug = "consult-begun"
+    title = Text("The consult has begun", "La consulta ya comenzó")
+    detail = Text(
+        "The consult's start has passed or the patient is in the waiting room: its doctor "
+        "records whether it took place.",
+        "Ya pasó la hora de inicio de la consulta o el paciente está en la sala de espera: su "
+        "médico registra si se realizó.",
+    )
+
+
 class TooEarly(TequioError):
     status = 409
     slug = "too-early"

@@ -273,6 +273,11 @@ def recordable_from(status: RecordedStatus, start: datetime) -> datetime | None:
     return start - (ARRIVAL_WINDOW if status == RecordedStatus.ARRIVED else _ZERO)
 
 
+def begun(status: str, start: datetime, now: datetime) -> bool:
+    """Whether a consult has begun: the patient is in the waiting room, or its start passed."""
+    return status == AppointmentStatus.ARRIVED or start <= now
+
+
 def free_cancellation_until(start: datetime, late_cancellation_hours: int) -> datetime:
     """The last moment a consult starting at `start` may be cancelled without it being late:
     the bylaws' `late_cancellation_hours` before the start (a cancellation at that very moment

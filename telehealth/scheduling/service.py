@@ -34,6 +34,7 @@ from telehealth.scheduling import agenda, openings, views
 from telehealth.scheduling import rules as slots
 from telehealth.scheduling.errors import (
     BeyondHorizon,
+    ConsultBegun,
     NotASlot,
     NotLicensed,
     SlotTaken,
@@ -335,7 +336,8 @@ async def cancel(
     idempotency_key: str | None = None,
 ) -> tuple[Appointment, bool]:
     """Cancel with a reason (patient, booker, clinic, doctor or admin); a cancellation within the
-    bylaws' window before the start is marked late. Returns the appointment and whether this
+    bylaws' window before the start is marked late. Once the consult has begun, only its doctor
+    (or an admin) cancels it (`ConsultBegun`). Returns the appointment and whether this
     was the retry of a cancel sent before with the same `idempotency_key`."""
     appointment, practitioner = await _locked(session, principal, appointment_id)
     change = _change(
@@ -347,6 +349,10 @@ async def cancel(
         return appointment, True
     check_change(appointment.status, AppointmentStatus.CANCELLED)
     now = clock.now()
+    if slots.begun(appointment.status, appointment.start, now) and not (
+        principal.is_admin or await _is_doctor_of(session, principal, appointment)
+    ):
+        raise ConsultBegun()
     hours = law.bylaws.scheduling.late_cancellation_hours
     late = now > slots.free_cancellation_until(appointment.start, hours)
     event = _new_event(appointment, "cancelled", principal.account_id, reason=reason, late=late)

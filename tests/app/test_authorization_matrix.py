@@ -336,7 +336,9 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
     ("POST", f"{REF}/answer"): obj(see=CLINIC, body=INTERCONSULTATION),
     ("POST", f"{REF}/schedule"): obj(see=CLINIC, act=CLINIC, body={"appointment_id": "{nothing}"}),
     ("POST", f"{REF}/complete"): obj(see=CLINIC),
-    ("POST", f"{REF}/withdraw"): obj(see=CLINIC, act=CLINIC),
+    ("POST", f"{REF}/withdraw"): obj(
+        see=CLINIC, act=CLINIC, path={"referral_id": "spare_referral"}
+    ),
     ("POST", f"{REF}/attachments"): obj(
         see=CLINIC, act=CLINIC, body={"kind": "lab_result"}, files=LAB_RESULT
     ),

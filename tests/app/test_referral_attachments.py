@@ -157,6 +157,20 @@ async def test_a_specialist_who_declined_sees_the_files_no_more_and_a_closed_ref
     assert [a["id"] for a in still.json()["items"]] == [lab["id"]]
 
 
+async def test_a_withdrawn_referral_takes_its_files_from_the_specialist_too(
+    client: httpx.AsyncClient, loop: dict[str, Any]
+) -> None:
+    referral = await refer(client, loop)
+    await act(client, referral, "accept", loop["ana"]["tokens"])
+    lab = await uploaded(client, referral, loop["nurse"])
+    ana = bearer(loop["ana"]["tokens"])
+    assert (await client.get(f"/v1/attachments/{lab['id']}", headers=ana)).status_code == 200
+    assert (await act(client, referral, "withdraw", loop["nurse"])).status_code == 200
+    assert (await client.get(f"/v1/attachments/{lab['id']}", headers=ana)).status_code == 404
+    assert (await listed(client, referral, loop["ana"]["tokens"])).status_code == 404
+    assert (await listed(client, referral, loop["rosa_t"])).status_code == 200  # still hers
+
+
 async def test_a_referrals_upload_takes_the_attachment_limit_not_the_smaller_body_limit(
     database: Database,
     sessionmaker: async_sessionmaker[AsyncSession],

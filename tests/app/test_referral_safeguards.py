@@ -19,11 +19,19 @@ from app.settings import Settings
 from cooperative.kernel import clock
 from cooperative.membership.models import Dependent
 from telehealth.practitioners.models import Practitioner
-from telehealth.records import rules as record_rules
+from telehealth.referrals import service as referrals
 from telehealth.referrals.models import Referral
 from telehealth.scheduling.models import Appointment
 from tests.app.test_referrals import NOTE, ROSA, act, make_loop, refer
-from tests.factories import active_member, bearer, book, household, open_slots
+from tests.factories import (
+    PASSWORD,
+    active_member,
+    bearer,
+    book,
+    household,
+    open_slots,
+    registered_with_clinic,
+)
 
 pytestmark = pytest.mark.usefixtures("bylaws_installed")
 
@@ -210,10 +218,14 @@ async def test_a_written_answer_carries_its_digest_and_the_database_keeps_it(
         kept = stored.answer
     content = {k: v for k, v in kept.items() if k != "signature"}
     assert content == NOTE
-    signature = {k: v for k, v in kept["signature"].items() if k != "digest"}
-    assert kept["signature"]["digest"] == record_rules.digest({**content, **signature})
+    assert referrals.answer_verifies(stored)
     assert answer["signature"]["digest"] == kept["signature"]["digest"]
     assert stamp["licence"] == "1234567"
+    # the same answer under another referral (or another patient) does not verify
+    elsewhere = Referral(**{**stored.model_dump(), "id": uuid.uuid4()})
+    assert not referrals.answer_verifies(elsewhere)
+    altered = Referral(**{**stored.model_dump(), "answer": {**kept, "plan": "Suspender todo"}})
+    assert not referrals.answer_verifies(altered)
     # nobody rewrites it afterwards, not even with SQL
     async with sessionmaker() as session:
         with pytest.raises(DBAPIError, match="kept as given"):
@@ -267,3 +279,120 @@ async def test_a_doctor_who_left_no_longer_sees_the_referral_and_a_refusal_says_
     mine = await client.get("/v1/referrals/mine", headers=bearer(ana))
     assert mine.status_code == 403
     assert "{reason}" not in mine.text
+
+
+async def _began_with_ana(
+    client: httpx.AsyncClient,
+    loop: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> tuple[dict[str, Any], str]:
+    """A referral Ana accepted, scheduled into the clinic's consult, which began 20 minutes ago."""
+    referral = await refer(client, loop)
+    assert (await act(client, referral, "accept", loop["ana"]["tokens"])).status_code == 200
+    appointment = await booked_with_ana(client, loop)
+    linked = await act(client, referral, "schedule", loop["nurse"], appointment_id=appointment)
+    assert linked.status_code == 200, linked.text
+    async with sessionmaker() as session:
+        began = clock.now() - timedelta(minutes=20)
+        await session.execute(
+            update(Appointment)
+            .where(col(Appointment.id) == uuid.UUID(appointment))
+            .values(start=began, end=began + timedelta(minutes=30))
+        )
+        await session.commit()
+    return referral, appointment
+
+
+async def test_a_consult_that_began_is_not_cancelled_from_under_its_referral(
+    client: httpx.AsyncClient,
+    loop: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    referral, appointment = await _began_with_ana(client, loop, sessionmaker)
+    for tokens in (loop["nurse"], loop["rosa_t"]):
+        refused = await client.post(
+            f"/v1/appointments/{appointment}/cancel",
+            json={"reason": "Ya no"},
+            headers={**bearer(tokens), "Accept-Language": "es"},
+        )
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["type"].endswith("/consult-begun")
+        assert "su médico registra si se realizó" in refused.json()["detail"]
+    # the referral stays the consult's: the clinic cannot let it go while it is on
+    withdrawn = await act(client, referral, "withdraw", loop["nurse"])
+    assert withdrawn.status_code == 409
+    # the doctor records what happened, and signing completes the referral as ever
+    seen = await client.get(f"/v1/referrals/{referral['id']}", headers=bearer(loop["nurse"]))
+    assert seen.json()["state"] == "scheduled"
+
+
+async def test_the_clinic_lets_go_a_referral_whose_specialist_left_before_signing(
+    client: httpx.AsyncClient,
+    loop: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    referral, appointment = await _began_with_ana(client, loop, sessionmaker)
+    ana = loop["ana"]["tokens"]
+    recorded = await client.post(
+        f"/v1/appointments/{appointment}/status", json={"status": "fulfilled"}, headers=bearer(ana)
+    )
+    assert recorded.status_code == 200, recorded.text
+    # Ana still practises: the note may come, the referral waits for it
+    assert (await act(client, referral, "withdraw", loop["nurse"])).status_code == 409
+    async with sessionmaker() as session:  # she leaves without signing
+        await session.execute(
+            update(Practitioner)
+            .where(col(Practitioner.id) == uuid.UUID(loop["ana"]["profile"]["id"]))
+            .values(active=False)
+        )
+        await session.commit()
+    withdrawn = await act(client, referral, "withdraw", loop["nurse"])
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["state"] == "withdrawn"
+
+
+async def test_a_doctor_referred_by_her_clinic_is_its_patient_not_its_specialist(
+    client: httpx.AsyncClient,
+    loop: dict[str, Any],
+) -> None:
+    ana = loop["ana"]["tokens"]
+    me = (await client.get("/v1/me", headers=bearer(ana))).json()
+    await registered_with_clinic(client, loop["nurse"], loop["clinic"]["id"], ana, me["email"])
+    referral = await refer(client, loop, patient_account_id=me["id"])
+    waiting = await client.get("/v1/referrals/open", headers=bearer(ana))
+    assert referral["id"] not in waiting.text
+    refused = await act(client, referral, "accept", ana)
+    assert refused.status_code == 403
+    # Beto, of the same specialty, takes it; she reads it as its patient
+    assert (await act(client, referral, "accept", loop["beto"]["tokens"])).status_code == 200
+    hers = await client.get(f"/v1/referrals/{referral['id']}", headers=bearer(ana))
+    assert hers.json()["practitioner_id"] == loop["beto"]["profile"]["id"]
+
+
+async def test_an_erased_patients_open_referrals_are_withdrawn_and_kept_with_the_record(
+    client: httpx.AsyncClient, loop: dict[str, Any]
+) -> None:
+    rosa = loop["rosa_t"]
+    answered = await refer(client, loop)
+    ana = loop["ana"]["tokens"]
+    assert (await act(client, answered, "accept", ana)).status_code == 200
+    assert (await act(client, answered, "answer", ana, **NOTE)).status_code == 200
+    waiting = await refer(client, loop, reason="Neuropatía en pies")
+    exported = (await client.get("/v1/me/export", headers=bearer(rosa))).json()["referrals"]
+    assert {r["id"] for r in exported} == {answered["id"], waiting["id"]}
+    [theirs] = [r for r in exported if r["id"] == answered["id"]]
+    assert theirs["answer"]["plan"] == NOTE["plan"]
+
+    erased = await client.post("/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(rosa))
+    assert erased.status_code == 200, erased.text
+    report = erased.json()
+    assert report["clinical_record_kept_until"] is not None
+    assert any("referrals" in kept for kept in report["kept"])
+    assert any("open referrals" in gone for gone in report["erased"])
+    # no specialist goes on with her waiting referral; the clinic sees it withdrawn
+    beto = await client.get("/v1/referrals/open", headers=bearer(loop["beto"]["tokens"]))
+    assert waiting["id"] not in beto.text
+    desk = await client.get(f"/v1/referrals/{waiting['id']}", headers=bearer(loop["nurse"]))
+    assert desk.json()["state"] == "withdrawn"
+    kept = await client.get(f"/v1/referrals/{answered['id']}", headers=bearer(loop["nurse"]))
+    assert kept.json()["answer"]["plan"] == NOTE["plan"]
