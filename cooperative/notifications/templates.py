@@ -62,7 +62,7 @@ def when_phrase(moment: datetime, zone: ZoneInfo, language: Language) -> str:
     local = moment.astimezone(zone)
     city = get_timezone_location(zone, locale=language, return_city=True)
     if language == "es":
-        when = format_datetime(local, "EEEE d 'de' MMMM 'a las' HH:mm", locale="es")
+        when = format_datetime(local, "EEEE d 'de' MMMM 'a las' H:mm", locale="es")
         return f"{when} (hora de {city})"
     when = format_datetime(local, "EEEE, MMMM d 'at' h:mm a", locale="en")
     return f"{when} ({city} time)"
