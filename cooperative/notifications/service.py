@@ -45,13 +45,17 @@ async def enqueue(
     expires_at: datetime | None = None,
     about: str | None = None,
     channel: Channel | None = None,
+    fresh: bool = False,
 ) -> OutboxMessage | None:
     """Queue a message to `recipient`'s account, due at `not_before`, in the session's
-    transaction. The same `idempotency_key` again returns the message already queued; an
-    account that is gone or closed gets nothing (None). The channel is, unless given, email
-    when the account has one, SMS otherwise; the language is the account's."""
+    transaction (added, not flushed: the caller's flush writes every message it queued in one
+    statement). The same `idempotency_key` again returns the message already queued, unless
+    `fresh` says the key names something created in this very transaction (no message can have
+    it yet, and it is not looked up). An account that is gone or closed gets nothing (None).
+    The channel is, unless given, email when the account has one, SMS otherwise; the language
+    is the account's."""
     fields = _checked(template, parameters)
-    existing = await by_key(session, idempotency_key)
+    existing = None if fresh else await by_key(session, idempotency_key)
     if existing is not None:
         return existing
     account = await accounts_service.get(session, recipient)
@@ -71,7 +75,6 @@ async def enqueue(
         expires_at=expires_at,
     )
     session.add(message)
-    await session.flush()
     return message
 
 

@@ -60,11 +60,14 @@ async def plan(
     *,
     doctor_zone: str,
     offsets: Sequence[timedelta],
+    new: bool = False,
 ) -> None:
     """Bring the appointment's waiting reminders in line with its start: those still wanted
-    move to their new moment, the others are cancelled, the missing ones are queued."""
+    move to their new moment, the others are cancelled, the missing ones are queued (for a
+    `new` appointment, just queued: it has none yet)."""
     wanted = _wanted(appointment.start, offsets, clock.now())
-    for message in await outbox.waiting_about(session, _about(appointment), TEMPLATE):
+    waiting = [] if new else await outbox.waiting_about(session, _about(appointment), TEMPLATE)
+    for message in waiting:
         offset = timedelta(hours=float(message.parameters.get("hours_before", 0)))
         key = _key(appointment, offset)
         if offset not in wanted or await outbox.by_key(session, key) not in (None, message):
@@ -77,7 +80,8 @@ async def plan(
             parameters=await _parameters(session, appointment, doctor_zone, offset),
             idempotency_key=key,
         )
-    await session.flush()  # the moved keys, before the missing reminders are looked for
+    if waiting:
+        await session.flush()  # the moved keys, before the missing reminders are looked for
     for offset in wanted:
         await outbox.enqueue(
             session,
@@ -88,8 +92,8 @@ async def plan(
             not_before=appointment.start - offset,
             expires_at=appointment.start,
             about=_about(appointment),
+            fresh=new,
         )
-    await session.flush()
 
 
 async def cancel(session: AsyncSession, appointment: Appointment, *, reason: str) -> None:

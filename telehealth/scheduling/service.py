@@ -277,7 +277,9 @@ async def _book(
     if replayed:  # the same key raced in with another request
         return appointment, True
     _event(session, appointment, "booked", principal.account_id, start=data.start)
-    await remind.plan(session, appointment, doctor_zone=practitioner.timezone, offsets=reminders)
+    await remind.plan(
+        session, appointment, doctor_zone=practitioner.timezone, offsets=reminders, new=True
+    )
     await openings.take(session, practitioner, appointment.start, appointment.end)
     await session.flush()
     return appointment, False

@@ -15,7 +15,7 @@ from app.outbox import Dispatcher
 from app.settings import Settings
 from cooperative.kernel import clock
 from cooperative.notifications.providers import DevelopmentProvider
-from tests.factories import bearer, book, login, open_slots, practitioner, signed_up
+from tests.factories import PASSWORD, bearer, book, login, open_slots, practitioner, signed_up
 
 pytestmark = pytest.mark.usefixtures("bylaws_installed")
 
@@ -185,3 +185,18 @@ async def test_a_phone_only_patient_gets_them_by_sms_and_others_see_none(
     assert {m["channel"] for m in await _messages(client, juana)} == {"sms"}
     _, stranger = await signed_up(client)
     assert await _messages(client, stranger) == []
+
+
+async def test_her_messages_are_in_her_export_and_go_with_her_erasure(
+    client: httpx.AsyncClient, doctor_id: str
+) -> None:
+    _, rosa = await signed_up(client)
+    slot = (await _slots(client, rosa, doctor_id))[0]
+    assert (await book(client, rosa, doctor_id, slot["start"])).status_code == 201
+    export = (await client.get("/v1/me/export", headers=bearer(rosa))).json()
+    assert [m["template"] for m in export["notifications"]] == ["consult.reminder"] * 2
+    assert not {"claim_token", "claimed_until"} & set(export["notifications"][0])
+
+    erased = await client.post("/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(rosa))
+    assert erased.status_code == 200, erased.text
+    assert "the messages sent to you and those waiting to be sent" in erased.json()["erased"]
