@@ -91,7 +91,8 @@ async def outgoing(
     session: AsyncSession, messages: list[OutboxMessage], *, base_url: str
 ) -> tuple[list[Outgoing], list[tuple[OutboxMessage, str]]]:
     """The claimed messages ready to go, and those that cannot go (no address on the channel,
-    an account closed since) with the reason."""
+    an account closed since, a template or parameters that no longer render) with the
+    reason."""
     accounts = await accounts_service.by_ids(
         session, list({m.recipient_account_id for m in messages})
     )
@@ -106,16 +107,20 @@ async def outgoing(
         if address is None:
             stuck.append((message, f"the account has no address for {message.channel}"))
             continue
-        text = templates.render(
-            message.template, message.language, message.parameters, base_url=base_url
-        )
-        logged = templates.render(
-            message.template,
-            message.language,
-            message.parameters,
-            base_url=base_url,
-            for_log=True,
-        )
+        try:
+            text = templates.render(
+                message.template, message.language, message.parameters, base_url=base_url
+            )
+            logged = templates.render(
+                message.template,
+                message.language,
+                message.parameters,
+                base_url=base_url,
+                for_log=True,
+            )
+        except (KeyError, ValueError, TypeError) as exc:  # one bad row never stops the others
+            stuck.append((message, f"the message cannot be written: {type(exc).__name__}"))
+            continue
         ready.append(
             Outgoing(
                 message_id=message.id,

@@ -139,9 +139,12 @@ async def cancel_about(session: AsyncSession, about: str, *, reason: str) -> int
 
 
 def notification_public(message: OutboxMessage, *, base_url: str) -> NotificationPublic:
-    shown = templates.render(
-        message.template, message.language, message.parameters, base_url=base_url, for_log=True
-    )
+    try:
+        shown = templates.render(
+            message.template, message.language, message.parameters, base_url=base_url, for_log=True
+        )
+    except (KeyError, ValueError, TypeError):  # a template since retired: the list still answers
+        shown = templates.Rendered(subject="", body="")
     return NotificationPublic(
         id=message.id,
         channel=message.channel,

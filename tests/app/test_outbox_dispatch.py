@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.outbox import Dispatcher
 from cooperative.kernel import clock, moments
+from cooperative.notifications import delivery
 from cooperative.notifications import service as outbox
 from cooperative.notifications.errors import UnknownParameters
 from cooperative.notifications.providers import SmtpConfig, SmtpProvider
@@ -254,3 +255,39 @@ async def test_a_writer_cannot_put_what_a_template_has_no_place_for_in_a_message
                 idempotency_key="test:reason",
                 not_before=clock.now(),
             )
+
+
+async def test_a_dispatcher_that_died_mid_send_leaves_the_message_to_the_next_after_its_lease(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    dispatcher: Dispatcher,
+    smtp: Callable[[], Mailbox],
+    travel: Callable[[datetime], None],
+) -> None:
+    mailbox = await asyncio.to_thread(smtp)
+    account, _ = await signed_up(client)
+    await _queue(sessionmaker, account)
+    async with sessionmaker() as session:  # taken, then the process is gone
+        [taken] = await delivery.claim(
+            session, channels=["email"], now=clock.now(), lease=timedelta(minutes=5), limit=5
+        )
+        await session.commit()
+    assert await dispatcher.drain() == 0  # another dispatcher leaves it to its holder
+
+    travel(clock.now() + timedelta(minutes=6))
+    assert await dispatcher.drain() == 1
+    assert len(mailbox.received) == 1
+    tokens = await login(client, account["email"])
+    [message] = await _states(client, tokens)
+    assert (message["id"], message["state"], message["attempts"]) == (str(taken.id), "sent", 2)
+    # the holder that outlived its lease records nothing over the message's new story
+    assert taken.claim_token is not None
+    async with sessionmaker() as session:
+        assert not await delivery.record_sent(
+            session,
+            taken.id,
+            taken.claim_token,
+            provider="smtp",
+            provider_message_id="late",
+            now=clock.now(),
+        )
