@@ -18,6 +18,7 @@ its status callback calls `delivery.record_receipt`, which alone makes a message
 a WhatsApp-to-SMS fallback (a second message with its own key, `about` the same thing, the
 reason in `provider_reason`), channel preferences, opt-ins and quiet hours (the channel and
 `not_before` chosen at `enqueue`), one-time codes (a template whose code parameter is `secret`:
-masked in logs and in the member's list), and webhooks (another channel whose recipient is an
-OAuth client rather than an account).
+masked in logs and in the member's list). Webhooks can share the claim, retries and states, but
+their recipient is an OAuth client, not an account: that needs a migration (a client column
+beside a nullable `recipient_account_id`).
 """
