@@ -2,8 +2,8 @@
 change that causes them and delivered by the dispatcher (`cooperative.notifications`).
 
 Revision ID: 4e8a1c6b2d73
-Revises: 9c2d4e6f8a10
-Create Date: 2026-12-03 07:20:00+00:00
+Revises: 6b1e5a7c3d20
+Create Date: 2026-12-03 07:40:00+00:00
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "4e8a1c6b2d73"
-down_revision: str | None = "9c2d4e6f8a10"
+down_revision: str | None = "6b1e5a7c3d20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
