@@ -276,13 +276,25 @@ async def _book(
         raise SlotTaken() from exc
     if replayed:  # the same key raced in with another request
         return appointment, True
-    _event(session, appointment, "booked", principal.account_id, start=data.start)
+    await _booked(session, principal, appointment, practitioner, reminders)
+    await session.flush()
+    return appointment, False
+
+
+async def _booked(
+    session: AsyncSession,
+    principal: Principal,
+    appointment: Appointment,
+    practitioner: Practitioner,
+    reminders: Sequence[timedelta],
+) -> None:
+    """What a new booking writes beside the appointment: its event, the patient's reminders,
+    and the open slots it takes."""
+    _event(session, appointment, "booked", principal.account_id, start=appointment.start)
     await remind.plan(
         session, appointment, doctor_zone=practitioner.timezone, offsets=reminders, new=True
     )
     await openings.take(session, practitioner, appointment.start, appointment.end)
-    await session.flush()
-    return appointment, False
 
 
 async def get(session: AsyncSession, appointment_id: uuid.UUID) -> Appointment | None:
