@@ -27,7 +27,7 @@ from cooperative.notifications.providers import (
     SmtpConfig,
     SmtpProvider,
 )
-from cooperative.notifications.rules import RetryPolicy
+from cooperative.notifications.rules import Channel, RetryPolicy
 
 log = logging.getLogger("tequio.outbox")
 
@@ -170,6 +170,11 @@ class Dispatcher:
 
     async def run(self, every_seconds: float) -> None:
         """Dispatch forever, every `every_seconds` (a failure is logged and tried next time)."""
+        if missing := sorted({c.value for c in Channel} - {Channel.CONSOLE} - set(self.by_channel)):
+            log.warning(
+                "no provider for some channels: their messages wait, and die when they expire",
+                extra={"channels": ", ".join(missing)},
+            )
         while True:
             try:
                 await self.drain()
