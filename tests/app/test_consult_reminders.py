@@ -200,3 +200,24 @@ async def test_her_messages_are_in_her_export_and_go_with_her_erasure(
     erased = await client.post("/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(rosa))
     assert erased.status_code == 200, erased.text
     assert "the messages sent to you and those waiting to be sent" in erased.json()["erased"]
+
+
+async def test_moved_to_less_than_a_day_ahead_the_day_before_reminder_is_cancelled(
+    client: httpx.AsyncClient, doctor_id: str, travel: Callable[[datetime], None]
+) -> None:
+    account, rosa = await signed_up(client)
+    slots = await _slots(client, rosa, doctor_id)
+    booked = (await book(client, rosa, doctor_id, slots[-1]["start"])).json()
+    sooner = _at(slots[0]["start"])
+    travel(sooner - timedelta(hours=10))
+    rosa = await login(client, account["email"])
+    moved = await client.post(
+        f"/v1/appointments/{booked['id']}/reschedule",
+        json={"start": slots[0]["start"]},
+        headers=bearer(rosa),
+    )
+    assert moved.status_code == 200, moved.text
+    assert sorted((m["state"], _at(m["not_before"])) for m in await _messages(client, rosa)) == [
+        ("cancelled", _at(slots[-1]["start"]) - timedelta(hours=24)),
+        ("queued", sooner - timedelta(hours=1)),
+    ]
