@@ -193,7 +193,9 @@ async def book(
     The consult fee is fixed now from the patient's sliding-scale class (or the non-member price)
     and stored with its explanation and the bylaws version. `free_cancellation_until` says,
     in the patient's time zone, until when cancelling costs nothing. Send an `Idempotency-Key`
-    so that a retry from a flaky link never books twice."""
+    so that a retry from a flaky link never books twice. The patient's reminders (24 hours and
+    1 hour before, with no health data) are queued with the booking: `GET /v1/me/notifications`.
+    A reschedule moves them, a cancellation cancels them."""
     appointment, replayed = await scheduling.book(
         session,
         principal,
