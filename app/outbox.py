@@ -67,6 +67,7 @@ class Dispatcher:
         policy: RetryPolicy = RetryPolicy(),
         batch: int = 20,
         lease: timedelta = timedelta(minutes=5),
+        concurrency: int = 4,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.by_channel: Mapping[str, Provider] = {}
@@ -76,6 +77,7 @@ class Dispatcher:
         self.policy = policy
         self.batch = batch
         self.lease = lease
+        self.concurrency = concurrency
 
     @classmethod
     def from_settings(
@@ -117,10 +119,17 @@ class Dispatcher:
         return ready, {m.id: m for m in claimed}
 
     async def dispatch_once(self) -> int:
-        """One batch: how many messages it took."""
+        """One batch: how many messages it took. Its messages go out `concurrency` at a time
+        (a slow provider answer holds up no more than its own message); each answer is
+        recorded in its own transaction as it comes."""
         ready, claimed = await in_own_session(self.sessionmaker, self._take)
-        for message in ready:
-            await self._deliver(message, claimed[message.message_id])
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def deliver(message: Outgoing) -> None:
+            async with gate:
+                await self._deliver(message, claimed[message.message_id])
+
+        await asyncio.gather(*(deliver(message) for message in ready))
         return len(claimed)
 
     async def _deliver(self, message: Outgoing, row: OutboxMessage) -> None:
