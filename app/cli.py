@@ -1,7 +1,8 @@
-"""`tequio`: serve, migrate, demo, create-admin."""
+"""`tequio`: serve, worker, migrate, demo, create-admin."""
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import sys
 import uuid
@@ -450,6 +451,29 @@ async def _slots_rebuild(settings: Settings) -> int:
         await engine.dispose()
 
 
+def worker(args: argparse.Namespace) -> None:
+    """Deliver the outbox until stopped (several may run at once on PostgreSQL)."""
+    settings = _settings()
+    logs.configure(settings.log_level, as_json=settings.log_json)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_worker(settings, every=args.every, once=args.once))
+
+
+async def _worker(settings: Settings, *, every: float | None, once: bool) -> None:
+    from app.db import create_engine, create_sessionmaker
+    from app.outbox import Dispatcher
+
+    engine = create_engine(settings)
+    try:
+        dispatcher = Dispatcher.from_settings(settings, create_sessionmaker(engine))
+        if once:
+            print(f"{await dispatcher.drain()} messages handled")
+            return
+        await dispatcher.run(every or settings.outbox_dispatch_seconds or 5)
+    finally:
+        await engine.dispose()
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="tequio", description="Tequio cooperative API")
     commands = root.add_subparsers(dest="command", required=True)
@@ -465,6 +489,13 @@ def _server_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     p.add_argument("--port", type=int)
     p.add_argument("--workers", type=int)
     p.set_defaults(func=serve)
+
+    p = commands.add_parser(
+        "worker", help="deliver the outbox's messages (beside or instead of `serve`'s dispatcher)"
+    )
+    p.add_argument("--every", type=float, help="seconds between passes (default: the setting)")
+    p.add_argument("--once", action="store_true", help="deliver what is due now, then stop")
+    p.set_defaults(func=worker)
 
     p = commands.add_parser("migrate", help="apply database migrations (default: to head)")
     p.add_argument("revision", nargs="?", default="head")

@@ -33,6 +33,7 @@ from app.middleware import (
     UnexpectedErrorMiddleware,
 )
 from app.outage import OutageLog
+from app.outbox import Dispatcher
 from app.relays import RelayHub, relay_ice_servers
 from app.routers import (
     appointments,
@@ -191,9 +192,9 @@ def _lifespan(
     *,
     owns_engine: bool,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """The worker's life: the governance and slot sweeps run while it serves; at the end its
-    background tasks stop, its relays and broker close, and its engine (unless a test lent it)
-    is let go."""
+    """The worker's life: the governance and slot sweeps and the outbox's dispatcher run while
+    it serves; at the end its background tasks stop, its relays and broker close, and its
+    engine (unless a test lent it) is let go."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -208,6 +209,11 @@ def _lifespan(
             layer = asyncio.create_task(sweep_slots(settings, sessions))
             background.add(layer)
             layer.add_done_callback(background.discard)
+        if settings.outbox_dispatch_seconds > 0:
+            dispatcher = Dispatcher.from_settings(settings, sessions)
+            outbox = asyncio.create_task(dispatcher.run(settings.outbox_dispatch_seconds))
+            background.add(outbox)
+            outbox.add_done_callback(background.discard)
         yield
         for task in list(background):
             task.cancel()

@@ -22,6 +22,7 @@ from cooperative.membership.models import (
     IncomeAttestation,
     Member,
 )
+from cooperative.notifications.models import OutboxMessage
 from cooperative.surplus.models import (
     AllocationLine,
     AllocationRun,
@@ -82,6 +83,7 @@ __all__ = [
     "Licence",
     "LoginThrottle",
     "Member",
+    "OutboxMessage",
     "PatronageRecord",
     "Payment",
     "PaymentAllocation",

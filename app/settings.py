@@ -174,6 +174,35 @@ class Settings(BaseSettings):
     governance_closing_soon_hours: float = Field(
         default=24, gt=0, le=24 * 14, description="When the 'closing soon' event is recorded."
     )
+    outbox_dispatch_seconds: float = Field(
+        default=5,
+        ge=0,
+        le=3600,
+        description="How often a `tequio serve` worker delivers the outbox's due messages "
+        "(0: it does not; `tequio worker` processes do).",
+    )
+    outbox_batch: int = Field(default=20, ge=1, le=1000, description="Messages taken at once.")
+    outbox_max_attempts: int = Field(
+        default=6, ge=1, le=50, description="Attempts before a message is dead (kept, with why)."
+    )
+    outbox_retry_base_seconds: float = Field(
+        default=30, gt=0, le=86400, description="The wait after a first failure; doubles each time."
+    )
+    outbox_retry_cap_seconds: float = Field(
+        default=3600, gt=0, le=7 * 86400, description="The longest wait between two attempts."
+    )
+    consult_reminder_hours: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [24.0, 1.0],
+        description="When a consult's reminders go, in hours before its start (comma-separated; "
+        "empty: none). A reminder whose moment has already passed at booking is not sent.",
+    )
+    smtp_host: str | None = Field(default=None, description="Email goes out through it if set.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="Tequio <avisos@tequio.coop>", max_length=200)
+    smtp_timeout_seconds: float = Field(default=30, gt=0, le=300)
     relay_video_max_width: int = Field(default=640, ge=16, le=3840)
     relay_video_max_height: int = Field(default=480, ge=16, le=2160)
     relay_video_max_fps: float = Field(default=15, gt=0, le=60)
@@ -238,6 +267,24 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("consult_reminder_hours", mode="before")
+    @classmethod
+    def _hours(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("consult_reminder_hours")
+    @classmethod
+    def _hours_ahead(cls, value: list[float]) -> list[float]:
+        if any(not 0 < hours <= 24 * 14 for hours in value):
+            raise ValueError("a reminder goes between 0 and 336 hours before the consult")
+        return sorted(set(value), reverse=True)
+
+    @property
+    def consult_reminders(self) -> list[timedelta]:
+        return [timedelta(hours=hours) for hours in self.consult_reminder_hours]
 
     @field_validator("timezone")
     @classmethod

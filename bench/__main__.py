@@ -6,6 +6,7 @@ from bench import (
     db_outage,
     fee_classes,
     http_load,
+    outbox,
     slot_search,
     surplus,
     tallies,
@@ -25,6 +26,8 @@ def main() -> None:
     db_outage.run()
     print("\n== consults: signaling latency, peers connecting, CPU per relayed consult")
     consults.run()
+    print("\n== the outbox: messages dispatched per second, 1 and 2 dispatchers (PostgreSQL)")
+    outbox.run()
     print("\n== governance tallies: 1,000,000 yes/no ballots; STV and IRV over 100,000 ranked")
     tallies.run()
     print("\n== surplus allocation for 1,000,000 members, beside PostgreSQL summing the patronage")

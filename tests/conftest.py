@@ -129,8 +129,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    """Settings for tests: a cheap argon2 so the suite stays fast, no sign-up limit per address;
-    everything else as shipped."""
+    """Settings for tests: a cheap argon2 so the suite stays fast, no sign-up limit per address,
+    no outbox dispatcher in the background; everything else as shipped."""
     values: dict[str, Any] = {
         "environment": "test",
         "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
@@ -143,6 +143,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # the shipped limit back
         "signup_address_free_attempts": 10_000,
         "attachments_dir": TEST_ATTACHMENTS,
+        # no dispatcher in the background of a test's app: the outbox's tests start their own
+        "outbox_dispatch_seconds": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)

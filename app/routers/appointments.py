@@ -53,6 +53,12 @@ class RangeTooLong(TequioError):
     )
 
 
+def _reminders(request: Request) -> list[timedelta]:
+    """When the patient's reminders go, before the consult (`TEQUIO_CONSULT_REMINDER_HOURS`)."""
+    settings: Settings = request.app.state.settings
+    return settings.consult_reminders
+
+
 async def _zone(request: Request, session: SessionDep, principal: Principal) -> str:
     account = await accounts_service.get(session, principal.account_id)
     default: str = request.app.state.settings.timezone
@@ -171,6 +177,7 @@ async def search_slots(
     },
 )
 async def book(
+    request: Request,
     session: SessionDep,
     principal: Writer,
     law: LawDep,
@@ -187,9 +194,17 @@ async def book(
     The consult fee is fixed now from the patient's sliding-scale class (or the non-member price)
     and stored with its explanation and the bylaws version. `free_cancellation_until` says,
     in the patient's time zone, until when cancelling costs nothing. Send an `Idempotency-Key`
-    so that a retry from a flaky link never books twice."""
+    so that a retry from a flaky link never books twice. The patient's reminders (24 hours and
+    1 hour before, with no health data) are queued with the booking: `GET /v1/me/notifications`.
+    A reschedule moves them, a cancellation cancels them."""
     appointment, replayed = await scheduling.book(
-        session, principal, data, law, idempotency_key=idempotency_key, today=today
+        session,
+        principal,
+        data,
+        law,
+        idempotency_key=idempotency_key,
+        today=today,
+        reminders=_reminders(request),
     )
     mark_replayed(response, replayed)
     return await views.appointment_public(session, principal, appointment)
@@ -282,6 +297,7 @@ async def cancel(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def reschedule(
+    request: Request,
     session: SessionDep,
     principal: Writer,
     response: Response,
@@ -295,7 +311,12 @@ async def reschedule(
     Send an `Idempotency-Key`: a retry from a flaky link with the same key and time gets the
     appointment again (`Idempotent-Replayed: true`) instead of a refusal."""
     appointment, replayed = await scheduling.reschedule(
-        session, principal, appointment_id, data.start, idempotency_key=idempotency_key
+        session,
+        principal,
+        appointment_id,
+        data.start,
+        idempotency_key=idempotency_key,
+        reminders=_reminders(request),
     )
     mark_replayed(response, replayed)
     return await views.appointment_public(session, principal, appointment)

@@ -17,6 +17,8 @@ from cooperative.audit import service as audit
 from cooperative.audit.schemas import AccessLogEntryPublic
 from cooperative.dues import service as dues_service
 from cooperative.kernel.schemas import InputModel
+from cooperative.notifications import service as notifications_service
+from cooperative.notifications.schemas import NotificationPublic
 from cooperative.privacy import arco
 from telehealth.attachments import service as attachments
 from telehealth.clinics import service as clinics
@@ -48,6 +50,29 @@ async def access_log(
 ) -> Page[AccessLogEntryPublic]:
     """Every read of your personal or health data by someone other than you, newest first."""
     return await audit.access_log(session, principal.account_id, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/me/notifications",
+    summary="My messages",
+    responses=problem_responses(400, 401, 403),
+)
+async def notifications(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[NotificationPublic]:
+    """The messages Tequio sent you or will send you (consult reminders, …), latest due first,
+    with their state: `queued` (waiting for its time), `sending`, `sent` (the provider accepted
+    it), `delivered` (the provider confirmed delivery; email cannot), `failed` (tried again
+    later), `dead` (given up, with the reason), `cancelled` (the consult was cancelled or
+    moved). The text is as it is sent, in your language, with no health data."""
+    settings: Settings = request.app.state.settings
+    return await notifications_service.of_account(
+        session, principal.account_id, base_url=settings.public_url, cursor=cursor, limit=limit
+    )
 
 
 @router.get("/me/export", summary="Export my data", responses=problem_responses(401, 403))

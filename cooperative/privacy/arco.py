@@ -18,6 +18,7 @@ from cooperative.dues import arco as dues_arco
 from cooperative.governance import arco as governance_arco
 from cooperative.kernel.principal import Principal
 from cooperative.membership import arco as membership_arco
+from cooperative.notifications import arco as notifications_arco
 from cooperative.surplus import arco as surplus_arco
 
 # The export's sections, in the order it shows them.
@@ -33,6 +34,7 @@ SECTIONS = (
     "invoices",
     "payments",
     "access_log",
+    "notifications",
     "governance",
     "patronage",
     "allocations",
@@ -68,6 +70,7 @@ async def export(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]
             session, account_id, member_id=held.member_id, household_ids=held.household_ids
         ),
         "access_log": await audit.export_of(session, account_id),
+        "notifications": await notifications_arco.export_of(session, account_id),
         "governance": await governance_arco.export_of(session, account_id, held.member_id),
         **await surplus_arco.export_of(session, held.member_id),
     }
@@ -81,5 +84,6 @@ async def erase(
     erased = await accounts_arco.erase_of(session, account_id, password=password, hasher=hasher)
     erased += await membership_arco.erase_of(session, account_id)
     erased += await governance_arco.erase_of(session, account_id)
+    erased += await notifications_arco.erase_of(session, account_id)
     await session.flush()
     return {"erased": erased, "kept": list(KEPT)}

@@ -7,6 +7,7 @@ one practitioner run one after another and each sees the ones before; a partial 
 """
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
@@ -31,6 +32,7 @@ from telehealth.practitioners import rules as practitioner_rules
 from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.service import Practitioner
 from telehealth.scheduling import agenda, openings, views
+from telehealth.scheduling import reminders as remind
 from telehealth.scheduling import rules as slots
 from telehealth.scheduling.errors import (
     BeyondHorizon,
@@ -196,12 +198,20 @@ async def book(
     *,
     idempotency_key: str | None,
     today: date,
+    reminders: Sequence[timedelta],
 ) -> tuple[Appointment, bool]:
     """Book a slot; returns the appointment and whether it is the replay of an earlier request.
     Booking for someone else (clinic staff, an admin) reads their name: it goes in their
-    access log, as any read of the appointment does."""
+    access log, as any read of the appointment does. The patient's reminders are queued at
+    each of `reminders` before the start (`telehealth.scheduling.reminders`)."""
     appointment, replayed = await _book(
-        session, principal, data, law, idempotency_key=idempotency_key, today=today
+        session,
+        principal,
+        data,
+        law,
+        idempotency_key=idempotency_key,
+        today=today,
+        reminders=reminders,
     )
     await audit.record_access(
         session,
@@ -220,6 +230,7 @@ async def _book(
     *,
     idempotency_key: str | None,
     today: date,
+    reminders: Sequence[timedelta],
 ) -> tuple[Appointment, bool]:
     practitioner = await practitioners.get(session, data.practitioner_id, lock=True)
     retry = idempotency.IdempotentCreate(
@@ -266,10 +277,25 @@ async def _book(
         raise SlotTaken() from exc
     if replayed:  # the same key raced in with another request
         return appointment, True
-    _event(session, appointment, "booked", principal.account_id, start=data.start)
-    await openings.take(session, practitioner, appointment.start, appointment.end)
+    await _booked(session, principal, appointment, practitioner, reminders)
     await session.flush()
     return appointment, False
+
+
+async def _booked(
+    session: AsyncSession,
+    principal: Principal,
+    appointment: Appointment,
+    practitioner: Practitioner,
+    reminders: Sequence[timedelta],
+) -> None:
+    """What a new booking writes beside the appointment: its event, the patient's reminders,
+    and the open slots it takes."""
+    _event(session, appointment, "booked", principal.account_id, start=appointment.start)
+    await remind.plan(
+        session, appointment, doctor_zone=practitioner.timezone, offsets=reminders, new=True
+    )
+    await openings.take(session, practitioner, appointment.start, appointment.end)
 
 
 async def get(session: AsyncSession, appointment_id: uuid.UUID) -> Appointment | None:
@@ -363,6 +389,7 @@ async def cancel(
     appointment.status_changed_by = principal.account_id
     appointment.late_cancellation = late
     appointment.updated_at = now
+    await remind.cancel(session, appointment, reason="the consult was cancelled")
     await session.flush()
     await openings.free(session, practitioner, appointment.start, appointment.end)
     return appointment, False
@@ -386,6 +413,8 @@ async def reschedule(
     appointment_id: uuid.UUID,
     start: datetime,
     idempotency_key: str | None = None,
+    *,
+    reminders: Sequence[timedelta],
 ) -> tuple[Appointment, bool]:
     """Move a booked appointment to another open slot of the same doctor, atomically: the new
     time is taken and the old one freed in one transaction, or nothing changes. Returns the
@@ -429,6 +458,7 @@ async def reschedule(
     if await _record_change(session, change, event):  # cannot be: the row is locked
         raise SlotTaken()
     await openings.take(session, practitioner, start, end)
+    await remind.plan(session, appointment, doctor_zone=practitioner.timezone, offsets=reminders)
     await session.flush()
     await openings.free(session, practitioner, previous, previous_end)
     return appointment, False
@@ -472,6 +502,8 @@ async def set_status(
     appointment.status_changed_by = principal.account_id
     appointment.updated_at = clock.now()
     _event(session, appointment, f"status:{status}", principal.account_id, reason=reason)
+    if target not in HOLDING:
+        await remind.cancel(session, appointment, reason=f"the consult was marked {status}")
     await _patronage(session, principal, appointment, was=was, reason=reason, timezone=timezone)
     await session.flush()
     if was in HOLDING and target not in HOLDING:

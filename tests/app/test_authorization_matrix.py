@@ -117,6 +117,8 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
         "admin", body={"role": "admin", "reason": "golpe de estado"}
     ),
     ("GET", "/v1/me/access-log"): listing(owner="rosa"),
+    # her consult's reminders: their link names the appointment
+    ("GET", "/v1/me/notifications"): listing(owner="rosa", shows=("appointment",)),
     ("GET", "/v1/me/export"): EXPORT,
     ("POST", "/v1/me/erasure"): OWN,
     ("GET", "/v1/bylaws"): PUBLIC,

@@ -1,0 +1,24 @@
+"""The outbox: messages to people, written with the change that causes them and delivered by a
+dispatcher through providers.
+
+- `models`: one row per message to one account (channel, template, language, parameters, an
+  idempotency key, when it is due, its state and the provider's answer).
+- `service`: what writers call in their own transaction (`enqueue`, `move`, `cancel_about`) and
+  a member's list of their messages.
+- `templates`: every message's text in Spanish and English and the only parameters it takes
+  (so no health data can be stored with a message).
+- `delivery`: what a dispatcher does (claim due messages, record the provider's answer or
+  receipt); the loop itself is the shell's (`app/outbox.py`, `tequio worker`).
+- `providers`: the interface a channel's provider implements; the development inbox and SMTP.
+
+It sits below dues, membership and governance (they may write to it: invoices due, votes
+opening) and above accounts (it reads a recipient's language and address). What plugs in later
+without changing the table: a Twilio-style SMS/WhatsApp provider (`Provider` for those channels;
+its status callback calls `delivery.record_receipt`, which alone makes a message `delivered`),
+a WhatsApp-to-SMS fallback (a second message with its own key, `about` the same thing, the
+reason in `provider_reason`), channel preferences, opt-ins and quiet hours (the channel and
+`not_before` chosen at `enqueue`), one-time codes (a template whose code parameter is `secret`:
+masked in logs and in the member's list). Webhooks can share the claim, retries and states, but
+their recipient is an OAuth client, not an account: that needs a migration (a client column
+beside a nullable `recipient_account_id`).
+"""

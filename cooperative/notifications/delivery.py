@@ -1,0 +1,250 @@
+"""The dispatcher's side of the outbox: take due messages, record what the provider said.
+
+Taking is one statement that marks the due messages `sending` under a fresh claim token:
+`UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)` on PostgreSQL, so dispatchers running
+at once each take different messages and none waits for another; SQLite has one writer at a
+time, so the same statement there is a conditional claim by a single worker. The provider is
+called after that transaction commits (no lock is held across the network), and the result is
+recorded only by the holder of the claim: a dispatcher that outlived its lease records nothing
+over the one that took the message next.
+
+A message is sent once. The one exception is a dispatcher that dies between the provider's
+acceptance and its record: after the lease the message is taken again, and sent again with
+the same idempotency key (an email's Message-ID), which is all that can be done without a
+provider that deduplicates."""
+
+import uuid
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cooperative.accounts import service as accounts_service
+from cooperative.notifications import templates
+from cooperative.notifications.models import OutboxMessage
+from cooperative.notifications.providers import Outgoing
+from cooperative.notifications.rules import WAITING, Channel, RetryPolicy, State
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    channels: Collection[str],
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+) -> list[OutboxMessage]:
+    """Take up to `limit` due messages of `channels` (and any whose dispatcher's lease ran
+    out), oldest due first; each counts one more attempt."""
+    token = uuid.uuid4()
+    due = (
+        select(col(OutboxMessage.id))
+        .where(
+            col(OutboxMessage.channel).in_(list(channels)),
+            or_(
+                and_(
+                    col(OutboxMessage.state).in_(WAITING),
+                    col(OutboxMessage.next_attempt_at) <= now,
+                ),
+                and_(
+                    col(OutboxMessage.state) == State.SENDING,
+                    col(OutboxMessage.claimed_until) < now,
+                ),
+            ),
+        )
+        .order_by(col(OutboxMessage.next_attempt_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(due.scalar_subquery()))
+        .values(
+            state=State.SENDING,
+            claim_token=token,
+            claimed_until=now + lease,
+            attempts=col(OutboxMessage.attempts) + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    taken = await session.execute(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.claim_token) == token)
+        .order_by(col(OutboxMessage.next_attempt_at))
+        .execution_options(populate_existing=True)
+    )
+    return list(taken.scalars())
+
+
+def _address(channel: str, email: str | None, phone: str | None) -> str | None:
+    if channel == Channel.EMAIL:
+        return email
+    if channel in (Channel.SMS, Channel.WHATSAPP):
+        return phone
+    return email or phone
+
+
+async def outgoing(
+    session: AsyncSession, messages: list[OutboxMessage], *, base_url: str
+) -> tuple[list[Outgoing], list[tuple[OutboxMessage, str]]]:
+    """The claimed messages ready to go, and those that cannot go (no address on the channel,
+    an account closed since, a template or parameters that no longer render) with the
+    reason."""
+    accounts = await accounts_service.by_ids(
+        session, list({m.recipient_account_id for m in messages})
+    )
+    ready: list[Outgoing] = []
+    stuck: list[tuple[OutboxMessage, str]] = []
+    for message in messages:
+        account = accounts.get(message.recipient_account_id)
+        if account is None or not account.is_active:
+            stuck.append((message, "the account is closed"))
+            continue
+        address = _address(message.channel, account.email, account.phone)
+        if address is None:
+            stuck.append((message, f"the account has no address for {message.channel}"))
+            continue
+        try:
+            text = templates.render(
+                message.template, message.language, message.parameters, base_url=base_url
+            )
+            logged = templates.render(
+                message.template,
+                message.language,
+                message.parameters,
+                base_url=base_url,
+                for_log=True,
+            )
+        except (KeyError, ValueError, TypeError) as exc:  # one bad row never stops the others
+            stuck.append((message, f"the message cannot be written: {type(exc).__name__}"))
+            continue
+        ready.append(
+            Outgoing(
+                message_id=message.id,
+                idempotency_key=message.idempotency_key,
+                channel=message.channel,
+                address=address,
+                subject=text.subject,
+                body=text.body,
+                log_body=logged.body,
+            )
+        )
+    return ready, stuck
+
+
+def _held(message_id: uuid.UUID, token: uuid.UUID) -> list[object]:
+    return [
+        col(OutboxMessage.id) == message_id,
+        col(OutboxMessage.claim_token) == token,
+        col(OutboxMessage.state) == State.SENDING,
+    ]
+
+
+async def record_sent(
+    session: AsyncSession,
+    message_id: uuid.UUID,
+    token: uuid.UUID,
+    *,
+    provider: str,
+    provider_message_id: str | None,
+    now: datetime,
+) -> bool:
+    """The provider accepted the message; False if this dispatcher no longer held it."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(*_held(message_id, token))  # type: ignore[arg-type]
+        .values(
+            state=State.SENT,
+            provider=provider,
+            provider_message_id=provider_message_id,
+            provider_reason=None,
+            sent_at=now,
+            claimed_until=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def record_failure(
+    session: AsyncSession,
+    message: OutboxMessage,
+    token: uuid.UUID,
+    *,
+    provider: str | None,
+    reason: str,
+    permanent: bool,
+    policy: RetryPolicy,
+    now: datetime,
+) -> State | None:
+    """The attempt failed: tried again after the policy's backoff, or dead after the last
+    attempt (kept, with the reason). The new state, or None if this dispatcher no longer held
+    the message."""
+    state, retry_at = policy.after_failure(message.attempts, now, permanent=permanent)
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(*_held(message.id, token))  # type: ignore[arg-type]
+        .values(
+            state=state,
+            provider=provider,
+            provider_reason=reason[:500],
+            next_attempt_at=retry_at or message.next_attempt_at,
+            claimed_until=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return state if getattr(result, "rowcount", 0) else None
+
+
+async def expire(session: AsyncSession, *, now: datetime) -> int:
+    """Messages whose moment passed before any provider took them (a reminder of a consult
+    already begun, a channel with no provider configured) are dead, with that reason."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.state).in_(WAITING),
+            col(OutboxMessage.expires_at).is_not(None),
+            col(OutboxMessage.expires_at) <= now,
+        )
+        .values(
+            state=State.DEAD,
+            provider_reason="its moment passed before it could be sent",
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def record_receipt(
+    session: AsyncSession,
+    *,
+    provider: str,
+    provider_message_id: str,
+    delivered: bool,
+    reason: str | None,
+    now: datetime,
+) -> bool:
+    """A provider's delivery receipt (its verified status callback): `delivered`, or `failed`
+    with its reason. False when no message of that provider has that id."""
+    values: dict[str, object] = {"updated_at": now, "provider_reason": reason}
+    if delivered:
+        values |= {"state": State.DELIVERED, "delivered_at": now}
+    else:
+        values |= {"state": State.DEAD}
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.provider) == provider,
+            col(OutboxMessage.provider_message_id) == provider_message_id,
+            col(OutboxMessage.state).in_((State.SENT, State.DELIVERED)),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))

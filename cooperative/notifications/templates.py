@@ -1,0 +1,111 @@
+"""Every message Tequio sends, in Spanish and English, and what fills it.
+
+A template names the parameters it takes, and nothing else may be stored with a message (the
+service refuses any other): no specialty, reason, diagnosis or any health datum can reach a
+message body, because no template has a place for one. Instants are said in the recipient's
+zone, and in the doctor's when it differs. Parameters named in `secret` (one-time codes, later)
+are masked wherever a message is logged."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_datetime, get_timezone_location
+
+from cooperative.kernel import clock
+from cooperative.kernel.errors import Language, Text
+
+MASK = "•••"
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    key: str
+    subject: Text
+    body: Text
+    parameters: frozenset[str]
+    secret: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    body: str
+
+
+CONSULT_REMINDER = Template(
+    key="consult.reminder",
+    subject=Text("Your Tequio consult", "Su consulta de Tequio"),
+    body=Text(
+        "You have a Tequio consult on {when}.{doctor_time} Join it here: {link}",
+        "Tiene una consulta de Tequio el {when}.{doctor_time} Entre aquí: {link}",
+    ),
+    parameters=frozenset({"appointment_id", "start", "zone", "doctor_zone", "hours_before"}),
+)
+_DOCTOR_TIME = Text(" For your doctor it is {when}.", " Para su médico es el {when}.")
+
+TEMPLATES: Mapping[str, Template] = {t.key: t for t in (CONSULT_REMINDER,)}
+
+
+def _zone(name: object) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(name)) if name else clock.zone()
+    except (ZoneInfoNotFoundError, ValueError):
+        return clock.zone()
+
+
+def when_phrase(moment: datetime, zone: ZoneInfo, language: Language) -> str:
+    """An instant as a message says it, in `zone`: "jueves 3 de diciembre a las 10:00 (hora de
+    Ciudad de México)", "Thursday, December 3 at 10:00 AM (Mexico City time)"."""
+    local = moment.astimezone(zone)
+    city = get_timezone_location(zone, locale=language, return_city=True)
+    if language == "es":
+        when = format_datetime(local, "EEEE d 'de' MMMM 'a las' H:mm", locale="es")
+        return f"{when} (hora de {city})"
+    when = format_datetime(local, "EEEE, MMMM d 'at' h:mm a", locale="en")
+    return f"{when} ({city} time)"
+
+
+def _consult_reminder(
+    language: Language, params: Mapping[str, Any], base_url: str
+) -> dict[str, str]:
+    start = datetime.fromisoformat(str(params["start"]))
+    zone = _zone(params.get("zone"))
+    doctor_zone = _zone(params.get("doctor_zone") or params.get("zone"))
+    doctor_time = ""
+    if start.astimezone(doctor_zone).utcoffset() != start.astimezone(zone).utcoffset():
+        doctor_time = _DOCTOR_TIME.render(
+            language, {"when": when_phrase(start, doctor_zone, language)}
+        )
+    return {
+        "when": when_phrase(start, zone, language),
+        "doctor_time": doctor_time,
+        "link": f"{base_url.rstrip('/')}/consult/{params['appointment_id']}",
+    }
+
+
+_FILLERS = {CONSULT_REMINDER.key: _consult_reminder}
+
+
+def render(
+    key: str,
+    language: str,
+    params: Mapping[str, Any],
+    *,
+    base_url: str,
+    for_log: bool = False,
+) -> Rendered:
+    """The message as its recipient reads it (`for_log`: its secrets masked)."""
+    template = TEMPLATES[key]
+    lang: Language = "en" if language == "en" else "es"
+    shown = {
+        name: MASK if for_log and name in template.secret else value
+        for name, value in params.items()
+    }
+    filled = _FILLERS[key](lang, shown, base_url)
+    return Rendered(
+        subject=template.subject.render(lang),
+        body=template.body.render(lang, filled),
+    )

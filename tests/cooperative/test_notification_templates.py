@@ -1,0 +1,120 @@
+"""Every message template, rendered in both languages: no health data can reach a body (no
+template has a place for it), the time is said in the recipient's zone, and the retry rules
+wait longer each time and give up after the last attempt."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cooperative.notifications.rules import RetryPolicy, State
+from cooperative.notifications.templates import MASK, TEMPLATES, Template, render
+
+# the fields of Tequio's records that say something about someone's health
+HEALTH_FIELDS = {
+    "reason",
+    "referral_reason",
+    "specialty",
+    "specialties",
+    "diagnosis",
+    "diagnoses",
+    "icd10",
+    "notes",
+    "note",
+    "findings",
+    "plan",
+    "prescription",
+    "medication",
+    "interpreter_needed",
+    "fee_class",
+}
+START = datetime(2026, 12, 3, 16, 0, tzinfo=UTC)  # 10:00 in Mexico City, a Thursday
+
+
+def _sample(template: Template) -> dict[str, object]:
+    values: dict[str, object] = {
+        "appointment_id": str(uuid.UUID(int=7)),
+        "start": START.isoformat(),
+        "zone": "America/Mexico_City",
+        "doctor_zone": "America/Tijuana",
+        "hours_before": 24.0,
+    }
+    return {name: values.get(name, f"<{name}>") for name in template.parameters}
+
+
+def test_no_template_has_a_place_for_health_data() -> None:
+    for template in TEMPLATES.values():
+        assert not template.parameters & HEALTH_FIELDS, template.key
+
+
+def test_every_template_renders_in_both_languages_with_every_parameter_used() -> None:
+    for template in TEMPLATES.values():
+        for language in ("es", "en"):
+            shown = render(template.key, language, _sample(template), base_url="https://t.test")
+            assert shown.subject and shown.body
+            assert "{" not in shown.body and "<" not in shown.body, shown.body
+            for health in HEALTH_FIELDS:
+                assert health not in shown.body.lower().split(), (template.key, health)
+
+
+def test_a_reminder_says_the_day_and_time_in_her_zone_and_the_doctors() -> None:
+    shown = render(
+        "consult.reminder",
+        "es",
+        {**_sample(TEMPLATES["consult.reminder"])},
+        base_url="https://tequio.coop",
+    )
+    assert shown.body == (
+        "Tiene una consulta de Tequio el jueves 3 de diciembre a las 10:00 (hora de Ciudad de "
+        "México). Para su médico es el jueves 3 de diciembre a las 8:00 (hora de Tijuana). "
+        "Entre aquí: https://tequio.coop/consult/00000000-0000-0000-0000-000000000007"
+    )
+    english = render(
+        "consult.reminder",
+        "en",
+        {**_sample(TEMPLATES["consult.reminder"]), "doctor_zone": "America/Mexico_City"},
+        base_url="https://tequio.coop",
+    )
+    assert english.body.startswith(
+        "You have a Tequio consult on Thursday, December 3 at 10:00\u202fAM (Mexico City time). "
+        "Join it here: "
+    ) or english.body.startswith(
+        "You have a Tequio consult on Thursday, December 3 at 10:00 AM (Mexico City time). "
+        "Join it here: "
+    )
+
+
+def test_secret_parameters_are_masked_in_what_is_logged() -> None:
+    assert (
+        MASK
+        not in render(
+            "consult.reminder",
+            "es",
+            _sample(TEMPLATES["consult.reminder"]),
+            base_url="x",
+            for_log=True,
+        ).body
+    )  # a reminder has no secret: the log shows it whole
+
+
+@given(st.integers(min_value=1, max_value=40))
+def test_each_wait_is_at_least_the_one_before_and_never_past_the_cap(attempts: int) -> None:
+    policy = RetryPolicy(max_attempts=100, base=timedelta(seconds=30), cap=timedelta(hours=1))
+    assert policy.delay(attempts) >= policy.delay(max(attempts - 1, 1))
+    assert timedelta(seconds=30) <= policy.delay(attempts) <= timedelta(hours=1)
+
+
+def test_the_last_attempt_or_a_permanent_refusal_gives_up() -> None:
+    policy = RetryPolicy(max_attempts=3, base=timedelta(minutes=1), cap=timedelta(hours=1))
+    now = START
+    assert policy.after_failure(1, now, permanent=False) == (
+        State.FAILED,
+        now + timedelta(minutes=1),
+    )
+    assert policy.after_failure(2, now, permanent=False) == (
+        State.FAILED,
+        now + timedelta(minutes=2),
+    )
+    assert policy.after_failure(3, now, permanent=False) == (State.DEAD, None)
+    assert policy.after_failure(1, now, permanent=True) == (State.DEAD, None)
