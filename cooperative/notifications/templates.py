@@ -46,7 +46,53 @@ CONSULT_REMINDER = Template(
 )
 _DOCTOR_TIME = Text(" For your doctor it is {when}.", " Para su médico es el {when}.")
 
-TEMPLATES: Mapping[str, Template] = {t.key: t for t in (CONSULT_REMINDER,)}
+# To a doctor, about their own day: when, in the doctor's zone, and nothing about the patient
+# (no name, no reason): the message may be read on a shared or locked screen.
+CONSULT_BOOKED = Template(
+    key="consult.booked",
+    subject=Text("A consult was booked on your agenda", "Se agendó una consulta en su agenda"),
+    body=Text(
+        "A consult was booked on your Tequio agenda on {when}. See it here: {link}",
+        "Se agendó una consulta en su agenda de Tequio el {when}. Véala aquí: {link}",
+    ),
+    parameters=frozenset({"appointment_id", "start", "zone"}),
+)
+CONSULT_CANCELLED = Template(
+    key="consult.cancelled",
+    subject=Text("A consult on your agenda was cancelled", "Se canceló una consulta de su agenda"),
+    body=Text(
+        "The consult on your Tequio agenda on {when} was cancelled: that time is free again.",
+        "Se canceló la consulta de su agenda de Tequio del {when}: ese horario queda libre.",
+    ),
+    parameters=frozenset({"start", "zone"}),
+)
+# To a clinic's staff, about a referral of their clinic: which state it reached and the link to
+# it; not whose referral it is nor what for (the link shows that to whoever may see it).
+REFERRAL_CHANGED = Template(
+    key="referral.changed",
+    subject=Text(
+        "News on a referral from your clinic", "Novedades de una referencia de su clínica"
+    ),
+    body=Text(
+        "A referral from your clinic was {state}. See it here: {link}",
+        "Una referencia de su clínica fue {state}. Véala aquí: {link}",
+    ),
+    parameters=frozenset({"referral_id", "state"}),
+)
+# what each state a clinic hears of is called in a message
+REFERRAL_STATES: Mapping[str, Text] = {
+    "accepted": Text("accepted by a specialist", "aceptada por un especialista"),
+    "declined": Text("declined", "rechazada"),
+    "answered": Text("answered in writing", "respondida por escrito"),
+    "scheduled": Text("scheduled: a consult was booked", "programada: se agendó una consulta"),
+    "completed": Text(
+        "completed: the counter-referral is ready", "completada: la contrarreferencia está lista"
+    ),
+}
+
+TEMPLATES: Mapping[str, Template] = {
+    t.key: t for t in (CONSULT_REMINDER, CONSULT_BOOKED, CONSULT_CANCELLED, REFERRAL_CHANGED)
+}
 
 
 def _zone(name: object) -> ZoneInfo:
@@ -86,7 +132,30 @@ def _consult_reminder(
     }
 
 
-_FILLERS = {CONSULT_REMINDER.key: _consult_reminder}
+def _doctor_day(language: Language, params: Mapping[str, Any], base_url: str) -> dict[str, str]:
+    start = datetime.fromisoformat(str(params["start"]))
+    filled = {"when": when_phrase(start, _zone(params.get("zone")), language)}
+    if "appointment_id" in params:
+        filled["link"] = f"{base_url.rstrip('/')}/consult/{params['appointment_id']}"
+    return filled
+
+
+def _referral_changed(
+    language: Language, params: Mapping[str, Any], base_url: str
+) -> dict[str, str]:
+    state = REFERRAL_STATES[str(params["state"])]
+    return {
+        "state": state.render(language),
+        "link": f"{base_url.rstrip('/')}/v1/referrals/{params['referral_id']}",
+    }
+
+
+_FILLERS = {
+    CONSULT_REMINDER.key: _consult_reminder,
+    CONSULT_BOOKED.key: _doctor_day,
+    CONSULT_CANCELLED.key: _doctor_day,
+    REFERRAL_CHANGED.key: _referral_changed,
+}
 
 
 def render(

@@ -30,6 +30,7 @@ from telehealth.prescriptions import service as prescriptions
 from telehealth.records import rules as record_rules
 from telehealth.records import service as records
 from telehealth.records.schemas import NotePublic
+from telehealth.referrals import notices
 from telehealth.referrals.errors import (
     WHO_ACTS,
     ConsultNoteNotSigned,
@@ -489,7 +490,9 @@ async def _move(
     await session.refresh(referral)
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    session.add(_event(referral, f"referral.{leads_to}", actor))
+    event = _event(referral, f"referral.{leads_to}", actor)
+    session.add(event)
+    await notices.moved(session, referral, event)  # the clinic hears of it
     await session.flush()
     return True
 

@@ -31,7 +31,7 @@ from telehealth.clinics import service as clinics_service
 from telehealth.practitioners import rules as practitioner_rules
 from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.service import Practitioner
-from telehealth.scheduling import agenda, openings, views
+from telehealth.scheduling import agenda, notices, openings, views
 from telehealth.scheduling import reminders as remind
 from telehealth.scheduling import rules as slots
 from telehealth.scheduling.errors import (
@@ -232,7 +232,7 @@ async def _book(
     today: date,
     reminders: Sequence[timedelta],
 ) -> tuple[Appointment, bool]:
-    practitioner = await practitioners.get(session, data.practitioner_id, lock=True)
+    practitioner = await practitioners.locked_with_account(session, data.practitioner_id)
     retry = idempotency.IdempotentCreate(
         Appointment,
         col(Appointment.booked_by),
@@ -289,9 +289,11 @@ async def _booked(
     practitioner: Practitioner,
     reminders: Sequence[timedelta],
 ) -> None:
-    """What a new booking writes beside the appointment: its event, the patient's reminders,
-    and the open slots it takes."""
-    _event(session, appointment, "booked", principal.account_id, start=appointment.start)
+    """What a new booking writes beside the appointment: its event, the doctor's notice (unless
+    the doctor booked it), the patient's reminders, and the open slots it takes."""
+    event = _new_event(appointment, "booked", principal.account_id, start=appointment.start)
+    session.add(event)
+    await notices.booked(session, appointment, practitioner, event)
     await remind.plan(
         session, appointment, doctor_zone=practitioner.timezone, offsets=reminders, new=True
     )
@@ -390,6 +392,7 @@ async def cancel(
     appointment.late_cancellation = late
     appointment.updated_at = now
     await remind.cancel(session, appointment, reason="the consult was cancelled")
+    await notices.cancelled(session, appointment, practitioner, event)
     await session.flush()
     await openings.free(session, practitioner, appointment.start, appointment.end)
     return appointment, False

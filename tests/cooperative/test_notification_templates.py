@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cooperative.notifications.rules import RetryPolicy, State
-from cooperative.notifications.templates import MASK, TEMPLATES, Template, render
+from cooperative.notifications.templates import (
+    MASK,
+    REFERRAL_STATES,
+    TEMPLATES,
+    Template,
+    render,
+)
 
 # the fields of Tequio's records that say something about someone's health
 HEALTH_FIELDS = {
@@ -39,8 +45,18 @@ def _sample(template: Template) -> dict[str, object]:
         "zone": "America/Mexico_City",
         "doctor_zone": "America/Tijuana",
         "hours_before": 24.0,
+        "referral_id": str(uuid.UUID(int=9)),
+        "state": "accepted",
     }
     return {name: values.get(name, f"<{name}>") for name in template.parameters}
+
+
+def _samples(template: Template) -> list[dict[str, object]]:
+    """The sample, and one for each value a parameter with a closed vocabulary takes."""
+    sample = _sample(template)
+    if "state" not in template.parameters:
+        return [sample]
+    return [{**sample, "state": state} for state in REFERRAL_STATES]
 
 
 def test_no_template_has_a_place_for_health_data() -> None:
@@ -51,11 +67,64 @@ def test_no_template_has_a_place_for_health_data() -> None:
 def test_every_template_renders_in_both_languages_with_every_parameter_used() -> None:
     for template in TEMPLATES.values():
         for language in ("es", "en"):
-            shown = render(template.key, language, _sample(template), base_url="https://t.test")
-            assert shown.subject and shown.body
-            assert "{" not in shown.body and "<" not in shown.body, shown.body
-            for health in HEALTH_FIELDS:
-                assert health not in shown.body.lower().split(), (template.key, health)
+            for sample in _samples(template):
+                shown = render(template.key, language, sample, base_url="https://t.test")
+                assert shown.subject and shown.body
+                assert "{" not in shown.body and "<" not in shown.body, shown.body
+                for health in HEALTH_FIELDS:
+                    assert health not in shown.body.lower().split(), (template.key, health)
+
+
+def test_the_new_templates_are_all_rendered_above() -> None:
+    """The doctor's and the clinic's messages are among those rendered and checked."""
+    assert {"consult.booked", "consult.cancelled", "referral.changed"} <= set(TEMPLATES)
+
+
+def test_a_doctor_hears_of_a_booking_in_their_own_zone_without_the_patient() -> None:
+    booked = render(
+        "consult.booked",
+        "es",
+        {**_sample(TEMPLATES["consult.booked"]), "zone": "America/Tijuana"},
+        base_url="https://tequio.coop",
+    )
+    assert booked.body == (
+        "Se agendó una consulta en su agenda de Tequio el jueves 3 de diciembre a las 8:00 "
+        "(hora de Tijuana). Véala aquí: "
+        "https://tequio.coop/consult/00000000-0000-0000-0000-000000000007"
+    )
+    cancelled = render(
+        "consult.cancelled",
+        "en",
+        _sample(TEMPLATES["consult.cancelled"]),
+        base_url="https://tequio.coop",
+    )
+    assert cancelled.subject == "A consult on your agenda was cancelled"
+    assert cancelled.body.startswith(
+        "The consult on your Tequio agenda on Thursday, December 3 at 10:00"
+    )
+    assert cancelled.body.endswith("(Mexico City time) was cancelled: that time is free again.")
+
+
+def test_a_clinic_hears_which_state_its_referral_reached_and_where_to_see_it() -> None:
+    link = "https://tequio.coop/v1/referrals/00000000-0000-0000-0000-000000000009"
+    said = {
+        (language, state): render(
+            "referral.changed",
+            language,
+            {**_sample(TEMPLATES["referral.changed"]), "state": state},
+            base_url="https://tequio.coop",
+        ).body
+        for language in ("es", "en")
+        for state in REFERRAL_STATES
+    }
+    assert said["es", "accepted"] == (
+        f"Una referencia de su clínica fue aceptada por un especialista. Véala aquí: {link}"
+    )
+    assert said["en", "completed"] == (
+        f"A referral from your clinic was completed: the counter-referral is ready. "
+        f"See it here: {link}"
+    )
+    assert len(set(said.values())) == len(said)  # each state, each language, its own words
 
 
 def test_a_reminder_says_the_day_and_time_in_her_zone_and_the_doctors() -> None:
