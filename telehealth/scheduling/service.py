@@ -365,8 +365,9 @@ async def cancel(
 ) -> tuple[Appointment, bool]:
     """Cancel with a reason (patient, booker, clinic, doctor or admin); a cancellation within the
     bylaws' window before the start is marked late. Once the consult has begun, only its doctor
-    (or an admin) cancels it (`ConsultBegun`). Returns the appointment and whether this
-    was the retry of a cancel sent before with the same `idempotency_key`."""
+    (or an admin) cancels it (`ConsultBegun`). The patient's reminders are cancelled; the
+    doctor, unless they cancelled it, is told (`notices`). Returns the appointment and whether
+    this was the retry of a cancel sent before with the same `idempotency_key`."""
     appointment, practitioner = await _locked(session, principal, appointment_id)
     change = _change(
         principal,
