@@ -2,24 +2,45 @@
 their export, and go with their erasure (nothing the law asks to keep is in them)."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.kernel import moments
 from cooperative.kernel.arco import exported, rows
 from cooperative.notifications.models import OutboxMessage
 
-_INTERNAL = frozenset({"claim_token", "claimed_until", "next_attempt_at"})
+_INTERNAL = frozenset({"claim_token", "claimed_until", "next_attempt_at", "idempotency_key"})
 
 
 async def export_of(session: AsyncSession, account_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The member's messages, each with what fills it (`parameters`), whose instants are given
+    in the reader's zone like every other instant of the export."""
     mine = select(OutboxMessage).where(col(OutboxMessage.recipient_account_id) == account_id)
     return [
-        exported(message, exclude=_INTERNAL)
+        {
+            **exported(message, exclude=_INTERNAL),
+            "parameters": {
+                name: _shown(value) for name, value in (message.parameters or {}).items()
+            },
+        }
         for message in await rows(session, mine.order_by(col(OutboxMessage.not_before)))
     ]
+
+
+def _shown(value: Any) -> Any:
+    """A parameter as the export shows it: an instant (stored as UTC text) in the reader's
+    zone, anything else as stored."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return moments.shown(moment).isoformat() if moment.tzinfo is not None else value
 
 
 async def erase_of(session: AsyncSession, account_id: uuid.UUID) -> list[str]:
