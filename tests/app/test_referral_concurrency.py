@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import create_sessionmaker
 from cooperative.kernel.principal import Role
-from tests.app.test_referral_safeguards import booked_with_ana
-from tests.app.test_referrals import act, make_loop, refer
+from tests.app.test_referrals import act, booked_with_ana, make_loop, refer
 from tests.app.test_referrals_counter import scheduled
 from tests.conftest import Database
 from tests.factories import account_with_role, bearer, install_bylaws, login

@@ -22,14 +22,12 @@ from telehealth.practitioners.models import Practitioner
 from telehealth.referrals import service as referrals
 from telehealth.referrals.models import Referral
 from telehealth.scheduling.models import Appointment
-from tests.app.test_referrals import NOTE, ROSA, act, make_loop, refer
+from tests.app.test_referrals import NOTE, ROSA, act, booked_with_ana, make_loop, refer
 from tests.factories import (
     PASSWORD,
     active_member,
     bearer,
-    book,
     household,
-    open_slots,
     registered_with_clinic,
 )
 
@@ -48,30 +46,6 @@ async def loop(
 
 def _identity(loop: dict[str, Any]) -> tuple[str, ...]:
     return ROSA, loop["rosa"]["id"], loop["rosa"]["email"]
-
-
-async def booked_with_ana(
-    client: httpx.AsyncClient, loop: dict[str, Any], *, days: int = 2, **fields: Any
-) -> str:
-    """A consult the clinic books for Rosa with Ana, `days` from today."""
-    ana = loop["ana"]["profile"]["id"]
-    slots = await open_slots(
-        client, loop["nurse"], **{"from": (clock.today() + timedelta(days=days)).isoformat()}
-    )
-    start = next(s["start"] for s in slots if s["practitioner_id"] == ana)
-    booked = await book(
-        client,
-        loop["nurse"],
-        ana,
-        start,
-        patient_account_id=loop["rosa"]["id"],
-        clinic_id=loop["clinic"]["id"],
-        referral_reason="Diabetes descontrolada",
-        **fields,
-    )
-    assert booked.status_code == 201, booked.text
-    appointment: str = booked.json()["id"]
-    return appointment
 
 
 async def test_a_specialist_who_declines_without_accepting_never_sees_who_the_patient_is(

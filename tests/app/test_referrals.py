@@ -13,8 +13,10 @@ from app.settings import Settings
 from cooperative.kernel import clock
 from tests.factories import (
     bearer,
+    book,
     clinic_staff,
     new_clinic,
+    open_slots,
     practitioner,
     registered_with_clinic,
     signed_up,
@@ -105,6 +107,30 @@ async def act(
     return await client.post(
         f"/v1/referrals/{referral['id']}/{action}", json=body or None, headers=bearer(tokens)
     )
+
+
+async def booked_with_ana(
+    client: httpx.AsyncClient, loop: dict[str, Any], *, days: int = 2, **fields: Any
+) -> str:
+    """A consult the clinic books for Rosa with Ana, `days` from today."""
+    ana = loop["ana"]["profile"]["id"]
+    slots = await open_slots(
+        client, loop["nurse"], **{"from": (clock.today() + timedelta(days=days)).isoformat()}
+    )
+    start = next(s["start"] for s in slots if s["practitioner_id"] == ana)
+    booked = await book(
+        client,
+        loop["nurse"],
+        ana,
+        start,
+        patient_account_id=loop["rosa"]["id"],
+        clinic_id=loop["clinic"]["id"],
+        referral_reason="Diabetes descontrolada",
+        **fields,
+    )
+    assert booked.status_code == 201, booked.text
+    appointment: str = booked.json()["id"]
+    return appointment
 
 
 async def test_the_clinic_refers_a_specialist_accepts_and_answers_in_writing(

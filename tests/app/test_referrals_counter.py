@@ -18,7 +18,7 @@ from sqlmodel import col
 from app.settings import Settings
 from cooperative.kernel import clock
 from telehealth.scheduling.models import Appointment
-from tests.app.test_referrals import NOTE, act, make_loop, refer
+from tests.app.test_referrals import NOTE, act, booked_with_ana, make_loop, refer
 from tests.app.test_statement_counts import sent
 from tests.conftest import Database
 from tests.factories import (
@@ -65,21 +65,7 @@ async def scheduled(
     referral = await refer(client, loop)
     ana = loop["ana"]
     assert (await act(client, referral, "accept", ana["tokens"])).status_code == 200
-    slots = await open_slots(
-        client, loop["nurse"], **{"from": (clock.today() + timedelta(days=2)).isoformat()}
-    )
-    start = next(s["start"] for s in slots if s["practitioner_id"] == ana["profile"]["id"])
-    booked = await book(
-        client,
-        loop["nurse"],
-        ana["profile"]["id"],
-        start,
-        patient_account_id=loop["rosa"]["id"],
-        clinic_id=loop["clinic"]["id"],
-        referral_reason="Diabetes descontrolada",
-    )
-    assert booked.status_code == 201, booked.text
-    appointment: str = booked.json()["id"]
+    appointment = await booked_with_ana(client, loop)
     linked = await act(client, referral, "schedule", loop["nurse"], appointment_id=appointment)
     assert linked.status_code == 200, linked.text
     assert linked.json()["state"] == "scheduled"
