@@ -54,7 +54,9 @@ async def forget_closed_votes(engine: AsyncEngine, settings: Settings) -> int:
                 if not due:
                     return 0
                 if not await forget_deleted(
-                    connection, rewrite=["sealed_ballot"], vacuum=["proposal_voter"]
+                    connection,
+                    rewrite=["sealed_ballot"],
+                    vacuum=["proposal_voter", "outbox_message"],
                 ):
                     continue
                 async with AsyncSession(bind=connection) as session:

@@ -172,7 +172,11 @@ class Settings(BaseSettings):
         description="How often a worker closes proposals whose time is up (0: only on requests).",
     )
     governance_closing_soon_hours: float = Field(
-        default=24, gt=0, le=24 * 14, description="When the 'closing soon' event is recorded."
+        default=24,
+        gt=0,
+        le=24 * 14,
+        description="How long before a vote's close the 'closing soon' event is recorded and "
+        "its reminder reaches the members who have not voted.",
     )
     outbox_dispatch_seconds: float = Field(
         default=5,

@@ -3,6 +3,7 @@
 import csv
 import io
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
@@ -129,6 +130,7 @@ async def open_voting(
         today=today,
         timezone=request.app.state.settings.timezone,
         keys=keys,
+        closing_soon=timedelta(hours=request.app.state.settings.governance_closing_soon_hours),
     )
     return await governance.public(session, principal, proposal, law)
 

@@ -530,3 +530,21 @@ async def share_subscription(
             select(ShareSubscription).where(col(ShareSubscription.member_id) == member_id)
         )
     ).scalar_one_or_none()
+
+
+async def currency_paid_by(
+    session: AsyncSession, payer_account_id: uuid.UUID, household_id: uuid.UUID
+) -> str | None:
+    """The currency of the latest payment this account made to this household (a sponsor's
+    own currency, when nothing else says it)."""
+    return (
+        await session.execute(
+            select(col(Payment.currency))
+            .where(
+                col(Payment.payer_account_id) == payer_account_id,
+                col(Payment.household_id) == household_id,
+            )
+            .order_by(col(Payment.recorded_at).desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.governance import payloads, rules, sealing
+from cooperative.governance import notices, payloads, rules, sealing
 from cooperative.governance.access import visible, voter_of
 from cooperative.governance.closing import close_if_due
 from cooperative.governance.counting import keys_of, running
@@ -210,7 +210,8 @@ async def _taking_ballots(
 
 
 async def _mark_voted(session: AsyncSession, voter: ProposalVoter) -> None:
-    """Voted, once: of two concurrent first casts by one member, one marks and one is refused."""
+    """Voted, once: of two concurrent first casts by one member, one marks and one is refused.
+    Their closing-soon reminder goes (`notices.voted`)."""
     marked = await session.execute(
         update(ProposalVoter)
         .where(
@@ -223,6 +224,7 @@ async def _mark_voted(session: AsyncSession, voter: ProposalVoter) -> None:
     )
     if marked.rowcount != 1:  # type: ignore[attr-defined]
         raise AlreadyVoted()
+    await notices.voted(session, voter.proposal_id, voter.account_id)
 
 
 async def _replace(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.bylaws import service as bylaws_service
-from cooperative.governance import payloads, rules
+from cooperative.governance import notices, payloads, rules
 from cooperative.governance.access import steers, visible
 from cooperative.governance.counting import running
 from cooperative.governance.errors import NotOpen
@@ -131,7 +131,7 @@ async def _close(session: AsyncSession, proposal: Proposal, keys: BallotKeys) ->
     now = clock.now()
     count = await running(session, proposal, keys=keys)
     result = rules.tally(count)
-    await _reshuffle(session, proposal.id, count["ballots"])
+    roll = await _reshuffle(session, proposal.id, count["ballots"])
     proposal.result = result
     proposal.passed = bool(result["passed"])
     proposal.status = ProposalStatus.CLOSED
@@ -148,6 +148,12 @@ async def _close(session: AsyncSession, proposal: Proposal, keys: BallotKeys) ->
                 "adopted_bylaws_version": proposal.adopted_bylaws_version,
             },
         )
+    )
+    await notices.closed(
+        session,
+        proposal_id=proposal.id,
+        title=proposal.title,
+        accounts=[voter["account_id"] for voter in roll],
     )
     await session.flush()
     session.info[CLOSED_HERE] = True
@@ -170,8 +176,8 @@ async def _adopt(
 
 async def _reshuffle(
     session: AsyncSession, proposal_id: uuid.UUID, ballots: list[dict[str, Any]]
-) -> None:
-    """Publish the opened ballots and write the roll anew, in an order that says nothing
+) -> list[dict[str, Any]]:
+    """Publish the opened ballots and write the roll anew (returned), in an order that says nothing
     (receipt hash, member id), in the closing transaction, and delete the sealed ballots.
     PostgreSQL stamps each row with the transaction that last wrote it and stores rows in arrival
     order: after the close every published row and roll entry carries the close's transaction.
@@ -200,6 +206,7 @@ async def _reshuffle(
                 for ballot in ballots
             ],
         )
+    return roll
 
 
 async def _roll_in_member_order(

@@ -2,14 +2,14 @@
 date, and the opening announced."""
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cooperative.bylaws.schema import VotingRule
 from cooperative.bylaws.service import InForce
-from cooperative.governance import payloads, rules
+from cooperative.governance import notices, payloads, rules
 from cooperative.governance.access import steers, visible
 from cooperative.governance.drafting import good_cosigners
 from cooperative.governance.errors import (
@@ -46,8 +46,10 @@ async def open_voting(
     today: date,
     timezone: str,
     keys: BallotKeys,
+    closing_soon: timedelta = timedelta(hours=24),
 ) -> Proposal:
-    """Open a draft: fix the rule in force, take the roll on the record date, and record it."""
+    """Open a draft: fix the rule in force, take the roll on the record date, record it, and
+    queue the roll's notices (opened, and closing soon `closing_soon` before the close)."""
     proposal = await _openable(session, principal, proposal_id, law, today=today)
     now = clock.now()
     window = rules.voting_window(
@@ -62,7 +64,9 @@ async def open_voting(
             window, today=today, min_hours=law.bylaws.governance.initiative_min_voting_hours
         )
     rule, payload = _under_the_rule(proposal, window, law)
-    eligible = await _take_roll(session, proposal, payload, window, law, timezone=timezone)
+    eligible, accounts = await _take_roll(
+        session, proposal, payload, window, law, timezone=timezone
+    )
     proposal.eligible = eligible
     proposal.payload = payloads.stored(payload)
     proposal.rule = rule.model_dump(mode="json")
@@ -74,6 +78,15 @@ async def open_voting(
     proposal.seal_check = keys.of(proposal.id).check
     proposal.status = ProposalStatus.OPEN
     session.add(_opened(proposal, window, eligible))
+    await notices.opened(
+        session,
+        proposal_id=proposal.id,
+        title=proposal.title,
+        opens_at=window.opens_at,
+        closes_at=window.closes_at,
+        accounts=accounts,
+        closing_soon=closing_soon,
+    )
     await session.flush()
     return proposal
 
@@ -142,9 +155,9 @@ async def _take_roll(
     law: InForce,
     *,
     timezone: str,
-) -> dict[str, int]:
+) -> tuple[dict[str, int], list[uuid.UUID]]:
     """The roll: members in good standing on the record date (of the races' classes in an
-    election), each written down; its size per class."""
+    election), each written down; its size per class, and its members' accounts."""
     classes = set(payload.races) if isinstance(payload, ElectionPayload) else None
     voters = await membership_service.in_good_standing_on(
         session,
@@ -165,7 +178,8 @@ async def _take_roll(
             )
         )
     counted = sorted(classes if classes is not None else set(law.bylaws.member_classes))
-    return {c: sum(v.member_class == c for v in voters) for c in counted}
+    eligible = {c: sum(v.member_class == c for v in voters) for c in counted}
+    return eligible, [voter.account_id for voter in voters]
 
 
 def _opened(proposal: Proposal, window: VotingWindow, eligible: dict[str, int]) -> ProposalEvent:

@@ -41,6 +41,17 @@ def period_start(period: str, months: int) -> date:
 
 
 @dataclass(frozen=True, slots=True)
+class IssuedDues:
+    """A dues invoice a run issued, and how much of it credit already paid."""
+
+    household_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    due_on: date
+    paid_minor: int
+
+
+@dataclass(frozen=True, slots=True)
 class DuesRun:
     period: str
     created: int
@@ -49,6 +60,7 @@ class DuesRun:
     skipped: list[uuid.UUID]  # households that could not be priced (no poverty line then)
     # payments whose credit paid the new invoices, with how much: dues paid now (patronage)
     paid_from_credit: list[tuple[Payment, int]] = field(default_factory=list)
+    issued: list[IssuedDues] = field(default_factory=list)  # for the notices
 
 
 async def _billable(session: AsyncSession) -> list[Household]:
@@ -90,28 +102,33 @@ async def generate_dues(session: AsyncSession, period: str, *, today: date) -> D
     created = existing = 0
     paid_from_credit: list[tuple[Payment, int]] = []
     skipped: list[uuid.UUID] = []
+    issued: list[IssuedDues] = []
     for household in await _billable(session):
         try:
             assessment, _ = await households.assess(session, household, law, on=priced_on)
         except NoPovertyLine:
             skipped.append(household.id)
             continue
+        amount = assessment.fee_class.dues[household.currency]  # type: ignore[index]
+        due_on = start + timedelta(days=law.bylaws.dues.due_days)
         credit_used = await dues_service.issue_dues(
             session,
             household_id=household.id,
             period=period,
-            amount_minor=assessment.fee_class.dues[household.currency],  # type: ignore[index]
+            amount_minor=amount,
             currency=household.currency,
             fee_class=assessment.fee_class.code,
             bylaws_version=law.number,
-            due_on=start + timedelta(days=law.bylaws.dues.due_days),
+            due_on=due_on,
         )
         if credit_used is None:
             existing += 1
             continue
         created += 1
         paid_from_credit += credit_used
-    return DuesRun(period, created, existing, law.number, skipped, paid_from_credit)
+        paid = sum(part for _, part in credit_used)
+        issued.append(IssuedDues(household.id, amount, household.currency, due_on, paid))
+    return DuesRun(period, created, existing, law.number, skipped, paid_from_credit, issued)
 
 
 async def target_of(

@@ -1,6 +1,7 @@
 """Households: the unit of coverage, their dependents, income attestations and fee class."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import bindparam, select
@@ -455,3 +456,43 @@ async def attestations(
         descending=True,
     )
     return page(rows, attestation_public)
+
+
+@dataclass(frozen=True, slots=True)
+class BilledTo:
+    """Who hears of a household's dues: its holder (the member who created it, while covered by
+    it; else its first covered member) and its sponsor, with the currency of the household that
+    covers the sponsor (None when no household does)."""
+
+    currency: str
+    holder: uuid.UUID | None
+    sponsor: uuid.UUID | None
+    sponsor_currency: str | None
+
+
+async def billed_to(session: AsyncSession, household_id: uuid.UUID) -> BilledTo | None:
+    household = await session.get(Household, household_id)
+    if household is None:
+        return None
+    covered = await session.execute(
+        select(col(Member.account_id))
+        .join(HouseholdMember, col(HouseholdMember.member_id) == col(Member.id))
+        .where(
+            col(HouseholdMember.household_id) == household_id,
+            col(HouseholdMember.accepted_at).is_not(None),
+        )
+        .order_by(col(HouseholdMember.joined_at), col(Member.account_id))
+    )
+    accounts = list(covered.scalars())
+    holder = (
+        household.created_by if household.created_by in accounts else next(iter(accounts), None)
+    )
+    sponsor = sponsor_currency = None
+    if household.sponsor_member_id is not None:
+        member = await session.get(Member, household.sponsor_member_id)
+        if member is not None:
+            sponsor = member.account_id
+            own = await household_of(session, member.id)
+            own_household = await session.get(Household, own) if own is not None else None
+            sponsor_currency = own_household.currency if own_household is not None else None
+    return BilledTo(household.currency, holder, sponsor, sponsor_currency)

@@ -6,16 +6,19 @@ message body, because no template has a place for one. Instants are said in the 
 zone, and in the doctor's when it differs. Parameters named in `secret` (one-time codes, later)
 are masked wherever a message is logged."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime, get_timezone_location
+from babel.dates import format_date, format_datetime, get_timezone_location
+from babel.numbers import format_currency
 
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Language, Text
+from cooperative.kernel.money import MINOR_EXPONENT
 
 MASK = "•••"
 
@@ -33,6 +36,9 @@ class Template:
 class Rendered:
     subject: str
     body: str
+
+
+Filler = Callable[[Language, Mapping[str, Any], str], dict[str, str]]
 
 
 CONSULT_REMINDER = Template(
@@ -90,7 +96,7 @@ REFERRAL_STATES: Mapping[str, Text] = {
     ),
 }
 
-TEMPLATES: Mapping[str, Template] = {
+TEMPLATES: dict[str, Template] = {
     t.key: t for t in (CONSULT_REMINDER, CONSULT_BOOKED, CONSULT_CANCELLED, REFERRAL_CHANGED)
 }
 
@@ -150,7 +156,7 @@ def _referral_changed(
     }
 
 
-_FILLERS = {
+_FILLERS: dict[str, Filler] = {
     CONSULT_REMINDER.key: _consult_reminder,
     CONSULT_BOOKED.key: _doctor_day,
     CONSULT_CANCELLED.key: _doctor_day,
@@ -178,3 +184,145 @@ def render(
         subject=template.subject.render(lang),
         body=template.body.render(lang, filled),
     )
+
+
+# --- Governance, dues and the waiting room -------------------------------------------------
+# Governance: to the members on a vote's roll. The proposal's title and the link, when it
+# closes in the recipient's zone; never a ballot, a count or who has voted.
+VOTE_OPENED = Template(
+    key="governance.vote_opened",
+    subject=Text("A vote opened in your cooperative", "Se abrió una votación en su cooperativa"),
+    body=Text(
+        "A vote opened in Tequio: “{title}”. It closes on {when}. See it and vote here: {link}",
+        "Se abrió una votación en Tequio: «{title}». Cierra el {when}. Véala y vote aquí: {link}",
+    ),
+    parameters=frozenset({"proposal_id", "title", "closes_at", "zone"}),
+)
+# Queued for every member on the roll when the vote opens; a member's own is deleted when they
+# vote (see `cooperative.governance.notices`), so it reaches those who have not voted.
+VOTE_CLOSING_SOON = Template(
+    key="governance.vote_closing_soon",
+    subject=Text("A vote closes soon", "Una votación cierra pronto"),
+    body=Text(
+        "The Tequio vote “{title}” closes on {when}. If you have not voted yet, vote here: {link}",
+        "La votación de Tequio «{title}» cierra el {when}. Si aún no ha votado, vote aquí: {link}",
+    ),
+    parameters=frozenset({"proposal_id", "title", "closes_at", "zone"}),
+)
+VOTE_RESULT = Template(
+    key="governance.vote_result",
+    subject=Text("The result of a vote", "El resultado de una votación"),
+    body=Text(
+        "The Tequio vote “{title}” has closed. See the result here: {link}",
+        "La votación de Tequio «{title}» cerró. Vea el resultado aquí: {link}",
+    ),
+    parameters=frozenset({"proposal_id", "title"}),
+)
+# Dues: to a household's holder and its sponsor. The amount in the household's currency and,
+# for a recipient who pays in another, also in theirs; formatted in the recipient's locale.
+INVOICE_DUE = Template(
+    key="dues.invoice_due",
+    subject=Text("Your Tequio dues", "Su cuota de Tequio"),
+    body=Text(
+        "Your household's Tequio dues for {period} are {amount}{other}, due on {due}. "
+        "See them here: {link}",
+        "La cuota de Tequio de su hogar para {period} es de {amount}{other}, con vencimiento "
+        "el {due}. Véala aquí: {link}",
+    ),
+    parameters=frozenset(
+        {"household_id", "period", "amount_minor", "currency", "due_on", "other_minor", "other"}
+    ),
+)
+_ABOUT = Text(" (about {amount})", " (unos {amount})")
+PAYMENT_CONFIRMED = Template(
+    key="dues.payment_confirmed",
+    subject=Text("Your payment was confirmed", "Su pago fue confirmado"),
+    body=Text(
+        "Tequio's treasurer confirmed a payment of {paid}{settled}. See it here: {link}",
+        "La tesorería de Tequio confirmó un pago de {paid}{settled}. Véalo aquí: {link}",
+    ),
+    parameters=frozenset(
+        {"payment_id", "amount_minor", "currency", "settled_minor", "settled_currency"}
+    ),
+)
+_SETTLED = Text(", {amount} for your household", ", {amount} para su hogar")
+# To the doctor: someone waits in the room of a consult of theirs. Not who, not why.
+PATIENT_WAITING = Template(
+    key="consult.patient_waiting",
+    subject=Text("Your patient is waiting", "Su paciente lo espera"),
+    body=Text(
+        "Your patient is in the waiting room of your Tequio consult. Enter here: {link}",
+        "Su paciente está en la sala de espera de su consulta de Tequio. Entre aquí: {link}",
+    ),
+    parameters=frozenset({"appointment_id"}),
+)
+
+LOCALES: Mapping[Language, str] = {"es": "es_MX", "en": "en_US"}
+
+
+def money_phrase(amount_minor: int, currency: str, language: Language) -> str:
+    """An amount as the recipient reads it, in their locale: "$1,234.50" in Mexico's Spanish
+    for pesos, "US$1,234.50" there for dollars (Babel's `format_currency`)."""
+    exponent = MINOR_EXPONENT.get(currency, 2)
+    value = Decimal(int(amount_minor)).scaleb(-exponent)
+    return str(format_currency(value, currency, locale=LOCALES[language]))
+
+
+def _vote(language: Language, params: Mapping[str, Any], base_url: str) -> dict[str, str]:
+    filled = {
+        "title": str(params["title"]),
+        "link": f"{base_url.rstrip('/')}/v1/proposals/{params['proposal_id']}",
+    }
+    if "closes_at" in params:
+        closes = datetime.fromisoformat(str(params["closes_at"]))
+        filled["when"] = when_phrase(closes, _zone(params.get("zone")), language)
+    return filled
+
+
+def _invoice_due(language: Language, params: Mapping[str, Any], base_url: str) -> dict[str, str]:
+    other = ""
+    if params.get("other") and params.get("other_minor") is not None:
+        amount = money_phrase(int(params["other_minor"]), str(params["other"]), language)
+        other = _ABOUT.render(language, {"amount": amount})
+    due = date.fromisoformat(str(params["due_on"]))
+    return {
+        "period": str(params["period"]),
+        "amount": money_phrase(int(params["amount_minor"]), str(params["currency"]), language),
+        "other": other,
+        "due": str(format_date(due, "long", locale=LOCALES[language])),
+        "link": f"{base_url.rstrip('/')}/v1/households/{params['household_id']}/balance",
+    }
+
+
+def _payment_confirmed(
+    language: Language, params: Mapping[str, Any], base_url: str
+) -> dict[str, str]:
+    settled = ""
+    if params.get("settled_currency") and params["settled_currency"] != params["currency"]:
+        amount = money_phrase(
+            int(params["settled_minor"]), str(params["settled_currency"]), language
+        )
+        settled = _SETTLED.render(language, {"amount": amount})
+    return {
+        "paid": money_phrase(int(params["amount_minor"]), str(params["currency"]), language),
+        "settled": settled,
+        "link": f"{base_url.rstrip('/')}/v1/payments/{params['payment_id']}",
+    }
+
+
+def _patient_waiting(
+    language: Language, params: Mapping[str, Any], base_url: str
+) -> dict[str, str]:
+    return {"link": f"{base_url.rstrip('/')}/consult/{params['appointment_id']}"}
+
+
+for _template, _filler in (
+    (VOTE_OPENED, _vote),
+    (VOTE_CLOSING_SOON, _vote),
+    (VOTE_RESULT, _vote),
+    (INVOICE_DUE, _invoice_due),
+    (PAYMENT_CONFIRMED, _payment_confirmed),
+    (PATIENT_WAITING, _patient_waiting),
+):
+    TEMPLATES[_template.key] = _template
+    _FILLERS[_template.key] = _filler

@@ -37,6 +37,7 @@ from cooperative.kernel.money import convert
 from cooperative.kernel.principal import Principal
 from cooperative.membership import billing
 from cooperative.surplus import patronage
+from cooperative.treasury import notices
 from cooperative.treasury import service as treasury
 from cooperative.treasury.errors import NoExchangeRate
 
@@ -160,7 +161,8 @@ async def confirm(
 async def _confirm(
     session: AsyncSession, principal: Principal, payment: Payment, received_on: date, timezone: str
 ) -> None:
-    """Convert, settle, and record the dues paid as the patron's patronage."""
+    """Convert, settle, record the dues paid as the patron's patronage, and tell those who pay
+    for the household (or the member, for a share) that it is confirmed."""
     today = clock.today()
     if received_on > today:
         raise ReceivedInTheFuture(on=received_on, today=today)
@@ -176,6 +178,7 @@ async def _confirm(
     await _dues_patronage(
         session, payment, paid_dues, year=received_on.year, source=f"payment:{payment.id}"
     )
+    await notices.payment_confirmed(session, payment)
 
 
 async def _dues_patronage(
@@ -209,8 +212,10 @@ async def _dues_patronage(
 
 async def dues_run(session: AsyncSession, period: str, *, today: date) -> DuesRunPublic:
     """Invoice a period's dues (see `billing.generate_dues`); the credit of earlier payments
-    that pays the new invoices is dues paid now, and its payers' patronage now."""
+    that pays the new invoices is dues paid now, and its payers' patronage now. Each household
+    billed hears what it owes (`notices.invoices_due`)."""
     run = await billing.generate_dues(session, period, today=today)
+    await notices.invoices_due(session, run.period, run.issued)
     for payment, amount in run.paid_from_credit:
         await _dues_patronage(
             session, payment, amount, year=today.year, source=f"payment:{payment.id}:{period}"

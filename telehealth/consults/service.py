@@ -16,7 +16,7 @@ from cooperative.kernel.errors import Forbidden, NotFound, Text
 from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.kernel.principal import Principal
 from telehealth.clinics import service as clinics_service
-from telehealth.consults import rules, views
+from telehealth.consults import notices, rules, views
 from telehealth.consults.errors import AlreadyAParticipant, NotAConsult, RoomNotOpen
 from telehealth.consults.models import (
     ConsultEvent,
@@ -76,7 +76,8 @@ async def join(
     *,
     window: rules.RoomWindow,
 ) -> tuple[ConsultParticipant, Appointment]:
-    """Enter the room: the doctor is in at once; everyone else waits to be admitted."""
+    """Enter the room: the doctor is in at once; everyone else waits to be admitted (the
+    patient's entry tells the doctor, once per consult)."""
     appointment, role = await room_of(session, principal, appointment_id)
     if appointment.status not in LIVE:
         raise NotAConsult(status=appointment.status)
@@ -94,6 +95,8 @@ async def join(
     participant.role = role
     if role == "doctor" and participant.admitted_at is None:
         participant.admitted_at = clock.now()
+    if role in ("patient", "guardian"):  # the doctor hears of it once (`notices`)
+        await notices.patient_waiting(session, appointment)
     await session.flush()
     return participant, appointment
 
