@@ -4,7 +4,9 @@ wait longer each time and give up after the last attempt."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
+from babel.numbers import format_currency
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -47,6 +49,19 @@ def _sample(template: Template) -> dict[str, object]:
         "hours_before": 24.0,
         "referral_id": str(uuid.UUID(int=9)),
         "state": "accepted",
+        "proposal_id": str(uuid.UUID(int=11)),
+        "title": "Abrir una clínica en Tlaxiaco",
+        "closes_at": START.isoformat(),
+        "household_id": str(uuid.UUID(int=13)),
+        "payment_id": str(uuid.UUID(int=15)),
+        "period": "2026-12",
+        "amount_minor": 123450,
+        "currency": "MXN",
+        "due_on": "2026-12-15",
+        "other_minor": 7156,
+        "other": "USD",
+        "settled_minor": 123450,
+        "settled_currency": "MXN",
     }
     return {name: values.get(name, f"<{name}>") for name in template.parameters}
 
@@ -78,6 +93,29 @@ def test_every_template_renders_in_both_languages_with_every_parameter_used() ->
 def test_the_new_templates_are_all_rendered_above() -> None:
     """The doctor's and the clinic's messages are among those rendered and checked."""
     assert {"consult.booked", "consult.cancelled", "referral.changed"} <= set(TEMPLATES)
+    assert {
+        "governance.vote_opened",
+        "governance.vote_closing_soon",
+        "governance.vote_result",
+        "dues.invoice_due",
+        "dues.payment_confirmed",
+        "consult.patient_waiting",
+    } <= set(TEMPLATES)
+
+
+def test_amounts_are_said_in_the_recipients_locale_and_a_sponsors_currency_too() -> None:
+    """Formatted by Babel for es_MX and en_US; the expectation is Babel's own answer for the
+    same amount, not a copy of the message."""
+    sample = _sample(TEMPLATES["dues.invoice_due"])
+    for language, locale in (("es", "es_MX"), ("en", "en_US")):
+        body = render("dues.invoice_due", language, sample, base_url="https://t.test").body
+        pesos = format_currency(Decimal("1234.50"), "MXN", locale=locale)
+        dollars = format_currency(Decimal("71.56"), "USD", locale=locale)
+        assert pesos in body and dollars in body, body
+    body = render(
+        "dues.invoice_due", "es", {**sample, "other": None}, base_url="https://t.test"
+    ).body
+    assert "USD" not in body and "US$" not in body  # one currency when they pay in the same
 
 
 def test_a_doctor_hears_of_a_booking_in_their_own_zone_without_the_patient() -> None:
