@@ -11,6 +11,14 @@ dispatcher through providers.
   receipt); the loop itself is the shell's (`app/outbox.py`, `tequio worker`).
 - `providers`: the interface a channel's provider implements; the development inbox and SMTP.
 
+Who writes to it: consult reminders (`telehealth/scheduling/reminders.py`), a doctor's notices
+of their day and of a patient waiting (`telehealth/scheduling/notices.py`,
+`telehealth/consults/notices.py`), a clinic's of its referrals (`telehealth/referrals/notices.py`),
+a vote's roll (`cooperative/governance/notices.py`: opened; closing soon, queued for all and
+deleted by each member's first cast so that only non-voters get it and nothing records who
+voted; result) and a household's payers (`cooperative/treasury/notices.py`: invoice due, payment
+confirmed, amounts formatted in the recipient's locale).
+
 It sits below dues, membership and governance (they may write to it: invoices due, votes
 opening) and above accounts (it reads a recipient's language and address). What plugs in later
 without changing the table: a Twilio-style SMS/WhatsApp provider (`Provider` for those channels;
