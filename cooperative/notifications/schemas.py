@@ -1,10 +1,13 @@
-"""A member's view of the messages sent to them."""
+"""A member's view of the messages sent to them, and of how they want to be reached."""
 
 import uuid
+from datetime import time
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from cooperative.kernel.moments import Moment
+from cooperative.kernel.schemas import InputModel
 
 
 class NotificationPublic(BaseModel):
@@ -25,3 +28,72 @@ class NotificationPublic(BaseModel):
     sent_at: Moment | None
     delivered_at: Moment | None
     created_at: Moment
+
+
+ChosenChannel = Literal["email", "sms", "whatsapp"]
+
+
+class QuietHoursIn(InputModel):
+    start: time = Field(description="Local time quiet hours begin, e.g. 21:00.")
+    end: time = Field(description="Local time they end, e.g. 08:00 (the next morning).")
+
+
+class PreferencesUpdate(InputModel):
+    """The whole of your preferences (what is left out takes its default)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "channels": ["whatsapp", "sms"],
+                    "language": "es",
+                    "quiet_hours": {"start": "21:00", "end": "08:00"},
+                    "sponsor_reminders": True,
+                }
+            ]
+        }
+    )
+
+    channels: list[ChosenChannel] = Field(
+        max_length=3,
+        description="The channels you opt in to, the one you prefer first; those left out are "
+        "opted out. Each needs its address on your account (email; a phone for SMS and "
+        "WhatsApp). With none, messages go by email if you have one, else by SMS.",
+    )
+    language: Literal["es", "en"] | None = Field(
+        default=None, description="Language of your messages; null: your account's."
+    )
+    quiet_hours: QuietHoursIn | None = Field(
+        default=None,
+        description="Nothing is sent between these local times of your zone (your account's "
+        "time zone, else the cooperative's), except one-time codes; a reminder that cannot "
+        "wait goes just before they begin. Null: none.",
+    )
+    sponsor_reminders: bool = Field(
+        default=False,
+        description="Your household's sponsor may receive your consult reminders (and your "
+        "dependents'): the time only, never why. Withdrawing cancels those not yet sent.",
+    )
+
+
+class OptIn(BaseModel):
+    opted_in: bool
+    opted_in_at: Moment | None = Field(description="When you last opted in.")
+    opted_out_at: Moment | None = Field(description="When you last opted out.")
+
+
+class QuietHoursPublic(BaseModel):
+    start: time
+    end: time
+
+
+class PreferencesPublic(BaseModel):
+    channels: list[str] = Field(description="The channels you opted in to, preferred first.")
+    channel: str = Field(description="The channel your messages go by now.")
+    opt_ins: dict[str, OptIn] = Field(description="Each channel's opt-in and when.")
+    language: str = Field(description="Language of your messages.")
+    timezone: str = Field(description="The zone your quiet hours are read in.")
+    quiet_hours: QuietHoursPublic | None
+    sponsor_reminders: bool
+    sponsor_consented_at: Moment | None
+    sponsor_withdrawn_at: Moment | None
