@@ -22,7 +22,7 @@ without changing the table: a Twilio-style SMS/WhatsApp provider (`Provider` for
 its status callback calls `delivery.record_receipt`, which alone makes a message `delivered`),
 a WhatsApp-to-SMS fallback (a second message with its own key, `about` the same thing, the
 reason in `provider_reason`), one-time codes (a template whose code parameter is `secret`:
-masked in logs and in the member's list; queued `urgent`, past quiet hours). Webhooks can share the claim, retries and states, but
-their recipient is an OAuth client, not an account: that needs a migration (a client column
-beside a nullable `recipient_account_id`).
+masked in logs and in the member's list; queued `urgent`, past quiet hours). Webhooks can
+share the claim, retries and states, but their recipient is an OAuth client, not an account:
+that needs a migration (a client column beside a nullable `recipient_account_id`).
 """

@@ -28,6 +28,7 @@ from cooperative.kernel import clock, moments
 from cooperative.membership import service as membership_service
 from cooperative.notifications import preferences
 from cooperative.notifications import service as outbox
+from cooperative.notifications.service import OutboxMessage
 from cooperative.notifications.templates import CONSULT_REMINDER, CONSULT_REMINDER_SPONSOR
 from telehealth.scheduling.models import Appointment
 
@@ -114,28 +115,16 @@ def _wanted(start: datetime, offsets: Sequence[timedelta], now: datetime) -> lis
     return [offset for offset in offsets if start - offset > now]
 
 
-async def plan(
+async def _keep_in_step(
     session: AsyncSession,
     appointment: Appointment,
-    *,
+    waiting: Sequence[OutboxMessage],
+    recipients: Sequence[_Recipient],
+    wanted: Sequence[timedelta],
     doctor_zone: str,
-    offsets: Sequence[timedelta],
-    new: bool = False,
 ) -> None:
-    """Bring the appointment's waiting reminders in line with its start: those still wanted
-    move to their new moment, the others are cancelled, the missing ones are queued (for a
-    `new` appointment, just queued: it has none yet). The same for the sponsor's, while the
-    patient agrees; a sponsor's reminder whose sponsor is no longer the household's, or whose
-    consent is gone, is cancelled."""
-    wanted = _wanted(appointment.start, offsets, clock.now())
-    recipients = [_Recipient(appointment.patient_account_id, TEMPLATE, sponsor=False)]
-    if (sponsor := await _sponsor(session, appointment)) is not None:
-        recipients.append(_Recipient(sponsor, SPONSOR_TEMPLATE, sponsor=True))
-    waiting = (
-        []
-        if new
-        else await outbox.waiting_about(session, _about(appointment), TEMPLATE, SPONSOR_TEMPLATE)
-    )
+    """Move each waiting reminder to its new moment, or cancel it: no longer wanted, its
+    recipient no longer one (a sponsor without consent), or its new key already taken."""
     for message in waiting:
         offset = timedelta(hours=float(message.parameters.get("hours_before", 0)))
         recipient = next(
@@ -166,6 +155,31 @@ async def plan(
             parameters=await recipient.parameters(session, appointment, doctor_zone, offset),
             idempotency_key=key,
         )
+
+
+async def plan(
+    session: AsyncSession,
+    appointment: Appointment,
+    *,
+    doctor_zone: str,
+    offsets: Sequence[timedelta],
+    new: bool = False,
+) -> None:
+    """Bring the appointment's waiting reminders in line with its start: those still wanted
+    move to their new moment, the others are cancelled, the missing ones are queued (for a
+    `new` appointment, just queued: it has none yet). The same for the sponsor's, while the
+    patient agrees; a sponsor's reminder whose sponsor is no longer the household's, or whose
+    consent is gone, is cancelled."""
+    wanted = _wanted(appointment.start, offsets, clock.now())
+    recipients = [_Recipient(appointment.patient_account_id, TEMPLATE, sponsor=False)]
+    if (sponsor := await _sponsor(session, appointment)) is not None:
+        recipients.append(_Recipient(sponsor, SPONSOR_TEMPLATE, sponsor=True))
+    waiting = (
+        []
+        if new
+        else await outbox.waiting_about(session, _about(appointment), TEMPLATE, SPONSOR_TEMPLATE)
+    )
+    await _keep_in_step(session, appointment, waiting, recipients, wanted, doctor_zone)
     if waiting:
         await session.flush()  # the moved keys, before the missing reminders are looked for
     for recipient in recipients:

@@ -169,6 +169,20 @@ async def test_the_sponsor_hears_of_a_consult_only_while_the_member_agrees(
         )
         for secret in ("muelas", "dolor", "Rosa", booked.json()["id"]):
             assert secret not in message["body"]
+    moved_to = await _slot_at(client, rosa, doctor_id, later, 14)
+    moved = await client.post(
+        f"/v1/appointments/{booked.json()['id']}/reschedule",
+        json={"start": moved_to},
+        headers=bearer(rosa),
+    )
+    assert moved.status_code == 200, moved.text
+    new_start = datetime.fromisoformat(moved_to)
+    assert sorted(
+        datetime.fromisoformat(m["not_before"]) for m in await _messages(client, juan)
+    ) == [
+        new_start - timedelta(hours=24),
+        new_start - timedelta(hours=1),
+    ]
     # his own preferences are his: her consent is not his
     assert (await client.get(PREFS, headers=bearer(juan))).json()["sponsor_reminders"] is False
 

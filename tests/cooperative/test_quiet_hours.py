@@ -13,8 +13,8 @@ TIJUANA = ZoneInfo("America/Tijuana")
 NIGHT = QuietHours(time(21), time(8), TIJUANA)
 
 
-def _tj(*args: int) -> datetime:
-    return datetime(*args, tzinfo=TIJUANA)
+def _tj(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=TIJUANA)
 
 
 @pytest.mark.parametrize(
