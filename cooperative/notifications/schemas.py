@@ -1,10 +1,19 @@
 """A member's view of the messages sent to them, and of how they want to be reached."""
 
+import re
 import uuid
 from datetime import time
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
 from cooperative.kernel.moments import Moment
 from cooperative.kernel.schemas import InputModel
@@ -32,10 +41,42 @@ class NotificationPublic(BaseModel):
 
 ChosenChannel = Literal["email", "sms", "whatsapp"]
 
+_LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+_FORMAT = (
+    "give a time of day on your own clock as HH:MM or HH:MM:SS (24-hour, e.g. 21:00), "
+    "without a UTC offset: your time zone applies"
+)
+
+
+def _local_time(value: object) -> time:
+    """A time of day on the member's clock: `HH:MM` or `HH:MM:SS`; an offset is refused, never
+    dropped (`21:00+05:00` is not 21:00 in the member's zone)."""
+    if isinstance(value, time) and value.tzinfo is None and not value.microsecond:
+        return value
+    if not isinstance(value, str) or not re.fullmatch(_LOCAL_TIME_PATTERN, value):
+        raise PydanticCustomError("wall_time", _FORMAT)
+    return time.fromisoformat(value)
+
+
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time),
+    PlainSerializer(lambda value: value.isoformat(timespec="minutes"), return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _LOCAL_TIME_PATTERN,
+            "examples": ["21:00", "08:00"],
+            "description": "A time of day on your own clock (your time zone), HH:MM or "
+            "HH:MM:SS on the 24-hour clock, without a UTC offset.",
+        }
+    ),
+]
+
 
 class QuietHoursIn(InputModel):
-    start: time = Field(description="Local time quiet hours begin, e.g. 21:00.")
-    end: time = Field(description="Local time they end, e.g. 08:00 (the next morning).")
+    start: LocalTime = Field(description="Local time quiet hours begin, e.g. 21:00.")
+    end: LocalTime = Field(description="Local time they end, e.g. 08:00 (the next morning).")
 
 
 class PreferencesUpdate(InputModel):
@@ -83,8 +124,8 @@ class OptIn(BaseModel):
 
 
 class QuietHoursPublic(BaseModel):
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
 
 
 class PreferencesPublic(BaseModel):

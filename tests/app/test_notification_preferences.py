@@ -202,6 +202,11 @@ async def test_the_sponsor_hears_of_a_consult_only_while_the_member_agrees(
             "empty-quiet-hours",
             ("horario de silencio",),
         ),
+        (
+            {"channels": [], "quiet_hours": {"start": "21:00+05:00", "end": "08:00"}},
+            "validation-error",
+            ("Indique una hora del día",),
+        ),
     ],
 )
 async def test_what_cannot_be_kept_is_refused_in_her_language(
@@ -213,7 +218,8 @@ async def test_what_cannot_be_kept_is_refused_in_her_language(
     )
     assert refused.status_code == 422, refused.text
     assert refused.json()["type"].endswith(f"/{slug}")
-    assert all(word in refused.json()["detail"] for word in words), refused.json()["detail"]
+    said = str(refused.json())  # the detail, and each field's problem
+    assert all(word in said for word in words), said
     assert (await client.get(PREFS, headers=bearer(rosa))).json()["channels"] == []
 
 
