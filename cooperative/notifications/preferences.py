@@ -11,8 +11,9 @@ from collections.abc import Collection
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cooperative.accounts.service import Account
@@ -39,9 +40,16 @@ LANGUAGES = ("es", "en")
 _MEMO = "notification_preferences"  # session.info: account id → its row (or None), read once
 
 
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    """What was read holds for one transaction: a session used for another reads again."""
+    session.info.pop(_MEMO, None)
+
+
 async def of(session: AsyncSession, account_id: uuid.UUID) -> NotificationPreference | None:
-    """The account's preferences (None: the defaults), read once per session: a booking that
-    queues several reminders reads them in one statement."""
+    """The account's preferences (None: the defaults), read once per transaction: a booking
+    that queues several reminders reads them in one statement."""
     memo: dict[uuid.UUID, NotificationPreference | None] = session.info.setdefault(_MEMO, {})
     if account_id not in memo:
         memo[account_id] = (
