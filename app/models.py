@@ -22,7 +22,7 @@ from cooperative.membership.models import (
     IncomeAttestation,
     Member,
 )
-from cooperative.notifications.models import OutboxMessage
+from cooperative.notifications.models import NotificationPreference, OutboxMessage
 from cooperative.surplus.models import (
     AllocationLine,
     AllocationRun,
@@ -83,6 +83,7 @@ __all__ = [
     "Licence",
     "LoginThrottle",
     "Member",
+    "NotificationPreference",
     "OutboxMessage",
     "PatronageRecord",
     "Payment",

@@ -232,6 +232,18 @@ async def build_world(
         )
         if s["practitioner_id"] == profile["id"]
     ]
+    # Rosa wants SMS first, quiet nights, and Juan to hear of her consults
+    await _ok(
+        http.put(
+            "/v1/me/notification-preferences",
+            json={
+                "channels": ["sms", "email"],
+                "quiet_hours": {"start": "21:00", "end": "08:00"},
+                "sponsor_reminders": True,
+            },
+            headers=bearer(rosa_t),
+        )
+    )
     booked = await book(http, rosa_t, profile["id"], slots[0])
     assert booked.status_code == 201, booked.text
     by_clinic = await book(

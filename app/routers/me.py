@@ -17,8 +17,13 @@ from cooperative.audit import service as audit
 from cooperative.audit.schemas import AccessLogEntryPublic
 from cooperative.dues import service as dues_service
 from cooperative.kernel.schemas import InputModel
+from cooperative.notifications import preferences as notification_preferences_service
 from cooperative.notifications import service as notifications_service
-from cooperative.notifications.schemas import NotificationPublic
+from cooperative.notifications.schemas import (
+    NotificationPublic,
+    PreferencesPublic,
+    PreferencesUpdate,
+)
 from cooperative.privacy import arco
 from telehealth.attachments import service as attachments
 from telehealth.clinics import service as clinics
@@ -73,6 +78,45 @@ async def notifications(
     return await notifications_service.of_account(
         session, principal.account_id, base_url=settings.public_url, cursor=cursor, limit=limit
     )
+
+
+@router.get(
+    "/me/notification-preferences",
+    summary="How I am reached",
+    responses=problem_responses(401, 403),
+)
+async def notification_preferences(
+    session: SessionDep, principal: CurrentPrincipal
+) -> PreferencesPublic:
+    """Your channels (those you opted in to, preferred first, with when you opted in or out),
+    the channel your messages go by now, their language, your quiet hours (in `timezone`, your
+    account's zone) and whether your household's sponsor receives your consult reminders.
+    Without choices of yours: email if your account has one, else SMS; WhatsApp only once you
+    opt in."""
+    account = await accounts_service.get(session, principal.account_id)
+    assert account is not None  # the principal's account was read with the sign-in
+    return notification_preferences_service.public(
+        account, await notification_preferences_service.of(session, account.id)
+    )
+
+
+@router.put(
+    "/me/notification-preferences",
+    summary="Choose how I am reached",
+    responses=problem_responses(401, 403, 422),
+)
+async def replace_notification_preferences(
+    session: SessionDep, principal: CurrentPrincipal, data: PreferencesUpdate
+) -> PreferencesPublic:
+    """Replace your preferences. A channel needs its address on your account (422 otherwise:
+    WhatsApp and SMS a phone, email an email). Opting in or out is recorded with its time
+    (WhatsApp needs a recorded opt-in). Quiet hours may wrap midnight (21:00 to 08:00): what
+    falls in them waits until they end, except one-time codes; a reminder that cannot wait
+    goes just before they begin. Withdrawing your consent to sponsor reminders cancels those
+    not yet sent."""
+    account = await accounts_service.get(session, principal.account_id)
+    assert account is not None
+    return await notification_preferences_service.replace(session, account, data)
 
 
 @router.get("/me/export", summary="Export my data", responses=problem_responses(401, 403))

@@ -10,6 +10,11 @@ dispatcher through providers.
 - `delivery`: what a dispatcher does (claim due messages, record the provider's answer or
   receipt); the loop itself is the shell's (`app/outbox.py`, `tequio worker`).
 - `providers`: the interface a channel's provider implements; the development inbox and SMTP.
+- `preferences`: how a member wants to be reached (channels opted in to, with when, in their
+  order; language; quiet hours in their zone; consent to the household's sponsor receiving
+  their consult reminders). `enqueue` reads them once per transaction and account (`read`
+  fetches several at once) to choose the channel, the language and when the message may go
+  (`rules.outside_quiet_hours`; `urgent` messages such as one-time codes do not wait).
 
 Who writes to it: consult reminders (`telehealth/scheduling/reminders.py`), a doctor's notices
 of their day and of a patient waiting (`telehealth/scheduling/notices.py`,
@@ -24,9 +29,8 @@ opening) and above accounts (it reads a recipient's language and address). What 
 without changing the table: a Twilio-style SMS/WhatsApp provider (`Provider` for those channels;
 its status callback calls `delivery.record_receipt`, which alone makes a message `delivered`),
 a WhatsApp-to-SMS fallback (a second message with its own key, `about` the same thing, the
-reason in `provider_reason`), channel preferences, opt-ins and quiet hours (the channel and
-`not_before` chosen at `enqueue`), one-time codes (a template whose code parameter is `secret`:
-masked in logs and in the member's list). Webhooks can share the claim, retries and states, but
-their recipient is an OAuth client, not an account: that needs a migration (a client column
-beside a nullable `recipient_account_id`).
+reason in `provider_reason`), one-time codes (a template whose code parameter is `secret`:
+masked in logs and in the member's list; queued `urgent`, past quiet hours). Webhooks can
+share the claim, retries and states, but their recipient is an OAuth client, not an account:
+that needs a migration (a client column beside a nullable `recipient_account_id`).
 """

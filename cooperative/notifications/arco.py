@@ -1,5 +1,6 @@
-"""The outbox's part of a member's ARCO rights: the messages sent (or to be sent) to them are in
-their export, and go with their erasure (nothing the law asks to keep is in them)."""
+"""The outbox's part of a member's ARCO rights: the messages sent (or to be sent) to them and
+their notification preferences (with when each opt-in and consent was given or withdrawn) are
+in their export, and go with their erasure (nothing the law asks to keep is in them)."""
 
 import uuid
 from datetime import datetime
@@ -11,7 +12,7 @@ from sqlmodel import col
 
 from cooperative.kernel import moments
 from cooperative.kernel.arco import exported, rows
-from cooperative.notifications.models import OutboxMessage
+from cooperative.notifications.models import NotificationPreference, OutboxMessage
 
 _INTERNAL = frozenset({"claim_token", "claimed_until", "next_attempt_at", "idempotency_key"})
 
@@ -43,12 +44,26 @@ def _shown(value: Any) -> Any:
     return moments.shown(moment).isoformat() if moment.tzinfo is not None else value
 
 
+async def preferences_of(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any] | None:
+    """The member's notification preferences as stored (None: they never chose)."""
+    mine = select(NotificationPreference).where(
+        col(NotificationPreference.account_id) == account_id
+    )
+    found = await rows(session, mine)
+    return exported(found[0]) if found else None
+
+
 async def erase_of(session: AsyncSession, account_id: uuid.UUID) -> list[str]:
     gone = await session.execute(
         delete(OutboxMessage).where(col(OutboxMessage.recipient_account_id) == account_id)
     )
-    return (
-        ["the messages sent to you and those waiting to be sent"]
-        if getattr(gone, "rowcount", 0)
-        else []
+    chosen = await session.execute(
+        delete(NotificationPreference).where(col(NotificationPreference.account_id) == account_id)
     )
+    session.info.pop("notification_preferences", None)
+    erased: list[str] = []
+    if getattr(gone, "rowcount", 0):
+        erased.append("the messages sent to you and those waiting to be sent")
+    if getattr(chosen, "rowcount", 0):
+        erased.append("your notification preferences and the record of your opt-ins")
+    return erased

@@ -2,7 +2,7 @@
 that causes it, so a rolled-back change leaves none and a committed one is never forgotten."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,3 +55,36 @@ class OutboxMessage(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class NotificationPreference(SQLModel, table=True):
+    """How a member wants to be reached; no row means the defaults (email if the account has
+    one, else SMS; no WhatsApp; no quiet hours; the account's language; no sponsor reminders).
+
+    Each channel's opt-in is kept with the time it was given and the time it was last
+    withdrawn (WhatsApp requires a recorded opt-in before a business writes first).
+    `channel_order` lists the opted-in channels, preferred first. Quiet hours are local times
+    of the member's zone (the account's, else the cooperative's); `quiet_start` after
+    `quiet_end` wraps midnight (21:00–08:00). `sponsor_reminders`: the household's sponsor
+    may receive this member's consult reminders (and their dependents')."""
+
+    __tablename__ = "notification_preference"
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE", primary_key=True)
+    email_opted_in: bool = False
+    email_opted_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    email_opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sms_opted_in: bool = False
+    sms_opted_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sms_opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    whatsapp_opted_in: bool = False
+    whatsapp_opted_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    whatsapp_opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    channel_order: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    language: str | None = Field(default=None, max_length=8)
+    quiet_start: time | None = Field(default=None, sa_type=sa.Time)
+    quiet_end: time | None = Field(default=None, sa_type=sa.Time)
+    sponsor_reminders: bool = False
+    sponsor_consented_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sponsor_withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)

@@ -16,13 +16,11 @@ from sqlmodel import col
 from cooperative.accounts import service as accounts_service
 from cooperative.kernel import clock
 from cooperative.kernel.pagination import Page, page, paginate
-from cooperative.notifications import templates
+from cooperative.notifications import preferences, templates
 from cooperative.notifications.errors import UnknownParameters, UnknownTemplate
 from cooperative.notifications.models import OutboxMessage as OutboxMessage  # writers name it
 from cooperative.notifications.rules import WAITING, Channel, State
 from cooperative.notifications.schemas import NotificationPublic
-
-LANGUAGES = ("es", "en")
 
 
 def _checked(template: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -46,14 +44,20 @@ async def enqueue(
     about: str | None = None,
     channel: Channel | None = None,
     fresh: bool = False,
+    urgent: bool = False,
 ) -> OutboxMessage | None:
     """Queue a message to `recipient`'s account, due at `not_before`, in the session's
     transaction (added, not flushed: the caller's flush writes every message it queued in one
     statement). The same `idempotency_key` again returns the message already queued, unless
     `fresh` says the key names something created in this very transaction (no message can have
     it yet, and it is not looked up). An account that is gone or closed gets nothing (None).
-    The channel is, unless given, email when the account has one, SMS otherwise; the language
-    is the account's."""
+
+    The member's preferences (`preferences`, read once per transaction) choose, unless
+    `channel` is given, the channel: the first they opted in to, in their order, that has an
+    address on the account (else email when the account has one, SMS otherwise); and the
+    language. A message due within their quiet hours waits for them to end, in the member's
+    zone (`rules.outside_quiet_hours`: one that would expire by then goes just before they
+    began, or at its own time); an `urgent` one (a one-time code) does not wait."""
     fields = _checked(template, parameters)
     existing = None if fresh else await by_key(session, idempotency_key)
     if existing is not None:
@@ -61,21 +65,39 @@ async def enqueue(
     account = await accounts_service.get(session, recipient)
     if account is None or not account.is_active:
         return None
-    language = account.preferred_language if account.preferred_language in LANGUAGES else "es"
+    prefs = await preferences.of(session, recipient)
+    due = preferences.when(account, prefs, not_before, expires_at=expires_at, urgent=urgent)
     message = OutboxMessage(
         recipient_account_id=recipient,
-        channel=channel or (Channel.EMAIL if account.email else Channel.SMS),
+        channel=channel or preferences.channel_for(account, prefs),
         template=template,
-        language=language,
+        language=preferences.language_for(account, prefs),
         parameters=fields,
         about=about,
         idempotency_key=idempotency_key,
-        not_before=not_before,
-        next_attempt_at=not_before,
+        not_before=due,
+        next_attempt_at=due,
         expires_at=expires_at,
     )
     session.add(message)
     return message
+
+
+async def due_for(
+    session: AsyncSession,
+    recipient: uuid.UUID,
+    not_before: datetime,
+    *,
+    expires_at: datetime | None,
+    urgent: bool = False,
+) -> datetime:
+    """When a message to `recipient` due at `not_before` may go, their quiet hours considered
+    (as `enqueue` does): for a writer that `move`s a waiting message."""
+    account = await accounts_service.get(session, recipient)
+    if account is None:
+        return not_before
+    prefs = await preferences.of(session, recipient)
+    return preferences.when(account, prefs, not_before, expires_at=expires_at, urgent=urgent)
 
 
 async def by_key(session: AsyncSession, idempotency_key: str) -> OutboxMessage | None:
@@ -85,13 +107,13 @@ async def by_key(session: AsyncSession, idempotency_key: str) -> OutboxMessage |
     return found.scalar_one_or_none()
 
 
-async def waiting_about(session: AsyncSession, about: str, template: str) -> list[OutboxMessage]:
-    """The messages about `about` from `template` that are still to be sent, locked."""
+async def waiting_about(session: AsyncSession, about: str, *templates: str) -> list[OutboxMessage]:
+    """The messages about `about` from these templates that are still to be sent, locked."""
     found = await session.execute(
         select(OutboxMessage)
         .where(
             col(OutboxMessage.about) == about,
-            col(OutboxMessage.template) == template,
+            col(OutboxMessage.template).in_(templates),
             col(OutboxMessage.state).in_(WAITING),
         )
         .with_for_update()

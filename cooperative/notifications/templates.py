@@ -51,6 +51,19 @@ CONSULT_REMINDER = Template(
     parameters=frozenset({"appointment_id", "start", "zone", "doctor_zone", "hours_before"}),
 )
 _DOCTOR_TIME = Text(" For your doctor it is {when}.", " Para su médico es el {when}.")
+# To a household's sponsor, when the member agreed: when, in the sponsor's zone (and the
+# patient's when it differs), and nothing else: not who (the phone may be shared), not why, no
+# link (the consult page is the patient's).
+CONSULT_REMINDER_SPONSOR = Template(
+    key="consult.reminder.sponsor",
+    subject=Text("A consult in your household", "Una consulta en su hogar"),
+    body=Text(
+        "Someone in the household you sponsor has a Tequio consult on {when}.{their_time}",
+        "Alguien del hogar que usted patrocina tiene una consulta de Tequio el {when}.{their_time}",
+    ),
+    parameters=frozenset({"start", "zone", "patient_zone", "hours_before"}),
+)
+_THEIR_TIME = Text(" For them it is {when}.", " Para esa persona es el {when}.")
 
 # To a doctor, about their own day: when, in the doctor's zone, and nothing about the patient
 # (no name, no reason): the message may be read on a shared or locked screen.
@@ -97,7 +110,14 @@ REFERRAL_STATES: Mapping[str, Text] = {
 }
 
 TEMPLATES: dict[str, Template] = {
-    t.key: t for t in (CONSULT_REMINDER, CONSULT_BOOKED, CONSULT_CANCELLED, REFERRAL_CHANGED)
+    t.key: t
+    for t in (
+        CONSULT_REMINDER,
+        CONSULT_REMINDER_SPONSOR,
+        CONSULT_BOOKED,
+        CONSULT_CANCELLED,
+        REFERRAL_CHANGED,
+    )
 }
 
 
@@ -138,6 +158,18 @@ def _consult_reminder(
     }
 
 
+def _sponsor_reminder(
+    language: Language, params: Mapping[str, Any], base_url: str
+) -> dict[str, str]:
+    start = datetime.fromisoformat(str(params["start"]))
+    zone = _zone(params.get("zone"))
+    theirs = _zone(params.get("patient_zone") or params.get("zone"))
+    their_time = ""
+    if start.astimezone(theirs).utcoffset() != start.astimezone(zone).utcoffset():
+        their_time = _THEIR_TIME.render(language, {"when": when_phrase(start, theirs, language)})
+    return {"when": when_phrase(start, zone, language), "their_time": their_time}
+
+
 def _doctor_day(language: Language, params: Mapping[str, Any], base_url: str) -> dict[str, str]:
     start = datetime.fromisoformat(str(params["start"]))
     filled = {"when": when_phrase(start, _zone(params.get("zone")), language)}
@@ -158,6 +190,7 @@ def _referral_changed(
 
 _FILLERS: dict[str, Filler] = {
     CONSULT_REMINDER.key: _consult_reminder,
+    CONSULT_REMINDER_SPONSOR.key: _sponsor_reminder,
     CONSULT_BOOKED.key: _doctor_day,
     CONSULT_CANCELLED.key: _doctor_day,
     REFERRAL_CHANGED.key: _referral_changed,

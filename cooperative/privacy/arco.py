@@ -35,6 +35,7 @@ SECTIONS = (
     "payments",
     "access_log",
     "notifications",
+    "notification_preferences",
     "governance",
     "patronage",
     "allocations",
@@ -71,6 +72,7 @@ async def export(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]
         ),
         "access_log": await audit.export_of(session, account_id),
         "notifications": await notifications_arco.export_of(session, account_id),
+        "notification_preferences": await notifications_arco.preferences_of(session, account_id),
         "governance": await governance_arco.export_of(session, account_id, held.member_id),
         **await surplus_arco.export_of(session, held.member_id),
     }

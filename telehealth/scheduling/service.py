@@ -26,6 +26,7 @@ from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.kernel.principal import Principal, Role
 from cooperative.membership import fees
 from cooperative.membership import service as membership_service
+from cooperative.notifications import preferences as notification_preferences
 from cooperative.surplus import patronage
 from telehealth.clinics import service as clinics_service
 from telehealth.practitioners import rules as practitioner_rules
@@ -293,6 +294,10 @@ async def _booked(
     the doctor booked it), the patient's reminders, and the open slots it takes."""
     event = _new_event(appointment, "booked", principal.account_id, start=appointment.start)
     session.add(event)
+    # the doctor's and the patient's notification preferences, in one statement for both
+    await notification_preferences.read(
+        session, [practitioner.account_id, appointment.patient_account_id]
+    )
     await notices.booked(session, appointment, practitioner, event)
     await remind.plan(
         session, appointment, doctor_zone=practitioner.timezone, offsets=reminders, new=True

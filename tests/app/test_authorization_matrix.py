@@ -119,6 +119,9 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/me/access-log"): listing(owner="rosa"),
     # her consult's reminders: their link names the appointment
     ("GET", "/v1/me/notifications"): listing(owner="rosa", shows=("appointment",)),
+    # the caller's own; no path names anyone else's (tests/app/test_notification_preferences.py)
+    ("GET", "/v1/me/notification-preferences"): OWN,
+    ("PUT", "/v1/me/notification-preferences"): OWN,
     ("GET", "/v1/me/export"): EXPORT,
     ("POST", "/v1/me/erasure"): OWN,
     ("GET", "/v1/bylaws"): PUBLIC,
