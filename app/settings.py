@@ -353,6 +353,17 @@ class Settings(BaseSettings):
             and (self.jwt_public_key or self.jwt_public_key_file)
         ):
             raise ValueError("RS256 needs TEQUIO_JWT_PRIVATE_KEY and TEQUIO_JWT_PUBLIC_KEY (PEM)")
+        if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
+            raise ValueError("TEQUIO_TWILIO_ACCOUNT_SID and TEQUIO_TWILIO_AUTH_TOKEN go together")
+        if (
+            self.environment == "production"
+            and self.twilio_account_sid
+            and not (self.public_base_url or "").startswith("https://")
+        ):
+            raise ValueError(
+                "the SMS and WhatsApp provider reports deliveries to TEQUIO_PUBLIC_BASE_URL: set "
+                "it to Tequio's public https:// address in production"
+            )
         return self
 
     @property

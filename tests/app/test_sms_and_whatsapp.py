@@ -88,9 +88,11 @@ async def live(database: Database) -> AsyncIterator[Live]:
         await _empty_tables(database.engine)
 
 
-async def _queue(live: Live, account: dict[str, Any], channel: Channel) -> str:
-    """A consult reminder due now on `channel`; its idempotency key."""
-    key = f"test:{uuid.uuid4()}"
+async def _queue(
+    live: Live, account: dict[str, Any], channel: Channel, *, about: str | None = None
+) -> str:
+    """A consult reminder due now on `channel`; its `about`."""
+    about = about or f"appointment:{uuid.uuid4()}"
     start = clock.now() + timedelta(days=2)
     async with create_sessionmaker(live.database.engine)() as session:
         queued = await outbox.enqueue(
@@ -98,15 +100,15 @@ async def _queue(live: Live, account: dict[str, Any], channel: Channel) -> str:
             recipient=uuid.UUID(account["id"]),
             template="consult.reminder",
             parameters={"appointment_id": str(uuid.uuid4()), "start": moments.stored(start)},
-            idempotency_key=key,
+            idempotency_key=f"test:{uuid.uuid4()}",
             not_before=clock.now(),
             expires_at=start,
-            about=f"appointment:{uuid.uuid4()}",
+            about=about,
             channel=channel,
         )
         assert queued is not None
         await session.commit()
-    return key
+    return about
 
 
 async def _messages(live: Live, tokens: dict[str, Any]) -> list[dict[str, Any]]:
@@ -262,3 +264,26 @@ async def test_a_forged_or_unsigned_receipt_is_refused_and_changes_nothing(live:
     assert ignored.status_code == 204  # acknowledged, so the provider stops calling
     [message] = await _messages(live, tokens)
     assert message["state"] == "sent"
+
+
+@pytest.mark.sqlite_only
+async def test_no_sms_stands_in_for_a_message_about_a_cancelled_consult(live: Live) -> None:
+    """Her consult was cancelled after its first reminder went by WhatsApp (the second was
+    cancelled with it): the first one's failure sends no SMS about a consult that is off."""
+    phone = _phone()
+    live.provider.not_on_whatsapp.add(phone)
+    account, tokens = await signed_up(live.http, phone=phone)
+    about = await _queue(live, account, Channel.WHATSAPP)
+    assert await live.dispatcher.drain() == 1
+    await _queue(live, account, Channel.WHATSAPP, about=about)
+    async with create_sessionmaker(live.database.engine)() as session:
+        assert await outbox.cancel_about(session, about, reason="the consult was cancelled") == 1
+        await session.commit()
+
+    assert await live.provider.report() == [204, 204]
+    assert await live.dispatcher.drain() == 0
+    states = sorted((m["state"], m["reason"]) for m in await _messages(live, tokens))
+    assert states == [
+        ("cancelled", "the consult was cancelled"),
+        ("dead", "the provider could not deliver it (63024): Invalid message recipient"),
+    ]
