@@ -1,5 +1,7 @@
 """Settings refuse unsafe production configurations and read the environment."""
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -92,7 +94,11 @@ def test_the_sms_provider_is_configured_whole_and_reachable_in_production(
     monkeypatch.delenv("TEQUIO_CLOCK_OFFSET_SECONDS", raising=False)  # a run moved in time
     with pytest.raises(ValidationError, match="go together"):
         Settings(_env_file=None, twilio_account_sid="AC1")
-    production = {"environment": "production", "secret_key": "k" * 48, "ballot_secret": "b" * 48}
+    production: dict[str, Any] = {
+        "environment": "production",
+        "secret_key": "k" * 48,
+        "ballot_secret": "b" * 48,
+    }
     with pytest.raises(ValidationError, match="TEQUIO_PUBLIC_BASE_URL"):
         Settings(_env_file=None, twilio_account_sid="AC1", twilio_auth_token="t", **production)
     monkeypatch.setenv("TEQUIO_TWILIO_ACCOUNT_SID", "AC1")
