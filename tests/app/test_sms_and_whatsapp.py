@@ -3,7 +3,10 @@
 calls the callback signed (`tests/fake_sms_provider.py`). A message is `sent` when the provider
 accepts it and `delivered` only on its signed receipt; a WhatsApp message that is not delivered
 goes by SMS instead, and the member sees both and why; an outage is retried, then dead and kept;
-a refusal is dead at once with the provider's words; a forged receipt changes nothing."""
+a refusal is dead at once with the provider's words; a forged receipt changes nothing.
+
+The provider's side does not depend on the database: only the fallback, which a receipt writes
+under a row lock, runs on PostgreSQL too; the others on SQLite, to keep the suite quick."""
 
 import asyncio
 import socket
