@@ -142,10 +142,11 @@ async def start(provider: FakeSmsProvider) -> tuple[uvicorn.Server, "asyncio.Tas
         uvicorn.Config(app, log_level="warning", log_config=None, lifespan="off")
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(500):
+    for _ in range(3000):  # up to a minute on a loaded machine
         if server.started:
             break
         await asyncio.sleep(0.02)
+    assert server.started, "the fake provider did not start"
     return server, task
 
 

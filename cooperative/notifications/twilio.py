@@ -73,7 +73,7 @@ def _refusal(response: httpx.Response) -> str:
 
 class TwilioProvider:
     """One POST per message; `sent` is the provider's acceptance, `delivered` only its receipt
-    (`receipt`)."""
+    (`receive`)."""
 
     name = PROVIDER
 

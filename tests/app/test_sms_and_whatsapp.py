@@ -68,6 +68,8 @@ async def live(database: Database) -> AsyncIterator[Live]:
         outbox_max_attempts=3,
         outbox_retry_base_seconds=60,
         outbox_retry_cap_seconds=600,
+        governance_sweep_seconds=0,  # no background writer beside the test's own
+        slot_sweep_seconds=0,
     )
     sessions = create_sessionmaker(database.engine)
     app = create_app(settings, engine=database.engine, sessionmaker=sessions)
@@ -75,10 +77,11 @@ async def live(database: Database) -> AsyncIterator[Live]:
         uvicorn.Config(app, log_level="warning", log_config=None, lifespan="on")
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(500):
+    for _ in range(3000):  # up to a minute on a loaded machine
         if server.started:
             break
         await asyncio.sleep(0.02)
+    assert server.started, "Tequio did not start"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
             yield Live(

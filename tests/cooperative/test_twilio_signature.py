@@ -1,8 +1,19 @@
-"""The status callback's signature, checked against the example in the provider's documentation
-(a callback's URL with a query, five fields, the token 12345), so Tequio accepts what the real
-provider signs and not only what the tests' fake signs; and what each status means."""
+"""The Twilio-style provider's pure parts: the status callback's signature, checked against the
+example in the provider's documentation (a callback's URL with a query, five fields, the token
+12345), so Tequio accepts what the real provider signs and not only what the tests' fake signs;
+what each status means; the form a WhatsApp template goes as."""
 
-from cooperative.notifications.twilio import Status, signature, signed, status_of
+import uuid
+
+from cooperative.notifications.providers import Outgoing
+from cooperative.notifications.twilio import (
+    Status,
+    TwilioConfig,
+    TwilioProvider,
+    signature,
+    signed,
+    status_of,
+)
 
 URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
 FIELDS = {
@@ -34,3 +45,28 @@ def test_only_delivered_and_read_are_receipts() -> None:
     }
     for pending in ("queued", "accepted", "sending", "sent", "scheduled", None, "bogus"):
         assert status_of(pending) is Status.PENDING
+
+
+def test_whatsapp_goes_as_its_kinds_approved_template_when_one_is_set() -> None:
+    provider = TwilioProvider(
+        TwilioConfig(
+            account_sid="AC1",
+            auth_token="t",
+            status_callback="https://tequio.coop/v1/notifications/receipts/twilio",
+            whatsapp_from="+525500000002",
+            whatsapp_content_sids={"consult.reminder": "HX1"},
+        )
+    )
+    assert provider.channels == {"whatsapp"}
+
+    def message(template: str) -> Outgoing:
+        return Outgoing(uuid.uuid4(), "k", "whatsapp", "+529511234567", "", "Hola", "", template)
+
+    assert provider.form(message("consult.reminder")) == {
+        "To": "whatsapp:+529511234567",
+        "From": "whatsapp:+525500000002",
+        "ContentSid": "HX1",
+        "ContentVariables": '{"1": "Hola"}',
+        "StatusCallback": "https://tequio.coop/v1/notifications/receipts/twilio",
+    }
+    assert provider.form(message("consult.booked"))["Body"] == "Hola"  # no template: plain text
