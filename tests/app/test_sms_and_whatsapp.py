@@ -195,17 +195,18 @@ async def test_an_outage_is_retried_with_backoff_then_dead_and_kept(
     live.provider.down = True
     account, tokens = await signed_up(live.http, phone=_phone())
     await _queue(live, account, Channel.SMS)
-    now = clock.now()
+    before = clock.now()
 
     assert await live.dispatcher.drain() == 1
+    failed = clock.now()  # the failure was recorded in between: the retry is due 60 s after
     [message] = await _messages(live, tokens)
     assert (message["state"], message["attempts"]) == ("failed", 1)
     assert message["reason"].startswith("the provider is failing (503")
-    travel(now + timedelta(seconds=50))
+    travel(before + timedelta(seconds=45))
     assert await live.dispatcher.drain() == 0  # not before its backoff
-    travel(now + timedelta(seconds=61))
+    travel(failed + timedelta(seconds=61))
     assert await live.dispatcher.drain() == 1
-    travel(now + timedelta(seconds=61 + 121))
+    travel(clock.now() + timedelta(seconds=121))  # then two minutes
     assert await live.dispatcher.drain() == 1
     [message] = await _messages(live, tokens)
     assert (message["state"], message["attempts"]) == ("dead", 3)
