@@ -49,6 +49,7 @@ from app.routers import (
     households,
     me,
     members,
+    notifications,
     pages,
     payments,
     practitioners,
@@ -109,6 +110,7 @@ TAGS = [
     },
     {"name": "governance", "description": "Proposals, secret ballots, elections, results."},
     {"name": "surplus", "description": "Patronage, surplus allocation, notices, capital."},
+    {"name": "notifications", "description": "Delivery receipts from the messaging providers."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
@@ -181,7 +183,7 @@ def create_app(
 ROUTERS = (
     health, auth, me, appointments, consults, consult_media, records, prescriptions,
     attachments, practitioners, clinics, referrals, households, members, dues, payments,
-    proposals, roles, bylaws, exchange_rates, surplus, pages,
+    proposals, roles, bylaws, exchange_rates, surplus, notifications, pages,
 )  # fmt: skip
 
 

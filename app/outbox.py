@@ -28,12 +28,15 @@ from cooperative.notifications.providers import (
     SmtpProvider,
 )
 from cooperative.notifications.rules import Channel, RetryPolicy
+from cooperative.notifications.twilio import TwilioConfig, TwilioProvider
 
 log = logging.getLogger("tequio.outbox")
 
 
 def providers_of(settings: Settings) -> list[Provider]:
-    """Email by SMTP when `TEQUIO_SMTP_HOST` is set; outside production, the development
+    """Email by SMTP when `TEQUIO_SMTP_HOST` is set; SMS and WhatsApp through the Twilio-style
+    API when its account, token and the channel's sender number are set; outside production, the
+    development
     provider takes every channel that has no real provider. In production a channel without a
     provider keeps its messages queued (until they expire)."""
     found: list[Provider] = []
@@ -52,9 +55,32 @@ def providers_of(settings: Settings) -> list[Provider]:
                 )
             )
         )
+    if twilio := twilio_config(settings):
+        found.append(TwilioProvider(twilio))
     if settings.environment != "production":
         found.append(DevelopmentProvider())
     return found
+
+
+def twilio_config(settings: Settings) -> TwilioConfig | None:
+    """The Twilio-style provider's configuration, if it has an account, a token and a sender
+    for at least one channel."""
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+    if not (settings.twilio_account_sid and token):
+        return None
+    if not (settings.twilio_sms_from or settings.twilio_whatsapp_from):
+        return None
+    return TwilioConfig(
+        account_sid=settings.twilio_account_sid,
+        auth_token=token,
+        status_callback=settings.twilio_status_callback,
+        api_base=settings.twilio_api_base,
+        sms_from=settings.twilio_sms_from,
+        whatsapp_from=settings.twilio_whatsapp_from,
+        whatsapp_content_sid=settings.twilio_whatsapp_content_sid,
+        whatsapp_content_sids=dict(settings.twilio_whatsapp_content_sids),
+        timeout_seconds=settings.twilio_timeout_seconds,
+    )
 
 
 class Dispatcher:

@@ -207,6 +207,38 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = Field(default="Tequio <avisos@tequio.coop>", max_length=200)
     smtp_timeout_seconds: float = Field(default=30, gt=0, le=300)
+    twilio_api_base: str = Field(
+        default="https://api.twilio.com",
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="The Twilio-style messages API (any provider that speaks it).",
+    )
+    twilio_account_sid: str | None = Field(
+        default=None,
+        max_length=64,
+        description="SMS and WhatsApp go out through the Twilio-style API when it, the auth "
+        "token and a sender number are set.",
+    )
+    twilio_auth_token: SecretStr | None = Field(
+        default=None, description="Also the key the provider signs its status callbacks with."
+    )
+    twilio_sms_from: str | None = Field(
+        default=None, max_length=64, description="The sender of SMS, e.g. +525512345678."
+    )
+    twilio_whatsapp_from: str | None = Field(
+        default=None, max_length=64, description="The WhatsApp sender number, e.g. +525512345678."
+    )
+    twilio_whatsapp_content_sid: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The approved WhatsApp template (ContentSid) business-initiated messages "
+        "go out with; its one variable {{1}} is the message's text. Unset: plain text.",
+    )
+    twilio_whatsapp_content_sids: dict[str, str] = Field(
+        default_factory=dict,
+        description='A template per kind of message, as JSON: {"consult.reminder": "HX…"}; '
+        "the kinds not named use TEQUIO_TWILIO_WHATSAPP_CONTENT_SID.",
+    )
+    twilio_timeout_seconds: float = Field(default=15, gt=0, le=120)
     relay_video_max_width: int = Field(default=640, ge=16, le=3840)
     relay_video_max_height: int = Field(default=480, ge=16, le=2160)
     relay_video_max_fps: float = Field(default=15, gt=0, le=60)
@@ -325,6 +357,17 @@ class Settings(BaseSettings):
             and (self.jwt_public_key or self.jwt_public_key_file)
         ):
             raise ValueError("RS256 needs TEQUIO_JWT_PRIVATE_KEY and TEQUIO_JWT_PUBLIC_KEY (PEM)")
+        if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
+            raise ValueError("TEQUIO_TWILIO_ACCOUNT_SID and TEQUIO_TWILIO_AUTH_TOKEN go together")
+        if (
+            self.environment == "production"
+            and self.twilio_account_sid
+            and not (self.public_base_url or "").startswith("https://")
+        ):
+            raise ValueError(
+                "the SMS and WhatsApp provider reports deliveries to TEQUIO_PUBLIC_BASE_URL: set "
+                "it to Tequio's public https:// address in production"
+            )
         return self
 
     @property
@@ -343,6 +386,12 @@ class Settings(BaseSettings):
     def public_url(self) -> str:
         """The base of the links Tequio hands out, without a trailing slash."""
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def twilio_status_callback(self) -> str:
+        """Where the Twilio-style provider reports deliveries (register it as the status
+        callback); its signature is checked against exactly this URL."""
+        return f"{self.public_url}/v1/notifications/receipts/twilio"
 
     @property
     def is_sqlite(self) -> bool:

@@ -10,6 +10,13 @@ dispatcher through providers.
 - `delivery`: what a dispatcher does (claim due messages, record the provider's answer or
   receipt); the loop itself is the shell's (`app/outbox.py`, `tequio worker`).
 - `providers`: the interface a channel's provider implements; the development inbox and SMTP.
+- `twilio`: SMS and WhatsApp through a Twilio-style HTTP API, and its signed status callback
+  (`receive`, behind `POST /v1/notifications/receipts/twilio`), which calls
+  `delivery.record_receipt`: the only way a message becomes `delivered`. A WhatsApp message
+  refused for good or reported failed goes by SMS instead (`delivery.fall_back`: a second
+  message with its own key, `about` the same thing, `fallback_of` naming the first, the reason
+  in the first's `provider_reason`).
+
 - `preferences`: how a member wants to be reached (channels opted in to, with when, in their
   order; language; quiet hours in their zone; consent to the household's sponsor receiving
   their consult reminders). `enqueue` reads them once per transaction and account (`read`
@@ -26,10 +33,7 @@ confirmed, amounts formatted in the recipient's locale).
 
 It sits below dues, membership and governance (they may write to it: invoices due, votes
 opening) and above accounts (it reads a recipient's language and address). What plugs in later
-without changing the table: a Twilio-style SMS/WhatsApp provider (`Provider` for those channels;
-its status callback calls `delivery.record_receipt`, which alone makes a message `delivered`),
-a WhatsApp-to-SMS fallback (a second message with its own key, `about` the same thing, the
-reason in `provider_reason`), one-time codes (a template whose code parameter is `secret`:
+without changing the table: one-time codes (a template whose code parameter is `secret`:
 masked in logs and in the member's list; queued `urgent`, past quiet hours). Webhooks can
 share the claim, retries and states, but their recipient is an OAuth client, not an account:
 that needs a migration (a client column beside a nullable `recipient_account_id`).

@@ -130,6 +130,7 @@ async def outgoing(
                 subject=text.subject,
                 body=text.body,
                 log_body=logged.body,
+                template=message.template,
             )
         )
     return ready, stuck
@@ -182,8 +183,9 @@ async def record_failure(
     now: datetime,
 ) -> State | None:
     """The attempt failed: tried again after the policy's backoff, or dead after the last
-    attempt (kept, with the reason). The new state, or None if this dispatcher no longer held
-    the message."""
+    attempt (kept, with the reason). A WhatsApp message its provider refused for good goes by
+    SMS instead (`fall_back`). The new state, or None if this dispatcher no longer held the
+    message."""
     state, retry_at = policy.after_failure(message.attempts, now, permanent=permanent)
     result = await session.execute(
         update(OutboxMessage)
@@ -198,7 +200,73 @@ async def record_failure(
         )
         .execution_options(synchronize_session=False)
     )
-    return state if getattr(result, "rowcount", 0) else None
+    if not getattr(result, "rowcount", 0):
+        return None
+    if permanent and provider is not None and await fall_back(session, message, now=now):
+        await session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message.id)
+            .values(provider_reason=_fell_back(reason))
+            .execution_options(synchronize_session=False)
+        )
+    return state
+
+
+FELL_BACK = "; sent by SMS instead"
+
+
+def _fell_back(reason: str) -> str:
+    return reason[: 500 - len(FELL_BACK)] + FELL_BACK
+
+
+async def fall_back(session: AsyncSession, message: OutboxMessage, *, now: datetime) -> bool:
+    """Queue, due now, the SMS that stands in for a WhatsApp message that failed: the same
+    recipient, kind of message, parameters and language, `about` the same thing (a cancel
+    cancels it too), its own idempotency key (the original's + ":sms") and `fallback_of`
+    naming the original. Never twice for one message, never for one whose moment has passed,
+    and never when what it was about was cancelled meanwhile (a message about it was
+    cancelled). Whether it was queued."""
+    if message.channel != Channel.WHATSAPP or message.fallback_of is not None:
+        return False
+    if message.expires_at is not None and message.expires_at <= now:
+        return False
+    key = f"{message.idempotency_key}:sms"[:200]
+    found = await session.execute(
+        select(col(OutboxMessage.id)).where(col(OutboxMessage.idempotency_key) == key)
+    )
+    if found.first() is not None:
+        return False
+    if message.about is not None:
+        cancelled = await session.execute(
+            select(col(OutboxMessage.id))
+            .where(
+                col(OutboxMessage.about) == message.about,
+                col(OutboxMessage.recipient_account_id) == message.recipient_account_id,
+                col(OutboxMessage.state) == State.CANCELLED,
+            )
+            .limit(1)
+        )
+        if cancelled.first() is not None:
+            return False
+    session.add(
+        OutboxMessage(
+            recipient_account_id=message.recipient_account_id,
+            channel=Channel.SMS,
+            template=message.template,
+            language=message.language,
+            parameters=dict(message.parameters),
+            about=message.about,
+            idempotency_key=key,
+            not_before=now,
+            next_attempt_at=now,
+            expires_at=message.expires_at,
+            fallback_of=message.id,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await session.flush()
+    return True
 
 
 async def expire(session: AsyncSession, *, now: datetime) -> int:
@@ -230,21 +298,31 @@ async def record_receipt(
     reason: str | None,
     now: datetime,
 ) -> bool:
-    """A provider's delivery receipt (its verified status callback): `delivered`, or `failed`
-    with its reason. False when no message of that provider has that id."""
-    values: dict[str, object] = {"updated_at": now, "provider_reason": reason}
-    if delivered:
-        values |= {"state": State.DELIVERED, "delivered_at": now}
-    else:
-        values |= {"state": State.DEAD}
-    result = await session.execute(
-        update(OutboxMessage)
+    """A provider's delivery receipt (its verified status callback): `delivered` (the only way
+    a message becomes so; a second receipt, "read" after "delivered", keeps the first time), or
+    `dead` with the provider's reason, and a failed WhatsApp message goes by SMS instead
+    (`fall_back`). A receipt for a message no longer `sent` (already dead) changes nothing.
+    False when no message of that provider has that id."""
+    found = await session.execute(
+        select(OutboxMessage)
         .where(
             col(OutboxMessage.provider) == provider,
             col(OutboxMessage.provider_message_id) == provider_message_id,
-            col(OutboxMessage.state).in_((State.SENT, State.DELIVERED)),
         )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    return bool(getattr(result, "rowcount", 0))
+    message = found.scalars().first()
+    if message is None:
+        return False
+    if delivered and message.state in (State.SENT, State.DELIVERED):
+        message.state = State.DELIVERED
+        message.delivered_at = message.delivered_at or now
+        message.updated_at = now
+    elif not delivered and message.state == State.SENT:
+        said = reason or "the provider could not deliver it"
+        fell = await fall_back(session, message, now=now)
+        message.state = State.DEAD
+        message.provider_reason = _fell_back(said) if fell else said[:500]
+        message.updated_at = now
+    return True

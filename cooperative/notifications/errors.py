@@ -1,5 +1,5 @@
-"""The outbox's refusals: programming errors of a writer (the first two), and a member's
-preferences that cannot be kept."""
+"""The outbox's refusals: programming errors of a writer (the first two), a member's
+preferences that cannot be kept, and a status callback the provider did not sign."""
 
 from cooperative.kernel import wordbook
 from cooperative.kernel.errors import TequioError, Text, using
@@ -53,4 +53,18 @@ class EmptyQuietHours(TequioError):
         "none, send `quiet_hours: null`.",
         "El horario de silencio debe empezar y terminar a horas distintas (p. ej., de 21:00 a "
         "08:00); para no tener ninguno, envíe `quiet_hours: null`.",
+    )
+
+
+class ReceiptNotSigned(TequioError):
+    """A status callback the provider did not sign: nothing is recorded."""
+
+    status = 403
+    slug = "receipt-not-signed"
+    title = Text("This status callback is not signed", "Este aviso de entrega no está firmado")
+    detail = Text(
+        "Only the messaging provider may report deliveries, signed with the account's token "
+        "(X-Twilio-Signature); nothing was recorded.",
+        "Solo el proveedor de mensajes puede informar entregas, firmadas con el token de la "
+        "cuenta (X-Twilio-Signature); no se registró nada.",
     )

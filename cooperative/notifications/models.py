@@ -22,7 +22,8 @@ class OutboxMessage(SQLModel, table=True):
     each template names the parameters it takes). `about` names what the message is about
     ("appointment:<id>"), so a change to it finds its messages (a cancel cancels them).
     `next_attempt_at` is when a dispatcher may next take it; `claimed_until` how long the
-    dispatcher that took it keeps it (`sending`)."""
+    dispatcher that took it keeps it (`sending`). `fallback_of` is set on an SMS queued because
+    the WhatsApp message it names failed."""
 
     __tablename__ = "outbox_message"
     __table_args__ = (
@@ -55,6 +56,8 @@ class OutboxMessage(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # an SMS sent because this WhatsApp message failed names it here (never a second time)
+    fallback_of: uuid.UUID | None = None
 
 
 class NotificationPreference(SQLModel, table=True):

@@ -4,7 +4,7 @@ A provider's `send` returns once the provider has *accepted* the message (the me
 `sent`) and raises `DeliveryFailed` otherwise, saying whether trying again could help. Only a
 provider's delivery receipt makes a message `delivered`; an email has no receipt (SMTP
 acceptance by the next server is all an SMTP sender learns), so email stops at `sent`.
-Providers with receipts (the Twilio-style SMS and WhatsApp ones, later) report them through
+Providers with receipts (the Twilio-style SMS and WhatsApp one, `twilio`) report them through
 `delivery.record_receipt`."""
 
 import collections
@@ -35,6 +35,7 @@ class Outgoing:
     subject: str
     body: str
     log_body: str
+    template: str = ""  # which message it is (a WhatsApp template id may be chosen by it)
 
 
 @dataclass(frozen=True, slots=True)

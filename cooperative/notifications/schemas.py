@@ -33,7 +33,14 @@ class NotificationPublic(BaseModel):
     )
     not_before: Moment = Field(description="When it is (or was) due.")
     attempts: int
-    reason: str | None = Field(description="The provider's reason for the last failure.")
+    reason: str | None = Field(
+        description="The provider's reason for the last failure (and, for a WhatsApp message "
+        "that failed, that it was sent by SMS instead)."
+    )
+    fallback_of: uuid.UUID | None = Field(
+        default=None,
+        description="Set on an SMS sent because a WhatsApp message failed: that message's id.",
+    )
     sent_at: Moment | None
     delivered_at: Moment | None
     created_at: Moment

@@ -178,6 +178,7 @@ def notification_public(message: OutboxMessage, *, base_url: str) -> Notificatio
         not_before=message.not_before,
         attempts=message.attempts,
         reason=message.provider_reason,
+        fallback_of=message.fallback_of,
         sent_at=message.sent_at,
         delivered_at=message.delivered_at,
         created_at=message.created_at,

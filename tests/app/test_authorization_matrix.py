@@ -14,7 +14,8 @@ A new operation fails `test_every_operation_is_classified` until it has a line i
 - `listing(...)`, `EXPORT`: the caller's own items; a stranger gets 200 (or 403/404) with none of
   the family's;
 - `LINK`: opened with a signed link instead of a token: everyone, without a token or with their
-  own, is refused (403/404) a link the server did not sign for them.
+  own, is refused (403/404) a link the server did not sign for them; `PROVIDER_SIGNED` likewise
+  for a provider's callback (a delivery receipt) its provider did not sign.
 `files=` sends the body as a multipart form with these files (an upload), `body=` its fields.
 Path parameters are filled from the world (`tests/authorization_support.py`) by their name
 (PARAMS); `path=`, `query=` and `body=` name world objects as `"{household}"`. `owner=` and
@@ -59,6 +60,8 @@ EXPORT = Rule(
 )
 FORGED = {"by": "account", "expires": "4102444800", "signature": "c2lnbmVkIGJ5IG5vYm9keQ"}
 LINK = Rule("link", query=FORGED)
+# a provider's status callback: no token, its signature checked (a stranger's is none)
+PROVIDER_SIGNED = Rule("link", body={"MessageSid": "SM0", "MessageStatus": "delivered"})
 
 
 def role(name: str, **fields: Any) -> Rule:
@@ -348,6 +351,7 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
         see=CLINIC, act=CLINIC, body={"kind": "lab_result"}, files=LAB_RESULT
     ),
     ("GET", f"{REF}/attachments"): obj(see=CLINIC, owner="doctor", shows=("referral_attachment",)),
+    ("POST", "/v1/notifications/receipts/twilio"): PROVIDER_SIGNED,
     ("GET", "/healthz/live"): PUBLIC,
     ("GET", "/healthz/ready"): PUBLIC,
 }

@@ -1,5 +1,7 @@
 """Settings refuse unsafe production configurations and read the environment."""
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -79,3 +81,32 @@ def test_a_moved_clock_is_refused_in_production() -> None:
             ballot_secret="b" * 48,
             clock_offset_seconds=60,
         )
+
+
+def test_the_sms_provider_is_configured_whole_and_reachable_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its sid and token go together; in production its receipts need a public https address.
+    Set from the environment (the content templates as JSON), it takes the channels it has a
+    sender for, reporting to the public address."""
+    from app.outbox import twilio_config
+
+    monkeypatch.delenv("TEQUIO_CLOCK_OFFSET_SECONDS", raising=False)  # a run moved in time
+    with pytest.raises(ValidationError, match="go together"):
+        Settings(_env_file=None, twilio_account_sid="AC1")
+    production: dict[str, Any] = {
+        "environment": "production",
+        "secret_key": "k" * 48,
+        "ballot_secret": "b" * 48,
+    }
+    with pytest.raises(ValidationError, match="TEQUIO_PUBLIC_BASE_URL"):
+        Settings(_env_file=None, twilio_account_sid="AC1", twilio_auth_token="t", **production)
+    monkeypatch.setenv("TEQUIO_TWILIO_ACCOUNT_SID", "AC1")
+    monkeypatch.setenv("TEQUIO_TWILIO_AUTH_TOKEN", "t")
+    monkeypatch.setenv("TEQUIO_TWILIO_WHATSAPP_FROM", "+525500000002")
+    monkeypatch.setenv("TEQUIO_TWILIO_WHATSAPP_CONTENT_SIDS", '{"consult.reminder": "HX1"}')
+    monkeypatch.setenv("TEQUIO_PUBLIC_BASE_URL", "https://tequio.coop")
+    config = twilio_config(Settings(_env_file=None, **production))
+    assert config is not None and config.channels == {"whatsapp"}
+    assert config.whatsapp_content_sids == {"consult.reminder": "HX1"}
+    assert config.status_callback == "https://tequio.coop/v1/notifications/receipts/twilio"
