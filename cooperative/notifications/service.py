@@ -46,6 +46,8 @@ async def enqueue(
     about: str | None = None,
     channel: Channel | None = None,
     fresh: bool = False,
+    address: str | None = None,
+    urgent: bool = False,
 ) -> OutboxMessage | None:
     """Queue a message to `recipient`'s account, due at `not_before`, in the session's
     transaction (added, not flushed: the caller's flush writes every message it queued in one
@@ -53,7 +55,9 @@ async def enqueue(
     `fresh` says the key names something created in this very transaction (no message can have
     it yet, and it is not looked up). An account that is gone or closed gets nothing (None).
     The channel is, unless given, email when the account has one, SMS otherwise; the language
-    is the account's."""
+    is the account's. `address` sends it there rather than to the account's own contact of
+    the channel (a code for a new phone). `urgent`: a message the person is waiting for (a
+    one-time code), not to be held back (for quiet hours; nothing special yet)."""
     fields = _checked(template, parameters)
     existing = None if fresh else await by_key(session, idempotency_key)
     if existing is not None:
@@ -69,6 +73,7 @@ async def enqueue(
         language=language,
         parameters=fields,
         about=about,
+        address=address,
         idempotency_key=idempotency_key,
         not_before=not_before,
         next_attempt_at=not_before,
