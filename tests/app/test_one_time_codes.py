@@ -3,6 +3,7 @@ password comes back through a code to the verified contact, a new phone or email
 before it is the account's. Codes are short-lived, single-use, dead after a few wrong tries,
 and never logged nor shown back."""
 
+import asyncio
 import logging
 import re
 import uuid
@@ -13,8 +14,11 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db import create_sessionmaker
+from app.main import create_app
 from app.settings import Settings
 from cooperative.kernel import clock
+from tests.conftest import TEST_ADDRESS, Database, _empty_tables, make_settings
 from tests.factories import (
     PASSWORD,
     bearer,
@@ -255,3 +259,42 @@ async def test_codes_are_never_logged_nor_shown_back(
     logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert logged, "the requests were logged"
     assert not re.search(rf"(?<![0-9]){code}(?![0-9])", logged)
+
+
+async def test_in_development_the_code_is_read_at_dev_inbox_from_loopback_only(
+    database: Database,
+) -> None:
+    """How a newcomer running `make run` reads their code: the development provider's inbox,
+    on loopback, in development; the log line of the same delivery masks it."""
+    app = create_app(
+        make_settings(database.url, environment="development", outbox_dispatch_seconds=0.05),
+        engine=database.engine,
+        sessionmaker=create_sessionmaker(database.engine),
+    )
+    here = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 40000)),
+        base_url="http://127.0.0.1:8000",
+    )
+    away = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(TEST_ADDRESS, 40000)),
+        base_url="http://127.0.0.1:8000",
+    )
+    try:
+        async with app.router.lifespan_context(app), here, away:
+            username = await sign_up(here, verify=False)
+            code = await code_sent_to(here, username)
+            assert code is not None
+            shown = ""
+            for _ in range(200):  # the dispatcher delivers within a pass or two
+                shown = (await here.get("/dev/inbox")).text
+                if code in shown:
+                    break
+                await asyncio.sleep(0.05)
+            assert code in shown and username not in shown  # the address masked
+            assert (await away.get("/dev/inbox")).status_code == 404
+    finally:
+        await _empty_tables(database.engine)
+
+
+async def test_outside_development_there_is_no_dev_inbox(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/dev/inbox")).status_code == 404
