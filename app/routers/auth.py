@@ -373,6 +373,7 @@ async def verify(
     )
     assert account is not None
     codes.mark_verified(account, spent.address)
+    await notification_codes.spent(session, account.id, codes.Purpose.VERIFY)
     await session.flush()
     return VerifyAccepted(detail=VERIFIED.render(language_of(request)))
 
@@ -474,4 +475,5 @@ async def recover_confirm(
         min_password_length=settings.password_min_length,
     )
     await accounts_service.end_sessions(session, account.id, reason="recovery")
+    await notification_codes.spent(session, account.id, codes.Purpose.RECOVER)
     return VerifyAccepted(detail=PASSWORD_CHANGED.render(language_of(request)))

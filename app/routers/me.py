@@ -289,4 +289,5 @@ async def confirm_contact(
         session, account, codes.Purpose.CONTACT, data.code, settings.code_policy
     )
     await accounts_service.change_contact(session, account, spent.address)
+    await notification_codes.spent(session, account.id, codes.Purpose.CONTACT)
     return VerifyAccepted(detail=CONTACT_CHANGED.render(language_of(request)))

@@ -20,6 +20,16 @@ _TEMPLATES = {
 }
 
 
+def about(account_id: uuid.UUID, purpose: codes.Purpose) -> str:
+    """What an account's code messages for one purpose are about."""
+    return f"code:{purpose.value}:{account_id}"
+
+
+async def spent(session: AsyncSession, account_id: uuid.UUID, purpose: codes.Purpose) -> None:
+    """A code was used: any of its messages not sent yet has nothing left to say."""
+    await service.cancel_about(session, about(account_id, purpose), reason="the code was used")
+
+
 def channel_of(address: str) -> Channel:
     return Channel.EMAIL if account_rules.looks_like_email(address) else Channel.SMS
 
@@ -32,7 +42,11 @@ async def send_code(
     policy: codes.CodePolicy,
 ) -> None:
     """A fresh code for `purpose` to `address` (the account's latest for that purpose: the
-    previous one stops working), its message due now and dead when the code expires."""
+    previous one stops working, and its message is cancelled if not sent yet), its message due
+    now and dead when the code expires."""
+    await service.cancel_about(
+        session, about(account.id, purpose), reason="a newer code replaced it"
+    )
     row, code = await codes.issue(session, account.id, purpose, address, policy)
     await service.enqueue(
         session,
@@ -43,6 +57,7 @@ async def send_code(
         fresh=True,
         not_before=row.created_at,
         expires_at=row.expires_at,
+        about=about(account.id, purpose),
         channel=channel_of(address),
         address=address,
         urgent=True,

@@ -256,6 +256,9 @@ async def test_codes_are_never_logged_nor_shown_back(
     listed = await client.get("/v1/me/notifications", headers=bearer(tokens))
     sent = next(m for m in listed.json()["items"] if m["template"] == "code.verify")
     assert "•••" in sent["body"] and code not in listed.text
+    export = await client.get("/v1/me/export", headers=bearer(tokens))
+    exported = next(m for m in export.json()["notifications"] if m["template"] == "code.verify")
+    assert exported["parameters"]["code"] == "•••" and exported["state"] == "cancelled"
     logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert logged, "the requests were logged"
     assert not re.search(rf"(?<![0-9]){code}(?![0-9])", logged)
