@@ -43,6 +43,7 @@ async def _principal(
         session_id=claimed.session_id,
         roles=roles,
         scopes=claimed.scopes & scopes_for(roles),
+        verified=account.is_verified,
     )
     missing = sorted(set(security_scopes.scopes) - principal.scopes)
     if missing:

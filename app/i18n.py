@@ -65,6 +65,7 @@ _SPANISH: dict[str, str] = {
     "phone_e164": "No es un teléfono válido de México o de EE. UU.; escríbalo con su lada, "
     "p. ej. 951 123 4567, o con el código del país, p. ej. +52 951 123 4567.",
     "contact_required": "Indique un correo o un número de teléfono.",
+    "one_contact": "Indique un correo o un número de teléfono, no ambos.",
     "blank": "No debe estar vacío.",
     "email": "No es un correo electrónico válido.",
     "json_type": "Debe ser {expected_es} (llegó {given_es}).",

@@ -43,6 +43,7 @@ from app.routers import (
     clinics,
     consult_media,
     consults,
+    dev,
     dues,
     exchange_rates,
     health,
@@ -65,6 +66,7 @@ from app.settings import Settings
 from app.slots import sweep_slots
 from cooperative.dues import receipts
 from cooperative.governance.sealing import BallotKeys
+from cooperative.notifications.providers import DevelopmentProvider
 
 STATIC = Path(__file__).parent / "static"
 
@@ -183,7 +185,7 @@ def create_app(
 ROUTERS = (
     health, auth, me, appointments, consults, consult_media, records, prescriptions,
     attachments, practitioners, clinics, referrals, households, members, dues, payments,
-    proposals, roles, bylaws, exchange_rates, surplus, notifications, pages,
+    proposals, roles, bylaws, exchange_rates, surplus, notifications, pages, dev,
 )  # fmt: skip
 
 
@@ -213,6 +215,10 @@ def _lifespan(
             layer.add_done_callback(background.discard)
         if settings.outbox_dispatch_seconds > 0:
             dispatcher = Dispatcher.from_settings(settings, sessions)
+            app.state.development_inbox = next(  # for /dev/inbox, in development only
+                (p for p in dispatcher.by_channel.values() if isinstance(p, DevelopmentProvider)),
+                None,
+            )
             outbox = asyncio.create_task(dispatcher.run(settings.outbox_dispatch_seconds))
             background.add(outbox)
             outbox.add_done_callback(background.discard)

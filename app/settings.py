@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from cooperative.accounts.codes import CodePolicy
 from cooperative.accounts.rules import BackoffPolicy, ThrottleRule, throttle_key
 from cooperative.kernel import clock
 from cooperative.kernel.errors import Language
@@ -95,6 +96,18 @@ class Settings(BaseSettings):
     )
     signup_contact_free_attempts: int = Field(
         default=3, ge=1, description="Sign-ups with one email or phone number, from anywhere."
+    )
+    code_minutes: int = Field(
+        default=10, ge=1, le=60, description="How long a one-time code works."
+    )
+    code_max_attempts: int = Field(
+        default=5, ge=1, le=20, description="Wrong tries after which a one-time code is dead."
+    )
+    code_account_free_attempts: int = Field(
+        default=5, ge=1, description="One-time codes sent for one account before back-off."
+    )
+    code_address_free_attempts: int = Field(
+        default=5, ge=1, description="One-time codes sent to one email or phone before back-off."
     )
     signup_refill_seconds: float = Field(
         default=60,
@@ -489,6 +502,34 @@ class Settings(BaseSettings):
                 )
             )
         return rules
+
+    @property
+    def code_policy(self) -> CodePolicy:
+        """How one-time codes are kept (a key derived from the secret), how long they work and
+        how many wrong tries kill one."""
+        secret = self.secret_key.get_secret_value().encode()
+        return CodePolicy(
+            key=hmac.new(secret, b"tequio one-time codes", hashlib.sha256).digest(),
+            ttl=timedelta(minutes=self.code_minutes),
+            max_attempts=self.code_max_attempts,
+        )
+
+    def code_throttles(self, account: str, address: str) -> list[ThrottleRule]:
+        """The throttle keys of sending a one-time code: per account (or the username asked
+        for, known or not) and per address it goes to."""
+        secret = self.contact_secret
+        return [
+            ThrottleRule(
+                throttle_key("code-account", account, secret),
+                self._refilling(self.code_account_free_attempts),
+                cleared_by_success=False,
+            ),
+            ThrottleRule(
+                throttle_key("code-address", address, secret),
+                self._refilling(self.code_address_free_attempts),
+                cleared_by_success=False,
+            ),
+        ]
 
     def clinic_registration_throttles(self, staff_account_id: str) -> list[ThrottleRule]:
         """Clinic staff registering patients by phone or email, per staff account."""

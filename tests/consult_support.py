@@ -24,6 +24,7 @@ from cooperative.kernel.principal import Role
 from telehealth.scheduling.models import Appointment
 from tests.conftest import Database, _empty_tables, make_settings
 from tests.factories import (
+    OUTBOXES,
     account_with_role,
     bearer,
     book,
@@ -64,10 +65,10 @@ async def server(database: Database) -> AsyncIterator[Callable[..., Any]]:
 
     async def start(log_level: str = "warning", **overrides: Any) -> str:
         settings = make_settings(database.url, **overrides)
-        app = create_app(
-            settings, engine=database.engine, sessionmaker=create_sessionmaker(database.engine)
-        )
+        sessions = create_sessionmaker(database.engine)
+        app = create_app(settings, engine=database.engine, sessionmaker=sessions)
         port = free_port()
+        OUTBOXES[f"127.0.0.1:{port}"] = sessions  # where the factories read a code sent
         config = uvicorn.Config(
             app,
             host="127.0.0.1",

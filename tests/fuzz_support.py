@@ -15,6 +15,7 @@ from cooperative.kernel import clock
 from telehealth.scheduling.models import Appointment
 from tests.conftest import make_settings
 from tests.factories import (
+    OUTBOXES,
     PASSWORD,
     active_member,
     attest,
@@ -55,6 +56,10 @@ async def seed(http: httpx.AsyncClient, database_url: str) -> Seeded:
     API) who registered the patient, a reported payment, a rate, the doctor's extra window and
     time off, an invitation not yet answered. The doctor's role is given in the database, as
     the factories do, and the consult's start moved there to open its room."""
+    settings = make_settings(database_url)
+    engine = create_engine(settings)
+    sessions = create_sessionmaker(engine)
+    OUTBOXES[http.base_url.netloc.decode()] = sessions  # where the factories read a code sent
     admin = await login(http, ADMIN_EMAIL)
     await _ok(http.post("/v1/bylaws/versions", json={}, headers=bearer(admin)))
     member, patient = await active_member(http, admin, full_name="Rosa Martínez López")
@@ -62,10 +67,6 @@ async def seed(http: httpx.AsyncClient, database_url: str) -> Seeded:
     await attest(http, patient, home["id"], income_minor=500_000, household_size=3)
     me = await _ok(http.get("/v1/me", headers=bearer(patient)))
     clinic = await new_clinic(http, admin)
-
-    settings = make_settings(database_url)
-    engine = create_engine(settings)
-    sessions = create_sessionmaker(engine)
     try:
         profile, doctor = await practitioner(http, admin, sessions, settings)
         staff = await clinic_staff(http, admin, clinic["id"])

@@ -16,21 +16,35 @@ from app.db import SessionDep
 from app.errors import MalformedBody, UnsupportedMediaType, language_of, problem_responses
 from app.security import InvalidToken, NotAuthenticated
 from app.settings import Settings
+from cooperative.accounts import codes
 from cooperative.accounts import rules as account_rules
 from cooperative.accounts import service as accounts_service
-from cooperative.accounts.errors import TooManySignUps
+from cooperative.accounts.errors import (
+    CodeExpired,
+    CodeUsed,
+    TooManyCodes,
+    TooManySignUps,
+    WeakPassword,
+    WrongCode,
+)
 from cooperative.accounts.models import Account
 from cooperative.accounts.schemas import (
     SIGN_UP_ACCEPTED,
     AccountCreate,
+    CodeRequest,
+    CodeSent,
     LoginRequest,
     LogoutRequest,
+    RecoverConfirm,
     RefreshRequest,
     SignUpAccepted,
     TokenResponse,
+    VerifyAccepted,
+    VerifyRequest,
 )
 from cooperative.kernel.errors import Text
 from cooperative.kernel.principal import scopes_for
+from cooperative.notifications import codes as notification_codes
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -59,9 +73,14 @@ async def register(
     Nothing else is asked: no identity document, no immigration status. The new account is a
     patient account; doctor, clinic staff and admin roles are granted by the cooperative.
 
+    A new account gets a six-digit code at its email (or else its phone): `POST
+    /v1/auth/verify` with it. Until then the account may sign in and read, but not book a
+    consult or vote.
+
     The answer is the same `202` whether or not the email or phone was already registered, so
     nobody can use sign-up to find out who uses Tequio: if it was new, sign in with it and this
-    password; if it was registered, nothing changed and its own password still signs in. Weak
+    password; if it was registered, nothing changed, its own password still signs in, and its
+    owner gets a message that someone tried to sign up with it (no code). Weak
     passwords are refused (`422`) alike in both cases. Many sign-ups from one address, or for
     one contact, slow down (`429` with `Retry-After`); a steady pace, like a clinic signing its
     patients up one after another, does not.
@@ -73,12 +92,16 @@ async def register(
         session, settings.signup_throttles(contacts, address), refusal=TooManySignUps
     )
     await session.commit()  # the charge stands even if the sign-up fails; no lock during argon2
-    await accounts_service.sign_up(
+    done = await accounts_service.sign_up(
         session,
         data,
         hasher=_hasher(request),
         min_password_length=settings.password_min_length,
     )
+    if done is not None and done.created:
+        await _send_code(session, settings, done.account, codes.Purpose.VERIFY, done.contact)
+    elif done is not None:
+        await notification_codes.tell_sign_up_tried(session, done.account, done.contact)
     return SignUpAccepted(
         username=contacts[0],
         detail=SIGN_UP_ACCEPTED.render(language_of(request)),
@@ -290,3 +313,167 @@ async def logout(
         raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
     for session_id in session_ids:
         await accounts_service.revoke_session(session, session_id, reason="logout")
+
+
+async def _send_code(
+    session: SessionDep,
+    settings: Settings,
+    account: Account,
+    purpose: codes.Purpose,
+    address: str,
+) -> None:
+    """A code to `address`, throttled per account and per address (429 `too-many-codes`)."""
+    await accounts_service.charge(
+        session, settings.code_throttles(str(account.id), address), refusal=TooManyCodes
+    )
+    await notification_codes.send_code(session, account, purpose, address, settings.code_policy)
+
+
+async def _charge_unknown(session: SessionDep, settings: Settings, username: str) -> None:
+    """An unknown username pays the same throttle as a known one, so a 429 tells nothing."""
+    canonical = account_rules.canonical_identifier(username)
+    await accounts_service.charge(
+        session, settings.code_throttles(canonical, canonical), refusal=TooManyCodes
+    )
+
+
+CODE_SENT = Text(
+    "If this account exists and needs it, a code is on its way to its email or phone; it works "
+    "for a few minutes.",
+    "Si esta cuenta existe y lo necesita, va en camino un código a su correo o teléfono; sirve "
+    "por unos minutos.",
+)
+VERIFIED = Text(
+    "Your contact is verified: you may book consults and vote.",
+    "Su contacto quedó verificado: ya puede reservar consultas y votar.",
+)
+PASSWORD_CHANGED = Text(
+    "Your password changed, and every sign-in of your account ended: sign in with the new one.",
+    "Su contraseña cambió y se cerraron todas las sesiones de su cuenta: inicie sesión con la "
+    "nueva.",
+)
+CODE_PROBLEMS = (WrongCode, CodeExpired, CodeUsed)
+
+
+@router.post(
+    "/verify",
+    summary="Verify your contact with its code",
+    responses=problem_responses(400, 413, 422, problems=CODE_PROBLEMS),
+)
+async def verify(
+    request: Request, session: SessionDep, data: Annotated[VerifyRequest, Body()]
+) -> VerifyAccepted:
+    """Type the six-digit code sent at sign-up (or resent, `POST /v1/auth/verify/resend`).
+    A code works for 10 minutes (`TEQUIO_CODE_MINUTES`), once, and dies after 5 wrong tries
+    (`TEQUIO_CODE_MAX_ATTEMPTS`): `wrong-code`, `code-expired`, `code-used`. An account that
+    does not exist gets `wrong-code`, like a wrong code."""
+    account = await accounts_service.find_by_identifier(session, data.username)
+    spent = await codes.spend(
+        session, account, codes.Purpose.VERIFY, data.code, _settings(request).code_policy
+    )
+    assert account is not None
+    codes.mark_verified(account, spent.address)
+    await notification_codes.spent(session, account.id, codes.Purpose.VERIFY)
+    await session.flush()
+    return VerifyAccepted(detail=VERIFIED.render(language_of(request)))
+
+
+@router.post(
+    "/verify/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send the verification code again",
+    responses=problem_responses(400, 413, 422, 429),
+)
+async def resend(
+    request: Request, session: SessionDep, data: Annotated[CodeRequest, Body()]
+) -> CodeSent:
+    """A new code to an unverified account's contact (the previous one stops working). The
+    answer is the same `202` for any username, registered or not, verified or not. A few codes
+    per account and per contact, then `429` with `Retry-After`."""
+    settings = _settings(request)
+    account = await accounts_service.find_by_identifier(session, data.username)
+    if account is None or not account.is_active or account.is_verified:
+        await _charge_unknown(session, settings, data.username)
+    else:
+        contact = account.email or account.phone
+        assert contact is not None
+        await _send_code(session, settings, account, codes.Purpose.VERIFY, contact)
+    return CodeSent(detail=CODE_SENT.render(language_of(request)))
+
+
+def _verified_contact(account: Account, username: str) -> str | None:
+    """Where a recovery code goes: the contact signed in with, if verified; else the other
+    verified one; None when no contact is verified (recovery would prove nothing)."""
+    canonical = account_rules.canonical_identifier(username)
+    verified = [
+        c
+        for c, at in (
+            (account.email, account.email_verified_at),
+            (account.phone, account.phone_verified_at),
+        )
+        if c and at is not None
+    ]
+    return canonical if canonical in verified else next(iter(verified), None)
+
+
+@router.post(
+    "/recover",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="I forgot my password: send a code",
+    responses=problem_responses(400, 413, 422, 429),
+)
+async def recover(
+    request: Request, session: SessionDep, data: Annotated[CodeRequest, Body()]
+) -> CodeSent:
+    """A code to the account's verified phone or email, to choose a new password with
+    `POST /v1/auth/recover/confirm`. The answer is the same `202` whether or not the account
+    exists. A few codes per account and per contact, then `429` with `Retry-After`."""
+    settings = _settings(request)
+    account = await accounts_service.find_by_identifier(session, data.username)
+    address = _verified_contact(account, data.username) if account and account.is_active else None
+    if account is None or address is None:
+        await _charge_unknown(session, settings, data.username)
+    else:
+        await _send_code(session, settings, account, codes.Purpose.RECOVER, address)
+    return CodeSent(detail=CODE_SENT.render(language_of(request)))
+
+
+@router.post(
+    "/recover/confirm",
+    summary="Choose a new password with the recovery code",
+    responses=problem_responses(400, 413, 422, problems=(*CODE_PROBLEMS, WeakPassword)),
+)
+async def recover_confirm(
+    request: Request, session: SessionDep, data: Annotated[RecoverConfirm, Body()]
+) -> VerifyAccepted:
+    """The new password (the same rules as at sign-up) replaces the old one and every sign-in
+    of the account ends, on every device: its refresh tokens and access tokens stop working.
+    A weak password is refused (`weak-password`) before the code is spent."""
+    settings = _settings(request)
+    account = await accounts_service.find_by_identifier(session, data.username)
+    password = data.new_password.get_secret_value()
+    # checked alike for any username, so a weak password's answer tells nothing either
+    contacts = (
+        tuple(c for c in (account.email, account.phone) if c)
+        if account is not None
+        else (account_rules.canonical_identifier(data.username),)
+    )
+    problem = account_rules.password_problem(
+        password, min_length=settings.password_min_length, identifiers=contacts
+    )
+    if problem:
+        raise WeakPassword(
+            reason_en=problem.en, reason_es=problem.es, extensions={"reason": problem.code}
+        )
+    await codes.spend(session, account, codes.Purpose.RECOVER, data.code, settings.code_policy)
+    assert account is not None
+    await accounts_service.set_password(
+        session,
+        account,
+        password,
+        hasher=_hasher(request),
+        min_password_length=settings.password_min_length,
+    )
+    await accounts_service.end_sessions(session, account.id, reason="recovery")
+    await notification_codes.spent(session, account.id, codes.Purpose.RECOVER)
+    return VerifyAccepted(detail=PASSWORD_CHANGED.render(language_of(request)))

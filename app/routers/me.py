@@ -1,5 +1,6 @@
 """The signed-in account."""
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -8,15 +9,27 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from app.auth import CurrentPrincipal
 from app.db import SessionDep, after_commit
-from app.errors import problem_responses
+from app.errors import language_of, problem_responses
 from app.pagination import CursorParam, LimitParam, Page
+from app.routers.auth import CODE_PROBLEMS
 from app.settings import Settings
+from cooperative.accounts import codes
 from cooperative.accounts import service as accounts_service
-from cooperative.accounts.schemas import MePublic
+from cooperative.accounts.errors import ContactTaken, TooManyCodes, WeakPassword, WrongPassword
+from cooperative.accounts.schemas import (
+    CodeSent,
+    ContactChange,
+    ContactConfirm,
+    MePublic,
+    PasswordChange,
+    VerifyAccepted,
+)
 from cooperative.audit import service as audit
 from cooperative.audit.schemas import AccessLogEntryPublic
 from cooperative.dues import service as dues_service
+from cooperative.kernel.errors import NotFound, Text
 from cooperative.kernel.schemas import InputModel
+from cooperative.notifications import codes as notification_codes
 from cooperative.notifications import preferences as notification_preferences_service
 from cooperative.notifications import service as notifications_service
 from cooperative.notifications.schemas import (
@@ -212,3 +225,113 @@ async def erase(
     if photos:
         report["erased"].append("the photos of your payment receipts")
     return ErasureReport(**report)
+
+
+@router.post(
+    "/me/password",
+    summary="Change my password",
+    responses=problem_responses(
+        400, 401, 403, 413, 422, 429, problems=(WrongPassword, WeakPassword)
+    ),
+)
+async def change_password(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, data: PasswordChange
+) -> VerifyAccepted:
+    """A new password (the same rules as at sign-up), given the current one. Every other
+    sign-in of the account ends (its tokens stop working); this one goes on. Wrong current
+    passwords slow down like failed sign-ins (`429` with `Retry-After`)."""
+    settings: Settings = request.app.state.settings
+    hasher = request.app.state.password_hasher
+    account = await accounts_service.get(session, principal.account_id)
+    if account is None:
+        raise NotFound()
+    address = request.client.host if request.client else "unknown"
+    await accounts_service.charge(session, settings.login_throttles(str(account.id), address))
+    await session.commit()  # the charge stands even if the password is wrong
+    if not await asyncio.to_thread(
+        hasher.verify, data.current_password.get_secret_value(), account.password_hash
+    ):
+        raise WrongPassword()
+    await accounts_service.set_password(
+        session,
+        account,
+        data.new_password.get_secret_value(),
+        hasher=hasher,
+        min_password_length=settings.password_min_length,
+    )
+    await accounts_service.end_sessions(
+        session, account.id, reason="password", keep=principal.session_id
+    )
+    return VerifyAccepted(detail=PASSWORD_CHANGED_HERE.render(language_of(request)))
+
+
+PASSWORD_CHANGED_HERE = Text(
+    "Your password changed; every other sign-in of your account ended.",
+    "Su contraseña cambió; se cerraron las demás sesiones de su cuenta.",
+)
+CONTACT_CODE_SENT = Text(
+    "A code is on its way to the new contact; confirm it with `POST /v1/me/contact/confirm`. "
+    "Until then your contact stays as it was.",
+    "Va en camino un código al nuevo contacto; confírmelo con `POST /v1/me/contact/confirm`. "
+    "Mientras tanto su contacto sigue igual.",
+)
+CONTACT_CHANGED = Text(
+    "Your new contact is verified and is now your account's.",
+    "Su nuevo contacto quedó verificado y ya es el de su cuenta.",
+)
+
+
+@router.post(
+    "/me/contact",
+    status_code=202,
+    summary="Change my phone or email",
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429, problems=(ContactTaken,)),
+)
+async def change_contact(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, data: ContactChange
+) -> CodeSent:
+    """A new email or phone number: a code goes to it, and it becomes your account's (verified)
+    only when you confirm the code (`POST /v1/me/contact/confirm`). A contact another account
+    holds is refused (`409 contact-taken`). A few codes per account and per contact, then
+    `429` with `Retry-After`."""
+    settings: Settings = request.app.state.settings
+    account = await accounts_service.get(session, principal.account_id)
+    if account is None:
+        raise NotFound()
+    address = data.address
+    await accounts_service.charge(
+        session, settings.code_throttles(str(account.id), address), refusal=TooManyCodes
+    )
+    await session.commit()  # the charge stands when the contact is refused: no free probing
+    if address not in (account.email, account.phone) and await accounts_service.contact_taken(
+        session, address
+    ):
+        raise ContactTaken()
+    await notification_codes.send_code(
+        session, account, codes.Purpose.CONTACT, address, settings.code_policy
+    )
+    return CodeSent(detail=CONTACT_CODE_SENT.render(language_of(request)))
+
+
+@router.post(
+    "/me/contact/confirm",
+    summary="Confirm my new phone or email with its code",
+    responses=problem_responses(
+        400, 401, 403, 404, 409, 413, 422, problems=(*CODE_PROBLEMS, ContactTaken)
+    ),
+)
+async def confirm_contact(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, data: ContactConfirm
+) -> VerifyAccepted:
+    """The code sent to the new contact makes it the account's, verified (an email replaces
+    the email, a phone the phone)."""
+    settings: Settings = request.app.state.settings
+    account = await accounts_service.get(session, principal.account_id)
+    if account is None:
+        raise NotFound()
+    spent = await codes.spend(
+        session, account, codes.Purpose.CONTACT, data.code, settings.code_policy
+    )
+    await accounts_service.change_contact(session, account, spent.address)
+    await notification_codes.spent(session, account.id, codes.Purpose.CONTACT)
+    return VerifyAccepted(detail=CONTACT_CHANGED.render(language_of(request)))

@@ -1,7 +1,7 @@
 from typing import ClassVar
 
 from cooperative.kernel import wordbook
-from cooperative.kernel.errors import TequioError, Text, using
+from cooperative.kernel.errors import Forbidden, TequioError, Text, using
 
 
 class AccountExists(TequioError):
@@ -132,3 +132,85 @@ class ClinicRequired(TequioError):
         "El rol de personal de clínica (`clinic_staff`) se otorga y se retira en una clínica: "
         "indíquela; ningún otro rol la lleva.",
     )
+
+
+class TooManyCodes(TooManyAttempts):
+    slug = "too-many-codes"
+    title = Text("Too many codes", "Demasiados códigos")
+    detail = Text(
+        "Too many codes were asked for this account or this contact. Try again in "
+        "{retry_after:# second|# seconds}.",
+        "Se pidieron demasiados códigos para esta cuenta o este contacto. Intente de nuevo en "
+        "{retry_after:# segundo|# segundos}.",
+    )
+
+
+class WrongCode(TequioError):
+    """Also the answer for an account that does not exist or has no code waiting, so a code's
+    check says nothing about who is registered. The wrong try counts (it is kept)."""
+
+    status = 422
+    slug = "wrong-code"
+    title = Text("Wrong code", "Código incorrecto")
+    detail = Text(
+        "This code is not right. Check the last code we sent you, or ask for a new one.",
+        "Este código no es correcto. Revise el último código que le enviamos o pida uno nuevo.",
+    )
+    persist_changes: ClassVar[bool] = True
+
+
+class CodeExpired(TequioError):
+    status = 422
+    slug = "code-expired"
+    title = Text("Code expired", "Código vencido")
+    detail = Text(
+        "This code no longer works: it expired or was tried wrongly too many times. Ask for a "
+        "new one.",
+        "Este código ya no sirve: venció o se intentó mal demasiadas veces. Pida uno nuevo.",
+    )
+    persist_changes: ClassVar[bool] = True
+
+
+class CodeUsed(TequioError):
+    status = 422
+    slug = "code-used"
+    title = Text("Code already used", "Código ya usado")
+    detail = Text(
+        "This code was already used; each code works once. Ask for a new one if you need it.",
+        "Este código ya se usó; cada código sirve una sola vez. Pida uno nuevo si lo necesita.",
+    )
+
+
+class WrongPassword(TequioError):
+    status = 422
+    slug = "wrong-password"
+    title = Text("Wrong current password", "Contraseña actual incorrecta")
+    detail = Text(
+        "The current password is not right; nothing changed.",
+        "La contraseña actual no es correcta; nada cambió.",
+    )
+
+
+class ContactTaken(TequioError):
+    status = 409
+    slug = "contact-taken"
+    title = Text("Contact not available", "Contacto no disponible")
+    detail = Text(
+        "This email or phone number cannot be used for your account. Use another one.",
+        "Este correo o teléfono no se puede usar para su cuenta. Use otro.",
+    )
+
+
+class NotVerified(Forbidden):
+    """Booking or voting before any contact of the account was verified with its code."""
+
+    slug = "not-verified"
+    title = Text("Contact not verified", "Contacto no verificado")
+
+    def __init__(self) -> None:
+        super().__init__(
+            reason=Text(
+                "verify your phone or email first, with the code we sent you",
+                "verifique primero su teléfono o correo, con el código que le enviamos",
+            )
+        )

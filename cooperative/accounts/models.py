@@ -29,6 +29,33 @@ class Account(SQLModel, table=True):
     is_active: bool = True
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    # when its owner proved, with a one-time code, that the email or phone reaches them
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    phone_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def is_verified(self) -> bool:
+        """A contact of the account was proved to reach its owner (needed to book or vote)."""
+        return self.email_verified_at is not None or self.phone_verified_at is not None
+
+
+class OneTimeCode(SQLModel, table=True):
+    """A one-time code sent to `address` for `purpose` (verify, recover, contact): kept only as
+    a keyed hash, short-lived, spent once, and dead after a few wrong tries. Of an account's
+    codes for one purpose only the latest counts."""
+
+    __tablename__ = "one_time_code"
+    __table_args__ = (sa.Index("ix_one_time_code_account", "account_id", "purpose", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    account_id: uuid.UUID = Field(foreign_key="account.id", ondelete="CASCADE")
+    purpose: str = Field(max_length=16)
+    address: str = Field(max_length=254)
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    attempts: int = 0
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AuthSession(SQLModel, table=True):

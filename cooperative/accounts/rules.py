@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -235,3 +236,17 @@ def successor_token(token: str, key: bytes) -> str:
 def hash_refresh_token(token: str) -> str:
     """Refresh tokens are 256-bit random values, so an unkeyed SHA-256 is enough to store them."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+CODE_DIGITS = 6
+
+
+def new_code() -> str:
+    """A one-time code: six digits from `secrets`, leading zeros kept."""
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def hash_code(code_id: str, code: str, key: bytes) -> str:
+    """A one-time code as kept: keyed by the server's secret and bound to its row, so a copy of
+    the table alone does not give the million possible codes away."""
+    return hmac.new(key, f"one-time code:{code_id}:{code}".encode(), hashlib.sha256).hexdigest()

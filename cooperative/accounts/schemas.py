@@ -137,6 +137,12 @@ class AccountPublic(BaseModel):
 
 class MePublic(AccountPublic):
     scopes: list[str] = Field(description="The scopes of the token used for this request.")
+    email_verified_at: Moment | None = Field(
+        default=None, description="When the email was verified with a code; null: not yet."
+    )
+    phone_verified_at: Moment | None = Field(
+        default=None, description="When the phone was verified with a code; null: not yet."
+    )
 
 
 class LoginRequest(InputModel):
@@ -248,3 +254,138 @@ class AccountLookupPublic(BaseModel):
     id: uuid.UUID
     display_name: str
     roles: list[str]
+
+
+_USERNAME = Field(
+    min_length=1,
+    max_length=254,
+    description="The email or the phone number of the account, as you write it (as at sign-in).",
+)
+_CODE = Field(
+    min_length=6,
+    max_length=12,
+    description="The six digits we sent (spaces and dashes are ignored).",
+)
+_NEW_PASSWORD = Field(
+    max_length=rules.MAX_PASSWORD_LENGTH,
+    description="At least 10 characters; common passwords refused (as at sign-up).",
+)
+
+
+def _digits(value: str) -> str:
+    return value.replace(" ", "").replace("-", "")
+
+
+class CodeRequest(InputModel):
+    """Ask for a code (again) for an account."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"username": "951 123 4567"}]}
+    )
+
+    username: str = _USERNAME
+
+
+class VerifyRequest(InputModel):
+    """Verify a new account's contact with the code sent to it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"username": "951 123 4567", "code": "042917"}]},
+    )
+
+    username: str = _USERNAME
+    code: str = _CODE
+
+    @field_validator("code")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return _digits(value)
+
+
+class RecoverConfirm(VerifyRequest):
+    """A new password, with the code sent to the account's verified contact."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"username": "951 123 4567", "code": "042917", "new_password": "tejate frío"}
+            ]
+        },
+    )
+
+    new_password: SecretStr = _NEW_PASSWORD
+
+
+class VerifyAccepted(BaseModel):
+    detail: str = Field(description="What happened, in the language asked for.")
+
+
+class CodeSent(BaseModel):
+    """The same answer whether or not a code was sent: nothing here tells who is registered."""
+
+    detail: str = Field(description="What this answer means, in the language asked for.")
+
+
+class PasswordChange(InputModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"current_password": "maíz azul de oaxaca", "new_password": "tejate frío"}]
+        },
+    )
+
+    current_password: SecretStr = Field(min_length=1, max_length=rules.MAX_PASSWORD_LENGTH)
+    new_password: SecretStr = _NEW_PASSWORD
+
+
+class ContactChange(InputModel):
+    """A new email or phone number (one of them); a code goes to it first."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"phone": "+52 951 765 4321"}]}
+    )
+
+    email: EmailStr | None = Field(default=None, max_length=254)
+    phone: str | None = Field(
+        default=None, max_length=32, description="As at sign-up: stored in E.164."
+    )
+
+    @field_validator("email")
+    @classmethod
+    def _lower_email(cls, value: str | None) -> str | None:
+        return rules.normalize_email(value) if value else None
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            return rules.normalize_phone(value)
+        except ValueError as exc:
+            raise PydanticCustomError("phone_e164", str(exc)) from exc
+
+    @model_check(mode="after")
+    def _one_contact(self) -> Self:
+        if (self.email is None) == (self.phone is None):
+            raise PydanticCustomError("one_contact", "give an email or a phone number, not both")
+        return self
+
+    @property
+    def address(self) -> str:
+        address = self.email or self.phone
+        assert address is not None
+        return address
+
+
+class ContactConfirm(InputModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "042917"}]})
+
+    code: str = _CODE
+
+    @field_validator("code")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return _digits(value)

@@ -17,6 +17,7 @@ from sqlmodel import col
 from cooperative.accounts import rules, search
 from cooperative.accounts.errors import (
     AccountExists,
+    ContactTaken,
     InvalidCredentials,
     InvalidRefreshToken,
     RefreshTokenReused,
@@ -40,8 +41,11 @@ async def register(
     hasher: PasswordHash,
     min_password_length: int,
     roles: tuple[Role, ...] = (Role.PATIENT,),
+    verified: bool = True,
 ) -> Account:
-    """Create an account, or AccountExists. For the admin's tools; self sign-up is `sign_up`."""
+    """Create an account, or AccountExists. For the admin's tools; self sign-up is `sign_up`.
+    The operator vouches for the contacts of an account made with their tools (`verified`);
+    a self sign-up's are verified by a one-time code."""
     password = data.password.get_secret_value()
     contacts = tuple(c for c in (data.email, data.phone) if c)
     problem = rules.password_problem(password, min_length=min_password_length, identifiers=contacts)
@@ -63,6 +67,9 @@ async def register(
         preferred_language=data.preferred_language,
         timezone=data.timezone,
     )
+    if verified:
+        account.email_verified_at = account.created_at if data.email else None
+        account.phone_verified_at = account.created_at if data.phone else None
     try:
         async with session.begin_nested():
             session.add(account)
@@ -71,19 +78,39 @@ async def register(
     return account
 
 
+@dataclass(frozen=True, slots=True)
+class SignedUp:
+    """What a self sign-up did, for the caller to write to the right person: `created`, the
+    new (unverified) account and its contact; otherwise the account that already held
+    `contact`, whose owner is told that someone tried."""
+
+    account: Account
+    created: bool
+    contact: str
+
+
 async def sign_up(
     session: AsyncSession, data: AccountCreate, *, hasher: PasswordHash, min_password_length: int
-) -> None:
-    """Self sign-up as a patient, saying nothing about whether the contact was registered.
+) -> SignedUp | None:
+    """Self sign-up as a patient, answering alike whether or not the contact was registered.
 
-    A new contact gets its account; a registered one leaves everything as it was. Both refuse
-    the same weak passwords and pay for the same argon2 hash, and neither returns anything: the
-    person signs in either way (with the password of the account that already existed).
+    A new contact gets its account, unverified; a registered one leaves everything as it was.
+    Both refuse the same weak passwords and pay for the same argon2 hash. None only when a
+    concurrent sign-up took the contact and its account cannot be seen yet.
     """
     try:
-        await register(session, data, hasher=hasher, min_password_length=min_password_length)
-    except AccountExists:
-        return
+        account = await register(
+            session, data, hasher=hasher, min_password_length=min_password_length, verified=False
+        )
+    except AccountExists as exc:
+        field = str(exc.params["field"])
+        contact = data.email if field == "email" else data.phone
+        assert contact is not None
+        owner = await _find_by(session, field, contact)
+        return None if owner is None else SignedUp(owner, created=False, contact=contact)
+    contact = data.email or data.phone
+    assert contact is not None
+    return SignedUp(account, created=True, contact=contact)
 
 
 async def _find_by(session: AsyncSession, field: str, value: str) -> Account | None:
@@ -130,7 +157,12 @@ async def me(session: AsyncSession, principal: Principal) -> MePublic:
     account = await get(session, principal.account_id)
     if account is None:
         raise NotFound()
-    return MePublic(**account_public(account).model_dump(), scopes=sorted(principal.scopes))
+    return MePublic(
+        **account_public(account).model_dump(),
+        scopes=sorted(principal.scopes),
+        email_verified_at=account.email_verified_at,
+        phone_verified_at=account.phone_verified_at,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,3 +495,62 @@ def matching(*, words: Sequence[str] = (), phone_digits: str | None = None) -> S
     if phone_digits is not None:
         statement = statement.where(col(Account.phone).endswith(phone_digits))
     return statement
+
+
+async def set_password(
+    session: AsyncSession,
+    account: Account,
+    password: str,
+    *,
+    hasher: PasswordHash,
+    min_password_length: int,
+) -> None:
+    """A new password, by the same rules as sign-up (WeakPassword otherwise)."""
+    contacts = tuple(c for c in (account.email, account.phone) if c)
+    problem = rules.password_problem(password, min_length=min_password_length, identifiers=contacts)
+    if problem:
+        raise WeakPassword(
+            reason_en=problem.en, reason_es=problem.es, extensions={"reason": problem.code}
+        )
+    account.password_hash = await asyncio.to_thread(hasher.hash, password)
+    account.updated_at = clock.now()
+    await session.flush()
+
+
+async def end_sessions(
+    session: AsyncSession, account_id: uuid.UUID, *, reason: str, keep: uuid.UUID | None = None
+) -> None:
+    """Every open sign-in of the account ends (its refresh and access tokens stop working at
+    once), but `keep`'s."""
+    statement = update(AuthSession).where(
+        col(AuthSession.account_id) == account_id, col(AuthSession.revoked_at).is_(None)
+    )
+    if keep is not None:
+        statement = statement.where(col(AuthSession.id) != keep)
+    await session.execute(
+        statement.values(revoked_at=clock.now(), revoked_reason=reason).execution_options(
+            synchronize_session=False
+        )
+    )
+
+
+async def contact_taken(session: AsyncSession, address: str) -> bool:
+    """Whether an account already holds this email or phone (in its one spelling)."""
+    field = "email" if rules.looks_like_email(address) else "phone"
+    return await _find_by(session, field, address) is not None
+
+
+async def change_contact(session: AsyncSession, account: Account, address: str) -> None:
+    """The account's email or phone becomes `address`, verified (its code was just spent);
+    ContactTaken if another account took it meanwhile."""
+    now = clock.now()
+    try:
+        async with session.begin_nested():
+            if rules.looks_like_email(address):
+                account.email, account.email_verified_at = address, now
+            else:
+                account.phone, account.phone_verified_at = address, now
+            account.updated_at = now
+            await session.flush()
+    except IntegrityError as exc:
+        raise ContactTaken() from exc

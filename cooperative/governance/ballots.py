@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cooperative.accounts.errors import NotVerified
 from cooperative.governance import notices, payloads, rules, sealing
 from cooperative.governance.access import visible, voter_of
 from cooperative.governance.closing import close_if_due
@@ -115,7 +116,10 @@ async def cast(
     With an `idempotency_key`, the receipt is derived from the voter and the key
     (`ProposalKeys.keyed_receipt`): a retry of the same cast while the vote runs finds the
     ballot under that receipt and answers with the same receipt, also when it races the
-    first; the same key with another ballot is refused (`IdempotencyKeyReused`)."""
+    first; the same key with another ballot is refused (`IdempotencyKeyReused`). An account
+    whose contact is not verified yet votes not (`NotVerified`)."""
+    if not principal.verified:
+        raise NotVerified()
     proposal = await _taking_ballots(session, principal, proposal_id, keys=keys)
     voter = await voter_of(session, proposal.id, principal.account_id)
     if voter is None:

@@ -99,6 +99,8 @@ class Principal:
     roles: frozenset[str]
     scopes: frozenset[str]
     session_id: uuid.UUID | None = None
+    # a contact of the account was verified with a one-time code (booking and voting need it)
+    verified: bool = True
 
     def has_role(self, role: Role) -> bool:
         return role.value in self.roles

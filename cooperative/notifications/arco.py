@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from cooperative.kernel import moments
 from cooperative.kernel.arco import exported, rows
+from cooperative.notifications import templates
 from cooperative.notifications.models import NotificationPreference, OutboxMessage
 
 _INTERNAL = frozenset({"claim_token", "claimed_until", "next_attempt_at", "idempotency_key"})
@@ -25,11 +26,18 @@ async def export_of(session: AsyncSession, account_id: uuid.UUID) -> list[dict[s
         {
             **exported(message, exclude=_INTERNAL),
             "parameters": {
-                name: _shown(value) for name, value in (message.parameters or {}).items()
+                name: templates.MASK if name in _secret(message.template) else _shown(value)
+                for name, value in (message.parameters or {}).items()
             },
         }
         for message in await rows(session, mine.order_by(col(OutboxMessage.not_before)))
     ]
+
+
+def _secret(template: str) -> frozenset[str]:
+    """What the export masks as every log does (a one-time code: not a second way to read it)."""
+    known = templates.TEMPLATES.get(template)
+    return known.secret if known is not None else frozenset()
 
 
 def _shown(value: Any) -> Any:

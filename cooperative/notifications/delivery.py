@@ -103,7 +103,7 @@ async def outgoing(
         if account is None or not account.is_active:
             stuck.append((message, "the account is closed"))
             continue
-        address = _address(message.channel, account.email, account.phone)
+        address = message.address or _address(message.channel, account.email, account.phone)
         if address is None:
             stuck.append((message, f"the account has no address for {message.channel}"))
             continue

@@ -41,6 +41,9 @@ class OutboxMessage(SQLModel, table=True):
     language: str = Field(max_length=8)
     parameters: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     about: str | None = Field(default=None, max_length=80, index=True)
+    # where it goes when not to the account's own contact: a code for a contact not yet the
+    # account's (a change of phone or email) goes there and nowhere else
+    address: str | None = Field(default=None, max_length=254)
     idempotency_key: str = Field(max_length=200)
     state: str = Field(max_length=16, default="queued")
     not_before: datetime = Field(sa_type=UTCDateTime)

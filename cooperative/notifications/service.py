@@ -44,6 +44,7 @@ async def enqueue(
     about: str | None = None,
     channel: Channel | None = None,
     fresh: bool = False,
+    address: str | None = None,
     urgent: bool = False,
 ) -> OutboxMessage | None:
     """Queue a message to `recipient`'s account, due at `not_before`, in the session's
@@ -57,7 +58,9 @@ async def enqueue(
     address on the account (else email when the account has one, SMS otherwise); and the
     language. A message due within their quiet hours waits for them to end, in the member's
     zone (`rules.outside_quiet_hours`: one that would expire by then goes just before they
-    began, or at its own time); an `urgent` one (a one-time code) does not wait."""
+    began, or at its own time); an `urgent` one (a one-time code) does not wait. `address`
+    sends it there rather than to the account's own contact of the channel (a code for a new
+    phone)."""
     fields = _checked(template, parameters)
     existing = None if fresh else await by_key(session, idempotency_key)
     if existing is not None:
@@ -74,6 +77,7 @@ async def enqueue(
         language=preferences.language_for(account, prefs),
         parameters=fields,
         about=about,
+        address=address,
         idempotency_key=idempotency_key,
         not_before=due,
         next_attempt_at=due,

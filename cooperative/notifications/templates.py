@@ -359,3 +359,77 @@ for _template, _filler in (
 ):
     TEMPLATES[_template.key] = _template
     _FILLERS[_template.key] = _filler
+
+
+# One-time codes and the sign-up notice (the code is `secret`: masked in every log and in the
+# member's list of their messages; only the message itself carries it).
+_CODE_PARAMETERS = frozenset({"code", "minutes"})
+CODE_VERIFY = Template(
+    key="code.verify",
+    subject=Text("Your Tequio code", "Su código de Tequio"),
+    body=Text(
+        "Your Tequio code is {code}. Type it to verify this contact; it works for {minutes} "
+        "minutes. Nobody from Tequio will ever ask you for it.",
+        "Su código de Tequio es {code}. Escríbalo para verificar este contacto; sirve durante "
+        "{minutes} minutos. Nadie de Tequio se lo pedirá nunca.",
+    ),
+    parameters=_CODE_PARAMETERS,
+    secret=frozenset({"code"}),
+)
+CODE_RECOVER = Template(
+    key="code.recover",
+    subject=Text("Your Tequio password code", "Su código para la contraseña de Tequio"),
+    body=Text(
+        "Your code to choose a new Tequio password is {code}; it works for {minutes} minutes. "
+        "If you did not ask for it, ignore this message: your password has not changed.",
+        "Su código para elegir una nueva contraseña de Tequio es {code}; sirve durante "
+        "{minutes} minutos. Si usted no lo pidió, ignore este mensaje: su contraseña no cambió.",
+    ),
+    parameters=_CODE_PARAMETERS,
+    secret=frozenset({"code"}),
+)
+CODE_CONTACT = Template(
+    key="code.contact",
+    subject=Text("Your Tequio code", "Su código de Tequio"),
+    body=Text(
+        "Your code to use this contact with Tequio is {code}; it works for {minutes} minutes. "
+        "If you did not ask for it, ignore this message.",
+        "Su código para usar este contacto con Tequio es {code}; sirve durante {minutes} "
+        "minutos. Si usted no lo pidió, ignore este mensaje.",
+    ),
+    parameters=_CODE_PARAMETERS,
+    secret=frozenset({"code"}),
+)
+SIGN_UP_TRIED = Template(
+    key="account.sign_up_tried",
+    subject=Text("Someone tried to sign up with your contact", "Alguien intentó registrarse"),
+    body=Text(
+        "Someone tried to sign up to Tequio with your {contact}. Your account did not change. "
+        "If it was you, sign in with your password, or ask for a code to choose a new one.",
+        "Alguien intentó registrarse en Tequio con su {contact}. Su cuenta no cambió. Si fue "
+        "usted, inicie sesión con su contraseña o pida un código para elegir una nueva.",
+    ),
+    parameters=frozenset({"contact"}),
+)
+_CONTACT_WORDS: Mapping[str, Text] = {
+    "email": Text("email", "correo"),
+    "phone": Text("phone number", "número de teléfono"),
+}
+
+
+def _code(language: Language, params: Mapping[str, Any], base_url: str) -> dict[str, str]:
+    return {"code": str(params["code"]), "minutes": str(params["minutes"])}
+
+
+def _sign_up_tried(language: Language, params: Mapping[str, Any], base_url: str) -> dict[str, str]:
+    return {"contact": _CONTACT_WORDS[str(params["contact"])].render(language)}
+
+
+for _template, _filler in (
+    (CODE_VERIFY, _code),
+    (CODE_RECOVER, _code),
+    (CODE_CONTACT, _code),
+    (SIGN_UP_TRIED, _sign_up_tried),
+):
+    TEMPLATES[_template.key] = _template
+    _FILLERS[_template.key] = _filler

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
+from cooperative.accounts.errors import NotVerified
 from cooperative.audit import service as audit
 from cooperative.bylaws.service import InForce
 from cooperative.kernel import clock, idempotency, moments
@@ -204,7 +205,10 @@ async def book(
     """Book a slot; returns the appointment and whether it is the replay of an earlier request.
     Booking for someone else (clinic staff, an admin) reads their name: it goes in their
     access log, as any read of the appointment does. The patient's reminders are queued at
-    each of `reminders` before the start (`telehealth.scheduling.reminders`)."""
+    each of `reminders` before the start (`telehealth.scheduling.reminders`). An account
+    whose contact is not verified yet books nothing (`NotVerified`)."""
+    if not principal.verified:
+        raise NotVerified()
     appointment, replayed = await _book(
         session,
         principal,

@@ -29,10 +29,12 @@ from cooperative.kernel.principal import Role
 from telehealth.scheduling.models import Appointment
 from tests.conftest import BACKENDS, make_settings
 from tests.factories import (
+    OUTBOXES,
     account_with_role,
     apply,
     bearer,
     book,
+    code_sent_to,
     decide,
     login,
     open_slots,
@@ -106,7 +108,14 @@ async def _journey(base: str, database_url: str, ports: set[int]) -> dict[str, s
         ).status_code == 201
 
         email = f"rosa.{uuid.uuid4().hex[:6]}@example.org"
-        account = await register(http, email=email, phone=PHONE, password=PATIENT_PASSWORD)
+        outbox = create_engine(make_settings(database_url))  # where the factory reads the code
+        OUTBOXES[base.removeprefix("http://")] = create_sessionmaker(outbox)
+        try:
+            account = await register(http, email=email, phone=PHONE, password=PATIENT_PASSWORD)
+            code = await code_sent_to(http, email)
+        finally:
+            await outbox.dispose()
+        assert code is not None
         wrong = await http.post(
             "/v1/auth/token", json={"username": email, "password": WRONG_PASSWORD}
         )
@@ -190,6 +199,7 @@ async def _journey(base: str, database_url: str, ports: set[int]) -> dict[str, s
             secrets[tokens[kind].rsplit(".", 1)[-1]] = f"{who} {kind.replace('_', ' ')}'s signature"
     secrets |= {
         receipt["receipt"]: "the ballot's receipt",
+        code: "the one-time code that verified the patient's email",
         receipt["receipt_hash"]: "the ballot receipt's hash",
         admin_email: "the admin's email",
         email: "the patient's email",

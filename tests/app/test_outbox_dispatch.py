@@ -121,7 +121,8 @@ async def _states(client: httpx.AsyncClient, tokens: dict[str, Any]) -> list[dic
     response = await client.get("/v1/me/notifications", headers=bearer(tokens))
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
-    return items
+    # the code that verified the account at sign-up is not what these tests are about
+    return [item for item in items if not item["template"].startswith("code.")]
 
 
 async def test_an_email_is_sent_when_the_smtp_server_accepts_it(
