@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db import in_own_session
 from app.settings import Settings
 from cooperative.kernel import clock
-from cooperative.notifications import delivery
+from cooperative.notifications import delivery, templates
 from cooperative.notifications.models import OutboxMessage
 from cooperative.notifications.providers import (
     DeliveryFailed,
@@ -191,6 +191,7 @@ class Dispatcher:
                 provider=provider.name,
                 provider_message_id=accepted.provider_message_id,
                 now=clock.now(),
+                forget=templates.without_secrets(row.template, row.parameters),
             ),
         )
 

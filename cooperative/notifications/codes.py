@@ -25,9 +25,19 @@ def about(account_id: uuid.UUID, purpose: codes.Purpose) -> str:
     return f"code:{purpose.value}:{account_id}"
 
 
+async def _forget(session: AsyncSession, subject: str) -> None:
+    """The codes of these messages masked in their rows: a code used or replaced is kept
+    nowhere in clear (sent ones were masked when they went out)."""
+    for message in await service.about(session, subject):
+        forget = templates.without_secrets(message.template, message.parameters)
+        if forget is not None:
+            message.parameters = forget
+
+
 async def spent(session: AsyncSession, account_id: uuid.UUID, purpose: codes.Purpose) -> None:
     """A code was used: any of its messages not sent yet has nothing left to say."""
     await service.cancel_about(session, about(account_id, purpose), reason="the code was used")
+    await _forget(session, about(account_id, purpose))
 
 
 def channel_of(address: str) -> Channel:
@@ -47,6 +57,7 @@ async def send_code(
     await service.cancel_about(
         session, about(account.id, purpose), reason="a newer code replaced it"
     )
+    await _forget(session, about(account.id, purpose))
     row, code = await codes.issue(session, account.id, purpose, address, policy)
     await service.enqueue(
         session,

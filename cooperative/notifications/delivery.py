@@ -16,6 +16,7 @@ provider that deduplicates."""
 import uuid
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -152,12 +153,17 @@ async def record_sent(
     provider: str,
     provider_message_id: str | None,
     now: datetime,
+    forget: dict[str, Any] | None = None,
 ) -> bool:
-    """The provider accepted the message; False if this dispatcher no longer held it."""
+    """The provider accepted the message; False if this dispatcher no longer held it.
+    `forget`: its parameters with their secrets masked (`templates.without_secrets`), kept
+    instead of a one-time code that has gone out."""
+    kept: dict[str, object] = {} if forget is None else {"parameters": forget}
     result = await session.execute(
         update(OutboxMessage)
         .where(*_held(message_id, token))  # type: ignore[arg-type]
         .values(
+            **kept,
             state=State.SENT,
             provider=provider,
             provider_message_id=provider_message_id,
@@ -187,10 +193,13 @@ async def record_failure(
     SMS instead (`fall_back`). The new state, or None if this dispatcher no longer held the
     message."""
     state, retry_at = policy.after_failure(message.attempts, now, permanent=permanent)
+    forget = templates.without_secrets(message.template, message.parameters)
+    kept: dict[str, object] = {"parameters": forget} if forget and state == State.DEAD else {}
     result = await session.execute(
         update(OutboxMessage)
         .where(*_held(message.id, token))  # type: ignore[arg-type]
         .values(
+            **kept,
             state=state,
             provider=provider,
             provider_reason=reason[:500],

@@ -125,6 +125,12 @@ async def waiting_about(session: AsyncSession, about: str, *templates: str) -> l
     return list(found.scalars())
 
 
+async def about(session: AsyncSession, subject: str) -> list[OutboxMessage]:
+    """Every message about `subject`, whatever its state."""
+    found = await session.execute(select(OutboxMessage).where(col(OutboxMessage.about) == subject))
+    return list(found.scalars())
+
+
 def move(
     message: OutboxMessage,
     *,

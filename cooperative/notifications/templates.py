@@ -197,6 +197,15 @@ _FILLERS: dict[str, Filler] = {
 }
 
 
+def without_secrets(key: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The parameters with the template's secrets masked, to keep once the message no longer
+    needs them (a one-time code sent, replaced or used); None when it has no secrets."""
+    template = TEMPLATES.get(key)
+    if template is None or not template.secret & set(params):
+        return None
+    return {name: MASK if name in template.secret else value for name, value in params.items()}
+
+
 def render(
     key: str,
     language: str,

@@ -4,6 +4,7 @@ before it is the account's. Codes are short-lived, single-use, dead after a few 
 and never logged nor shown back."""
 
 import asyncio
+import json
 import logging
 import re
 import uuid
@@ -12,12 +13,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import create_sessionmaker
 from app.main import create_app
+from app.outbox import Dispatcher
 from app.settings import Settings
 from cooperative.kernel import clock
+from cooperative.notifications.models import OutboxMessage
+from cooperative.notifications.providers import DevelopmentProvider
 from tests.conftest import TEST_ADDRESS, Database, _empty_tables, make_settings
 from tests.factories import (
     PASSWORD,
@@ -264,6 +269,33 @@ async def test_codes_are_never_logged_nor_shown_back(
     assert not re.search(rf"(?<![0-9]){code}(?![0-9])", logged)
 
 
+async def _kept_parameters(sessions: async_sessionmaker[AsyncSession]) -> str:
+    async with sessions() as session:
+        rows = await session.execute(select(OutboxMessage.parameters))
+        return json.dumps([row for (row,) in rows], ensure_ascii=False)
+
+
+async def test_a_code_is_kept_nowhere_in_clear_once_sent_or_used(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Only its hash stays: its message's row masks it once it went out, and once it was
+    used before going out."""
+    inbox = DevelopmentProvider()
+    username = await sign_up(client, verify=False)
+    await Dispatcher(sessionmaker, [inbox], base_url="https://t.test").drain()
+    [sent] = [m for m in inbox.inbox if m.address == username]
+    found = re.search(r"código de Tequio es (\d{6})", sent.body)
+    assert found is not None
+    assert found[1] not in await _kept_parameters(sessionmaker)
+    assert (await _verify(client, username, found[1])).status_code == 200
+
+    other = await sign_up(client, verify=False)
+    code = await code_sent_to(client, other)  # still queued: the row carries it
+    assert code is not None and code in await _kept_parameters(sessionmaker)
+    assert (await _verify(client, other, code)).status_code == 200
+    assert code not in await _kept_parameters(sessionmaker)
+
+
 async def test_in_development_the_code_is_read_at_dev_inbox_from_loopback_only(
     database: Database,
 ) -> None:
@@ -285,15 +317,14 @@ async def test_in_development_the_code_is_read_at_dev_inbox_from_loopback_only(
     try:
         async with app.router.lifespan_context(app), here, away:
             username = await sign_up(here, verify=False)
-            code = await code_sent_to(here, username)
-            assert code is not None
-            shown = ""
+            found = None
             for _ in range(200):  # the dispatcher delivers within a pass or two
                 shown = (await here.get("/dev/inbox")).text
-                if code in shown:
+                if found := re.search(r"código de Tequio es (\d{6})", shown):
                     break
                 await asyncio.sleep(0.05)
-            assert code in shown and username not in shown  # the address masked
+            assert found is not None and username not in shown  # the address masked
+            assert (await _verify(here, username, found[1])).status_code == 200
             assert (await away.get("/dev/inbox")).status_code == 404
     finally:
         await _empty_tables(database.engine)
