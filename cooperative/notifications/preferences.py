@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import event, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -154,6 +155,26 @@ def _check(account: Account, data: PreferencesUpdate) -> None:
         raise EmptyQuietHours()
 
 
+async def _locked(session: AsyncSession, account_id: uuid.UUID) -> NotificationPreference:
+    """The member's row, created if missing and locked: two changes at once (two phones) are
+    kept one after the other, and two first ones never collide on the key."""
+    if await of(session, account_id) is None:
+        try:
+            async with session.begin_nested():
+                session.add(NotificationPreference(account_id=account_id))
+        except IntegrityError:
+            pass  # the other change created it first
+    found = await session.execute(
+        select(NotificationPreference)
+        .where(col(NotificationPreference.account_id) == account_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    prefs = found.scalar_one()
+    session.info.setdefault(_MEMO, {})[account_id] = prefs
+    return prefs
+
+
 async def replace(
     session: AsyncSession, account: Account, data: PreferencesUpdate
 ) -> PreferencesPublic:
@@ -162,11 +183,7 @@ async def replace(
     sponsor's reminders not yet sent."""
     _check(account, data)
     now = clock.now()
-    prefs = await of(session, account.id)
-    if prefs is None:
-        prefs = NotificationPreference(account_id=account.id)
-        session.add(prefs)
-        session.info.setdefault(_MEMO, {})[account.id] = prefs
+    prefs = await _locked(session, account.id)
     for channel in CHOSEN:
         wanted = channel in data.channels
         if wanted != _opted_in(prefs, channel):

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from app.db import create_sessionmaker
 from app.main import create_app
@@ -271,7 +272,7 @@ async def test_codes_are_never_logged_nor_shown_back(
 
 async def _kept_parameters(sessions: async_sessionmaker[AsyncSession]) -> str:
     async with sessions() as session:
-        rows = await session.execute(select(OutboxMessage.parameters))
+        rows = await session.execute(select(col(OutboxMessage.parameters)))
         return json.dumps([row for (row,) in rows], ensure_ascii=False)
 
 
