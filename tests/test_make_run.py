@@ -139,6 +139,11 @@ async def test_docs_authorize_and_try_me_in_chromium(served: tuple[str, Path]) -
             await dialog.locator("button.btn-done").click()
 
             operation = page.locator("#operations-accounts-me_v1_me_get")
+            for _ in range(60):  # Swagger UI renders the sections as they scroll into view
+                if await operation.count():
+                    break
+                await page.mouse.wheel(0, 400)
+                await page.wait_for_timeout(100)
             await operation.locator(".opblock-summary").click()
             await operation.get_by_role("button", name="Execute").click()
             status = operation.locator(".live-responses-table .response .response-col_status")

@@ -70,7 +70,11 @@ async def _seed_for_the_race(url: str) -> tuple[str, str, list[str]]:
     engine = create_engine(settings)
     accounts = [
         Account(
-            email=f"carrera{n}@example.org", display_name="P", password_hash="x", roles=["patient"]
+            email=f"carrera{n}@example.org",
+            display_name="P",
+            password_hash="x",
+            roles=["patient"],
+            email_verified_at=clock.now(),  # verified, as booking requires
         )
         for n in range(PATIENTS)
     ]

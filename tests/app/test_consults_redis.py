@@ -14,10 +14,11 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
+from app.db import create_sessionmaker
 from tests.app.test_consult_relay import RelayClient, until
 from tests.conftest import IN_CI, Database, _empty_tables, make_settings
 from tests.consult_support import consult_soon, free_port, join_consult, next_of_type, open_signal
-from tests.factories import bearer
+from tests.factories import OUTBOXES, bearer
 
 REDIS = "redis://127.0.0.1:6379/0"
 TEQUIO = os.path.join(os.path.dirname(sys.executable), "tequio")
@@ -47,6 +48,7 @@ def _spawn(env: dict[str, str]) -> subprocess.Popen[bytes]:
 async def two_workers(database: Database) -> AsyncIterator[list[str]]:
     redis_or_skip()
     settings = make_settings(database.url)
+    sessions = create_sessionmaker(database.engine)
     processes, hosts = [], []
     for _ in range(2):
         port = free_port()
@@ -65,6 +67,7 @@ async def two_workers(database: Database) -> AsyncIterator[list[str]]:
         }
         processes.append(_spawn(env))
         hosts.append(f"127.0.0.1:{port}")
+        OUTBOXES[hosts[-1]] = sessions  # where the factories read a sign-up's code
     try:
         async with httpx.AsyncClient(timeout=2) as probe:
             for host in hosts:
