@@ -1,10 +1,18 @@
 """What crosses the API about accounts and tokens."""
 
 import uuid
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+    field_validator,
+)
 from pydantic import model_validator as model_check
 from pydantic_core import PydanticCustomError
 
@@ -14,6 +22,21 @@ from cooperative.kernel.moments import Moment
 from cooperative.kernel.schemas import InputModel
 
 LanguageCode = Literal["es", "en"]
+
+
+def _e164(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return rules.normalize_phone(value)
+    except ValueError as exc:
+        raise PydanticCustomError("phone_e164", str(exc)) from exc
+
+
+# A contact as people type it, kept as the account keeps it: the email lower-cased, the phone in
+# E.164 (sign-up and a change of contact read them alike).
+ContactEmail = Annotated[EmailStr, AfterValidator(rules.normalize_email)]
+ContactPhone = Annotated[str, AfterValidator(_e164)]
 
 
 class AccountCreate(InputModel):
@@ -38,8 +61,8 @@ class AccountCreate(InputModel):
         },
     )
 
-    email: EmailStr | None = Field(default=None, max_length=254)
-    phone: str | None = Field(
+    email: ContactEmail | None = Field(default=None, max_length=254)
+    phone: ContactPhone | None = Field(
         default=None,
         max_length=32,
         description="A Mexican or US number as people write it: `951 123 4567`, "
@@ -63,21 +86,6 @@ class AccountCreate(InputModel):
         except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise PydanticCustomError("timezone", f"unknown IANA time zone {value!r}") from exc
         return value
-
-    @field_validator("email")
-    @classmethod
-    def _lower_email(cls, value: str | None) -> str | None:
-        return rules.normalize_email(value) if value else None
-
-    @field_validator("phone")
-    @classmethod
-    def _e164(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            return rules.normalize_phone(value)
-        except ValueError as exc:
-            raise PydanticCustomError("phone_e164", str(exc)) from exc
 
     @field_validator("display_name")
     @classmethod
@@ -347,25 +355,10 @@ class ContactChange(InputModel):
         extra="forbid", json_schema_extra={"examples": [{"phone": "+52 951 765 4321"}]}
     )
 
-    email: EmailStr | None = Field(default=None, max_length=254)
-    phone: str | None = Field(
+    email: ContactEmail | None = Field(default=None, max_length=254)
+    phone: ContactPhone | None = Field(
         default=None, max_length=32, description="As at sign-up: stored in E.164."
     )
-
-    @field_validator("email")
-    @classmethod
-    def _lower_email(cls, value: str | None) -> str | None:
-        return rules.normalize_email(value) if value else None
-
-    @field_validator("phone")
-    @classmethod
-    def _e164(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            return rules.normalize_phone(value)
-        except ValueError as exc:
-            raise PydanticCustomError("phone_e164", str(exc)) from exc
 
     @model_check(mode="after")
     def _one_contact(self) -> Self:
