@@ -13,26 +13,13 @@ from icalendar import Calendar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.main import create_app
-from app.settings import Settings
 from cooperative.kernel import clock
 from tests.conftest import TEST_ADDRESS, Database, make_settings
-from tests.factories import bearer, book, login, open_slots, practitioner, signed_up
+from tests.factories import bearer, book, login, open_slots, signed_up
 
 pytestmark = pytest.mark.usefixtures("bylaws_installed")
 
 DAY = timedelta(hours=24)  # the default bylaws' late-cancellation window
-
-
-@pytest.fixture
-async def doctor_id(
-    client: httpx.AsyncClient,
-    admin: dict[str, Any],
-    sessionmaker: async_sessionmaker[AsyncSession],
-    settings: Settings,
-) -> str:
-    profile, _ = await practitioner(client, admin, sessionmaker, settings)
-    found: str = profile["id"]
-    return found
 
 
 async def _slots(client: httpx.AsyncClient, tokens: dict[str, Any], doctor_id: str) -> list[Any]:

@@ -12,28 +12,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.outbox import Dispatcher
-from app.settings import Settings
 from cooperative.kernel import clock
 from cooperative.notifications.providers import DevelopmentProvider
-from tests.factories import PASSWORD, bearer, book, login, open_slots, practitioner, signed_up
+from tests.factories import PASSWORD, bearer, book, login, open_slots, signed_up
 
 pytestmark = pytest.mark.usefixtures("bylaws_installed")
 
 BASE = "https://tequio.test"
-
-
-@pytest.fixture
-async def doctor_id(
-    client: httpx.AsyncClient,
-    admin: dict[str, Any],
-    sessionmaker: async_sessionmaker[AsyncSession],
-    settings: Settings,
-) -> str:
-    profile, _ = await practitioner(
-        client, admin, sessionmaker, settings, specialties=("cardiology",)
-    )
-    found: str = profile["id"]
-    return found
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.settings import Settings
 from cooperative.kernel import clock
 from tests.factories import (
     PASSWORD,
@@ -23,7 +21,6 @@ from tests.factories import (
     household,
     join_household,
     open_slots,
-    practitioner,
     signed_up,
     unique_phone,
 )
@@ -34,18 +31,6 @@ PREFS = "/v1/me/notification-preferences"
 TIJUANA = ZoneInfo("America/Tijuana")
 MEXICO = ZoneInfo("America/Mexico_City")
 QUIET = {"start": "21:00", "end": "08:00"}
-
-
-@pytest.fixture
-async def doctor_id(
-    client: httpx.AsyncClient,
-    admin: dict[str, Any],
-    sessionmaker: async_sessionmaker[AsyncSession],
-    settings: Settings,
-) -> str:
-    profile, _ = await practitioner(client, admin, sessionmaker, settings)
-    found: str = profile["id"]
-    return found
 
 
 async def _choose(
