@@ -365,8 +365,9 @@ async def verify(
 ) -> VerifyAccepted:
     """Type the six-digit code sent at sign-up (or resent, `POST /v1/auth/verify/resend`).
     A code works for 10 minutes (`TEQUIO_CODE_MINUTES`), once, and dies after 5 wrong tries
-    (`TEQUIO_CODE_MAX_ATTEMPTS`): `wrong-code`, `code-expired`, `code-used`. An account that
-    does not exist gets `wrong-code`, like a wrong code."""
+    (`TEQUIO_CODE_MAX_ATTEMPTS`). A wrong code is `wrong-code`, always, and so is any code for
+    an account that does not exist; the right code once expired or dead is `code-expired`, and
+    a second time `code-used`."""
     account = await accounts_service.find_by_identifier(session, data.username)
     spent = await codes.spend(
         session, account, codes.Purpose.VERIFY, data.code, _settings(request).code_policy

@@ -81,24 +81,24 @@ async def spend(
     policy: CodePolicy,
 ) -> OneTimeCode:
     """Spend the account's latest code for `purpose` if `code` is it. WrongCode for a wrong
-    code and alike for no account or no code (the answer tells nobody who is registered; a
-    wrong try is counted), CodeExpired once it expired or was tried wrongly `max_attempts`
-    times, CodeUsed for the right code a second time."""
+    code, always, and alike for no account or no code, so the answer tells nobody who is
+    registered (a wrong try is counted); only the right code learns more: CodeExpired once it
+    expired or was tried wrongly `max_attempts` times, CodeUsed a second time. (A dead code
+    that answered CodeExpired to any guess would tell that an account was waiting for it.)"""
     row = await latest(session, account.id, purpose) if account and account.is_active else None
     if row is None:
         raise WrongCode()
     now = clock.now()
-    if row.used_at is None and row.attempts >= policy.max_attempts:
-        raise CodeExpired()
+    dead = row.attempts >= policy.max_attempts
     right = hmac.compare_digest(row.code_hash, rules.hash_code(str(row.id), code, policy.key))
     if not right:
-        if row.used_at is None and row.expires_at > now:
+        if row.used_at is None and row.expires_at > now and not dead:
             row.attempts += 1
             await session.flush()
         raise WrongCode()
     if row.used_at is not None:
         raise CodeUsed()
-    if row.expires_at <= now:
+    if row.expires_at <= now or dead:
         raise CodeExpired()
     row.used_at = now
     await session.flush()
