@@ -38,8 +38,8 @@ Reader = Annotated[Principal, require_scopes(RESOURCE_SCOPES["Appointment"])]
 READ = fhir_responses(401, 403, 404, 422)
 FOUND = fhir_responses(400, 401, 403, 422, what=SEARCH)
 _DATE = Text(
-    "give `ge` and `lt` instants with their UTC offset (date=ge2027-01-04T00:00:00Z)",
-    "indique instantes `ge` y `lt` con su desfase UTC (date=ge2027-01-04T00:00:00Z)",
+    "give `ge` and `lt` instants with their UTC offset",
+    "indique instantes `ge` y `lt` con su desfase UTC",
 )
 
 
