@@ -159,7 +159,10 @@ MANIFEST_FILES = ("Location", "Schedule", "Slot")
     "/$bulk-publish",
     summary="SMART Scheduling Links: the open-slot manifest (public)",
     response_class=JSONResponse,
-    responses={200: {"description": "The manifest."}, **problem_responses()},
+    responses={
+        200: {"description": "The manifest.", "content": {"application/json": {}}},
+        **problem_responses(),
+    },
 )
 async def manifest(request: Request) -> JSONResponse:
     """No token needed, no patient data: the manifest of SMART Scheduling Links
