@@ -346,3 +346,15 @@ async def test_the_bulk_publish_feed_is_public_valid_and_holds_no_patient_data(
             assert link["url"].endswith("booking-deep-link") and link["valueUrl"].startswith("http")
         assert "Patient" not in response.text
         assert not family.world.leaked("anonymous", response)
+
+
+async def test_a_bad_search_or_an_unknown_file_is_refused_as_fhir_clients_expect(
+    family: Family,
+) -> None:
+    for params in ({"start": "gt2027-01-01"}, {"start": "ge2020-01-01"}, {"_count": "900"}):
+        response = await family.get("rosa", "/Slot", **params)
+        assert response.status_code == 422, params
+        assert validated(response.json())["issue"][0]["code"] == "invalid"
+    taken = await family.get("rosa", "/Slot/{practitioner}-1")
+    assert taken.status_code == 404
+    assert (await family.http.get(B + "/$bulk-publish/Patient.ndjson")).status_code == 404
