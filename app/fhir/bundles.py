@@ -100,7 +100,8 @@ def operation_outcome(
     request: Request, error: TequioError, problem: dict[str, Any]
 ) -> JSONResponse:
     """The problem as an OperationOutcome: `details.text` the title, `diagnostics` the detail,
-    both in the caller's language, and the problem's `type` URI as its coding."""
+    both in the caller's language (with each invalid field's message), and the problem's slug
+    as its coding."""
     language = language_of(request)
     status = int(problem["status"])
     outcome = {
@@ -113,7 +114,10 @@ def operation_outcome(
                     "coding": [{"system": "https://tequio.coop/problems", "code": error.slug}],
                     "text": problem["title"],
                 },
-                "diagnostics": problem["detail"],
+                "diagnostics": " ".join(
+                    [problem["detail"]]
+                    + [f"{e['field']}: {e['message']}." for e in problem.get("errors") or []]
+                ),
             }
         ],
     }

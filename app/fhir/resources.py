@@ -228,9 +228,6 @@ def slot(
     }
 
 
-APPOINTMENT_STATUS = {"needs-reschedule": "booked"}
-
-
 def _patient_name(patient: PatientSummary | None) -> str | None:
     if patient is None:
         return None
@@ -274,7 +271,7 @@ def appointment(found: AppointmentPublic) -> Json:
     resource: Json = {
         "resourceType": "Appointment",
         "id": str(found.id),
-        "status": APPOINTMENT_STATUS.get(found.status, found.status),
+        "status": str(found.status),  # Tequio's statuses are FHIR's
         "serviceType": [specialty(code) for code in doctor.specialties],
         "start": instant(found.start),
         "end": instant(found.end),
