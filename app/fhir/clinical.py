@@ -277,15 +277,19 @@ async def search_attachments(
     count: CountParam = 50,
     cursor: CursorParam = None,
 ) -> Response:
-    """A consult's attachments, oldest first (`GET /v1/appointments/{id}/attachments`)."""
-    page = await attachments.of_consult(
-        session,
-        principal,
-        encounter,
-        policy=request.app.state.settings.attachment_policy,
-        cursor=cursor,
-        limit=count,
-    )
+    """A consult's attachments, oldest first (`GET /v1/appointments/{id}/attachments`); none
+    for a consult you may not see."""
+    try:
+        page = await attachments.of_consult(
+            session,
+            principal,
+            encounter,
+            policy=request.app.state.settings.attachment_policy,
+            cursor=cursor,
+            limit=count,
+        )
+    except NotFound:
+        return searchset(request, "DocumentReference", [], next_cursor=None, first_page=True)
     return searchset(
         request,
         "DocumentReference",

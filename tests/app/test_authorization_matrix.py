@@ -405,7 +405,7 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
     ("GET", f"{FH}/MedicationRequest/{{prescription_id}}"): obj(
         owner="rosa", shows=("prescription", "prescription_code")
     ),
-    ("GET", f"{FH}/DocumentReference"): obj(
+    ("GET", f"{FH}/DocumentReference"): listing(
         query={"encounter": "appointment"}, owner="doctor", shows=("attachment",)
     ),
     ("GET", f"{FH}/DocumentReference/{{attachment_id}}"): obj(owner="rosa", shows=("attachment",)),
