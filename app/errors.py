@@ -169,6 +169,11 @@ def render(request: Request, error: TequioError, *, status: int | None = None) -
         "request_id": request_id_var.get(),
     }
     body.update(error.extensions)
+    if request.url.path.startswith("/fhir/"):
+        from app.fhir import bundles  # a FHIR client gets the problem as an OperationOutcome
+
+        if bundles.wants_fhir(request):
+            return bundles.operation_outcome(request, error, body)
     headers = {"Content-Language": language, **error.headers}
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
 

@@ -25,6 +25,10 @@ from app import errors, logs
 from app.broker import create_broker
 from app.db import create_engine, create_sessionmaker
 from app.errors import PROBLEM_JSON
+from app.fhir import capability as fhir_capability
+from app.fhir import clinical as fhir_clinical
+from app.fhir import directory as fhir_directory
+from app.fhir import slots as fhir_slots
 from app.governance import forget_after_close, sweep_proposals
 from app.middleware import (
     RequestGuardMiddleware,
@@ -114,6 +118,11 @@ TAGS = [
     {"name": "surplus", "description": "Patronage, surplus allocation, notices, capital."},
     {"name": "notifications", "description": "Delivery receipts from the messaging providers."},
     {"name": "health", "description": "Liveness and readiness probes."},
+    {
+        "name": "fhir",
+        "description": "FHIR R4 read views (`/fhir/R4`, CapabilityStatement at "
+        "`/fhir/R4/metadata`) and the public SMART Scheduling Links feed (`$bulk-publish`).",
+    },
 ]
 
 
@@ -186,6 +195,7 @@ ROUTERS = (
     health, auth, me, appointments, consults, consult_media, records, prescriptions,
     attachments, practitioners, clinics, referrals, households, members, dues, payments,
     proposals, roles, bylaws, exchange_rates, surplus, notifications, pages, dev,
+    fhir_capability, fhir_directory, fhir_slots, fhir_clinical,
 )  # fmt: skip
 
 

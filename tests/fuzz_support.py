@@ -153,6 +153,13 @@ async def seed(http: httpx.AsyncClient, database_url: str) -> Seeded:
             "time_off_id": time_off["id"],
             "invitation_id": invitation["id"],
             "account_id": me["id"],
+            # the FHIR views (`/fhir/R4`) name the same objects by their FHIR names
+            "role_id": profile["id"],
+            "schedule_id": profile["id"],
+            "location_id": clinic["id"],
+            "patient_id": me["id"],
+            "encounter_id": booked["id"],
+            "kind": "Slot",
         },
     )
 

@@ -93,6 +93,8 @@ INTERCONSULTATION = {
     "plan": "Agregar amlodipino",
 }
 RX = "/v1/prescriptions/{prescription_id}"
+FH = "/fhir/R4"
+DOCTOR_ROLE = {"role_id": "practitioner"}
 LOSARTAN = {
     "generic_name": "Losartán",
     "presentation": "Tabletas de 50 mg",
@@ -359,6 +361,54 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
     ),
     ("GET", f"{REF}/attachments"): obj(see=CLINIC, owner="doctor", shows=("referral_attachment",)),
     ("POST", "/v1/notifications/receipts/twilio"): PROVIDER_SIGNED,
+    # FHIR R4 (app/fhir): the same rules as their REST twins
+    ("GET", f"{FH}/metadata"): PUBLIC,
+    ("GET", f"{FH}/$bulk-publish"): PUBLIC,
+    ("GET", f"{FH}/$bulk-publish/{{kind}}.ndjson"): Rule("public", path={"kind": "Slot"}),
+    ("GET", f"{FH}/Practitioner"): SIGNED_IN,
+    ("GET", f"{FH}/Practitioner/{{practitioner_id}}"): SIGNED_IN,
+    ("GET", f"{FH}/PractitionerRole"): SIGNED_IN,
+    ("GET", f"{FH}/PractitionerRole/{{role_id}}"): Rule("signed-in", path=DOCTOR_ROLE),
+    ("GET", f"{FH}/Schedule"): SIGNED_IN,
+    ("GET", f"{FH}/Schedule/{{schedule_id}}"): Rule(
+        "signed-in", path={"schedule_id": "practitioner"}
+    ),
+    ("GET", f"{FH}/Slot"): SIGNED_IN,
+    ("GET", f"{FH}/Slot/{{slot_id}}"): Rule("signed-in", path={"slot_id": "nothing"}),
+    ("GET", f"{FH}/Organization"): listing(owner="clinic_staff", shows=("clinic",)),
+    ("GET", f"{FH}/Organization/{{clinic_id}}"): obj(
+        see=CLINIC, owner="clinic_staff", shows=("clinic",)
+    ),
+    ("GET", f"{FH}/Location"): listing(owner="clinic_staff", shows=("clinic",)),
+    ("GET", f"{FH}/Location/{{location_id}}"): obj(
+        path={"location_id": "clinic"}, see=CLINIC, owner="clinic_staff", shows=("clinic",)
+    ),
+    ("GET", f"{FH}/Appointment"): listing(
+        owner="rosa", shows=("appointment", "clinic_appointment")
+    ),
+    ("GET", f"{FH}/Appointment/{{appointment_id}}"): obj(owner="rosa", shows=("appointment",)),
+    ("GET", f"{FH}/Patient"): listing(query={"_id": "account"}, owner="rosa", shows=("account",)),
+    ("GET", f"{FH}/Patient/{{patient_id}}"): obj(
+        path={"patient_id": "account"}, see=CLINIC, owner="doctor", shows=("account",)
+    ),
+    ("GET", f"{FH}/Encounter"): listing(
+        query={"appointment": "appointment"}, owner="rosa", shows=("appointment",)
+    ),
+    ("GET", f"{FH}/Encounter/{{encounter_id}}"): obj(
+        path={"encounter_id": "appointment"}, owner="rosa", shows=("appointment",)
+    ),
+    ("GET", f"{FH}/ServiceRequest"): listing(owner="rosa", shows=("referral",)),
+    ("GET", f"{FH}/ServiceRequest/{{referral_id}}"): obj(
+        see=CLINIC, owner="doctor", shows=("referral", "account")
+    ),
+    ("GET", f"{FH}/MedicationRequest"): listing(owner="rosa", shows=("prescription",)),
+    ("GET", f"{FH}/MedicationRequest/{{prescription_id}}"): obj(
+        owner="rosa", shows=("prescription", "prescription_code")
+    ),
+    ("GET", f"{FH}/DocumentReference"): listing(
+        query={"encounter": "appointment"}, owner="doctor", shows=("attachment",)
+    ),
+    ("GET", f"{FH}/DocumentReference/{{attachment_id}}"): obj(owner="rosa", shows=("attachment",)),
     ("GET", "/healthz/live"): PUBLIC,
     ("GET", "/healthz/ready"): PUBLIC,
 }
