@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import logging
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -38,6 +39,14 @@ def serve(args: argparse.Namespace) -> None:
     settings = _settings()
     logs.configure(settings.log_level, as_json=settings.log_json)
     host, port = args.host or settings.host, args.port or settings.port
+    workers = args.workers or settings.workers
+    if workers > 1 and settings.rate_limit_enabled and not settings.redis_url:
+        logging.getLogger("tequio.ratelimits").warning(
+            "rate limits: %d workers without TEQUIO_REDIS_URL each count on their own, so a "
+            "caller may get up to %d times its quota; set TEQUIO_REDIS_URL to share one count",
+            workers,
+            workers,
+        )
     if settings.environment != "production":  # for `tequio demo-consult` in another terminal
         running.announce(host, port, settings.database_url)
     try:
@@ -45,7 +54,7 @@ def serve(args: argparse.Namespace) -> None:
             "app.asgi:app",
             host=host,
             port=port,
-            workers=args.workers or settings.workers,
+            workers=workers,
             proxy_headers=True,
             forwarded_allow_ips=settings.forwarded_allow_ips,
             access_log=False,

@@ -280,8 +280,8 @@ def _example(problem: type[TequioError], **extra: Any) -> dict[str, Any]:
 @cache
 def _default_examples() -> dict[int, list[dict[str, Any]]]:
     """What each status is usually answered with, to show under operations that name none."""
+    from app.ratelimits import TooManyRequests
     from app.security import InsufficientScope, InvalidToken, NotAuthenticated
-    from cooperative.accounts.errors import TooManyAttempts
     from cooperative.kernel.errors import Conflict, Forbidden
     from cooperative.kernel.pagination import InvalidCursor
 
@@ -295,7 +295,7 @@ def _default_examples() -> dict[int, list[dict[str, Any]]]:
         413: [_example(PayloadTooLarge)],
         415: [_example(UnsupportedMediaType)],
         422: [_example(ValidationFailed, errors=[field_problem])],
-        429: [_example(TooManyAttempts)],
+        429: [_example(TooManyRequests)],
         503: [_example(DatabaseUnavailable)],
     }
 
@@ -328,7 +328,7 @@ def problem_responses(
         413: "Request body too large.",
         415: "Unsupported content type.",
         422: "Validation failed; `errors` lists the fields.",
-        429: "Too many attempts; wait `Retry-After` seconds.",
+        429: "Too many requests or attempts; wait `Retry-After` seconds.",
         503: "Unavailable for now; `detail` says why (the database does not answer, or the "
         "server's ballot secret is not the one the vote opened with).",
     }

@@ -38,6 +38,7 @@ from app.middleware import (
 )
 from app.outage import OutageLog
 from app.outbox import Dispatcher
+from app.ratelimits import EXEMPT_PREFIXES, RateLimitMiddleware, RateLimits
 from app.relays import RelayHub, relay_ice_servers
 from app.routers import (
     appointments,
@@ -170,6 +171,10 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = sessions
     app.state.tokens = TokenIssuer(settings)
+    # per member, app or address; shared by every worker through Redis when it is configured
+    app.state.rate_limits = (
+        RateLimits(settings, app.state.tokens) if settings.rate_limit_enabled else None
+    )
     app.state.password_hasher = password_hasher(settings)
     app.state.broker = broker
     app.state.relays = relays  # the consult relays this worker hosts
@@ -237,6 +242,8 @@ def _lifespan(
             task.cancel()
         await app.state.relays.close()
         await app.state.broker.close()
+        if app.state.rate_limits is not None:
+            await app.state.rate_limits.close()
         if owns_engine:
             await engine.dispose()
 
@@ -245,16 +252,27 @@ def _lifespan(
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     """Outermost last: request ids wrap everything, then the request guard, then CORS, then
-    the answer to exceptions no handler took (so its 503s and 500s carry the request id, the
-    security headers and CORS's)."""
+    the rate limits (a 429 carries the request id, the security headers and CORS's, and a
+    browser's preflight is not counted), then the answer to exceptions no handler took (so
+    its 503s and 500s carry the request id, the security headers and CORS's)."""
     app.add_middleware(UnexpectedErrorMiddleware, render=errors.render_unexpected)
+    if app.state.rate_limits is not None:
+        app.add_middleware(
+            RateLimitMiddleware, limits=app.state.rate_limits, render=errors.render_problem
+        )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type", "Accept-Language", "Idempotency-Key"],
-            expose_headers=["X-Request-ID", "Retry-After", "Content-Language"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                "Content-Language",
+                "RateLimit",
+                "RateLimit-Policy",
+            ],
         )
     app.add_middleware(
         RequestGuardMiddleware,
@@ -368,11 +386,30 @@ DATABASE_AWAY = (
 )
 
 
+RATE_LIMITED = (
+    "Too many requests from this caller (`too-many-requests`, per member, app or address; "
+    "or a sign-in, sign-up or code throttle): wait `Retry-After` seconds."
+)
+RATE_LIMIT_HEADERS = {
+    "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}},
+    "RateLimit-Policy": {
+        "description": 'The caller\'s quota, e.g. `"member";q=600;w=60` (also on every '
+        "counted answer).",
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'What is left of it, e.g. `"member";r=0;t=42` (also on every counted '
+        "answer).",
+        "schema": {"type": "string"},
+    },
+}
+
+
 def _problems_only_as_problem_json(schema: dict[str, Any]) -> None:
     """Every 4xx/5xx is documented as the `application/problem+json` it is sent as, including
     the 422 FastAPI adds by itself for any route with parameters."""
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    for path in schema.get("paths", {}).values():
+    for name, path in schema.get("paths", {}).items():
         for operation in path.values():
             responses = operation.setdefault("responses", {})
             # any request may be malformed (NUL in its address, a body that is not JSON) or
@@ -381,6 +418,9 @@ def _problems_only_as_problem_json(schema: dict[str, Any]) -> None:
             responses.setdefault("413", {"description": "Request body too large."})
             # and any request may find the database away for a moment
             responses.setdefault("503", {"description": DATABASE_AWAY})
+            if not name.startswith(EXEMPT_PREFIXES):  # and be over its caller's rate limit
+                responses.setdefault("429", {"description": RATE_LIMITED})
+                responses["429"]["headers"] = RATE_LIMIT_HEADERS
             if operation.get("security"):  # a token may be missing, or lack the scope
                 responses.setdefault("401", {"description": "Missing or invalid credentials."})
                 responses.setdefault("403", {"description": "The token lacks a scope."})

@@ -76,11 +76,23 @@ def _check_times(claims: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class Bearer:
+    """Who a valid token's requests are counted against (`app.ratelimits`): its account, and
+    the app it was issued to when it names one (`client_id`, RFC 9068), with whether that app
+    is approved (`client_approved`; absent: approved)."""
+
+    account_id: uuid.UUID
+    client_id: str | None = None
+    client_approved: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class _Verified:
     """What a token's signature and claims were found to say, and when it is valid."""
 
     principal: Principal
     times: dict[str, Any]
+    bearer: Bearer
 
 
 VERIFIED_TOKENS = 10_000  # about 4 MB: the tokens of the people signed in to one worker
@@ -132,6 +144,14 @@ class TokenIssuer:
 
     def verify(self, token: str) -> Principal:
         """The principal a valid token names; InvalidToken for anything else, whatever the cause."""
+        return self._checked(token).principal
+
+    def bearer(self, token: str) -> Bearer:
+        """Who a valid token's requests count against: checked as `verify` checks it (from the
+        same cache), never in the database; InvalidToken for anything else."""
+        return self._checked(token).bearer
+
+    def _checked(self, token: str) -> _Verified:
         try:
             verified = self._verified.get(token)
             if verified is None:
@@ -142,7 +162,7 @@ class TokenIssuer:
             else:
                 self._verified.move_to_end(token)
             _check_times(verified.times)
-            return verified.principal
+            return verified
         except Exception as exc:  # python-jose raises several types; all mean "not valid"
             raise InvalidToken(
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
@@ -163,7 +183,17 @@ class TokenIssuer:
             roles=frozenset(str(r) for r in claims.get("roles", [])),
             scopes=frozenset(str(claims.get("scope", "")).split()),
         )
-        return _Verified(principal, {"exp": claims.get("exp"), "iat": claims.get("iat")})
+        times = {"exp": claims.get("exp"), "iat": claims.get("iat")}
+        return _Verified(principal, times, _bearer(principal.account_id, claims))
+
+
+def _bearer(account_id: uuid.UUID, claims: dict[str, Any]) -> Bearer:
+    client = claims.get("client_id")
+    return Bearer(
+        account_id=account_id,
+        client_id=str(client) if client else None,
+        client_approved=claims.get("client_approved") is not False,
+    )
 
 
 CONSULT_AUDIENCE = "tequio-consult"

@@ -154,6 +154,31 @@ class Settings(BaseSettings):
     )
 
     redis_url: str | None = None
+    rate_limit_enabled: bool = Field(
+        default=True,
+        description="Count each caller's requests (per member, app or address) and answer "
+        "429 past its limit; off when a proxy in front does it.",
+    )
+    rate_limit_window_seconds: int = Field(
+        default=60, ge=1, le=86400, description="The window every rate limit counts over."
+    )
+    rate_limit_anonymous: int = Field(
+        default=300,
+        ge=1,
+        description="Requests a window from one address without a valid token: a clinic's "
+        "patients, or a mobile carrier's customers behind its NAT, share one address.",
+    )
+    rate_limit_member: int = Field(
+        default=600, ge=1, description="Requests a window from one signed-in member."
+    )
+    rate_limit_app: int = Field(
+        default=1200,
+        ge=1,
+        description="Requests a window from one app (an OAuth2 client), for all its users.",
+    )
+    rate_limit_unverified_app: int = Field(
+        default=60, ge=1, description="Requests a window from one app not yet approved."
+    )
     turn_secret: SecretStr | None = None
     turn_urls: CommaList = Field(default_factory=list)
     stun_urls: CommaList = Field(default_factory=list)

@@ -7,6 +7,7 @@ from bench import (
     fee_classes,
     http_load,
     outbox,
+    ratelimits,
     slot_search,
     surplus,
     tallies,
@@ -16,6 +17,8 @@ from bench import (
 def main() -> None:
     print("== sign-in: password hashes and token checks")
     auth.run()
+    print("\n== rate limits: counting a request, in memory and on Redis")
+    ratelimits.run()
     print("\n== GET /v1/me and booking under wrk, beside /healthz/live (PostgreSQL, 2 workers)")
     http_load.run()
     print("\n== sliding-scale fee classes")

@@ -42,6 +42,8 @@ POSTGRES = "postgresql+asyncpg://root@127.0.0.1:5432"
 PASSWORD = "maiz azul de oaxaca"
 TEQUIO = str(Path(sys.executable).parent / "tequio")  # this virtualenv's own
 
+RATE_LIMIT_TIERS = ("anonymous", "member", "app", "unverified_app")
+
 
 def answers(port: int) -> bool:
     """Whether something listens on 127.0.0.1:`port` (PostgreSQL 5432, Redis 6379)."""
@@ -73,6 +75,10 @@ class Scratch:
             environment="test",
             database_url=self.url,
             secret_key=self.secret,
+            rate_limit_anonymous=100_000_000,  # as in `environment` below
+            rate_limit_member=100_000_000,
+            rate_limit_app=100_000_000,
+            rate_limit_unverified_app=100_000_000,
         )
 
     def environment(self, **settings: str) -> dict[str, str]:
@@ -84,6 +90,9 @@ class Scratch:
             "environment": "test",
             "secret_key": self.secret,
             "log_level": "WARNING",
+            # counted as shipped, never refused: a benchmark's load comes from one address and
+            # a few members, far past any real caller's quota
+            **{f"rate_limit_{tier}": "100000000" for tier in RATE_LIMIT_TIERS},
             **settings,
         }
         return env | {f"TEQUIO_{key.upper()}": value for key, value in own.items()}

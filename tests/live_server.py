@@ -41,6 +41,12 @@ def environment(database_url: str, **settings: str) -> dict[str, str]:
         "argon2_memory_kib": "1024",
         "demo_data": "false",
         "outbox_dispatch_seconds": "0",  # a test that wants one says so
+        # counted, never refused: a test's clients all come from 127.0.0.1 (the rate limits'
+        # own tests set tight ones)
+        "rate_limit_anonymous": "1000000",
+        "rate_limit_member": "1000000",
+        "rate_limit_app": "1000000",
+        "rate_limit_unverified_app": "1000000",
         **settings,
     }
     return env | {f"TEQUIO_{key.upper()}": value for key, value in own.items()}
