@@ -37,6 +37,7 @@ from app.outbox import Dispatcher
 from app.relays import RelayHub, relay_ice_servers
 from app.routers import (
     appointments,
+    apps,
     attachments,
     auth,
     bylaws,
@@ -51,6 +52,7 @@ from app.routers import (
     me,
     members,
     notifications,
+    oauth,
     pages,
     payments,
     practitioners,
@@ -185,7 +187,7 @@ def create_app(
 ROUTERS = (
     health, auth, me, appointments, consults, consult_media, records, prescriptions,
     attachments, practitioners, clinics, referrals, households, members, dues, payments,
-    proposals, roles, bylaws, exchange_rates, surplus, notifications, pages, dev,
+    proposals, roles, bylaws, exchange_rates, surplus, notifications, apps, oauth, pages, dev,
 )  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 """Every table of every domain, imported in one place so Alembic sees the whole schema."""
 
 from cooperative.accounts.models import Account, AuthSession, LoginThrottle, RefreshToken
+from cooperative.apps.models import AuthorizationCode, OAuthClient
 from cooperative.audit.models import AccessLogEntry
 from cooperative.bylaws.models import BylawsVersion
 from cooperative.dues.models import Invoice, Payment, PaymentAllocation, ShareSubscription
@@ -60,6 +61,7 @@ __all__ = [
     "AppointmentEvent",
     "Attachment",
     "AuthSession",
+    "AuthorizationCode",
     "AvailabilityWindow",
     "Ballot",
     "BylawsVersion",
@@ -84,6 +86,7 @@ __all__ = [
     "LoginThrottle",
     "Member",
     "NotificationPreference",
+    "OAuthClient",
     "OutboxMessage",
     "PatronageRecord",
     "Payment",
