@@ -128,10 +128,15 @@ async def rotate_secret(
 
 
 @router.get("/me/apps", summary="Apps I let in", responses=problem_responses(401, 403))
-async def my_apps(session: SessionDep, principal: CurrentPrincipal) -> Page[MyAppPublic]:
+async def my_apps(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> Page[MyAppPublic]:
     """Every app holding a grant of yours: what you allowed it, since when, and when it last
     used it. Each read an app makes is in your access log under its name."""
-    return await apps.my_apps(session, principal.account_id)
+    return await apps.my_apps(session, principal.account_id, cursor=cursor, limit=limit)
 
 
 @router.delete(

@@ -28,7 +28,7 @@ from cooperative.apps.schemas import (
 from cooperative.audit import service as audit
 from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
-from cooperative.kernel.pagination import Page, page, paginate
+from cooperative.kernel.pagination import Cursor, Page, clamp_limit, page, paginate
 from cooperative.kernel.principal import Principal
 
 
@@ -286,9 +286,11 @@ async def names(session: AsyncSession, client_ids: set[uuid.UUID]) -> dict[uuid.
     return {ident: name for ident, name in found.all()}
 
 
-async def my_apps(session: AsyncSession, account_id: uuid.UUID) -> Page[MyAppPublic]:
-    """The apps holding the member's grants: what each was allowed, since when, its last use
-    (one page: a member lets in a handful of apps)."""
+async def my_apps(
+    session: AsyncSession, account_id: uuid.UUID, *, cursor: str | None, limit: int | None
+) -> Page[MyAppPublic]:
+    """The apps holding the member's grants: what each was allowed, since when, its last use;
+    oldest grant first."""
     grants: dict[uuid.UUID, list[accounts_service.AuthSession]] = {}
     for signed in await accounts_service.app_sessions(session, account_id):
         assert signed.client_id is not None
@@ -317,7 +319,26 @@ async def my_apps(session: AsyncSession, account_id: uuid.UUID) -> Page[MyAppPub
                 last_used_at=max(used) if used else None,
             )
         )
-    return Page(items=sorted(apps, key=lambda a: a.granted_at), next_cursor=None)
+    return _paged(apps, cursor, limit)
+
+
+def _paged(apps: list[MyAppPublic], cursor: str | None, limit: int | None) -> Page[MyAppPublic]:
+    """A page of the member's apps (a handful: ordered and cut here, not in SQL)."""
+    after = Cursor.decode(cursor)
+    ordered = sorted(apps, key=lambda a: (a.granted_at, str(a.client_id)))
+    if after is not None:
+        ordered = [
+            a
+            for a in ordered
+            if (a.granted_at, str(a.client_id)) > (after.after_time, after.after_id)
+        ]
+    size = clamp_limit(limit)
+    if len(ordered) <= size:
+        return Page(items=ordered, next_cursor=None)
+    last = ordered[size - 1]
+    return Page(
+        items=ordered[:size], next_cursor=Cursor(last.granted_at, str(last.client_id)).encode()
+    )
 
 
 async def revoke_mine(session: AsyncSession, account_id: uuid.UUID, client_id: uuid.UUID) -> None:
