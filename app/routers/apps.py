@@ -11,6 +11,7 @@ from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam
 from app.settings import Settings
+from cooperative.accounts import service as accounts_service
 from cooperative.apps import service as apps
 from cooperative.apps.errors import NoSecret
 from cooperative.apps.schemas import (
@@ -23,6 +24,7 @@ from cooperative.apps.schemas import (
     MyAppPublic,
 )
 from cooperative.kernel.pagination import Page
+from telehealth.clinics import service as clinics
 
 router = APIRouter(prefix="/v1", tags=["apps"])
 
@@ -52,6 +54,8 @@ async def register_app(
     `client_secret` is in this answer only: Tequio keeps its hash (rotate it with
     `POST /v1/apps/{client_id}/secret`)."""
     response.headers["Cache-Control"] = "no-store"
+    if data.clinic_id is not None:  # only its staff (or an admin) register a clinic's app
+        await clinics.visible(session, principal, data.clinic_id)
     return await apps.register(session, principal, data, key=_key(request))
 
 
@@ -100,14 +104,33 @@ async def update_app(
     responses=problem_responses(400, 401, 403, 404, 413, 422),
 )
 async def approve_app(
+    request: Request,
     session: SessionDep,
     principal: AdminPrincipal,
     client_id: uuid.UUID,
     data: Annotated[AppApproval | None, Body()] = None,
 ) -> AppPublic:
     """Members can sign in to an app once an admin approved it. `first_party: true` marks the
-    cooperative's own app, the only kind that may use the password grant."""
-    return await apps.approve(session, principal, client_id, data or AppApproval())
+    cooperative's own app, the only kind that may use the password grant. A clinic's app gets
+    its own staff account at that clinic, which its `client_credentials` tokens act through."""
+    approved = await apps.approve(session, principal, client_id, data or AppApproval())
+    clinic_app = await apps.needs_service_account(session, client_id)
+    if clinic_app is not None and clinic_app.clinic_id is not None:
+        account = await accounts_service.service_account(
+            session,
+            clinic_app.name,
+            client_id=clinic_app.id,
+            hasher=request.app.state.password_hasher,
+        )
+        await clinics.grant_staff(
+            session,
+            clinic_app.clinic_id,
+            account.id,
+            reason=f"app {clinic_app.name} approved",
+            by=principal.account_id,
+        )
+        await apps.acts_through(session, clinic_app, account.id)
+    return approved
 
 
 @router.post(

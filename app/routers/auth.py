@@ -47,6 +47,7 @@ from cooperative.apps import service as apps
 from cooperative.apps.errors import (
     InvalidClient,
     InvalidGrant,
+    InvalidScope,
     UnauthorizedClient,
     UnsupportedGrantType,
 )
@@ -139,15 +140,34 @@ class CodeGrant(InputModel):
     client_secret: SecretStr | None = Field(default=None, max_length=200)
 
 
+class ClientCredentialsGrant(InputModel):
+    """A clinic's server asks for a token of its own (RFC 6749 §4.4), authenticated with HTTP
+    Basic or `client_id` and `client_secret`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grant_type: Literal["client_credentials"]
+    scope: str | None = Field(default=None, max_length=1000)
+    client_id: str | None = Field(default=None, max_length=200)
+    client_secret: SecretStr | None = Field(default=None, max_length=200)
+
+
 # What the token endpoint takes: the password grant, the refresh-token grant, or a code
 _LOGIN_SCHEMA = {
     "oneOf": [
         LoginRequest.model_json_schema(),
         RefreshGrant.model_json_schema(),
         CodeGrant.model_json_schema(),
+        ClientCredentialsGrant.model_json_schema(),
     ],
 }
-GRANT_PROBLEMS = (InvalidClient, InvalidGrant, UnauthorizedClient, UnsupportedGrantType)
+GRANT_PROBLEMS = (
+    InvalidClient,
+    InvalidGrant,
+    InvalidScope,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+)
 
 
 async def _login_form(request: Request) -> dict[str, Any]:
@@ -172,7 +192,8 @@ async def _login_form(request: Request) -> dict[str, Any]:
 
 
 def _validated(
-    model: type[LoginRequest] | type[RefreshGrant] | type[CodeGrant], payload: dict[str, Any]
+    model: type[LoginRequest | RefreshGrant | CodeGrant | ClientCredentialsGrant],
+    payload: dict[str, Any],
 ) -> Any:
     try:
         return model.model_validate(payload)
@@ -248,7 +269,9 @@ async def token(request: Request, response: Response, session: SessionDep) -> To
     `redirect_uri`, `code_verifier` (PKCE S256) and `client_id` (a confidential app also
     authenticates: HTTP Basic or `client_secret`). The password grant is for Tequio's own
     first-party apps only: without `client_id` (Tequio's own app) or with a first-party app's;
-    any other app gets `unauthorized_client` (RFC 9700). OAuth2 errors are problem details
+    any other app gets `unauthorized_client` (RFC 9700). A clinic's server app:
+    `grant_type=client_credentials` (its secret by HTTP Basic or `client_secret`): it acts for
+    its clinic only, never as a member. OAuth2 errors are problem details
     that also carry RFC 6749's `error` member (`invalid_grant`, `invalid_client`, …).
     """
     payload = await _login_form(request)
@@ -258,6 +281,9 @@ async def token(request: Request, response: Response, session: SessionDep) -> To
         return await _refresh(request, response, session, refresh)
     if grant == "authorization_code":
         return await _code_exchange(request, response, session, _validated(CodeGrant, payload))
+    if grant == "client_credentials":
+        data_cc = _validated(ClientCredentialsGrant, payload)
+        return await _client_credentials(request, response, session, data_cc)
     if grant not in (None, "password"):
         raise UnsupportedGrantType()
     data: LoginRequest = _validated(LoginRequest, payload)
@@ -331,6 +357,30 @@ async def _code_exchange(
         client_id=client.id,
     )
     await apps.code_started(session, code, issued.session_id)
+    return await _token_response(request, response, issued)
+
+
+async def _client_credentials(
+    request: Request, response: Response, session: SessionDep, data: ClientCredentialsGrant
+) -> TokenResponse:
+    """A clinic app's token: it acts through its own staff account at its clinic, within the
+    scopes it registered, never as a member (no `me`)."""
+    settings = _settings(request)
+    client_id, plain = _client_of(request, data.client_id, data.client_secret)
+    client = await apps.authenticated(session, client_id, plain, key=settings.client_secret_key)
+    if client.kind != "confidential" or client.service_account_id is None:
+        raise UnauthorizedClient()
+    account = await accounts_service.get(session, client.service_account_id)
+    if account is None or not account.is_active:
+        raise UnauthorizedClient()
+    scopes = apps.client_credentials_scopes(client, data.scope)
+    issued = await accounts_service.start_session(
+        session,
+        account,
+        ttl=timedelta(days=settings.refresh_token_days),
+        scope=" ".join(scopes),
+        client_id=client.id,
+    )
     return await _token_response(request, response, issued)
 
 

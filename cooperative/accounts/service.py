@@ -445,6 +445,26 @@ async def revoke_session(session: AsyncSession, session_id: uuid.UUID, *, reason
     )
 
 
+async def service_account(
+    session: AsyncSession, name: str, *, client_id: uuid.UUID, hasher: PasswordHash
+) -> Account:
+    """The account a clinic's app acts through: no person, no role yet, and no password anyone
+    knows (a random one, hashed and forgotten). Its address is reserved and never delivered."""
+    unknowable = await asyncio.to_thread(hasher.hash, secrets.token_urlsafe(32))
+    now = clock.now()
+    account = Account(
+        email=f"app-{client_id.hex}@apps.tequio.invalid",
+        display_name=name[:120],
+        password_hash=unknowable,
+        roles=[],
+        created_at=now,
+        email_verified_at=now,
+    )
+    session.add(account)
+    await session.flush()
+    return account
+
+
 async def end_app_sessions(
     session: AsyncSession,
     client_id: uuid.UUID,

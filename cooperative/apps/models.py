@@ -35,6 +35,16 @@ class OAuthClient(SQLModel, table=True):
     approved_by: uuid.UUID | None = Field(
         default=None, foreign_key="account.id", ondelete="SET NULL"
     )
+    clinic_id: uuid.UUID | None = Field(
+        default=None,
+        description="A clinic's server: the clinic (telehealth's) it acts for, never as a member.",
+    )
+    service_account_id: uuid.UUID | None = Field(
+        default=None,
+        foreign_key="account.id",
+        ondelete="SET NULL",
+        description="The clinic app's own staff account, made when an admin approves it.",
+    )
     secret_hash: str | None = Field(default=None, max_length=64)
     secret_set_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)

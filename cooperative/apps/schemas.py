@@ -5,6 +5,7 @@ import uuid
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from cooperative.apps import rules
 from cooperative.kernel.moments import Moment
@@ -45,6 +46,11 @@ class AppCreate(InputModel):
     )
     scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
     contact: str = Field(min_length=3, max_length=254, description="Who answers for the app.")
+    clinic_id: uuid.UUID | None = Field(
+        default=None,
+        description="A clinic's server (confidential): it gets tokens with `client_credentials` "
+        "and acts for this clinic only (you must be its staff), never as a member.",
+    )
 
     @field_validator("name", "contact")
     @classmethod
@@ -55,17 +61,24 @@ class AppCreate(InputModel):
     @classmethod
     def _exact_uris(cls, uris: list[str]) -> list[str]:
         for uri in uris:
-            if len(uri) > 500:
-                raise ValueError("a redirect URI is longer than 500 characters")
-            problem = rules.redirect_uri_problem(uri)
+            problem = "longer than 500 characters" if len(uri) > 500 else None
+            problem = problem or rules.redirect_uri_problem(uri)
             if problem:
-                raise ValueError(f"redirect URI {uri!r}: {problem}")
+                raise PydanticCustomError(
+                    "redirect_uri",
+                    "redirect URI {uri}: {problem}",
+                    {"uri": uri[:100], "problem": problem},
+                )
         return sorted(set(uris))
 
     @model_validator(mode="after")
     def _public_needs_redirect(self) -> Self:
         if self.kind == "public" and not self.redirect_uris:
-            raise ValueError("a public app needs at least one redirect URI")
+            raise PydanticCustomError("app_kind", "a public app needs at least one redirect URI")
+        if self.clinic_id is not None and self.kind != "confidential":
+            raise PydanticCustomError(
+                "app_kind", "a clinic's app is a confidential one (a server with a secret)"
+            )
         return self
 
 
@@ -102,6 +115,7 @@ class AppPublic(BaseModel):
     scopes: list[str]
     owner_account_id: uuid.UUID
     contact: str
+    clinic_id: uuid.UUID | None
     first_party: bool
     is_active: bool
     approved: bool

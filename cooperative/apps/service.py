@@ -14,7 +14,13 @@ from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
 from cooperative.apps import rules
-from cooperative.apps.errors import CodeReplayed, InvalidClient, InvalidGrant, NoSecret
+from cooperative.apps.errors import (
+    CodeReplayed,
+    InvalidClient,
+    InvalidGrant,
+    InvalidScope,
+    NoSecret,
+)
 from cooperative.apps.models import AuthorizationCode, OAuthClient
 from cooperative.apps.schemas import (
     AppApproval,
@@ -41,6 +47,7 @@ def app_public(client: OAuthClient) -> AppPublic:
         scopes=client.scopes,
         owner_account_id=client.owner_account_id,
         contact=client.contact,
+        clinic_id=client.clinic_id,
         first_party=client.first_party,
         is_active=client.is_active,
         approved=client.approved_at is not None,
@@ -64,6 +71,7 @@ async def register(
         scopes=sorted(str(s) for s in data.scopes),
         owner_account_id=principal.account_id,
         contact=data.contact,
+        clinic_id=data.clinic_id,
         created_at=now,
         updated_at=now,
     )
@@ -118,6 +126,28 @@ async def approve(
     client.updated_at = now
     await session.flush()
     return app_public(client)
+
+
+async def needs_service_account(session: AsyncSession, client_id: uuid.UUID) -> OAuthClient | None:
+    """The approved clinic app that has no staff account yet, if this is one."""
+    client = await session.get(OAuthClient, client_id)
+    if client is None or client.clinic_id is None or client.approved_at is None:
+        return None
+    return client if client.service_account_id is None else None
+
+
+async def acts_through(session: AsyncSession, client: OAuthClient, account_id: uuid.UUID) -> None:
+    client.service_account_id = account_id
+    await session.flush()
+
+
+def client_credentials_scopes(client: OAuthClient, scope: str | None) -> list[str]:
+    """What a clinic app's own token may carry: what it asks (default: all it registered),
+    within what it registered, and never `me` (it is no member)."""
+    asked = rules.split_scopes(scope) or sorted(client.scopes)
+    if not set(asked) <= set(client.scopes):
+        raise InvalidScope(scopes=" ".join(sorted(set(asked) - set(client.scopes))))
+    return [s for s in asked if s != "me"]
 
 
 async def update_app(

@@ -2,8 +2,10 @@
 session and an access-log entry belong to.
 
 `oauth_client` keeps a confidential app's secret only as a keyed hash; `oauth_code` keeps codes
-only hashed. `auth_session.client_id` and `access_log.client_id` are plain nullable columns
-(added with ALTER TABLE, no table rebuild): None is Tequio's own app, as every row before this.
+only hashed. A clinic's app (`clinic_id`) acts through its own staff account
+(`service_account_id`), made when an admin approves it: never as a member.
+`auth_session.client_id` and `access_log.client_id` are plain nullable columns (added with
+ALTER TABLE, no table rebuild): None is Tequio's own app, as every row before this.
 
 Revision ID: 4e8a1c7b2d90
 Revises: 9c2f7d41a6e3
@@ -36,6 +38,8 @@ def upgrade() -> None:
         sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("approved_by", sa.Uuid(), nullable=True),
+        sa.Column("clinic_id", sa.Uuid(), nullable=True),
+        sa.Column("service_account_id", sa.Uuid(), nullable=True),
         sa.Column("secret_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("secret_set_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -47,6 +51,12 @@ def upgrade() -> None:
             ["approved_by"],
             ["account.id"],
             name=op.f("fk_oauth_client_approved_by_account"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["service_account_id"],
+            ["account.id"],
+            name=op.f("fk_oauth_client_service_account_id_account"),
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
