@@ -1,7 +1,7 @@
 """Every table of every domain, imported in one place so Alembic sees the whole schema."""
 
 from cooperative.accounts.models import Account, AuthSession, LoginThrottle, RefreshToken
-from cooperative.apps.models import AuthorizationCode, OAuthClient
+from cooperative.apps.models import AuthorizationCode, ClientAssertion, OAuthClient
 from cooperative.audit.models import AccessLogEntry
 from cooperative.bylaws.models import BylawsVersion
 from cooperative.dues.models import Invoice, Payment, PaymentAllocation, ShareSubscription
@@ -65,6 +65,7 @@ __all__ = [
     "AvailabilityWindow",
     "Ballot",
     "BylawsVersion",
+    "ClientAssertion",
     "Clinic",
     "ClinicPatient",
     "ClinicRegistration",

@@ -9,10 +9,11 @@ from typing import Annotated, Any, Literal
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 from fastapi.exceptions import RequestValidationError
+from jose import JOSEError, jwt
 from pwdlib import PasswordHash
 from pydantic import ConfigDict, Field, SecretStr, ValidationError
 
-from app.auth import bearer, token_issuer
+from app.auth import TOKEN_URL, bearer, token_issuer
 from app.db import SessionDep
 from app.errors import MalformedBody, UnsupportedMediaType, language_of, problem_responses
 from app.security import InvalidToken, NotAuthenticated
@@ -125,6 +126,10 @@ class RefreshGrant(RefreshRequest):
     grant_type: Literal["refresh_token"]
     client_id: str | None = Field(default=None, max_length=200)
     client_secret: SecretStr | None = Field(default=None, max_length=200)
+    client_assertion_type: (
+        Literal["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"] | None
+    ) = None
+    client_assertion: SecretStr | None = Field(default=None, max_length=8000)
 
 
 class CodeGrant(InputModel):
@@ -138,6 +143,10 @@ class CodeGrant(InputModel):
     code_verifier: str = Field(min_length=43, max_length=128)
     client_id: str | None = Field(default=None, max_length=200)
     client_secret: SecretStr | None = Field(default=None, max_length=200)
+    client_assertion_type: (
+        Literal["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"] | None
+    ) = None
+    client_assertion: SecretStr | None = Field(default=None, max_length=8000)
 
 
 class ClientCredentialsGrant(InputModel):
@@ -150,6 +159,10 @@ class ClientCredentialsGrant(InputModel):
     scope: str | None = Field(default=None, max_length=1000)
     client_id: str | None = Field(default=None, max_length=200)
     client_secret: SecretStr | None = Field(default=None, max_length=200)
+    client_assertion_type: (
+        Literal["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"] | None
+    ) = None
+    client_assertion: SecretStr | None = Field(default=None, max_length=8000)
 
 
 # What the token endpoint takes: the password grant, the refresh-token grant, or a code
@@ -322,6 +335,28 @@ def _client_of(
     return client_id, secret.get_secret_value() if secret else None
 
 
+async def _app(
+    request: Request, session: SessionDep, data: "RefreshGrant | CodeGrant | ClientCredentialsGrant"
+) -> apps.OAuthClientRow:
+    """The app calling the token endpoint, authenticated: its secret (HTTP Basic or the body),
+    a `private_key_jwt` assertion (RFC 7523 §2.2), or nothing but its id (a public app)."""
+    client_id, plain = _client_of(request, data.client_id, data.client_secret)
+    assertion = None
+    if data.client_assertion is not None and data.client_assertion_type is not None:
+        token = data.client_assertion.get_secret_value()
+        if client_id is None:
+            try:
+                client_id = str(jwt.get_unverified_claims(token).get("sub") or "")
+            except JOSEError:
+                raise InvalidClient() from None
+        own = str(request.url.replace(query=""))
+        public = _settings(request).public_url + TOKEN_URL
+        assertion = apps.Assertion(token, (own, public))
+    return await apps.authenticated(
+        session, client_id, plain, key=_settings(request).client_secret_key, assertion=assertion
+    )
+
+
 async def _first_party_only(
     request: Request, session: SessionDep, client_id: str | None, secret: SecretStr | None
 ) -> None:
@@ -341,8 +376,7 @@ async def _code_exchange(
 ) -> TokenResponse:
     """A code for a session of the member with the app, holding the scopes they granted."""
     settings = _settings(request)
-    client_id, plain = _client_of(request, data.client_id, data.client_secret)
-    client = await apps.authenticated(session, client_id, plain, key=settings.client_secret_key)
+    client = await _app(request, session, data)
     code = await apps.spend_code(
         session, client, data.code, redirect_uri=data.redirect_uri, verifier=data.code_verifier
     )
@@ -366,8 +400,7 @@ async def _client_credentials(
     """A clinic app's token: it acts through its own staff account at its clinic, within the
     scopes it registered, never as a member (no `me`)."""
     settings = _settings(request)
-    client_id, plain = _client_of(request, data.client_id, data.client_secret)
-    client = await apps.authenticated(session, client_id, plain, key=settings.client_secret_key)
+    client = await _app(request, session, data)
     if client.kind != "confidential" or client.service_account_id is None:
         raise UnauthorizedClient()
     account = await accounts_service.get(session, client.service_account_id)
@@ -401,16 +434,14 @@ async def _refresh(
         client = await apps.usable(session, str(issued.client_id))
         if client is None:
             raise InvalidGrant()
-        if client.kind == "confidential":  # it authenticates (Basic or the form's secret)
-            given = data if isinstance(data, RefreshGrant) else None
-            client_id, plain = _client_of(
-                request,
-                given.client_id if given else None,
-                given.client_secret if given else None,
+        if client.kind == "confidential":  # it authenticates, as when it got the grant
+            given = (
+                data
+                if isinstance(data, RefreshGrant)
+                else RefreshGrant(grant_type="refresh_token", refresh_token=data.refresh_token)
             )
-            if client_id != str(client.id):
+            if (await _app(request, session, given)).id != client.id:
                 raise InvalidClient()
-            await apps.authenticated(session, client_id, plain, key=settings.client_secret_key)
     return await _token_response(request, response, issued)
 
 

@@ -3,6 +3,7 @@ secret or a code in clear: only their hashes."""
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
@@ -45,6 +46,11 @@ class OAuthClient(SQLModel, table=True):
         ondelete="SET NULL",
         description="The clinic app's own staff account, made when an admin approves it.",
     )
+    jwks: dict[str, Any] | None = Field(
+        default=None,
+        sa_column=Column(JSON, nullable=True),
+        description="Public keys for `private_key_jwt` client authentication (RFC 7523).",
+    )
     secret_hash: str | None = Field(default=None, max_length=64)
     secret_set_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
@@ -69,3 +75,14 @@ class AuthorizationCode(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     session_id: uuid.UUID | None = None
+
+
+class ClientAssertion(SQLModel, table=True):
+    """A `private_key_jwt` assertion's `jti`, spent (hashed with its client): an assertion
+    works once, so a copy of one is worth nothing. Kept until it expires."""
+
+    __tablename__ = "oauth_assertion"
+
+    jti_hash: str = Field(primary_key=True, max_length=64)
+    client_id: uuid.UUID = Field(foreign_key="oauth_client.id", ondelete="CASCADE")
+    expires_at: datetime = Field(sa_type=UTCDateTime)

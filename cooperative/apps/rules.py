@@ -3,16 +3,23 @@
 The protocol pieces come from Authlib (framework-independent parts only, since its
 AuthorizationServer is synchronous and bound to a web framework): token generation
 (`authlib.common.security.generate_token`), the PKCE S256 transform and the verifier's grammar
-(`authlib.oauth2.rfc7636`), and query building for redirects (`authlib.common.urls`)."""
+(`authlib.oauth2.rfc7636`), and query building for redirects (`authlib.common.urls`).
+`private_key_jwt` (RFC 7523 §2.2) is checked with joserfc, the JOSE library by Authlib's
+author that Authlib's own `authlib.jose` now defers to."""
 
 import hashlib
 import hmac
+from collections.abc import Callable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oauth2.rfc7636.challenge import CODE_CHALLENGE_PATTERN, CODE_VERIFIER_PATTERN
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 
 SECRET_PREFIX = "tqs_"  # noqa: S105  (a prefix, so a leaked secret is recognisable)
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
@@ -85,3 +92,55 @@ def with_params(uri: str, params: dict[str, str | None]) -> str:
 
 def split_scopes(scope: str | None) -> list[str]:
     return sorted(set((scope or "").split()))
+
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+ASSERTION_MAX_SECONDS = 300
+
+
+def jwks_problem(jwks: dict[str, Any]) -> str | None:
+    """Why this JWK Set cannot be an app's public keys (None: it can): unreadable, empty, or
+    holding a private key (which must never leave the app)."""
+    try:
+        keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+    except (JoseError, ValueError, TypeError, KeyError):
+        return "not a JWK Set"
+    if not keys.keys:
+        return "no keys"
+    if any(key.is_private for key in keys.keys):
+        return "holds a private key"
+    return None
+
+
+def assertion_jti(
+    assertion: str,
+    jwks: dict[str, Any],
+    *,
+    client_id: str,
+    audiences: Sequence[str],
+    now: Callable[[], int],
+) -> str | None:
+    """The `jti` of a valid client assertion (signed by one of the app's keys, `iss` and `sub`
+    the client, `aud` the token endpoint, unexpired and short-lived); None if not valid."""
+    try:
+        token = jwt.decode(assertion, KeySet.import_key_set(jwks), algorithms=ASSERTION_ALGORITHMS)  # type: ignore[arg-type]
+        jwt.JWTClaimsRegistry(
+            now=now,
+            leeway=30,
+            iss={"essential": True, "value": client_id},
+            sub={"essential": True, "value": client_id},
+            aud={"essential": True, "values": list(audiences)},
+            exp={"essential": True},
+            jti={"essential": True},
+        ).validate(token.claims)
+    except (JoseError, ValueError, TypeError, KeyError):
+        return None
+    expires, jti = token.claims.get("exp"), token.claims.get("jti")
+    if not isinstance(expires, int) or expires - now() > ASSERTION_MAX_SECONDS:
+        return None
+    return str(jti) if isinstance(jti, str) and 0 < len(jti) <= 200 else None
+
+
+def hash_jti(client_id: str, jti: str) -> str:
+    return hashlib.sha256(f"assertion:{client_id}:{jti}".encode()).hexdigest()

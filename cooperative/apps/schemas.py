@@ -2,7 +2,7 @@
 member sees of the apps holding their grants."""
 
 import uuid
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -46,6 +46,11 @@ class AppCreate(InputModel):
     )
     scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
     contact: str = Field(min_length=3, max_length=254, description="Who answers for the app.")
+    jwks: dict[str, Any] | None = Field(
+        default=None,
+        description="A confidential app's public keys (a JWK Set): it then authenticates with "
+        "`private_key_jwt` (RFC 7523) instead of a secret, and gets none.",
+    )
     clinic_id: uuid.UUID | None = Field(
         default=None,
         description="A clinic's server (confidential): it gets tokens with `client_credentials` "
@@ -75,6 +80,14 @@ class AppCreate(InputModel):
     def _public_needs_redirect(self) -> Self:
         if self.kind == "public" and not self.redirect_uris:
             raise PydanticCustomError("app_kind", "a public app needs at least one redirect URI")
+        if self.jwks is not None:
+            problem = rules.jwks_problem(self.jwks)
+            if problem or self.kind != "confidential" or len(str(self.jwks)) > 20_000:
+                raise PydanticCustomError(
+                    "jwks",
+                    "jwks: a confidential app's public JWK Set ({problem})",
+                    {"problem": problem or "confidential apps only"},
+                )
         if self.clinic_id is not None and self.kind != "confidential":
             raise PydanticCustomError(
                 "app_kind", "a clinic's app is a confidential one (a server with a secret)"
@@ -122,6 +135,7 @@ class AppPublic(BaseModel):
     approved_at: Moment | None
     has_secret: bool
     secret_set_at: Moment | None
+    token_endpoint_auth_method: Literal["none", "client_secret_basic", "private_key_jwt"]
     created_at: Moment
 
 

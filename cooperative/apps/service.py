@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -21,7 +22,7 @@ from cooperative.apps.errors import (
     InvalidScope,
     NoSecret,
 )
-from cooperative.apps.models import AuthorizationCode, OAuthClient
+from cooperative.apps.models import AuthorizationCode, ClientAssertion, OAuthClient
 from cooperative.apps.schemas import (
     AppApproval,
     AppCreate,
@@ -36,6 +37,8 @@ from cooperative.kernel import clock
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.pagination import Cursor, Page, clamp_limit, page, paginate
 from cooperative.kernel.principal import Principal
+
+OAuthClientRow = OAuthClient  # the type the token endpoint names
 
 
 def app_public(client: OAuthClient) -> AppPublic:
@@ -54,6 +57,13 @@ def app_public(client: OAuthClient) -> AppPublic:
         approved_at=client.approved_at,
         has_secret=client.secret_hash is not None,
         secret_set_at=client.secret_set_at,
+        token_endpoint_auth_method=(
+            "none"
+            if client.kind == "public"
+            else "private_key_jwt"
+            if client.jwks
+            else "client_secret_basic"
+        ),
         created_at=client.created_at,
     )
 
@@ -72,11 +82,12 @@ async def register(
         owner_account_id=principal.account_id,
         contact=data.contact,
         clinic_id=data.clinic_id,
+        jwks=data.jwks,
         created_at=now,
         updated_at=now,
     )
     secret = None
-    if data.kind == "confidential":
+    if data.kind == "confidential" and data.jwks is None:
         secret = rules.new_secret()
         client.secret_hash = rules.hash_secret(secret, key)
         client.secret_set_at = now
@@ -172,7 +183,7 @@ async def rotate_secret(
 ) -> AppSecret:
     """A new secret for a confidential app, shown once; the old one stops working now."""
     client = await visible(session, principal, client_id)
-    if client.kind != "confidential":
+    if client.kind != "confidential" or client.jwks:
         raise NoSecret()
     secret = rules.new_secret()
     client.secret_hash = rules.hash_secret(secret, key)
@@ -197,16 +208,61 @@ async def usable(session: AsyncSession, client_id: str | None) -> OAuthClient | 
     return client
 
 
+@dataclass(frozen=True, slots=True)
+class Assertion:
+    """A `private_key_jwt` client assertion and the audiences it may name."""
+
+    token: str
+    audiences: tuple[str, ...]
+
+
+async def _assertion_valid(
+    session: AsyncSession, client: OAuthClient, assertion: Assertion | None
+) -> bool:
+    """Signed by the app's key, for this token endpoint, and never seen before (its `jti`)."""
+    if assertion is None or not client.jwks:
+        return False
+    jti = rules.assertion_jti(
+        assertion.token,
+        client.jwks,
+        client_id=str(client.id),
+        audiences=assertion.audiences,
+        now=lambda: int(clock.now().timestamp()),
+    )
+    if jti is None:
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(
+                ClientAssertion(
+                    jti_hash=rules.hash_jti(str(client.id), jti),
+                    client_id=client.id,
+                    expires_at=clock.now() + timedelta(seconds=rules.ASSERTION_MAX_SECONDS),
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
 async def authenticated(
-    session: AsyncSession, client_id: str | None, secret: str | None, *, key: bytes
+    session: AsyncSession,
+    client_id: str | None,
+    secret: str | None,
+    *,
+    key: bytes,
+    assertion: Assertion | None = None,
 ) -> OAuthClient:
-    """The app presenting these credentials at the token endpoint: a confidential app must
-    send its secret; a public app sends none (PKCE proves it). InvalidClient otherwise."""
+    """The app presenting these credentials at the token endpoint: a confidential app sends
+    its secret, or a `private_key_jwt` assertion if it registered keys; a public app sends
+    none (PKCE proves it). InvalidClient otherwise."""
     client = await usable(session, client_id)
     if client is None:
         raise InvalidClient()
     if client.kind == "confidential" and not (
-        secret and rules.secret_matches(secret, client.secret_hash, key)
+        await _assertion_valid(session, client, assertion)
+        if client.jwks
+        else secret and rules.secret_matches(secret, client.secret_hash, key)
     ):
         raise InvalidClient()
     if client.kind == "public" and secret:

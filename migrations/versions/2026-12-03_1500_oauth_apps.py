@@ -2,7 +2,8 @@
 session and an access-log entry belong to.
 
 `oauth_client` keeps a confidential app's secret only as a keyed hash; `oauth_code` keeps codes
-only hashed. A clinic's app (`clinic_id`) acts through its own staff account
+only hashed; `oauth_assertion` the spent `jti`s of `private_key_jwt` assertions (hashed). A
+clinic's app (`clinic_id`) acts through its own staff account
 (`service_account_id`), made when an admin approves it: never as a member.
 `auth_session.client_id` and `access_log.client_id` are plain nullable columns (added with
 ALTER TABLE, no table rebuild): None is Tequio's own app, as every row before this.
@@ -40,6 +41,7 @@ def upgrade() -> None:
         sa.Column("approved_by", sa.Uuid(), nullable=True),
         sa.Column("clinic_id", sa.Uuid(), nullable=True),
         sa.Column("service_account_id", sa.Uuid(), nullable=True),
+        sa.Column("jwks", sa.JSON(), nullable=True),
         sa.Column("secret_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("secret_set_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -99,6 +101,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("code_hash", name=op.f("uq_oauth_code_code_hash")),
     )
     op.create_index(op.f("ix_oauth_code_client_id"), "oauth_code", ["client_id"])
+    op.create_table(
+        "oauth_assertion",
+        sa.Column("jti_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("client_id", sa.Uuid(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["client_id"],
+            ["oauth_client.id"],
+            name=op.f("fk_oauth_assertion_client_id_oauth_client"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("jti_hash", name=op.f("pk_oauth_assertion")),
+    )
     op.add_column("access_log", sa.Column("client_id", sa.Uuid(), nullable=True))
     op.add_column("auth_session", sa.Column("client_id", sa.Uuid(), nullable=True))
     op.create_index(op.f("ix_auth_session_client_id"), "auth_session", ["client_id"])
@@ -108,6 +123,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_auth_session_client_id"), table_name="auth_session")
     op.drop_column("auth_session", "client_id")
     op.drop_column("access_log", "client_id")
+    op.drop_table("oauth_assertion")
     op.drop_index(op.f("ix_oauth_code_client_id"), table_name="oauth_code")
     op.drop_table("oauth_code")
     op.drop_index(op.f("ix_oauth_client_owner_account_id"), table_name="oauth_client")

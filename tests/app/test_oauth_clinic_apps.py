@@ -6,9 +6,14 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jose import jwt as jose_jwt
+from joserfc.jwk import RSAKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import Settings
+from cooperative.kernel import clock
 from tests.app.test_appointments_api import _first_slot
 from tests.factories import (
     bearer,
@@ -114,3 +119,85 @@ async def test_a_clinic_app_books_for_its_clinics_patients_only(
         data={"grant_type": "client_credentials", "client_id": rosa["id"]},
     )
     assert public.status_code == 401
+
+
+def _signed(private_pem: bytes, client_id: str, audience: str, jti: str) -> str:
+    """A client assertion as an app's own JWT library makes it (python-jose, not the server's
+    joserfc)."""
+    now = int(clock.now().timestamp())
+    claims = {"iss": client_id, "sub": client_id, "aud": audience, "jti": jti, "exp": now + 60}
+    token: str = jose_jwt.encode(claims, private_pem.decode(), algorithm="RS256")
+    return token
+
+
+async def test_a_clinic_app_authenticates_with_private_key_jwt_once_per_assertion(
+    client: httpx.AsyncClient, admin: dict[str, Any]
+) -> None:
+    clinic = await new_clinic(client, admin)
+    staff = await clinic_staff(client, admin, clinic["id"])
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public_jwk = RSAKey.import_key(pem).as_dict(private=False)
+    leaked = await client.post(
+        "/v1/apps",
+        json={
+            "name": "Llave privada",
+            "kind": "confidential",
+            "scopes": ["appointments:read"],
+            "contact": "x@example.org",
+            "jwks": {"keys": [RSAKey.import_key(pem).as_dict(private=True)]},
+        },
+        headers=bearer(staff),
+    )
+    assert leaked.status_code == 422  # a private key never leaves the app
+    created = await client.post(
+        "/v1/apps",
+        json={
+            "name": "Expediente con llave",
+            "kind": "confidential",
+            "scopes": ["appointments:read"],
+            "contact": "sistemas@sanmiguel.example.org",
+            "clinic_id": clinic["id"],
+            "jwks": {"keys": [public_jwk]},
+        },
+        headers=bearer(staff),
+    )
+    assert created.status_code == 201, created.text
+    app = created.json()
+    assert app["client_secret"] is None
+    assert app["token_endpoint_auth_method"] == "private_key_jwt"
+    await client.post(f"/v1/apps/{app['client_id']}/approve", json={}, headers=bearer(admin))
+    audience = "http://tequio.test/v1/auth/token"
+    assertion = _signed(pem, app["client_id"], audience, "one")
+    body = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion,
+    }
+    issued = await client.post("/v1/auth/token", data=body)
+    assert issued.status_code == 200, issued.text
+    assert issued.json()["scope"] == "appointments:read"
+    replayed = await client.post("/v1/auth/token", data=body)
+    assert replayed.status_code == 401 and replayed.json()["error"] == "invalid_client"
+
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    for forged in (
+        _signed(other, app["client_id"], audience, "two"),  # not its key
+        _signed(pem, app["client_id"], "https://elsewhere.example/token", "three"),
+    ):
+        refused = await client.post("/v1/auth/token", data=body | {"client_assertion": forged})
+        assert refused.status_code == 401, refused.text
+    secretless = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(app["client_id"], "anything"),
+    )
+    assert secretless.status_code == 401
