@@ -288,17 +288,8 @@ async def token(request: Request, response: Response, session: SessionDep) -> To
     that also carry RFC 6749's `error` member (`invalid_grant`, `invalid_client`, …).
     """
     payload = await _login_form(request)
-    grant = payload.get("grant_type")
-    if grant == "refresh_token":
-        refresh = _validated(RefreshGrant, payload)
-        return await _refresh(request, response, session, refresh)
-    if grant == "authorization_code":
-        return await _code_exchange(request, response, session, _validated(CodeGrant, payload))
-    if grant == "client_credentials":
-        data_cc = _validated(ClientCredentialsGrant, payload)
-        return await _client_credentials(request, response, session, data_cc)
-    if grant not in (None, "password"):
-        raise UnsupportedGrantType()
+    if payload.get("grant_type") not in (None, "password"):
+        return await _other_grant(request, response, session, payload)
     data: LoginRequest = _validated(LoginRequest, payload)
     await _first_party_only(request, session, data.client_id, data.client_secret)
     settings = _settings(request)
@@ -415,6 +406,22 @@ async def _client_credentials(
         client_id=client.id,
     )
     return await _token_response(request, response, issued)
+
+
+async def _other_grant(
+    request: Request, response: Response, session: SessionDep, payload: dict[str, Any]
+) -> TokenResponse:
+    """The token endpoint's grants other than the password: refresh, a code, client credentials."""
+    grant = payload.get("grant_type")
+    if grant == "refresh_token":
+        refresh = _validated(RefreshGrant, payload)
+        return await _refresh(request, response, session, refresh)
+    if grant == "authorization_code":
+        return await _code_exchange(request, response, session, _validated(CodeGrant, payload))
+    if grant == "client_credentials":
+        data = _validated(ClientCredentialsGrant, payload)
+        return await _client_credentials(request, response, session, data)
+    raise UnsupportedGrantType()
 
 
 async def _refresh(
