@@ -38,7 +38,7 @@ def _key(request: Request) -> bytes:
     "/apps",
     status_code=status.HTTP_201_CREATED,
     summary="Register an app",
-    responses=problem_responses(400, 401, 403, 413, 422),
+    responses=problem_responses(400, 401, 403, 404, 413, 422),
 )
 async def register_app(
     request: Request,
@@ -52,7 +52,8 @@ async def register_app(
 
     You own it; an admin approves it before anyone can sign in to it. A confidential app's
     `client_secret` is in this answer only: Tequio keeps its hash (rotate it with
-    `POST /v1/apps/{client_id}/secret`)."""
+    `POST /v1/apps/{client_id}/secret`). A clinic's app (`clinic_id`) is registered by that
+    clinic's staff or an admin; for anyone else the clinic is not found (`404`)."""
     response.headers["Cache-Control"] = "no-store"
     if data.clinic_id is not None:  # only its staff (or an admin) register a clinic's app
         await clinics.visible(session, principal, data.clinic_id)
