@@ -221,3 +221,29 @@ async def test_a_stranger_cannot_see_approve_or_rotate_anothers_app(
     assert rotated.json()["client_secret"] != app["client_secret"]
     seen = await client.get(f"/v1/apps/{ident}", headers=bearer(owner_tokens))
     assert "client_secret" not in seen.json() and app["client_secret"] not in seen.text
+
+
+async def test_a_confidential_app_proves_itself_at_each_exchange_and_refresh(
+    client: httpx.AsyncClient, admin: dict[str, Any]
+) -> None:
+    _, owner = await signed_up(client)
+    app = await approved_app(client, owner, admin, kind="confidential")
+    credentials = (app["client_id"], app["client_secret"])
+    member, _ = await signed_up(client)
+    verifier, challenge = pkce()
+    code = await consented(client, app, member["email"], challenge, ["me"])
+    anonymous = await exchanged(client, app, code, verifier)
+    assert anonymous.status_code == 401 and anonymous.json()["error"] == "invalid_client"
+    code = await consented(client, app, member["email"], challenge, ["me"])
+    body = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "code_verifier": verifier,
+    }
+    tokens = (await client.post("/v1/auth/token", data=body, auth=credentials)).json()
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    bare = await client.post("/v1/auth/token", data=refresh)
+    assert bare.status_code == 401 and bare.json()["error"] == "invalid_client"
+    proved = await client.post("/v1/auth/token", data=refresh, auth=credentials)
+    assert proved.status_code == 200, proved.text
