@@ -107,6 +107,10 @@ async def test_a_clinic_app_books_for_its_clinics_patients_only(
         assert juan["email"] not in refused.text
     me = await client.get("/v1/me", headers=bearer(tokens))
     assert me.status_code == 403 and rosa["id"] not in me.text
+    seen = await client.get(f"/v1/appointments/{for_rosa.json()['id']}", headers=bearer(tokens))
+    assert seen.status_code == 200, seen.text
+    log = await client.get("/v1/me/access-log", headers=bearer(rosa_tokens))
+    assert "Expediente de San Miguel" in {e["app_name"] for e in log.json()["items"]}
 
     third = await client.post(
         "/v1/auth/token",
