@@ -8,6 +8,7 @@ from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from app.db import SessionDep
 from app.security import InsufficientScope, NotAuthenticated, TokenIssuer
 from cooperative.accounts import service as accounts_service
+from cooperative.audit import service as audit
 from cooperative.kernel import moments
 from cooperative.kernel.principal import SCOPE_DESCRIPTIONS, Principal, Scope, scopes_for
 
@@ -44,6 +45,7 @@ async def _principal(
         roles=roles,
         scopes=claimed.scopes & scopes_for(roles),
         verified=account.is_verified,
+        client_id=claimed.client_id,
     )
     missing = sorted(set(security_scopes.scopes) - principal.scopes)
     if missing:
@@ -55,6 +57,10 @@ async def _principal(
                 )
             },
         )
+    if principal.client_id is not None and request.method in ("GET", "HEAD"):
+        route = request.scope.get("route")
+        operation = f"{request.method} {getattr(route, 'path', request.url.path)}"
+        await audit.app_read(session, principal, resource=operation)
     return principal
 
 

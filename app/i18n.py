@@ -49,6 +49,12 @@ _SPANISH: dict[str, str] = {
     "literal_error": "Debe ser uno de: {expected}.",
     "enum": "Debe ser uno de: {expected}.",
     "proposal_kind": "kind debe ser uno de: {expected}.",
+    "redirect_uri": "Cada URI de redirección debe ser https, http a 127.0.0.1 o un esquema propio "
+    "de la app, sin fragmento y de 500 caracteres como máximo.",
+    "jwks": "jwks debe ser el conjunto de claves públicas (JWK Set) de una app confidencial, "
+    "sin claves privadas.",
+    "app_kind": "Una app pública necesita una URI de redirección; la app de una clínica debe ser "
+    "confidencial (un servidor con secreto).",
     "uuid_parsing": "Debe ser un identificador UUID.",
     "uuid_type": "Debe ser un identificador UUID.",
     "datetime_parsing": "Debe ser una fecha y hora RFC 3339 con zona horaria.",

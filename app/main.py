@@ -42,6 +42,7 @@ from app.ratelimits import EXEMPT_PREFIXES, RateLimitMiddleware, RateLimits
 from app.relays import RelayHub, relay_ice_servers
 from app.routers import (
     appointments,
+    apps,
     attachments,
     auth,
     bylaws,
@@ -56,6 +57,7 @@ from app.routers import (
     me,
     members,
     notifications,
+    oauth,
     pages,
     payments,
     practitioners,
@@ -199,7 +201,7 @@ def create_app(
 ROUTERS = (
     health, auth, me, appointments, consults, consult_media, records, prescriptions,
     attachments, practitioners, clinics, referrals, households, members, dues, payments,
-    proposals, roles, bylaws, exchange_rates, surplus, notifications, pages, dev,
+    proposals, roles, bylaws, exchange_rates, surplus, notifications, apps, oauth, pages, dev,
     fhir_capability, fhir_directory, fhir_slots, fhir_clinical,
 )  # fmt: skip
 

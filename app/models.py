@@ -1,6 +1,7 @@
 """Every table of every domain, imported in one place so Alembic sees the whole schema."""
 
 from cooperative.accounts.models import Account, AuthSession, LoginThrottle, RefreshToken
+from cooperative.apps.models import AuthorizationCode, ClientAssertion, OAuthClient
 from cooperative.audit.models import AccessLogEntry
 from cooperative.bylaws.models import BylawsVersion
 from cooperative.dues.models import Invoice, Payment, PaymentAllocation, ShareSubscription
@@ -60,9 +61,11 @@ __all__ = [
     "AppointmentEvent",
     "Attachment",
     "AuthSession",
+    "AuthorizationCode",
     "AvailabilityWindow",
     "Ballot",
     "BylawsVersion",
+    "ClientAssertion",
     "Clinic",
     "ClinicPatient",
     "ClinicRegistration",
@@ -84,6 +87,7 @@ __all__ = [
     "LoginThrottle",
     "Member",
     "NotificationPreference",
+    "OAuthClient",
     "OutboxMessage",
     "PatronageRecord",
     "Payment",

@@ -126,6 +126,7 @@ class TokenIssuer:
         scopes: frozenset[str],
         now: datetime | None = None,
         jti: str | None = None,
+        client_id: uuid.UUID | None = None,
     ) -> str:
         issued = now or clock.now()
         claims: dict[str, Any] = {
@@ -139,6 +140,8 @@ class TokenIssuer:
             "roles": sorted(roles),
             "scope": " ".join(sorted(scopes)),
         }
+        if client_id is not None:
+            claims["client_id"] = str(client_id)  # RFC 9068 §2.2
         token: str = jwt.encode(claims, self.signing_key, algorithm=self.algorithm)
         return token
 
@@ -182,6 +185,7 @@ class TokenIssuer:
             session_id=uuid.UUID(claims["sid"]),
             roles=frozenset(str(r) for r in claims.get("roles", [])),
             scopes=frozenset(str(claims.get("scope", "")).split()),
+            client_id=uuid.UUID(claims["client_id"]) if claims.get("client_id") else None,
         )
         times = {"exp": claims.get("exp"), "iat": claims.get("iat")}
         return _Verified(principal, times, _bearer(principal.account_id, claims))

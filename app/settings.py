@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     jwt_audience: str = "tequio-api"
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
+    oauth_code_seconds: int = Field(
+        default=60,
+        ge=10,
+        le=600,
+        description="How long an OAuth2 authorization code may wait to be exchanged (RFC 6749 "
+        "§4.1.2 advises at most 10 minutes).",
+    )
     refresh_reuse_grace_seconds: float = Field(
         default=30,
         ge=0,
@@ -471,6 +478,12 @@ class Settings(BaseSettings):
             secret_access_key=secret.get_secret_value() if secret else None,
             prefix=self.s3_prefix,
         )
+
+    @cached_property
+    def client_secret_key(self) -> bytes:
+        """Keys the hashes of apps' client secrets (derived from TEQUIO_SECRET_KEY)."""
+        secret = self.secret_key.get_secret_value().encode()
+        return hmac.new(secret, b"tequio client secrets", hashlib.sha256).digest()
 
     @cached_property
     def refresh_successor_key(self) -> bytes:

@@ -400,7 +400,26 @@ async def build_world(
     assert (await close(http, admin, approval["id"]))["passed"] is True
     await _ok(http.post(f"/v1/surplus/runs/{run['id']}/post", headers=bearer(admin)))
 
+    # Rosa's app, approved, holding a grant of hers (its client id, name and contact are hers)
+    rosa_app = await _ok(
+        http.post(
+            "/v1/apps",
+            json={
+                "name": "Recetario de Rosa",
+                "kind": "confidential",
+                "redirect_uris": ["https://recetario-rosa.example.org/cb"],
+                "scopes": ["me"],
+                "contact": "rosa-dev@recetario-rosa.example.org",
+            },
+            headers=bearer(rosa_t),
+        ),
+        201,
+    )
+    await _ok(
+        http.post(f"/v1/apps/{rosa_app['client_id']}/approve", json={}, headers=bearer(admin))
+    )
     ids = {
+        "app": rosa_app["client_id"],
         "household": home["id"],
         "member": rosa_member["id"],
         "account": rosa["id"],
@@ -434,6 +453,9 @@ async def build_world(
         "prescription_code": prescription["verification_code"],
     }
     secrets = {
+        rosa_app["client_id"]: "Rosa's app's client id",
+        "Recetario de Rosa": "Rosa's app's name",
+        "rosa-dev@recetario-rosa.example.org": "Rosa's app's contact",
         rosa["id"]: "Rosa's account id",
         rosa_member["id"]: "Rosa's member id",
         rosa["email"]: "Rosa's email",

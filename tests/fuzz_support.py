@@ -129,6 +129,21 @@ async def seed(http: httpx.AsyncClient, database_url: str) -> Seeded:
             headers=bearer(admin),
         )
     )
+    app = await _ok(  # the patient's app, approved: the fuzzer reaches /v1/apps/{client_id}
+        http.post(
+            "/v1/apps",
+            json={
+                "name": "Citas Fácil",
+                "kind": "confidential",
+                "redirect_uris": ["https://citas.example.org/callback"],
+                "scopes": ["me", "appointments:read"],
+                "contact": "dev@citas.example.org",
+            },
+            headers=bearer(patient),
+        ),
+        201,
+    )
+    await _ok(http.post(f"/v1/apps/{app['client_id']}/approve", json={}, headers=bearer(admin)))
     return Seeded(
         tokens={
             who: tokens["access_token"]
@@ -160,6 +175,7 @@ async def seed(http: httpx.AsyncClient, database_url: str) -> Seeded:
             "patient_id": me["id"],
             "encounter_id": booked["id"],
             "kind": "Slot",
+            "client_id": app["client_id"],
         },
     )
 

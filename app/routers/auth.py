@@ -6,12 +6,14 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 from fastapi.exceptions import RequestValidationError
+from jose import JOSEError, jwt
 from pwdlib import PasswordHash
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import ConfigDict, Field, SecretStr, ValidationError
 
-from app.auth import bearer, token_issuer
+from app.auth import TOKEN_URL, bearer, token_issuer
 from app.db import SessionDep
 from app.errors import MalformedBody, UnsupportedMediaType, language_of, problem_responses
 from app.security import InvalidToken, NotAuthenticated
@@ -42,8 +44,17 @@ from cooperative.accounts.schemas import (
     VerifyAccepted,
     VerifyRequest,
 )
+from cooperative.apps import service as apps
+from cooperative.apps.errors import (
+    InvalidClient,
+    InvalidGrant,
+    InvalidScope,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+)
 from cooperative.kernel.errors import Text
 from cooperative.kernel.principal import scopes_for
+from cooperative.kernel.schemas import InputModel
 from cooperative.notifications import codes as notification_codes
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -115,12 +126,61 @@ class RefreshGrant(RefreshRequest):
     grant_type: Literal["refresh_token"]
     client_id: str | None = Field(default=None, max_length=200)
     client_secret: SecretStr | None = Field(default=None, max_length=200)
+    client_assertion_type: (
+        Literal["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"] | None
+    ) = None
+    client_assertion: SecretStr | None = Field(default=None, max_length=8000)
 
 
-# What the token endpoint takes: the password grant, or the refresh-token grant
+class CodeGrant(InputModel):
+    """An app exchanges the code it got at `/oauth/authorize` (RFC 6749 §4.1.3, PKCE)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grant_type: Literal["authorization_code"]
+    code: str = Field(min_length=1, max_length=200)
+    redirect_uri: str = Field(min_length=1, max_length=500)
+    code_verifier: str = Field(min_length=43, max_length=128)
+    client_id: str | None = Field(default=None, max_length=200)
+    client_secret: SecretStr | None = Field(default=None, max_length=200)
+    client_assertion_type: (
+        Literal["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"] | None
+    ) = None
+    client_assertion: SecretStr | None = Field(default=None, max_length=8000)
+
+
+class ClientCredentialsGrant(InputModel):
+    """A clinic's server asks for a token of its own (RFC 6749 §4.4), authenticated with HTTP
+    Basic or `client_id` and `client_secret`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grant_type: Literal["client_credentials"]
+    scope: str | None = Field(default=None, max_length=1000)
+    client_id: str | None = Field(default=None, max_length=200)
+    client_secret: SecretStr | None = Field(default=None, max_length=200)
+    client_assertion_type: (
+        Literal["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"] | None
+    ) = None
+    client_assertion: SecretStr | None = Field(default=None, max_length=8000)
+
+
+# What the token endpoint takes: the password grant, the refresh-token grant, or a code
 _LOGIN_SCHEMA = {
-    "oneOf": [LoginRequest.model_json_schema(), RefreshGrant.model_json_schema()],
+    "oneOf": [
+        LoginRequest.model_json_schema(),
+        RefreshGrant.model_json_schema(),
+        CodeGrant.model_json_schema(),
+        ClientCredentialsGrant.model_json_schema(),
+    ],
 }
+GRANT_PROBLEMS = (
+    InvalidClient,
+    InvalidGrant,
+    InvalidScope,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+)
 
 
 async def _login_form(request: Request) -> dict[str, Any]:
@@ -144,7 +204,10 @@ async def _login_form(request: Request) -> dict[str, Any]:
     )
 
 
-def _validated(model: type[LoginRequest] | type[RefreshGrant], payload: dict[str, Any]) -> Any:
+def _validated(
+    model: type[LoginRequest | RefreshGrant | CodeGrant | ClientCredentialsGrant],
+    payload: dict[str, Any],
+) -> Any:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
@@ -169,6 +232,7 @@ async def _token_response(
         scopes=scopes,
         now=issued.issued_at,
         jti=hashlib.sha256(b"access:" + issued.token.encode()).hexdigest()[:32],
+        client_id=issued.client_id,
     )
     return TokenResponse(
         access_token=access,
@@ -181,8 +245,8 @@ async def _token_response(
 
 @router.post(
     "/token",
-    summary="Sign in (OAuth2 password grant) or refresh",
-    responses=problem_responses(400, 401, 413, 415, 422, 429),
+    summary="Sign in (password grant, first-party only), exchange a code, or refresh",
+    responses=problem_responses(400, 401, 413, 415, 422, 429, problems=GRANT_PROBLEMS),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -213,12 +277,21 @@ async def token(request: Request, response: Response, session: SessionDep) -> To
 
     Repeated failures slow sign-in down for that account and for the client address: after a few,
     each further attempt must wait twice as long as the last (429 with `Retry-After`).
+
+    **Apps** (see "Build an app on Tequio"): `grant_type=authorization_code` with `code`,
+    `redirect_uri`, `code_verifier` (PKCE S256) and `client_id` (a confidential app also
+    authenticates: HTTP Basic or `client_secret`). The password grant is for Tequio's own
+    first-party apps only: without `client_id` (Tequio's own app) or with a first-party app's;
+    any other app gets `unauthorized_client` (RFC 9700). A clinic's server app:
+    `grant_type=client_credentials` (its secret by HTTP Basic or `client_secret`): it acts for
+    its clinic only, never as a member. OAuth2 errors are problem details
+    that also carry RFC 6749's `error` member (`invalid_grant`, `invalid_client`, …).
     """
     payload = await _login_form(request)
-    if payload.get("grant_type") == "refresh_token":
-        refresh = _validated(RefreshGrant, payload)
-        return await _refresh(request, response, session, refresh)
+    if payload.get("grant_type") not in (None, "password"):
+        return await _other_grant(request, response, session, payload)
     data: LoginRequest = _validated(LoginRequest, payload)
+    await _first_party_only(request, session, data.client_id, data.client_secret)
     settings = _settings(request)
     identifier = account_rules.canonical_identifier(data.username)
     address = request.client.host if request.client else "unknown"
@@ -240,6 +313,117 @@ async def token(request: Request, response: Response, session: SessionDep) -> To
     return await _token_response(request, response, issued)
 
 
+def _client_of(
+    request: Request, client_id: str | None, secret: SecretStr | None
+) -> tuple[str | None, str | None]:
+    """The client's id and secret: HTTP Basic (RFC 6749 §2.3.1) or the body's."""
+    try:
+        basic_id, basic_secret = extract_basic_authorization(request.headers)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidClient() from None
+    if basic_id is not None:
+        return basic_id, basic_secret
+    return client_id, secret.get_secret_value() if secret else None
+
+
+async def _app(
+    request: Request, session: SessionDep, data: "RefreshGrant | CodeGrant | ClientCredentialsGrant"
+) -> apps.OAuthClientRow:
+    """The app calling the token endpoint, authenticated: its secret (HTTP Basic or the body),
+    a `private_key_jwt` assertion (RFC 7523 §2.2), or nothing but its id (a public app)."""
+    client_id, plain = _client_of(request, data.client_id, data.client_secret)
+    assertion = None
+    if data.client_assertion is not None and data.client_assertion_type is not None:
+        token = data.client_assertion.get_secret_value()
+        if client_id is None:
+            try:
+                client_id = str(jwt.get_unverified_claims(token).get("sub") or "")
+            except JOSEError:
+                raise InvalidClient() from None
+        own = str(request.url.replace(query=""))
+        public = _settings(request).public_url + TOKEN_URL
+        assertion = apps.Assertion(token, (own, public))
+    return await apps.authenticated(
+        session, client_id, plain, key=_settings(request).client_secret_key, assertion=assertion
+    )
+
+
+async def _first_party_only(
+    request: Request, session: SessionDep, client_id: str | None, secret: SecretStr | None
+) -> None:
+    """The password grant: Tequio's own app (no client_id) or a first-party app only."""
+    client_id, plain = _client_of(request, client_id, secret)
+    if client_id is None:
+        return
+    client = await apps.authenticated(
+        session, client_id, plain, key=_settings(request).client_secret_key
+    )
+    if not client.first_party:
+        raise UnauthorizedClient()
+
+
+async def _code_exchange(
+    request: Request, response: Response, session: SessionDep, data: CodeGrant
+) -> TokenResponse:
+    """A code for a session of the member with the app, holding the scopes they granted."""
+    settings = _settings(request)
+    client = await _app(request, session, data)
+    code = await apps.spend_code(
+        session, client, data.code, redirect_uri=data.redirect_uri, verifier=data.code_verifier
+    )
+    account = await accounts_service.get(session, code.account_id)
+    if account is None or not account.is_active:
+        raise InvalidGrant()
+    issued = await accounts_service.start_session(
+        session,
+        account,
+        ttl=timedelta(days=settings.refresh_token_days),
+        scope=code.scope,
+        client_id=client.id,
+    )
+    await apps.code_started(session, code, issued.session_id)
+    return await _token_response(request, response, issued)
+
+
+async def _client_credentials(
+    request: Request, response: Response, session: SessionDep, data: ClientCredentialsGrant
+) -> TokenResponse:
+    """A clinic app's token: it acts through its own staff account at its clinic, within the
+    scopes it registered, never as a member (no `me`)."""
+    settings = _settings(request)
+    client = await _app(request, session, data)
+    if client.kind != "confidential" or client.service_account_id is None:
+        raise UnauthorizedClient()
+    account = await accounts_service.get(session, client.service_account_id)
+    if account is None or not account.is_active:
+        raise UnauthorizedClient()
+    scopes = apps.client_credentials_scopes(client, data.scope)
+    issued = await accounts_service.start_session(
+        session,
+        account,
+        ttl=timedelta(days=settings.refresh_token_days),
+        scope=" ".join(scopes),
+        client_id=client.id,
+    )
+    return await _token_response(request, response, issued)
+
+
+async def _other_grant(
+    request: Request, response: Response, session: SessionDep, payload: dict[str, Any]
+) -> TokenResponse:
+    """The token endpoint's grants other than the password: refresh, a code, client credentials."""
+    grant = payload.get("grant_type")
+    if grant == "refresh_token":
+        refresh = _validated(RefreshGrant, payload)
+        return await _refresh(request, response, session, refresh)
+    if grant == "authorization_code":
+        return await _code_exchange(request, response, session, _validated(CodeGrant, payload))
+    if grant == "client_credentials":
+        data = _validated(ClientCredentialsGrant, payload)
+        return await _client_credentials(request, response, session, data)
+    raise UnsupportedGrantType()
+
+
 async def _refresh(
     request: Request, response: Response, session: SessionDep, data: RefreshRequest
 ) -> TokenResponse:
@@ -253,6 +437,18 @@ async def _refresh(
             successor_key=settings.refresh_successor_key,
         ),
     )
+    if issued.client_id is not None:  # an app's grant: the app still approved, and itself
+        client = await apps.usable(session, str(issued.client_id))
+        if client is None:
+            raise InvalidGrant()
+        if client.kind == "confidential":  # it authenticates, as when it got the grant
+            given = (
+                data
+                if isinstance(data, RefreshGrant)
+                else RefreshGrant(grant_type="refresh_token", refresh_token=data.refresh_token)
+            )
+            if (await _app(request, session, given)).id != client.id:
+                raise InvalidClient()
     return await _token_response(request, response, issued)
 
 

@@ -24,6 +24,7 @@ from cooperative.accounts.schemas import (
     PasswordChange,
     VerifyAccepted,
 )
+from cooperative.apps import service as apps
 from cooperative.audit import service as audit
 from cooperative.audit.schemas import AccessLogEntryPublic
 from cooperative.dues import service as dues_service
@@ -66,8 +67,11 @@ async def access_log(
     cursor: CursorParam = None,
     limit: LimitParam = 50,
 ) -> Page[AccessLogEntryPublic]:
-    """Every read of your personal or health data by someone other than you, newest first."""
-    return await audit.access_log(session, principal.account_id, cursor=cursor, limit=limit)
+    """Every read of your personal or health data by someone other than you, newest first,
+    and every read an app you let in made (`client_id` and `app_name` name the app)."""
+    return await audit.access_log(
+        session, principal.account_id, cursor=cursor, limit=limit, app_names=apps.names
+    )
 
 
 @router.get(

@@ -71,6 +71,11 @@ class AuthSession(SQLModel, table=True):
     )
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_reason: str | None = Field(default=None, max_length=32)
+    client_id: uuid.UUID | None = Field(
+        default=None,
+        index=True,
+        description="The app (OAuth2 client) the member signed in to; None: Tequio's own app.",
+    )
 
 
 class RefreshToken(SQLModel, table=True):

@@ -26,7 +26,8 @@ from cooperative.accounts.errors import (
     WeakPassword,
 )
 from cooperative.accounts.models import Account as Account  # the result type other domains name
-from cooperative.accounts.models import AuthSession, LoginThrottle, RefreshToken
+from cooperative.accounts.models import AuthSession as AuthSession  # apps read their grants
+from cooperative.accounts.models import LoginThrottle, RefreshToken
 from cooperative.accounts.rules import ThrottleRule
 from cooperative.accounts.schemas import AccountCreate, AccountPublic, MePublic
 from cooperative.kernel import clock
@@ -288,6 +289,7 @@ class IssuedRefresh:
     token: str
     scope: str | None
     issued_at: datetime
+    client_id: uuid.UUID | None = None
 
 
 async def _issue_token(
@@ -311,12 +313,20 @@ async def _issue_token(
 
 
 async def start_session(
-    session: AsyncSession, account: Account, *, ttl: timedelta, scope: str | None = None
+    session: AsyncSession,
+    account: Account,
+    *,
+    ttl: timedelta,
+    scope: str | None = None,
+    client_id: uuid.UUID | None = None,
 ) -> IssuedRefresh:
     """Begin a sign-in session with its first refresh token; `scope` is what the client asked
-    for, and every refresh of this session keeps to it (RFC 6749 §6)."""
+    for, and every refresh of this session keeps to it (RFC 6749 §6). `client_id`: the app
+    the member granted it to (an app's grant is a session; revoking it ends the session)."""
     now = clock.now()
-    auth_session = AuthSession(account_id=account.id, created_at=now, scope=scope)
+    auth_session = AuthSession(
+        account_id=account.id, created_at=now, scope=scope, client_id=client_id
+    )
     session.add(auth_session)
     await session.flush()
     token = await _issue_token(session, auth_session.id, now, ttl)
@@ -326,6 +336,7 @@ async def start_session(
         token=token,
         scope=auth_session.scope,
         issued_at=now,
+        client_id=auth_session.client_id,
     )
 
 
@@ -384,6 +395,7 @@ async def rotate_refresh(
             token=successor,
             scope=auth_session.scope,
             issued_at=retried,
+            client_id=auth_session.client_id,
         )
     await _issue_token(session, auth_session.id, now, policy.ttl, token=successor)
     return IssuedRefresh(
@@ -392,6 +404,7 @@ async def rotate_refresh(
         token=successor,
         scope=auth_session.scope,
         issued_at=now,
+        client_id=auth_session.client_id,
     )
 
 
@@ -430,6 +443,76 @@ async def revoke_session(session: AsyncSession, session_id: uuid.UUID, *, reason
         .where(col(AuthSession.id) == session_id, col(AuthSession.revoked_at).is_(None))
         .values(revoked_at=clock.now(), revoked_reason=reason)
     )
+
+
+async def service_account(
+    session: AsyncSession, name: str, *, client_id: uuid.UUID, hasher: PasswordHash
+) -> Account:
+    """The account a clinic's app acts through: no person, no role yet, and no password anyone
+    knows (a random one, hashed and forgotten). Its address is reserved and never delivered."""
+    unknowable = await asyncio.to_thread(hasher.hash, secrets.token_urlsafe(32))
+    now = clock.now()
+    account = Account(
+        email=f"app-{client_id.hex}@apps.tequio.invalid",
+        display_name=name[:120],
+        password_hash=unknowable,
+        roles=[],
+        created_at=now,
+        email_verified_at=now,
+    )
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def end_app_sessions(
+    session: AsyncSession,
+    client_id: uuid.UUID,
+    *,
+    reason: str,
+    account_id: uuid.UUID | None = None,
+) -> int:
+    """Every open sign-in of this app ends (of one account, or of all): its tokens stop at
+    once. How many ended."""
+    statement = update(AuthSession).where(
+        col(AuthSession.client_id) == client_id, col(AuthSession.revoked_at).is_(None)
+    )
+    if account_id is not None:
+        statement = statement.where(col(AuthSession.account_id) == account_id)
+    result = await session.execute(
+        statement.values(revoked_at=clock.now(), revoked_reason=reason).execution_options(
+            synchronize_session=False
+        )
+    )
+    return _rowcount(result)
+
+
+async def app_sessions(session: AsyncSession, account_id: uuid.UUID) -> list[AuthSession]:
+    """The account's open sign-ins held by apps, oldest first."""
+    found = await session.scalars(
+        select(AuthSession)
+        .where(
+            col(AuthSession.account_id) == account_id,
+            col(AuthSession.client_id).is_not(None),
+            col(AuthSession.revoked_at).is_(None),
+        )
+        .order_by(col(AuthSession.created_at))
+    )
+    return list(found.all())
+
+
+async def last_token_at(session: AsyncSession, session_ids: Sequence[uuid.UUID]) -> datetime | None:
+    """When the latest refresh token of these sessions was issued."""
+    if not session_ids:
+        return None
+    latest: datetime | None = (
+        await session.execute(
+            select(func.max(RefreshToken.created_at)).where(
+                col(RefreshToken.session_id).in_(session_ids)
+            )
+        )
+    ).scalar_one()
+    return latest
 
 
 async def session_of_refresh_token(session: AsyncSession, token: str) -> uuid.UUID | None:

@@ -28,3 +28,6 @@ class AccessLogEntry(SQLModel, table=True):
         default=None, max_length=500, description="Why, when the reader had to say (an admin)."
     )
     at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
+    client_id: uuid.UUID | None = Field(
+        default=None, description="The app (OAuth2 client) that made the read, if one did."
+    )

@@ -16,3 +16,11 @@ class AccessLogEntryPublic(BaseModel):
     reason: str | None = Field(
         default=None, description="The reason the reader gave, when they had to give one."
     )
+    client_id: uuid.UUID | None = Field(
+        default=None, description="The app that made the read on the reader's behalf, if any."
+    )
+    app_name: str | None = Field(
+        default=None,
+        description="That app's name, as it was shown at consent.",
+        examples=["Citas Fácil"],
+    )

@@ -101,6 +101,8 @@ class Principal:
     session_id: uuid.UUID | None = None
     # a contact of the account was verified with a one-time code (booking and voting need it)
     verified: bool = True
+    # the app (OAuth2 client) the token was issued to; None: Tequio's own app
+    client_id: uuid.UUID | None = None
 
     def has_role(self, role: Role) -> bool:
         return role.value in self.roles

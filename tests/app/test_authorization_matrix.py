@@ -126,6 +126,15 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
         "admin", body={"role": "admin", "reason": "golpe de estado"}
     ),
     ("GET", "/v1/me/access-log"): listing(owner="rosa"),
+    # apps: their owner (and admins) see and change them; a member's grants are their own
+    ("POST", "/v1/apps"): OWN,
+    ("GET", "/v1/apps"): listing(owner="rosa", shows=("app",)),
+    ("GET", "/v1/apps/{client_id}"): obj(owner="rosa", shows=("app",)),
+    ("PATCH", "/v1/apps/{client_id}"): obj(body={"is_active": False}),
+    ("POST", "/v1/apps/{client_id}/approve"): role("admin"),
+    ("POST", "/v1/apps/{client_id}/secret"): obj(),
+    ("GET", "/v1/me/apps"): listing(),
+    ("DELETE", "/v1/me/apps/{client_id}"): obj(),
     # her consult's reminders: their link names the appointment
     ("GET", "/v1/me/notifications"): listing(owner="rosa", shows=("appointment",)),
     # the caller's own; no path names anyone else's (tests/app/test_notification_preferences.py)
@@ -428,6 +437,7 @@ PARAMS = {
     "attachment_id": "attachment",
     "invitation_id": "invitation",
     "account_id": "account",
+    "client_id": "app",
     "rate_id": "rate",
     "window_id": "window",
     "time_off_id": "time_off",
