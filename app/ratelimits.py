@@ -105,7 +105,7 @@ def policies(settings: Settings) -> dict[str, Policy]:
         "anonymous": Policy("anonymous", settings.rate_limit_anonymous, window),
         "member": Policy("member", settings.rate_limit_member, window),
         "app": Policy("app", settings.rate_limit_app, window),
-        "unverified-app": Policy("unverified-app", settings.rate_limit_unverified_app, window),
+        "unverified": Policy("unverified", settings.rate_limit_unverified, window),
     }
 
 
@@ -160,7 +160,8 @@ class RateLimits:
 
     def caller(self, scope: Scope) -> tuple[Policy, str]:
         """The policy a request falls under and whom it counts against: the app a valid token
-        was issued to (tighter while the app is not approved), else its member; without a
+        was issued to (only approved apps get tokens), else its member (tighter while the member's
+        contact is not verified: the token says so); without a
         valid token, the client address (behind TEQUIO_FORWARDED_ALLOW_IPS's proxies, the
         address they report), kept only as a keyed hash."""
         token = _bearer_token(scope)
@@ -171,9 +172,9 @@ class RateLimits:
                 pass  # counted by address; the route answers 401
             else:
                 if bearer.client_id is not None:
-                    name = "app" if bearer.client_approved else "unverified-app"
-                    return self.policies[name], f"app:{bearer.client_id}"
-                return self.policies["member"], f"member:{bearer.account_id}"
+                    return self.policies["app"], f"app:{bearer.client_id}"
+                name = "member" if bearer.verified else "unverified"
+                return self.policies[name], f"member:{bearer.account_id}"
         client = scope.get("client")
         address = str(client[0]) if client else "unknown"
         hashed = hmac.new(self._address_key, address.encode(), hashlib.sha256).hexdigest()

@@ -79,11 +79,12 @@ def _check_times(claims: dict[str, Any]) -> dict[str, Any]:
 class Bearer:
     """Who a valid token's requests are counted against (`app.ratelimits`): its account, and
     the app it was issued to when it names one (`client_id`, RFC 9068), with whether that app
-    is approved (`client_approved`; absent: approved)."""
+    and whether its account was verified when the token was issued (`unverified`: true
+    when not; absent: verified)."""
 
     account_id: uuid.UUID
     client_id: str | None = None
-    client_approved: bool = True
+    verified: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,7 @@ class TokenIssuer:
         now: datetime | None = None,
         jti: str | None = None,
         client_id: uuid.UUID | None = None,
+        verified: bool = True,
     ) -> str:
         issued = now or clock.now()
         claims: dict[str, Any] = {
@@ -142,6 +144,8 @@ class TokenIssuer:
         }
         if client_id is not None:
             claims["client_id"] = str(client_id)  # RFC 9068 §2.2
+        if not verified:
+            claims["unverified"] = True  # counted under a tighter rate limit (`app.ratelimits`)
         token: str = jwt.encode(claims, self.signing_key, algorithm=self.algorithm)
         return token
 
@@ -196,7 +200,7 @@ def _bearer(account_id: uuid.UUID, claims: dict[str, Any]) -> Bearer:
     return Bearer(
         account_id=account_id,
         client_id=str(client) if client else None,
-        client_approved=claims.get("client_approved") is not False,
+        verified=claims.get("unverified") is not True,
     )
 
 

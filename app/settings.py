@@ -183,8 +183,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests a window from one app (an OAuth2 client), for all its users.",
     )
-    rate_limit_unverified_app: int = Field(
-        default=60, ge=1, description="Requests a window from one app not yet approved."
+    rate_limit_unverified: int = Field(
+        default=60,
+        ge=1,
+        description="Requests a window from one member whose contact is not verified yet "
+        "(a token issued before the verification counts here until it is renewed).",
     )
     turn_secret: SecretStr | None = None
     turn_urls: CommaList = Field(default_factory=list)

@@ -42,7 +42,7 @@ POSTGRES = "postgresql+asyncpg://root@127.0.0.1:5432"
 PASSWORD = "maiz azul de oaxaca"
 TEQUIO = str(Path(sys.executable).parent / "tequio")  # this virtualenv's own
 
-RATE_LIMIT_TIERS = ("anonymous", "member", "app", "unverified_app")
+RATE_LIMIT_TIERS = ("anonymous", "member", "app", "unverified")
 
 
 def answers(port: int) -> bool:
@@ -78,7 +78,7 @@ class Scratch:
             rate_limit_anonymous=100_000_000,  # as in `environment` below
             rate_limit_member=100_000_000,
             rate_limit_app=100_000_000,
-            rate_limit_unverified_app=100_000_000,
+            rate_limit_unverified=100_000_000,
         )
 
     def environment(self, **settings: str) -> dict[str, str]:

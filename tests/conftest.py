@@ -132,7 +132,7 @@ GENEROUS_RATE_LIMITS = {
     "rate_limit_anonymous": 1_000_000,
     "rate_limit_member": 1_000_000,
     "rate_limit_app": 1_000_000,
-    "rate_limit_unverified_app": 1_000_000,
+    "rate_limit_unverified": 1_000_000,
 }
 
 

@@ -46,7 +46,7 @@ def environment(database_url: str, **settings: str) -> dict[str, str]:
         "rate_limit_anonymous": "1000000",
         "rate_limit_member": "1000000",
         "rate_limit_app": "1000000",
-        "rate_limit_unverified_app": "1000000",
+        "rate_limit_unverified": "1000000",
         **settings,
     }
     return env | {f"TEQUIO_{key.upper()}": value for key, value in own.items()}

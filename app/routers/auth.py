@@ -233,6 +233,7 @@ async def _token_response(
         now=issued.issued_at,
         jti=hashlib.sha256(b"access:" + issued.token.encode()).hexdigest()[:32],
         client_id=issued.client_id,
+        verified=account.is_verified,
     )
     return TokenResponse(
         access_token=access,

@@ -184,14 +184,12 @@ def _app_token(app: FastAPI, client_id: str, **claims: Any) -> str:
     return token
 
 
-async def test_an_app_is_counted_by_its_client_id_and_tighter_until_approved(
-    app_with: Clients,
-) -> None:
-    client = app_with(rate_limit_app=3, rate_limit_unverified_app=1)("198.51.100.15")
+async def test_an_app_is_counted_by_its_client_id(app_with: Clients) -> None:
+    client = app_with(rate_limit_app=3)("198.51.100.15")
     app: FastAPI = client._transport.app  # type: ignore[attr-defined]
-    clinic_system = _app_token(app, "clinic-records")
-    same_app_other_user = _app_token(app, "clinic-records")
-    new_app = _app_token(app, "new-app", client_approved=False)
+    clinic_records = str(uuid.uuid4())
+    clinic_system = _app_token(app, clinic_records)
+    same_app_other_user = _app_token(app, clinic_records)
 
     first = await client.get("/", headers={"Authorization": f"Bearer {clinic_system}"})
     assert first.headers["ratelimit-policy"] == f'"app";q=3;w={WINDOW}'
@@ -199,12 +197,24 @@ async def test_an_app_is_counted_by_its_client_id_and_tighter_until_approved(
     # all of an app's users count against the app
     other = await client.get("/", headers={"Authorization": f"Bearer {same_app_other_user}"})
     assert _left(other)[:2] == ("app", 1)
+    another_app = _app_token(app, str(uuid.uuid4()))
+    elsewhere = await client.get("/", headers={"Authorization": f"Bearer {another_app}"})
+    assert _left(elsewhere)[:2] == ("app", 2)
 
-    unapproved = await client.get("/", headers={"Authorization": f"Bearer {new_app}"})
-    assert unapproved.headers["ratelimit-policy"] == f'"unverified-app";q=1;w={WINDOW}'
-    refused = await client.get("/", headers={"Authorization": f"Bearer {new_app}"})
-    assert refused.status_code == 429
-    assert refused.json()["violated-policies"] == ["unverified-app"]
+
+async def test_a_member_not_yet_verified_has_the_tighter_quota(app_with: Clients) -> None:
+    client = app_with(rate_limit_member=5, rate_limit_unverified=2)("198.51.100.19")
+    waiting = await login(client, await sign_up(client, verify=False))
+    first = await client.get("/v1/me", headers=bearer(waiting))
+    assert first.status_code == 200, first.text
+    assert first.headers["ratelimit-policy"] == f'"unverified";q=2;w={WINDOW}'
+    await client.get("/v1/me", headers=bearer(waiting))
+    refused = await client.get("/v1/me", headers=bearer(waiting))
+    assert refused.status_code == 429 and refused.json()["violated-policies"] == ["unverified"]
+
+    verified = await login(client, await sign_up(client))
+    answer = await client.get("/v1/me", headers=bearer(verified))
+    assert answer.status_code == 200 and _left(answer)[:2] == ("member", 4)
 
 
 async def test_a_burst_at_once_gets_exactly_its_quota(app_with: Clients) -> None:
