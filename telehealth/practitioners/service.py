@@ -134,19 +134,20 @@ async def get(
     return practitioner
 
 
+_ACCOUNT = accounts_service.Account
+_LOCKED_WITH_ACCOUNT = (  # built once: building it cost as much as running it
+    select(Practitioner, _ACCOUNT)
+    .join(_ACCOUNT, col(_ACCOUNT.id) == col(Practitioner.account_id))
+    .where(col(Practitioner.id) == bindparam("id"))
+    .with_for_update(of=Practitioner)
+)
+
+
 async def locked_with_account(session: AsyncSession, practitioner_id: uuid.UUID) -> Practitioner:
     """`get(lock=True)` that reads the doctor's account in the same statement (only the
     practitioner's row is locked), for a change that writes to the doctor (a booking's notice):
     the account is then in `session`, kept there as the practitioner is."""
-    account = accounts_service.Account
-    row = (
-        await session.execute(
-            select(Practitioner, account)
-            .join(account, col(account.id) == col(Practitioner.account_id))
-            .where(col(Practitioner.id) == practitioner_id)
-            .with_for_update(of=Practitioner)
-        )
-    ).first()
+    row = (await session.execute(_LOCKED_WITH_ACCOUNT, {"id": practitioner_id})).first()
     if row is None or not row[0].active:
         raise NotFound()
     session.info.setdefault(_LOCKED, []).extend(row)
