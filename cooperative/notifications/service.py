@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
-from cooperative.kernel import clock
+from cooperative.kernel import clock, tables
 from cooperative.kernel.pagination import Page, page, paginate
 from cooperative.notifications import preferences, templates
 from cooperative.notifications.errors import UnknownParameters, UnknownTemplate
@@ -102,7 +102,7 @@ class NewMessage:
     about: str | None = None
 
 
-_INSERT_ROWS = insert(OutboxMessage.__table__)  # type: ignore[attr-defined]  # plain rows, no objects
+_INSERT_ROWS = insert(tables.table(OutboxMessage))  # plain rows, no objects
 
 
 async def enqueue_new(session: AsyncSession, messages: Sequence[NewMessage]) -> int:

@@ -34,7 +34,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, delete, insert, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.kernel import clock
+from cooperative.kernel import clock, tables
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal
 from telehealth.practitioners import availability
@@ -159,16 +159,17 @@ async def lay_out(session: AsyncSession, practitioner: Practitioner) -> None:
 
 
 # The booking's two statements, built once (building one cost as much as running it).
-_BOOKABLE = select(col(OpenSlot.end)).where(
-    col(OpenSlot.practitioner_id) == bindparam("practitioner_id"),
-    col(OpenSlot.start) == bindparam("start"),
-    col(OpenSlot.opens_at) < bindparam("now"),
-    col(OpenSlot.closes_at) >= bindparam("now"),
+_SLOT = tables.table(OpenSlot).c
+_BOOKABLE = select(_SLOT.end).where(
+    _SLOT.practitioner_id == bindparam("practitioner_id"),
+    _SLOT.start == bindparam("start"),
+    _SLOT.opens_at < bindparam("now"),
+    _SLOT.closes_at >= bindparam("now"),
 )
-_TAKE = delete(OpenSlot).where(
-    col(OpenSlot.practitioner_id) == bindparam("practitioner_id"),
-    col(OpenSlot.start) < bindparam("until"),
-    col(OpenSlot.end) > bindparam("since"),
+_TAKE = delete(tables.table(OpenSlot)).where(
+    _SLOT.practitioner_id == bindparam("practitioner_id"),
+    _SLOT.start < bindparam("until"),
+    _SLOT.end > bindparam("since"),
 )
 
 

@@ -21,7 +21,7 @@ from cooperative.accounts import service as accounts_service
 from cooperative.accounts.errors import NotVerified
 from cooperative.audit import service as audit
 from cooperative.bylaws.service import InForce
-from cooperative.kernel import clock, idempotency, moments
+from cooperative.kernel import clock, idempotency, moments, tables
 from cooperative.kernel.errors import Forbidden, NotFound, TequioError, Text
 from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.kernel.principal import Principal, Role
@@ -69,7 +69,7 @@ def _stored(value: object) -> object:
     return str(value)
 
 
-_INSERT_EVENT = insert(AppointmentEvent.__table__)  # type: ignore[attr-defined]  # a plain row
+_INSERT_EVENT = insert(tables.table(AppointmentEvent))  # a plain row, no object
 
 
 def _new_event(
