@@ -231,6 +231,39 @@ async def book(
     return appointment, replayed
 
 
+def _new_row(
+    principal: Principal,
+    practitioner: Practitioner,
+    patient: uuid.UUID,
+    data: AppointmentCreate,
+    end: datetime,
+    fee: fees.ConsultFee,
+) -> dict[str, object]:
+    """The new appointment's row, every column (it is inserted without being built)."""
+    return idempotency.with_defaults(
+        Appointment,
+        dict(
+            practitioner_id=practitioner.id,
+            patient_account_id=patient,
+            dependent_id=data.dependent_id,
+            booked_by=principal.account_id,
+            clinic_id=data.clinic_id,
+            start=data.start,
+            end=end,
+            patient_jurisdiction=data.patient_jurisdiction,
+            reason=data.reason,
+            referral_reason=data.referral_reason,
+            preferred_language=data.preferred_language,
+            interpreter_needed=data.interpreter_needed,
+            fee_minor=fee.amount_minor,
+            fee_currency=fee.currency,
+            fee_class=fee.fee_class,
+            fee_explanation=fee.explanation,
+            bylaws_version=fee.bylaws_version,
+        ),
+    )
+
+
 async def _book(
     session: AsyncSession,
     principal: Principal,
@@ -261,28 +294,7 @@ async def _book(
         if (earlier := await retry.earlier(session)) is not None:
             return earlier, True
         raise
-    values = idempotency.with_defaults(
-        Appointment,
-        dict(
-            practitioner_id=practitioner.id,
-            patient_account_id=patient,
-            dependent_id=data.dependent_id,
-            booked_by=principal.account_id,
-            clinic_id=data.clinic_id,
-            start=data.start,
-            end=end,
-            patient_jurisdiction=data.patient_jurisdiction,
-            reason=data.reason,
-            referral_reason=data.referral_reason,
-            preferred_language=data.preferred_language,
-            interpreter_needed=data.interpreter_needed,
-            fee_minor=fee.amount_minor,
-            fee_currency=fee.currency,
-            fee_class=fee.fee_class,
-            fee_explanation=fee.explanation,
-            bylaws_version=fee.bylaws_version,
-        ),
-    )
+    values = _new_row(principal, practitioner, patient, data, end, fee)
     try:  # the row comes back from the INSERT: it is not built first
         appointment, replayed = await retry.insert_values(session, values)
     except IntegrityError as exc:  # the database's own guard: the slot went meanwhile

@@ -125,10 +125,10 @@ async def test_a_booking_sends_twelve_statements(
     assert response.json()["fee"]["fee_class"] == "A"  # the sliding scale's path
     # the sign-in; the bylaws in force; the doctor, locked; the open slot; licences; the
     # membership with its household and the household's attestation (one SELECT); what the
-    # member owes; the appointment; the doctor's and the patient's notification preferences (one SELECT for
-    # both: the channel, language and quiet hours of the doctor's notice and the reminders);
-    # its "booked" event; its reminders in the outbox (one INSERT for all); the open slots it
-    # blocks, deleted
+    # member owes; the appointment; the doctor's and the patient's notification preferences
+    # (one SELECT for both: the channel, language and quiet hours of the doctor's notice and
+    # the reminders); its "booked" event; its messages in the outbox (one INSERT for all); the
+    # open slots it blocks, deleted
     assert len(statements) == 12, _shown(statements)
 
 
