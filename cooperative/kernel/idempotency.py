@@ -77,6 +77,7 @@ class IdempotentCreate(Generic[KeyedT]):
         instead of an error that would spoil the transaction, so no savepoint (two more round
         trips) is needed around it. Only then is the earlier row looked for; failing that, the
         row is added as usual, which raises the conflict as the IntegrityError it is."""
+        row.idempotency_key, row.request_digest = self.key, self.digest
         mapper = inspect(self.table)
         values = {attribute.key: getattr(row, attribute.key) for attribute in mapper.column_attrs}
         return await self.insert_values(session, values, row=row)
@@ -94,8 +95,7 @@ class IdempotentCreate(Generic[KeyedT]):
             return inserted, False
         if (first := await self.earlier(session)) is not None:
             return first, True
-        row = self.table(**values) if row is None else row
-        row.idempotency_key, row.request_digest = self.key, self.digest
+        row = self.table(**values) if row is None else row  # (`insert` set the key on its row)
         session.add(row)
         await session.flush()  # the other unique constraint's IntegrityError, or (if its row
         return row, False  # went meanwhile) the row after all
