@@ -16,7 +16,7 @@ from cooperative.bylaws.errors import BylawsAlreadyInstalled, BylawsNotInstalled
 from cooperative.bylaws.models import BylawsVersion
 from cooperative.bylaws.schema import Bylaws
 from cooperative.bylaws.schemas import BylawsVersionPublic, BylawsVersionSummary
-from cooperative.kernel import clock
+from cooperative.kernel import clock, tables
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.pagination import Page, page, paginate
 
@@ -58,10 +58,11 @@ def digest(document: Bylaws) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-_IN_FORCE = (
-    select(BylawsVersion)
-    .where(col(BylawsVersion.effective_from) <= bindparam("moment"))
-    .order_by(col(BylawsVersion.effective_from).desc(), col(BylawsVersion.number).desc())
+_VERSION = tables.table(BylawsVersion).c
+_IN_FORCE = (  # its number and digest: the document is read once per worker (`parsed`)
+    select(_VERSION.number, _VERSION.digest)
+    .where(_VERSION.effective_from <= bindparam("moment"))
+    .order_by(_VERSION.effective_from.desc(), _VERSION.number.desc())
     .limit(1)
 )
 
@@ -80,10 +81,14 @@ async def in_force(session: AsyncSession, at: datetime | None = None) -> InForce
         known: tuple[datetime, InForce] | None = session.info.get(_IN_FORCE_NOW)
         if known is not None and timedelta(0) <= moment - known[0] < _REMEMBERED:
             return known[1]
-    version = (await session.execute(_IN_FORCE, {"moment": moment})).scalar_one_or_none()
-    if version is None:
+    row = (await session.execute(_IN_FORCE, {"moment": moment})).one_or_none()
+    if row is None:
         raise BylawsNotInstalled()
-    found = InForce(version.number, parsed(version))
+    number, digest = row
+    document = _PARSED.get((number, digest))
+    if document is None:  # not parsed in this worker yet: read the document itself
+        document = parsed(await version(session, number))
+    found = InForce(number, document)
     if at is None:
         session.info[_IN_FORCE_NOW] = (moment, found)
     return found

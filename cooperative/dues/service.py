@@ -15,7 +15,7 @@ from cooperative.dues.models import Invoice, PaymentAllocation, ShareSubscriptio
 from cooperative.dues.models import Payment as Payment  # the result type other domains name
 from cooperative.dues.rules import PaymentStatus
 from cooperative.dues.schemas import InvoicePublic, PaymentPublic
-from cooperative.kernel import clock, idempotency
+from cooperative.kernel import clock, idempotency, tables
 from cooperative.kernel.pagination import Page, page, page_async, paginate
 
 
@@ -334,12 +334,13 @@ async def forget_receipts(session: AsyncSession, reporter: uuid.UUID) -> list[st
     return files
 
 
-_OUTSTANDING = select(col(Invoice.due_on), col(Invoice.amount_minor) - col(Invoice.paid_minor))
-_MEMBER_DEBTS = _OUTSTANDING.where(col(Invoice.member_id) == bindparam("member_id"))
+_INVOICE = tables.table(Invoice).c  # columns, not objects: a booking reads these
+_OUTSTANDING = select(_INVOICE.due_on, _INVOICE.amount_minor - _INVOICE.paid_minor)
+_MEMBER_DEBTS = _OUTSTANDING.where(_INVOICE.member_id == bindparam("member_id"))
 _MEMBER_AND_HOUSEHOLD_DEBTS = _OUTSTANDING.where(
     or_(
-        col(Invoice.member_id) == bindparam("member_id"),
-        col(Invoice.household_id) == bindparam("household_id"),
+        _INVOICE.member_id == bindparam("member_id"),
+        _INVOICE.household_id == bindparam("household_id"),
     )
 )
 

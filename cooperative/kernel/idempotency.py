@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, QueryableAttribute
 from sqlalchemy.sql.dml import ReturningInsert
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from cooperative.kernel.errors import IdempotencyKeyReused
 
@@ -80,15 +80,32 @@ class IdempotentCreate(Generic[KeyedT]):
         row.idempotency_key, row.request_digest = self.key, self.digest
         mapper = inspect(self.table)
         values = {attribute.key: getattr(row, attribute.key) for attribute in mapper.column_attrs}
+        return await self.insert_values(session, values, row=row)
+
+    async def insert_values(
+        self, session: AsyncSession, values: dict[str, object], *, row: KeyedT | None = None
+    ) -> tuple[KeyedT, bool]:
+        """`insert` from the row's column values (every column; `with_defaults` fills the
+        model's defaults), without building the row first: the row comes back from the
+        INSERT itself (a booking saves building it twice)."""
+        values = {**values, "idempotency_key": self.key, "request_digest": self.digest}
         statement = _insert(self.table, session.get_bind().dialect.name)
         inserted = (await session.scalars(statement, [values])).one_or_none()
         if inserted is not None:
             return inserted, False
         if (first := await self.earlier(session)) is not None:
             return first, True
+        row = self.table(**values) if row is None else row  # (`insert` set the key on its row)
         session.add(row)
         await session.flush()  # the other unique constraint's IntegrityError, or (if its row
         return row, False  # went meanwhile) the row after all
+
+
+def with_defaults(table: type[SQLModel], values: dict[str, object]) -> dict[str, object]:
+    """`values` and, for every other field of the table's model, its default (a default
+    factory called), as building the row would have set them."""
+    missing = ((name, field) for name, field in table.model_fields.items() if name not in values)
+    return values | {name: field.get_default(call_default_factory=True) for name, field in missing}
 
 
 # The statements, built once per table (building one costs more than running it).

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -13,6 +14,14 @@ SQLModel.metadata.naming_convention = {
 }
 
 metadata = SQLModel.metadata
+
+
+def table(model: type[SQLModel]) -> sa.Table:
+    """A model's table, for hot statements that read or write columns rather than objects:
+    naming `table(Model).c.x` instead of `Model.x` keeps SQLAlchemy's ORM layer out of the
+    statement, which then costs about half the CPU to run (rows come back as tuples)."""
+    found: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return found
 
 
 class NoneComparison(TypeError):

@@ -15,7 +15,7 @@ from cooperative.kernel.principal import Principal
 from cooperative.membership import households
 from cooperative.membership.models import Household
 from cooperative.membership.rules import MemberStatus
-from cooperative.membership.service import member_with_household, standing
+from cooperative.membership.service import standing
 
 
 class NotInGoodStanding(TequioError):
@@ -64,12 +64,12 @@ async def consult_fee(
     non-member price if the bylaws let non-members book; a lapsed or suspended member is told why
     they cannot book until they are in good standing again.
 
-    Three queries at most: the membership with its household, what the member owes, and the
-    household's income attestation."""
-    found = await member_with_household(session, patient_account_id)
+    Two queries at most: the membership with its household and the household's income
+    attestation, and what the member owes."""
+    found = await households.member_household_attestation(session, patient_account_id, on=today)
     if found is None or MemberStatus(found[0].status) in _NOT_YET_OR_NO_LONGER:
         return _non_member_fee(law, jurisdiction)
-    member, household = found
+    member, household, attestation = found
     status = await standing(session, member, household.id if household else None, law, today=today)
     if status != MemberStatus.ACTIVE:
         raise NotInGoodStanding(status=status.value)
@@ -83,7 +83,7 @@ async def consult_fee(
             explanation={"basis": "none", "summary": "no household yet: full price"},
             bylaws_version=law.number,
         )
-    assessment, _ = await households.assess(session, household, law, on=today)
+    assessment = households.assessed(household, attestation, law, on=today)
     explanation: dict[str, Any] = {"basis": assessment.basis, "household_id": str(household.id)}
     if assessment.comparison is not None:
         explanation |= {

@@ -4,9 +4,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from cooperative.audit import service as audit
@@ -340,15 +341,59 @@ async def assess(
     session: AsyncSession, household: Household, law: InForce, *, on: date
 ) -> tuple[dues_rules.Assessment, IncomeAttestation | None]:
     attestation = await latest_attestation(session, household.id, on=on)
+    return assessed(household, attestation, law, on=on), attestation
+
+
+def assessed(
+    household: Household, attestation: IncomeAttestation | None, law: InForce, *, on: date
+) -> dues_rules.Assessment:
+    """`assess` once the household's latest attestation on `on` is in hand."""
     income = income_of(household, attestation) if attestation else None
-    assessment = dues_rules.assess(
+    return dues_rules.assess(
         income,
         expires_on=attestation.expires_on if attestation else None,
         scale=law.bylaws.sliding_scale,
         lines=law.bylaws.poverty_lines,
         on=on,
     )
-    return assessment, attestation
+
+
+_ATTESTED = aliased(IncomeAttestation)
+_WITH_HOUSEHOLD_AND_ATTESTATION = (
+    select(Member, Household, IncomeAttestation)
+    .outerjoin(
+        HouseholdMember,
+        and_(
+            col(HouseholdMember.member_id) == col(Member.id),
+            col(HouseholdMember.accepted_at).is_not(None),
+        ),
+    )
+    .outerjoin(Household, col(Household.id) == col(HouseholdMember.household_id))
+    .outerjoin(  # the household's latest attestation in effect on the day (`latest_attestation`)
+        IncomeAttestation,
+        col(IncomeAttestation.id)
+        == select(col(_ATTESTED.id))
+        .where(
+            col(_ATTESTED.household_id) == col(Household.id),
+            col(_ATTESTED.effective_on) <= bindparam("on"),
+        )
+        .order_by(col(_ATTESTED.effective_on).desc(), col(_ATTESTED.created_at).desc())
+        .limit(1)
+        .correlate(Household)
+        .scalar_subquery(),
+    )
+    .where(col(Member.account_id) == bindparam("account_id"))
+)
+
+
+async def member_household_attestation(
+    session: AsyncSession, account_id: uuid.UUID, *, on: date
+) -> tuple[Member, Household | None, IncomeAttestation | None] | None:
+    """`member_with_household` and the household's `latest_attestation` on `on`, in one
+    statement (a booking's fee needs all three); None when the account never applied."""
+    parameters = {"account_id": account_id, "on": on}
+    row = (await session.execute(_WITH_HOUSEHOLD_AND_ATTESTATION, parameters)).one_or_none()
+    return (row[0], row[1], row[2]) if row is not None else None
 
 
 def _amount(amount_minor: int, currency: str) -> Amount:

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -63,6 +63,11 @@ async def of(session: AsyncSession, account_id: uuid.UUID) -> NotificationPrefer
     return memo[account_id]
 
 
+_OF_ACCOUNTS = select(NotificationPreference).where(  # built once, as every hot statement
+    col(NotificationPreference.account_id).in_(bindparam("ids", expanding=True))
+)
+
+
 async def read(session: AsyncSession, account_ids: Collection[uuid.UUID]) -> None:
     """Read the preferences of several accounts in one statement, for the `enqueue`s that
     follow (a booking tells the doctor and reminds the patient)."""
@@ -70,9 +75,7 @@ async def read(session: AsyncSession, account_ids: Collection[uuid.UUID]) -> Non
     missing = {account_id for account_id in account_ids if account_id not in memo}
     if not missing:
         return
-    found = await session.execute(
-        select(NotificationPreference).where(col(NotificationPreference.account_id).in_(missing))
-    )
+    found = await session.execute(_OF_ACCOUNTS, {"ids": list(missing)})
     memo.update(dict.fromkeys(missing))
     memo.update({prefs.account_id: prefs for prefs in found.scalars()})
 

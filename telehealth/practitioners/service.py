@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
 from cooperative.accounts import service as accounts_service
+from cooperative.kernel import tables
 from cooperative.kernel.errors import Forbidden, NotFound, Text
 from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.kernel.principal import Principal, Role
@@ -134,19 +135,20 @@ async def get(
     return practitioner
 
 
+_ACCOUNT = accounts_service.Account
+_LOCKED_WITH_ACCOUNT = (  # built once: building it cost as much as running it
+    select(Practitioner, _ACCOUNT)
+    .join(_ACCOUNT, col(_ACCOUNT.id) == col(Practitioner.account_id))
+    .where(col(Practitioner.id) == bindparam("id"))
+    .with_for_update(of=Practitioner)
+)
+
+
 async def locked_with_account(session: AsyncSession, practitioner_id: uuid.UUID) -> Practitioner:
     """`get(lock=True)` that reads the doctor's account in the same statement (only the
     practitioner's row is locked), for a change that writes to the doctor (a booking's notice):
     the account is then in `session`, kept there as the practitioner is."""
-    account = accounts_service.Account
-    row = (
-        await session.execute(
-            select(Practitioner, account)
-            .join(account, col(account.id) == col(Practitioner.account_id))
-            .where(col(Practitioner.id) == practitioner_id)
-            .with_for_update(of=Practitioner)
-        )
-    ).first()
+    row = (await session.execute(_LOCKED_WITH_ACCOUNT, {"id": practitioner_id})).first()
     if row is None or not row[0].active:
         raise NotFound()
     session.info.setdefault(_LOCKED, []).extend(row)
@@ -239,9 +241,10 @@ async def add_licence(
     return practitioner
 
 
-_LICENCES = select(Licence).where(
-    col(Licence.practitioner_id).in_(bindparam("ids", expanding=True))
-)
+_LICENCE = tables.table(Licence).c
+_LICENCES = select(  # the facts the rules take, not the rows (loading those cost more)
+    _LICENCE.practitioner_id, _LICENCE.jurisdiction, _LICENCE.expires_on
+).where(_LICENCE.practitioner_id.in_(bindparam("ids", expanding=True)))
 
 
 async def licences_of(
@@ -250,8 +253,8 @@ async def licences_of(
     """The licences of several practitioners in one query, by practitioner."""
     rows = await session.execute(_LICENCES, {"ids": list(ids)})
     grouped: dict[uuid.UUID, list[rules.LicenceFact]] = {i: [] for i in ids}
-    for row in rows.scalars():
-        grouped[row.practitioner_id].append(rules.LicenceFact(row.jurisdiction, row.expires_on))
+    for practitioner_id, jurisdiction, expires_on in rows:
+        grouped[practitioner_id].append(rules.LicenceFact(jurisdiction, expires_on))
     return grouped
 
 

@@ -7,6 +7,8 @@ booking, the link to the consult page; never the patient's name nor the reason, 
 doctor reads in Tequio itself. One message per (appointment event, doctor): a retried request
 that replays the event writes none."""
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cooperative.kernel import clock, moments
@@ -37,23 +39,26 @@ async def _tell_doctor(
     )
 
 
-async def booked(
-    session: AsyncSession,
-    appointment: Appointment,
-    practitioner: Practitioner,
-    event: AppointmentEvent,
-) -> None:
-    """A consult was booked on the doctor's day."""
-    await _tell_doctor(
-        session,
-        practitioner,
-        event,
-        CONSULT_BOOKED.key,
-        {
+def booked(
+    appointment: Appointment, practitioner: Practitioner, *, event_id: uuid.UUID
+) -> outbox.NewMessage | None:
+    """A consult was booked on the doctor's day (by `appointment.booked_by`, in the event
+    `event_id`): the message to queue with the booking's others (`outbox.enqueue_new`), none
+    when the doctor booked it."""
+    if appointment.booked_by == practitioner.account_id:  # the doctor did it: they know
+        return None
+    template = CONSULT_BOOKED.key
+    return outbox.NewMessage(
+        recipient=practitioner.account_id,
+        template=template,
+        parameters={
             "appointment_id": str(appointment.id),
             "start": moments.stored(appointment.start),
             "zone": practitioner.timezone,
         },
+        idempotency_key=f"{template}:{event_id}:{practitioner.account_id}",
+        not_before=clock.now(),
+        about=f"appointment:{appointment.id}:doctor",
     )
 
 

@@ -30,11 +30,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cooperative.kernel import clock
+from cooperative.kernel import clock, tables
 from cooperative.kernel.errors import NotFound
 from cooperative.kernel.principal import Principal
 from telehealth.practitioners import availability
@@ -158,6 +158,21 @@ async def lay_out(session: AsyncSession, practitioner: Practitioner) -> None:
     )
 
 
+# The booking's two statements, built once (building one cost as much as running it).
+_SLOT = tables.table(OpenSlot).c
+_BOOKABLE = select(_SLOT.end).where(
+    _SLOT.practitioner_id == bindparam("practitioner_id"),
+    _SLOT.start == bindparam("start"),
+    _SLOT.opens_at < bindparam("now"),
+    _SLOT.closes_at >= bindparam("now"),
+)
+_TAKE = delete(tables.table(OpenSlot)).where(
+    _SLOT.practitioner_id == bindparam("practitioner_id"),
+    _SLOT.start < bindparam("until"),
+    _SLOT.end > bindparam("since"),
+)
+
+
 async def bookable(
     session: AsyncSession, practitioner_id: uuid.UUID, start: datetime, *, now: datetime
 ) -> datetime | None:
@@ -165,16 +180,8 @@ async def bookable(
     there is no such row (the rules then say why, or find it open after all: a practitioner
     the sweep has not reached). The caller holds the practitioner's lock, so the row is what
     every change made of it. One statement."""
-    row = (
-        await session.execute(
-            select(col(OpenSlot.end)).where(
-                col(OpenSlot.practitioner_id) == practitioner_id,
-                col(OpenSlot.start) == start,
-                col(OpenSlot.opens_at) < now,
-                col(OpenSlot.closes_at) >= now,
-            )
-        )
-    ).scalar_one_or_none()
+    parameters = {"practitioner_id": practitioner_id, "start": start, "now": now}
+    row: datetime | None = (await session.execute(_BOOKABLE, parameters)).scalar_one_or_none()
     return row
 
 
@@ -184,13 +191,8 @@ async def take(
     """A live appointment now holds `start` to `end`: the slots it blocks (it, widened by the
     buffer) are no longer open. One statement."""
     pad = timedelta(minutes=practitioner.buffer_minutes)
-    await session.execute(
-        delete(OpenSlot).where(
-            col(OpenSlot.practitioner_id) == practitioner.id,
-            col(OpenSlot.start) < end + pad,
-            col(OpenSlot.end) > start - pad,
-        )
-    )
+    parameters = {"practitioner_id": practitioner.id, "until": end + pad, "since": start - pad}
+    await session.execute(_TAKE, parameters)
 
 
 async def free(

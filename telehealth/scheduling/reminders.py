@@ -157,28 +157,54 @@ async def _keep_in_step(
         )
 
 
+async def _recipients(session: AsyncSession, appointment: Appointment) -> list[_Recipient]:
+    recipients = [_Recipient(appointment.patient_account_id, TEMPLATE, sponsor=False)]
+    if (sponsor := await _sponsor(session, appointment)) is not None:
+        recipients.append(_Recipient(sponsor, SPONSOR_TEMPLATE, sponsor=True))
+    return recipients
+
+
+async def first(
+    session: AsyncSession,
+    appointment: Appointment,
+    *,
+    doctor_zone: str,
+    offsets: Sequence[timedelta],
+) -> list[outbox.NewMessage]:
+    """The reminders of an appointment booked in this transaction (it has none yet), the
+    sponsor's too while the patient agrees: for the caller to queue with its other messages
+    in one statement (`outbox.enqueue_new`)."""
+    wanted = _wanted(appointment.start, offsets, clock.now())
+    return [
+        outbox.NewMessage(
+            recipient=recipient.account_id,
+            template=recipient.template,
+            parameters=await recipient.parameters(session, appointment, doctor_zone, offset),
+            idempotency_key=recipient.key(appointment, offset),
+            not_before=appointment.start - offset,
+            expires_at=appointment.start,
+            about=_about(appointment),
+        )
+        for recipient in await _recipients(session, appointment)
+        for offset in wanted
+    ]
+
+
 async def plan(
     session: AsyncSession,
     appointment: Appointment,
     *,
     doctor_zone: str,
     offsets: Sequence[timedelta],
-    new: bool = False,
 ) -> None:
     """Bring the appointment's waiting reminders in line with its start: those still wanted
-    move to their new moment, the others are cancelled, the missing ones are queued (for a
-    `new` appointment, just queued: it has none yet). The same for the sponsor's, while the
-    patient agrees; a sponsor's reminder whose sponsor is no longer the household's, or whose
-    consent is gone, is cancelled."""
+    move to their new moment, the others are cancelled, the missing ones are queued. The same
+    for the sponsor's, while the patient agrees; a sponsor's reminder whose sponsor is no
+    longer the household's, or whose consent is gone, is cancelled. (A new appointment's
+    reminders: `first`.)"""
     wanted = _wanted(appointment.start, offsets, clock.now())
-    recipients = [_Recipient(appointment.patient_account_id, TEMPLATE, sponsor=False)]
-    if (sponsor := await _sponsor(session, appointment)) is not None:
-        recipients.append(_Recipient(sponsor, SPONSOR_TEMPLATE, sponsor=True))
-    waiting = (
-        []
-        if new
-        else await outbox.waiting_about(session, _about(appointment), TEMPLATE, SPONSOR_TEMPLATE)
-    )
+    recipients = await _recipients(session, appointment)
+    waiting = await outbox.waiting_about(session, _about(appointment), TEMPLATE, SPONSOR_TEMPLATE)
     await _keep_in_step(session, appointment, waiting, recipients, wanted, doctor_zone)
     if waiting:
         await session.flush()  # the moved keys, before the missing reminders are looked for
@@ -193,7 +219,6 @@ async def plan(
                 not_before=appointment.start - offset,
                 expires_at=appointment.start,
                 about=_about(appointment),
-                fresh=new,
             )
 
 

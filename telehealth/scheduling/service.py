@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
@@ -21,13 +21,14 @@ from cooperative.accounts import service as accounts_service
 from cooperative.accounts.errors import NotVerified
 from cooperative.audit import service as audit
 from cooperative.bylaws.service import InForce
-from cooperative.kernel import clock, idempotency, moments
+from cooperative.kernel import clock, idempotency, moments, tables
 from cooperative.kernel.errors import Forbidden, NotFound, TequioError, Text
 from cooperative.kernel.pagination import Page, page_async, paginate
 from cooperative.kernel.principal import Principal, Role
 from cooperative.membership import fees
 from cooperative.membership import service as membership_service
 from cooperative.notifications import preferences as notification_preferences
+from cooperative.notifications import service as outbox
 from cooperative.surplus import patronage
 from telehealth.clinics import service as clinics_service
 from telehealth.practitioners import rules as practitioner_rules
@@ -66,6 +67,9 @@ def _stored(value: object) -> object:
     if isinstance(value, datetime):
         return moments.stored(value)
     return str(value)
+
+
+_INSERT_EVENT = insert(tables.table(AppointmentEvent))  # a plain row, no object
 
 
 def _new_event(
@@ -227,6 +231,39 @@ async def book(
     return appointment, replayed
 
 
+def _new_row(
+    principal: Principal,
+    practitioner: Practitioner,
+    patient: uuid.UUID,
+    data: AppointmentCreate,
+    end: datetime,
+    fee: fees.ConsultFee,
+) -> dict[str, object]:
+    """The new appointment's row, every column (it is inserted without being built)."""
+    return idempotency.with_defaults(
+        Appointment,
+        dict(
+            practitioner_id=practitioner.id,
+            patient_account_id=patient,
+            dependent_id=data.dependent_id,
+            booked_by=principal.account_id,
+            clinic_id=data.clinic_id,
+            start=data.start,
+            end=end,
+            patient_jurisdiction=data.patient_jurisdiction,
+            reason=data.reason,
+            referral_reason=data.referral_reason,
+            preferred_language=data.preferred_language,
+            interpreter_needed=data.interpreter_needed,
+            fee_minor=fee.amount_minor,
+            fee_currency=fee.currency,
+            fee_class=fee.fee_class,
+            fee_explanation=fee.explanation,
+            bylaws_version=fee.bylaws_version,
+        ),
+    )
+
+
 async def _book(
     session: AsyncSession,
     principal: Principal,
@@ -257,27 +294,9 @@ async def _book(
         if (earlier := await retry.earlier(session)) is not None:
             return earlier, True
         raise
-    appointment = Appointment(
-        practitioner_id=practitioner.id,
-        patient_account_id=patient,
-        dependent_id=data.dependent_id,
-        booked_by=principal.account_id,
-        clinic_id=data.clinic_id,
-        start=data.start,
-        end=end,
-        patient_jurisdiction=data.patient_jurisdiction,
-        reason=data.reason,
-        referral_reason=data.referral_reason,
-        preferred_language=data.preferred_language,
-        interpreter_needed=data.interpreter_needed,
-        fee_minor=fee.amount_minor,
-        fee_currency=fee.currency,
-        fee_class=fee.fee_class,
-        fee_explanation=fee.explanation,
-        bylaws_version=fee.bylaws_version,
-    )
-    try:
-        appointment, replayed = await retry.insert(session, appointment)
+    values = _new_row(principal, practitioner, patient, data, end, fee)
+    try:  # the row comes back from the INSERT: it is not built first
+        appointment, replayed = await retry.insert_values(session, values)
     except IntegrityError as exc:  # the database's own guard: the slot went meanwhile
         raise SlotTaken() from exc
     if replayed:  # the same key raced in with another request
@@ -295,17 +314,30 @@ async def _booked(
     reminders: Sequence[timedelta],
 ) -> None:
     """What a new booking writes beside the appointment: its event, the doctor's notice (unless
-    the doctor booked it), the patient's reminders, and the open slots it takes."""
-    event = _new_event(appointment, "booked", principal.account_id, start=appointment.start)
-    session.add(event)
+    the doctor booked it), the patient's reminders, and the open slots it takes. The event and
+    the messages are written as plain rows (one INSERT each): nothing reads them back in the
+    request, and building their objects cost more than writing them."""
+    event_id = uuid.uuid4()
+    await session.execute(
+        _INSERT_EVENT,
+        {
+            "id": event_id,
+            "appointment_id": appointment.id,
+            "type": "booked",
+            "at": clock.now(),
+            "actor_account_id": principal.account_id,
+            "payload": {"start": _stored(appointment.start)},
+        },
+    )
     # the doctor's and the patient's notification preferences, in one statement for both
     await notification_preferences.read(
         session, [practitioner.account_id, appointment.patient_account_id]
     )
-    await notices.booked(session, appointment, practitioner, event)
-    await remind.plan(
-        session, appointment, doctor_zone=practitioner.timezone, offsets=reminders, new=True
+    notice = notices.booked(appointment, practitioner, event_id=event_id)
+    messages = await remind.first(
+        session, appointment, doctor_zone=practitioner.timezone, offsets=reminders
     )
+    await outbox.enqueue_new(session, [notice, *messages] if notice else messages)
     await openings.take(session, practitioner, appointment.start, appointment.end)
 
 

@@ -112,7 +112,7 @@ async def test_listing_my_appointments_sends_four_statements(
     assert len(statements) == 4, _shown(statements)
 
 
-async def test_a_booking_sends_thirteen_statements(
+async def test_a_booking_sends_twelve_statements(
     client: httpx.AsyncClient, database: Database, world: tuple[dict[str, Any], str, list[str]]
 ) -> None:
     patient, doctor_id, starts = world
@@ -124,12 +124,12 @@ async def test_a_booking_sends_thirteen_statements(
     assert response.status_code == 201, response.text
     assert response.json()["fee"]["fee_class"] == "A"  # the sliding scale's path
     # the sign-in; the bylaws in force; the doctor, locked; the open slot; licences; the
-    # membership with its household; what the member owes; the household's attestation; the
-    # appointment; the doctor's and the patient's notification preferences (one SELECT for
-    # both: the channel, language and quiet hours of the doctor's notice and the reminders);
-    # its "booked" event; its reminders in the outbox (one INSERT for all); the open slots it
-    # blocks, deleted
-    assert len(statements) == 13, _shown(statements)
+    # membership with its household and the household's attestation (one SELECT); what the
+    # member owes; the appointment; the doctor's and the patient's notification preferences
+    # (one SELECT for both: the channel, language and quiet hours of the doctor's notice and
+    # the reminders); its "booked" event; its messages in the outbox (one INSERT for all); the
+    # open slots it blocks, deleted
+    assert len(statements) == 12, _shown(statements)
 
 
 async def test_a_refused_booking_sends_nine_statements(
