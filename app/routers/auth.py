@@ -219,6 +219,8 @@ async def _token_response(
     request: Request,
     response: Response,
     issued: accounts_service.IssuedRefresh,
+    *,
+    refresh: bool = True,
 ) -> TokenResponse:
     settings = _settings(request)
     response.headers["Cache-Control"] = "no-store"  # RFC 6749 §5.1: tokens are never cached
@@ -238,8 +240,8 @@ async def _token_response(
     return TokenResponse(
         access_token=access,
         expires_in=settings.access_token_minutes * 60,
-        refresh_token=issued.token,
-        refresh_token_expires_in=settings.refresh_token_days * 86400,
+        refresh_token=issued.token if refresh else None,
+        refresh_token_expires_in=settings.refresh_token_days * 86400 if refresh else None,
         scope=" ".join(sorted(scopes)),
     )
 
@@ -247,6 +249,7 @@ async def _token_response(
 @router.post(
     "/token",
     summary="Sign in (password grant, first-party only), exchange a code, or refresh",
+    response_model_exclude_none=True,
     responses=problem_responses(400, 401, 413, 415, 422, 429, problems=GRANT_PROBLEMS),
     openapi_extra={
         "requestBody": {
@@ -399,14 +402,16 @@ async def _client_credentials(
     if account is None or not account.is_active:
         raise UnauthorizedClient()
     scopes = apps.client_credentials_scopes(client, data.scope)
+    # no refresh token (RFC 6749 §4.4.3): the sign-in lasts as long as its access token, and
+    # the app asks again with its credentials
     issued = await accounts_service.start_session(
         session,
         account,
-        ttl=timedelta(days=settings.refresh_token_days),
+        ttl=timedelta(minutes=settings.access_token_minutes),
         scope=" ".join(scopes),
         client_id=client.id,
     )
-    return await _token_response(request, response, issued)
+    return await _token_response(request, response, issued, refresh=False)
 
 
 async def _other_grant(

@@ -183,8 +183,12 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105
     expires_in: int = Field(description="Seconds the access token stays valid.")
-    refresh_token: str = Field(description="Opaque; valid once. Store it safely.")
-    refresh_token_expires_in: int
+    refresh_token: str | None = Field(
+        default=None,
+        description="Opaque; valid once. Store it safely. Not given for client credentials "
+        "(RFC 6749 §4.4.3): the app asks again with its credentials.",
+    )
+    refresh_token_expires_in: int | None = None
     scope: str
 
 

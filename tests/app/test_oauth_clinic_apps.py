@@ -86,6 +86,8 @@ async def test_a_clinic_app_books_for_its_clinics_patients_only(
     assert issued.status_code == 200, issued.text
     tokens = issued.json()
     assert tokens["scope"] == "appointments:read appointments:write"  # never `me`
+    # nothing to refresh (RFC 6749 §4.4.3): the app asks again with its credentials
+    assert "refresh_token" not in tokens and "refresh_token_expires_in" not in tokens
 
     start = await _first_slot(client, staff, profile["id"])
     for_rosa = await book(
