@@ -320,14 +320,16 @@ async def token(request: Request, response: Response, session: SessionDep) -> To
 def _client_of(
     request: Request, client_id: str | None, secret: SecretStr | None
 ) -> tuple[str | None, str | None]:
-    """The client's id and secret: HTTP Basic (RFC 6749 §2.3.1) or the body's."""
+    """The client's id and secret: HTTP Basic (RFC 6749 §2.3.1) or the body's. An empty id is
+    no client at all: the docs' Authorize dialog sends `Basic Og==` (an empty id and secret)
+    with the password grant when its client fields are left blank."""
     try:
         basic_id, basic_secret = extract_basic_authorization(request.headers)
     except (UnicodeDecodeError, ValueError):
         raise InvalidClient() from None
-    if basic_id is not None:
+    if basic_id:
         return basic_id, basic_secret
-    return client_id, secret.get_secret_value() if secret else None
+    return client_id or None, secret.get_secret_value() if secret else None
 
 
 async def _app(

@@ -182,6 +182,9 @@ async def test_the_password_grant_is_for_first_party_apps_only(
     first = await client.post("/v1/auth/token", json=body | {"client_id": own["client_id"]})
     assert first.status_code == 200, first.text
     assert (await client.post("/v1/auth/token", json=body)).status_code == 200
+    # the docs' Authorize dialog, its client fields left blank: an empty HTTP Basic client
+    blank = await client.post("/v1/auth/token", data=body, auth=("", ""))
+    assert blank.status_code == 200, blank.text
 
 
 async def test_a_stranger_cannot_see_approve_or_rotate_anothers_app(
