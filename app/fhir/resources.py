@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from cooperative.kernel import moments
 from telehealth.attachments.schemas import AttachmentPublic
 from telehealth.clinics.schemas import ClinicPublic
 from telehealth.practitioners.rules import SPECIALTIES
@@ -30,7 +31,9 @@ TELEHEALTH = "telehealth"  # the id of the virtual Location where every consult 
 
 
 def instant(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """An instant with the reader's offset, as every answer of the API shows one (FHIR's
+    `instant` and `dateTime` take any offset)."""
+    return moments.shown(moment).isoformat()
 
 
 def ref(resource: str, ident: uuid.UUID | str, display: str | None = None) -> Json:

@@ -5,7 +5,7 @@ public SMART Scheduling Links feed holds no patient data."""
 
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -291,7 +291,9 @@ async def test_slot_search_gives_the_slots_of_the_rest_search(
         for e in fhir["entry"]
     ]
     assert [p for p, _ in got] == [p for p, _ in expected]
-    assert [s for _, s in got] == [s for _, s in expected]
+    # the same instants (the REST search was asked for UTC; FHIR answers in the reader's zone)
+    instants = [datetime.fromisoformat(s) for _, s in got]
+    assert instants == [datetime.fromisoformat(s) for _, s in expected]
     slot = fhir["entry"][0]["resource"]
     assert (await family.resource("rosa", f"/Slot/{slot['id']}"))["start"] == slot["start"]
 
