@@ -21,11 +21,14 @@ from standardwebhooks import Webhook
 
 from app.db import in_own_session
 from app.settings import Settings
+from cooperative.dues.models import Payment
+from cooperative.governance.models import Proposal
 from cooperative.kernel import clock
 from cooperative.notifications.rules import RetryPolicy
 from cooperative.webhooks import service as webhooks
 from cooperative.webhooks.models import WebhookDelivery, WebhookEndpoint
 from cooperative.webhooks.rules import EventType
+from telehealth.referrals.models import Referral
 from telehealth.scheduling.models import Appointment
 
 log = logging.getLogger("tequio.webhooks")
@@ -194,4 +197,37 @@ async def appointment_event(
         {"id": appointment.id, "start": appointment.start, "end": appointment.end},
         account_id=appointment.patient_account_id,
         clinic_id=appointment.clinic_id,
+    )
+
+
+async def referral_event(session: AsyncSession, referral: Referral) -> None:
+    """A referral moved: its patient's apps (appointments:read) and its clinic's app hear its
+    id, its status and when; never what for."""
+    await webhooks.emit(
+        session,
+        EventType.REFERRAL_CHANGED,
+        {"id": referral.id, "status": referral.state, "at": clock.now()},
+        account_id=referral.patient_account_id,
+        clinic_id=referral.clinic_id,
+    )
+
+
+async def proposal_event(session: AsyncSession, event_type: EventType, proposal: Proposal) -> None:
+    """A vote opened or closed: apps holding any member's governance:vote grant hear its id,
+    status and times (the result itself is read through the API)."""
+    await webhooks.emit(
+        session,
+        event_type,
+        {"id": proposal.id, "status": proposal.status, "closes_at": proposal.closes_at},
+    )
+
+
+async def payment_event(session: AsyncSession, payment: Payment) -> None:
+    """A payment was confirmed: the payer's apps (membership:read) hear its id and when; no
+    amount, no purpose."""
+    await webhooks.emit(
+        session,
+        EventType.PAYMENT_CONFIRMED,
+        {"id": payment.id, "at": payment.confirmed_at or clock.now()},
+        account_id=payment.payer_account_id,
     )
