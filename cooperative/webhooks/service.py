@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -367,20 +367,25 @@ async def emit(
     now = clock.now()
     event_id = f"msg_{uuid.uuid4().hex}"
     payload = rules.thin_payload(event_type, data, at=now)
-    for endpoint in endpoints:
-        session.add(
-            WebhookDelivery(
-                endpoint_id=endpoint.id,
-                event_id=event_id,
-                event_type=event_type.value,
-                payload=payload,
-                idempotency_key=f"{event_id}:{endpoint.id}",
-                next_attempt_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    await session.flush()
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "endpoint_id": endpoint.id,
+            "event_id": event_id,
+            "event_type": event_type.value,
+            "payload": payload,
+            "idempotency_key": f"{event_id}:{endpoint.id}",
+            "state": State.QUEUED.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+            "replay_pending": False,
+        }
+        for endpoint in endpoints
+    ]
+    # plain rows in one INSERT: no object kept in the caller's session
+    await session.execute(insert(WebhookDelivery), rows)
     return event_id
 
 

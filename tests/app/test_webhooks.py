@@ -27,7 +27,13 @@ from cooperative.webhooks import rules
 from cooperative.webhooks.service import Config
 from tests import webhook_receiver
 from tests.conftest import Database, _client, make_settings
-from tests.factories import bearer, book, open_slots, practitioner, signed_up
+from tests.factories import (
+    bearer,
+    book,
+    open_slots,
+    practitioner,
+    signed_up,
+)
 from tests.oauth_support import approved_app, consented, exchanged, pkce
 from tests.webhook_receiver import Receiver
 
