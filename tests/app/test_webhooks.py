@@ -26,6 +26,7 @@ from cooperative.notifications.rules import RetryPolicy
 from cooperative.webhooks import rules
 from cooperative.webhooks.service import Config
 from tests import webhook_receiver
+from tests.app.test_referrals import ROSA, act, make_loop, refer
 from tests.conftest import Database, _client, make_settings
 from tests.factories import (
     bearer,
@@ -119,7 +120,7 @@ async def test_a_booking_reaches_the_endpoint_signed_thin_retried_and_replayed(
 
     receiver.script = [500]  # the first attempt fails, the retry succeeds
     appointment = await _booked(client, admin, sessionmaker, settings, tokens)
-    hooks = WebhookDispatcher(sessionmaker, DEV)
+    hooks = WebhookDispatcher(sessionmaker, DEV, concurrency=1)
     assert await hooks.drain() == 1
     assert len(receiver.received) == 1
     assert await hooks.drain() == 0  # not due yet: the backoff's first wait
@@ -188,7 +189,7 @@ async def test_after_a_rotation_both_secrets_verify_during_the_grace(
     assert new != endpoint["secret"] and new.startswith("whsec_")
     assert rotated.json()["previous_secret_until"] is not None
     await _booked(client, admin, sessionmaker, settings, tokens)
-    assert await WebhookDispatcher(sessionmaker, DEV).drain() == 1
+    assert await WebhookDispatcher(sessionmaker, DEV, concurrency=1).drain() == 1
     [got] = receiver.received
     assert len(got.headers["webhook-signature"].split(" ")) == 2
     Webhook(endpoint["secret"]).verify(got.body, got.headers)
@@ -208,7 +209,7 @@ async def test_an_endpoint_that_keeps_failing_is_switched_off_and_its_owner_told
     receiver.script = [500]
     await _booked(client, admin, sessionmaker, settings, tokens)
     strict = Config(allow_private=True, disable_after_dead=1, policy=RetryPolicy(max_attempts=1))
-    assert await WebhookDispatcher(sessionmaker, strict).drain() == 1
+    assert await WebhookDispatcher(sessionmaker, strict, concurrency=1).drain() == 1
     seen = await client.get(
         f"/v1/apps/{app['client_id']}/webhooks/{endpoint['id']}", headers=bearer(owner)
     )
@@ -238,7 +239,7 @@ async def test_an_endpoint_that_keeps_failing_is_switched_off_and_its_owner_told
         f"{_log(client, app, endpoint)}/{dead['id']}/replay", headers=bearer(owner)
     )
     assert replayed.status_code == 200
-    assert await WebhookDispatcher(sessionmaker, DEV).drain() == 1
+    assert await WebhookDispatcher(sessionmaker, DEV, concurrency=1).drain() == 1
     assert len(receiver.received) == 2
 
 
@@ -310,3 +311,32 @@ def test_addresses_and_payloads_by_the_rules() -> None:
         )
     total = sum((rules.POLICY.delay(n) for n in range(1, rules.POLICY.max_attempts)), timedelta())
     assert total >= timedelta(hours=24)
+
+
+async def test_a_referral_moving_reaches_the_patients_app_without_what_it_is_for(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    receiver: Receiver,
+) -> None:
+    loop = await make_loop(client, admin, sessionmaker, settings)
+    app, owner = await _granted_app(client, admin, loop["rosa"])
+    made = await client.post(
+        f"/v1/apps/{app['client_id']}/webhooks",
+        json={"url": receiver.url, "event_types": ["referral.changed"]},
+        headers=bearer(owner),
+    )
+    assert made.status_code == 201, made.text
+    referral = await refer(client, loop)
+    accepted = await act(client, referral, "accept", loop["ana"]["tokens"])
+    assert accepted.status_code == 200, accepted.text
+    assert await WebhookDispatcher(sessionmaker, DEV, concurrency=1).drain() == 2
+    events = [
+        Webhook(made.json()["secret"]).verify(got.body, got.headers) for got in receiver.received
+    ]
+    assert sorted(e["data"]["status"] for e in events) == ["accepted", "sent"]
+    assert {e["data"]["id"] for e in events} == {referral["id"]}
+    for got in receiver.received:
+        for word in ("Glucosa", "endocrin", "Diabetes", "Metformina", ROSA):
+            assert word not in got.body.decode()
