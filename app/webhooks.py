@@ -224,7 +224,9 @@ async def proposal_event(session: AsyncSession, event_type: EventType, proposal:
 
 async def payment_event(session: AsyncSession, payment: Payment) -> None:
     """A payment was confirmed: the payer's apps (membership:read) hear its id and when; no
-    amount, no purpose."""
+    amount, no purpose. A payment reported and not confirmed yet raises nothing."""
+    if payment.status != "confirmed":
+        return
     await webhooks.emit(
         session,
         EventType.PAYMENT_CONFIRMED,

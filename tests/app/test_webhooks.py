@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -29,13 +30,17 @@ from tests import webhook_receiver
 from tests.app.test_referrals import ROSA, act, make_loop, refer
 from tests.conftest import Database, _client, make_settings
 from tests.factories import (
+    PASSWORD,
+    active_member,
     bearer,
     book,
+    household,
     open_slots,
+    paid,
     practitioner,
     signed_up,
 )
-from tests.oauth_support import approved_app, consented, exchanged, pkce
+from tests.oauth_support import approved_app, authorize_params, consented, exchanged, pkce
 from tests.webhook_receiver import Receiver
 
 DEV = Config(allow_private=True)
@@ -340,3 +345,41 @@ async def test_a_referral_moving_reaches_the_patients_app_without_what_it_is_for
     for got in receiver.received:
         for word in ("Glucosa", "endocrin", "Diabetes", "Metformina", ROSA):
             assert word not in got.body.decode()
+
+
+async def test_a_confirmed_payment_reaches_the_payers_app_without_its_amount(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    treasurer: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    receiver: Receiver,
+) -> None:
+    _, rosa = await active_member(client, admin)
+    me = (await client.get("/v1/me", headers=bearer(rosa))).json()
+    _, owner = await signed_up(client)
+    app = await approved_app(client, owner, admin, scopes=["me", "membership:read"])
+    verifier, challenge = pkce()
+    form = authorize_params(app, challenge, scope="me membership:read") | {
+        "username": me["email"],
+        "password": PASSWORD,
+        "decision": "allow",
+        "grant": ["membership:read"],
+    }
+    allowed = await client.post("/oauth/authorize", data=form)
+    assert allowed.status_code == 303, allowed.text
+    code = parse_qs(urlsplit(allowed.headers["location"]).query)["code"][0]
+    assert (await exchanged(client, app, code, verifier)).status_code == 200
+    made = await client.post(
+        f"/v1/apps/{app['client_id']}/webhooks",
+        json={"url": receiver.url, "event_types": ["payment.confirmed"]},
+        headers=bearer(owner),
+    )
+    assert made.status_code == 201, made.text
+    home = await household(client, rosa)
+    payment = await paid(client, rosa, treasurer, household_id=home["id"], amount_minor=500)
+    assert await WebhookDispatcher(sessionmaker, DEV, concurrency=1).drain() == 1
+    [got] = receiver.received
+    event = Webhook(made.json()["secret"]).verify(got.body, got.headers)
+    assert event["type"] == "payment.confirmed"
+    assert event["data"]["id"] == payment["id"] and set(event["data"]) == {"id", "at"}
+    assert "500" not in json.dumps(event["data"]) and "MXN" not in got.body.decode()
