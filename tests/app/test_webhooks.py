@@ -383,3 +383,26 @@ async def test_a_confirmed_payment_reaches_the_payers_app_without_its_amount(
     assert event["type"] == "payment.confirmed"
     assert event["data"]["id"] == payment["id"] and set(event["data"]) == {"id", "at"}
     assert "500" not in json.dumps(event["data"]) and "MXN" not in got.body.decode()
+
+
+async def test_a_host_that_points_at_a_private_address_at_delivery_time_gets_nothing(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    receiver: Receiver,
+) -> None:
+    """Registered while allowed (as a host that later resolves to a private address would be),
+    the endpoint is checked again before each attempt: nothing is sent, the attempt is failed."""
+    member, tokens = await signed_up(client)
+    app, owner = await _granted_app(client, admin, member)
+    endpoint = await _endpoint(client, app, owner, receiver.url)
+    await _booked(client, admin, sessionmaker, settings, tokens)
+    strict = Config(allow_private=False)
+    assert await WebhookDispatcher(sessionmaker, strict, concurrency=1).drain() == 1
+    assert receiver.received == []
+    log = await client.get(_log(client, app, endpoint), headers=bearer(owner))
+    [delivery] = log.json()["items"]
+    assert delivery["state"] == "failed"
+    assert delivery["attempts"][0]["status_code"] is None
+    assert "private address" in delivery["attempts"][0]["error"]
