@@ -471,14 +471,19 @@ def worker(args: argparse.Namespace) -> None:
 async def _worker(settings: Settings, *, every: float | None, once: bool) -> None:
     from app.db import create_engine, create_sessionmaker
     from app.outbox import Dispatcher
+    from app.webhooks import WebhookDispatcher
 
     engine = create_engine(settings)
     try:
-        dispatcher = Dispatcher.from_settings(settings, create_sessionmaker(engine))
+        sessions = create_sessionmaker(engine)
+        dispatcher = Dispatcher.from_settings(settings, sessions)
+        hooks = WebhookDispatcher.from_settings(settings, sessions)
         if once:
             print(f"{await dispatcher.drain()} messages handled")
+            print(f"{await hooks.drain()} webhook deliveries handled")
             return
-        await dispatcher.run(every or settings.outbox_dispatch_seconds or 5)
+        pace = every or settings.outbox_dispatch_seconds or 5
+        await asyncio.gather(dispatcher.run(pace), hooks.run(pace))
     finally:
         await engine.dispose()
 

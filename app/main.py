@@ -67,10 +67,12 @@ from app.routers import (
     referrals,
     roles,
     surplus,
+    webhooks,
 )
 from app.security import TokenIssuer
 from app.settings import Settings
 from app.slots import sweep_slots
+from app.webhooks import WebhookDispatcher
 from cooperative.dues import receipts
 from cooperative.governance.sealing import BallotKeys
 from cooperative.notifications.providers import DevelopmentProvider
@@ -201,7 +203,8 @@ def create_app(
 ROUTERS = (
     health, auth, me, appointments, consults, consult_media, records, prescriptions,
     attachments, practitioners, clinics, referrals, households, members, dues, payments,
-    proposals, roles, bylaws, exchange_rates, surplus, notifications, apps, oauth, pages, dev,
+    proposals, roles, bylaws, exchange_rates, surplus, notifications, apps, webhooks, oauth, pages,
+    dev,
     fhir_capability, fhir_directory, fhir_slots, fhir_clinical,
 )  # fmt: skip
 
@@ -239,6 +242,10 @@ def _lifespan(
             outbox = asyncio.create_task(dispatcher.run(settings.outbox_dispatch_seconds))
             background.add(outbox)
             outbox.add_done_callback(background.discard)
+            hooks = WebhookDispatcher.from_settings(settings, sessions)
+            hooking = asyncio.create_task(hooks.run(settings.outbox_dispatch_seconds))
+            background.add(hooking)
+            hooking.add_done_callback(background.discard)
         yield
         for task in list(background):
             task.cancel()

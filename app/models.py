@@ -32,6 +32,7 @@ from cooperative.surplus.models import (
     PatronageRecord,
 )
 from cooperative.treasury.models import ExchangeRate
+from cooperative.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from telehealth.attachments.models import Attachment
 from telehealth.clinics.models import Clinic, ClinicPatient, ClinicRegistration, ClinicStaff
 from telehealth.consults.models import (
@@ -108,5 +109,8 @@ __all__ = [
     "SignalMemo",
     "TelehealthConsent",
     "TimeOff",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "metadata",
 ]

@@ -243,6 +243,41 @@ class Settings(BaseSettings):
     outbox_retry_cap_seconds: float = Field(
         default=3600, gt=0, le=7 * 86400, description="The longest wait between two attempts."
     )
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Development only: webhook URLs may be http and resolve to private, "
+        "loopback or link-local addresses (refused otherwise, at registration and delivery).",
+    )
+    webhooks_timeout_seconds: float = Field(
+        default=10, gt=0, le=60, description="How long a webhook receiver has to answer."
+    )
+    webhooks_rotation_grace_hours: float = Field(
+        default=24, ge=0, le=24 * 30, description="How long a rotated webhook secret still signs."
+    )
+    webhooks_disable_after_dead: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Dead deliveries in a row that switch an endpoint off.",
+    )
+    webhooks_disable_after_hours: float = Field(
+        default=72,
+        gt=0,
+        le=24 * 60,
+        description="Hours of failing without a success that switch an endpoint off.",
+    )
+    webhooks_max_attempts: int = Field(
+        default=14, ge=1, le=50, description="Attempts before a webhook delivery is dead."
+    )
+    webhooks_retry_base_seconds: float = Field(
+        default=30, gt=0, le=86400, description="A webhook's wait after a first failure; doubles."
+    )
+    webhooks_retry_cap_seconds: float = Field(
+        default=6 * 3600,
+        gt=0,
+        le=7 * 86400,
+        description="The longest wait between two webhook attempts (the defaults: ≈26.5 h in all).",
+    )
     consult_reminder_hours: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [24.0, 1.0],
         description="When a consult's reminders go, in hours before its start (comma-separated; "

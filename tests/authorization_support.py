@@ -418,8 +418,20 @@ async def build_world(
     await _ok(
         http.post(f"/v1/apps/{rosa_app['client_id']}/approve", json={}, headers=bearer(admin))
     )
+    rosa_hook = await _ok(  # an endpoint of Rosa's app (its id and secret are hers)
+        http.post(
+            f"/v1/apps/{rosa_app['client_id']}/webhooks",
+            json={
+                "url": "https://hooks.recetario-rosa.example.org/tequio",
+                "event_types": ["appointment.booked"],
+            },
+            headers=bearer(rosa_t),
+        ),
+        201,
+    )
     ids = {
         "app": rosa_app["client_id"],
+        "webhook": rosa_hook["id"],
         "household": home["id"],
         "member": rosa_member["id"],
         "account": rosa["id"],
@@ -454,6 +466,8 @@ async def build_world(
     }
     secrets = {
         rosa_app["client_id"]: "Rosa's app's client id",
+        rosa_hook["id"]: "Rosa's app's webhook endpoint id",
+        rosa_hook["secret"]: "Rosa's app's webhook secret",
         "Recetario de Rosa": "Rosa's app's name",
         "rosa-dev@recetario-rosa.example.org": "Rosa's app's contact",
         rosa["id"]: "Rosa's account id",

@@ -144,6 +144,17 @@ async def seed(http: httpx.AsyncClient, database_url: str) -> Seeded:
         201,
     )
     await _ok(http.post(f"/v1/apps/{app['client_id']}/approve", json={}, headers=bearer(admin)))
+    hook = await _ok(  # its webhook endpoint: the fuzzer reaches /v1/apps/{client_id}/webhooks/…
+        http.post(
+            f"/v1/apps/{app['client_id']}/webhooks",
+            json={
+                "url": "https://hooks.citas.example.org/in",
+                "event_types": ["appointment.booked"],
+            },
+            headers=bearer(patient),
+        ),
+        201,
+    )
     return Seeded(
         tokens={
             who: tokens["access_token"]
@@ -176,6 +187,8 @@ async def seed(http: httpx.AsyncClient, database_url: str) -> Seeded:
             "encounter_id": booked["id"],
             "kind": "Slot",
             "client_id": app["client_id"],
+            "endpoint_id": hook["id"],
+            "delivery_id": hook["id"],  # no delivery yet: any id is answered 404
         },
     )
 

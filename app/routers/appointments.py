@@ -13,6 +13,7 @@ from app.db import SessionDep
 from app.errors import InvalidParameter, problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from app.settings import Settings
+from app.webhooks import appointment_event
 from cooperative.accounts import service as accounts_service
 from cooperative.kernel import clock, moments
 from cooperative.kernel.errors import TequioError, Text
@@ -20,6 +21,7 @@ from cooperative.kernel.pagination import Cursor, InvalidCursor
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.kernel.schemas import IsoDate, IsoDatetime
 from cooperative.kernel.types import sane_moment
+from cooperative.webhooks.rules import EventType
 from telehealth.practitioners import rules
 from telehealth.scheduling import openings, views
 from telehealth.scheduling import service as scheduling
@@ -206,6 +208,8 @@ async def book(
         today=today,
         reminders=_reminders(request),
     )
+    if not replayed:
+        await appointment_event(session, EventType.APPOINTMENT_BOOKED, appointment)
     mark_replayed(response, replayed)
     return await views.appointment_public(session, principal, appointment)
 
@@ -287,6 +291,8 @@ async def cancel(
         law=law,
         idempotency_key=idempotency_key,
     )
+    if not replayed:
+        await appointment_event(session, EventType.APPOINTMENT_CANCELLED, appointment)
     mark_replayed(response, replayed)
     return await views.appointment_public(session, principal, appointment)
 
@@ -318,6 +324,8 @@ async def reschedule(
         idempotency_key=idempotency_key,
         reminders=_reminders(request),
     )
+    if not replayed:
+        await appointment_event(session, EventType.APPOINTMENT_RESCHEDULED, appointment)
     mark_replayed(response, replayed)
     return await views.appointment_public(session, principal, appointment)
 

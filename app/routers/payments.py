@@ -16,6 +16,7 @@ from app.db import SessionDep, after_commit
 from app.errors import UnsupportedMediaType, problem_responses
 from app.pagination import CursorParam, LimitParam, Page
 from app.settings import Settings
+from app.webhooks import payment_event
 from cooperative.dues import receipts, views
 from cooperative.dues import service as dues_service
 from cooperative.dues.schemas import (
@@ -74,6 +75,8 @@ async def report(
         idempotency_key,
         timezone=request.app.state.settings.timezone,
     )
+    if not replayed:
+        await payment_event(session, payment)
     mark_replayed(response, replayed)
     return await views.payment_public(session, payment)
 
@@ -146,6 +149,8 @@ async def confirm(
         data.received_on if data else None,
         timezone=request.app.state.settings.timezone,
     )
+    if not replayed:
+        await payment_event(session, payment)
     mark_replayed(response, replayed)
     return await views.payment_public(session, payment)
 

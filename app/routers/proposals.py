@@ -13,6 +13,7 @@ from app.context import BallotKeysDep, LawDep, TodayDep
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
+from app.webhooks import proposal_event
 from cooperative.governance import ballots, errors
 from cooperative.governance import service as governance
 from cooperative.governance.schemas import (
@@ -32,6 +33,7 @@ from cooperative.governance.schemas import (
 )
 from cooperative.kernel.pagination import page_async
 from cooperative.kernel.principal import Principal, Scope
+from cooperative.webhooks.rules import EventType
 
 router = APIRouter(prefix="/v1/proposals", tags=["governance"])
 
@@ -132,6 +134,7 @@ async def open_voting(
         keys=keys,
         closing_soon=timedelta(hours=request.app.state.settings.governance_closing_soon_hours),
     )
+    await proposal_event(session, EventType.PROPOSAL_OPENED, proposal)
     return await governance.public(session, principal, proposal, law)
 
 
@@ -148,6 +151,7 @@ async def close(
     then (`503 ballots-unreadable` if the server's ballot secret is not the one the vote opened
     with)."""
     proposal = await governance.close_now(session, principal, proposal_id, keys=keys)
+    await proposal_event(session, EventType.PROPOSAL_RESULT, proposal)
     return await governance.public(session, principal, proposal, law)
 
 

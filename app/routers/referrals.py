@@ -9,6 +9,7 @@ from app.auth import require_scopes
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.pagination import CursorParam, LimitParam, Page
+from app.webhooks import referral_event
 from cooperative.kernel.principal import Principal, Scope
 from telehealth.records.errors import NoLicence
 from telehealth.referrals import service as referrals
@@ -54,7 +55,9 @@ async def create(session: SessionDep, principal: Staff, data: ReferralCreate) ->
     `GET /v1/referrals/open`, without the patient's name, until one accepts or declines. Lab
     results and photos are added right after, to `POST /v1/referrals/{id}/attachments`; only
     the specialist who accepts sees them."""
-    return await referrals.full(session, await referrals.create(session, principal, data))
+    referral = await referrals.create(session, principal, data)
+    await referral_event(session, referral)
+    return await referrals.full(session, referral)
 
 
 @router.get(
@@ -150,6 +153,7 @@ async def _acted(
     referral, _viewer = await referrals.act(
         session, principal, referral_id, action, answer=answer, appointment_id=appointment_id
     )
+    await referral_event(session, referral)
     return await referrals.full(session, referral)
 
 
@@ -171,6 +175,7 @@ async def decline(
     referral, viewer = await referrals.act(
         session, principal, referral_id, Action.DECLINE, decline_reason=data.reason
     )
+    await referral_event(session, referral)
     return await referrals.public(session, referral, viewer)
 
 

@@ -501,6 +501,22 @@ async def app_sessions(session: AsyncSession, account_id: uuid.UUID) -> list[Aut
     return list(found.all())
 
 
+async def app_grants(
+    session: AsyncSession, client_ids: Sequence[uuid.UUID], account_id: uuid.UUID | None = None
+) -> list[tuple[uuid.UUID, str | None]]:
+    """The open grants (client id, scope) these apps hold: of one account, or of anyone."""
+    if not client_ids:
+        return []
+    statement = select(col(AuthSession.client_id), col(AuthSession.scope)).where(
+        col(AuthSession.client_id).in_(list(client_ids)),
+        col(AuthSession.revoked_at).is_(None),
+    )
+    if account_id is not None:
+        statement = statement.where(col(AuthSession.account_id) == account_id)
+    rows = await session.execute(statement)
+    return [(client_id, scope) for client_id, scope in rows.all() if client_id is not None]
+
+
 async def last_token_at(session: AsyncSession, session_ids: Sequence[uuid.UUID]) -> datetime | None:
     """When the latest refresh token of these sessions was issued."""
     if not session_ids:

@@ -362,6 +362,20 @@ async def code_started(
     )
 
 
+async def live(session: AsyncSession, client_ids: set[uuid.UUID]) -> dict[uuid.UUID, OAuthClient]:
+    """The apps among these that are switched on and approved (what webhooks go to)."""
+    if not client_ids:
+        return {}
+    found = await session.scalars(
+        select(OAuthClient).where(
+            col(OAuthClient.id).in_(client_ids),
+            col(OAuthClient.is_active).is_(True),
+            col(OAuthClient.approved_at).is_not(None),
+        )
+    )
+    return {client.id: client for client in found.all()}
+
+
 async def names(session: AsyncSession, client_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     """The apps' names, for the access log."""
     found = await session.execute(

@@ -109,9 +109,23 @@ REFERRAL_STATES: Mapping[str, Text] = {
     ),
 }
 
+# To an app's owner: one of its webhook endpoints kept failing and was switched off. Which app
+# and which URL, nothing about any event it carried.
+WEBHOOK_DISABLED = Template(
+    key="webhook.disabled",
+    subject=Text("A webhook endpoint was switched off", "Se desactivó un endpoint de webhooks"),
+    body=Text(
+        "The webhook endpoint {url} of your app {app} kept failing and was switched off. Fix "
+        "it, then switch it on again and replay what it missed: {link}",
+        "El endpoint de webhooks {url} de su app {app} falló repetidamente y se desactivó. "
+        "Corríjalo, vuelva a activarlo y repita lo que no recibió: {link}",
+    ),
+    parameters=frozenset({"app", "url", "client_id", "endpoint_id"}),
+)
 TEMPLATES: dict[str, Template] = {
     t.key: t
     for t in (
+        WEBHOOK_DISABLED,
         CONSULT_REMINDER,
         CONSULT_REMINDER_SPONSOR,
         CONSULT_BOOKED,
@@ -188,7 +202,19 @@ def _referral_changed(
     }
 
 
+def _webhook_disabled(
+    language: Language, params: Mapping[str, Any], base_url: str
+) -> dict[str, str]:
+    return {
+        "app": str(params["app"]),
+        "url": str(params["url"]),
+        "link": f"{base_url.rstrip('/')}/v1/apps/{params['client_id']}/webhooks/"
+        f"{params['endpoint_id']}",
+    }
+
+
 _FILLERS: dict[str, Filler] = {
+    WEBHOOK_DISABLED.key: _webhook_disabled,
     CONSULT_REMINDER.key: _consult_reminder,
     CONSULT_REMINDER_SPONSOR.key: _sponsor_reminder,
     CONSULT_BOOKED.key: _doctor_day,

@@ -86,6 +86,7 @@ H = "/v1/households/{household_id}"
 P = "/v1/proposals/{proposal_id}"
 R = "/v1/surplus/runs/{run_id}"
 REF = "/v1/referrals/{referral_id}"
+W = "/v1/apps/{client_id}/webhooks"
 CLINIC = {"same_clinic_staff"}  # a referral is its clinic's: its staff see and move it
 INTERCONSULTATION = {
     "findings": "Cifras de 160/100",
@@ -133,6 +134,16 @@ OPERATIONS: dict[tuple[str, str], Rule] = {
     ("PATCH", "/v1/apps/{client_id}"): obj(body={"is_active": False}),
     ("POST", "/v1/apps/{client_id}/approve"): role("admin"),
     ("POST", "/v1/apps/{client_id}/secret"): obj(),
+    ("POST", W): obj(
+        body={"url": "https://hooks.example.org/in", "event_types": ["proposal.opened"]}
+    ),
+    ("GET", W): obj(owner="rosa", shows=("webhook",)),
+    ("GET", f"{W}/{{endpoint_id}}"): obj(owner="rosa", shows=("webhook",)),
+    ("PATCH", f"{W}/{{endpoint_id}}"): obj(body={"is_active": False}),
+    ("DELETE", f"{W}/{{endpoint_id}}"): obj(),
+    ("POST", f"{W}/{{endpoint_id}}/secret"): obj(),
+    ("GET", f"{W}/{{endpoint_id}}/deliveries"): obj(),
+    ("POST", f"{W}/{{endpoint_id}}/deliveries/{{delivery_id}}/replay"): obj(),
     ("GET", "/v1/me/apps"): listing(),
     ("DELETE", "/v1/me/apps/{client_id}"): obj(),
     # her consult's reminders: their link names the appointment
@@ -438,6 +449,8 @@ PARAMS = {
     "invitation_id": "invitation",
     "account_id": "account",
     "client_id": "app",
+    "endpoint_id": "webhook",
+    "delivery_id": "nothing",  # strangers are refused at the endpoint already
     "rate_id": "rate",
     "window_id": "window",
     "time_off_id": "time_off",
