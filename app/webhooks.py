@@ -213,8 +213,9 @@ async def referral_event(session: AsyncSession, referral: Referral) -> None:
 
 
 async def proposal_event(session: AsyncSession, event_type: EventType, proposal: Proposal) -> None:
-    """A vote opened or closed: apps holding any member's governance:vote grant hear its id,
-    status and times (the result itself is read through the API)."""
+    """A vote opened: apps holding any member's governance:vote grant hear its id, status and
+    times. (Its result is raised where a vote closes, however it closes:
+    `cooperative.governance.closing`.)"""
     await webhooks.emit(
         session,
         event_type,

@@ -73,9 +73,12 @@ async def consented(
     username: str,
     challenge: str,
     grant: list[str],
+    *,
+    asked: str = ASKED,
 ) -> str:
-    """The member allows `grant` on the consent page; the code the app gets back."""
-    form = authorize_params(app, challenge) | {
+    """The member allows `grant` of what the app `asked` on the consent page; the code the
+    app gets back."""
+    form = authorize_params(app, challenge, scope=asked) | {
         "username": username,
         "password": PASSWORD,
         "decision": "allow",

@@ -151,7 +151,6 @@ async def close(
     then (`503 ballots-unreadable` if the server's ballot secret is not the one the vote opened
     with)."""
     proposal = await governance.close_now(session, principal, proposal_id, keys=keys)
-    await proposal_event(session, EventType.PROPOSAL_RESULT, proposal)
     return await governance.public(session, principal, proposal, law)
 
 

@@ -32,6 +32,8 @@ from cooperative.governance.sealing import BallotKeys
 from cooperative.kernel import clock, moments
 from cooperative.kernel.errors import Forbidden, Text
 from cooperative.kernel.principal import Principal
+from cooperative.webhooks import service as webhooks
+from cooperative.webhooks.rules import EventType
 
 CLOSED_HERE = "tequio.governance.closed"  # in `session.info`: a vote closed in this transaction
 
@@ -154,6 +156,13 @@ async def _close(session: AsyncSession, proposal: Proposal, keys: BallotKeys) ->
         proposal_id=proposal.id,
         title=proposal.title,
         accounts=[voter["account_id"] for voter in roll],
+    )
+    # apps hear of the result however the vote closed: by hand, on the first read after its
+    # time, or in the sweep (the id, status and times only; the result is read through the API)
+    await webhooks.emit(
+        session,
+        EventType.PROPOSAL_RESULT,
+        {"id": proposal.id, "status": proposal.status, "closes_at": proposal.closes_at},
     )
     await session.flush()
     session.info[CLOSED_HERE] = True

@@ -7,7 +7,7 @@ allows them; strangers see nothing of an app's endpoints."""
 
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,11 +35,13 @@ from tests.factories import (
     bearer,
     book,
     household,
+    login,
     open_slots,
     paid,
     practitioner,
     signed_up,
 )
+from tests.governance_support import open_vote, propose
 from tests.oauth_support import approved_app, authorize_params, consented, exchanged, pkce
 from tests.webhook_receiver import Receiver
 
@@ -406,3 +408,50 @@ async def test_a_host_that_points_at_a_private_address_at_delivery_time_gets_not
     assert delivery["state"] == "failed"
     assert delivery["attempts"][0]["status_code"] is None
     assert "private address" in delivery["attempts"][0]["error"]
+
+
+async def test_a_vote_opened_and_closed_by_itself_reaches_a_governance_app(
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    receiver: Receiver,
+) -> None:
+    _, tokens = await active_member(client, admin)
+    _, owner = await signed_up(client, display_name="Dev Asamblea")
+    app = await approved_app(client, owner, admin, scopes=["me", "governance:vote"])
+    verifier, challenge = pkce()
+    username = (await client.get("/v1/me", headers=bearer(tokens))).json()["email"]
+    grant = ["me", "governance:vote"]
+    code = await consented(client, app, username, challenge, grant, asked=" ".join(grant))
+    assert (await exchanged(client, app, code, verifier)).status_code == 200
+    made = await client.post(
+        f"/v1/apps/{app['client_id']}/webhooks",
+        json={"url": receiver.url, "event_types": ["proposal.opened", "proposal.result"]},
+        headers=bearer(owner),
+    )
+    assert made.status_code == 201, made.text
+    secret = made.json()["secret"]
+
+    proposal = await propose(client, admin, title="Abrir una clínica en Tlaxiaco")
+    await open_vote(client, admin, proposal["id"], closes_in=timedelta(hours=2))
+    hooks = WebhookDispatcher(sessionmaker, DEV, concurrency=1)
+    assert await hooks.drain() == 1
+    # nobody closes it: the first read after its time does, and the app hears the result
+    with clock.travel(clock.now() + timedelta(hours=2, minutes=1)):
+        later = await login(client, username)  # two hours on: a new sign-in
+        read = await client.get(f"/v1/proposals/{proposal['id']}", headers=bearer(later))
+        assert read.status_code == 200 and read.json()["status"] == "closed", read.text
+        assert await hooks.drain() == 1
+    first, second = receiver.received
+    opened = Webhook(secret).verify(first.body, first.headers)
+    # the result went out two hours ahead on the test's clock, too far ahead for `verify`'s
+    # five-minute tolerance: the reference library signs it again and the signatures agree
+    stamp = datetime.fromtimestamp(int(second.headers["webhook-timestamp"]), UTC)
+    signed = Webhook(secret).sign(second.headers["webhook-id"], stamp, second.body.decode())
+    assert signed in second.headers["webhook-signature"].split(" ")
+    closed = json.loads(second.body)
+    assert opened["type"] == "proposal.opened" and closed["type"] == "proposal.result"
+    assert opened["data"]["id"] == closed["data"]["id"] == proposal["id"]
+    assert closed["data"]["status"] == "closed"
+    for got in receiver.received:
+        assert "Tlaxiaco" not in got.body.decode() and "passed" not in got.body.decode()
