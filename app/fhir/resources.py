@@ -26,7 +26,6 @@ ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 LANGUAGE_EXTENSION = "https://tequio.coop/fhir/StructureDefinition/language"
 INTERPRETER_LANGUAGE = "https://tequio.coop/fhir/StructureDefinition/interpreter-language"
-BOOKING_DEEP_LINK = "http://fhir-registry.smarthealthit.org/StructureDefinition/booking-deep-link"
 TELEHEALTH = "telehealth"  # the id of the virtual Location where every consult takes place
 
 
@@ -205,18 +204,15 @@ def parse_slot_id(ident: str) -> tuple[uuid.UUID, datetime] | None:
         return None
 
 
-def booking_link(base_url: str, practitioner_id: uuid.UUID, start: datetime) -> str:
-    return f"{base_url}/book?practitioner={practitioner_id}&start={instant(start)}"
-
-
 def slot(
     practitioner_id: uuid.UUID,
     start: datetime,
     end: datetime,
     specialties: list[str],
-    base_url: str,
 ) -> Json:
-    """An open slot (`free`: only open slots are published), with the link to book it."""
+    """An open slot (`free`: only open slots are published). No `booking-deep-link` (the
+    extension SMART Scheduling Links allows): Tequio has no booking page yet for it to open,
+    and a link to nothing is worse than none."""
     return {
         "resourceType": "Slot",
         "id": slot_id(practitioner_id, start),
@@ -225,9 +221,6 @@ def slot(
         "start": instant(start),
         "end": instant(end),
         "specialty": [specialty(code) for code in specialties],
-        "extension": [
-            {"url": BOOKING_DEEP_LINK, "valueUrl": booking_link(base_url, practitioner_id, start)}
-        ],
     }
 
 

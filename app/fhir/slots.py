@@ -117,12 +117,11 @@ async def search_slots(
     )
     found = await openings.search(session, query, now=clock.now(), limit=count)
     shown, more = found[:count], len(found) > count
-    base = request.app.state.settings.public_url
     return searchset(
         request,
         "Slot",
         [
-            resources.slot(s.practitioner.id, s.start, s.end, s.practitioner.specialties, base)
+            resources.slot(s.practitioner.id, s.start, s.end, s.practitioner.specialties)
             for s in shown
         ],
         next_cursor=Cursor(shown[-1].start, str(shown[-1].practitioner.id)).encode()
@@ -135,9 +134,7 @@ async def search_slots(
 @router.get(
     "/Slot/{slot_id}", summary="FHIR: read Slot", responses=fhir_responses(401, 403, 404, 422)
 )
-async def read_slot(
-    request: Request, session: SessionDep, principal: Searcher, slot_id: str
-) -> Response:
+async def read_slot(session: SessionDep, principal: Searcher, slot_id: str) -> Response:
     """An open slot by the id its search gave (`{practitioner id}-{start in Unix seconds}`);
     404 once it is taken or past."""
     parsed = resources.parse_slot_id(slot_id)
@@ -148,8 +145,7 @@ async def read_slot(
     if end is None:
         raise NotFound()
     doctor = await practitioners.get(session, doctor_id)
-    base = request.app.state.settings.public_url
-    return resource_response(resources.slot(doctor.id, start, end, list(doctor.specialties), base))
+    return resource_response(resources.slot(doctor.id, start, end, list(doctor.specialties)))
 
 
 MANIFEST_FILES = ("Location", "Schedule", "Slot")
@@ -207,7 +203,7 @@ async def _schedules(sessions: async_sessionmaker[AsyncSession], today: date) ->
 
 
 async def _open_slots(
-    sessions: async_sessionmaker[AsyncSession], base: str, today: date
+    sessions: async_sessionmaker[AsyncSession], today: date
 ) -> AsyncIterator[str]:
     """Every open slot up to the longest booking horizon, a page per statement and session."""
     now = clock.now()
@@ -222,9 +218,7 @@ async def _open_slots(
             ),
         )
         for s in found[:PAGE]:
-            slot = resources.slot(
-                s.practitioner.id, s.start, s.end, s.practitioner.specialties, base
-            )
+            slot = resources.slot(s.practitioner.id, s.start, s.end, s.practitioner.specialties)
             yield json.dumps(slot, ensure_ascii=False) + "\n"
         if len(found) <= PAGE:
             return
@@ -256,5 +250,5 @@ async def published(request: Request, kind: str) -> StreamingResponse:
     if kind == "Schedule":
         return _ndjson(_schedules(sessions, today))
     if kind == "Slot":
-        return _ndjson(_open_slots(sessions, request.app.state.settings.public_url, today))
+        return _ndjson(_open_slots(sessions, today))
     raise NotFound()
