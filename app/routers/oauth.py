@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pwdlib import PasswordHash
 
 from app.db import SessionDep
+from app.fhir import scopes as smart
 from app.i18n import negotiate
 from app.routers.pages import content_security_policy
 from app.settings import Settings
@@ -90,10 +91,30 @@ async def _checked(session: SessionDep, params: Mapping[str, Any]) -> apps.CodeR
     challenge = str(params.get("code_challenge") or "")
     if params.get("code_challenge_method") != "S256" or not rules.valid_challenge(challenge):
         raise _Redirect(uri, "invalid_request", state, "PKCE with code_challenge_method=S256")
-    asked = rules.split_scopes(params.get("scope")) or sorted(client.scopes)
+    asked = _as_tequio_scopes(rules.split_scopes(params.get("scope")))
+    if asked is None:
+        raise _Redirect(uri, "invalid_scope", state, "a SMART scope Tequio does not grant")
+    asked = asked or sorted(client.scopes)
     if not set(asked) <= set(client.scopes):
         raise _Redirect(uri, "invalid_scope", state, "scope beyond what the app registered")
     return apps.CodeRequest(client, uri, challenge, asked, state)
+
+
+def _as_tequio_scopes(asked: list[str]) -> list[str] | None:
+    """A SMART app's scopes (`patient/Appointment.rs`, `user/*.rs`) stand for the Tequio
+    scopes that read those resources (`app.fhir.scopes`); Tequio's own pass as they are. The
+    member consents to, and the token carries, the Tequio scopes (its `scope` says which).
+    None when a SMART scope stands for nothing Tequio grants (a write, an unknown resource)."""
+    found: set[str] = set()
+    for scope in asked:
+        if "/" not in scope:
+            found.add(scope)
+            continue
+        mapped = smart.tequio_scopes([scope])
+        if not mapped:
+            return None
+        found |= {str(each) for each in mapped}
+    return sorted(found)
 
 
 def _page(

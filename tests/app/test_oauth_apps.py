@@ -4,6 +4,7 @@ a wrong verifier, an unregistered redirect URI, a replayed code and a revoked ap
 the password grant is for first-party apps only; strangers see nothing of another's app."""
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from jose import jwt
@@ -250,3 +251,31 @@ async def test_a_confidential_app_proves_itself_at_each_exchange_and_refresh(
     assert bare.status_code == 401 and bare.json()["error"] == "invalid_client"
     proved = await client.post("/v1/auth/token", data=refresh, auth=credentials)
     assert proved.status_code == 200, proved.text
+
+
+async def test_a_smart_app_asks_for_smart_scopes_and_reads_fhir(
+    client: httpx.AsyncClient, admin: dict[str, Any]
+) -> None:
+    member, _, app = await _member_and_app(client, admin)
+    verifier, challenge = pkce()
+    asked = "patient/Appointment.rs user/Practitioner.rs"
+    code = await consented(
+        client, app, member["email"], challenge, ["me", "appointments:read"], asked=asked
+    )
+    answer = await exchanged(client, app, code, verifier)
+    assert answer.status_code == 200, answer.text
+    tokens = answer.json()
+    assert tokens["scope"] == "appointments:read me"  # the Tequio scopes they stand for
+    found = await client.get(
+        "/fhir/R4/Appointment",
+        headers={**bearer(tokens), "Accept": "application/fhir+json"},
+    )
+    assert found.status_code == 200, found.text
+    assert found.json()["resourceType"] == "Bundle"
+
+    # a write Tequio does not serve through FHIR goes back to the app as invalid_scope
+    params = authorize_params(app, pkce()[1], scope="patient/Appointment.cud")
+    refused = await client.get("/oauth/authorize", params=params)
+    assert refused.status_code in (302, 303), refused.text
+    back = parse_qs(urlsplit(refused.headers["location"]).query)
+    assert back["error"] == ["invalid_scope"] and back["state"] == ["xyz-123"]
