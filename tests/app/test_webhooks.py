@@ -46,6 +46,19 @@ from tests.oauth_support import approved_app, authorize_params, consented, excha
 from tests.webhook_receiver import Receiver
 
 DEV = Config(allow_private=True)
+
+
+class Verifier(Webhook):
+    """The reference library's verification, its five-minute window on the timestamp measured
+    on the suite's clock: the suite runs at any date (TEQUIO_TEST_NOW), the library reads the
+    host's. The signature check is the library's own."""
+
+    def _Webhook__verify_timestamp(self, timestamp_header: str) -> datetime:  # noqa: N802 (its private name)
+        stamp = datetime.fromtimestamp(float(timestamp_header), tz=UTC)
+        assert abs(stamp - clock.now()) <= timedelta(minutes=5), (stamp, clock.now())
+        return stamp
+
+
 pytestmark = pytest.mark.usefixtures("bylaws_installed")
 HEALTH_WORDS = ("dolor de cabeza", "reason", "specialty", "display_name", "name", "notes")
 
@@ -136,7 +149,7 @@ async def test_a_booking_reaches_the_endpoint_signed_thin_retried_and_replayed(
     first, second = receiver.received
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
 
-    event = Webhook(endpoint["secret"]).verify(second.body, second.headers)
+    event = Verifier(endpoint["secret"]).verify(second.body, second.headers)
     assert event["type"] == "appointment.booked"
     assert event["data"]["id"] == appointment["id"]
     assert set(event["data"]) == {"id", "start", "end"}
@@ -159,7 +172,7 @@ async def test_a_booking_reaches_the_endpoint_signed_thin_retried_and_replayed(
     assert replayed.status_code == 200, replayed.text
     assert await hooks.drain() == 1
     assert receiver.received[-1].headers["webhook-id"] == first.headers["webhook-id"]
-    Webhook(endpoint["secret"]).verify(receiver.received[-1].body, receiver.received[-1].headers)
+    Verifier(endpoint["secret"]).verify(receiver.received[-1].body, receiver.received[-1].headers)
     log = await client.get(_log(client, app, endpoint), headers=bearer(owner))
     attempts = log.json()["items"][0]["attempts"]
     assert len(attempts) == 3 and [a["replay"] for a in attempts].count(True) == 1
@@ -199,8 +212,8 @@ async def test_after_a_rotation_both_secrets_verify_during_the_grace(
     assert await WebhookDispatcher(sessionmaker, DEV, concurrency=1).drain() == 1
     [got] = receiver.received
     assert len(got.headers["webhook-signature"].split(" ")) == 2
-    Webhook(endpoint["secret"]).verify(got.body, got.headers)
-    Webhook(new).verify(got.body, got.headers)
+    Verifier(endpoint["secret"]).verify(got.body, got.headers)
+    Verifier(new).verify(got.body, got.headers)
 
 
 async def test_an_endpoint_that_keeps_failing_is_switched_off_and_its_owner_told(
@@ -340,7 +353,7 @@ async def test_a_referral_moving_reaches_the_patients_app_without_what_it_is_for
     assert accepted.status_code == 200, accepted.text
     assert await WebhookDispatcher(sessionmaker, DEV, concurrency=1).drain() == 2
     events = [
-        Webhook(made.json()["secret"]).verify(got.body, got.headers) for got in receiver.received
+        Verifier(made.json()["secret"]).verify(got.body, got.headers) for got in receiver.received
     ]
     assert sorted(e["data"]["status"] for e in events) == ["accepted", "sent"]
     assert {e["data"]["id"] for e in events} == {referral["id"]}
@@ -381,7 +394,7 @@ async def test_a_confirmed_payment_reaches_the_payers_app_without_its_amount(
     payment = await paid(client, rosa, treasurer, household_id=home["id"], amount_minor=500)
     assert await WebhookDispatcher(sessionmaker, DEV, concurrency=1).drain() == 1
     [got] = receiver.received
-    event = Webhook(made.json()["secret"]).verify(got.body, got.headers)
+    event = Verifier(made.json()["secret"]).verify(got.body, got.headers)
     assert event["type"] == "payment.confirmed"
     assert event["data"]["id"] == payment["id"] and set(event["data"]) == {"id", "at"}
     assert "500" not in json.dumps(event["data"]) and "MXN" not in got.body.decode()
@@ -443,7 +456,7 @@ async def test_a_vote_opened_and_closed_by_itself_reaches_a_governance_app(
         assert read.status_code == 200 and read.json()["status"] == "closed", read.text
         assert await hooks.drain() == 1
     first, second = receiver.received
-    opened = Webhook(secret).verify(first.body, first.headers)
+    opened = Verifier(secret).verify(first.body, first.headers)
     # the result went out two hours ahead on the test's clock, too far ahead for `verify`'s
     # five-minute tolerance: the reference library signs it again and the signatures agree
     stamp = datetime.fromtimestamp(int(second.headers["webhook-timestamp"]), UTC)
