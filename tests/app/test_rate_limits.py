@@ -32,7 +32,9 @@ Clients = Callable[..., Callable[[str], httpx.AsyncClient]]
 def _clear_of_a_window_edge() -> None:
     """Counters kept in memory count in windows that start on the clock's multiples of the
     window; where two windows meet, the count of the one ending starts to fade (by design),
-    so a test that counts down exactly must not straddle that moment."""
+    so a test that counts down exactly must not straddle that moment. The clock is the host's:
+    `limits` keeps its windows by it and takes no other (so does app.ratelimits' Retry-After);
+    the cooperative's clock, which tests may set to any date, would miss the edge."""
     left = WINDOW - time.time() % WINDOW
     if left < 20:
         time.sleep(left + 0.1)
