@@ -82,13 +82,17 @@ class IdempotentCreate(Generic[KeyedT]):
         values = {attribute.key: getattr(row, attribute.key) for attribute in mapper.column_attrs}
         return await self.insert_values(session, values, row=row)
 
+    def keyed(self, values: dict[str, object]) -> dict[str, object]:
+        """A row's column values with the request's key and digest, as the row keeps them."""
+        return {**values, "idempotency_key": self.key, "request_digest": self.digest}
+
     async def insert_values(
         self, session: AsyncSession, values: dict[str, object], *, row: KeyedT | None = None
     ) -> tuple[KeyedT, bool]:
         """`insert` from the row's column values (every column; `with_defaults` fills the
         model's defaults), without building the row first: the row comes back from the
         INSERT itself (a booking saves building it twice)."""
-        values = {**values, "idempotency_key": self.key, "request_digest": self.digest}
+        values = self.keyed(values)
         statement = _insert(self.table, session.get_bind().dialect.name)
         inserted = (await session.scalars(statement, [values])).one_or_none()
         if inserted is not None:

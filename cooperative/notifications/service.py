@@ -102,7 +102,10 @@ class NewMessage:
     about: str | None = None
 
 
-_INSERT_ROWS = insert(tables.table(OutboxMessage))  # plain rows, no objects
+# The outbox's table: `new_rows` go in as plain rows, no objects (for a writer that inserts
+# them in a statement of its own, its columns)
+TABLE = tables.table(OutboxMessage)
+_INSERT_ROWS = insert(TABLE)
 
 
 async def enqueue_new(session: AsyncSession, messages: Sequence[NewMessage]) -> int:
@@ -110,6 +113,15 @@ async def enqueue_new(session: AsyncSession, messages: Sequence[NewMessage]) -> 
     language and time the same way, in one INSERT of plain rows: no object is built or kept in
     the session for them (a booking queues three; building them cost more than writing them).
     An account that is gone or closed gets nothing. How many were queued."""
+    rows = await new_rows(session, messages)
+    if rows:
+        await session.execute(_INSERT_ROWS, rows)
+    return len(rows)
+
+
+async def new_rows(session: AsyncSession, messages: Sequence[NewMessage]) -> list[dict[str, Any]]:
+    """The outbox rows `enqueue_new` would insert (every column), for a writer that inserts
+    them in a statement of its own (a booking on PostgreSQL, with the appointment)."""
     rows: list[dict[str, Any]] = []
     now = clock.now()
     for message in messages:
@@ -140,9 +152,7 @@ async def enqueue_new(session: AsyncSession, messages: Sequence[NewMessage]) -> 
                 "updated_at": now,
             }
         )
-    if rows:
-        await session.execute(_INSERT_ROWS, rows)
-    return len(rows)
+    return rows
 
 
 async def due_for(

@@ -166,7 +166,7 @@ _BOOKABLE = select(_SLOT.end).where(
     _SLOT.opens_at < bindparam("now"),
     _SLOT.closes_at >= bindparam("now"),
 )
-_TAKE = delete(tables.table(OpenSlot)).where(
+TAKE = delete(tables.table(OpenSlot)).where(
     _SLOT.practitioner_id == bindparam("practitioner_id"),
     _SLOT.start < bindparam("until"),
     _SLOT.end > bindparam("since"),
@@ -190,9 +190,14 @@ async def take(
 ) -> None:
     """A live appointment now holds `start` to `end`: the slots it blocks (it, widened by the
     buffer) are no longer open. One statement."""
+    await session.execute(TAKE, taking(practitioner, start, end))
+
+
+def taking(practitioner: Practitioner, start: datetime, end: datetime) -> dict[str, object]:
+    """The parameters of `TAKE`, the statement that takes the open slots `start` to `end`
+    blocks (for a writer that runs it within a statement of its own)."""
     pad = timedelta(minutes=practitioner.buffer_minutes)
-    parameters = {"practitioner_id": practitioner.id, "until": end + pad, "since": start - pad}
-    await session.execute(_TAKE, parameters)
+    return {"practitioner_id": practitioner.id, "until": end + pad, "since": start - pad}
 
 
 async def free(

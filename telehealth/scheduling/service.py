@@ -9,7 +9,7 @@ one practitioner run one after another and each sees the ones before; a partial 
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +34,7 @@ from telehealth.clinics import service as clinics_service
 from telehealth.practitioners import rules as practitioner_rules
 from telehealth.practitioners import service as practitioners
 from telehealth.practitioners.service import Practitioner
-from telehealth.scheduling import agenda, notices, openings, views
+from telehealth.scheduling import agenda, notices, openings, together, views
 from telehealth.scheduling import reminders as remind
 from telehealth.scheduling import rules as slots
 from telehealth.scheduling.errors import (
@@ -295,6 +295,11 @@ async def _book(
             return earlier, True
         raise
     values = _new_row(principal, practitioner, patient, data, end, fee)
+    if together.supported(session):  # PostgreSQL: the booking's writes in one statement
+        booked = await _book_together(session, principal, practitioner, values, retry, reminders)
+        if booked is not None:
+            return booked, False
+        # it met a conflict and wrote nothing: row by row, which tells the key from the slot
     try:  # the row comes back from the INSERT: it is not built first
         appointment, replayed = await retry.insert_values(session, values)
     except IntegrityError as exc:  # the database's own guard: the slot went meanwhile
@@ -304,6 +309,63 @@ async def _book(
     await _booked(session, principal, appointment, practitioner, reminders)
     await session.flush()
     return appointment, False
+
+
+async def _book_together(
+    session: AsyncSession,
+    principal: Principal,
+    practitioner: Practitioner,
+    values: dict[str, object],
+    retry: idempotency.IdempotentCreate[Appointment],
+    reminders: Sequence[timedelta],
+) -> Appointment | None:
+    """What `_booked` writes, with the appointment, in one statement (`together`): the
+    messages are made from the appointment before it is inserted. None, with nothing written,
+    when the insert meets a conflict."""
+    values = retry.keyed(values)
+    # the messages are made from the appointment before it is inserted: this object is never
+    # added to the session (the one the statement returns is)
+    appointment = Appointment(**cast("dict[str, Any]", values))
+    event = _booked_event(principal, appointment)
+    messages = await _booked_messages(session, appointment, practitioner, event["id"], reminders)
+    return await together.write(
+        session,
+        values,
+        event,
+        await outbox.new_rows(session, messages),
+        openings.taking(practitioner, appointment.start, appointment.end),
+    )
+
+
+def _booked_event(principal: Principal, appointment: Appointment) -> dict[str, Any]:
+    """The `booked` event's row (a plain row, no object: nothing reads it in the request)."""
+    return {
+        "id": uuid.uuid4(),
+        "appointment_id": appointment.id,
+        "type": "booked",
+        "at": clock.now(),
+        "actor_account_id": principal.account_id,
+        "payload": {"start": _stored(appointment.start)},
+    }
+
+
+async def _booked_messages(
+    session: AsyncSession,
+    appointment: Appointment,
+    practitioner: Practitioner,
+    event_id: uuid.UUID,
+    reminders: Sequence[timedelta],
+) -> list[outbox.NewMessage]:
+    """The doctor's notice (unless the doctor booked it) and the patient's reminders."""
+    # the doctor's and the patient's notification preferences, in one statement for both
+    await notification_preferences.read(
+        session, [practitioner.account_id, appointment.patient_account_id]
+    )
+    notice = notices.booked(appointment, practitioner, event_id=event_id)
+    messages = await remind.first(
+        session, appointment, doctor_zone=practitioner.timezone, offsets=reminders
+    )
+    return [notice, *messages] if notice else messages
 
 
 async def _booked(
@@ -317,27 +379,10 @@ async def _booked(
     the doctor booked it), the patient's reminders, and the open slots it takes. The event and
     the messages are written as plain rows (one INSERT each): nothing reads them back in the
     request, and building their objects cost more than writing them."""
-    event_id = uuid.uuid4()
-    await session.execute(
-        _INSERT_EVENT,
-        {
-            "id": event_id,
-            "appointment_id": appointment.id,
-            "type": "booked",
-            "at": clock.now(),
-            "actor_account_id": principal.account_id,
-            "payload": {"start": _stored(appointment.start)},
-        },
-    )
-    # the doctor's and the patient's notification preferences, in one statement for both
-    await notification_preferences.read(
-        session, [practitioner.account_id, appointment.patient_account_id]
-    )
-    notice = notices.booked(appointment, practitioner, event_id=event_id)
-    messages = await remind.first(
-        session, appointment, doctor_zone=practitioner.timezone, offsets=reminders
-    )
-    await outbox.enqueue_new(session, [notice, *messages] if notice else messages)
+    event = _booked_event(principal, appointment)
+    await session.execute(_INSERT_EVENT, event)
+    messages = await _booked_messages(session, appointment, practitioner, event["id"], reminders)
+    await outbox.enqueue_new(session, messages)
     await openings.take(session, practitioner, appointment.start, appointment.end)
 
 

@@ -9,14 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from app.settings import Settings
 from cooperative.kernel import clock, idempotency
+from cooperative.notifications.models import OutboxMessage
 from telehealth.scheduling import agenda
-from telehealth.scheduling.models import OpenSlot
+from telehealth.scheduling.models import AppointmentEvent, OpenSlot
 from tests.factories import bearer, book, open_slots, practitioner, signed_up
 
 pytestmark = pytest.mark.usefixtures("bylaws_installed")
@@ -72,6 +73,8 @@ async def test_a_retry_the_checks_let_through_answers_with_the_first_booking(
     headers = {**bearer(patient), "Idempotency-Key": "una-sola-vez"}
     first = await client.post("/v1/appointments", json=body, headers=headers)
     assert first.status_code == 201, first.text
+    written = await _written(sessionmaker, first.json()["id"])
+    assert written[0] == ["booked"] and written[1] >= 2, written  # the notice, the reminders
 
     looks: list[str] = []
     earlier = idempotency.IdempotentCreate.earlier
@@ -89,6 +92,26 @@ async def test_a_retry_the_checks_let_through_answers_with_the_first_booking(
     assert len(looks) == 1  # found once the insert met the key, not up front
     mine = await client.get("/v1/appointments", headers=bearer(patient))
     assert [item["id"] for item in mine.json()["items"]] == [first.json()["id"]]
+    # the insert that met the key wrote nothing beside it (on PostgreSQL the event, messages and
+    # slots taken ride in the insert's own statement)
+    assert await _written(sessionmaker, first.json()["id"]) == written
+
+
+async def _written(
+    sessionmaker: async_sessionmaker[AsyncSession], appointment_id: str
+) -> tuple[list[str], int]:
+    """The appointment's events, and how many messages about it the outbox holds."""
+    about = f"appointment:{appointment_id}"
+    async with sessionmaker() as session:
+        events = await session.scalars(
+            select(AppointmentEvent.type).where(
+                col(AppointmentEvent.appointment_id) == uuid.UUID(appointment_id)
+            )
+        )
+        messages = await session.scalars(
+            select(OutboxMessage.id).where(col(OutboxMessage.about).startswith(about))
+        )
+        return list(events), len(list(messages))
 
 
 async def test_a_slot_without_its_open_slot_row_is_still_booked_by_the_rules(
