@@ -2,6 +2,7 @@
 
 from bench import (
     auth,
+    booking_floor,
     consults,
     db_outage,
     fee_classes,
@@ -21,6 +22,11 @@ def main() -> None:
     ratelimits.run()
     print("\n== GET /v1/me and booking under wrk, beside /healthz/live (PostgreSQL, 2 workers)")
     http_load.run()
+    print(
+        "\n== the floor of a booking on this stack: FastAPI, asyncpg, PostgreSQL and nothing else,"
+        " beside /healthz/live"
+    )
+    booking_floor.run()
     print("\n== sliding-scale fee classes")
     fee_classes.run()
     print("\n== slot search through tequio serve: 20 to 20,000 doctors, PostgreSQL and SQLite")

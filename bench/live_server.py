@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from datetime import time as wall
@@ -122,13 +122,15 @@ async def _migrate(env: dict[str, str], folder: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def scratch_database(folder: str) -> AsyncIterator[Scratch]:
-    """A fresh, migrated database `tequio_bench_<random>`, dropped afterwards whatever happens."""
+async def scratch_database(folder: str, *, migrated: bool = True) -> AsyncIterator[Scratch]:
+    """A fresh database `tequio_bench_<random>`, migrated unless `migrated` is false (empty, for
+    a benchmark that lays out tables of its own), dropped afterwards whatever happens."""
     name = f"tequio_bench_{secrets.token_hex(5)}"
     scratch = Scratch(name, f"{POSTGRES}/{name}", secrets.token_urlsafe(36))  # 48 characters
     await _admin_execute(f'CREATE DATABASE "{name}"')
     try:
-        await _migrate(scratch.environment(), folder)
+        if migrated:
+            await _migrate(scratch.environment(), folder)
         yield scratch
     finally:
         await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -347,10 +349,12 @@ class Server:
         return self.log_path.read_text(errors="replace").splitlines()
 
 
-def _start(env: dict[str, str], port: int, folder: str, log_path: Path) -> subprocess.Popen[bytes]:
+def _start(
+    command: Sequence[str], env: dict[str, str], port: int, folder: str, log_path: Path
+) -> subprocess.Popen[bytes]:
     with log_path.open("wb") as log:
-        return subprocess.Popen(  # noqa: S603  (this virtualenv's own `tequio`)
-            [TEQUIO, "serve", "--port", str(port)],
+        return subprocess.Popen(  # noqa: S603  (this virtualenv's own `tequio` or uvicorn)
+            [*command, "--port", str(port)],
             env=env,
             cwd=folder,  # no stray .env file is read
             stdout=log,
@@ -388,12 +392,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def serving(env: dict[str, str], folder: str, name: str = "server") -> AsyncIterator[Server]:
-    """`tequio serve` on a free port with `env`, logging to `folder`/`name`.log; ready when
+async def serving(
+    env: dict[str, str],
+    folder: str,
+    name: str = "server",
+    command: Sequence[str] = (TEQUIO, "serve"),
+) -> AsyncIterator[Server]:
+    """`tequio serve` (or another `command` that takes `--port` last and answers
+    /healthz/ready) on a free port with `env`, logging to `folder`/`name`.log; ready when
     yielded, stopped (with its whole process group) afterwards."""
     port = free_port()
     log_path = Path(folder) / f"{name}.log"
-    server = Server(f"127.0.0.1:{port}", _start(env, port, folder, log_path), log_path)
+    server = Server(f"127.0.0.1:{port}", _start(command, env, port, folder, log_path), log_path)
     try:
         await _wait_ready(server)
         yield server
