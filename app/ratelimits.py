@@ -109,12 +109,32 @@ def policies(settings: Settings) -> dict[str, Policy]:
     }
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """`limits`' memory storage, its expired counters swept at most every `SWEEP_SECONDS`.
+
+    The library starts a sweep of every counter it holds after each count that finds the last
+    sweep finished, nearly every request: a cost that grows with the callers in the window
+    (0.27 ms a request with 2,000, 2.5 ms with 20,000, here). A counter past its window is
+    already read as empty when it is next counted (the library checks its expiry then); the
+    sweep only frees the memory of those never counted again, which once a second does as well.
+    """
+
+    SWEEP_SECONDS = 1.0
+    _swept_at = -math.inf
+
+    async def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802  (the library's hook)
+        now = time.monotonic()
+        if now - self._swept_at >= self.SWEEP_SECONDS:
+            self._swept_at = now
+            await super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]
+
+
 def _storage(redis_url: str | None) -> tuple[Storage, ConnectionPool | None]:
     """Redis when configured (the same TEQUIO_REDIS_URL as the consult broker), shared by every
     worker and host; else this worker's memory. Redis is asked once per count, never retried,
     with a short timeout: a Redis away must not hold requests up (they go uncounted)."""
     if not redis_url:
-        return MemoryStorage(), None
+        return SweptMemoryStorage(), None
     pool = ConnectionPool.from_url(
         redis_url,
         socket_timeout=REDIS_TIMEOUT_SECONDS,
