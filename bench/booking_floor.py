@@ -42,12 +42,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bench import floor_app, wrk
 from bench.live_server import (
     Server,
-    answers,
     cpu_seconds,
     database_cpu_seconds,
     machine_cpu_seconds,
     scratch_database,
     serving,
+    wrk_on_postgresql,
 )
 
 CONNECTIONS = 16
@@ -175,13 +175,10 @@ def _report(results: list[wrk.Result], ceiling: float, meters: wrk.Meters) -> No
     for n, result in enumerate(results):
         if result.label == wrk.LIVE:
             continue
-        statuses = ", ".join(f"{s} × {k:,}" for s, k in sorted(result.statuses.items()))
-        spare = f"; ran out of requests: {result.spare:,} spare" if result.spare else ""
-        errors = f"; socket errors {result.errors}" if result.errors else ""
         what = dict(ENDPOINTS)[result.label.removeprefix("POST ")]
         beside = sorted(result.rate / results[m].rate for m in (n - 1, n + 1))
         print(f"  {result.label}: {what}")
-        print(f"    {statuses}{spare}{errors}")
+        print(f"    {result.outcome()}")
         print(
             f"    {result.rate / ceiling:.1%} of /healthz/live's requests per second "
             f"({beside[0]:.1%}–{beside[1]:.1%} of the live runs just before and after it)"
@@ -232,10 +229,7 @@ async def _run(folder: str, wrk_path: str) -> bool:
 
 
 def run() -> None:
-    if not answers(5432):
-        print("PostgreSQL does not answer on 127.0.0.1:5432: booking floor benchmark not run")
-        return
-    wrk_path = wrk.ensure()
+    wrk_path = wrk_on_postgresql("the booking floor benchmark")
     if wrk_path is None:
         return
     with tempfile.TemporaryDirectory() as folder:

@@ -45,7 +45,6 @@ from bench import wrk
 from bench.live_server import (
     People,
     Server,
-    answers,
     cpu_seconds,
     database_cpu_seconds,
     make_members,
@@ -53,6 +52,7 @@ from bench.live_server import (
     scratch_database,
     seed,
     serving,
+    wrk_on_postgresql,
 )
 from cooperative.kernel import clock
 
@@ -165,10 +165,7 @@ def _report(results: list[wrk.Result], ceiling: float, meters: wrk.Meters) -> No
         print(result.row(ceiling))
     for result in results:
         if result.label != wrk.LIVE:
-            statuses = ", ".join(f"{s} × {n:,}" for s, n in sorted(result.statuses.items()))
-            spare = f"; ran out of requests: {result.spare:,} spare" if result.spare else ""
-            errors = f"; socket errors {result.errors}" if result.errors else ""
-            print(f"  {result.label}: {statuses}{spare}{errors}")
+            print(f"  {result.label}: {result.outcome()}")
             print(f"    {result.rate / ceiling:.1%} of /healthz/live's requests per second")
 
 
@@ -206,10 +203,7 @@ async def _run(folder: str, wrk_path: str) -> int:
 
 
 def run() -> None:
-    if not answers(5432):
-        print("PostgreSQL does not answer on 127.0.0.1:5432: HTTP load benchmark not run")
-        return
-    wrk_path = wrk.ensure()
+    wrk_path = wrk_on_postgresql("the HTTP load benchmark")
     if wrk_path is None:
         return
     with tempfile.TemporaryDirectory() as folder:

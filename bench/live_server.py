@@ -27,6 +27,7 @@ from sqlmodel import col
 from app.main import password_hasher
 from app.security import TokenIssuer
 from app.settings import Settings
+from bench import wrk
 from cooperative.accounts.models import Account, AuthSession
 from cooperative.bylaws import service as bylaws_service
 from cooperative.bylaws.defaults import default_bylaws
@@ -52,6 +53,15 @@ def answers(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def wrk_on_postgresql(benchmark: str) -> str | None:
+    """wrk's path for an HTTP benchmark on the local PostgreSQL; None, having said why, when
+    PostgreSQL does not answer or wrk is missing (`wrk.ensure`)."""
+    if not answers(5432):
+        print(f"PostgreSQL does not answer on 127.0.0.1:5432: {benchmark} not run")
+        return None
+    return wrk.ensure()
 
 
 def free_port() -> int:

@@ -126,6 +126,13 @@ class Result:
             f"{self.p99_ms:8.1f} {ratio}{cpu}"
         )
 
+    def outcome(self) -> str:
+        """The answers by status, and what else went on: requests to spare, socket errors."""
+        statuses = ", ".join(f"{s} × {n:,}" for s, n in sorted(self.statuses.items()))
+        spare = f"; ran out of requests: {self.spare:,} spare" if self.spare else ""
+        errors = f"; socket errors {self.errors}" if self.errors else ""
+        return statuses + spare + errors
+
 
 LIVE = "GET /healthz/live"
 HEADER = f"  {'':<30} {'requests':>8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x live':>8}"

@@ -104,12 +104,12 @@ async def _written(
     about = f"appointment:{appointment_id}"
     async with sessionmaker() as session:
         events = await session.scalars(
-            select(AppointmentEvent.type).where(
+            select(col(AppointmentEvent.type)).where(
                 col(AppointmentEvent.appointment_id) == uuid.UUID(appointment_id)
             )
         )
         messages = await session.scalars(
-            select(OutboxMessage.id).where(col(OutboxMessage.about).startswith(about))
+            select(col(OutboxMessage.id)).where(col(OutboxMessage.about).startswith(about))
         )
         return list(events), len(list(messages))
 
