@@ -216,8 +216,18 @@ def time_off_entry_public(entry: TimeOff) -> TimeOffEntryPublic:
 
 async def weekly_windows(session: AsyncSession, practitioner_id: uuid.UUID) -> list[WeeklyWindow]:
     """The valid weekly windows, by weekday and start: what patients see on the profile."""
-    found = (await _rules(session, _WEEKLY, [practitioner_id], _weekly))[practitioner_id]
-    return sorted(found, key=lambda w: (w.weekday, w.start, w.end))
+    return (await weekly_windows_of(session, [practitioner_id]))[practitioner_id]
+
+
+async def weekly_windows_of(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[WeeklyWindow]]:
+    """`weekly_windows` of several practitioners, in one query."""
+    found = await _rules(session, _WEEKLY, ids, _weekly)
+    return {
+        i: sorted(windows, key=lambda w: (w.weekday, w.start, w.end))
+        for i, windows in found.items()
+    }
 
 
 # ---- the doctor's changes ---------------------------------------------------------------------

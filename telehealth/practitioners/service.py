@@ -15,7 +15,7 @@ from sqlmodel import col
 from cooperative.accounts import service as accounts_service
 from cooperative.kernel import tables
 from cooperative.kernel.errors import Forbidden, NotFound, Text
-from cooperative.kernel.pagination import Page, page_async, paginate
+from cooperative.kernel.pagination import Page, paginate
 from cooperative.kernel.principal import Principal, Role
 from telehealth.practitioners import availability, rules
 from telehealth.practitioners.errors import AlreadyPractitioner, NotADoctor
@@ -177,7 +177,9 @@ async def of_account(session: AsyncSession, account_id: uuid.UUID) -> Practition
 async def list_active(
     session: AsyncSession, *, cursor: str | None, limit: int | None
 ) -> Page[PractitionerPublic]:
-    rows = await paginate(
+    """A page of the active doctors as the directory shows them: three statements whatever
+    the page's size (the page, its doctors' licences, their weekly windows)."""
+    found, next_cursor = await paginate(
         session,
         select(Practitioner).where(col(Practitioner.active)),
         time_column=col(Practitioner.created_at),
@@ -185,43 +187,67 @@ async def list_active(
         cursor=cursor,
         limit=limit,
     )
-    return await page_async(rows, lambda practitioner: public(session, practitioner))
+    return Page(items=await public_many(session, found), next_cursor=next_cursor)
 
 
 async def licences(session: AsyncSession, practitioner_id: uuid.UUID) -> list[Licence]:
+    return (await _licences(session, [practitioner_id]))[practitioner_id]
+
+
+async def _licences(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Licence]]:
+    """The licences of several practitioners in one query, each's by jurisdiction and expiry."""
     rows = await session.execute(
         select(Licence)
-        .where(col(Licence.practitioner_id) == practitioner_id)
+        .where(col(Licence.practitioner_id).in_(ids))
         .order_by(col(Licence.jurisdiction), col(Licence.expires_on))
     )
-    return list(rows.scalars())
+    grouped: dict[uuid.UUID, list[Licence]] = {i: [] for i in ids}
+    for licence in rows.scalars():
+        grouped[licence.practitioner_id].append(licence)
+    return grouped
 
 
 async def public(session: AsyncSession, practitioner: Practitioner) -> PractitionerPublic:
-    return PractitionerPublic(
-        id=practitioner.id,
-        display_name=practitioner.display_name,
-        specialties=practitioner.specialties,
-        languages=practitioner.languages,
-        timezone=practitioner.timezone,
-        slot_minutes=practitioner.slot_minutes,
-        buffer_minutes=practitioner.buffer_minutes,
-        min_notice_minutes=practitioner.min_notice_minutes,
-        horizon_days=practitioner.horizon_days,
-        licences=[
-            LicencePublic(
-                jurisdiction=lic.jurisdiction,
-                number=lic.number,
-                specialty_cedula=lic.specialty_cedula,
-                expires_on=lic.expires_on,
-            )
-            for lic in await licences(session, practitioner.id)
-        ],
-        windows=[
-            WindowPublic(weekday=w.weekday, start=w.start, end=w.end)
-            for w in await availability.weekly_windows(session, practitioner.id)
-        ],
-    )
+    return (await public_many(session, [practitioner]))[0]
+
+
+async def public_many(
+    session: AsyncSession, found: Sequence[Practitioner]
+) -> list[PractitionerPublic]:
+    """Several doctors as the directory shows them, their licences and weekly windows read in
+    one statement each (not two a doctor)."""
+    ids = [practitioner.id for practitioner in found]
+    licensed = await _licences(session, ids)
+    windows = await availability.weekly_windows_of(session, ids)
+    return [
+        PractitionerPublic(
+            id=practitioner.id,
+            display_name=practitioner.display_name,
+            specialties=practitioner.specialties,
+            languages=practitioner.languages,
+            timezone=practitioner.timezone,
+            slot_minutes=practitioner.slot_minutes,
+            buffer_minutes=practitioner.buffer_minutes,
+            min_notice_minutes=practitioner.min_notice_minutes,
+            horizon_days=practitioner.horizon_days,
+            licences=[
+                LicencePublic(
+                    jurisdiction=lic.jurisdiction,
+                    number=lic.number,
+                    specialty_cedula=lic.specialty_cedula,
+                    expires_on=lic.expires_on,
+                )
+                for lic in licensed[practitioner.id]
+            ],
+            windows=[
+                WindowPublic(weekday=w.weekday, start=w.start, end=w.end)
+                for w in windows[practitioner.id]
+            ],
+        )
+        for practitioner in found
+    ]
 
 
 async def add_licence(

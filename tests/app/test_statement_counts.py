@@ -30,6 +30,7 @@ from tests.factories import (
     household,
     open_slots,
     practitioner,
+    signed_up,
 )
 
 pytestmark = pytest.mark.usefixtures("bylaws_installed")
@@ -165,3 +166,29 @@ async def test_a_refused_booking_sends_nine_statements(
     # windows, time off and booked times, where the slot is found taken), and whether this key
     # booked it already (a retry whose first answer was lost)
     assert len(statements) == 9, _shown(statements)
+
+
+async def test_a_page_of_the_directory_costs_the_same_statements_for_two_doctors_as_for_six(
+    client: httpx.AsyncClient,
+    database: Database,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    """`GET /v1/practitioners` and the FHIR directory read a page's licences and weekly
+    windows in one statement each, not two a doctor; and every doctor still shows them."""
+    _, reader = await signed_up(client)
+    made = 0
+    for doctors in (2, 6):
+        while made < doctors:
+            await practitioner(client, admin, sessionmaker, settings)
+            made += 1
+        for path in ("/v1/practitioners", "/fhir/R4/Practitioner", "/fhir/R4/PractitionerRole"):
+            with sent(database) as statements:
+                response = await client.get(path, headers=bearer(reader))
+            assert response.status_code == 200, response.text
+            # the sign-in; the page of doctors; their licences; their weekly windows
+            assert len(statements) == 4, (path, _shown(statements))
+        page = (await client.get("/v1/practitioners", headers=bearer(reader))).json()["items"]
+        assert len(page) == doctors
+        assert all(doctor["licences"] and doctor["windows"] for doctor in page), page
