@@ -31,7 +31,6 @@ from cooperative.governance.schemas import (
     Status,
     Verification,
 )
-from cooperative.kernel.pagination import page_async
 from cooperative.kernel.principal import Principal, Scope
 from cooperative.webhooks.rules import EventType
 
@@ -76,7 +75,10 @@ async def list_proposals(
     rows = await governance.list_proposals(
         session, principal, status=status_, kind=kind, cursor=cursor, limit=limit, keys=keys
     )
-    return await page_async(rows, lambda p: governance.public(session, principal, p, law))
+    found, next_cursor = rows
+    return Page(
+        items=await governance.public_many(session, principal, found, law), next_cursor=next_cursor
+    )
 
 
 @router.get(

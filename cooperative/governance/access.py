@@ -1,6 +1,7 @@
 """Who sees the cooperative's proposals, who steers them, and who is on a proposal's roll."""
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +38,19 @@ async def visible(
     if proposal is None:
         raise NotFound()
     return proposal
+
+
+async def voters_of(
+    session: AsyncSession, proposal_ids: Sequence[uuid.UUID], account_id: uuid.UUID
+) -> dict[uuid.UUID, ProposalVoter]:
+    """The account's place on the roll of each of these proposals where it has one."""
+    rows = await session.execute(
+        select(ProposalVoter).where(
+            col(ProposalVoter.proposal_id).in_(proposal_ids),
+            col(ProposalVoter.account_id) == account_id,
+        )
+    )
+    return {voter.proposal_id: voter for voter in rows.scalars()}
 
 
 async def voter_of(

@@ -5,7 +5,7 @@ surplus whether the assembly approved an allocation run.
 """
 
 import uuid
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from cooperative.bylaws.service import InForce
 from cooperative.governance import payloads
-from cooperative.governance.access import steers, takes_part, visible, voter_of
+from cooperative.governance.access import steers, takes_part, visible, voter_of, voters_of
 from cooperative.governance.closing import (
     close_due,
     close_if_due,
@@ -96,59 +96,84 @@ async def list_proposals(
 async def public(
     session: AsyncSession, principal: Principal, proposal: Proposal, law: InForce
 ) -> ProposalPublic:
-    cosigners = (
-        await session.execute(
-            select(func.count()).where(col(ProposalCosigner.proposal_id) == proposal.id)
+    return (await public_many(session, principal, [proposal], law))[0]
+
+
+async def public_many(
+    session: AsyncSession, principal: Principal, found: Sequence[Proposal], law: InForce
+) -> list[ProposalPublic]:
+    """Proposals as members see them, with their cosigners, turnout by class and the caller's
+    own part: three statements for any number of proposals (not three a proposal)."""
+    ids = [proposal.id for proposal in found]
+    cosigners: dict[uuid.UUID, int] = {
+        proposal_id: count
+        for proposal_id, count in await session.execute(
+            select(col(ProposalCosigner.proposal_id), func.count())
+            .where(col(ProposalCosigner.proposal_id).in_(ids))
+            .group_by(col(ProposalCosigner.proposal_id))
         )
-    ).scalar_one()
-    turnout, you = None, None
-    if proposal.status != ProposalStatus.DRAFT:
-        turnout, you = await _turnout(session, principal, proposal)
-    return ProposalPublic(
-        id=proposal.id,
-        kind=proposal.kind,
-        status=ProposalStatus(proposal.status),
-        title=proposal.title,
-        body=proposal.body,
-        payload=dict(proposal.payload),
-        initiative=proposal.initiative,
-        cosigners=cosigners,
-        cosigners_needed=law.bylaws.governance.initiative_cosigners if proposal.initiative else 0,
-        opens_at=proposal.opens_at,
-        closes_at=proposal.closes_at,
-        record_date=proposal.record_date,
-        bylaws_version=proposal.bylaws_version,
-        rule=proposal.rule,
-        turnout=turnout,
-        you=you,
-        passed=proposal.passed,
-        adopted_bylaws_version=proposal.adopted_bylaws_version,
-        created_at=proposal.created_at,
-        closed_at=proposal.closed_at,
+    }
+    turnouts = await _turnouts(
+        session, principal, [p for p in found if p.status != ProposalStatus.DRAFT]
     )
+    return [
+        ProposalPublic(
+            id=proposal.id,
+            kind=proposal.kind,
+            status=ProposalStatus(proposal.status),
+            title=proposal.title,
+            body=proposal.body,
+            payload=dict(proposal.payload),
+            initiative=proposal.initiative,
+            cosigners=cosigners.get(proposal.id, 0),
+            cosigners_needed=(
+                law.bylaws.governance.initiative_cosigners if proposal.initiative else 0
+            ),
+            opens_at=proposal.opens_at,
+            closes_at=proposal.closes_at,
+            record_date=proposal.record_date,
+            bylaws_version=proposal.bylaws_version,
+            rule=proposal.rule,
+            turnout=turnouts[proposal.id][0] if proposal.id in turnouts else None,
+            you=turnouts[proposal.id][1] if proposal.id in turnouts else None,
+            passed=proposal.passed,
+            adopted_bylaws_version=proposal.adopted_bylaws_version,
+            created_at=proposal.created_at,
+            closed_at=proposal.closed_at,
+        )
+        for proposal in found
+    ]
 
 
-async def _turnout(
-    session: AsyncSession, principal: Principal, proposal: Proposal
-) -> tuple[Turnout, YourPart]:
-    """How many of each class voted against the roll's size, and the caller's own part."""
-    voted: dict[str, Any] = dict(
-        (
-            await session.execute(
-                select(col(ProposalVoter.member_class), func.count())
-                .where(col(ProposalVoter.proposal_id) == proposal.id, col(ProposalVoter.voted))
-                .group_by(col(ProposalVoter.member_class))
-            )
-        ).all()
-    )
-    eligible = proposal.eligible or {}
-    mine = await voter_of(session, proposal.id, principal.account_id)
-    you = YourPart(
-        eligible=mine is not None,
-        member_class=mine.member_class if mine else None,
-        voted=bool(mine and mine.voted),
-    )
-    return Turnout(eligible=eligible, voted={c: voted.get(c, 0) for c in eligible}), you
+async def _turnouts(
+    session: AsyncSession, principal: Principal, found: Sequence[Proposal]
+) -> dict[uuid.UUID, tuple[Turnout, YourPart]]:
+    """For each proposal past its draft: how many of each class voted against the roll's
+    size, and the caller's own part (two statements for them all)."""
+    if not found:
+        return {}
+    ids = [proposal.id for proposal in found]
+    voted: dict[tuple[uuid.UUID, str], int] = {
+        (proposal_id, member_class): count
+        for proposal_id, member_class, count in await session.execute(
+            select(col(ProposalVoter.proposal_id), col(ProposalVoter.member_class), func.count())
+            .where(col(ProposalVoter.proposal_id).in_(ids), col(ProposalVoter.voted))
+            .group_by(col(ProposalVoter.proposal_id), col(ProposalVoter.member_class))
+        )
+    }
+    mine = await voters_of(session, ids, principal.account_id)
+    turnouts = {}
+    for proposal in found:
+        eligible = proposal.eligible or {}
+        voter = mine.get(proposal.id)
+        you = YourPart(
+            eligible=voter is not None,
+            member_class=voter.member_class if voter else None,
+            voted=bool(voter and voter.voted),
+        )
+        counted = {c: voted.get((proposal.id, c), 0) for c in eligible}
+        turnouts[proposal.id] = (Turnout(eligible=eligible, voted=counted), you)
+    return turnouts
 
 
 def event_public(event: ProposalEvent) -> ProposalEventPublic:

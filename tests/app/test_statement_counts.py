@@ -32,6 +32,7 @@ from tests.factories import (
     practitioner,
     signed_up,
 )
+from tests.governance_support import open_vote, patient_owner, propose, vote
 
 pytestmark = pytest.mark.usefixtures("bylaws_installed")
 
@@ -192,3 +193,36 @@ async def test_a_page_of_the_directory_costs_the_same_statements_for_two_doctors
         page = (await client.get("/v1/practitioners", headers=bearer(reader))).json()["items"]
         assert len(page) == doctors
         assert all(doctor["licences"] and doctor["windows"] for doctor in page), page
+
+
+async def test_the_list_of_proposals_costs_the_same_statements_for_two_as_for_five(
+    client: httpx.AsyncClient, database: Database, admin: dict[str, Any]
+) -> None:
+    """Each proposal's cosigners, turnout by class and the reader's own part are read for the
+    whole page at once (three statements a proposal before), and each listed proposal says
+    what reading it alone says."""
+    owner = await patient_owner(client, admin)
+    made: list[str] = []
+    for proposals in (2, 5):
+        while len(made) < proposals:
+            created = await propose(client, admin)
+            made.append(created["id"])
+            if len(made) % 2:  # every other one open to votes, this owner's cast on the first
+                await open_vote(client, admin, created["id"])
+                if len(made) == 1:
+                    assert (await vote(client, owner, created["id"], vote="yes")).status_code == 200
+        with sent(database) as statements:
+            listed = await client.get("/v1/proposals", headers=bearer(owner))
+        assert listed.status_code == 200, listed.text
+        # the sign-in; the bylaws in force; the reader's membership (who may see proposals);
+        # the votes whose time is up (closed first: none here); the page of proposals; their
+        # cosigners; their turnouts; the reader's place on their rolls
+        assert len(statements) == 8, _shown(statements)
+        items = listed.json()["items"]
+        assert len(items) == proposals
+        for item in items:
+            alone = await client.get(f"/v1/proposals/{item['id']}", headers=bearer(owner))
+            assert item == alone.json()
+        first = next(item for item in items if item["id"] == made[0])
+        assert first["you"] == {"eligible": True, "member_class": "patient", "voted": True}
+        assert first["turnout"]["voted"]["patient"] == 1
