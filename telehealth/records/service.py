@@ -121,12 +121,22 @@ async def _main_note(
 
 
 async def _addenda(session: AsyncSession, note_id: uuid.UUID) -> list[ClinicalNote]:
-    rows = await session.execute(
+    return (await _addenda_of(session, [note_id]))[note_id]
+
+
+async def _addenda_of(
+    session: AsyncSession, note_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[ClinicalNote]]:
+    """Each note's addenda, oldest first, in one statement for them all."""
+    return await grouped(
+        session,
         select(ClinicalNote)
-        .where(col(ClinicalNote.addendum_to) == note_id)
-        .order_by(col(ClinicalNote.signed_at), col(ClinicalNote.id))
+        .where(col(ClinicalNote.addendum_to).in_(note_ids))
+        .order_by(col(ClinicalNote.signed_at), col(ClinicalNote.id)),
+        note_ids,
+        lambda addendum: addendum.addendum_to,
+        lambda addendum: addendum,
     )
-    return list(rows.scalars())
 
 
 async def _public(session: AsyncSession, note: ClinicalNote) -> NotePublic:
@@ -365,10 +375,12 @@ async def my_records(
         descending=True,
     )
 
-    async def public(note: ClinicalNote) -> SummaryPublic:
-        return views.summary_public(note, await _addenda(session, note.id))
-
-    return await page_async(rows, public)
+    notes, next_cursor = rows
+    addenda = await _addenda_of(session, [note.id for note in notes])
+    return Page(
+        items=[views.summary_public(note, addenda[note.id]) for note in notes],
+        next_cursor=next_cursor,
+    )
 
 
 # what the referral loop returns to the referring clinic
@@ -387,15 +399,11 @@ async def addenda_of(
     session: AsyncSession, note_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[AddendumPublic]]:
     """The signed addenda of several notes in one query, each note's in the order signed."""
-    return await grouped(
-        session,
-        select(ClinicalNote)
-        .where(col(ClinicalNote.addendum_to).in_(note_ids))
-        .order_by(col(ClinicalNote.signed_at), col(ClinicalNote.id)),
-        note_ids,
-        lambda addendum: addendum.addendum_to,
-        views.addendum_public,
-    )
+    found = await _addenda_of(session, note_ids)
+    return {
+        i: [shown for a in notes if (shown := views.addendum_public(a)) is not None]
+        for i, notes in found.items()
+    }
 
 
 # consent to be seen remotely

@@ -269,6 +269,10 @@ async def test_corrections_are_signed_addenda_and_update_the_patients_summary(
     summary = await http.get(f"{note_path(consult)}/summary", headers=bearer(consult["patient"]))
     assert summary.json()["summary"]["to_do"] == COMPLETE["summary"]["to_do"]
     assert summary.json()["addenda"][0]["to_do"] == "Tome losartán dos veces al día."
+    # the patient's list of records carries the correction too (the page's addenda are read
+    # together, not note by note)
+    records = await http.get("/v1/me/records", headers=bearer(consult["patient"]))
+    assert records.json()["items"] == [summary.json()]
     stranger = await http.post(
         f"{note_path(consult)}/addenda", json={"text": "x"}, headers=bearer(consult["patient"])
     )
