@@ -16,7 +16,7 @@ from cooperative.dues.models import Payment as Payment  # the result type other 
 from cooperative.dues.rules import PaymentStatus
 from cooperative.dues.schemas import InvoicePublic, PaymentPublic
 from cooperative.kernel import clock, idempotency, tables
-from cooperative.kernel.pagination import Page, page, page_async, paginate
+from cooperative.kernel.pagination import Page, page, paginate
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,7 +516,8 @@ async def list_payments(
         cursor=cursor,
         limit=limit,
     )
-    return await page_async(rows, lambda payment: views.payment_public(session, payment))
+    found, next_cursor = rows
+    return Page(items=await views.payments_public(session, found), next_cursor=next_cursor)
 
 
 async def get_payment(session: AsyncSession, payment_id: uuid.UUID) -> Payment | None:

@@ -27,10 +27,13 @@ from tests.factories import (
     active_member,
     attest,
     bearer,
+    dues_period,
     household,
     open_slots,
+    paid,
     practitioner,
     signed_up,
+    treasurer_tokens,
 )
 from tests.governance_support import open_vote, patient_owner, propose, vote
 
@@ -226,3 +229,36 @@ async def test_the_list_of_proposals_costs_the_same_statements_for_two_as_for_fi
         first = next(item for item in items if item["id"] == made[0])
         assert first["you"] == {"eligible": True, "member_class": "patient", "voted": True}
         assert first["turnout"]["voted"]["patient"] == 1
+
+
+async def test_the_treasurers_list_of_payments_costs_the_same_statements_for_two_as_for_five(
+    client: httpx.AsyncClient,
+    database: Database,
+    admin: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    """Each payment's allocations to invoices are read for the whole page at once (one
+    statement a payment before), and each listed payment says what reading it alone says."""
+    treasurer = await treasurer_tokens(client, sessionmaker, settings)
+    _, payer = await active_member(client, admin)
+    home = await household(client, payer)
+    await attest(client, payer, home["id"], income_minor=100, household_size=3)
+    dues = {"period": dues_period()}
+    assert (await client.post("/v1/dues/runs", json=dues, headers=bearer(admin))).is_success
+    made = 0
+    for payments in (2, 5):
+        while made < payments:
+            await paid(client, payer, treasurer, household_id=home["id"], amount_minor=5000)
+            made += 1
+        with sent(database) as statements:
+            listed = await client.get("/v1/payments", headers=bearer(treasurer))
+        assert listed.status_code == 200, listed.text
+        # the sign-in; the page of payments; their allocations; the access log's entry
+        assert len(statements) == 4, _shown(statements)
+        items = listed.json()["items"]
+        assert len(items) == payments
+        assert items[0]["allocations"], items[0]  # the first paid the household's dues
+        for item in items:
+            alone = await client.get(f"/v1/payments/{item['id']}", headers=bearer(treasurer))
+            assert item == alone.json()
