@@ -15,7 +15,7 @@ from sqlmodel import col
 from cooperative.accounts import service as accounts_service
 from cooperative.kernel import tables
 from cooperative.kernel.errors import Forbidden, NotFound, Text
-from cooperative.kernel.pagination import Page, paginate
+from cooperative.kernel.pagination import Page, grouped, paginate
 from cooperative.kernel.principal import Principal, Role
 from telehealth.practitioners import availability, rules
 from telehealth.practitioners.errors import AlreadyPractitioner, NotADoctor
@@ -198,15 +198,15 @@ async def _licences(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Licence]]:
     """The licences of several practitioners in one query, each's by jurisdiction and expiry."""
-    rows = await session.execute(
+    return await grouped(
+        session,
         select(Licence)
         .where(col(Licence.practitioner_id).in_(ids))
-        .order_by(col(Licence.jurisdiction), col(Licence.expires_on))
+        .order_by(col(Licence.jurisdiction), col(Licence.expires_on)),
+        ids,
+        lambda licence: licence.practitioner_id,
+        lambda licence: licence,
     )
-    grouped: dict[uuid.UUID, list[Licence]] = {i: [] for i in ids}
-    for licence in rows.scalars():
-        grouped[licence.practitioner_id].append(licence)
-    return grouped
 
 
 async def public(session: AsyncSession, practitioner: Practitioner) -> PractitionerPublic:
